@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: MIT
+#include "codec.h"
+
+#include "autofact_generated.h"
+
+#include <QStringBuilder>
+
+#include <cmath>
+#include <type_traits>
+
+namespace autofact {
+
+namespace w = autofact::wire;
+
+QString messageTypeName(const Message &message)
+{
+    static const char *const names[] = {"Hello", "Welcome", "AgentConfig", "ConfigApplied",
+                                        "SampleBatch", "Ack", "Heartbeat", "Pong", "Error"};
+    static_assert(std::size(names) == std::variant_size_v<Message>);
+    return QString::fromLatin1(names[message.index()]);
+}
+
+QString errorCodeName(ErrorCode code)
+{
+    switch (code) {
+    case ErrorCode::None: return QStringLiteral("none");
+    case ErrorCode::Malformed: return QStringLiteral("malformed message");
+    case ErrorCode::UnsupportedVersion: return QStringLiteral("unsupported protocol version");
+    case ErrorCode::BadSecret: return QStringLiteral("bad secret");
+    case ErrorCode::UnexpectedMessage: return QStringLiteral("unexpected message");
+    case ErrorCode::TooLarge: return QStringLiteral("message too large");
+    case ErrorCode::RateLimited: return QStringLiteral("rate limited");
+    case ErrorCode::HelloTimeout: return QStringLiteral("no Hello in time");
+    case ErrorCode::IdleTimeout: return QStringLiteral("idle timeout");
+    case ErrorCode::ServerShutdown: return QStringLiteral("server shutting down");
+    case ErrorCode::Internal: return QStringLiteral("internal server error");
+    }
+    return QStringLiteral("unknown error %1").arg(static_cast<int>(code));
+}
+
+namespace codec {
+namespace {
+
+using Builder = flatbuffers::FlatBufferBuilder;
+
+// One builder per thread, reused: encoding allocates only the returned QByteArray.
+Builder &scratchBuilder()
+{
+    thread_local Builder builder(16 * 1024);
+    builder.Clear();
+    return builder;
+}
+
+flatbuffers::Offset<flatbuffers::String> str(Builder &b, const QString &s)
+{
+    const QByteArray utf8 = s.toUtf8();
+    return b.CreateString(utf8.constData(), static_cast<size_t>(utf8.size()));
+}
+
+w::Sample toWire(const Sample &s)
+{
+    const CpuTimes &c = s.cpu;
+    const Memory &m = s.memory;
+    return w::Sample(s.timestampMs,
+                     w::CpuTimes(c.user, c.nice, c.system, c.idle, c.iowait, c.irq, c.softirq,
+                                 c.steal, c.guest),
+                     w::Memory(m.total, m.free, m.available, m.buffers, m.cached, m.used,
+                               m.swapTotal, m.swapFree),
+                     s.load1, s.load5, s.load15, s.coreCount, s.flags);
+}
+
+Sample fromWire(const w::Sample &s)
+{
+    Sample out;
+    out.timestampMs = s.timestamp_ms();
+    const w::CpuTimes &c = s.cpu();
+    out.cpu = {c.user(), c.nice(), c.system(), c.idle(), c.iowait(), c.irq(), c.softirq(),
+               c.steal(), c.guest()};
+    const w::Memory &m = s.memory();
+    out.memory = {m.total(), m.free(), m.available(), m.buffers(), m.cached(), m.used(),
+                  m.swap_total(), m.swap_free()};
+    out.load1 = s.load1();
+    out.load5 = s.load5();
+    out.load15 = s.load15();
+    out.coreCount = s.core_count();
+    out.flags = s.flags();
+    return out;
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const Hello &m)
+{
+    return w::CreateHello(b, m.protocolVersion, str(b, m.agentId), str(b, m.secret),
+                          str(b, m.hostname), str(b, m.osName), str(b, m.osVersion),
+                          str(b, m.kernel), str(b, m.arch), str(b, m.cpuModel), m.cpuCount,
+                          m.memTotal, m.bootTimeMs, str(b, m.agentVersion))
+        .Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const Welcome &m)
+{
+    return w::CreateWelcome(b, m.protocolVersion, str(b, m.agentId), str(b, m.secret),
+                            m.returning, m.serverTimeMs, m.lastAckedSequence)
+        .Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const AgentConfig &m)
+{
+    return w::CreateAgentConfig(b, m.revision, m.sampleIntervalMs, m.sendIntervalMs,
+                                m.heartbeatIntervalMs, m.reconnectBaseMs, m.reconnectMaxMs,
+                                m.giveUpMs, m.spoolMaxBytes, m.spoolMaxAgeMs)
+        .Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const ConfigApplied &m)
+{
+    return w::CreateConfigApplied(b, m.revision).Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const SampleBatch &m)
+{
+    w::Sample *samples = nullptr;
+    const auto samplesOffset = b.CreateUninitializedVectorOfStructs(m.samples.size(), &samples);
+    for (std::size_t i = 0; i < m.samples.size(); ++i)
+        samples[i] = toWire(m.samples[i]);
+    const auto cores = b.CreateVector(m.coreBusy.data(), m.coreBusy.size());
+    return w::CreateSampleBatch(b, m.sequence, m.droppedTotal, samplesOffset, cores).Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const Ack &m)
+{
+    w::SequenceRange *ranges = nullptr;
+    const auto rangesOffset = b.CreateUninitializedVectorOfStructs(m.ranges.size(), &ranges);
+    for (std::size_t i = 0; i < m.ranges.size(); ++i)
+        ranges[i] = w::SequenceRange(m.ranges[i].first, m.ranges[i].last);
+    return w::CreateAck(b, m.cumulative, rangesOffset).Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const Heartbeat &m)
+{
+    return w::CreateHeartbeat(b, m.sentMs, m.backlogBatches, m.backlogBytes, m.droppedTotal)
+        .Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const Pong &m)
+{
+    return w::CreatePong(b, m.echoMs, m.serverTimeMs).Union();
+}
+
+flatbuffers::Offset<void> encodePayload(Builder &b, const ErrorMessage &m)
+{
+    return w::CreateError(b, static_cast<w::ErrorCode>(m.code), str(b, m.reason)).Union();
+}
+
+template<typename T> constexpr w::Payload payloadType()
+{
+    if constexpr (std::is_same_v<T, Hello>) return w::Payload::Hello;
+    else if constexpr (std::is_same_v<T, Welcome>) return w::Payload::Welcome;
+    else if constexpr (std::is_same_v<T, AgentConfig>) return w::Payload::AgentConfig;
+    else if constexpr (std::is_same_v<T, ConfigApplied>) return w::Payload::ConfigApplied;
+    else if constexpr (std::is_same_v<T, SampleBatch>) return w::Payload::SampleBatch;
+    else if constexpr (std::is_same_v<T, Ack>) return w::Payload::Ack;
+    else if constexpr (std::is_same_v<T, Heartbeat>) return w::Payload::Heartbeat;
+    else if constexpr (std::is_same_v<T, Pong>) return w::Payload::Pong;
+    else return w::Payload::Error;
+}
+
+// --- decoding -------------------------------------------------------------------------------
+
+struct Refusal {
+    QString reason;
+};
+
+// Strings are bounded by the value checks; an absent string decodes as empty.
+bool readString(const flatbuffers::String *s, QString &out, const char *field, QString &reason)
+{
+    if (!s) {
+        out.clear();
+        return true;
+    }
+    if (s->size() > static_cast<flatbuffers::uoffset_t>(protocol::maxStringBytes)) {
+        reason = QStringLiteral("field %1 is %2 bytes, over the %3-byte limit")
+                     .arg(QLatin1StringView(field))
+                     .arg(s->size())
+                     .arg(protocol::maxStringBytes);
+        return false;
+    }
+    out = QString::fromUtf8(s->c_str(), static_cast<qsizetype>(s->size()));
+    return true;
+}
+
+std::optional<Message> decodeHello(const w::Hello *h, QString &reason)
+{
+    Hello m;
+    m.protocolVersion = h->protocol_version();
+    if (!readString(h->agent_id(), m.agentId, "agent_id", reason)
+        || !readString(h->secret(), m.secret, "secret", reason)
+        || !readString(h->hostname(), m.hostname, "hostname", reason)
+        || !readString(h->os_name(), m.osName, "os_name", reason)
+        || !readString(h->os_version(), m.osVersion, "os_version", reason)
+        || !readString(h->kernel(), m.kernel, "kernel", reason)
+        || !readString(h->arch(), m.arch, "arch", reason)
+        || !readString(h->cpu_model(), m.cpuModel, "cpu_model", reason)
+        || !readString(h->agent_version(), m.agentVersion, "agent_version", reason))
+        return std::nullopt;
+    m.cpuCount = h->cpu_count();
+    m.memTotal = h->mem_total();
+    m.bootTimeMs = h->boot_time_ms();
+    return m;
+}
+
+std::optional<Message> decodeWelcome(const w::Welcome *h, QString &reason)
+{
+    Welcome m;
+    m.protocolVersion = h->protocol_version();
+    if (!readString(h->agent_id(), m.agentId, "agent_id", reason)
+        || !readString(h->secret(), m.secret, "secret", reason))
+        return std::nullopt;
+    m.returning = h->returning();
+    m.serverTimeMs = h->server_time_ms();
+    m.lastAckedSequence = h->last_acked_sequence();
+    return m;
+}
+
+std::optional<Message> decodeBatch(const w::SampleBatch *b, QString &reason)
+{
+    SampleBatch m;
+    m.sequence = b->sequence();
+    m.droppedTotal = b->dropped_total();
+    // Size checks before any allocation: a verified buffer under the cap can still declare
+    // more elements than we accept.
+    if (const auto *samples = b->samples()) {
+        if (samples->size() > protocol::maxSamplesPerBatch) {
+            reason = QStringLiteral("batch has %1 samples, over the limit of %2")
+                         .arg(samples->size())
+                         .arg(protocol::maxSamplesPerBatch);
+            return std::nullopt;
+        }
+        m.samples.reserve(samples->size());
+        for (const w::Sample *s : *samples)
+            m.samples.push_back(fromWire(*s));
+    }
+    if (const auto *cores = b->core_busy()) {
+        if (cores->size() > protocol::maxSamplesPerBatch * protocol::maxCoresPerSample) {
+            reason = QStringLiteral("batch has %1 per-core values, over the limit")
+                         .arg(cores->size());
+            return std::nullopt;
+        }
+        m.coreBusy.assign(cores->begin(), cores->end());
+    }
+    return m;
+}
+
+std::optional<Message> decodeAck(const w::Ack *a, QString &reason)
+{
+    Ack m;
+    m.cumulative = a->cumulative();
+    if (const auto *ranges = a->ranges()) {
+        if (ranges->size() > protocol::maxAckRanges) {
+            reason = QStringLiteral("ack has %1 ranges, over the limit of %2")
+                         .arg(ranges->size())
+                         .arg(protocol::maxAckRanges);
+            return std::nullopt;
+        }
+        m.ranges.reserve(ranges->size());
+        for (const w::SequenceRange *r : *ranges)
+            m.ranges.push_back({r->first(), r->last()});
+    }
+    return m;
+}
+
+std::optional<Message> decodeEnvelope(const w::Envelope *env, QString &reason)
+{
+    switch (env->payload_type()) {
+    case w::Payload::Hello: return decodeHello(env->payload_as_Hello(), reason);
+    case w::Payload::Welcome: return decodeWelcome(env->payload_as_Welcome(), reason);
+    case w::Payload::AgentConfig: {
+        const auto *c = env->payload_as_AgentConfig();
+        return AgentConfig{c->revision(),          c->sample_interval_ms(),
+                           c->send_interval_ms(),  c->heartbeat_interval_ms(),
+                           c->reconnect_base_ms(), c->reconnect_max_ms(),
+                           c->give_up_ms(),        c->spool_max_bytes(),
+                           c->spool_max_age_ms()};
+    }
+    case w::Payload::ConfigApplied:
+        return ConfigApplied{env->payload_as_ConfigApplied()->revision()};
+    case w::Payload::SampleBatch: return decodeBatch(env->payload_as_SampleBatch(), reason);
+    case w::Payload::Ack: return decodeAck(env->payload_as_Ack(), reason);
+    case w::Payload::Heartbeat: {
+        const auto *h = env->payload_as_Heartbeat();
+        return Heartbeat{h->sent_ms(), h->backlog_batches(), h->backlog_bytes(),
+                         h->dropped_total()};
+    }
+    case w::Payload::Pong: {
+        const auto *p = env->payload_as_Pong();
+        return Pong{p->echo_ms(), p->server_time_ms()};
+    }
+    case w::Payload::Error: {
+        const auto *e = env->payload_as_Error();
+        ErrorMessage m;
+        m.code = static_cast<ErrorCode>(e->code());
+        if (!readString(e->reason(), m.reason, "reason", reason))
+            return std::nullopt;
+        return m;
+    }
+    case w::Payload::NONE: break;
+    }
+    reason = QStringLiteral("envelope has no payload or an unknown payload type %1")
+                 .arg(static_cast<int>(env->payload_type()));
+    return std::nullopt;
+}
+
+bool finitePercent(float v)
+{
+    return std::isfinite(v) && v >= 0.0f && v <= 100.0f;
+}
+
+QString checkCpu(const CpuTimes &c)
+{
+    const float fields[] = {c.user, c.nice,    c.system, c.idle, c.iowait,
+                            c.irq,  c.softirq, c.steal,  c.guest};
+    static const char *const names[] = {"user", "nice",    "system", "idle", "iowait",
+                                        "irq",  "softirq", "steal",  "guest"};
+    for (std::size_t i = 0; i < std::size(fields); ++i) {
+        if (!finitePercent(fields[i]))
+            return QStringLiteral("cpu.%1 is %2, outside 0..100")
+                .arg(QLatin1StringView(names[i]))
+                .arg(double(fields[i]));
+    }
+    return {};
+}
+
+QString checkSample(const Sample &s, std::size_t index)
+{
+    const auto where = [index](const QString &what) -> QString {
+        return QStringLiteral("sample %1: ").arg(index) + what;
+    };
+    if (s.timestampMs <= 0)
+        return where(QStringLiteral("timestamp %1 is not a positive UTC ms").arg(s.timestampMs));
+    if (QString cpu = checkCpu(s.cpu); !cpu.isEmpty())
+        return where(cpu);
+    for (float load : {s.load1, s.load5, s.load15}) {
+        if (!std::isfinite(load) || load < 0.0f)
+            return where(QStringLiteral("load average %1 is not a finite, non-negative number")
+                             .arg(double(load)));
+    }
+    const Memory &m = s.memory;
+    if (m.free > m.total || m.available > m.total || m.used > m.total)
+        return where(QStringLiteral("memory figures exceed the total of %1 bytes").arg(m.total));
+    if (m.swapFree > m.swapTotal)
+        return where(QStringLiteral("swap free %1 exceeds swap total %2")
+                         .arg(m.swapFree)
+                         .arg(m.swapTotal));
+    if (s.coreCount > protocol::maxCoresPerSample)
+        return where(QStringLiteral("core count %1 over the limit").arg(s.coreCount));
+    return {};
+}
+
+QString checkBatch(const SampleBatch &b)
+{
+    if (b.sequence == 0)
+        return QStringLiteral("batch sequence 0 is reserved");
+    if (b.samples.size() > protocol::maxSamplesPerBatch)
+        return QStringLiteral("batch has %1 samples, over the limit of %2")
+            .arg(b.samples.size())
+            .arg(protocol::maxSamplesPerBatch);
+    std::size_t cores = 0;
+    for (std::size_t i = 0; i < b.samples.size(); ++i) {
+        if (QString bad = checkSample(b.samples[i], i); !bad.isEmpty())
+            return bad;
+        cores += b.samples[i].coreCount;
+    }
+    if (cores != b.coreBusy.size())
+        return QStringLiteral("samples declare %1 per-core values but the batch carries %2")
+            .arg(cores)
+            .arg(b.coreBusy.size());
+    for (std::size_t i = 0; i < b.coreBusy.size(); ++i) {
+        if (!finitePercent(b.coreBusy[i]))
+            return QStringLiteral("per-core value %1 is %2, outside 0..100")
+                .arg(i)
+                .arg(double(b.coreBusy[i]));
+    }
+    return {};
+}
+
+QString checkConfig(const AgentConfig &c)
+{
+    constexpr std::uint32_t hour = 3600 * 1000;
+    if (c.sampleIntervalMs < 100 || c.sampleIntervalMs > hour)
+        return QStringLiteral("sample interval %1 ms outside 100 ms..1 h").arg(c.sampleIntervalMs);
+    if (c.sendIntervalMs < 100 || c.sendIntervalMs > hour)
+        return QStringLiteral("send interval %1 ms outside 100 ms..1 h").arg(c.sendIntervalMs);
+    if (c.heartbeatIntervalMs < 100 || c.heartbeatIntervalMs > hour)
+        return QStringLiteral("heartbeat interval %1 ms outside 100 ms..1 h")
+            .arg(c.heartbeatIntervalMs);
+    if (c.reconnectBaseMs < 10 || c.reconnectMaxMs < c.reconnectBaseMs)
+        return QStringLiteral("reconnect base %1 ms / max %2 ms are inconsistent")
+            .arg(c.reconnectBaseMs)
+            .arg(c.reconnectMaxMs);
+    if (c.giveUpMs == 0)
+        return QStringLiteral("give-up period is zero");
+    if (c.spoolMaxBytes < 64 * 1024)
+        return QStringLiteral("spool limit of %1 bytes is under 64 KiB").arg(c.spoolMaxBytes);
+    if (c.spoolMaxAgeMs < 1000)
+        return QStringLiteral("spool age limit of %1 ms is under 1 s").arg(c.spoolMaxAgeMs);
+    return {};
+}
+
+QString checkAck(const Ack &a)
+{
+    if (a.ranges.size() > protocol::maxAckRanges)
+        return QStringLiteral("ack has %1 ranges, over the limit").arg(a.ranges.size());
+    for (const SequenceRange &r : a.ranges) {
+        if (r.first == 0 || r.first > r.last)
+            return QStringLiteral("ack range %1..%2 is empty or starts at 0")
+                .arg(r.first)
+                .arg(r.last);
+    }
+    return {};
+}
+
+QString checkIdentity(const QString &id, const QString &secret)
+{
+    if (id.size() > 128 || secret.size() > 256)
+        return QStringLiteral("agent ID or secret longer than allowed");
+    return {};
+}
+
+} // namespace
+
+QByteArray encode(const Message &message)
+{
+    Builder &b = scratchBuilder();
+    const auto payload = std::visit([&b](const auto &m) { return encodePayload(b, m); }, message);
+    const auto type = std::visit(
+        [](const auto &m) { return payloadType<std::decay_t<decltype(m)>>(); }, message);
+    const auto env = w::CreateEnvelope(b, type, payload);
+    w::FinishEnvelopeBuffer(b, env);
+    return QByteArray(reinterpret_cast<const char *>(b.GetBufferPointer()),
+                      static_cast<qsizetype>(b.GetSize()));
+}
+
+QString validate(const Message &message)
+{
+    return std::visit(
+        [](const auto &m) -> QString {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, SampleBatch>) return checkBatch(m);
+            else if constexpr (std::is_same_v<T, AgentConfig>) return checkConfig(m);
+            else if constexpr (std::is_same_v<T, Ack>) return checkAck(m);
+            else if constexpr (std::is_same_v<T, Hello>) return checkIdentity(m.agentId, m.secret);
+            else if constexpr (std::is_same_v<T, Welcome>)
+                return checkIdentity(m.agentId, m.secret);
+            else if constexpr (std::is_same_v<T, ErrorMessage>) {
+                if (m.code > ErrorCode::Internal)
+                    return QStringLiteral("unknown error code %1").arg(static_cast<int>(m.code));
+                return QString();
+            } else
+                return QString();
+        },
+        message);
+}
+
+DecodeResult decode(QByteArrayView bytes, qsizetype maxBytes)
+{
+    DecodeResult result;
+    const auto refuse = [&result](ErrorCode code, QString reason) {
+        result.error = code;
+        result.reason = std::move(reason);
+        return result;
+    };
+    // FlatBuffers 2.0.8's verifier has no size limit of its own.
+    if (bytes.size() > maxBytes)
+        return refuse(ErrorCode::TooLarge,
+                      QStringLiteral("message of %1 bytes is over the %2-byte limit")
+                          .arg(bytes.size())
+                          .arg(maxBytes));
+    if (bytes.size() < 8)
+        return refuse(ErrorCode::Malformed,
+                      QStringLiteral("message of %1 bytes is too short").arg(bytes.size()));
+    const auto *data = reinterpret_cast<const std::uint8_t *>(bytes.data());
+    if (!flatbuffers::BufferHasIdentifier(data, w::EnvelopeIdentifier()))
+        return refuse(ErrorCode::Malformed,
+                      QStringLiteral("wrong file identifier (expected %1)")
+                          .arg(QLatin1StringView(w::EnvelopeIdentifier())));
+    // Our messages nest at most three deep and hold a handful of tables.
+    flatbuffers::Verifier verifier(data, static_cast<size_t>(bytes.size()), /*max_depth=*/8,
+                                   /*max_tables=*/64);
+    if (!w::VerifyEnvelopeBuffer(verifier))
+        return refuse(ErrorCode::Malformed, QStringLiteral("FlatBuffers verification failed"));
+    QString reason;
+    std::optional<Message> message = decodeEnvelope(w::GetEnvelope(data), reason);
+    if (!message)
+        return refuse(ErrorCode::Malformed, reason);
+    if (QString bad = validate(*message); !bad.isEmpty())
+        return refuse(ErrorCode::Malformed, messageTypeName(*message) + QStringLiteral(": ") + bad);
+    result.message = std::move(message);
+    return result;
+}
+
+} // namespace codec
+} // namespace autofact

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+#include "codec.h"
+#include "testdata.h"
+
+#include <QRandomGenerator>
+#include <QTest>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace autofact;
+
+Q_DECLARE_METATYPE(autofact::Message)
+
+class TestCodec : public QObject
+{
+    Q_OBJECT
+
+private:
+    static QByteArray batchBytes(const SampleBatch &b) { return codec::encode(Message(b)); }
+
+    static void expectRejected(const QByteArray &bytes, ErrorCode code, const char *reasonPart)
+    {
+        const DecodeResult r = codec::decode(bytes);
+        QVERIFY2(!r.ok(), "decode accepted bad input");
+        QCOMPARE(r.error, code);
+        QVERIFY2(r.reason.contains(QLatin1StringView(reasonPart)), qPrintable(r.reason));
+    }
+
+private slots:
+    void roundTrip_data()
+    {
+        QTest::addColumn<Message>("message");
+        Hello hello;
+        hello.agentId = QStringLiteral("a1b2");
+        hello.secret = QStringLiteral("s3cr3t");
+        hello.hostname = QStringLiteral("node-ü, with comma");
+        hello.osName = QStringLiteral("Debian GNU/Linux");
+        hello.osVersion = QStringLiteral("12");
+        hello.kernel = QStringLiteral("6.1.0-18-amd64");
+        hello.arch = QStringLiteral("x86_64");
+        hello.cpuModel = QStringLiteral("AMD EPYC 7B13");
+        hello.cpuCount = 64;
+        hello.memTotal = 128ull << 30;
+        hello.bootTimeMs = 1'699'000'000'000;
+        hello.agentVersion = QStringLiteral("0.1.0");
+        QTest::addRow("hello") << Message(hello);
+        QTest::addRow("hello-new-agent") << Message(Hello{});
+        QTest::addRow("welcome-new")
+            << Message(Welcome{1, QStringLiteral("id"), QStringLiteral("sec"), false, 42, 0});
+        QTest::addRow("welcome-back")
+            << Message(Welcome{1, QStringLiteral("id"), QString(), true, 43, 977});
+        QTest::addRow("config") << Message(AgentConfig{7, 250, 1000, 5000, 100, 60000,
+                                                       3600000, 1 << 20, 86400000});
+        QTest::addRow("config-applied") << Message(ConfigApplied{7});
+        QTest::addRow("batch-empty") << Message(testdata::makeBatch(1, 0, 0));
+        QTest::addRow("batch-60x8") << Message(testdata::makeBatch(12, 60, 8));
+        QTest::addRow("batch-60x64") << Message(testdata::makeBatch(13, 60, 64));
+        QTest::addRow("batch-1x1") << Message(testdata::makeBatch(~0ull, 1, 1));
+        QTest::addRow("ack-cumulative") << Message(Ack{99, {}});
+        QTest::addRow("ack-ranges") << Message(Ack{5, {{7, 9}, {11, 11}}});
+        QTest::addRow("heartbeat") << Message(Heartbeat{123456, 3, 4096, 17});
+        QTest::addRow("pong") << Message(Pong{123456, 1'700'000'000'000});
+        QTest::addRow("error")
+            << Message(ErrorMessage{ErrorCode::BadSecret, QStringLiteral("bad secret for id x")});
+    }
+
+    void roundTrip()
+    {
+        QFETCH(Message, message);
+        const QByteArray bytes = codec::encode(message);
+        const DecodeResult r = codec::decode(bytes);
+        QVERIFY2(r.ok(), qPrintable(r.reason));
+        QCOMPARE(r.message->index(), message.index());
+        QVERIFY(*r.message == message);
+    }
+
+    void differentMessagesEncodeDifferently()
+    {
+        QVERIFY(codec::encode(Message(ConfigApplied{1})) != codec::encode(Message(ConfigApplied{2})));
+    }
+
+    void tooLarge()
+    {
+        QByteArray bytes = batchBytes(testdata::makeBatch(1, 10, 2));
+        bytes.append(QByteArray(2 * 1024 * 1024, '\0'));
+        expectRejected(bytes, ErrorCode::TooLarge, "over the");
+    }
+
+    void emptyAndTiny_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addRow("empty") << QByteArray();
+        QTest::addRow("one-byte") << QByteArray(1, 'x');
+        QTest::addRow("seven-bytes") << QByteArray(7, '\0');
+    }
+
+    void emptyAndTiny()
+    {
+        QFETCH(QByteArray, bytes);
+        expectRejected(bytes, ErrorCode::Malformed, "too short");
+    }
+
+    void wrongIdentifier()
+    {
+        QByteArray bytes = codec::encode(Message(ConfigApplied{1}));
+        bytes[4] = 'X';
+        expectRejected(bytes, ErrorCode::Malformed, "identifier");
+    }
+
+    void everyTruncationRejected()
+    {
+        const QByteArray bytes = batchBytes(testdata::makeBatch(5, 4, 3));
+        for (qsizetype n = 0; n < bytes.size(); ++n) {
+            const DecodeResult r = codec::decode(QByteArrayView(bytes.constData(), n));
+            QVERIFY2(!r.ok(), qPrintable(QStringLiteral("prefix of %1 bytes accepted").arg(n)));
+            QVERIFY(!r.reason.isEmpty());
+        }
+    }
+
+    void randomBytesRejected()
+    {
+        QRandomGenerator rng(20261129);
+        int rejected = 0;
+        constexpr int rounds = 2000;
+        for (int i = 0; i < rounds; ++i) {
+            QByteArray bytes(8 + rng.bounded(400), Qt::Uninitialized);
+            for (char &c : bytes)
+                c = char(rng.bounded(256));
+            // Half the time give it our identifier so the verifier, not the identifier check,
+            // must do the refusing.
+            if (i % 2)
+                std::memcpy(bytes.data() + 4, "AFW1", 4);
+            if (!codec::decode(bytes).ok())
+                ++rejected;
+        }
+        QCOMPARE(rejected, rounds);
+    }
+
+    void hugeVectorLengthRejected()
+    {
+        // Patch the sample vector's length prefix to claim far more elements than the buffer
+        // holds: the verifier must catch it before anything reads them.
+        const SampleBatch batch = testdata::makeBatch(5, 77, 2);
+        QByteArray bytes = batchBytes(batch);
+        QByteArray pattern(12, Qt::Uninitialized);
+        const std::uint32_t count = 77;
+        const std::int64_t firstTs = batch.samples.front().timestampMs;
+        std::memcpy(pattern.data(), &count, 4);
+        std::memcpy(pattern.data() + 4, &firstTs, 8);
+        const qsizetype at = bytes.indexOf(pattern);
+        QVERIFY(at >= 0);
+        const std::uint32_t huge = 0x0fffffff;
+        std::memcpy(bytes.data() + at, &huge, 4);
+        expectRejected(bytes, ErrorCode::Malformed, "verification");
+    }
+
+    void tooManySamplesRejected()
+    {
+        const auto bytes = batchBytes(testdata::makeBatch(1, int(protocol::maxSamplesPerBatch) + 1, 0));
+        QVERIFY(bytes.size() < protocol::maxMessageBytes);
+        expectRejected(bytes, ErrorCode::Malformed, "over the limit");
+    }
+
+    void badValues_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QString>("reason");
+        const auto variant = [](auto mutate) {
+            SampleBatch b = testdata::makeBatch(3, 5, 4);
+            mutate(b);
+            return codec::encode(Message(b));
+        };
+        constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+        constexpr float inf = std::numeric_limits<float>::infinity();
+        QTest::addRow("nan-user") << variant([](SampleBatch &b) { b.samples[2].cpu.user = nan; })
+                                  << QStringLiteral("cpu.user");
+        QTest::addRow("inf-steal") << variant([](SampleBatch &b) { b.samples[0].cpu.steal = inf; })
+                                   << QStringLiteral("cpu.steal");
+        QTest::addRow("over-100") << variant([](SampleBatch &b) { b.samples[1].cpu.idle = 100.5f; })
+                                  << QStringLiteral("outside 0..100");
+        QTest::addRow("negative") << variant([](SampleBatch &b) { b.samples[4].cpu.system = -1; })
+                                  << QStringLiteral("outside 0..100");
+        QTest::addRow("core-nan") << variant([](SampleBatch &b) { b.coreBusy[7] = nan; })
+                                  << QStringLiteral("per-core value 7");
+        QTest::addRow("core-count-mismatch")
+            << variant([](SampleBatch &b) { b.samples[0].coreCount = 5; })
+            << QStringLiteral("declare 21 per-core values");
+        QTest::addRow("load-nan") << variant([](SampleBatch &b) { b.samples[0].load5 = nan; })
+                                  << QStringLiteral("load average");
+        QTest::addRow("memory-over-total")
+            << variant([](SampleBatch &b) { b.samples[0].memory.used = b.samples[0].memory.total + 1; })
+            << QStringLiteral("exceed the total");
+        QTest::addRow("swap-over-total")
+            << variant([](SampleBatch &b) { b.samples[0].memory.swapFree = b.samples[0].memory.swapTotal + 1; })
+            << QStringLiteral("swap free");
+        QTest::addRow("timestamp-zero") << variant([](SampleBatch &b) { b.samples[3].timestampMs = 0; })
+                                        << QStringLiteral("sample 3: timestamp");
+        QTest::addRow("sequence-zero") << variant([](SampleBatch &b) { b.sequence = 0; })
+                                       << QStringLiteral("sequence 0");
+        QTest::addRow("ack-range-backwards") << codec::encode(Message(Ack{1, {{9, 3}}}))
+                                             << QStringLiteral("ack range 9..3");
+        QTest::addRow("config-zero-interval")
+            << codec::encode(Message(AgentConfig{1, 0, 1000, 1000, 100, 1000, 1000, 1 << 20, 1000}))
+            << QStringLiteral("sample interval");
+        QTest::addRow("error-unknown-code")
+            << codec::encode(Message(ErrorMessage{static_cast<ErrorCode>(999), QString()}))
+            << QStringLiteral("unknown error code");
+        Hello longId;
+        longId.agentId = QString(200, u'x');
+        QTest::addRow("hello-long-id") << codec::encode(Message(longId))
+                                       << QStringLiteral("longer than allowed");
+        Hello longHost;
+        longHost.hostname = QString(5000, u'h');
+        QTest::addRow("hello-long-hostname") << codec::encode(Message(longHost))
+                                             << QStringLiteral("field hostname");
+    }
+
+    void badValues()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(QString, reason);
+        const DecodeResult r = codec::decode(bytes);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error, ErrorCode::Malformed);
+        QVERIFY2(r.reason.contains(reason), qPrintable(r.reason));
+    }
+
+    void unionTypeWithoutPayloadRejected()
+    {
+        // Flip the union type byte of a valid ConfigApplied envelope to an unknown value.
+        QByteArray bytes = codec::encode(Message(ConfigApplied{1}));
+        const QByteArray original = bytes;
+        int rejectedVariants = 0;
+        for (qsizetype i = 8; i < bytes.size(); ++i) {
+            if (bytes[i] != char(4)) // Payload::ConfigApplied
+                continue;
+            bytes[i] = char(200);
+            if (!codec::decode(bytes).ok())
+                ++rejectedVariants;
+            bytes = original;
+        }
+        QVERIFY(rejectedVariants >= 1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCodec)
+#include "tst_codec.moc"
