@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+#include "agentlink.h"
+
+#include "agentlogging.h"
+#include "codec.h"
+#include "duration.h"
+#include "spool.h"
+
+#include <QDateTime>
+
+#include <algorithm>
+#include <chrono>
+
+namespace autofact::agent {
+
+AgentLink::AgentLink(Spool &spool, QObject *parent)
+    : QObject(parent)
+    , m_spool(spool)
+{
+    m_uptime.start();
+    m_reconnectTimer.setSingleShot(true);
+    m_livenessTimer.setSingleShot(true);
+    m_heartbeatTimer.setSingleShot(true);
+    m_socket.setMaxAllowedIncomingMessageSize(quint64(protocol::maxMessageBytes));
+    m_socket.setMaxAllowedIncomingFrameSize(quint64(protocol::maxMessageBytes));
+    connect(&m_socket, &QWebSocket::connected, this, &AgentLink::onConnected);
+    connect(&m_socket, &QWebSocket::disconnected, this, &AgentLink::onDisconnected);
+    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &AgentLink::onBinaryMessage);
+    connect(&m_socket, &QWebSocket::textMessageReceived, this, [this] {
+        abortLink(QStringLiteral("server sent a text message; the protocol is binary"));
+    });
+    connect(&m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this, [this](QAbstractSocket::SocketError) {
+        qCDebug(lcLink) << "socket error:" << m_socket.errorString();
+        // Qt does not always emit disconnected() for a failed connect.
+        if (m_state == State::Connecting && m_socket.state() == QAbstractSocket::UnconnectedState)
+            onDisconnected();
+    });
+    connect(&m_reconnectTimer, &QTimer::timeout, this, &AgentLink::start);
+    connect(&m_livenessTimer, &QTimer::timeout, this, &AgentLink::onLivenessTimeout);
+    connect(&m_heartbeatTimer, &QTimer::timeout, this, [this] {
+        if (m_state != State::Ready)
+            return;
+        send(Heartbeat{m_uptime.elapsed(), m_spool.backlogBatches(), m_spool.backlogBytes(),
+                       m_spool.droppedTotal()});
+    });
+    applyConfig(AgentConfig{});
+}
+
+AgentLink::~AgentLink()
+{
+    m_socket.disconnect(this);
+    m_socket.abort();
+}
+
+void AgentLink::applyConfig(const AgentConfig &config)
+{
+    m_config = config;
+    m_heartbeatTimer.setInterval(int(config.heartbeatIntervalMs));
+    // Three heartbeats without any word from the server: the link is dead.
+    m_livenessTimer.setInterval(int(std::min<std::uint64_t>(3ull * config.heartbeatIntervalMs,
+                                                             3600ull * 1000)));
+    if (m_livenessTimer.isActive())
+        m_livenessTimer.start();
+    if (m_heartbeatTimer.isActive())
+        m_heartbeatTimer.start();
+}
+
+std::int64_t AgentLink::backoffDelayMs(int attempt) const
+{
+    const std::int64_t base = std::max<std::int64_t>(1, m_config.reconnectBaseMs);
+    const std::int64_t cap = std::max<std::int64_t>(base, m_config.reconnectMaxMs);
+    const int shift = std::min(attempt, 30);
+    return std::min(cap, base << shift);
+}
+
+void AgentLink::setState(State state)
+{
+    if (m_state == state)
+        return;
+    m_state = state;
+    Q_EMIT stateChanged(state);
+}
+
+void AgentLink::start()
+{
+    if (m_state == State::Stopped && m_attempt < 0)
+        return;
+    if (!m_outage.isValid())
+        m_outage.start();
+    setState(State::Connecting);
+    qCDebug(lcLink) << "connecting to" << m_url.toString();
+    m_socket.open(m_url);
+    // Covers a server that accepts TCP but never finishes the WebSocket handshake.
+    m_livenessTimer.start();
+}
+
+void AgentLink::stop()
+{
+    m_reconnectTimer.stop();
+    m_heartbeatTimer.stop();
+    m_livenessTimer.stop();
+    const bool wasOpen = m_socket.state() == QAbstractSocket::ConnectedState;
+    setState(State::Stopped);
+    m_attempt = -1;
+    if (wasOpen) {
+        m_socket.flush();
+        m_socket.close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("agent stopping"));
+    } else {
+        m_socket.abort();
+        QMetaObject::invokeMethod(this, &AgentLink::closed, Qt::QueuedConnection);
+    }
+}
+
+void AgentLink::onConnected()
+{
+    qCInfo(lcLink).noquote() << "connected to" << m_url.toString();
+    setState(State::Handshaking);
+    send(m_hello);
+}
+
+void AgentLink::onDisconnected()
+{
+    m_heartbeatTimer.stop();
+    m_livenessTimer.stop();
+    m_inFlight.clear();
+    m_lastSentSequence = 0;
+    if (m_state == State::Stopped) {
+        Q_EMIT closed();
+        return;
+    }
+    if (m_state == State::Ready || m_state == State::Handshaking)
+        qCWarning(lcLink).noquote() << "link to" << m_url.toString() << "lost:"
+                                    << m_socket.closeReason() << m_socket.errorString();
+    scheduleReconnect();
+}
+
+void AgentLink::scheduleReconnect()
+{
+    if (!m_outage.isValid())
+        m_outage.start();
+    if (m_outage.elapsed() >= std::int64_t(m_config.giveUpMs)) {
+        const QString reason =
+            QStringLiteral("no connection to %1 for %2 (give-up period); stopping, the spool "
+                           "stays on disk for the next start")
+                .arg(m_url.toString(),
+                     duration::format(std::chrono::milliseconds(m_outage.elapsed())));
+        qCCritical(lcLink).noquote() << reason;
+        setState(State::Stopped);
+        m_attempt = -1;
+        Q_EMIT fatal(exitGaveUp, reason);
+        return;
+    }
+    // Full jitter around the exponential step spreads a fleet's reconnects after an outage.
+    const std::int64_t step = backoffDelayMs(m_attempt);
+    const std::int64_t delay = step / 2 + std::int64_t(m_rng.bounded(quint32(step / 2 + 1)));
+    const std::int64_t remaining = std::int64_t(m_config.giveUpMs) - m_outage.elapsed();
+    ++m_attempt;
+    setState(State::Backoff);
+    qCInfo(lcLink).noquote() << "reconnecting in" << duration::format(std::chrono::milliseconds(delay))
+                             << "(attempt" << m_attempt << ")";
+    m_reconnectTimer.start(int(std::clamp<std::int64_t>(delay, 0, std::max<std::int64_t>(remaining, 0))));
+}
+
+void AgentLink::abortLink(const QString &why)
+{
+    qCWarning(lcLink).noquote() << why << "- dropping the link";
+    m_socket.abort();
+    if (m_state != State::Backoff && m_state != State::Stopped)
+        onDisconnected();
+}
+
+void AgentLink::onLivenessTimeout()
+{
+    abortLink(QStringLiteral("no word from the server in %1")
+                  .arg(duration::format(std::chrono::milliseconds(m_livenessTimer.interval()))));
+}
+
+void AgentLink::send(const Message &message)
+{
+    sendBytes(codec::encode(message));
+}
+
+void AgentLink::sendBytes(const QByteArray &bytes)
+{
+    m_socket.sendBinaryMessage(bytes);
+    // A heartbeat is due only after a full interval of silence from our side.
+    if (m_state == State::Ready)
+        m_heartbeatTimer.start();
+}
+
+void AgentLink::flush()
+{
+    if (m_state != State::Ready)
+        return;
+    while (m_inFlight.size() < m_maxInFlight) {
+        const auto batches = m_spool.pending(m_lastSentSequence, m_maxInFlight - m_inFlight.size());
+        if (batches.empty())
+            break;
+        for (const SpooledBatch &b : batches) {
+            sendBytes(b.payload);
+            m_lastSentSequence = b.sequence;
+            m_inFlight.push_back(b.sequence);
+        }
+    }
+}
+
+void AgentLink::onBinaryMessage(const QByteArray &bytes)
+{
+    const DecodeResult r = codec::decode(bytes);
+    if (!r.ok()) {
+        abortLink(QStringLiteral("malformed message from the server (%1)").arg(r.reason));
+        return;
+    }
+    m_livenessTimer.start();
+    const Message &message = *r.message;
+    if (const auto *welcome = std::get_if<Welcome>(&message)) {
+        if (m_state != State::Handshaking) {
+            abortLink(QStringLiteral("unexpected Welcome"));
+            return;
+        }
+        if (!welcome->secret.isEmpty()) {
+            m_hello.agentId = welcome->agentId;
+            m_hello.secret = welcome->secret;
+        }
+        m_spool.ensureSequenceAbove(welcome->lastAckedSequence);
+        qCInfo(lcLink).noquote() << (welcome->returning ? "welcomed back as" : "enrolled as")
+                                 << welcome->agentId;
+        m_attempt = 0;
+        m_outage.invalidate();
+        setState(State::Ready);
+        Q_EMIT welcomed(*welcome);
+        m_heartbeatTimer.start();
+        flush();
+    } else if (const auto *config = std::get_if<AgentConfig>(&message)) {
+        applyConfig(*config);
+        Q_EMIT configReceived(*config);
+        send(ConfigApplied{config->revision});
+    } else if (const auto *ack = std::get_if<Ack>(&message)) {
+        m_spool.acknowledge(*ack);
+        std::erase_if(m_inFlight, [ack](std::uint64_t seq) {
+            if (seq <= ack->cumulative)
+                return true;
+            return std::any_of(ack->ranges.begin(), ack->ranges.end(),
+                               [seq](const SequenceRange &r) { return seq >= r.first && seq <= r.last; });
+        });
+        Q_EMIT acknowledged(*ack);
+        flush();
+    } else if (std::holds_alternative<Pong>(message)) {
+        // Liveness only.
+    } else if (const auto *error = std::get_if<ErrorMessage>(&message)) {
+        const QString reason = QStringLiteral("server refused the agent: %1 (%2)")
+                                   .arg(errorCodeName(error->code), error->reason);
+        if (error->code == ErrorCode::BadSecret || error->code == ErrorCode::UnsupportedVersion) {
+            // Retrying cannot help; hammering the server would not either.
+            qCCritical(lcLink).noquote() << reason;
+            stop();
+            Q_EMIT fatal(exitRefused, reason);
+        } else {
+            qCWarning(lcLink).noquote() << reason;
+        }
+    } else {
+        qCWarning(lcLink) << "ignoring unexpected" << messageTypeName(message) << "from the server";
+    }
+}
+
+} // namespace autofact::agent

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+#include "agentsettings.h"
+
+#include "jsonfile.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonObject>
+#include <QStandardPaths>
+
+namespace autofact::agent {
+
+QString AgentSettings::defaultPath()
+{
+    const QString root = qEnvironmentVariable("AUTOFACT_PATH");
+    if (!root.isEmpty())
+        return QDir(root).filePath(QStringLiteral("autofact-agent.json"));
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation))
+        .filePath(QStringLiteral("autofact-agent.json"));
+}
+
+QString AgentSettings::checkServerUrl(const QUrl &url)
+{
+    if (!url.isValid() || url.host().isEmpty())
+        return QStringLiteral("server URL \"%1\" is not a valid URL with a host").arg(url.toString());
+    if (url.scheme() != u"ws" && url.scheme() != u"wss")
+        return QStringLiteral("server URL \"%1\" must start with ws:// or wss://").arg(url.toString());
+    return {};
+}
+
+std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *error)
+{
+    AgentSettings s;
+    s.path = path;
+    const jsonfile::LoadResult r = jsonfile::load(path);
+    if (r.missing)
+        return s;
+    if (!r.ok()) {
+        if (error)
+            *error = r.error;
+        return std::nullopt;
+    }
+    const QJsonObject &o = *r.object;
+    const auto stringField = [&](const QString &key, QString &out) {
+        const QJsonValue v = o.value(key);
+        if (v.isUndefined() || v.isNull())
+            return true;
+        if (!v.isString()) {
+            if (error)
+                *error = path + QStringLiteral(": \"%1\" must be a string").arg(key);
+            return false;
+        }
+        out = v.toString();
+        return true;
+    };
+    QString server;
+    if (!stringField(QStringLiteral("server"), server) || !stringField(QStringLiteral("id"), s.id)
+        || !stringField(QStringLiteral("secret"), s.secret)
+        || !stringField(QStringLiteral("spool"), s.spool))
+        return std::nullopt;
+    if (!server.isEmpty()) {
+        s.server = QUrl(server, QUrl::StrictMode);
+        if (const QString bad = checkServerUrl(s.server); !bad.isEmpty()) {
+            if (error)
+                *error = path + QStringLiteral(": ") + bad;
+            return std::nullopt;
+        }
+    }
+    if (s.id.isEmpty() != s.secret.isEmpty()) {
+        if (error)
+            *error = path + QStringLiteral(": \"id\" and \"secret\" must be set together");
+        return std::nullopt;
+    }
+    return s;
+}
+
+QString AgentSettings::save() const
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("server"), server.toString());
+    if (!id.isEmpty()) {
+        o.insert(QStringLiteral("id"), id);
+        o.insert(QStringLiteral("secret"), secret);
+    }
+    if (!spool.isEmpty())
+        o.insert(QStringLiteral("spool"), spool);
+    return jsonfile::save(path, o);
+}
+
+QString AgentSettings::spoolPath() const
+{
+    if (!spool.isEmpty())
+        return spool;
+    return QFileInfo(path).absoluteDir().filePath(QStringLiteral("autofact-spool.db"));
+}
+
+} // namespace autofact::agent

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QString>
+#include <QUrl>
+
+#include <optional>
+
+namespace autofact::agent {
+
+/**
+ * The agent's JSON config file: where the server is, and the identity it issued.
+ * @code{.json}
+ * { "server": "ws://host:8675", "id": "…", "secret": "…", "spool": "/var/lib/autofact/spool.db" }
+ * @endcode
+ * Behaviour (intervals, limits) is never read from here: the server pushes it.
+ */
+struct AgentSettings {
+    QString path;   ///< the file these settings came from / go to
+    QUrl server;
+    QString id;
+    QString secret;
+    QString spool;  ///< spool file; defaults to autofact-spool.db beside the config
+
+    /** Default config location: $AUTOFACT_PATH/autofact-agent.json, else the app-config dir. */
+    static QString defaultPath();
+
+    /**
+     * Loads @p path. A missing file yields empty settings (first run). A corrupt or unreadable
+     * file, or a bad server URL, yields std::nullopt and a one-line @p error naming the file.
+     */
+    static std::optional<AgentSettings> load(const QString &path, QString *error);
+
+    /** Atomic write, mode 0600 (the file holds a secret). Empty string on success. */
+    QString save() const;
+
+    /** Validates a server URL (ws:// or wss:// with a host); empty string when fine. */
+    static QString checkServerUrl(const QUrl &url);
+
+    QString spoolPath() const;
+};
+
+} // namespace autofact::agent

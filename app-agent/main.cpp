@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// autofact-agent: samples this machine and streams it to an autofactory server.
+#include "agent.h"
+#include "agentsettings.h"
+#include "sampler.h"
+#include "signalwatcher.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <cstdio>
+
+using namespace autofact;
+using namespace autofact::agent;
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("autofact-agent"));
+    QCoreApplication::setOrganizationName(QStringLiteral("autofact"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(AUTOFACT_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Samples CPU and memory and streams them to an autofactory server.\n"
+        "Behaviour (intervals, limits) is pushed by the server.\n"
+        "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad config or arguments, 3 gave up "
+        "reconnecting, 4 refused by the server (bad secret, unsupported version)."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption configOption(
+        QStringLiteral("config"),
+        QStringLiteral("Config file (default: $AUTOFACT_PATH/autofact-agent.json, else %1).")
+            .arg(AgentSettings::defaultPath()),
+        QStringLiteral("PATH"));
+    const QCommandLineOption serverOption(
+        QStringLiteral("server"),
+        QStringLiteral("Server URL, ws://host:port or wss://host:port; written into the config."),
+        QStringLiteral("URL"));
+    parser.addOption(configOption);
+    parser.addOption(serverOption);
+    parser.process(app);
+
+    QTextStream err(stderr);
+    const QString configPath =
+        parser.isSet(configOption) ? parser.value(configOption) : AgentSettings::defaultPath();
+    QString error;
+    std::optional<AgentSettings> settings = AgentSettings::load(configPath, &error);
+    if (!settings) {
+        err << "autofact-agent: " << error << Qt::endl;
+        return 2;
+    }
+    if (parser.isSet(serverOption)) {
+        const QUrl url(parser.value(serverOption), QUrl::StrictMode);
+        if (const QString bad = AgentSettings::checkServerUrl(url); !bad.isEmpty()) {
+            err << "autofact-agent: " << bad << Qt::endl;
+            return 2;
+        }
+        if (url != settings->server) {
+            settings->server = url;
+            if (const QString saveError = settings->save(); !saveError.isEmpty()) {
+                err << "autofact-agent: " << saveError << Qt::endl;
+                return 2;
+            }
+        }
+    }
+
+    Agent agent(*settings, createPlatformSampler());
+    SignalWatcher signals_;
+    QObject::connect(&signals_, &SignalWatcher::terminationRequested, &agent, &Agent::stop);
+    QObject::connect(&agent, &Agent::finished, &app, &QCoreApplication::exit, Qt::QueuedConnection);
+    if (!agent.start(&error)) {
+        err << "autofact-agent: " << error << Qt::endl;
+        return 2;
+    }
+    return app.exec();
+}

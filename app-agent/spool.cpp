@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: MIT
+#include "spool.h"
+
+#include "agentlogging.h"
+#include "codec.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStringBuilder>
+#include <QVariant>
+
+#include <atomic>
+
+namespace autofact::agent {
+
+namespace {
+
+std::atomic<int> connectionCounter{0};
+
+bool exec(QSqlQuery &q, const QString &sql)
+{
+    if (q.exec(sql))
+        return true;
+    qCWarning(lcSpool) << "spool SQL failed:" << sql << q.lastError().text();
+    return false;
+}
+
+bool exec(QSqlQuery &q)
+{
+    if (q.exec())
+        return true;
+    qCWarning(lcSpool) << "spool SQL failed:" << q.lastQuery() << q.lastError().text();
+    return false;
+}
+
+// An open sample is stored as a one-sample SampleBatch: the codec already versions, verifies
+// and bounds that format, so the spool needs no second encoding of its own.
+QByteArray encodeOpenSample(const Sample &sample, std::span<const float> cores)
+{
+    SampleBatch one;
+    one.sequence = 1;
+    one.samples.push_back(sample);
+    one.samples.back().coreCount = static_cast<std::uint16_t>(cores.size());
+    one.coreBusy.assign(cores.begin(), cores.end());
+    return codec::encode(Message(std::move(one)));
+}
+
+} // namespace
+
+Spool::Spool(QString path)
+    : m_path(std::move(path))
+    , m_connectionName(QStringLiteral("autofact-spool-%1").arg(connectionCounter.fetch_add(1)))
+{
+}
+
+Spool::~Spool()
+{
+    if (m_dbOpen) {
+        // Best effort: what is still in memory gets one more chance to reach the disk.
+        flushMemory();
+        {
+            QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+            db.close();
+        }
+    }
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+bool Spool::open(QString *error)
+{
+    const auto fail = [&](const QString &why) {
+        if (error)
+            *error = m_path + QStringLiteral(": ") + why;
+        enterDegraded(why);
+        return false;
+    };
+    QDir().mkpath(QFileInfo(m_path).absolutePath());
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        QSqlDatabase db = QSqlDatabase::contains(m_connectionName)
+                              ? QSqlDatabase::database(m_connectionName, false)
+                              : QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"),
+                                                          m_connectionName);
+        db.setDatabaseName(m_path);
+        if (!db.open())
+            return fail(QStringLiteral("cannot open spool: ") + db.lastError().text());
+        QSqlQuery q(db);
+        bool healthy = q.exec(QStringLiteral("PRAGMA quick_check")) && q.next()
+                       && q.value(0).toString() == QStringLiteral("ok");
+        q.finish();
+        if (healthy) {
+            QString schemaError;
+            healthy = createSchema(&schemaError);
+            if (!healthy && attempt == 1)
+                return fail(schemaError);
+        }
+        if (healthy) {
+            m_dbOpen = true;
+            if (!loadState())
+                return fail(QStringLiteral("cannot read spool state"));
+            m_degraded = false;
+            qCInfo(lcSpool).noquote() << "spool" << m_path << "open:" << m_diskBatches.size()
+                                      << "batches," << m_openCount << "open samples, next sequence"
+                                      << m_nextSequence;
+            return true;
+        }
+        // The file is not a usable spool: keep it for inspection, start a fresh one.
+        q = QSqlQuery();
+        db.close();
+        const QString aside = m_path + QStringLiteral(".corrupt-")
+                              + QString::number(QDateTime::currentMSecsSinceEpoch());
+        qCWarning(lcSpool).noquote() << "spool" << m_path
+                                     << "failed its integrity check; moved to" << aside;
+        QFile::remove(m_path + QStringLiteral("-wal"));
+        QFile::remove(m_path + QStringLiteral("-shm"));
+        if (!QFile::rename(m_path, aside))
+            QFile::remove(m_path);
+    }
+    return fail(QStringLiteral("cannot create a fresh spool"));
+}
+
+bool Spool::createSchema(QString *error)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    const QString statements[] = {
+        QStringLiteral("PRAGMA journal_mode=WAL"),
+        QStringLiteral("PRAGMA synchronous=NORMAL"),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS open_samples(id INTEGER PRIMARY KEY, data BLOB NOT NULL)"),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS batches(seq INTEGER PRIMARY KEY, first_ts INTEGER NOT NULL, "
+                       "sample_count INTEGER NOT NULL, payload BLOB NOT NULL)"),
+    };
+    for (const QString &sql : statements) {
+        if (!q.exec(sql)) {
+            if (error)
+                *error = QStringLiteral("cannot prepare spool: ") + q.lastError().text();
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Spool::loadState()
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    std::uint64_t storedNext = 1;
+    if (!exec(q, QStringLiteral("SELECT key, value FROM meta")))
+        return false;
+    while (q.next()) {
+        const QString key = q.value(0).toString();
+        if (key == u"next_sequence")
+            storedNext = q.value(1).toULongLong();
+        else if (key == u"dropped_total")
+            m_droppedTotal = std::max<std::uint64_t>(m_droppedTotal, q.value(1).toULongLong());
+    }
+    m_diskBatches.clear();
+    m_diskBytes = 0;
+    std::uint64_t highest = 0;
+    if (!exec(q, QStringLiteral("SELECT seq, first_ts, sample_count, length(payload) FROM batches "
+                                "ORDER BY seq")))
+        return false;
+    while (q.next()) {
+        BatchInfo info{q.value(0).toULongLong(), q.value(1).toLongLong(),
+                       q.value(2).toUInt(), q.value(3).toULongLong()};
+        m_diskBatches.push_back(info);
+        m_diskBytes += info.bytes;
+        highest = info.sequence;
+    }
+    // Sequences only move forward, whatever the meta row says.
+    m_nextSequence = std::max({m_nextSequence, storedNext, highest + 1});
+    if (!exec(q, QStringLiteral("SELECT count(*) FROM open_samples")) || !q.next())
+        return false;
+    m_openCount = q.value(0).toULongLong();
+    return true;
+}
+
+void Spool::enterDegraded(const QString &why)
+{
+    if (!m_degraded)
+        qCWarning(lcSpool).noquote() << "spool" << m_path << "cannot be written (" << why
+                                     << "); keeping samples in memory until it can";
+    m_degraded = true;
+}
+
+void Spool::setMaxPageCountForTesting(int pages)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    exec(q, QStringLiteral("PRAGMA max_page_count=%1").arg(pages));
+}
+
+void Spool::setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs)
+{
+    m_maxBytes = maxBytes;
+    m_maxAgeMs = maxAgeMs;
+    enforceLimits(nowMs);
+}
+
+void Spool::append(const Sample &sample, std::span<const float> coreBusy)
+{
+    if (m_dbOpen && (!m_degraded || flushMemory())) {
+        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+        q.prepare(QStringLiteral("INSERT INTO open_samples(data) VALUES (?)"));
+        q.addBindValue(encodeOpenSample(sample, coreBusy));
+        if (q.exec()) {
+            ++m_openCount;
+            return;
+        }
+        enterDegraded(q.lastError().text());
+    }
+    MemorySample m{sample, std::vector<float>(coreBusy.begin(), coreBusy.end())};
+    m.sample.coreCount = static_cast<std::uint16_t>(coreBusy.size());
+    m_memorySamples.push_back(std::move(m));
+}
+
+SpooledBatch Spool::buildBatch(std::vector<MemorySample> &samples)
+{
+    SampleBatch batch;
+    batch.sequence = m_nextSequence++;
+    batch.droppedTotal = m_droppedTotal;
+    batch.samples.reserve(samples.size());
+    for (MemorySample &m : samples) {
+        batch.samples.push_back(m.sample);
+        batch.coreBusy.insert(batch.coreBusy.end(), m.cores.begin(), m.cores.end());
+    }
+    SpooledBatch out;
+    out.sequence = batch.sequence;
+    out.firstTimestampMs = batch.samples.empty() ? 0 : batch.samples.front().timestampMs;
+    out.sampleCount = static_cast<std::uint32_t>(batch.samples.size());
+    out.payload = codec::encode(Message(std::move(batch)));
+    return out;
+}
+
+int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
+{
+    if (m_dbOpen && m_degraded)
+        flushMemory();
+    int sealed = 0;
+    // Samples from disk first (they are older than any held in memory).
+    std::vector<MemorySample> chunk;
+    if (m_dbOpen && !m_degraded && m_openCount > 0) {
+        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+        if (db.transaction()) {
+            QSqlQuery q(db);
+            std::vector<SpooledBatch> built;
+            const std::uint64_t sequenceBefore = m_nextSequence;
+            bool ok = exec(q, QStringLiteral("SELECT data FROM open_samples ORDER BY id"));
+            while (ok && q.next()) {
+                const DecodeResult r = codec::decode(q.value(0).toByteArray());
+                const auto *one = r.ok() ? std::get_if<SampleBatch>(&*r.message) : nullptr;
+                if (!one || one->samples.size() != 1) {
+                    // A damaged row cannot be sent; count it as dropped so the gap is visible.
+                    ++m_droppedTotal;
+                    qCWarning(lcSpool) << "dropping an unreadable spooled sample:" << r.reason;
+                    continue;
+                }
+                chunk.push_back({one->samples.front(), one->coreBusy});
+                if (chunk.size() == maxSamplesPerBatch) {
+                    built.push_back(buildBatch(chunk));
+                    chunk.clear();
+                }
+            }
+            if (ok && !chunk.empty()) {
+                built.push_back(buildBatch(chunk));
+                chunk.clear();
+            }
+            ok = ok && exec(q, QStringLiteral("DELETE FROM open_samples"));
+            for (const SpooledBatch &b : built)
+                ok = ok && writeBatch(b);
+            ok = ok && persistMeta();
+            if (ok && db.commit()) {
+                m_openCount = 0;
+                sealed += int(built.size());
+            } else {
+                db.rollback();
+                m_nextSequence = sequenceBefore;
+                enterDegraded(db.lastError().text());
+                // Rows stay in open_samples; they are sealed on a later attempt.
+                chunk.clear();
+            }
+            if (ok) {
+                for (const SpooledBatch &b : built) {
+                    m_diskBatches.push_back({b.sequence, b.firstTimestampMs, b.sampleCount,
+                                             std::uint64_t(b.payload.size())});
+                    m_diskBytes += std::uint64_t(b.payload.size());
+                }
+            }
+        } else {
+            enterDegraded(db.lastError().text());
+        }
+    }
+    // Samples held in memory: their batches stay in memory until the disk takes them.
+    for (std::size_t i = 0; i < m_memorySamples.size(); i += maxSamplesPerBatch) {
+        const std::size_t end = std::min(m_memorySamples.size(), i + maxSamplesPerBatch);
+        std::vector<MemorySample> part(std::make_move_iterator(m_memorySamples.begin() + i),
+                                       std::make_move_iterator(m_memorySamples.begin() + end));
+        m_memoryBatches.push_back(buildBatch(part));
+        ++sealed;
+    }
+    m_memorySamples.clear();
+    if (m_dbOpen && m_degraded)
+        flushMemory();
+    enforceLimits(nowMs);
+    return sealed;
+}
+
+bool Spool::writeBatch(const SpooledBatch &batch)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    q.prepare(QStringLiteral("INSERT OR REPLACE INTO batches(seq, first_ts, sample_count, payload) "
+                             "VALUES (?, ?, ?, ?)"));
+    q.addBindValue(QVariant::fromValue<qulonglong>(batch.sequence));
+    q.addBindValue(QVariant::fromValue<qlonglong>(batch.firstTimestampMs));
+    q.addBindValue(QVariant::fromValue<uint>(batch.sampleCount));
+    q.addBindValue(batch.payload);
+    return exec(q);
+}
+
+bool Spool::persistMeta()
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    q.prepare(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES "
+                             "('next_sequence', ?), ('dropped_total', ?)"));
+    q.addBindValue(QVariant::fromValue<qulonglong>(m_nextSequence));
+    q.addBindValue(QVariant::fromValue<qulonglong>(m_droppedTotal));
+    return exec(q);
+}
+
+bool Spool::flushMemory()
+{
+    if (!m_dbOpen)
+        return false;
+    if (m_memoryBatches.empty() && m_memorySamples.empty() && !m_degraded)
+        return true;
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    if (!db.transaction())
+        return false;
+    QSqlQuery q(db);
+    bool ok = true;
+    for (const SpooledBatch &b : m_memoryBatches)
+        ok = ok && writeBatch(b);
+    if (ok && !m_memorySamples.empty()) {
+        q.prepare(QStringLiteral("INSERT INTO open_samples(data) VALUES (?)"));
+        for (const MemorySample &m : m_memorySamples) {
+            q.addBindValue(encodeOpenSample(m.sample, m.cores));
+            ok = ok && exec(q);
+        }
+    }
+    ok = ok && persistMeta();
+    if (!ok || !db.commit()) {
+        db.rollback();
+        return false;
+    }
+    for (const SpooledBatch &b : m_memoryBatches) {
+        m_diskBatches.push_back({b.sequence, b.firstTimestampMs, b.sampleCount,
+                                 std::uint64_t(b.payload.size())});
+        m_diskBytes += std::uint64_t(b.payload.size());
+    }
+    std::sort(m_diskBatches.begin(), m_diskBatches.end(),
+              [](const BatchInfo &a, const BatchInfo &b) { return a.sequence < b.sequence; });
+    m_openCount += m_memorySamples.size();
+    m_memoryBatches.clear();
+    m_memorySamples.clear();
+    if (m_degraded)
+        qCInfo(lcSpool).noquote() << "spool" << m_path << "writable again; memory backlog saved";
+    m_degraded = false;
+    return true;
+}
+
+std::vector<SpooledBatch> Spool::pending(std::uint64_t afterSequence, std::size_t maxBatches) const
+{
+    std::vector<SpooledBatch> out;
+    if (m_dbOpen && !m_diskBatches.empty() && m_diskBatches.back().sequence > afterSequence) {
+        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+        q.prepare(QStringLiteral("SELECT seq, first_ts, sample_count, payload FROM batches "
+                                 "WHERE seq > ? ORDER BY seq LIMIT ?"));
+        q.addBindValue(QVariant::fromValue<qulonglong>(afterSequence));
+        q.addBindValue(QVariant::fromValue<qulonglong>(maxBatches));
+        if (exec(q)) {
+            while (q.next())
+                out.push_back({q.value(0).toULongLong(), q.value(1).toLongLong(),
+                               q.value(2).toUInt(), q.value(3).toByteArray()});
+        }
+    }
+    for (const SpooledBatch &b : m_memoryBatches) {
+        if (out.size() >= maxBatches)
+            break;
+        if (b.sequence > afterSequence)
+            out.push_back(b);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const SpooledBatch &a, const SpooledBatch &b) { return a.sequence < b.sequence; });
+    if (out.size() > maxBatches)
+        out.resize(maxBatches);
+    return out;
+}
+
+void Spool::acknowledge(const Ack &ack)
+{
+    const auto covered = [&ack](std::uint64_t seq) {
+        if (seq <= ack.cumulative)
+            return true;
+        for (const SequenceRange &r : ack.ranges) {
+            if (seq >= r.first && seq <= r.last)
+                return true;
+        }
+        return false;
+    };
+    std::vector<std::uint64_t> gone;
+    for (auto it = m_diskBatches.begin(); it != m_diskBatches.end();) {
+        if (covered(it->sequence)) {
+            gone.push_back(it->sequence);
+            m_diskBytes -= it->bytes;
+            it = m_diskBatches.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::erase_if(m_memoryBatches, [&](const SpooledBatch &b) { return covered(b.sequence); });
+    if (gone.empty() || !m_dbOpen)
+        return;
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    QSqlQuery q(db);
+    // An acked batch that cannot be deleted now is deleted on the next ack or at start-up
+    // (the server dedupes a resend), so a failure here loses nothing.
+    db.transaction();
+    q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
+    for (std::uint64_t seq : gone) {
+        q.addBindValue(QVariant::fromValue<qulonglong>(seq));
+        exec(q);
+    }
+    if (!db.commit())
+        db.rollback();
+}
+
+void Spool::ensureSequenceAbove(std::uint64_t sequence)
+{
+    if (m_nextSequence > sequence)
+        return;
+    qCWarning(lcSpool) << "server has stored up to sequence" << sequence
+                       << "but the spool would have used" << m_nextSequence
+                       << "next (spool lost or replaced?); skipping ahead";
+    m_nextSequence = sequence + 1;
+    if (m_dbOpen && !m_degraded)
+        persistMeta();
+}
+
+std::uint32_t Spool::backlogBatches() const
+{
+    return static_cast<std::uint32_t>(m_diskBatches.size() + m_memoryBatches.size());
+}
+
+std::uint64_t Spool::backlogBytes() const
+{
+    std::uint64_t bytes = m_diskBytes;
+    for (const SpooledBatch &b : m_memoryBatches)
+        bytes += std::uint64_t(b.payload.size());
+    return bytes;
+}
+
+void Spool::dropOldest(std::uint64_t sequence, std::uint32_t samples)
+{
+    m_droppedTotal += samples;
+    qCWarning(lcSpool) << "spool limit reached: dropped batch" << sequence << "with" << samples
+                       << "samples (" << m_droppedTotal << "dropped in total)";
+}
+
+void Spool::enforceLimits(std::int64_t nowMs)
+{
+    std::vector<std::uint64_t> dropped;
+    const auto overLimit = [&](std::int64_t firstTs) {
+        return backlogBytes() > m_maxBytes || (firstTs > 0 && nowMs - firstTs > m_maxAgeMs);
+    };
+    // Oldest first across disk and memory: disk batches are always older.
+    while (!m_diskBatches.empty() && overLimit(m_diskBatches.front().firstTimestampMs)) {
+        const BatchInfo b = m_diskBatches.front();
+        m_diskBatches.pop_front();
+        m_diskBytes -= b.bytes;
+        dropOldest(b.sequence, b.sampleCount);
+        dropped.push_back(b.sequence);
+    }
+    while (m_diskBatches.empty() && !m_memoryBatches.empty()
+           && overLimit(m_memoryBatches.front().firstTimestampMs)) {
+        dropOldest(m_memoryBatches.front().sequence, m_memoryBatches.front().sampleCount);
+        m_memoryBatches.pop_front();
+    }
+    if (dropped.empty() || !m_dbOpen || m_degraded)
+        return;
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    db.transaction();
+    QSqlQuery q(db);
+    q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
+    for (std::uint64_t seq : dropped) {
+        q.addBindValue(QVariant::fromValue<qulonglong>(seq));
+        exec(q);
+    }
+    persistMeta();
+    if (!db.commit())
+        db.rollback();
+}
+
+} // namespace autofact::agent

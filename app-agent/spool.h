@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+
+#include <QByteArray>
+#include <QSqlDatabase>
+#include <QString>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace autofact::agent {
+
+/** One sealed batch, encoded exactly as it goes on the wire (so a resend is byte-identical). */
+struct SpooledBatch {
+    std::uint64_t sequence = 0;
+    std::int64_t firstTimestampMs = 0;
+    std::uint32_t sampleCount = 0;
+    QByteArray payload;
+};
+
+/**
+ * The agent's durable buffer. Every sample is written here before anything is sent; samples
+ * are sealed into numbered batches, and a batch leaves only when the server acknowledges it.
+ *
+ * Storage is one SQLite file (WAL, synchronous=NORMAL): each append is its own small
+ * transaction, so a kill -9 loses nothing that append() returned from; a power loss can lose
+ * the last commits since the previous WAL checkpoint. Sequence numbers are persisted in the
+ * same transaction as the batch that uses them and are never reused.
+ *
+ * When the file cannot be written (full disk, read-only, vanished), samples and batches stay
+ * in memory (same limits) and are written back once the disk accepts writes again.
+ */
+class Spool
+{
+public:
+    /** Spool at @p path; nothing is touched until open(). */
+    explicit Spool(QString path);
+    ~Spool();
+    Spool(const Spool &) = delete;
+    Spool &operator=(const Spool &) = delete;
+
+    /**
+     * Opens or creates the spool. A file that fails SQLite's integrity check is moved aside
+     * (`<path>.corrupt-<ms>`) and a fresh spool started; the log says so. Returns false only
+     * when not even a fresh file can be created — the spool then runs in memory.
+     */
+    bool open(QString *error = nullptr);
+
+    /** Server-pushed limits; enforced at once and after every seal. */
+    void setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs);
+
+    /** Adds one sample (with its per-core values) to the open batch. */
+    void append(const Sample &sample, std::span<const float> coreBusy);
+
+    /** Seals open samples into batches of at most @p maxSamplesPerBatch; returns how many. */
+    int seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch = 600);
+
+    /** Unacked batches with sequence > @p afterSequence, oldest first, at most @p maxBatches. */
+    std::vector<SpooledBatch> pending(std::uint64_t afterSequence, std::size_t maxBatches) const;
+
+    /** Drops every batch the ack covers; duplicates and stale acks are harmless. */
+    void acknowledge(const Ack &ack);
+
+    /** Never hand out a sequence at or below @p sequence (the server's high-water mark). */
+    void ensureSequenceAbove(std::uint64_t sequence);
+
+    std::uint64_t droppedTotal() const { return m_droppedTotal; }
+    std::uint64_t nextSequence() const { return m_nextSequence; }
+    std::size_t openSampleCount() const { return m_openCount + m_memorySamples.size(); }
+    std::uint32_t backlogBatches() const;
+    std::uint64_t backlogBytes() const;
+    /** True while writes fail and data is held in memory. */
+    bool degraded() const { return m_degraded; }
+    QString path() const { return m_path; }
+
+    /** Test hook: caps the database file at @p pages pages to simulate a full disk. */
+    void setMaxPageCountForTesting(int pages);
+
+private:
+    struct MemorySample {
+        Sample sample;
+        std::vector<float> cores;
+    };
+
+    bool createSchema(QString *error);
+    bool loadState();
+    bool flushMemory();
+    bool writeBatch(const SpooledBatch &batch);
+    bool persistMeta();
+    void enforceLimits(std::int64_t nowMs);
+    void dropOldest(std::uint64_t sequence, std::uint32_t samples);
+    void enterDegraded(const QString &why);
+    SpooledBatch buildBatch(std::vector<MemorySample> &samples);
+
+    QString m_path;
+    QString m_connectionName;
+    bool m_dbOpen = false;
+    bool m_degraded = false;
+    std::uint64_t m_nextSequence = 1;
+    std::uint64_t m_droppedTotal = 0;
+    std::uint64_t m_maxBytes = 64ull * 1024 * 1024;
+    std::int64_t m_maxAgeMs = 7ll * 24 * 3600 * 1000;
+    std::size_t m_openCount = 0; ///< samples in the database's open batch
+
+    // Index of sealed batches on disk, oldest first: the spool needs sizes and ages for its
+    // limits without reading payloads back.
+    struct BatchInfo {
+        std::uint64_t sequence;
+        std::int64_t firstTimestampMs;
+        std::uint32_t sampleCount;
+        std::uint64_t bytes;
+    };
+    std::deque<BatchInfo> m_diskBatches;
+    std::uint64_t m_diskBytes = 0;
+
+    // Degraded mode: what could not be written yet.
+    std::vector<MemorySample> m_memorySamples;
+    std::deque<SpooledBatch> m_memoryBatches;
+};
+
+} // namespace autofact::agent
