@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QCoreApplication>
+
+#include <memory>
+
+namespace autofact::server {
+
+class ServerCore;
+
+/** The QApplication for the dashboard (Widgets); created before any QObject. */
+std::unique_ptr<QCoreApplication> createDashboardApplication(int &argc, char **argv);
+
+/** Shows the dashboard over a running @p core and runs the event loop; returns the exit code. */
+int runDashboard(ServerCore &core);
+
+} // namespace autofact::server

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: MIT
+#include "ingestserver.h"
+
+#include "codec.h"
+#include "serverlogging.h"
+
+#include <QDateTime>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+#include <algorithm>
+
+namespace autofact::server {
+
+IngestServer::IngestServer(Options options, StoreWorker *worker, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+    , m_worker(worker)
+{
+    qRegisterMetaType<HubActivity>();
+    const auto mode =
+        m_options.tls ? QWebSocketServer::SecureMode : QWebSocketServer::NonSecureMode;
+    m_server = new QWebSocketServer(QStringLiteral("autofactory"), mode, this);
+    if (m_options.tls)
+        m_server->setSslConfiguration(*m_options.tls);
+    m_server->setHandshakeTimeout(std::chrono::milliseconds(m_options.handshakeTimeoutMs));
+    // Reconnect storms: thousands of agents may knock at once after an outage.
+    m_server->setMaxPendingConnections(m_options.maxPendingConnections);
+    connect(m_server, &QWebSocketServer::newConnection, this, &IngestServer::onNewConnection);
+    connect(m_server, &QWebSocketServer::acceptError, this, [](QAbstractSocket::SocketError e) {
+        qCWarning(lcHub) << "accept error" << e;
+    });
+    connect(m_server, &QWebSocketServer::peerVerifyError, this, [](const QSslError &e) {
+        qCWarning(lcHub) << "TLS peer verify error:" << e.errorString();
+    });
+    connect(m_server, &QWebSocketServer::sslErrors, this, [](const QList<QSslError> &errors) {
+        for (const QSslError &e : errors)
+            qCWarning(lcHub) << "TLS error:" << e.errorString();
+    });
+
+    connect(m_worker, &StoreWorker::authenticated, this, &IngestServer::onAuthenticated);
+    connect(m_worker, &StoreWorker::committed, this, &IngestServer::onCommitted);
+    connect(m_worker, &StoreWorker::configChanged, this, &IngestServer::onConfigChanged);
+
+    // One timer for all connections: per-socket timers cost too much at 10,000 agents.
+    m_housekeeping.setInterval(500);
+    connect(&m_housekeeping, &QTimer::timeout, this, &IngestServer::onHousekeeping);
+    m_activityTimer.setInterval(m_options.activityIntervalMs);
+    m_activityTimer.setSingleShot(true);
+    connect(&m_activityTimer, &QTimer::timeout, this, &IngestServer::emitActivity);
+}
+
+IngestServer::~IngestServer()
+{
+    for (auto &[id, s] : m_sessions) {
+        s->socket->disconnect(this);
+        s->socket->abort();
+        delete s->socket;
+    }
+}
+
+bool IngestServer::listen(QString *error)
+{
+    if (!m_server->listen(m_options.address, m_options.port)) {
+        if (error)
+            *error = QStringLiteral("cannot listen on %1:%2: %3")
+                         .arg(m_options.address.toString())
+                         .arg(m_options.port)
+                         .arg(m_server->errorString());
+        return false;
+    }
+    m_housekeeping.start();
+    return true;
+}
+
+QUrl IngestServer::url() const
+{
+    QUrl url;
+    url.setScheme(m_options.tls ? QStringLiteral("wss") : QStringLiteral("ws"));
+    QHostAddress address = m_server->serverAddress();
+    url.setHost(address.toString());
+    url.setPort(m_server->serverPort());
+    return url;
+}
+
+QList<LiveClient> IngestServer::liveClients() const
+{
+    QList<LiveClient> out;
+    for (const auto &[id, s] : m_sessions) {
+        if (s->phase == Phase::Ready)
+            out.append(s->live);
+    }
+    return out;
+}
+
+IngestServer::Session *IngestServer::session(quint64 id)
+{
+    const auto it = m_sessions.find(id);
+    return it == m_sessions.end() ? nullptr : it->second.get();
+}
+
+void IngestServer::onNewConnection()
+{
+    while (QWebSocket *socket = m_server->nextPendingConnection()) {
+        // Qt's defaults are about 2 GiB: set our caps before the first frame is read.
+        socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxMessageBytes));
+        socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxMessageBytes));
+        if (m_shuttingDown) {
+            socket->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+            socket->deleteLater();
+            continue;
+        }
+        auto s = std::make_unique<Session>();
+        s->id = m_nextSessionId++;
+        s->socket = socket;
+        s->peer = socket->peerAddress().toString() + u':' + QString::number(socket->peerPort());
+        s->sinceConnect.start();
+        s->sinceHeard.start();
+        s->tokens = m_options.messageBurst;
+        s->tokenClock.start();
+        const quint64 id = s->id;
+        connect(socket, &QWebSocket::binaryMessageReceived, this,
+                [this, id](const QByteArray &bytes) { onBinaryMessage(id, bytes); });
+        connect(socket, &QWebSocket::textMessageReceived, this, [this, id](const QString &) {
+            if (Session *s = session(id))
+                refuse(*s, ErrorCode::Malformed, QStringLiteral("text messages are not part of the protocol"),
+                       QWebSocketProtocol::CloseCodeDatatypeNotSupported);
+        });
+        connect(socket, &QWebSocket::disconnected, this, [this, id] { onDisconnected(id); });
+        qCDebug(lcHub).noquote() << "connection from" << s->peer;
+        m_sessions.emplace(id, std::move(s));
+    }
+}
+
+bool IngestServer::takeToken(Session &s)
+{
+    const double elapsed = double(s.tokenClock.restart()) / 1000.0;
+    s.tokens = std::min(m_options.messageBurst, s.tokens + elapsed * m_options.messagesPerSecond);
+    if (s.tokens < 1.0)
+        return false;
+    s.tokens -= 1.0;
+    return true;
+}
+
+void IngestServer::send(Session &s, const Message &message)
+{
+    s.socket->sendBinaryMessage(codec::encode(message));
+}
+
+void IngestServer::refuse(Session &s, ErrorCode code, const QString &reason,
+                          QWebSocketProtocol::CloseCode closeCode)
+{
+    if (s.phase == Phase::Closing)
+        return;
+    qCWarning(lcHub).noquote() << "refusing" << s.peer
+                               << (s.clientId.isEmpty() ? QString() : QStringLiteral("(client %1)").arg(s.clientId))
+                               << ":" << errorCodeName(code) << "-" << reason;
+    send(s, ErrorMessage{code, reason});
+    s.phase = Phase::Closing;
+    s.socket->close(closeCode, errorCodeName(code));
+}
+
+void IngestServer::onBinaryMessage(quint64 sessionId, const QByteArray &bytes)
+{
+    Session *s = session(sessionId);
+    if (!s || s->phase == Phase::Closing)
+        return;
+    s->sinceHeard.restart();
+    if (!takeToken(*s)) {
+        refuse(*s, ErrorCode::RateLimited,
+               QStringLiteral("more than %1 messages per second").arg(m_options.messagesPerSecond),
+               QWebSocketProtocol::CloseCodePolicyViolated);
+        return;
+    }
+    DecodeResult r = codec::decode(bytes, m_options.maxMessageBytes);
+    if (!r.ok()) {
+        refuse(*s, r.error, r.reason,
+               r.error == ErrorCode::TooLarge ? QWebSocketProtocol::CloseCodeTooMuchData
+                                              : QWebSocketProtocol::CloseCodePolicyViolated);
+        return;
+    }
+    handleMessage(*s, std::move(*r.message));
+}
+
+void IngestServer::handleMessage(Session &s, Message &&message)
+{
+    if (s.phase == Phase::AwaitingHello) {
+        auto *hello = std::get_if<Hello>(&message);
+        if (!hello) {
+            refuse(s, ErrorCode::UnexpectedMessage,
+                   QStringLiteral("expected Hello first, got %1").arg(messageTypeName(message)),
+                   QWebSocketProtocol::CloseCodePolicyViolated);
+            return;
+        }
+        if (hello->protocolVersion != protocol::version) {
+            refuse(s, ErrorCode::UnsupportedVersion,
+                   QStringLiteral("protocol version %1 is not supported; this server speaks %2")
+                       .arg(hello->protocolVersion)
+                       .arg(protocol::version),
+                   QWebSocketProtocol::CloseCodePolicyViolated);
+            return;
+        }
+        s.phase = Phase::Authenticating;
+        QMetaObject::invokeMethod(m_worker, [w = m_worker, id = s.id, h = std::move(*hello), peer = s.peer] {
+            w->authenticate(id, h, peer);
+        });
+        return;
+    }
+    if (s.phase != Phase::Ready) {
+        // Messages between Hello and Welcome: the agent must wait for Welcome.
+        refuse(s, ErrorCode::UnexpectedMessage,
+               QStringLiteral("%1 before Welcome").arg(messageTypeName(message)),
+               QWebSocketProtocol::CloseCodePolicyViolated);
+        return;
+    }
+    if (auto *batch = std::get_if<SampleBatch>(&message)) {
+        QMetaObject::invokeMethod(m_worker, [w = m_worker, id = s.id, client = s.clientId,
+                                             b = std::move(*batch)]() mutable {
+            w->enqueue(id, client, std::move(b));
+        });
+    } else if (const auto *hb = std::get_if<Heartbeat>(&message)) {
+        s.live.backlogBatches = hb->backlogBatches;
+        s.live.backlogBytes = hb->backlogBytes;
+        s.live.droppedTotal = hb->droppedTotal;
+        m_pendingActivity.backlog.insert(s.clientId, hb->backlogBatches);
+        send(s, Pong{hb->sentMs, QDateTime::currentMSecsSinceEpoch()});
+    } else if (const auto *applied = std::get_if<ConfigApplied>(&message)) {
+        QMetaObject::invokeMethod(m_worker, [w = m_worker, client = s.clientId, rev = applied->revision] {
+            w->recordConfigApplied(client, rev);
+        });
+        Q_EMIT configApplied(s.clientId, applied->revision);
+    } else {
+        refuse(s, ErrorCode::UnexpectedMessage,
+               QStringLiteral("%1 is not something an agent sends").arg(messageTypeName(message)),
+               QWebSocketProtocol::CloseCodePolicyViolated);
+    }
+}
+
+void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result)
+{
+    Session *s = session(sessionId);
+    const bool opened = result.outcome == AuthResult::Outcome::NewClient
+                        || result.outcome == AuthResult::Outcome::Returning;
+    if (!s || s->phase != Phase::Authenticating) {
+        // The agent left while the database was checking it.
+        if (opened)
+            QMetaObject::invokeMethod(m_worker, [w = m_worker, c = result.connectionId] {
+                w->recordDisconnect(c, QStringLiteral("closed during handshake"));
+            });
+        return;
+    }
+    if (result.outcome == AuthResult::Outcome::BadSecret) {
+        refuse(*s, ErrorCode::BadSecret, result.reason, QWebSocketProtocol::CloseCodePolicyViolated);
+        return;
+    }
+    if (!opened) {
+        refuse(*s, ErrorCode::Internal, result.reason, QWebSocketProtocol::CloseCodeAbnormalDisconnection);
+        return;
+    }
+    // One live connection per client: a newer one replaces an older (e.g. half-open) one.
+    if (const auto old = m_byClient.find(result.clientId); old != m_byClient.end()) {
+        if (Session *previous = session(*old)) {
+            qCInfo(lcHub).noquote() << "client" << result.clientId << "reconnected from" << s->peer
+                                    << "; closing its older connection from" << previous->peer;
+            previous->phase = Phase::Closing;
+            previous->socket->close(QWebSocketProtocol::CloseCodeNormal,
+                                    QStringLiteral("replaced by a newer connection"));
+        }
+    }
+    s->clientId = result.clientId;
+    s->connectionId = result.connectionId;
+    s->phase = Phase::Ready;
+    s->heartbeatMs = result.config.heartbeatIntervalMs;
+    s->live.clientId = result.clientId;
+    s->live.peer = s->peer;
+    s->live.connectedMs = QDateTime::currentMSecsSinceEpoch();
+    m_byClient.insert(result.clientId, s->id);
+    const bool returning = result.outcome == AuthResult::Outcome::Returning;
+    qCInfo(lcHub).noquote() << (returning ? "welcome back" : "enrolled") << result.clientId
+                            << "from" << s->peer << (result.reason.isEmpty() ? QString() : u"(" + result.reason + u')');
+    send(*s, Welcome{protocol::version, result.clientId, result.issuedSecret, returning,
+                     QDateTime::currentMSecsSinceEpoch(), result.lastSequence});
+    send(*s, result.config);
+    m_pendingActivity.connected.append(result.clientId);
+    m_pendingActivity.disconnected.removeAll(result.clientId);
+    if (!m_activityTimer.isActive())
+        m_activityTimer.start();
+    Q_EMIT clientConnected(result.clientId, s->peer, returning);
+}
+
+void IngestServer::onCommitted(const std::vector<SessionCommit> &commits, const CommitStats &stats)
+{
+    for (const SessionCommit &c : commits) {
+        if (c.latest)
+            m_pendingActivity.latest.insert(c.clientId, *c.latest);
+        Session *s = session(c.session);
+        if (!s || s->phase != Phase::Ready || c.ranges.empty())
+            continue; // the agent resends after reconnecting; the store dedupes
+        // Ranges only: a cumulative ack could tell the agent to drop a batch we never saw.
+        Ack ack;
+        ack.ranges = c.ranges;
+        if (ack.ranges.size() > protocol::maxAckRanges)
+            ack.ranges.resize(protocol::maxAckRanges);
+        send(*s, ack);
+    }
+    m_pendingActivity.samplesStored += stats.samples;
+    if (!m_activityTimer.isActive())
+        m_activityTimer.start();
+}
+
+void IngestServer::onConfigChanged(const QString &clientId, const AgentConfig &config)
+{
+    const auto it = m_byClient.find(clientId);
+    if (it == m_byClient.end())
+        return;
+    if (Session *s = session(*it)) {
+        s->heartbeatMs = config.heartbeatIntervalMs;
+        send(*s, config);
+    }
+}
+
+void IngestServer::onDisconnected(quint64 sessionId)
+{
+    const auto it = m_sessions.find(sessionId);
+    if (it == m_sessions.end())
+        return;
+    std::unique_ptr<Session> s = std::move(it->second);
+    m_sessions.erase(it);
+    const QString reason = s->socket->closeReason().isEmpty()
+                               ? QStringLiteral("connection lost (%1)").arg(s->socket->errorString())
+                               : s->socket->closeReason();
+    if (s->connectionId > 0)
+        QMetaObject::invokeMethod(m_worker, [w = m_worker, c = s->connectionId, reason] {
+            w->recordDisconnect(c, reason);
+        });
+    if (!s->clientId.isEmpty()) {
+        if (m_byClient.value(s->clientId) == sessionId) {
+            m_byClient.remove(s->clientId);
+            m_pendingActivity.disconnected.append(s->clientId);
+            if (!m_activityTimer.isActive())
+                m_activityTimer.start();
+        }
+        qCInfo(lcHub).noquote() << "client" << s->clientId << "disconnected:" << reason;
+        Q_EMIT clientDisconnected(s->clientId, reason);
+    }
+    s->socket->deleteLater();
+}
+
+void IngestServer::onHousekeeping()
+{
+    std::vector<quint64> toClose;
+    for (auto &[id, s] : m_sessions) {
+        if (s->phase == Phase::AwaitingHello && s->sinceConnect.elapsed() > m_options.helloTimeoutMs) {
+            refuse(*s, ErrorCode::HelloTimeout,
+                   QStringLiteral("no Hello within %1 ms").arg(m_options.helloTimeoutMs),
+                   QWebSocketProtocol::CloseCodePolicyViolated);
+        } else if (s->phase == Phase::Ready
+                   && s->sinceHeard.elapsed() > 3 * qint64(s->heartbeatMs)) {
+            refuse(*s, ErrorCode::IdleTimeout,
+                   QStringLiteral("nothing heard for three heartbeat intervals"),
+                   QWebSocketProtocol::CloseCodeGoingAway);
+        } else if (s->phase == Phase::Closing && s->sinceHeard.elapsed() > 10000) {
+            // The peer never answered our close: drop it.
+            toClose.push_back(id);
+        }
+    }
+    for (quint64 id : toClose) {
+        if (Session *s = session(id))
+            s->socket->abort();
+    }
+}
+
+void IngestServer::emitActivity()
+{
+    m_pendingActivity.onlineClients = int(m_byClient.size());
+    Q_EMIT activity(m_pendingActivity);
+    m_pendingActivity = HubActivity();
+}
+
+void IngestServer::shutdown()
+{
+    m_shuttingDown = true;
+    m_server->close();
+    m_housekeeping.stop();
+    for (auto &[id, s] : m_sessions) {
+        if (s->phase == Phase::Closing)
+            continue;
+        send(*s, ErrorMessage{ErrorCode::ServerShutdown, QStringLiteral("server shutting down")});
+        s->phase = Phase::Closing;
+        s->socket->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+    }
+}
+
+} // namespace autofact::server

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+#include "store.h"
+#include "storeworker.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QHostAddress>
+#include <QObject>
+#include <QSet>
+#include <QSslConfiguration>
+#include <QTimer>
+#include <QUrl>
+#include <QWebSocketProtocol>
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+class QWebSocket;
+class QWebSocketServer;
+
+namespace autofact::server {
+
+/** What the dashboard sees of one connected agent; updated from the network thread. */
+struct LiveClient {
+    QString clientId;
+    QString peer;
+    qint64 connectedMs = 0;
+    std::optional<Sample> latest;
+    std::vector<float> latestCores;
+    quint32 backlogBatches = 0;
+    quint64 backlogBytes = 0;
+    quint64 droppedTotal = 0;
+};
+
+/** Coalesced news for user interfaces, emitted at most a few times a second. */
+struct HubActivity {
+    QStringList connected;    ///< client IDs that (re)connected since the last report
+    QStringList disconnected; ///< client IDs that went away
+    QHash<QString, Sample> latest; ///< newest stored sample per client that sent any
+    QHash<QString, quint32> backlog; ///< agent-reported unsent batches
+    quint64 samplesStored = 0;
+    int onlineClients = 0;
+};
+
+/**
+ * The network side of autofactory: accepts agents over WebSocket, runs the handshake, hands
+ * batches to the StoreWorker, acknowledges what it committed, pushes agent configs, and
+ * enforces limits (message size, Hello deadline, rate, idle timeout).
+ *
+ * Lives on one thread (the network thread); the StoreWorker lives on another and is only
+ * reached through queued calls.
+ */
+class IngestServer : public QObject
+{
+    Q_OBJECT
+public:
+    struct Options {
+        QHostAddress address = QHostAddress::Any;
+        quint16 port = 8675;
+        std::optional<QSslConfiguration> tls;
+        qsizetype maxMessageBytes = protocol::maxMessageBytes;
+        int handshakeTimeoutMs = 10000; ///< WebSocket upgrade
+        int helloTimeoutMs = 10000;     ///< Hello after the upgrade
+        double messagesPerSecond = 200; ///< per connection, sustained
+        double messageBurst = 1000;     ///< per connection, burst
+        int maxPendingConnections = 1024;
+        int activityIntervalMs = 250;   ///< coalescing period of activity()
+    };
+
+    IngestServer(Options options, StoreWorker *worker, QObject *parent = nullptr);
+    ~IngestServer() override;
+
+    /** Starts listening; false with a one-line error if the address cannot be bound. */
+    bool listen(QString *error);
+    /** ws://ADDR:PORT or wss://ADDR:PORT as bound (the real port when 0 was asked). */
+    QUrl url() const;
+    /** Stops accepting, closes every agent with "server shutting down". */
+    void shutdown();
+
+    int connectionCount() const { return int(m_sessions.size()); }
+    int onlineClientCount() const { return int(m_byClient.size()); }
+    /** Snapshot of connected clients (network thread only). */
+    QList<LiveClient> liveClients() const;
+
+Q_SIGNALS:
+    void clientConnected(const QString &clientId, const QString &peer, bool returning);
+    void clientDisconnected(const QString &clientId, const QString &reason);
+    void configApplied(const QString &clientId, quint32 revision);
+    void activity(const autofact::server::HubActivity &activity);
+
+private:
+    enum class Phase { AwaitingHello, Authenticating, Ready, Closing };
+    struct Session {
+        quint64 id = 0;
+        QWebSocket *socket = nullptr;
+        QString peer;
+        Phase phase = Phase::AwaitingHello;
+        QString clientId;
+        qint64 connectionId = 0;
+        QElapsedTimer sinceConnect;
+        QElapsedTimer sinceHeard;
+        quint32 heartbeatMs = 15000;
+        double tokens = 0;
+        QElapsedTimer tokenClock;
+        LiveClient live;
+    };
+
+    void onNewConnection();
+    void onBinaryMessage(quint64 sessionId, const QByteArray &bytes);
+    void onDisconnected(quint64 sessionId);
+    void onAuthenticated(quint64 sessionId, const AuthResult &result);
+    void onCommitted(const std::vector<SessionCommit> &commits, const CommitStats &stats);
+    void onConfigChanged(const QString &clientId, const AgentConfig &config);
+    void onHousekeeping();
+    void handleMessage(Session &session, Message &&message);
+    void refuse(Session &session, ErrorCode code, const QString &reason,
+                QWebSocketProtocol::CloseCode closeCode);
+    void send(Session &session, const Message &message);
+    bool takeToken(Session &session);
+    Session *session(quint64 id);
+    void emitActivity();
+
+    Options m_options;
+    StoreWorker *m_worker;
+    QWebSocketServer *m_server = nullptr;
+    quint64 m_nextSessionId = 1;
+    std::unordered_map<quint64, std::unique_ptr<Session>> m_sessions;
+    QHash<QString, quint64> m_byClient; ///< Ready sessions by client ID
+    QTimer m_housekeeping{this}; // children: they move with the hub to its thread
+    QTimer m_activityTimer{this};
+    HubActivity m_pendingActivity;
+    bool m_shuttingDown = false;
+};
+
+} // namespace autofact::server
+
+Q_DECLARE_METATYPE(autofact::server::HubActivity)

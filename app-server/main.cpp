@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// autofactory: the server. Headless, as a dashboard, or a one-shot clients/export command.
+#include "serveroptions.h"
+#include "servercore.h"
+#include "signalwatcher.h"
+
+#ifdef AUTOFACT_HAVE_GUI
+#include "dashboard.h"
+#endif
+
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <memory>
+
+using namespace autofact;
+using namespace autofact::server;
+
+namespace {
+void setAppNames()
+{
+    QCoreApplication::setApplicationName(QStringLiteral("autofactory"));
+    QCoreApplication::setOrganizationName(QStringLiteral("autofact"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(AUTOFACT_VERSION));
+}
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    const QString first = arguments.value(1);
+    if (first == u"clients" || first == u"export") {
+        QCoreApplication app(argc, argv);
+        setAppNames();
+        return runSubcommand(arguments);
+    }
+
+    bool headless = arguments.contains(QStringLiteral("--headless"));
+    std::unique_ptr<QCoreApplication> app;
+#ifdef AUTOFACT_HAVE_GUI
+    if (!headless)
+        app = createDashboardApplication(argc, argv);
+#endif
+    if (!app)
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    setAppNames();
+
+    QTextStream err(stderr);
+    QString error;
+    bool exitNow = false;
+    std::optional<ServeCommand> cmd = parseServeCommand(arguments, &error, &exitNow);
+    if (exitNow)
+        return 0;
+    if (!cmd) {
+        err << "autofactory: " << error << Qt::endl;
+        return 2;
+    }
+#ifndef AUTOFACT_HAVE_GUI
+    if (!cmd->headless) {
+        err << "autofactory: built without the dashboard; use --headless" << Qt::endl;
+        return 2;
+    }
+#endif
+
+    ServerCore core(cmd->core);
+    if (!core.start(&error)) {
+        err << "autofactory: " << error << Qt::endl;
+        return 1;
+    }
+    {
+        QTextStream out(stdout);
+        out << "listening on " << core.url().toString() << Qt::endl;
+    }
+    SignalWatcher signals_;
+    QObject::connect(&signals_, &SignalWatcher::terminationRequested, app.get(), [&](int) {
+        QCoreApplication::quit();
+    });
+    int code = 0;
+#ifdef AUTOFACT_HAVE_GUI
+    if (!cmd->headless)
+        code = runDashboard(core);
+    else
+#endif
+        code = app->exec();
+    core.stop();
+    return code;
+}

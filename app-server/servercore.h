@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "ingestserver.h"
+#include "storeworker.h"
+
+#include <QObject>
+#include <QThread>
+#include <QUrl>
+
+namespace autofact::server {
+
+/**
+ * autofactory without any window: the IngestServer on a network thread and the StoreWorker
+ * on a database thread. The thread that owns ServerCore (the GUI thread, or main in headless
+ * mode) only receives coalesced signals, so ingest goes on whether or not a window exists.
+ */
+class ServerCore : public QObject
+{
+    Q_OBJECT
+public:
+    struct Options {
+        QString databasePath;
+        IngestServer::Options network;
+        StoreWorker::DefaultChanges defaults;
+    };
+
+    explicit ServerCore(Options options, QObject *parent = nullptr);
+    ~ServerCore() override;
+
+    /** Opens the database and starts listening. False with a one-line error if not. */
+    bool start(QString *error);
+    /** Stops accepting, closes agents, writes what is queued, closes the database. */
+    void stop();
+
+    QUrl url() const { return m_url; }
+    const Options &options() const { return m_options; }
+    /** Lives on the network thread: connect to its signals, call it only through queued calls. */
+    IngestServer *hub() const { return m_hub; }
+    /** Lives on the database thread: same rule. */
+    StoreWorker *worker() const { return m_worker; }
+
+    /** Queued: replace the default agent config; connected agents get it at once. */
+    void setDefaultConfig(const AgentConfig &config);
+    /** Queued: set or clear one client's override. */
+    void setClientOverride(const QString &clientId, const std::optional<AgentConfig> &config);
+
+private:
+    Options m_options;
+    QThread m_networkThread;
+    QThread m_storeThread;
+    StoreWorker *m_worker = nullptr;
+    IngestServer *m_hub = nullptr;
+    QUrl m_url;
+    bool m_running = false;
+};
+
+} // namespace autofact::server

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+#include "store.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace autofact::server {
+
+/** What one group commit did for one connection: the sequences to acknowledge. */
+struct SessionCommit {
+    quint64 session = 0;
+    QString clientId;
+    std::vector<SequenceRange> ranges; ///< stored or duplicate: acknowledge these
+    quint64 storedSamples = 0;
+    quint64 duplicateBatches = 0;
+    quint64 failedBatches = 0; ///< not stored, not acked: the agent resends
+    std::optional<Sample> latest; ///< newest sample stored, for live views
+};
+
+/** Figures of one group commit. */
+struct CommitStats {
+    int batches = 0;
+    quint64 samples = 0;
+    qint64 elapsedUs = 0;
+};
+
+/**
+ * Owns the server's writing Store on a dedicated thread. Batches from all connections are
+ * queued and written in group commits (one transaction for many agents' batches); results
+ * go back as signals so the hub can acknowledge only what is durably stored.
+ *
+ * Every public slot must be invoked on the worker's thread (queued from the hub).
+ */
+class StoreWorker : public QObject
+{
+    Q_OBJECT
+public:
+    explicit StoreWorker(QString path, QObject *parent = nullptr);
+    ~StoreWorker() override;
+
+    /** Default-config changes given on the command line; unset fields keep stored values. */
+    struct DefaultChanges {
+        std::optional<quint32> sampleIntervalMs;
+        std::optional<quint32> sendIntervalMs;
+        std::optional<quint32> heartbeatIntervalMs;
+    };
+
+    /** Opens the store and applies @p changes to the stored default agent config. */
+    bool open(const DefaultChanges &changes, QString *error);
+    /** Writes everything queued, marks connections closed, closes the database. */
+    void close();
+
+    void authenticate(quint64 session, const autofact::Hello &hello, const QString &peer);
+    void enqueue(quint64 session, const QString &clientId, autofact::SampleBatch batch);
+    void recordDisconnect(qint64 connectionId, const QString &reason);
+    void recordConfigApplied(const QString &clientId, quint32 revision);
+    /** Replaces the default config; emits configChanged for every known client. */
+    void setDefaultConfig(const autofact::AgentConfig &config);
+    /** Sets or clears one client's override; emits configChanged for it. */
+    void setClientOverride(const QString &clientId, const std::optional<autofact::AgentConfig> &config);
+    /** Writes what is queued now. */
+    void flush();
+
+    /** Largest queue (in samples) before a commit is forced without waiting. */
+    void setMaxQueuedSamples(quint64 samples) { m_maxQueuedSamples = samples; }
+    /** How long the first queued batch may wait for company before the commit. */
+    void setCommitDelayMs(int ms) { m_commitTimer.setInterval(ms); }
+
+    Store *store() { return m_store.get(); }
+
+Q_SIGNALS:
+    void authenticated(quint64 session, const autofact::server::AuthResult &result);
+    void committed(const std::vector<autofact::server::SessionCommit> &commits,
+                   const autofact::server::CommitStats &stats);
+    void configChanged(const QString &clientId, const autofact::AgentConfig &config);
+    void storeError(const QString &message);
+
+private:
+    struct Pending {
+        quint64 session;
+        QString clientId;
+        SampleBatch batch;
+    };
+
+    QString m_path;
+    std::unique_ptr<Store> m_store;
+    std::vector<Pending> m_pending;
+    quint64 m_pendingSamples = 0;
+    quint64 m_maxQueuedSamples = 50000;
+    QTimer m_commitTimer{this}; // child: moves with the worker to its thread
+};
+
+} // namespace autofact::server
+
+Q_DECLARE_METATYPE(autofact::server::AuthResult)
+Q_DECLARE_METATYPE(autofact::server::SessionCommit)
+Q_DECLARE_METATYPE(autofact::server::CommitStats)
+Q_DECLARE_METATYPE(autofact::Hello)
+Q_DECLARE_METATYPE(autofact::SampleBatch)
+Q_DECLARE_METATYPE(autofact::AgentConfig)
