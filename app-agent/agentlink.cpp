@@ -124,6 +124,9 @@ void AgentLink::onDisconnected()
     m_livenessTimer.stop();
     m_inFlight.clear();
     m_lastSentSequence = 0;
+    // A failed connect can report both an error and a disconnect: schedule one retry only.
+    if (m_state == State::Backoff)
+        return;
     if (m_state == State::Stopped) {
         Q_EMIT closed();
         return;

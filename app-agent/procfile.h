@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QString>
+
+namespace autofact::agent {
+
+/**
+ * Reads a small kernel text file (/proc, /sys) whole, into a buffer that is kept between reads.
+ *
+ * procfs files report a size of 0, so the file is read until end of file; the buffer doubles
+ * when a read fills it and keeps its size afterwards, so steady-state reads do not allocate.
+ */
+class ProcFile
+{
+public:
+    /** @p path is opened on each read(), never kept open. */
+    explicit ProcFile(const QString &path);
+
+    /**
+     * Reads the whole file. On failure returns false, leaves data() empty and, if @p error is
+     * not null, sets it to a one-line reason naming the file.
+     */
+    bool read(QString *error = nullptr);
+
+    /** Bytes of the last successful read(); valid until the next read(). */
+    QByteArrayView data() const { return QByteArrayView(m_buffer.constData(), m_size); }
+
+    const QString &path() const { return m_path; }
+
+private:
+    QString m_path;
+    QByteArray m_nativePath;
+    QByteArray m_buffer;
+    qsizetype m_size = 0;
+};
+
+} // namespace autofact::agent
