@@ -5,6 +5,8 @@
 #include "sampler.h"
 
 #include <QDateTime>
+#include <QSslCertificate>
+#include <QSslConfiguration>
 
 namespace autofact::agent {
 
@@ -42,6 +44,17 @@ bool Agent::start(QString *error)
             *error = m_settings.path + QStringLiteral(": ") + bad
                      + QStringLiteral(" (run once with --server URL)");
         return false;
+    }
+    if (!m_settings.ca.isEmpty()) {
+        const QList<QSslCertificate> trusted = QSslCertificate::fromPath(m_settings.ca, QSsl::Pem);
+        if (trusted.isEmpty()) {
+            if (error)
+                *error = m_settings.path + QStringLiteral(": \"ca\" file %1 holds no PEM certificate").arg(m_settings.ca);
+            return false;
+        }
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.addCaCertificates(trusted);
+        m_link.setSslConfiguration(tls);
     }
     QString spoolError;
     if (!m_spool.open(&spoolError))

@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 #include <QRandomGenerator>
+#include <QSslConfiguration>
 #include <QTimer>
 #include <QUrl>
 #include <QWebSocket>
@@ -46,6 +47,8 @@ public:
     ~AgentLink() override;
 
     void setServerUrl(const QUrl &url) { m_url = url; }
+    /** TLS settings for wss:// (e.g. extra trusted certificates). */
+    void setSslConfiguration(const QSslConfiguration &config) { m_socket.setSslConfiguration(config); }
     QUrl serverUrl() const { return m_url; }
     /** System facts and identity sent in Hello (agentId/secret empty for a new agent). */
     void setHello(const Hello &hello) { m_hello = hello; }

@@ -56,7 +56,8 @@ std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *e
     QString server;
     if (!stringField(QStringLiteral("server"), server) || !stringField(QStringLiteral("id"), s.id)
         || !stringField(QStringLiteral("secret"), s.secret)
-        || !stringField(QStringLiteral("spool"), s.spool))
+        || !stringField(QStringLiteral("spool"), s.spool)
+        || !stringField(QStringLiteral("ca"), s.ca))
         return std::nullopt;
     if (!server.isEmpty()) {
         s.server = QUrl(server, QUrl::StrictMode);
@@ -84,6 +85,8 @@ QString AgentSettings::save() const
     }
     if (!spool.isEmpty())
         o.insert(QStringLiteral("spool"), spool);
+    if (!ca.isEmpty())
+        o.insert(QStringLiteral("ca"), ca);
     return jsonfile::save(path, o);
 }
 

@@ -11,7 +11,8 @@ namespace autofact::agent {
 /**
  * The agent's JSON config file: where the server is, and the identity it issued.
  * @code{.json}
- * { "server": "ws://host:8675", "id": "…", "secret": "…", "spool": "/var/lib/autofact/spool.db" }
+ * { "server": "wss://host:8675", "id": "…", "secret": "…", "spool": "/var/lib/autofact/spool.db",
+ *   "ca": "/etc/autofact/server.pem" }
  * @endcode
  * Behaviour (intervals, limits) is never read from here: the server pushes it.
  */
@@ -21,6 +22,7 @@ struct AgentSettings {
     QString id;
     QString secret;
     QString spool;  ///< spool file; defaults to autofact-spool.db beside the config
+    QString ca;     ///< optional PEM file of certificates to trust for wss:// (self-signed servers)
 
     /** Default config location: $AUTOFACT_PATH/autofact-agent.json, else the app-config dir. */
     static QString defaultPath();

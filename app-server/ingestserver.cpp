@@ -254,7 +254,7 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result)
         return;
     }
     if (!opened) {
-        refuse(*s, ErrorCode::Internal, result.reason, QWebSocketProtocol::CloseCodeAbnormalDisconnection);
+        refuse(*s, ErrorCode::Internal, result.reason, QWebSocketProtocol::CloseCodeBadOperation);
         return;
     }
     // One live connection per client: a newer one replaces an older (e.g. half-open) one.
@@ -294,8 +294,18 @@ void IngestServer::onCommitted(const std::vector<SessionCommit> &commits, const 
         if (c.latest)
             m_pendingActivity.latest.insert(c.clientId, *c.latest);
         Session *s = session(c.session);
-        if (!s || s->phase != Phase::Ready || c.ranges.empty())
+        if (!s || s->phase != Phase::Ready)
             continue; // the agent resends after reconnecting; the store dedupes
+        if (c.failedBatches > 0) {
+            // Unacked batches would sit in the agent's window forever: make it reconnect and
+            // resend them, after its backoff gives the database time to recover.
+            refuse(*s, ErrorCode::Internal,
+                   QStringLiteral("%1 batches could not be stored; resend later").arg(c.failedBatches),
+                   QWebSocketProtocol::CloseCodeBadOperation);
+            continue;
+        }
+        if (c.ranges.empty())
+            continue;
         // Ranges only: a cumulative ack could tell the agent to drop a batch we never saw.
         Ack ack;
         ack.ranges = c.ranges;
@@ -348,24 +358,27 @@ void IngestServer::onDisconnected(quint64 sessionId)
 
 void IngestServer::onHousekeeping()
 {
-    std::vector<quint64> toClose;
-    for (auto &[id, s] : m_sessions) {
-        if (s->phase == Phase::AwaitingHello && s->sinceConnect.elapsed() > m_options.helloTimeoutMs) {
-            refuse(*s, ErrorCode::HelloTimeout,
-                   QStringLiteral("no Hello within %1 ms").arg(m_options.helloTimeoutMs),
-                   QWebSocketProtocol::CloseCodePolicyViolated);
-        } else if (s->phase == Phase::Ready
-                   && s->sinceHeard.elapsed() > 3 * qint64(s->heartbeatMs)) {
-            refuse(*s, ErrorCode::IdleTimeout,
-                   QStringLiteral("nothing heard for three heartbeat intervals"),
-                   QWebSocketProtocol::CloseCodeGoingAway);
-        } else if (s->phase == Phase::Closing && s->sinceHeard.elapsed() > 10000) {
-            // The peer never answered our close: drop it.
-            toClose.push_back(id);
-        }
+    // Closing a socket can synchronously end its session: decide first, act afterwards.
+    std::vector<std::pair<quint64, ErrorCode>> verdicts;
+    for (const auto &[id, s] : m_sessions) {
+        if (s->phase == Phase::AwaitingHello && s->sinceConnect.elapsed() > m_options.helloTimeoutMs)
+            verdicts.emplace_back(id, ErrorCode::HelloTimeout);
+        else if (s->phase == Phase::Ready && s->sinceHeard.elapsed() > 3 * qint64(s->heartbeatMs))
+            verdicts.emplace_back(id, ErrorCode::IdleTimeout);
+        else if (s->phase == Phase::Closing && s->sinceHeard.elapsed() > 10000)
+            verdicts.emplace_back(id, ErrorCode::None); // never answered our close
     }
-    for (quint64 id : toClose) {
-        if (Session *s = session(id))
+    for (const auto &[id, verdict] : verdicts) {
+        Session *s = session(id);
+        if (!s)
+            continue;
+        if (verdict == ErrorCode::HelloTimeout)
+            refuse(*s, verdict, QStringLiteral("no Hello within %1 ms").arg(m_options.helloTimeoutMs),
+                   QWebSocketProtocol::CloseCodePolicyViolated);
+        else if (verdict == ErrorCode::IdleTimeout)
+            refuse(*s, verdict, QStringLiteral("nothing heard for three heartbeat intervals"),
+                   QWebSocketProtocol::CloseCodeGoingAway);
+        else
             s->socket->abort();
     }
 }
@@ -382,8 +395,12 @@ void IngestServer::shutdown()
     m_shuttingDown = true;
     m_server->close();
     m_housekeeping.stop();
-    for (auto &[id, s] : m_sessions) {
-        if (s->phase == Phase::Closing)
+    std::vector<quint64> ids;
+    for (const auto &[id, s] : m_sessions)
+        ids.push_back(id);
+    for (quint64 id : ids) {
+        Session *s = session(id);
+        if (!s || s->phase == Phase::Closing)
             continue;
         send(*s, ErrorMessage{ErrorCode::ServerShutdown, QStringLiteral("server shutting down")});
         s->phase = Phase::Closing;

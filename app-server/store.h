@@ -191,6 +191,7 @@ public:
      * Streams samples with fromMs <= timestamp < toMs, client by client in the given order
      * (all clients by ID if empty), ascending time within a client. The visitor returns
      * false to stop early (the call then still returns true). Nothing is collected.
+     * Not re-entrant: the visitor must not call forEachSample() on the same Store.
      */
     bool forEachSample(const QStringList &clientIds, qint64 fromMs, qint64 toMs,
                        const std::function<bool(const StoredSample &)> &visit, QString *error);

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+class QTextStream;
+
+/**
+ * @file servercommands.h
+ * The logic behind `autofactory clients` and `autofactory export`, called by main.cpp after
+ * it has parsed the command line. Both open the database read-only and never create it.
+ * Exit codes: 0 success, 2 any error (one line on @p err).
+ */
+namespace autofact::server {
+
+/**
+ * Lists every known client: ID, hostname, OS, first and last seen (UTC), connection and
+ * sample counts, online/offline as last recorded. An aligned table, or a JSON array when
+ * @p json is set.
+ */
+int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err);
+
+/**
+ * Writes CSV (docs/STORAGE.md) for @p clients (IDs or hostnames; empty: all) with
+ * from <= timestamp < to. @p from / @p to: ISO 8601 or relative (-1h), empty: unbounded.
+ * @p outPath "-" or empty: stdout; a file is written atomically (complete or not at all).
+ */
+int runExportCommand(const QString &dbPath, const QStringList &clients, const QString &from,
+                     const QString &to, const QString &outPath, QTextStream &err);
+
+} // namespace autofact::server

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+// The real server core (hub + store worker threads, SQLite) against the real agent code and
+// against raw, misbehaving WebSocket and TCP clients, all on 127.0.0.1 with OS-chosen ports.
+#include "agent.h"
+#include "codec.h"
+#include "fakesampler.h"
+#include "servercore.h"
+#include "testdata.h"
+
+#include <QProcess>
+#include <QSslKey>
+#include <QStandardPaths>
+#include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QWebSocket>
+
+#include <memory>
+
+using namespace autofact;
+using namespace autofact::agent;
+using namespace autofact::server;
+
+namespace {
+
+/** Reads the server's database through a separate connection (WAL allows it). */
+class DbReader
+{
+public:
+    explicit DbReader(const QString &path)
+        : m_name(QStringLiteral("reader-%1").arg(++s_counter))
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
+        db.setDatabaseName(path);
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        db.open();
+    }
+    ~DbReader()
+    {
+        QSqlDatabase::database(m_name, false).close();
+        QSqlDatabase::removeDatabase(m_name);
+    }
+    qint64 scalar(const QString &sql) const
+    {
+        QSqlQuery q(QSqlDatabase::database(m_name, false));
+        if (!q.exec(sql) || !q.next())
+            return -1;
+        return q.value(0).toLongLong();
+    }
+    /** Every row of every table, as text: equal dumps mean an unchanged database. */
+    QString dump() const
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_name, false);
+        QString out;
+        QStringList tables = db.tables();
+        tables.sort();
+        for (const QString &t : tables) {
+            QSqlQuery q(db);
+            q.exec(QStringLiteral("SELECT * FROM %1").arg(t));
+            while (q.next()) {
+                out += t + u':';
+                for (int i = 0; i < q.record().count(); ++i)
+                    out += q.value(i).toString() + u'|';
+                out += u'\n';
+            }
+        }
+        return out;
+    }
+
+private:
+    static inline int s_counter = 0;
+    QString m_name;
+};
+
+} // namespace
+
+class TestIngestServer : public QObject
+{
+    Q_OBJECT
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<ServerCore> m_core;
+
+    QString dbPath() const { return m_dir->filePath(QStringLiteral("server.db")); }
+
+    void startCore(IngestServer::Options net = {}, StoreWorker::DefaultChanges defaults = {})
+    {
+        net.address = QHostAddress::LocalHost;
+        net.port = 0;
+        ServerCore::Options o;
+        o.databasePath = dbPath();
+        o.network = net;
+        // Fast agents for tests: 100 ms sampling, 300 ms sending, 1 s heartbeat.
+        o.defaults.sampleIntervalMs = defaults.sampleIntervalMs.value_or(100);
+        o.defaults.sendIntervalMs = defaults.sendIntervalMs.value_or(300);
+        o.defaults.heartbeatIntervalMs = defaults.heartbeatIntervalMs.value_or(1000);
+        m_core = std::make_unique<ServerCore>(o);
+        QString error;
+        QVERIFY2(m_core->start(&error), qPrintable(error));
+    }
+
+    AgentSettings agentSettings(const QString &name)
+    {
+        AgentSettings s;
+        s.path = m_dir->filePath(name + QStringLiteral(".json"));
+        s.server = m_core->url();
+        return s;
+    }
+
+    static QByteArray helloBytes(const QString &host = QStringLiteral("raw"))
+    {
+        Hello h;
+        h.hostname = host;
+        return codec::encode(Message(h));
+    }
+
+private slots:
+    void init()
+    {
+        m_dir = std::make_unique<QTemporaryDir>();
+        QVERIFY(m_dir->isValid());
+    }
+    void cleanup()
+    {
+        m_core.reset();
+        m_dir.reset();
+    }
+
+    void enrollThenWelcomeBack()
+    {
+        startCore();
+        QSignalSpy connected(m_core->hub(), &IngestServer::clientConnected);
+        QString id;
+        AgentSettings saved;
+        {
+            Agent agent(agentSettings(QStringLiteral("a")), std::make_unique<testdata::FakeSampler>());
+            QString error;
+            QVERIFY(agent.start(&error));
+            QVERIFY(connected.wait(10000));
+            QCOMPARE(connected.first().at(2).toBool(), false); // new
+            id = connected.first().at(0).toString();
+            QTRY_COMPARE(agent.settings().id, id);
+            saved = agent.settings();
+            QVERIFY(!saved.secret.isEmpty());
+            // Samples reach the database, and the agent's spool empties as acks arrive.
+            DbReader db(dbPath());
+            QTRY_VERIFY_WITH_TIMEOUT(db.scalar(QStringLiteral("SELECT count(*) FROM samples")) >= 5, 10000);
+            QTRY_VERIFY_WITH_TIMEOUT(agent.spool().backlogBatches() == 0, 10000);
+        }
+        connected.clear();
+        Agent again(saved, std::make_unique<testdata::FakeSampler>());
+        QString error;
+        QVERIFY(again.start(&error));
+        QVERIFY(connected.wait(10000));
+        QCOMPARE(connected.first().at(0).toString(), id);
+        QCOMPARE(connected.first().at(2).toBool(), true); // welcome back
+        DbReader db(dbPath());
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM clients")), 1);
+        QTRY_COMPARE(db.scalar(QStringLiteral("SELECT connection_count FROM clients")), 2);
+    }
+
+    void wrongSecretIsRefusedWithoutDatabaseChange()
+    {
+        startCore();
+        QSignalSpy connected(m_core->hub(), &IngestServer::clientConnected);
+        AgentSettings saved;
+        {
+            Agent agent(agentSettings(QStringLiteral("a")), std::make_unique<testdata::FakeSampler>());
+            QString error;
+            QVERIFY(agent.start(&error));
+            QTRY_VERIFY(!agent.settings().secret.isEmpty());
+            saved = agent.settings();
+            QTRY_VERIFY_WITH_TIMEOUT(agent.spool().backlogBatches() == 0 && agent.spool().nextSequence() > 2, 10000);
+            agent.stop();
+        }
+        QSignalSpy disconnected(m_core->hub(), &IngestServer::clientDisconnected);
+        QTRY_COMPARE(m_core->hub()->onlineClientCount(), 0);
+        const QString before = DbReader(dbPath()).dump();
+        QVERIFY(before.contains(saved.id));
+
+        saved.secret = QStringLiteral("wrong");
+        saved.path = m_dir->filePath(QStringLiteral("wrong.json"));
+        Agent impostor(saved, std::make_unique<testdata::FakeSampler>());
+        QSignalSpy finished(&impostor, &Agent::finished);
+        QString error;
+        QVERIFY(impostor.start(&error));
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().first().toInt(), AgentLink::exitRefused);
+        QCOMPARE(DbReader(dbPath()).dump(), before);
+    }
+
+    void configChangeAppliesLive()
+    {
+        startCore();
+        Agent agent(agentSettings(QStringLiteral("a")), std::make_unique<testdata::FakeSampler>());
+        QSignalSpy applied(m_core->hub(), &IngestServer::configApplied);
+        QString error;
+        QVERIFY(agent.start(&error));
+        QVERIFY(applied.wait(10000));
+        const quint32 first = applied.last().at(1).toUInt();
+        QCOMPARE(agent.config().sampleIntervalMs, 100u);
+
+        AgentConfig next = agent.config();
+        next.sampleIntervalMs = 250;
+        m_core->setDefaultConfig(next);
+        QTRY_VERIFY_WITH_TIMEOUT(agent.config().sampleIntervalMs == 250u, 10000);
+        QTRY_VERIFY(applied.last().at(1).toUInt() > first);
+        DbReader db(dbPath());
+        QTRY_COMPARE(quint32(db.scalar(QStringLiteral("SELECT applied_revision FROM clients"))),
+                     applied.last().at(1).toUInt());
+
+        // A per-client override wins over the default.
+        next.sampleIntervalMs = 400;
+        m_core->setClientOverride(agent.settings().id, next);
+        QTRY_VERIFY_WITH_TIMEOUT(agent.config().sampleIntervalMs == 400u, 10000);
+    }
+
+    void acksOnlyAfterCommit()
+    {
+        startCore();
+        Agent agent(agentSettings(QStringLiteral("a")), std::make_unique<testdata::FakeSampler>());
+        QString error;
+        QVERIFY(agent.start(&error));
+        QTRY_VERIFY_WITH_TIMEOUT(agent.link().state() == AgentLink::State::Ready, 10000);
+        QSignalSpy acks(&agent.link(), &AgentLink::acknowledged);
+        QVERIFY(acks.wait(10000));
+
+        // Hold the write lock from another connection: commits wait, so no ack may arrive.
+        {
+            QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("locker"));
+            locker.setDatabaseName(dbPath());
+            QVERIFY(locker.open());
+            QSqlQuery q(locker);
+            QVERIFY(q.exec(QStringLiteral("BEGIN IMMEDIATE")));
+            acks.clear();
+            const qint64 storedBefore = DbReader(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM samples"));
+            QVERIFY(!acks.wait(1500)); // batches keep coming in (300 ms), none is acked
+            QVERIFY(agent.spool().backlogBatches() >= 2);
+            QCOMPARE(DbReader(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM samples")), storedBefore);
+            QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+            q = QSqlQuery();
+            locker.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("locker"));
+        QVERIFY(acks.wait(10000));
+        QTRY_VERIFY_WITH_TIMEOUT(agent.spool().backlogBatches() <= 1, 10000);
+    }
+
+    void badInputIsRefusedAndOthersKeepStreaming()
+    {
+        IngestServer::Options net;
+        net.helloTimeoutMs = 500;
+        net.handshakeTimeoutMs = 500;
+        net.messagesPerSecond = 20;
+        net.messageBurst = 40;
+        startCore(net);
+        Agent agent(agentSettings(QStringLiteral("good")), std::make_unique<testdata::FakeSampler>());
+        QString error;
+        QVERIFY(agent.start(&error));
+        DbReader db(dbPath());
+        QTRY_VERIFY_WITH_TIMEOUT(db.scalar(QStringLiteral("SELECT count(*) FROM samples")) > 0, 10000);
+
+        struct Case {
+            const char *name;
+            std::function<void(QWebSocket &)> act;
+            ErrorCode expected;
+        };
+        const QByteArray garbage("\x01\x02\x03 definitely not a flatbuffer", 32);
+        const Case cases[] = {
+            {"garbage", [&](QWebSocket &s) { s.sendBinaryMessage(garbage); }, ErrorCode::Malformed},
+            {"wrong-type", [](QWebSocket &s) { s.sendBinaryMessage(codec::encode(Message(Ack{1, {}}))); },
+             ErrorCode::UnexpectedMessage},
+            {"batch-before-hello",
+             [](QWebSocket &s) { s.sendBinaryMessage(codec::encode(Message(testdata::makeBatch(1, 2, 2)))); },
+             ErrorCode::UnexpectedMessage},
+            {"text", [](QWebSocket &s) { s.sendTextMessage(QStringLiteral("hello?")); }, ErrorCode::Malformed},
+            {"bad-version",
+             [](QWebSocket &s) {
+                 Hello h;
+                 h.protocolVersion = 99;
+                 s.sendBinaryMessage(codec::encode(Message(h)));
+             },
+             ErrorCode::UnsupportedVersion},
+            {"hello-flood",
+             [](QWebSocket &s) {
+                 for (int i = 0; i < 60; ++i)
+                     s.sendBinaryMessage(helloBytes());
+             },
+             ErrorCode::UnexpectedMessage},
+            {"silent", [](QWebSocket &) {}, ErrorCode::HelloTimeout},
+        };
+        for (const Case &c : cases) {
+            QWebSocket raw;
+            QSignalSpy closed(&raw, &QWebSocket::disconnected);
+            ErrorCode got = ErrorCode::None;
+            QString reason;
+            connect(&raw, &QWebSocket::binaryMessageReceived, this, [&](const QByteArray &b) {
+                DecodeResult r = codec::decode(b);
+                if (r.ok())
+                    if (const auto *e = std::get_if<ErrorMessage>(&*r.message)) {
+                        got = e->code;
+                        reason = e->reason;
+                    }
+            });
+            raw.open(m_core->url());
+            QTRY_COMPARE(raw.state(), QAbstractSocket::ConnectedState);
+            c.act(raw);
+            QVERIFY2(closed.wait(5000) || raw.state() == QAbstractSocket::UnconnectedState, c.name);
+            QVERIFY2(got == c.expected, qPrintable(QStringLiteral("%1: got %2 (%3)")
+                                                       .arg(QLatin1StringView(c.name), errorCodeName(got), reason)));
+            QVERIFY(!reason.isEmpty());
+        }
+
+        // A 10 MiB message: closed with 1009 before the server buffers it whole.
+        {
+            QWebSocket raw;
+            QSignalSpy closed(&raw, &QWebSocket::disconnected);
+            raw.open(m_core->url());
+            QTRY_COMPARE(raw.state(), QAbstractSocket::ConnectedState);
+            raw.sendBinaryMessage(QByteArray(10 * 1024 * 1024, 'x'));
+            QVERIFY(closed.wait(10000));
+            QCOMPARE(raw.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+        }
+        // A frame header announcing 2 GiB, by hand over TCP after a real upgrade.
+        {
+            QTcpSocket tcp;
+            tcp.connectToHost(QHostAddress::LocalHost, m_core->url().port());
+            QVERIFY(tcp.waitForConnected(5000));
+            tcp.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            QTRY_VERIFY((tcp.waitForReadyRead(100), tcp.peek(4096).contains("\r\n\r\n")));
+            QVERIFY(tcp.readAll().startsWith("HTTP/1.1 101"));
+            // FIN + binary, masked, 64-bit length 2^31, mask key, then a few bytes.
+            QByteArray frame("\x82\xff", 2);
+            const quint64 len = 1ull << 31;
+            for (int i = 7; i >= 0; --i)
+                frame.append(char((len >> (8 * i)) & 0xff));
+            frame.append("\x01\x02\x03\x04", 4);
+            frame.append(QByteArray(1024, 'y'));
+            tcp.write(frame);
+            QTRY_VERIFY_WITH_TIMEOUT(tcp.state() == QAbstractSocket::UnconnectedState
+                                         || (tcp.waitForReadyRead(50), tcp.readAll().size() > 0
+                                             && tcp.state() != QAbstractSocket::ConnectedState),
+                                     10000);
+        }
+        // A client that never finishes the WebSocket handshake is dropped.
+        {
+            QTcpSocket tcp;
+            QSignalSpy closed(&tcp, &QTcpSocket::disconnected);
+            tcp.connectToHost(QHostAddress::LocalHost, m_core->url().port());
+            QVERIFY(tcp.waitForConnected(5000));
+            tcp.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"); // and never more
+            QVERIFY(closed.wait(10000));
+        }
+
+        // The well-behaved agent was never affected.
+        const qint64 stored = db.scalar(QStringLiteral("SELECT count(*) FROM samples"));
+        QTRY_VERIFY_WITH_TIMEOUT(db.scalar(QStringLiteral("SELECT count(*) FROM samples")) > stored + 3, 10000);
+        QCOMPARE(agent.link().state(), AgentLink::State::Ready);
+        QCOMPARE(agent.link().reconnectAttempts(), 0);
+    }
+
+    void idleClientIsClosed()
+    {
+        startCore({}, {std::nullopt, std::nullopt, 200}); // heartbeat 200 ms: idle after 600 ms
+        QWebSocket raw;
+        ErrorCode got = ErrorCode::None;
+        connect(&raw, &QWebSocket::binaryMessageReceived, this, [&](const QByteArray &b) {
+            DecodeResult r = codec::decode(b);
+            if (r.ok())
+                if (const auto *e = std::get_if<ErrorMessage>(&*r.message))
+                    got = e->code;
+        });
+        QSignalSpy closed(&raw, &QWebSocket::disconnected);
+        raw.open(m_core->url());
+        QTRY_COMPARE(raw.state(), QAbstractSocket::ConnectedState);
+        raw.sendBinaryMessage(helloBytes(QStringLiteral("idler")));
+        QTRY_COMPARE(m_core->hub()->onlineClientCount(), 1);
+        QVERIFY(closed.wait(10000));
+        QCOMPARE(got, ErrorCode::IdleTimeout);
+        DbReader db(dbPath());
+        QTRY_COMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM connections WHERE disconnected_ms IS NULL")), 0);
+    }
+
+    void duplicateBatchesAreAckedButStoredOnce()
+    {
+        startCore();
+        QWebSocket raw;
+        QList<Message> received;
+        connect(&raw, &QWebSocket::binaryMessageReceived, this, [&](const QByteArray &b) {
+            DecodeResult r = codec::decode(b);
+            if (r.ok())
+                received.append(*r.message);
+        });
+        raw.open(m_core->url());
+        QTRY_COMPARE(raw.state(), QAbstractSocket::ConnectedState);
+        raw.sendBinaryMessage(helloBytes(QStringLiteral("dup")));
+        QTRY_COMPARE(received.size(), 2); // Welcome + AgentConfig
+        const QByteArray batch = codec::encode(Message(testdata::makeBatch(1, 10, 4)));
+        raw.sendBinaryMessage(batch);
+        raw.sendBinaryMessage(batch);
+        QTRY_VERIFY_WITH_TIMEOUT(std::count_if(received.begin(), received.end(), [](const Message &m) {
+                                     return std::holds_alternative<Ack>(m);
+                                 }) >= 1,
+                                 10000);
+        // Both copies acknowledged (in one or two acks), ten samples stored.
+        QList<std::uint64_t> acked;
+        QTRY_VERIFY_WITH_TIMEOUT((acked.clear(), [&] {
+                                     for (const Message &m : received)
+                                         if (const auto *a = std::get_if<Ack>(&m))
+                                             for (const SequenceRange &r : a->ranges)
+                                                 for (auto s = r.first; s <= r.last; ++s)
+                                                     acked.append(s);
+                                 }(), acked.size() == 2),
+                                 10000);
+        QCOMPARE(acked, (QList<std::uint64_t>{1, 1}));
+        DbReader db(dbPath());
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM samples")), 10);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM batches")), 1);
+    }
+
+    void tlsWithSelfSignedCertificate()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl is not installed");
+        const QString cert = m_dir->filePath(QStringLiteral("cert.pem"));
+        const QString key = m_dir->filePath(QStringLiteral("key.pem"));
+        QProcess openssl;
+        openssl.start(QStringLiteral("openssl"),
+                      {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
+                       QStringLiteral("-nodes"), QStringLiteral("-days"), QStringLiteral("1"), QStringLiteral("-subj"),
+                       QStringLiteral("/CN=127.0.0.1"), QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1"),
+                       QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert});
+        QVERIFY(openssl.waitForFinished(60000));
+        QCOMPARE(openssl.exitCode(), 0);
+
+        QFile certFile(cert), keyFile(key);
+        QVERIFY(certFile.open(QIODevice::ReadOnly) && keyFile.open(QIODevice::ReadOnly));
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setLocalCertificateChain(QSslCertificate::fromData(certFile.readAll()));
+        tls.setPrivateKey(QSslKey(keyFile.readAll(), QSsl::Rsa));
+        IngestServer::Options net;
+        net.tls = tls;
+        startCore(net);
+        QCOMPARE(m_core->url().scheme(), QStringLiteral("wss"));
+
+        AgentSettings s = agentSettings(QStringLiteral("tls"));
+        s.ca = cert;
+        Agent agent(s, std::make_unique<testdata::FakeSampler>());
+        QString error;
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        DbReader db(dbPath());
+        QTRY_VERIFY_WITH_TIMEOUT(db.scalar(QStringLiteral("SELECT count(*) FROM samples")) > 0, 15000);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestIngestServer)
+#include "tst_ingestserver.moc"

@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: MIT
+#include "store.h"
+#include "testdata.h"
+
+#include <QFile>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace autofact;
+using namespace autofact::server;
+using Status = Store::IngestResult::Status;
+
+namespace {
+
+constexpr qint64 kNow = 1'700'000'000'000;
+
+Hello makeHello(const QString &hostname, const QString &id = {}, const QString &secret = {})
+{
+    Hello h;
+    h.agentId = id;
+    h.secret = secret;
+    h.hostname = hostname;
+    h.osName = QStringLiteral("Debian GNU/Linux");
+    h.osVersion = QStringLiteral("12");
+    h.kernel = QStringLiteral("6.1.0-13-amd64");
+    h.arch = QStringLiteral("x86_64");
+    h.cpuModel = QStringLiteral("Test CPU");
+    h.cpuCount = 8;
+    h.memTotal = 16ull << 30;
+    h.bootTimeMs = kNow - 3600'000;
+    h.agentVersion = QStringLiteral("0.1.0");
+    return h;
+}
+
+/** A second, independent connection for inspecting or sabotaging the file. */
+class RawConnection
+{
+public:
+    explicit RawConnection(const QString &path)
+        : m_name(QStringLiteral("tst_store.raw.%1").arg(++s_counter))
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
+        db.setDatabaseName(path);
+        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=2000"));
+        m_ok = db.open();
+    }
+    ~RawConnection()
+    {
+        QSqlDatabase::database(m_name, false).close();
+        QSqlDatabase::removeDatabase(m_name);
+    }
+    bool ok() const { return m_ok; }
+    QSqlDatabase db() const { return QSqlDatabase::database(m_name, false); }
+    bool exec(const QString &sql)
+    {
+        QSqlQuery q(db());
+        if (!q.exec(sql)) {
+            qWarning() << sql << q.lastError().text();
+            return false;
+        }
+        return true;
+    }
+    QVariant scalar(const QString &sql)
+    {
+        QSqlQuery q(db());
+        if (!q.exec(sql) || !q.next()) {
+            qWarning() << sql << q.lastError().text();
+            return {};
+        }
+        return q.value(0);
+    }
+    /** Every row of every table, sorted: equal dumps mean equal content. */
+    QStringList dump()
+    {
+        QStringList out;
+        out << QStringLiteral("user_version=%1").arg(scalar(QStringLiteral("PRAGMA user_version")).toInt());
+        QSqlQuery tables(db());
+        if (!tables.exec(QStringLiteral(
+                    "SELECT name, sql FROM sqlite_schema ORDER BY name")))
+            return {QStringLiteral("error")};
+        QStringList names;
+        while (tables.next()) {
+            out << tables.value(1).toString();
+            if (tables.value(1).toString().startsWith(u"CREATE TABLE"))
+                names << tables.value(0).toString();
+        }
+        for (const QString &name : names) {
+            QSqlQuery q(db());
+            if (!q.exec(QStringLiteral("SELECT * FROM %1").arg(name)))
+                return {QStringLiteral("error")};
+            QStringList rows;
+            while (q.next()) {
+                QStringList fields;
+                for (int i = 0; i < q.record().count(); ++i) {
+                    const QVariant v = q.value(i);
+                    fields << (v.isNull() ? QStringLiteral("NULL")
+                                          : (v.typeId() == QMetaType::QByteArray
+                                                     ? QString::fromLatin1(v.toByteArray().toHex())
+                                                     : v.toString()));
+                }
+                rows << name + u':' + fields.join(u'|');
+            }
+            rows.sort();
+            out << rows;
+        }
+        return out;
+    }
+
+private:
+    static inline int s_counter = 0;
+    QString m_name;
+    bool m_ok = false;
+};
+
+} // namespace
+
+class TestStore : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    int m_fileCounter = 0;
+    QString newPath() { return m_dir.filePath(QStringLiteral("db%1.sqlite").arg(++m_fileCounter)); }
+
+    /** Opens a fresh store and enrols one client; returns its ID. */
+    QString enrol(Store &store, const QString &hostname = QStringLiteral("host-a"))
+    {
+        const AuthResult r = store.authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
+                                                kNow);
+        if (r.outcome != AuthResult::Outcome::NewClient)
+            return {};
+        return r.clientId;
+    }
+
+    static std::vector<Store::IngestResult> ingestOne(Store &store, const QString &id,
+                                                      const SampleBatch &batch,
+                                                      QString *error = nullptr)
+    {
+        const Store::IngestItem item{id, &batch};
+        QString e;
+        return store.ingest(std::span(&item, 1), kNow, error ? error : &e);
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    // --- schema ---------------------------------------------------------------------------------
+
+    void createsSchema()
+    {
+        const QString path = newPath();
+        Store store(path);
+        QString error;
+        QVERIFY2(store.open(&error), qPrintable(error));
+        QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
+        QVERIFY(QFile::exists(path));
+        RawConnection raw(path);
+        QVERIFY(raw.ok());
+        QCOMPARE(raw.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
+        QCOMPARE(raw.scalar(QStringLiteral("PRAGMA user_version")).toInt(),
+                 Store::currentSchemaVersion);
+        QCOMPARE(store.defaultConfig().revision, 1u);
+        QVERIFY(store.databaseSizeBytes() > 0);
+    }
+
+    void reopens()
+    {
+        const QString path = newPath();
+        QString id;
+        {
+            Store store(path);
+            QString error;
+            QVERIFY2(store.open(&error), qPrintable(error));
+            id = enrol(store);
+            QVERIFY(!id.isEmpty());
+            const SampleBatch b = testdata::makeBatch(1, 10, 2);
+            QCOMPARE(ingestOne(store, id, b).front().status, Status::Stored);
+        }
+        Store again(path);
+        QString error;
+        QVERIFY2(again.open(&error), qPrintable(error));
+        QCOMPARE(again.schemaVersion(), Store::currentSchemaVersion);
+        const auto info = again.client(id);
+        QVERIFY(info);
+        QCOMPARE(info->sampleCount, 10);
+        QCOMPARE(info->lastSequence, 1u);
+    }
+
+    void migratesFromV1()
+    {
+        const QString path = newPath();
+        {
+            // Version 1 exactly as it shipped: no config columns, no settings table.
+            RawConnection raw(path);
+            QVERIFY(raw.ok());
+            const char *v1[] = {
+                "CREATE TABLE clients (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+                " secret_salt BLOB, secret_hash BLOB, hostname TEXT NOT NULL DEFAULT '',"
+                " os_name TEXT NOT NULL DEFAULT '', os_version TEXT NOT NULL DEFAULT '',"
+                " kernel TEXT NOT NULL DEFAULT '', arch TEXT NOT NULL DEFAULT '',"
+                " cpu_model TEXT NOT NULL DEFAULT '', cpu_count INTEGER NOT NULL DEFAULT 0,"
+                " mem_total INTEGER NOT NULL DEFAULT 0, boot_time_ms INTEGER NOT NULL DEFAULT 0,"
+                " agent_version TEXT NOT NULL DEFAULT '', first_seen_ms INTEGER NOT NULL,"
+                " last_seen_ms INTEGER NOT NULL, connection_count INTEGER NOT NULL DEFAULT 0,"
+                " sample_count INTEGER NOT NULL DEFAULT 0, last_sequence INTEGER NOT NULL DEFAULT 0,"
+                " last_sample_ms INTEGER, dropped_total INTEGER NOT NULL DEFAULT 0)",
+                "CREATE INDEX clients_hostname ON clients(hostname COLLATE NOCASE)",
+                "CREATE TABLE connections (id INTEGER PRIMARY KEY, client INTEGER NOT NULL"
+                " REFERENCES clients(num) ON DELETE CASCADE, peer TEXT NOT NULL DEFAULT '',"
+                " connected_ms INTEGER NOT NULL, disconnected_ms INTEGER, reason TEXT)",
+                "CREATE INDEX connections_client ON connections(client, disconnected_ms)",
+                "CREATE TABLE batches (client INTEGER NOT NULL REFERENCES clients(num) ON DELETE"
+                " CASCADE, sequence INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
+                " sample_count INTEGER NOT NULL, PRIMARY KEY (client, sequence)) WITHOUT ROWID",
+                "CREATE TABLE samples (client INTEGER NOT NULL REFERENCES clients(num) ON DELETE"
+                " CASCADE, ts_ms INTEGER NOT NULL, sequence INTEGER NOT NULL,"
+                " cpu_user REAL NOT NULL, cpu_nice REAL NOT NULL, cpu_system REAL NOT NULL,"
+                " cpu_idle REAL NOT NULL, cpu_iowait REAL NOT NULL, cpu_irq REAL NOT NULL,"
+                " cpu_softirq REAL NOT NULL, cpu_steal REAL NOT NULL, cpu_guest REAL NOT NULL,"
+                " mem_total INTEGER NOT NULL, mem_free INTEGER NOT NULL,"
+                " mem_available INTEGER NOT NULL, mem_buffers INTEGER NOT NULL,"
+                " mem_cached INTEGER NOT NULL, mem_used INTEGER NOT NULL,"
+                " swap_total INTEGER NOT NULL, swap_free INTEGER NOT NULL, load1 REAL NOT NULL,"
+                " load5 REAL NOT NULL, load15 REAL NOT NULL, flags INTEGER NOT NULL, cores BLOB)",
+                "CREATE INDEX samples_client_ts ON samples(client, ts_ms)",
+                "CREATE TABLE gaps (id INTEGER PRIMARY KEY, client INTEGER NOT NULL REFERENCES"
+                " clients(num) ON DELETE CASCADE, start_ms INTEGER NOT NULL, end_ms INTEGER NOT"
+                " NULL, reason TEXT NOT NULL, seq_first INTEGER, seq_last INTEGER,"
+                " samples_lost INTEGER NOT NULL DEFAULT 0, recorded_ms INTEGER NOT NULL)",
+                "CREATE INDEX gaps_client_end ON gaps(client, end_ms)",
+                "INSERT INTO clients(num, id, hostname, first_seen_ms, last_seen_ms, sample_count,"
+                " last_sequence, last_sample_ms) VALUES (1, 'aaaaaaaaaaaa', 'old-host', 1, 2, 1, 7,"
+                " 1700000000000)",
+                "INSERT INTO samples VALUES (1, 1700000000000, 7, 1,2,3,4,5,6,7,8,9,"
+                " 10,11,12,13,14,15,16,17, 0.5,0.4,0.3, 0, NULL)",
+                "INSERT INTO batches VALUES (1, 7, 1700000000000, 1)",
+                "PRAGMA user_version = 1",
+            };
+            for (const char *sql : v1)
+                QVERIFY2(raw.exec(QString::fromLatin1(sql)), sql);
+        }
+        Store store(path);
+        QString error;
+        QVERIFY2(store.open(&error), qPrintable(error));
+        QCOMPARE(store.schemaVersion(), 2);
+        const auto info = store.client(QStringLiteral("aaaaaaaaaaaa"));
+        QVERIFY(info);
+        QCOMPARE(info->hostname, QStringLiteral("old-host"));
+        QCOMPARE(info->lastSequence, 7u);
+        QCOMPARE(store.defaultConfig().revision, 1u);
+        QCOMPARE(store.effectiveConfig(QStringLiteral("aaaaaaaaaaaa")).sampleIntervalMs, 1000u);
+        QCOMPARE(store.countSamples({}, std::numeric_limits<qint64>::min(),
+                                    std::numeric_limits<qint64>::max()),
+                 1);
+        // The migrated database is fully usable: next batch goes on, a duplicate is caught.
+        const SampleBatch next = testdata::makeBatch(8, 3, 0, 1'700'000'001'000);
+        QCOMPARE(ingestOne(store, QStringLiteral("aaaaaaaaaaaa"), next).front().status,
+                 Status::Stored);
+        SampleBatch old = testdata::makeBatch(7, 1, 0);
+        QCOMPARE(ingestOne(store, QStringLiteral("aaaaaaaaaaaa"), old).front().status,
+                 Status::Duplicate);
+    }
+
+    void createsFromEmptyV0File()
+    {
+        const QString path = newPath();
+        {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly)); // an empty file is a valid, empty database
+        }
+        Store store(path);
+        QString error;
+        QVERIFY2(store.open(&error), qPrintable(error));
+        QCOMPARE(store.schemaVersion(), 2);
+    }
+
+    void refusesNewerOrForeign_data()
+    {
+        QTest::addColumn<QString>("sql");
+        QTest::addColumn<QString>("message");
+        QTest::addRow("newer") << QStringLiteral("PRAGMA user_version = 99")
+                               << QStringLiteral("newer");
+        QTest::addRow("foreign") << QStringLiteral("CREATE TABLE something (x)")
+                                 << QStringLiteral("not an autofact database");
+    }
+    void refusesNewerOrForeign()
+    {
+        QFETCH(QString, sql);
+        QFETCH(QString, message);
+        const QString path = newPath();
+        {
+            RawConnection raw(path);
+            QVERIFY(raw.exec(sql));
+        }
+        Store store(path);
+        QString error;
+        QVERIFY(!store.open(&error));
+        QVERIFY2(error.contains(message), qPrintable(error));
+    }
+
+    void readOnlyNeverCreates()
+    {
+        const QString path = newPath();
+        Store store(path, {StoreOptions::Mode::ReadOnly});
+        QString error;
+        QVERIFY(!store.open(&error));
+        QVERIFY(!error.isEmpty());
+        QVERIFY(!QFile::exists(path));
+    }
+
+    void readOnlySeesWriter()
+    {
+        const QString path = newPath();
+        Store writer(path);
+        QString error;
+        QVERIFY2(writer.open(&error), qPrintable(error));
+        const QString id = enrol(writer);
+        Store reader(path, {StoreOptions::Mode::ReadOnly});
+        QVERIFY2(reader.open(&error), qPrintable(error));
+        QCOMPARE(reader.clients().size(), 1);
+        const SampleBatch b = testdata::makeBatch(1, 5, 1);
+        QCOMPARE(ingestOne(writer, id, b).front().status, Status::Stored);
+        QCOMPARE(reader.client(id)->sampleCount, 5);
+        // and the reader cannot write
+        QCOMPARE(ingestOne(reader, id, testdata::makeBatch(2, 5, 1)).front().status,
+                 Status::Failed);
+    }
+
+    // --- authentication -------------------------------------------------------------------------
+
+    void authenticateNewClient()
+    {
+        const QString path = newPath();
+        Store store(path);
+        QString error;
+        QVERIFY(store.open(&error));
+        const AuthResult r = store.authenticate(makeHello(QStringLiteral("alpha")),
+                                                QStringLiteral("10.0.0.1:5000"), kNow);
+        QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
+        QCOMPARE(r.clientId.size(), 12);
+        QVERIFY(QRegularExpression(QStringLiteral("^[0-9a-f]{12}$")).match(r.clientId).hasMatch());
+        QCOMPARE(r.issuedSecret.size(), 43); // 32 bytes, base64url without padding
+        QVERIFY(QRegularExpression(QStringLiteral("^[A-Za-z0-9_-]{43}$"))
+                        .match(r.issuedSecret)
+                        .hasMatch());
+        QCOMPARE(r.lastSequence, 0u);
+        QVERIFY(r.connectionId > 0);
+        QCOMPARE(r.config, store.defaultConfig());
+
+        // The plaintext secret is nowhere in the file's tables.
+        RawConnection raw(path);
+        const QString dump = raw.dump().join(u'\n');
+        QVERIFY(!dump.contains(r.issuedSecret));
+        QVERIFY(!dump.contains(QString::fromLatin1(r.issuedSecret.toLatin1().toHex())));
+
+        const AuthResult second = store.authenticate(makeHello(QStringLiteral("beta")),
+                                                     QStringLiteral("10.0.0.2:5000"), kNow);
+        QCOMPARE(second.outcome, AuthResult::Outcome::NewClient);
+        QVERIFY(second.clientId != r.clientId);
+        QVERIFY(second.issuedSecret != r.issuedSecret);
+    }
+
+    void authenticateReturning()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const AuthResult first = store.authenticate(makeHello(QStringLiteral("alpha")),
+                                                    QStringLiteral("p1"), kNow);
+        const SampleBatch b = testdata::makeBatch(1, 3, 0);
+        QCOMPARE(ingestOne(store, first.clientId, b).front().status, Status::Stored);
+        store.recordDisconnect(first.connectionId, kNow + 10, QStringLiteral("bye"));
+        QVERIFY(!store.client(first.clientId)->online);
+
+        Hello h = makeHello(QStringLiteral("alpha-renamed"), first.clientId, first.issuedSecret);
+        h.agentVersion = QStringLiteral("0.2.0");
+        const AuthResult again = store.authenticate(h, QStringLiteral("p2"), kNow + 1000);
+        QCOMPARE(again.outcome, AuthResult::Outcome::Returning);
+        QCOMPARE(again.clientId, first.clientId);
+        QVERIFY(again.issuedSecret.isEmpty());
+        QCOMPARE(again.lastSequence, 1u);
+        QVERIFY(again.connectionId > first.connectionId);
+        const auto info = store.client(first.clientId);
+        QCOMPARE(info->hostname, QStringLiteral("alpha-renamed"));
+        QCOMPARE(info->agentVersion, QStringLiteral("0.2.0"));
+        QCOMPARE(info->connectionCount, 2);
+        QCOMPARE(info->lastSeenMs, kNow + 1000);
+        QCOMPARE(info->firstSeenMs, kNow);
+        QVERIFY(info->online);
+        store.markAllOffline(kNow + 2000, QStringLiteral("shutdown"));
+        QVERIFY(!store.client(first.clientId)->online);
+    }
+
+    void authenticateWrongSecretChangesNothing()
+    {
+        const QString path = newPath();
+        Store store(path);
+        QString error;
+        QVERIFY(store.open(&error));
+        const AuthResult first = store.authenticate(makeHello(QStringLiteral("alpha")),
+                                                    QStringLiteral("p1"), kNow);
+        RawConnection raw(path);
+        const QStringList before = raw.dump();
+        QVERIFY(before.size() > 5);
+
+        QString wrong = first.issuedSecret;
+        wrong[0] = wrong[0] == u'A' ? u'B' : u'A';
+        for (const QString &secret : {wrong, QString(), first.issuedSecret.left(42)}) {
+            const AuthResult r = store.authenticate(
+                    makeHello(QStringLiteral("evil"), first.clientId, secret),
+                    QStringLiteral("p666"), kNow + 5000);
+            QCOMPARE(r.outcome, AuthResult::Outcome::BadSecret);
+            QVERIFY(r.issuedSecret.isEmpty());
+        }
+        QCOMPARE(raw.dump(), before);
+    }
+
+    void authenticateUnknownIdGetsNewId()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const AuthResult r = store.authenticate(
+                makeHello(QStringLiteral("ghost"), QStringLiteral("0123456789ab"),
+                          QStringLiteral("whatever")),
+                QStringLiteral("p"), kNow);
+        QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
+        QVERIFY(r.clientId != QStringLiteral("0123456789ab"));
+        QVERIFY(!r.issuedSecret.isEmpty());
+        QVERIFY(r.reason.contains(QStringLiteral("unknown")));
+        QVERIFY(!store.client(QStringLiteral("0123456789ab")));
+    }
+
+    // --- ingest ---------------------------------------------------------------------------------
+
+    void ingestStoresThenDuplicate()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString id = enrol(store);
+        const SampleBatch b = testdata::makeBatch(1, 60, 8);
+        auto r = ingestOne(store, id, b, &error);
+        QCOMPARE(r.size(), 1u);
+        QCOMPARE(r[0].status, Status::Stored);
+        QCOMPARE(r[0].sequence, 1u);
+        QCOMPARE(store.client(id)->sampleCount, 60);
+        r = ingestOne(store, id, b, &error);
+        QCOMPARE(r[0].status, Status::Duplicate);
+        QCOMPARE(store.client(id)->sampleCount, 60);
+        QCOMPARE(store.countSamples({id}, std::numeric_limits<qint64>::min(),
+                                    std::numeric_limits<qint64>::max()),
+                 60);
+        QVERIFY(store.gaps(id).size() == 1); // droppedTotal 3 on the very first batch
+        QCOMPARE(store.gaps(id).front().reason, QStringLiteral("agent dropped 3 samples"));
+
+        // Values round-trip, per-core values included.
+        int n = 0;
+        QVERIFY(store.forEachSample(
+                {id}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max(),
+                [&](const StoredSample &s) {
+                    const Sample &want = b.samples[std::size_t(n)];
+                    if (s.sample.timestampMs != want.timestampMs || s.sample.cpu != want.cpu
+                        || s.sample.memory != want.memory || s.sample.load1 != want.load1
+                        || s.sample.flags != want.flags || s.sample.coreCount != 8
+                        || s.sequence != 1)
+                        return false;
+                    for (int c = 0; c < 8; ++c)
+                        if (s.core(c) != b.coreBusy[std::size_t(n * 8 + c)])
+                            return false;
+                    ++n;
+                    return true;
+                },
+                &error));
+        QCOMPARE(n, 60);
+    }
+
+    void ingestRecordsGaps()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString id = enrol(store);
+        const qint64 t0 = 1'700'000'000'000;
+        SampleBatch b1 = testdata::makeBatch(1, 10, 1, t0);
+        b1.droppedTotal = 0;
+        QCOMPARE(ingestOne(store, id, b1).front().status, Status::Stored);
+        // Contiguous in time and sequence: no gap.
+        SampleBatch b2 = testdata::makeBatch(2, 10, 1, t0 + 10'000);
+        b2.droppedTotal = 0;
+        QCOMPARE(ingestOne(store, id, b2).front().status, Status::Stored);
+        QCOMPARE(store.gaps(id).size(), 0);
+
+        // Agent offline: 1 hour of silence, sequence contiguous.
+        SampleBatch b3 = testdata::makeBatch(3, 10, 1, t0 + 20'000 + 3600'000);
+        b3.droppedTotal = 0;
+        QCOMPARE(ingestOne(store, id, b3).front().status, Status::Stored);
+        auto gaps = store.gaps(id);
+        QCOMPARE(gaps.size(), 1);
+        QCOMPARE(gaps[0].reason, QStringLiteral("agent offline"));
+        QCOMPARE(gaps[0].startMs, t0 + 19'000);
+        QCOMPARE(gaps[0].endMs, t0 + 20'000 + 3600'000);
+        QCOMPARE(gaps[0].samplesLost, 3600u);
+
+        // Exactly 3 intervals is not a gap; more is.
+        const qint64 t3end = t0 + 20'000 + 3600'000 + 9'000;
+        SampleBatch b4 = testdata::makeBatch(4, 1, 1, t3end + 3000);
+        b4.droppedTotal = 0;
+        QCOMPARE(ingestOne(store, id, b4).front().status, Status::Stored);
+        QCOMPARE(store.gaps(id).size(), 1);
+
+        // Dropped samples.
+        SampleBatch b5 = testdata::makeBatch(5, 1, 1, t3end + 4000);
+        b5.droppedTotal = 7;
+        QCOMPARE(ingestOne(store, id, b5).front().status, Status::Stored);
+        gaps = store.gaps(id);
+        QCOMPARE(gaps.size(), 2);
+        QCOMPARE(gaps[1].reason, QStringLiteral("agent dropped 7 samples"));
+        QCOMPARE(gaps[1].samplesLost, 7u);
+
+        // Sequence gap: 6 and 7 never arrive. Not also reported as "agent offline".
+        SampleBatch b8 = testdata::makeBatch(8, 1, 1, t3end + 60'000);
+        b8.droppedTotal = 7;
+        QCOMPARE(ingestOne(store, id, b8).front().status, Status::Stored);
+        gaps = store.gaps(id);
+        QCOMPARE(gaps.size(), 3);
+        QCOMPARE(gaps[2].reason, QStringLiteral("sequence gap"));
+        QCOMPARE(gaps[2].sequenceFirst, 6u);
+        QCOMPARE(gaps[2].sequenceLast, 7u);
+        QCOMPARE(store.client(id)->lastSequence, 8u);
+
+        // A late batch 6 is stored (not a duplicate), and 6 again is a duplicate.
+        SampleBatch b6 = testdata::makeBatch(6, 1, 1, t3end + 20'000);
+        b6.droppedTotal = 7;
+        QCOMPARE(ingestOne(store, id, b6).front().status, Status::Stored);
+        QCOMPARE(ingestOne(store, id, b6).front().status, Status::Duplicate);
+        QCOMPARE(store.client(id)->lastSequence, 8u);
+        QCOMPARE(store.gaps(id).size(), 3);
+
+        // The offline rule follows the client's interval: with 60 s, 2 minutes is no gap.
+        AgentConfig slow = store.effectiveConfig(id);
+        slow.sampleIntervalMs = 60'000;
+        QVERIFY(store.setClientOverride(id, slow));
+        SampleBatch b9 = testdata::makeBatch(9, 1, 1, t3end + 60'000 + 120'000);
+        b9.droppedTotal = 7;
+        QCOMPARE(ingestOne(store, id, b9).front().status, Status::Stored);
+        QCOMPARE(store.gaps(id).size(), 3);
+        // Time range filter on gaps (end in [from, to)).
+        QCOMPARE(store.gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001).size(), 1);
+        QCOMPARE(store.gaps(id, t0, t0 + 20'000 + 3600'000).size(), 0);
+    }
+
+    void ingestManyClientsInOneCall()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        QStringList ids;
+        for (int i = 0; i < 50; ++i)
+            ids << enrol(store, QStringLiteral("host-%1").arg(i));
+        std::vector<SampleBatch> batches;
+        for (int i = 0; i < 50; ++i) {
+            batches.push_back(testdata::makeBatch(1, 20, 4));
+            batches.push_back(testdata::makeBatch(2, 20, 4, 1'700'000'020'000));
+        }
+        std::vector<Store::IngestItem> items;
+        for (int i = 0; i < 100; ++i)
+            items.push_back({ids[i / 2], &batches[std::size_t(i)]});
+        // One item in the middle is invalid on its own: it fails alone.
+        SampleBatch bad = testdata::makeBatch(3, 2, 4);
+        bad.coreBusy.pop_back();
+        items.push_back({ids[0], &bad});
+        const auto results = store.ingest(items, kNow, &error);
+        QCOMPARE(results.size(), items.size());
+        for (std::size_t i = 0; i < 100; ++i)
+            QCOMPARE(results[i].status, Status::Stored);
+        QCOMPARE(results[100].status, Status::Failed);
+        for (const QString &id : ids) {
+            QCOMPARE(store.client(id)->sampleCount, 40);
+            QCOMPARE(store.client(id)->lastSequence, 2u);
+        }
+        // Batch for a client that does not exist: fails alone too.
+        const SampleBatch b = testdata::makeBatch(1, 1, 0);
+        QCOMPARE(ingestOne(store, QStringLiteral("ffffffffffff"), b).front().status,
+                 Status::Failed);
+    }
+
+    void ingestFailureRollsBackEverything()
+    {
+        const QString path = newPath();
+        Store store(path);
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString a = enrol(store, QStringLiteral("a"));
+        const QString b = enrol(store, QStringLiteral("b"));
+        RawConnection raw(path);
+        // A sample with sequence 999 makes the second item's insert fail mid-transaction,
+        // after the first item's rows were written.
+        QVERIFY(raw.exec(QStringLiteral(
+                "CREATE TRIGGER sabotage BEFORE INSERT ON samples WHEN NEW.sequence = 999"
+                " BEGIN SELECT RAISE(ABORT, 'sabotage'); END")));
+        const SampleBatch ba = testdata::makeBatch(1, 10, 2);
+        const SampleBatch bb = testdata::makeBatch(999, 10, 2);
+        const std::vector<Store::IngestItem> items{{a, &ba}, {b, &bb}};
+        const auto results = store.ingest(items, kNow, &error);
+        QCOMPARE(results[0].status, Status::Failed);
+        QCOMPARE(results[1].status, Status::Failed);
+        QVERIFY(error.contains(QStringLiteral("sabotage")));
+        QCOMPARE(store.client(a)->sampleCount, 0);
+        QCOMPARE(store.client(a)->lastSequence, 0u);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM batches")).toInt(), 0);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM gaps")).toInt(), 0);
+
+        QVERIFY(raw.exec(QStringLiteral("DROP TRIGGER sabotage")));
+        // Not a duplicate: nothing of the failed call survived.
+        QCOMPARE(ingestOne(store, a, ba).front().status, Status::Stored);
+        QCOMPARE(store.client(a)->sampleCount, 10);
+    }
+
+    void ingestFailsWhenLocked()
+    {
+        const QString path = newPath();
+        StoreOptions options;
+        options.busyTimeoutMs = 50;
+        Store store(path, options);
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString id = enrol(store);
+        RawConnection raw(path);
+        QVERIFY(raw.exec(QStringLiteral("BEGIN IMMEDIATE")));
+        const SampleBatch b = testdata::makeBatch(1, 10, 2);
+        QCOMPARE(ingestOne(store, id, b, &error).front().status, Status::Failed);
+        QVERIFY(!error.isEmpty());
+        QVERIFY(raw.exec(QStringLiteral("ROLLBACK")));
+        QCOMPARE(ingestOne(store, id, b, &error).front().status, Status::Stored);
+    }
+
+    // --- configuration --------------------------------------------------------------------------
+
+    void configRevisions()
+    {
+        const QString path = newPath();
+        QString id, other;
+        {
+            Store store(path);
+            QString error;
+            QVERIFY(store.open(&error));
+            id = enrol(store, QStringLiteral("a"));
+            other = enrol(store, QStringLiteral("b"));
+            AgentConfig c = store.defaultConfig();
+            QCOMPARE(c.revision, 1u);
+            QCOMPARE(c.sampleIntervalMs, AgentConfig{}.sampleIntervalMs);
+
+            c.sampleIntervalMs = 2000;
+            QVERIFY(store.setDefaultConfig(c));
+            QCOMPARE(store.defaultConfig().revision, 2u);
+            QCOMPARE(store.defaultConfig().sampleIntervalMs, 2000u);
+            QVERIFY(store.setDefaultConfig(c)); // unchanged: same revision
+            QCOMPARE(store.defaultConfig().revision, 2u);
+            AgentConfig invalid = c;
+            invalid.sampleIntervalMs = 0;
+            QVERIFY(!store.setDefaultConfig(invalid));
+            QCOMPARE(store.defaultConfig().revision, 2u);
+
+            AgentConfig o = c;
+            o.sampleIntervalMs = 500;
+            QVERIFY(store.setClientOverride(id, o));
+            QCOMPARE(store.effectiveConfig(id).sampleIntervalMs, 500u);
+            QCOMPARE(store.effectiveConfig(id).revision, 3u);
+            QCOMPARE(store.effectiveConfig(other).sampleIntervalMs, 2000u);
+            QCOMPARE(store.effectiveConfig(other).revision, 2u);
+            QVERIFY(store.client(id)->hasOverride);
+            QVERIFY(!store.setClientOverride(QStringLiteral("nope"), o));
+
+            // Clearing the override goes back to the default, and the revision still rises.
+            QVERIFY(store.setClientOverride(id, std::nullopt));
+            QCOMPARE(store.effectiveConfig(id).sampleIntervalMs, 2000u);
+            QCOMPARE(store.effectiveConfig(id).revision, 4u);
+            QVERIFY(!store.client(id)->hasOverride);
+
+            c.sendIntervalMs = 10'000;
+            QVERIFY(store.setDefaultConfig(c));
+            QCOMPARE(store.effectiveConfig(id).revision, 5u);
+            QCOMPARE(store.effectiveConfig(other).revision, 5u);
+            store.recordConfigApplied(id, 5, kNow + 1);
+        }
+        Store store(path);
+        QString error;
+        QVERIFY(store.open(&error));
+        QCOMPARE(store.defaultConfig().revision, 5u);
+        QCOMPARE(store.defaultConfig().sendIntervalMs, 10'000u);
+        QCOMPARE(store.client(id)->appliedRevision, 5u);
+        QCOMPARE(store.client(id)->appliedMs, kNow + 1);
+        QCOMPARE(store.client(id)->configRevision, 5u);
+        // A returning client gets its effective config with the Welcome.
+        const AuthResult r = store.authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
+                                                kNow);
+        QCOMPARE(r.config.revision, 5u);
+    }
+
+    // --- inventory ------------------------------------------------------------------------------
+
+    void clientsRoundTrip()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const Hello h = makeHello(QStringLiteral("zeta, \"the\" host"));
+        const AuthResult r = store.authenticate(h, QStringLiteral("p"), kNow);
+        SampleBatch b = testdata::makeBatch(1, 4, 2);
+        b.droppedTotal = 11;
+        QCOMPARE(ingestOne(store, r.clientId, b).front().status, Status::Stored);
+        const QList<Store::ClientInfo> list = store.clients();
+        QCOMPARE(list.size(), 1);
+        const Store::ClientInfo &c = list.front();
+        QCOMPARE(c.id, r.clientId);
+        QCOMPARE(c.hostname, h.hostname);
+        QCOMPARE(c.osName, h.osName);
+        QCOMPARE(c.osVersion, h.osVersion);
+        QCOMPARE(c.kernel, h.kernel);
+        QCOMPARE(c.arch, h.arch);
+        QCOMPARE(c.cpuModel, h.cpuModel);
+        QCOMPARE(c.cpuCount, 8);
+        QCOMPARE(c.memTotal, h.memTotal);
+        QCOMPARE(c.bootTimeMs, h.bootTimeMs);
+        QCOMPARE(c.agentVersion, h.agentVersion);
+        QCOMPARE(c.firstSeenMs, kNow);
+        QCOMPARE(c.connectionCount, 1);
+        QCOMPARE(c.sampleCount, 4);
+        QCOMPARE(c.droppedTotal, 11u);
+        QCOMPARE(c.lastSequence, 1u);
+        QCOMPARE(c.lastSampleMs, b.samples.back().timestampMs);
+        QVERIFY(c.online);
+        QVERIFY(!c.forgotten);
+    }
+
+    void resolveClients()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString a = enrol(store, QStringLiteral("Web-1"));
+        const QString b = enrol(store, QStringLiteral("db-1"));
+        const QString c = enrol(store, QStringLiteral("web-1")); // reinstalled: same name
+        QStringList got = store.resolveClients({b, QStringLiteral("WEB-1")}, &error);
+        QStringList sortedWeb{a, c};
+        sortedWeb.sort();
+        QCOMPARE(got, QStringList{b} + sortedWeb);
+        got = store.resolveClients({a, a, QStringLiteral("web-1")}, &error);
+        QCOMPARE(got.size(), 2);
+        error.clear();
+        QVERIFY(store.resolveClients({a, QStringLiteral("nobody")}, &error).isEmpty());
+        QCOMPARE(error, QStringLiteral("unknown client: nobody"));
+        QVERIFY(store.resolveClients({}, &error).isEmpty());
+    }
+
+    void forgetClient()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const AuthResult keep = store.authenticate(makeHello(QStringLiteral("keep")),
+                                                   QStringLiteral("p"), kNow);
+        const AuthResult drop = store.authenticate(makeHello(QStringLiteral("drop")),
+                                                   QStringLiteral("p"), kNow);
+        const SampleBatch b = testdata::makeBatch(1, 10, 2);
+        QCOMPARE(ingestOne(store, keep.clientId, b).front().status, Status::Stored);
+        QCOMPARE(ingestOne(store, drop.clientId, b).front().status, Status::Stored);
+        const qint64 all = std::numeric_limits<qint64>::max();
+        const qint64 none = std::numeric_limits<qint64>::min();
+
+        QVERIFY(store.forgetClient(keep.clientId, false));
+        QVERIFY(store.client(keep.clientId)->forgotten);
+        QCOMPARE(store.countSamples({keep.clientId}, none, all), 10);
+        // Its credentials no longer work: the agent enrols again under a new ID.
+        const AuthResult again = store.authenticate(
+                makeHello(QStringLiteral("keep"), keep.clientId, keep.issuedSecret),
+                QStringLiteral("p"), kNow);
+        QCOMPARE(again.outcome, AuthResult::Outcome::NewClient);
+        QVERIFY(again.clientId != keep.clientId);
+        QCOMPARE(ingestOne(store, keep.clientId, testdata::makeBatch(2, 1, 2)).front().status,
+                 Status::Failed);
+
+        QVERIFY(store.forgetClient(drop.clientId, true));
+        QVERIFY(!store.client(drop.clientId));
+        QCOMPARE(store.countSamples({}, none, all), 10);
+        QCOMPARE(store.gaps(drop.clientId).size(), 0);
+        QVERIFY(!store.forgetClient(drop.clientId, true));
+        QVERIFY(!store.forgetClient(QStringLiteral("nope"), false));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStore)
+#include "tst_store.moc"
