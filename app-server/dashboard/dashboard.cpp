@@ -1,25 +1,23 @@
 // SPDX-License-Identifier: MIT
 #include "dashboard.h"
 
+#include "mainwindow.h"
 #include "servercore.h"
 
 #include <QApplication>
-#include <QLabel>
-#include <QMainWindow>
 
 namespace autofact::server {
 
 std::unique_ptr<QCoreApplication> createDashboardApplication(int &argc, char **argv)
 {
-    return std::make_unique<QApplication>(argc, argv);
+    auto app = std::make_unique<QApplication>(argc, argv);
+    QApplication::setApplicationDisplayName(QStringLiteral("autofactory"));
+    return app;
 }
 
 int runDashboard(ServerCore &core)
 {
-    QMainWindow window;
-    window.setWindowTitle(QStringLiteral("autofactory"));
-    window.setCentralWidget(new QLabel(QStringLiteral("listening on ") + core.url().toString()));
-    window.resize(1200, 800);
+    dashboard::MainWindow window(core);
     window.show();
     return QApplication::exec();
 }

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+
+#include <QDialog>
+#include <QHash>
+
+#include <optional>
+
+class QCheckBox;
+class QDoubleSpinBox;
+class QLabel;
+class QListWidget;
+class QPushButton;
+class QSpinBox;
+
+namespace autofact::server {
+class ServerCore;
+}
+
+namespace autofact::dashboard {
+
+class ClientTableModel;
+class StoreReader;
+
+/**
+ * Agent behaviour: the default sample/send/heartbeat intervals, reconnect policy and spool
+ * limits, and per-client overrides. Current values are read on the reader thread; Save goes
+ * through ServerCore, which stores the change and pushes it to connected agents at once.
+ */
+class AgentConfigDialog : public QDialog
+{
+    Q_OBJECT
+public:
+    AgentConfigDialog(server::ServerCore *core, StoreReader *reader, const ClientTableModel *clients,
+                      QWidget *parent = nullptr);
+
+    /** Selects the default (empty ID) or a client's entry. */
+    void selectClient(const QString &clientId);
+    /** Values as currently edited: the default, or a client's override (nullopt: none). */
+    AgentConfig editedDefault() const { return m_default; }
+    std::optional<AgentConfig> editedOverride(const QString &clientId) const;
+    void setEditedDefault(const AgentConfig &config);
+    void setEditedOverride(const QString &clientId, const std::optional<AgentConfig> &config);
+    bool isLoaded() const { return m_loaded; }
+
+public Q_SLOTS:
+    /** Pushes every change through ServerCore and closes. */
+    void save();
+
+Q_SIGNALS:
+    void loaded();
+
+private:
+    void onLoaded(const AgentConfig &defaults, const QHash<QString, AgentConfig> &overrides);
+    void showEntry(int row);
+    void formToConfig();
+    void configToForm(const AgentConfig &config);
+    QString currentId() const;
+
+    server::ServerCore *m_core;
+    bool m_loaded = false;
+    bool m_updatingForm = false;
+    AgentConfig m_default;
+    AgentConfig m_loadedDefault;
+    QHash<QString, AgentConfig> m_overrides;
+    QHash<QString, AgentConfig> m_loadedOverrides;
+
+    QListWidget *m_list = nullptr;
+    QCheckBox *m_override = nullptr;
+    QDoubleSpinBox *m_sample = nullptr;
+    QDoubleSpinBox *m_send = nullptr;
+    QDoubleSpinBox *m_heartbeat = nullptr;
+    QDoubleSpinBox *m_reconnectBase = nullptr;
+    QDoubleSpinBox *m_reconnectMax = nullptr;
+    QDoubleSpinBox *m_giveUp = nullptr;
+    QSpinBox *m_spoolMiB = nullptr;
+    QDoubleSpinBox *m_spoolAgeH = nullptr;
+    QLabel *m_note = nullptr;
+    QPushButton *m_saveButton = nullptr;
+};
+
+} // namespace autofact::dashboard

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+#include "clientdetailview.h"
+
+#include "dashboardlogging.h"
+#include "historychartview.h"
+#include "storereader.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDateTimeEdit>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLegend>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QLocale>
+#include <QMenu>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace autofact::dashboard {
+
+using server::Store;
+
+namespace {
+constexpr qint64 kMinute = 60 * 1000;
+constexpr qint64 kHour = 60 * kMinute;
+constexpr qint64 kDay = 24 * kHour;
+
+QString bytesText(quint64 bytes)
+{
+    return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat);
+}
+
+QString whenText(qint64 ms)
+{
+    if (ms <= 0)
+        return QStringLiteral("—");
+    return QLocale().toString(QDateTime::fromMSecsSinceEpoch(ms), QLocale::ShortFormat);
+}
+} // namespace
+
+ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
+    : QWidget(parent)
+    , m_reader(reader)
+{
+    m_title = new QLabel(this);
+    QFont titleFont = m_title->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.3);
+    titleFont.setBold(true);
+    m_title->setFont(titleFont);
+
+    m_rangeBox = new QComboBox(this);
+    m_rangeBox->addItem(tr("Live: last 5 min"), int(Range::Live5Min));
+    m_rangeBox->addItem(tr("Last hour"), int(Range::Hour));
+    m_rangeBox->addItem(tr("Last 24 hours"), int(Range::Day));
+    m_rangeBox->addItem(tr("Last 7 days"), int(Range::Week));
+    m_rangeBox->addItem(tr("Custom"), int(Range::Custom));
+    m_rangeBox->setCurrentIndex(int(m_range));
+    m_rangeBox->setToolTip(tr("Time range (wheel on a chart zooms, drag pans, double-click resets)"));
+
+    m_fromEdit = new QDateTimeEdit(this);
+    m_toEdit = new QDateTimeEdit(this);
+    for (QDateTimeEdit *edit : {m_fromEdit, m_toEdit}) {
+        edit->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm"));
+        edit->setCalendarPopup(true);
+    }
+
+    m_coresBox = new QCheckBox(tr("Per-core lines"), this);
+    m_coresMenu = new QMenu(this);
+    m_coresButton = new QToolButton(this);
+    m_coresButton->setText(tr("Cores"));
+    m_coresButton->setPopupMode(QToolButton::InstantPopup);
+    m_coresButton->setMenu(m_coresMenu);
+    m_coresButton->setToolTip(tr("Choose which per-core lines are drawn"));
+
+    m_exportButton = new QPushButton(tr("Export…"), this);
+    m_exportButton->setToolTip(tr("Export this client's samples in the shown range as CSV"));
+    m_statusLabel = new QLabel(this);
+    m_statusLabel->setForegroundRole(QPalette::PlaceholderText);
+
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(m_title);
+    bar->addStretch(1);
+    bar->addWidget(m_rangeBox);
+    bar->addWidget(m_fromEdit);
+    bar->addWidget(new QLabel(QStringLiteral("–"), this));
+    bar->addWidget(m_toEdit);
+    bar->addWidget(m_coresBox);
+    bar->addWidget(m_coresButton);
+    bar->addWidget(m_exportButton);
+
+    m_cpuChart = new HistoryChartView(tr("CPU"), tr("%"), this);
+    m_cpuChart->addSeries(tr("user"), QColor(0x1f, 0x77, 0xb4));
+    m_cpuChart->addSeries(tr("system"), QColor(0xd6, 0x27, 0x28));
+    m_cpuChart->addSeries(tr("iowait"), QColor(0xff, 0x7f, 0x0e));
+    m_cpuChart->addSeries(tr("steal"), QColor(0x94, 0x67, 0xbd));
+    m_cpuChart->setYRange(0, 100);
+
+    m_memoryChart = new HistoryChartView(tr("Memory"), tr("GiB"), this);
+    m_memoryChart->addSeries(tr("used"), QColor(0x2c, 0xa0, 0x2c));
+    m_memoryChart->addSeries(tr("cache/buffers"), QColor(0x17, 0xbe, 0xcf));
+    m_memoryChart->addSeries(tr("available"), QColor(0x7f, 0x7f, 0x7f));
+    m_memoryChart->addSeries(tr("swap used"), QColor(0xe3, 0x77, 0xc2));
+
+    auto *charts = new QWidget(this);
+    auto *chartsLayout = new QVBoxLayout(charts);
+    chartsLayout->setContentsMargins(0, 0, 0, 0);
+    chartsLayout->addWidget(m_cpuChart, 1);
+    chartsLayout->addWidget(m_memoryChart, 1);
+
+    auto *factsWidget = new QWidget;
+    m_facts = new QFormLayout(factsWidget);
+    m_facts->setRowWrapPolicy(QFormLayout::WrapLongRows);
+    auto *factsScroll = new QScrollArea(this);
+    factsScroll->setWidget(factsWidget);
+    factsScroll->setWidgetResizable(true);
+    factsScroll->setMinimumWidth(220);
+
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_splitter->setObjectName(QStringLiteral("detailSplitter"));
+    m_splitter->addWidget(charts);
+    m_splitter->addWidget(factsScroll);
+    m_splitter->setStretchFactor(0, 4);
+    m_splitter->setStretchFactor(1, 1);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(bar);
+    layout->addWidget(m_splitter, 1);
+    layout->addWidget(m_statusLabel);
+
+    connect(m_rangeBox, &QComboBox::activated, this, [this](int index) {
+        setRange(Range(m_rangeBox->itemData(index).toInt()));
+    });
+    auto customEdited = [this] {
+        if (m_range == Range::Custom)
+            setCustomRange(m_fromEdit->dateTime().toMSecsSinceEpoch(),
+                           m_toEdit->dateTime().toMSecsSinceEpoch());
+    };
+    connect(m_fromEdit, &QDateTimeEdit::editingFinished, this, customEdited);
+    connect(m_toEdit, &QDateTimeEdit::editingFinished, this, customEdited);
+    connect(m_coresBox, &QCheckBox::toggled, this, &ClientDetailView::setCoreLinesVisible);
+    connect(m_exportButton, &QPushButton::clicked, this, [this] {
+        Q_EMIT exportRequested(m_clientId, m_fromMs, m_toMs);
+    });
+    for (HistoryChartView *chart : {m_cpuChart, m_memoryChart}) {
+        connect(chart, &HistoryChartView::userRangeChanged, this, &ClientDetailView::onUserRange);
+        connect(chart, &HistoryChartView::resetRequested, this, [this] {
+            setRange(m_range == Range::Custom ? Range::Hour : m_range);
+        });
+    }
+    connect(m_reader, &StoreReader::historyLoaded, this, &ClientDetailView::showHistory);
+
+    m_liveTimer.setInterval(2000);
+    connect(&m_liveTimer, &QTimer::timeout, this, &ClientDetailView::reload);
+    // Zooming sends many wheel events; read the database once the user pauses.
+    m_zoomReload.setSingleShot(true);
+    m_zoomReload.setInterval(250);
+    connect(&m_zoomReload, &QTimer::timeout, this, &ClientDetailView::reload);
+
+    computeRange();
+    setCoreLinesVisible(false);
+}
+
+void ClientDetailView::setClient(const Store::ClientInfo &info)
+{
+    const bool changed = info.id != m_clientId;
+    m_clientId = info.id;
+    updateFacts(info);
+    if (changed) {
+        m_data = HistoryData();
+        for (HistoryChartView *chart : {m_cpuChart, m_memoryChart}) {
+            for (QLineSeries *series : chart->series())
+                series->clear();
+            chart->setGaps({});
+        }
+        m_coreVisible.clear();
+        m_cpuChart->truncateSeries(HistoryData::CpuSeriesCount);
+        rebuildCoreMenu(0);
+    }
+    computeRange();
+    reload();
+}
+
+void ClientDetailView::updateFacts(const Store::ClientInfo &info)
+{
+    if (info.id != m_clientId)
+        return;
+    m_title->setText(info.hostname.isEmpty() ? info.id : info.hostname);
+    while (m_facts->rowCount() > 0)
+        m_facts->removeRow(0);
+    auto add = [this](const QString &label, const QString &value) {
+        auto *valueLabel = new QLabel(value.isEmpty() ? QStringLiteral("—") : value);
+        valueLabel->setWordWrap(true);
+        valueLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        m_facts->addRow(label, valueLabel);
+    };
+    add(tr("Hostname"), info.hostname);
+    add(tr("ID"), info.id);
+    add(tr("OS"), info.osName + u' ' + info.osVersion);
+    add(tr("Kernel"), info.kernel);
+    add(tr("Architecture"), info.arch);
+    add(tr("CPU"), info.cpuModel);
+    add(tr("Cores"), info.cpuCount > 0 ? QString::number(info.cpuCount) : QString());
+    add(tr("Memory"), info.memTotal > 0 ? bytesText(info.memTotal) : QString());
+    add(tr("Agent"), info.agentVersion);
+    add(tr("Booted"), whenText(info.bootTimeMs));
+    add(tr("First seen"), whenText(info.firstSeenMs));
+    add(tr("Last seen"), whenText(info.lastSeenMs));
+    add(tr("Connections"), QString::number(info.connectionCount));
+    add(tr("Samples"), QLocale().toString(info.sampleCount));
+    add(tr("Dropped"), QLocale().toString(qulonglong(info.droppedTotal)));
+    add(tr("Config"), tr("r%1 (applied r%2)%3")
+                          .arg(info.configRevision)
+                          .arg(info.appliedRevision)
+                          .arg(info.hasOverride ? tr(", override") : QString()));
+}
+
+void ClientDetailView::setRange(Range range)
+{
+    m_range = range;
+    m_rangeBox->setCurrentIndex(m_rangeBox->findData(int(range)));
+    computeRange();
+    reload();
+    Q_EMIT rangeChanged(range);
+}
+
+void ClientDetailView::setCustomRange(qint64 fromMs, qint64 toMs)
+{
+    if (toMs <= fromMs)
+        return;
+    m_range = Range::Custom;
+    m_rangeBox->setCurrentIndex(m_rangeBox->findData(int(Range::Custom)));
+    m_fromMs = fromMs;
+    m_toMs = toMs;
+    computeRange();
+    reload();
+}
+
+void ClientDetailView::computeRange()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    switch (m_range) {
+    case Range::Live5Min:
+        m_fromMs = now - 5 * kMinute;
+        m_toMs = now + 1000; // the newest sample must fall inside [from, to)
+        break;
+    case Range::Hour:
+        m_fromMs = now - kHour;
+        m_toMs = now + 1000;
+        break;
+    case Range::Day:
+        m_fromMs = now - kDay;
+        m_toMs = now + 1000;
+        break;
+    case Range::Week:
+        m_fromMs = now - 7 * kDay;
+        m_toMs = now + 1000;
+        break;
+    case Range::Custom:
+        if (m_toMs <= m_fromMs) {
+            m_fromMs = now - kHour;
+            m_toMs = now;
+        }
+        break;
+    }
+    const bool custom = m_range == Range::Custom;
+    m_fromEdit->setEnabled(custom);
+    m_toEdit->setEnabled(custom);
+    m_fromEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(m_fromMs));
+    m_toEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(m_toMs));
+    m_cpuChart->setXRange(m_fromMs, m_toMs);
+    m_memoryChart->setXRange(m_fromMs, m_toMs);
+    if (m_range == Range::Live5Min && isVisible())
+        m_liveTimer.start();
+    else
+        m_liveTimer.stop();
+}
+
+void ClientDetailView::reload()
+{
+    if (m_clientId.isEmpty())
+        return;
+    if (m_range != Range::Custom)
+        computeRange();
+    HistoryRequest request;
+    request.id = ++m_requestId;
+    request.clientId = m_clientId;
+    request.fromMs = m_fromMs;
+    request.toMs = m_toMs;
+    // Physical pixels: on a 2x screen a column per device pixel keeps lines crisp.
+    request.columns = int(m_cpuChart->plotWidth() * devicePixelRatioF());
+    m_requestClock.start();
+    // Request IDs are per view; the reader only compares them, so one detail view per reader.
+    m_reader->setLatestHistoryRequest(request.id);
+    QMetaObject::invokeMethod(m_reader, [reader = m_reader, request] { reader->loadHistory(request); });
+    if (m_data.clientId != m_clientId)
+        m_statusLabel->setText(tr("Loading history…"));
+}
+
+void ClientDetailView::onUserRange(qint64 fromMs, qint64 toMs)
+{
+    // Keep both charts on the same time axis.
+    m_cpuChart->setXRange(fromMs, toMs);
+    m_memoryChart->setXRange(fromMs, toMs);
+    m_range = Range::Custom;
+    m_rangeBox->setCurrentIndex(m_rangeBox->findData(int(Range::Custom)));
+    m_fromMs = fromMs;
+    m_toMs = toMs;
+    m_liveTimer.stop();
+    m_fromEdit->setEnabled(true);
+    m_toEdit->setEnabled(true);
+    m_fromEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(fromMs));
+    m_toEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(toMs));
+    m_zoomReload.start();
+}
+
+void ClientDetailView::showHistory(const HistoryData &data)
+{
+    if (data.requestId != m_requestId || data.clientId != m_clientId)
+        return; // an older answer, or one for another client
+    m_data = data;
+    const QList<QLineSeries *> cpu = m_cpuChart->series();
+    for (int i = 0; i < HistoryData::CpuSeriesCount && i < data.cpu.size(); ++i)
+        HistoryChartView::replacePoints(cpu[i], data.cpu[i]);
+    if (data.cores.size() != m_cpuChart->series().size() - HistoryData::CpuSeriesCount) {
+        m_cpuChart->truncateSeries(HistoryData::CpuSeriesCount);
+        for (int i = 0; i < data.cores.size(); ++i) {
+            const QColor color = QColor::fromHsv((i * 360 / std::max<qsizetype>(1, data.cores.size())) % 360, 90, 200);
+            QLineSeries *series = m_cpuChart->addSeries(tr("core %1").arg(i), color, false);
+            QPen pen = series->pen();
+            pen.setWidthF(1.0);
+            series->setPen(pen);
+        }
+        rebuildCoreMenu(int(data.cores.size()));
+    }
+    const QList<QLineSeries *> all = m_cpuChart->series();
+    for (int i = 0; i < data.cores.size(); ++i)
+        HistoryChartView::replacePoints(all[HistoryData::CpuSeriesCount + i], data.cores[i]);
+    applyCoreVisibility();
+
+    const QList<QLineSeries *> memory = m_memoryChart->series();
+    for (int i = 0; i < HistoryData::MemSeriesCount && i < data.memory.size(); ++i)
+        HistoryChartView::replacePoints(memory[i], data.memory[i]);
+    m_memoryChart->setYRange(0, data.memoryMaxGiB > 0 ? data.memoryMaxGiB : 1);
+    m_cpuChart->setGaps(data.gaps);
+    m_memoryChart->setGaps(data.gaps);
+
+    const qint64 elapsed = m_requestClock.elapsed();
+    if (!data.error.isEmpty()) {
+        m_statusLabel->setText(tr("Could not read history: %1").arg(data.error));
+    } else {
+        m_statusLabel->setText(tr("%1 samples, %2 gaps · read in %3 ms, shown in %4 ms")
+                                   .arg(QLocale().toString(data.samples))
+                                   .arg(data.gaps.size())
+                                   .arg(data.readMs)
+                                   .arg(elapsed));
+    }
+    Q_EMIT historyShown(data.samples, elapsed);
+}
+
+void ClientDetailView::setCoreLinesVisible(bool visible)
+{
+    m_coreLines = visible;
+    if (m_coresBox->isChecked() != visible)
+        m_coresBox->setChecked(visible);
+    m_coresButton->setEnabled(visible);
+    applyCoreVisibility();
+}
+
+void ClientDetailView::rebuildCoreMenu(int cores)
+{
+    m_coresMenu->clear();
+    m_coreVisible.resize(cores, true);
+    m_coresMenu->addAction(tr("Show all"), this, [this] {
+        m_coreVisible.fill(true);
+        rebuildCoreMenu(int(m_coreVisible.size()));
+        applyCoreVisibility();
+    });
+    m_coresMenu->addAction(tr("Hide all"), this, [this] {
+        m_coreVisible.fill(false);
+        rebuildCoreMenu(int(m_coreVisible.size()));
+        applyCoreVisibility();
+    });
+    m_coresMenu->addSeparator();
+    for (int i = 0; i < cores; ++i) {
+        QAction *action = m_coresMenu->addAction(tr("Core %1").arg(i));
+        action->setCheckable(true);
+        action->setChecked(m_coreVisible[i]);
+        connect(action, &QAction::toggled, this, [this, i](bool on) {
+            m_coreVisible[i] = on;
+            applyCoreVisibility();
+        });
+    }
+}
+
+void ClientDetailView::applyCoreVisibility()
+{
+    const QList<QLineSeries *> all = m_cpuChart->series();
+    for (int i = HistoryData::CpuSeriesCount; i < all.size(); ++i) {
+        const int core = i - HistoryData::CpuSeriesCount;
+        all[i]->setVisible(m_coreLines && core < m_coreVisible.size() && m_coreVisible[core]);
+        // Markers follow their series' visibility; dozens of "core N" entries would bury
+        // the legend, so they stay hidden.
+        for (QLegendMarker *marker : m_cpuChart->chart()->legend()->markers(all[i]))
+            marker->setVisible(false);
+    }
+}
+
+void ClientDetailView::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    if (m_range == Range::Live5Min)
+        m_liveTimer.start();
+}
+
+void ClientDetailView::hideEvent(QHideEvent *event)
+{
+    QWidget::hideEvent(event);
+    m_liveTimer.stop();
+}
+
+} // namespace autofact::dashboard

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "historydata.h"
+#include "store.h"
+
+#include <QElapsedTimer>
+#include <QTimer>
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QDateTimeEdit;
+class QFormLayout;
+class QLabel;
+class QMenu;
+class QPushButton;
+class QSplitter;
+class QToolButton;
+
+namespace autofact::dashboard {
+
+class HistoryChartView;
+class StoreReader;
+
+/**
+ * One client in depth: CPU and memory history charts over a chosen range (live 5 min, 1 h,
+ * 24 h, 7 d, custom), gap bands, per-core lines, and the client's Hello facts in a side panel.
+ *
+ * History is read and decimated on the StoreReader's thread for the current plot width; this
+ * widget only replaces whole series. Zooming or panning a chart reloads that range at full
+ * resolution a moment after the user stops.
+ */
+class ClientDetailView : public QWidget
+{
+    Q_OBJECT
+public:
+    enum class Range { Live5Min, Hour, Day, Week, Custom };
+    Q_ENUM(Range)
+
+    explicit ClientDetailView(StoreReader *reader, QWidget *parent = nullptr);
+
+    /** Shows @p info's client (facts now, history as soon as it is read). */
+    void setClient(const server::Store::ClientInfo &info);
+    /** Refreshes the side panel without reloading history (inventory refresh). */
+    void updateFacts(const server::Store::ClientInfo &info);
+    QString clientId() const { return m_clientId; }
+
+    void setRange(Range range);
+    Range range() const { return m_range; }
+    void setCustomRange(qint64 fromMs, qint64 toMs);
+    /** The range being shown, in ms since the epoch. */
+    qint64 fromMs() const { return m_fromMs; }
+    qint64 toMs() const { return m_toMs; }
+
+    HistoryChartView *cpuChart() const { return m_cpuChart; }
+    HistoryChartView *memoryChart() const { return m_memoryChart; }
+    QSplitter *splitter() const { return m_splitter; }
+    /** The last history shown (tests). */
+    const HistoryData &shownData() const { return m_data; }
+    void setCoreLinesVisible(bool visible);
+
+public Q_SLOTS:
+    /** Asks the reader for the current range again. */
+    void reload();
+
+Q_SIGNALS:
+    /** "Export…" pressed: the main window opens its export dialog preset to this. */
+    void exportRequested(const QString &clientId, qint64 fromMs, qint64 toMs);
+    /** A history answer reached the charts; @p elapsedMs since it was requested. */
+    void historyShown(qint64 samples, qint64 elapsedMs);
+    void rangeChanged(autofact::dashboard::ClientDetailView::Range range);
+
+protected:
+    void showEvent(QShowEvent *event) override;
+    void hideEvent(QHideEvent *event) override;
+
+private:
+    void showHistory(const HistoryData &data);
+    void computeRange();
+    void onUserRange(qint64 fromMs, qint64 toMs);
+    void rebuildCoreMenu(int cores);
+    void applyCoreVisibility();
+
+    StoreReader *m_reader;
+    QString m_clientId;
+    Range m_range = Range::Hour;
+    qint64 m_fromMs = 0;
+    qint64 m_toMs = 0;
+    quint64 m_requestId = 0;
+    QElapsedTimer m_requestClock;
+    HistoryData m_data;
+    QList<bool> m_coreVisible;
+    bool m_coreLines = false;
+
+    QLabel *m_title = nullptr;
+    QComboBox *m_rangeBox = nullptr;
+    QDateTimeEdit *m_fromEdit = nullptr;
+    QDateTimeEdit *m_toEdit = nullptr;
+    QCheckBox *m_coresBox = nullptr;
+    QToolButton *m_coresButton = nullptr;
+    QMenu *m_coresMenu = nullptr;
+    QPushButton *m_exportButton = nullptr;
+    QLabel *m_statusLabel = nullptr;
+    HistoryChartView *m_cpuChart = nullptr;
+    HistoryChartView *m_memoryChart = nullptr;
+    QSplitter *m_splitter = nullptr;
+    QFormLayout *m_facts = nullptr;
+    QTimer m_liveTimer;
+    QTimer m_zoomReload;
+};
+
+} // namespace autofact::dashboard

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: MIT
+#include "clienttablemodel.h"
+
+#include <QColor>
+#include <QDateTime>
+#include <QLocale>
+#include <QSet>
+
+namespace autofact::dashboard {
+
+using server::Store;
+
+double cpuPercent(const Sample &sample)
+{
+    return double(sample.cpu.busy());
+}
+
+double memoryPercent(const Sample &sample)
+{
+    if (sample.memory.total == 0)
+        return -1;
+    return 100.0 * double(sample.memory.used) / double(sample.memory.total);
+}
+
+double swapPercent(const Sample &sample)
+{
+    if (sample.memory.swapTotal == 0)
+        return -1;
+    const double used = double(sample.memory.swapTotal - std::min(sample.memory.swapFree,
+                                                                  sample.memory.swapTotal));
+    return 100.0 * used / double(sample.memory.swapTotal);
+}
+
+ClientTableModel::ClientTableModel(QObject *parent)
+    : QAbstractTableModel(parent)
+    , m_nowMs(QDateTime::currentMSecsSinceEpoch())
+{
+}
+
+int ClientTableModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int ClientTableModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+ClientTableModel::Status ClientTableModel::status(const Row &row) const
+{
+    if (row.online)
+        return Status::Online;
+    if (row.info.lastSampleMs == 0 && !row.latest)
+        return Status::NoData;
+    return Status::Offline;
+}
+
+QString ClientTableModel::formatAgo(qint64 deltaMs)
+{
+    const qint64 s = std::max<qint64>(0, deltaMs / 1000);
+    if (s < 60)
+        return tr("%1 s ago").arg(s);
+    if (s < 3600)
+        return tr("%1 min ago").arg(s / 60);
+    if (s < 86400)
+        return tr("%1 h ago").arg(s / 3600);
+    return tr("%1 d ago").arg(s / 86400);
+}
+
+namespace {
+QString percentText(double value)
+{
+    if (value < 0)
+        return QStringLiteral("—");
+    return QLocale().toString(value, 'f', 1) + QLatin1StringView(" %");
+}
+
+QString dateTimeText(qint64 ms)
+{
+    return QLocale().toString(QDateTime::fromMSecsSinceEpoch(ms), QLocale::ShortFormat);
+}
+} // namespace
+
+QVariant ClientTableModel::displayData(const Row &row, int column) const
+{
+    const Sample *s = row.latest ? &*row.latest : nullptr;
+    switch (column) {
+    case StatusColumn:
+        switch (status(row)) {
+        case Status::Online:
+            return tr("online");
+        case Status::Offline:
+            return row.info.forgotten ? tr("forgotten") : tr("offline");
+        case Status::NoData:
+            return row.online ? tr("online") : tr("no data");
+        }
+        return {};
+    case HostnameColumn:
+        return row.info.hostname.isEmpty() ? tr("(unknown)") : row.info.hostname;
+    case IdColumn:
+        return row.info.id;
+    case OsColumn:
+        return row.info.osVersion.isEmpty() ? row.info.osName
+                                            : row.info.osName + u' ' + row.info.osVersion;
+    case CpuColumn:
+        return s && row.online ? percentText(cpuPercent(*s)) : QStringLiteral("—");
+    case MemoryColumn:
+        return s && row.online ? percentText(memoryPercent(*s)) : QStringLiteral("—");
+    case SwapColumn:
+        return s && row.online ? percentText(swapPercent(*s)) : QStringLiteral("—");
+    case LoadColumn:
+        if (!s || !row.online)
+            return QStringLiteral("—");
+        return QStringLiteral("%1 %2 %3")
+            .arg(s->load1, 0, 'f', 2)
+            .arg(s->load5, 0, 'f', 2)
+            .arg(s->load15, 0, 'f', 2);
+    case LastSeenColumn:
+        if (row.online)
+            return m_nowMs - row.lastSeenMs < 10000 ? tr("now") : formatAgo(m_nowMs - row.lastSeenMs);
+        if (row.leftMs > 0)
+            return tr("left %1").arg(formatAgo(m_nowMs - row.leftMs));
+        if (row.lastSeenMs > 0)
+            return formatAgo(m_nowMs - row.lastSeenMs);
+        return tr("never");
+    case BacklogColumn:
+        return row.online ? QString::number(row.backlog) : QStringLiteral("—");
+    case DroppedColumn:
+        return QString::number(row.info.droppedTotal);
+    case ConfigColumn:
+        if (row.info.appliedRevision == 0)
+            return tr("r%1 (pending)").arg(row.info.configRevision);
+        if (row.info.appliedRevision >= row.info.configRevision)
+            return tr("r%1 applied").arg(row.info.appliedRevision);
+        return tr("r%1 → r%2 pending").arg(row.info.appliedRevision).arg(row.info.configRevision);
+    }
+    return {};
+}
+
+QVariant ClientTableModel::sortData(const Row &row, int column) const
+{
+    const Sample *s = row.latest && row.online ? &*row.latest : nullptr;
+    switch (column) {
+    case StatusColumn:
+        return int(status(row));
+    case CpuColumn:
+        return s ? cpuPercent(*s) : -1.0;
+    case MemoryColumn:
+        return s ? memoryPercent(*s) : -1.0;
+    case SwapColumn:
+        return s ? swapPercent(*s) : -1.0;
+    case LoadColumn:
+        return s ? double(s->load1) : -1.0;
+    case LastSeenColumn:
+        return row.online ? m_nowMs : std::max(row.leftMs, row.lastSeenMs);
+    case BacklogColumn:
+        return row.online ? qint64(row.backlog) : qint64(-1);
+    case DroppedColumn:
+        return qulonglong(row.info.droppedTotal);
+    case ConfigColumn:
+        return qulonglong(row.info.appliedRevision);
+    default:
+        return displayData(row, column).toString().toLower();
+    }
+}
+
+QVariant ClientTableModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &row = m_rows[std::size_t(index.row())];
+    const int column = index.column();
+    switch (role) {
+    case Qt::DisplayRole:
+        return displayData(row, column);
+    case SortRole:
+        return sortData(row, column);
+    case ClientIdRole:
+        return row.info.id;
+    case StatusRole:
+        return int(status(row));
+    case Qt::TextAlignmentRole:
+        if (column >= CpuColumn && column != LastSeenColumn && column != ConfigColumn)
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
+    case Qt::DecorationRole:
+        if (column == StatusColumn) {
+            switch (status(row)) {
+            case Status::Online:
+                return QColor(0x2e, 0xa0, 0x43);
+            case Status::Offline:
+                return QColor(0x8a, 0x8a, 0x8a);
+            case Status::NoData:
+                return QColor(0xd0, 0x8c, 0x00);
+            }
+        }
+        return {};
+    case Qt::ToolTipRole:
+        if (column == LastSeenColumn) {
+            if (!row.online && row.leftMs > 0)
+                return tr("Left %1: %2").arg(dateTimeText(row.leftMs),
+                                             row.leftReason.isEmpty() ? tr("disconnected")
+                                                                      : row.leftReason);
+            if (row.lastSeenMs > 0)
+                return tr("Last seen %1").arg(dateTimeText(row.lastSeenMs));
+        }
+        if (column == ConfigColumn && row.info.appliedMs > 0)
+            return tr("Revision %1 applied %2%3")
+                .arg(row.info.appliedRevision)
+                .arg(dateTimeText(row.info.appliedMs),
+                     row.info.hasOverride ? tr(" (client override)") : QString());
+        if (column == BacklogColumn)
+            return tr("Batches waiting in the agent's spool");
+        return {};
+    default:
+        return {};
+    }
+}
+
+QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case StatusColumn:
+        return tr("Status");
+    case HostnameColumn:
+        return tr("Hostname");
+    case IdColumn:
+        return tr("ID");
+    case OsColumn:
+        return tr("OS");
+    case CpuColumn:
+        return tr("CPU");
+    case MemoryColumn:
+        return tr("Memory");
+    case SwapColumn:
+        return tr("Swap");
+    case LoadColumn:
+        return tr("Load (1/5/15)");
+    case LastSeenColumn:
+        return tr("Last seen");
+    case BacklogColumn:
+        return tr("Backlog");
+    case DroppedColumn:
+        return tr("Dropped");
+    case ConfigColumn:
+        return tr("Config");
+    }
+    return {};
+}
+
+int ClientTableModel::ensureRow(const QString &clientId)
+{
+    if (auto it = m_index.constFind(clientId); it != m_index.constEnd())
+        return *it;
+    const int row = int(m_rows.size());
+    beginInsertRows({}, row, row);
+    Row r;
+    r.info.id = clientId;
+    m_rows.push_back(std::move(r));
+    m_index.insert(clientId, row);
+    endInsertRows();
+    return row;
+}
+
+void ClientTableModel::rowChanged(int row)
+{
+    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+}
+
+void ClientTableModel::setInventory(const QList<Store::ClientInfo> &clients)
+{
+    QSet<QString> seen;
+    for (const Store::ClientInfo &info : clients) {
+        seen.insert(info.id);
+        const bool known = m_index.contains(info.id);
+        const int row = ensureRow(info.id);
+        Row &r = m_rows[std::size_t(row)];
+        r.info = info;
+        if (!known) {
+            // First sight: the stored connection state is all there is. Afterwards the
+            // hub's events are fresher than any snapshot.
+            r.online = info.online;
+            if (!info.online)
+                r.leftMs = info.lastSeenMs;
+        }
+        r.lastSeenMs = std::max({r.lastSeenMs, info.lastSeenMs, info.lastSampleMs});
+        rowChanged(row);
+    }
+    for (int row = int(m_rows.size()) - 1; row >= 0; --row) {
+        const Row &r = m_rows[std::size_t(row)];
+        if (!seen.contains(r.info.id) && !r.online)
+            removeClient(r.info.id);
+    }
+}
+
+void ClientTableModel::removeClient(const QString &clientId)
+{
+    const int row = rowOf(clientId);
+    if (row < 0)
+        return;
+    beginRemoveRows({}, row, row);
+    m_rows.erase(m_rows.begin() + row);
+    m_index.clear();
+    for (int i = 0; i < int(m_rows.size()); ++i)
+        m_index.insert(m_rows[std::size_t(i)].info.id, i);
+    endRemoveRows();
+}
+
+void ClientTableModel::applyActivity(const server::HubActivity &activity)
+{
+    bool stale = false;
+    for (const QString &id : activity.disconnected) {
+        if (!activity.connected.contains(id))
+            clientDisconnected(id, QString());
+    }
+    for (const QString &id : activity.connected) {
+        stale = stale || !m_index.contains(id);
+        clientConnected(id);
+    }
+    for (auto it = activity.latest.constBegin(); it != activity.latest.constEnd(); ++it) {
+        stale = stale || !m_index.contains(it.key());
+        const int row = ensureRow(it.key());
+        Row &r = m_rows[std::size_t(row)];
+        r.latest = it.value();
+        r.lastSeenMs = std::max<qint64>(r.lastSeenMs, it.value().timestampMs);
+        r.info.lastSampleMs = std::max<qint64>(r.info.lastSampleMs, it.value().timestampMs);
+        // Samples come only over a live connection, even if its connect report was missed.
+        r.online = true;
+        rowChanged(row);
+        Q_EMIT liveSample(it.key(), it.value());
+    }
+    for (auto it = activity.backlog.constBegin(); it != activity.backlog.constEnd(); ++it) {
+        const int row = rowOf(it.key());
+        if (row < 0)
+            continue;
+        m_rows[std::size_t(row)].backlog = it.value();
+        rowChanged(row);
+    }
+    if (stale)
+        Q_EMIT inventoryStale();
+}
+
+void ClientTableModel::clientConnected(const QString &clientId)
+{
+    const bool known = m_index.contains(clientId);
+    const int row = ensureRow(clientId);
+    Row &r = m_rows[std::size_t(row)];
+    r.online = true;
+    r.leftMs = 0;
+    r.leftReason.clear();
+    r.lastSeenMs = std::max(r.lastSeenMs, m_nowMs);
+    rowChanged(row);
+    if (!known)
+        Q_EMIT inventoryStale();
+}
+
+void ClientTableModel::clientDisconnected(const QString &clientId, const QString &reason)
+{
+    const int row = rowOf(clientId);
+    if (row < 0)
+        return;
+    Row &r = m_rows[std::size_t(row)];
+    if (r.online || r.leftMs == 0)
+        r.leftMs = m_nowMs;
+    r.online = false;
+    if (!reason.isEmpty() || r.leftReason.isEmpty())
+        r.leftReason = reason;
+    r.backlog = 0;
+    rowChanged(row);
+}
+
+void ClientTableModel::configApplied(const QString &clientId, quint32 revision)
+{
+    const int row = rowOf(clientId);
+    if (row < 0)
+        return;
+    Row &r = m_rows[std::size_t(row)];
+    r.info.appliedRevision = revision;
+    r.info.appliedMs = m_nowMs;
+    r.info.configRevision = std::max(r.info.configRevision, revision);
+    Q_EMIT dataChanged(index(row, ConfigColumn), index(row, ConfigColumn));
+}
+
+void ClientTableModel::setNow(qint64 nowMs)
+{
+    m_nowMs = nowMs;
+    if (!m_rows.empty())
+        Q_EMIT dataChanged(index(0, LastSeenColumn), index(int(m_rows.size()) - 1, LastSeenColumn));
+}
+
+int ClientTableModel::rowOf(const QString &clientId) const
+{
+    return m_index.value(clientId, -1);
+}
+
+const ClientTableModel::Row *ClientTableModel::row(const QString &clientId) const
+{
+    const int r = rowOf(clientId);
+    return r < 0 ? nullptr : &m_rows[std::size_t(r)];
+}
+
+QStringList ClientTableModel::clientIds() const
+{
+    QStringList ids;
+    ids.reserve(qsizetype(m_rows.size()));
+    for (const Row &r : m_rows)
+        ids.append(r.info.id);
+    return ids;
+}
+
+} // namespace autofact::dashboard

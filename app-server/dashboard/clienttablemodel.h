@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "ingestserver.h"
+#include "messages.h"
+#include "store.h"
+
+#include <QAbstractTableModel>
+#include <QHash>
+
+#include <optional>
+#include <vector>
+
+namespace autofact::dashboard {
+
+/**
+ * Every client the server knows, one row each: inventory from the Store (read on the
+ * dashboard's reader thread) merged with the hub's live news (HubActivity, connects,
+ * disconnects, applied config revisions). Offline clients stay listed with when they left.
+ *
+ * Lives on the GUI thread; all inputs arrive as plain values.
+ */
+class ClientTableModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column {
+        StatusColumn,
+        HostnameColumn,
+        IdColumn,
+        OsColumn,
+        CpuColumn,
+        MemoryColumn,
+        SwapColumn,
+        LoadColumn,
+        LastSeenColumn,
+        BacklogColumn,
+        DroppedColumn,
+        ConfigColumn,
+        ColumnCount
+    };
+    Q_ENUM(Column)
+
+    enum Role {
+        SortRole = Qt::UserRole + 1, ///< numeric value for numeric columns, text otherwise
+        ClientIdRole,                ///< the client's ID (any column)
+        StatusRole,                  ///< Status as int
+    };
+
+    enum class Status {
+        Online,  ///< connected now
+        Offline, ///< sent data before, not connected
+        NoData,  ///< never sent a sample
+    };
+    Q_ENUM(Status)
+
+    /** One row. */
+    struct Row {
+        server::Store::ClientInfo info;
+        std::optional<Sample> latest; ///< newest live sample seen by this dashboard
+        quint32 backlog = 0;          ///< agent-reported unsent batches
+        bool online = false;
+        qint64 lastSeenMs = 0;
+        qint64 leftMs = 0;            ///< when it went offline (this session or as stored)
+        QString leftReason;
+    };
+
+    explicit ClientTableModel(QObject *parent = nullptr);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+
+    /**
+     * Merges a Store inventory: new clients are added, known ones get fresh facts, clients
+     * missing from it (forgotten with their history) are removed unless they are online now.
+     */
+    void setInventory(const QList<server::Store::ClientInfo> &clients);
+    /** Applies one coalesced hub report. */
+    void applyActivity(const server::HubActivity &activity);
+    void clientConnected(const QString &clientId);
+    void clientDisconnected(const QString &clientId, const QString &reason);
+    void configApplied(const QString &clientId, quint32 revision);
+    /** Removes a row at once (after "forget"); the next inventory confirms it. */
+    void removeClient(const QString &clientId);
+
+    /** Clock for relative times; refreshes the "last seen" column. Tests set it directly. */
+    void setNow(qint64 nowMs);
+    qint64 now() const { return m_nowMs; }
+
+    int rowOf(const QString &clientId) const;
+    const Row *row(const QString &clientId) const;
+    const Row &rowAt(int row) const { return m_rows[std::size_t(row)]; }
+    QStringList clientIds() const;
+    Status status(const Row &row) const;
+
+    /** "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
+    static QString formatAgo(qint64 deltaMs);
+
+Q_SIGNALS:
+    /** A live sample arrived for @p clientId (for sparklines and live charts). */
+    void liveSample(const QString &clientId, const autofact::Sample &sample);
+    /** An event named a client the inventory does not know yet: reload the inventory. */
+    void inventoryStale();
+
+private:
+    int ensureRow(const QString &clientId);
+    void rowChanged(int row);
+    QVariant displayData(const Row &row, int column) const;
+    QVariant sortData(const Row &row, int column) const;
+
+    std::vector<Row> m_rows;
+    QHash<QString, int> m_index;
+    qint64 m_nowMs = 0;
+};
+
+/** Busy CPU percentage of @p sample (everything but idle and iowait). */
+double cpuPercent(const Sample &sample);
+/** Used memory as a percentage of total; -1 when total is unknown. */
+double memoryPercent(const Sample &sample);
+/** Used swap as a percentage of swap total; -1 without swap. */
+double swapPercent(const Sample &sample);
+
+} // namespace autofact::dashboard

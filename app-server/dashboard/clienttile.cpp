@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+#include "clienttile.h"
+
+#include <QKeyEvent>
+#include <QLocale>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+
+namespace autofact::dashboard {
+
+namespace {
+const QColor kCpuColor(0x1f, 0x77, 0xb4);
+const QColor kMemoryColor(0x2c, 0xa0, 0x2c);
+
+void drawSparkline(QPainter &p, const QRectF &area, const std::deque<double> &values,
+                   std::size_t capacity, const QColor &color)
+{
+    if (values.size() < 2)
+        return;
+    const double step = area.width() / double(capacity - 1);
+    // Right-aligned: the newest point is always at the right edge.
+    double x = area.right() - step * double(values.size() - 1);
+    QPainterPath line;
+    bool first = true;
+    for (double v : values) {
+        const double y = area.bottom() - area.height() * std::clamp(v, 0.0, 100.0) / 100.0;
+        if (first)
+            line.moveTo(x, y);
+        else
+            line.lineTo(x, y);
+        first = false;
+        x += step;
+    }
+    QPainterPath fill = line;
+    fill.lineTo(area.right(), area.bottom());
+    fill.lineTo(area.right() - step * double(values.size() - 1), area.bottom());
+    fill.closeSubpath();
+    QColor fillColor = color;
+    fillColor.setAlpha(40);
+    p.fillPath(fill, fillColor);
+    p.setPen(QPen(color, 1.5));
+    p.drawPath(line);
+}
+} // namespace
+
+ClientTile::ClientTile(const QString &clientId, QWidget *parent)
+    : QWidget(parent)
+    , m_clientId(clientId)
+    , m_hostname(clientId)
+{
+    setFocusPolicy(Qt::StrongFocus);
+    setCursor(Qt::PointingHandCursor);
+    setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
+    setToolTip(tr("Open the detail view of %1").arg(clientId));
+}
+
+QSize ClientTile::sizeHint() const
+{
+    const QFontMetrics fm(font());
+    return QSize(std::max(240, fm.horizontalAdvance(QLatin1Char('M')) * 22), fm.height() * 3 + 70);
+}
+
+void ClientTile::setHostname(const QString &hostname)
+{
+    if (hostname.isEmpty() || hostname == m_hostname)
+        return;
+    m_hostname = hostname;
+    update();
+}
+
+void ClientTile::setOnline(bool online)
+{
+    if (online == m_online)
+        return;
+    m_online = online;
+    update();
+}
+
+void ClientTile::addSample(qint64 timestampMs, double cpuPercent, double memoryPercent)
+{
+    if (timestampMs <= m_lastTimestamp)
+        return;
+    m_lastTimestamp = timestampMs;
+    m_cpu.push_back(cpuPercent);
+    m_memory.push_back(std::max(0.0, memoryPercent));
+    while (m_cpu.size() > historyLength) {
+        m_cpu.pop_front();
+        m_memory.pop_front();
+    }
+    update();
+}
+
+void ClientTile::paintEvent(QPaintEvent *)
+{
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QPalette pal = palette();
+    const QRectF frame = QRectF(rect()).adjusted(1, 1, -1, -1);
+    p.setPen(QPen(hasFocus() ? pal.color(QPalette::Highlight) : pal.color(QPalette::Mid), hasFocus() ? 2 : 1));
+    p.setBrush(pal.brush(QPalette::Base));
+    p.drawRoundedRect(frame, 4, 4);
+
+    const QFontMetrics fm(font());
+    const int pad = 8;
+    QFont bold = font();
+    bold.setBold(true);
+    p.setFont(bold);
+    p.setPen(pal.color(m_online ? QPalette::Active : QPalette::Disabled, QPalette::Text));
+    const QRectF titleRect(pad, pad, width() - 2 * pad - 14, fm.height());
+    p.drawText(titleRect, Qt::AlignLeft | Qt::AlignVCenter,
+               QFontMetrics(bold).elidedText(m_hostname, Qt::ElideRight, int(titleRect.width())));
+    // Status dot, as in the table.
+    p.setPen(Qt::NoPen);
+    p.setBrush(m_online ? QColor(0x2e, 0xa0, 0x43) : QColor(0x8a, 0x8a, 0x8a));
+    p.drawEllipse(QPointF(width() - pad - 5, pad + fm.height() / 2.0), 5, 5);
+
+    p.setFont(font());
+    const QLocale locale;
+    const QString cpuText = cpu() < 0 || !m_online ? tr("CPU —")
+                                                   : tr("CPU %1 %").arg(locale.toString(cpu(), 'f', 0));
+    const QString memText = memory() < 0 || !m_online
+                                ? tr("Mem —")
+                                : tr("Mem %1 %").arg(locale.toString(memory(), 'f', 0));
+    const qreal lineY = pad + fm.height() + 4;
+    p.setPen(kCpuColor);
+    p.drawText(QRectF(pad, lineY, width() / 2.0 - pad, fm.height()), Qt::AlignLeft, cpuText);
+    p.setPen(kMemoryColor);
+    p.drawText(QRectF(width() / 2.0, lineY, width() / 2.0 - pad, fm.height()), Qt::AlignLeft, memText);
+
+    const QRectF spark(pad, lineY + fm.height() + 6, width() - 2 * pad,
+                       height() - (lineY + fm.height() + 6) - pad);
+    p.setPen(QPen(pal.color(QPalette::Midlight), 1));
+    p.drawLine(spark.bottomLeft(), spark.bottomRight());
+    if (!m_online && m_cpu.empty()) {
+        p.setPen(pal.color(QPalette::Disabled, QPalette::Text));
+        p.drawText(spark, Qt::AlignCenter, tr("offline"));
+        return;
+    }
+    drawSparkline(p, spark, m_memory, historyLength, kMemoryColor);
+    drawSparkline(p, spark, m_cpu, historyLength, kCpuColor);
+}
+
+void ClientTile::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton && rect().contains(event->position().toPoint()))
+        Q_EMIT activated(m_clientId);
+}
+
+void ClientTile::keyPressEvent(QKeyEvent *event)
+{
+    if (event->key() == Qt::Key_Return || event->key() == Qt::Key_Enter || event->key() == Qt::Key_Space) {
+        Q_EMIT activated(m_clientId);
+        return;
+    }
+    QWidget::keyPressEvent(event);
+}
+
+} // namespace autofact::dashboard

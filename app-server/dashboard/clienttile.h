@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QWidget>
+
+#include <deque>
+
+namespace autofact::dashboard {
+
+/**
+ * One client in the overview grid: hostname, current CPU and memory, and sparklines of the
+ * last few minutes of live samples. Painted by hand: fifty Qt Charts would cost far more
+ * than these few hundred line segments.
+ */
+class ClientTile : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ClientTile(const QString &clientId, QWidget *parent = nullptr);
+
+    QString clientId() const { return m_clientId; }
+    void setHostname(const QString &hostname);
+    void setOnline(bool online);
+    /** Appends a live point (percentages; memory < 0 if unknown). */
+    void addSample(qint64 timestampMs, double cpuPercent, double memoryPercent);
+    double cpu() const { return m_cpu.empty() ? -1 : m_cpu.back(); }
+    double memory() const { return m_memory.empty() ? -1 : m_memory.back(); }
+    QString hostname() const { return m_hostname; }
+
+    QSize sizeHint() const override;
+
+    /** How many points a sparkline keeps (5 min at 1 s). */
+    static constexpr std::size_t historyLength = 300;
+
+Q_SIGNALS:
+    void activated(const QString &clientId);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
+    void keyPressEvent(QKeyEvent *event) override;
+
+private:
+    QString m_clientId;
+    QString m_hostname;
+    bool m_online = false;
+    qint64 m_lastTimestamp = 0;
+    std::deque<double> m_cpu;
+    std::deque<double> m_memory;
+};
+
+} // namespace autofact::dashboard

@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include "dashboardlogging.h"
+
+Q_LOGGING_CATEGORY(lcDashboard, "autofact.dashboard", QtInfoMsg)

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+#include "historychartview.h"
+
+#include <QDateTime>
+#include <QDateTimeAxis>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QLocale>
+#include <QMouseEvent>
+#include <QToolTip>
+#include <QValueAxis>
+#include <QWheelEvent>
+
+#include <algorithm>
+
+namespace autofact::dashboard {
+
+using server::Store;
+
+HistoryChartView::HistoryChartView(const QString &title, const QString &unit, QWidget *parent)
+    : QChartView(parent)
+    , m_unit(unit)
+{
+    auto *chart = new QChart;
+    chart->setTitle(title);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    chart->setBackgroundRoundness(0);
+    // Follow the system palette (light or dark) instead of a Qt Charts theme.
+    const QPalette pal = palette();
+    chart->setBackgroundBrush(pal.brush(QPalette::Base));
+    chart->setTitleBrush(pal.brush(QPalette::Text));
+    chart->legend()->setLabelColor(pal.color(QPalette::Text));
+    setChart(chart);
+
+    m_axisX = new QDateTimeAxis;
+    m_axisX->setTickCount(7);
+    m_axisY = new QValueAxis;
+    m_axisY->setLabelFormat(QStringLiteral("%.0f"));
+    m_axisY->setTitleText(unit);
+    for (QAbstractAxis *axis : {static_cast<QAbstractAxis *>(m_axisX),
+                                static_cast<QAbstractAxis *>(m_axisY)}) {
+        axis->setLabelsBrush(pal.brush(QPalette::Text));
+        axis->setTitleBrush(pal.brush(QPalette::Text));
+        axis->setGridLineColor(pal.color(QPalette::Mid));
+        axis->setLinePenColor(pal.color(QPalette::Mid));
+    }
+    chart->addAxis(m_axisX, Qt::AlignBottom);
+    chart->addAxis(m_axisY, Qt::AlignLeft);
+    setRenderHint(QPainter::Antialiasing, true);
+    setMouseTracking(true);
+    setMinimumHeight(180);
+    setXRange(QDateTime::currentMSecsSinceEpoch() - 300000, QDateTime::currentMSecsSinceEpoch());
+}
+
+QLineSeries *HistoryChartView::addSeries(const QString &name, const QColor &color, bool inLegend)
+{
+    auto *series = new QLineSeries;
+    series->setName(name);
+    QPen pen(color);
+    pen.setWidthF(1.5);
+    series->setPen(pen);
+    chart()->addSeries(series);
+    series->attachAxis(m_axisX);
+    series->attachAxis(m_axisY);
+    if (!inLegend) {
+        for (QLegendMarker *marker : chart()->legend()->markers(series))
+            marker->setVisible(false);
+    }
+    m_series.append(series);
+    return series;
+}
+
+void HistoryChartView::truncateSeries(int keep)
+{
+    while (m_series.size() > keep) {
+        QLineSeries *series = m_series.takeLast();
+        chart()->removeSeries(series);
+        delete series;
+    }
+}
+
+void HistoryChartView::replacePoints(QLineSeries *series, const QList<QPointF> &points)
+{
+    series->replace(points);
+}
+
+void HistoryChartView::setXRange(qint64 fromMs, qint64 toMs)
+{
+    if (toMs <= fromMs)
+        toMs = fromMs + 1000;
+    m_fromMs = fromMs;
+    m_toMs = toMs;
+    const qint64 span = toMs - fromMs;
+    if (span <= 2 * 3600 * 1000)
+        m_axisX->setFormat(QStringLiteral("HH:mm:ss"));
+    else if (span <= 36 * 3600 * 1000)
+        m_axisX->setFormat(QStringLiteral("HH:mm"));
+    else
+        m_axisX->setFormat(QStringLiteral("MMM d HH:mm"));
+    m_axisX->setRange(QDateTime::fromMSecsSinceEpoch(fromMs), QDateTime::fromMSecsSinceEpoch(toMs));
+    viewport()->update();
+}
+
+void HistoryChartView::setYRange(double min, double max)
+{
+    m_axisY->setRange(min, max > min ? max : min + 1);
+    m_axisY->applyNiceNumbers();
+}
+
+void HistoryChartView::setGaps(const QList<Store::Gap> &gaps)
+{
+    m_gaps = gaps;
+    viewport()->update();
+}
+
+int HistoryChartView::plotWidth() const
+{
+    const int w = int(chart()->plotArea().width());
+    return w > 10 ? w : std::max(100, width() - 80);
+}
+
+double HistoryChartView::xAtViewPos(QPointF viewPos) const
+{
+    const QPointF scenePos = mapToScene(viewPos.toPoint());
+    const QPointF chartPos = chart()->mapFromScene(scenePos);
+    return chart()->mapToValue(chartPos, m_series.isEmpty() ? nullptr : m_series.first()).x();
+}
+
+const Store::Gap *HistoryChartView::gapAt(double xMs) const
+{
+    for (const Store::Gap &gap : m_gaps) {
+        if (xMs >= double(gap.startMs) && xMs <= double(gap.endMs))
+            return &gap;
+    }
+    return nullptr;
+}
+
+QString HistoryChartView::valuesAt(double xMs) const
+{
+    QString text = QLocale().toString(QDateTime::fromMSecsSinceEpoch(qint64(xMs)),
+                                      QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+    for (const QLineSeries *series : m_series) {
+        if (!series->isVisible() || series->count() == 0)
+            continue;
+        const QList<QPointF> points = series->points();
+        auto it = std::lower_bound(points.cbegin(), points.cend(), xMs,
+                                   [](const QPointF &p, double x) { return p.x() < x; });
+        if (it == points.cend())
+            --it;
+        else if (it != points.cbegin() && xMs - (it - 1)->x() < it->x() - xMs)
+            --it;
+        text += u'\n' + series->name() + QStringLiteral(": ")
+                + QLocale().toString(it->y(), 'f', 1) + u' ' + m_unit;
+    }
+    if (const Store::Gap *gap = gapAt(xMs))
+        text += u'\n' + tr("gap: %1").arg(gap->reason);
+    return text;
+}
+
+void HistoryChartView::applyRange(qint64 fromMs, qint64 toMs)
+{
+    setXRange(fromMs, toMs);
+    Q_EMIT userRangeChanged(m_fromMs, m_toMs);
+}
+
+void HistoryChartView::wheelEvent(QWheelEvent *event)
+{
+    const int delta = event->angleDelta().y();
+    if (delta == 0)
+        return QChartView::wheelEvent(event);
+    const double factor = delta > 0 ? 0.8 : 1.25;
+    const double center = std::clamp(xAtViewPos(event->position()), double(m_fromMs), double(m_toMs));
+    const double from = center - (center - double(m_fromMs)) * factor;
+    const double to = center + (double(m_toMs) - center) * factor;
+    // Below 10 s nothing more can be seen at 1 s sampling.
+    if (to - from < 10000)
+        return;
+    applyRange(qint64(from), qint64(to));
+    event->accept();
+}
+
+void HistoryChartView::mousePressEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton && chart()->plotArea().contains(event->position())) {
+        m_dragStart = event->position().toPoint();
+        m_dragFrom = m_fromMs;
+        m_dragTo = m_toMs;
+        setCursor(Qt::ClosedHandCursor);
+        event->accept();
+        return;
+    }
+    QChartView::mousePressEvent(event);
+}
+
+void HistoryChartView::mouseMoveEvent(QMouseEvent *event)
+{
+    m_crosshair = event->position();
+    if (m_dragStart) {
+        const double perPixel = double(m_dragTo - m_dragFrom) / std::max(1.0, chart()->plotArea().width());
+        const qint64 shift = qint64((event->position().x() - m_dragStart->x()) * perPixel);
+        setXRange(m_dragFrom - shift, m_dragTo - shift);
+    }
+    const double x = xAtViewPos(event->position());
+    if (const Store::Gap *gap = gapAt(x); gap && chart()->plotArea().contains(event->position())) {
+        const QLocale locale;
+        QToolTip::showText(event->globalPosition().toPoint(),
+                           tr("%1\n%2 – %3\n≈%4 samples missing")
+                               .arg(gap->reason,
+                                    locale.toString(QDateTime::fromMSecsSinceEpoch(gap->startMs),
+                                                    QLocale::ShortFormat),
+                                    locale.toString(QDateTime::fromMSecsSinceEpoch(gap->endMs),
+                                                    QLocale::ShortFormat))
+                               .arg(gap->samplesLost),
+                           this);
+    } else {
+        QToolTip::hideText();
+    }
+    viewport()->update();
+    QChartView::mouseMoveEvent(event);
+}
+
+void HistoryChartView::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (m_dragStart && event->button() == Qt::LeftButton) {
+        const bool moved = (event->position().toPoint() - *m_dragStart).manhattanLength() > 2;
+        m_dragStart.reset();
+        unsetCursor();
+        if (moved)
+            Q_EMIT userRangeChanged(m_fromMs, m_toMs);
+        event->accept();
+        return;
+    }
+    QChartView::mouseReleaseEvent(event);
+}
+
+void HistoryChartView::mouseDoubleClickEvent(QMouseEvent *event)
+{
+    Q_EMIT resetRequested();
+    event->accept();
+}
+
+void HistoryChartView::leaveEvent(QEvent *event)
+{
+    m_crosshair.reset();
+    viewport()->update();
+    QChartView::leaveEvent(event);
+}
+
+void HistoryChartView::drawForeground(QPainter *painter, const QRectF &rect)
+{
+    QChartView::drawForeground(painter, rect);
+    const QRectF plot = chart()->plotArea();
+    painter->save();
+    painter->setClipRect(plot);
+    // Gap bands: translucent so the grid and the lines at their edges stay visible.
+    const QColor gapFill(214, 69, 65, 48);
+    const QColor gapEdge(214, 69, 65, 140);
+    for (const Store::Gap &gap : m_gaps) {
+        if (gap.endMs < m_fromMs || gap.startMs > m_toMs)
+            continue;
+        QAbstractSeries *ref = m_series.isEmpty() ? nullptr : m_series.first();
+        const double x0 = chart()->mapToPosition(QPointF(double(gap.startMs), 0), ref).x();
+        double x1 = chart()->mapToPosition(QPointF(double(gap.endMs), 0), ref).x();
+        x1 = std::max(x1, x0 + 2); // a short gap over a long range is still visible
+        const QRectF band(x0, plot.top(), x1 - x0, plot.height());
+        painter->fillRect(band, gapFill);
+        painter->setPen(QPen(gapEdge, 1, Qt::DashLine));
+        painter->drawLine(QPointF(x0, plot.top()), QPointF(x0, plot.bottom()));
+        painter->drawLine(QPointF(x1, plot.top()), QPointF(x1, plot.bottom()));
+        if (band.width() > 60) {
+            painter->setPen(palette().color(QPalette::Text));
+            painter->drawText(band.adjusted(4, 4, -4, -4), Qt::AlignTop | Qt::AlignHCenter | Qt::TextWordWrap,
+                              gap.reason);
+        }
+    }
+    if (m_crosshair && !m_dragStart) {
+        const QPointF scenePos = mapToScene(m_crosshair->toPoint());
+        if (plot.contains(scenePos)) {
+            painter->setPen(QPen(palette().color(QPalette::Text), 1, Qt::DotLine));
+            painter->drawLine(QPointF(scenePos.x(), plot.top()), QPointF(scenePos.x(), plot.bottom()));
+            painter->drawLine(QPointF(plot.left(), scenePos.y()), QPointF(plot.right(), scenePos.y()));
+            const QString text = valuesAt(xAtViewPos(*m_crosshair));
+            const QFontMetrics fm(font());
+            QRectF box = fm.boundingRect(QRect(0, 0, 400, 400), Qt::AlignLeft, text);
+            box.adjust(-6, -4, 6, 4);
+            // Keep the box inside the plot: right of the cursor unless that would clip.
+            QPointF at(scenePos.x() + 12, scenePos.y() + 12);
+            if (at.x() + box.width() > plot.right())
+                at.setX(scenePos.x() - 12 - box.width());
+            if (at.y() + box.height() > plot.bottom())
+                at.setY(std::max(plot.top(), plot.bottom() - box.height()));
+            box.moveTopLeft(at);
+            QColor bg = palette().color(QPalette::ToolTipBase);
+            bg.setAlpha(230);
+            painter->setClipping(false);
+            painter->fillRect(box, bg);
+            painter->setPen(palette().color(QPalette::ToolTipText));
+            painter->drawRect(box);
+            painter->drawText(box.adjusted(6, 4, -6, -4), Qt::AlignLeft | Qt::AlignTop, text);
+        }
+    }
+    painter->restore();
+}
+
+} // namespace autofact::dashboard

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "store.h"
+
+#include <QChartView>
+#include <QList>
+#include <QPointF>
+
+#include <optional>
+
+class QDateTimeAxis;
+class QLineSeries;
+class QValueAxis;
+
+namespace autofact::dashboard {
+
+/**
+ * A time chart for history: x is milliseconds since the epoch. Adds what QChartView lacks:
+ * wheel zoom around the cursor, drag to pan, a crosshair with the value of every visible
+ * series under the cursor, and shaded bands for gaps (reason in a tooltip).
+ *
+ * Data is set in whole series with replacePoints() (QXYSeries::replace), never point by point.
+ */
+class HistoryChartView : public QChartView
+{
+    Q_OBJECT
+public:
+    explicit HistoryChartView(const QString &title, const QString &unit, QWidget *parent = nullptr);
+
+    /** Adds a line series; it is shown in the legend unless @p inLegend is false. */
+    QLineSeries *addSeries(const QString &name, const QColor &color, bool inLegend = true);
+    /** Removes series added after the first @p keep ones (per-core lines are rebuilt). */
+    void truncateSeries(int keep);
+    /** Fills @p series in one go. */
+    static void replacePoints(QLineSeries *series, const QList<QPointF> &points);
+    QList<QLineSeries *> series() const { return m_series; }
+
+    void setXRange(qint64 fromMs, qint64 toMs);
+    qint64 xFrom() const { return m_fromMs; }
+    qint64 xTo() const { return m_toMs; }
+    void setYRange(double min, double max);
+    void setGaps(const QList<server::Store::Gap> &gaps);
+    const QList<server::Store::Gap> &gaps() const { return m_gaps; }
+
+    /** Width of the plot area in device-independent pixels: the decimation target. */
+    int plotWidth() const;
+    /** Text of the crosshair box at chart x @p xMs (also used by tests). */
+    QString valuesAt(double xMs) const;
+
+Q_SIGNALS:
+    /** The user zoomed or panned; the owner reloads at the new resolution. */
+    void userRangeChanged(qint64 fromMs, qint64 toMs);
+    /** Double-click: back to the chosen range. */
+    void resetRequested();
+
+protected:
+    void wheelEvent(QWheelEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void mouseMoveEvent(QMouseEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
+    void mouseDoubleClickEvent(QMouseEvent *event) override;
+    void leaveEvent(QEvent *event) override;
+    void drawForeground(QPainter *painter, const QRectF &rect) override;
+
+private:
+    double xAtViewPos(QPointF viewPos) const;
+    const server::Store::Gap *gapAt(double xMs) const;
+    void applyRange(qint64 fromMs, qint64 toMs);
+
+    QDateTimeAxis *m_axisX = nullptr;
+    QValueAxis *m_axisY = nullptr;
+    QString m_unit;
+    QList<QLineSeries *> m_series;
+    QList<server::Store::Gap> m_gaps;
+    qint64 m_fromMs = 0;
+    qint64 m_toMs = 1;
+    std::optional<QPointF> m_crosshair; ///< view position
+    std::optional<QPoint> m_dragStart;
+    qint64 m_dragFrom = 0;
+    qint64 m_dragTo = 0;
+};
+
+} // namespace autofact::dashboard

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+#include "mainwindow.h"
+
+#include "agentconfigdialog.h"
+#include "clientdetailview.h"
+#include "clientfilterproxy.h"
+#include "clienttablemodel.h"
+#include "dashboardlogging.h"
+#include "exportdialog.h"
+#include "overviewwidget.h"
+#include "servercore.h"
+#include "storereader.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPointer>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace autofact::dashboard {
+
+using server::HubActivity;
+using server::IngestServer;
+using server::Store;
+
+namespace {
+constexpr qint64 kRateWindowMs = 5000;
+}
+
+MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
+    : QMainWindow(parent)
+    , m_core(core)
+{
+    setWindowTitle(tr("autofactory"));
+    m_monotonic.start();
+
+    m_readerThread.setObjectName(QStringLiteral("autofact-dashboard-reader"));
+    m_reader = new StoreReader(core.options().databasePath);
+    m_reader->moveToThread(&m_readerThread);
+    connect(&m_readerThread, &QThread::finished, m_reader, &QObject::deleteLater);
+    m_readerThread.start();
+
+    m_model = new ClientTableModel(this);
+    m_proxy = new ClientFilterProxy(this);
+    m_proxy->setSourceModel(m_model);
+
+    // Clients tab.
+    m_search = new QLineEdit;
+    m_search->setPlaceholderText(tr("Search hostname, ID or OS  (Ctrl+F)"));
+    m_search->setClearButtonEnabled(true);
+    m_table = new QTableView;
+    m_table->setObjectName(QStringLiteral("clientsTable"));
+    m_table->setModel(m_proxy);
+    m_table->setSortingEnabled(true);
+    m_table->sortByColumn(ClientTableModel::HostnameColumn, Qt::AscendingOrder);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_table->setAlternatingRowColors(true);
+    m_table->setWordWrap(false);
+    m_table->verticalHeader()->hide();
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    m_table->setColumnWidth(ClientTableModel::StatusColumn, 90);
+    m_table->setColumnWidth(ClientTableModel::HostnameColumn, 160);
+    m_table->setColumnWidth(ClientTableModel::IdColumn, 150);
+    m_table->setColumnWidth(ClientTableModel::OsColumn, 150);
+    m_table->setColumnWidth(ClientTableModel::LoadColumn, 120);
+    m_table->setColumnWidth(ClientTableModel::LastSeenColumn, 120);
+    auto *clientsPage = new QWidget;
+    auto *clientsLayout = new QVBoxLayout(clientsPage);
+    clientsLayout->addWidget(m_search);
+    clientsLayout->addWidget(m_table, 1);
+
+    m_overview = new OverviewWidget(m_model);
+    m_detail = new ClientDetailView(m_reader);
+
+    m_tabs = new QTabWidget;
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(clientsPage, tr("&Clients"));
+    m_tabs->addTab(m_overview, tr("&Overview"));
+    m_tabs->addTab(m_detail, tr("&Detail"));
+    setCentralWidget(m_tabs);
+
+    m_urlLabel = new QLabel;
+    m_urlLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_onlineLabel = new QLabel;
+    m_rateLabel = new QLabel;
+    m_sizeLabel = new QLabel;
+    statusBar()->addWidget(m_urlLabel, 1);
+    statusBar()->addPermanentWidget(m_onlineLabel);
+    statusBar()->addPermanentWidget(m_rateLabel);
+    statusBar()->addPermanentWidget(m_sizeLabel);
+
+    createActions();
+
+    connect(m_search, &QLineEdit::textChanged, m_proxy, &ClientFilterProxy::setSearchText);
+    connect(m_table, &QTableView::activated, this, [this](const QModelIndex &index) {
+        openDetail(index.data(ClientTableModel::ClientIdRole).toString());
+    });
+    connect(m_overview, &OverviewWidget::clientActivated, this, &MainWindow::openDetail);
+    connect(m_detail, &ClientDetailView::exportRequested, this,
+            [this](const QString &id, qint64 from, qint64 to) { showExportDialog({id}, from, to); });
+
+    // The hub lives on the network thread: these connections are queued.
+    if (IngestServer *hub = core.hub()) {
+        connect(hub, &IngestServer::activity, this, &MainWindow::onActivity);
+        connect(hub, &IngestServer::clientConnected, m_model,
+                [this](const QString &id, const QString &, bool) { m_model->clientConnected(id); });
+        connect(hub, &IngestServer::clientDisconnected, m_model, &ClientTableModel::clientDisconnected);
+        connect(hub, &IngestServer::configApplied, m_model, &ClientTableModel::configApplied);
+    }
+    connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
+    connect(m_reader, &StoreReader::readError, this, [this](const QString &message) {
+        statusBar()->showMessage(tr("Database read error: %1").arg(message), 10000);
+    });
+    connect(m_model, &ClientTableModel::inventoryStale, this, &MainWindow::refreshInventory);
+
+    m_clock.setInterval(1000);
+    connect(&m_clock, &QTimer::timeout, this, [this] {
+        m_model->setNow(QDateTime::currentMSecsSinceEpoch());
+        updateStatusBar();
+    });
+    m_clock.start();
+    // Dropped counts, applied revisions and the database size only live in the store.
+    m_inventoryTimer.setInterval(5000);
+    connect(&m_inventoryTimer, &QTimer::timeout, this, &MainWindow::refreshInventory);
+    m_inventoryTimer.start();
+
+    resize(1280, 800);
+    restoreSettings();
+    updateStatusBar();
+    refreshInventory();
+}
+
+MainWindow::~MainWindow()
+{
+    m_readerThread.quit();
+    m_readerThread.wait();
+}
+
+void MainWindow::createActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *exportAction = file->addAction(tr("&Export CSV…"), this, [this] {
+        showExportDialog(selectedClientIds());
+    });
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *clients = menuBar()->addMenu(tr("&Clients"));
+    QAction *open = clients->addAction(tr("Open &detail"), this, [this] {
+        const QStringList ids = selectedClientIds();
+        if (!ids.isEmpty())
+            openDetail(ids.first());
+    });
+    open->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    QAction *behaviour = clients->addAction(tr("Agent &behaviour…"), this, &MainWindow::showAgentConfig);
+    behaviour->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    QAction *forget = clients->addAction(tr("&Forget client…"), this, &MainWindow::forgetSelectedClient);
+    forget->setShortcut(QKeySequence::Delete);
+    forget->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_table->addAction(forget);
+    QAction *find = clients->addAction(tr("&Search"), this, [this] {
+        m_tabs->setCurrentIndex(ClientsTab);
+        m_search->setFocus();
+        m_search->selectAll();
+    });
+    find->setShortcut(QKeySequence::Find);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    const QList<std::pair<QString, Tab>> tabs = {
+        {tr("&Clients"), ClientsTab}, {tr("&Overview"), OverviewTab}, {tr("&Detail"), DetailTab}};
+    for (const auto &[name, tab] : tabs) {
+        QAction *a = view->addAction(name, this, [this, t = tab] { m_tabs->setCurrentIndex(t); });
+        a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + int(tab))));
+    }
+    view->addSeparator();
+    QAction *refresh = view->addAction(tr("&Refresh"), this, [this] {
+        refreshInventory();
+        m_detail->reload();
+    });
+    refresh->setShortcut(QKeySequence::Refresh);
+}
+
+QString MainWindow::statusText() const
+{
+    return m_urlLabel->text() + u" | " + m_onlineLabel->text() + u" | " + m_rateLabel->text()
+           + u" | " + m_sizeLabel->text();
+}
+
+void MainWindow::refreshInventory()
+{
+    if (m_inventoryPending)
+        return;
+    m_inventoryPending = true;
+    QMetaObject::invokeMethod(m_reader, [reader = m_reader] { reader->loadInventory(); });
+}
+
+void MainWindow::onInventory(const QList<Store::ClientInfo> &clients, qint64 databaseBytes)
+{
+    m_inventoryPending = false;
+    m_databaseBytes = databaseBytes;
+    m_model->setInventory(clients);
+    for (const Store::ClientInfo &info : clients) {
+        if (info.id == m_detail->clientId())
+            m_detail->updateFacts(info);
+    }
+    updateStatusBar();
+}
+
+void MainWindow::onActivity(const HubActivity &activity)
+{
+    m_model->applyActivity(activity);
+    m_online = activity.onlineClients;
+    m_rateWindow.emplace_back(m_monotonic.elapsed(), activity.samplesStored);
+}
+
+void MainWindow::updateStatusBar()
+{
+    const qint64 now = m_monotonic.elapsed();
+    while (!m_rateWindow.empty() && now - m_rateWindow.front().first > kRateWindowMs)
+        m_rateWindow.pop_front();
+    quint64 samples = 0;
+    for (const auto &entry : m_rateWindow)
+        samples += entry.second;
+    const double seconds = double(std::min<qint64>(std::max<qint64>(now, 1000), kRateWindowMs)) / 1000.0;
+    const QLocale locale;
+    m_urlLabel->setText(tr("Listening on %1").arg(m_core.url().toString()));
+    m_onlineLabel->setText(tr("%n client(s) online", nullptr, m_online));
+    m_rateLabel->setText(tr("%1 samples/s").arg(locale.toString(double(samples) / seconds, 'f', 1)));
+    m_sizeLabel->setText(m_databaseBytes < 0
+                             ? tr("Database: …")
+                             : tr("Database: %1").arg(locale.formattedDataSize(m_databaseBytes, 1,
+                                                                               QLocale::DataSizeTraditionalFormat)));
+}
+
+QStringList MainWindow::selectedClientIds() const
+{
+    QStringList ids;
+    if (m_tabs->currentIndex() == DetailTab && !m_detail->clientId().isEmpty())
+        return {m_detail->clientId()};
+    for (const QModelIndex &index : m_table->selectionModel()->selectedRows())
+        ids.append(index.data(ClientTableModel::ClientIdRole).toString());
+    return ids;
+}
+
+void MainWindow::openDetail(const QString &clientId)
+{
+    if (clientId.isEmpty())
+        return;
+    Store::ClientInfo info;
+    info.id = clientId;
+    if (const ClientTableModel::Row *row = m_model->row(clientId))
+        info = row->info;
+    m_detail->setClient(info);
+    m_tabs->setCurrentIndex(DetailTab);
+}
+
+ExportDialog *MainWindow::showExportDialog(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
+{
+    auto *dialog = new ExportDialog(m_core.options().databasePath, m_model, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setSelectedClients(clientIds);
+    if (toMs > fromMs)
+        dialog->setRange(fromMs, toMs);
+    dialog->show();
+    return dialog;
+}
+
+void MainWindow::showAgentConfig()
+{
+    auto *dialog = new AgentConfigDialog(&m_core, m_reader, m_model, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    const QStringList ids = selectedClientIds();
+    connect(dialog, &AgentConfigDialog::loaded, dialog, [dialog, ids] {
+        if (!ids.isEmpty())
+            dialog->selectClient(ids.first());
+    });
+    connect(dialog, &QDialog::accepted, this, [this] {
+        statusBar()->showMessage(tr("Agent behaviour saved and pushed to connected agents"), 5000);
+        // The store bumps revisions asynchronously; read them back shortly.
+        QTimer::singleShot(500, this, &MainWindow::refreshInventory);
+    });
+    dialog->show();
+}
+
+void MainWindow::forgetSelectedClient()
+{
+    const QStringList ids = selectedClientIds();
+    if (ids.isEmpty())
+        return;
+    const QString id = ids.first();
+    const ClientTableModel::Row *row = m_model->row(id);
+    const QString name = row && !row->info.hostname.isEmpty() ? row->info.hostname : id;
+    QMessageBox box(QMessageBox::Warning, tr("Forget client"),
+                    tr("Forget %1 (%2)?\n\nIts credentials are wiped: the agent must enrol again "
+                       "and will get a new ID.").arg(name, id),
+                    QMessageBox::Cancel, this);
+    QPushButton *keep = box.addButton(tr("Forget, keep history"), QMessageBox::AcceptRole);
+    QPushButton *drop = box.addButton(tr("Forget and delete history"), QMessageBox::DestructiveRole);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() != keep && box.clickedButton() != drop)
+        return;
+    const bool deleteHistory = box.clickedButton() == drop;
+    // Writes go through the writer's thread; the dashboard's own connection is read-only.
+    QPointer<MainWindow> self(this);
+    server::StoreWorker *worker = m_core.worker();
+    QMetaObject::invokeMethod(worker, [worker, id, deleteHistory, self] {
+        const bool ok = worker->store() && worker->store()->forgetClient(id, deleteHistory);
+        QMetaObject::invokeMethod(qApp, [self, id, ok, deleteHistory] {
+            if (!self)
+                return;
+            if (!ok) {
+                QMessageBox::warning(self, tr("Forget client"), tr("Could not forget %1.").arg(id));
+                return;
+            }
+            if (deleteHistory)
+                self->m_model->removeClient(id);
+            self->refreshInventory();
+            self->statusBar()->showMessage(tr("Forgot %1").arg(id), 5000);
+        });
+    });
+}
+
+void MainWindow::restoreSettings()
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("dashboard"));
+    restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
+    m_table->horizontalHeader()->restoreState(settings.value(QStringLiteral("clientsHeader")).toByteArray());
+    m_detail->splitter()->restoreState(settings.value(QStringLiteral("detailSplitter")).toByteArray());
+    const int range = settings.value(QStringLiteral("detailRange"), int(ClientDetailView::Range::Hour)).toInt();
+    if (range >= 0 && range < int(ClientDetailView::Range::Custom))
+        m_detail->setRange(ClientDetailView::Range(range));
+    const int sort = settings.value(QStringLiteral("overviewSort"), int(OverviewWidget::SortKey::Cpu)).toInt();
+    m_overview->setSortKey(OverviewWidget::SortKey(std::clamp(sort, 0, 2)));
+    m_tabs->setCurrentIndex(std::clamp(settings.value(QStringLiteral("tab"), 0).toInt(), 0, int(OverviewTab)));
+    settings.endGroup();
+}
+
+void MainWindow::saveSettings()
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("dashboard"));
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("windowState"), saveState());
+    settings.setValue(QStringLiteral("clientsHeader"), m_table->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("detailSplitter"), m_detail->splitter()->saveState());
+    if (m_detail->range() != ClientDetailView::Range::Custom)
+        settings.setValue(QStringLiteral("detailRange"), int(m_detail->range()));
+    settings.setValue(QStringLiteral("overviewSort"), int(m_overview->sortKey()));
+    settings.setValue(QStringLiteral("tab"), std::min(m_tabs->currentIndex(), int(OverviewTab)));
+    settings.endGroup();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace autofact::dashboard

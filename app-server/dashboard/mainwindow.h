@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "store.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QThread>
+#include <QTimer>
+
+#include <deque>
+#include <utility>
+
+class QLabel;
+class QLineEdit;
+class QTabWidget;
+class QTableView;
+
+namespace autofact::server {
+class ServerCore;
+struct HubActivity;
+}
+
+namespace autofact::dashboard {
+
+class ClientDetailView;
+class ClientFilterProxy;
+class ClientTableModel;
+class ExportDialog;
+class OverviewWidget;
+class StoreReader;
+
+/**
+ * The dashboard window over a running ServerCore: clients table, overview grid and client
+ * detail as tabs, a status bar with the listening URL, online clients, ingest rate and
+ * database size, and the Export / Agent behaviour / Forget actions.
+ *
+ * Owns the reader thread (a read-only Store): nothing here touches the database or the
+ * network on the GUI thread.
+ */
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    enum Tab { ClientsTab, OverviewTab, DetailTab };
+
+    explicit MainWindow(server::ServerCore &core, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    ClientTableModel *model() const { return m_model; }
+    ClientFilterProxy *proxy() const { return m_proxy; }
+    QTableView *tableView() const { return m_table; }
+    QLineEdit *searchBox() const { return m_search; }
+    OverviewWidget *overview() const { return m_overview; }
+    ClientDetailView *detailView() const { return m_detail; }
+    QTabWidget *tabs() const { return m_tabs; }
+    StoreReader *reader() const { return m_reader; }
+    QString statusText() const;
+
+    /** Shows @p clientId in the detail tab. */
+    void openDetail(const QString &clientId);
+    /**
+     * Creates the export dialog (non-modal, deleted on close), preset to @p clientIds (empty:
+     * all) and [@p fromMs, @p toMs) when given, shows it and returns it.
+     */
+    ExportDialog *showExportDialog(const QStringList &clientIds = {}, qint64 fromMs = 0,
+                                   qint64 toMs = 0);
+    /** Re-reads the inventory now (it is also refreshed every few seconds). */
+    void refreshInventory();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void onActivity(const server::HubActivity &activity);
+    void onInventory(const QList<server::Store::ClientInfo> &clients, qint64 databaseBytes);
+    void updateStatusBar();
+    QStringList selectedClientIds() const;
+    void forgetSelectedClient();
+    void showAgentConfig();
+    void restoreSettings();
+    void saveSettings();
+
+    server::ServerCore &m_core;
+    QThread m_readerThread;
+    StoreReader *m_reader = nullptr;
+    ClientTableModel *m_model = nullptr;
+    ClientFilterProxy *m_proxy = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QTableView *m_table = nullptr;
+    QLineEdit *m_search = nullptr;
+    OverviewWidget *m_overview = nullptr;
+    ClientDetailView *m_detail = nullptr;
+    QLabel *m_urlLabel = nullptr;
+    QLabel *m_onlineLabel = nullptr;
+    QLabel *m_rateLabel = nullptr;
+    QLabel *m_sizeLabel = nullptr;
+    QTimer m_clock;
+    QTimer m_inventoryTimer;
+    bool m_inventoryPending = false;
+    int m_online = 0;
+    qint64 m_databaseBytes = -1;
+    /// (monotonic ms, samples stored) over the last few seconds, for samples/s.
+    std::deque<std::pair<qint64, quint64>> m_rateWindow;
+    QElapsedTimer m_monotonic;
+};
+
+} // namespace autofact::dashboard

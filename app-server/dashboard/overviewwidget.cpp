@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+#include "overviewwidget.h"
+
+#include "clienttablemodel.h"
+#include "clienttile.h"
+
+#include <QComboBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace autofact::dashboard {
+
+OverviewWidget::OverviewWidget(ClientTableModel *model, QWidget *parent)
+    : QWidget(parent)
+    , m_model(model)
+{
+    m_sortBox = new QComboBox(this);
+    m_sortBox->addItem(tr("Busiest CPU first"), int(SortKey::Cpu));
+    m_sortBox->addItem(tr("Most memory used first"), int(SortKey::Memory));
+    m_sortBox->addItem(tr("Hostname"), int(SortKey::Hostname));
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(new QLabel(tr("Sort:"), this));
+    bar->addWidget(m_sortBox);
+    bar->addStretch(1);
+
+    m_container = new QWidget;
+    m_grid = new QGridLayout(m_container);
+    m_grid->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_grid->setSpacing(8);
+    m_scroll = new QScrollArea(this);
+    m_scroll->setWidget(m_container);
+    m_scroll->setWidgetResizable(true);
+    m_scroll->setFrameShape(QFrame::NoFrame);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(bar);
+    layout->addWidget(m_scroll, 1);
+
+    connect(m_sortBox, &QComboBox::activated, this, [this](int index) {
+        setSortKey(SortKey(m_sortBox->itemData(index).toInt()));
+    });
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &OverviewWidget::syncTiles);
+    connect(m_model, &QAbstractItemModel::rowsRemoved, this, &OverviewWidget::syncTiles);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &OverviewWidget::syncTiles);
+    connect(m_model, &QAbstractItemModel::dataChanged, this, [this] {
+        if (!m_relayout.isActive())
+            m_relayout.start();
+    });
+    connect(m_model, &ClientTableModel::liveSample, this,
+            [this](const QString &id, const Sample &sample) {
+                if (ClientTile *tile = m_tiles.value(id))
+                    tile->addSample(sample.timestampMs, cpuPercent(sample), memoryPercent(sample));
+            });
+    m_relayout.setSingleShot(true);
+    m_relayout.setInterval(2000);
+    connect(&m_relayout, &QTimer::timeout, this, [this] {
+        updateStates();
+        relayout();
+    });
+    syncTiles();
+}
+
+void OverviewWidget::setSortKey(SortKey key)
+{
+    m_sortKey = key;
+    m_sortBox->setCurrentIndex(m_sortBox->findData(int(key)));
+    relayout();
+}
+
+void OverviewWidget::syncTiles()
+{
+    const QStringList ids = m_model->clientIds();
+    for (auto it = m_tiles.begin(); it != m_tiles.end();) {
+        if (!ids.contains(it.key())) {
+            delete it.value();
+            it = m_tiles.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const QString &id : ids) {
+        if (m_tiles.contains(id))
+            continue;
+        auto *tile = new ClientTile(id, m_container);
+        connect(tile, &ClientTile::activated, this, &OverviewWidget::clientActivated);
+        m_tiles.insert(id, tile);
+    }
+    updateStates();
+    relayout();
+}
+
+void OverviewWidget::updateStates()
+{
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        const ClientTableModel::Row &r = m_model->rowAt(row);
+        if (ClientTile *tile = m_tiles.value(r.info.id)) {
+            tile->setHostname(r.info.hostname);
+            tile->setOnline(r.online);
+        }
+    }
+}
+
+void OverviewWidget::relayout()
+{
+    QList<ClientTile *> order = m_tiles.values();
+    const SortKey key = m_sortKey;
+    std::sort(order.begin(), order.end(), [key](const ClientTile *a, const ClientTile *b) {
+        switch (key) {
+        case SortKey::Cpu:
+            if (a->cpu() != b->cpu())
+                return a->cpu() > b->cpu();
+            break;
+        case SortKey::Memory:
+            if (a->memory() != b->memory())
+                return a->memory() > b->memory();
+            break;
+        case SortKey::Hostname:
+            break;
+        }
+        const int byName = a->hostname().compare(b->hostname(), Qt::CaseInsensitive);
+        return byName != 0 ? byName < 0 : a->clientId() < b->clientId();
+    });
+    const int tileWidth = order.isEmpty() ? 240 : order.first()->sizeHint().width();
+    const int available = m_scroll->viewport()->width() - 2 * m_grid->contentsMargins().left();
+    const int columns = std::max(1, (available + m_grid->spacing()) / (tileWidth + m_grid->spacing()));
+    if (order == m_order && columns == m_columns)
+        return;
+    m_order = order;
+    m_columns = columns;
+    while (m_grid->count() > 0)
+        delete m_grid->takeAt(0);
+    for (int i = 0; i < order.size(); ++i) {
+        ClientTile *tile = order[i];
+        tile->setFixedSize(tile->sizeHint());
+        m_grid->addWidget(tile, i / columns, i % columns);
+        tile->show();
+    }
+}
+
+void OverviewWidget::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    relayout();
+}
+
+} // namespace autofact::dashboard

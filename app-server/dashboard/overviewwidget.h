@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QHash>
+#include <QTimer>
+#include <QWidget>
+
+class QComboBox;
+class QGridLayout;
+class QScrollArea;
+
+namespace autofact::dashboard {
+
+class ClientTableModel;
+class ClientTile;
+
+/**
+ * A grid of ClientTiles, one per client of a ClientTableModel, sortable by hostname, CPU or
+ * memory so the busy machines come first. Activating a tile asks for its detail view.
+ */
+class OverviewWidget : public QWidget
+{
+    Q_OBJECT
+public:
+    enum class SortKey { Hostname, Cpu, Memory };
+    Q_ENUM(SortKey)
+
+    explicit OverviewWidget(ClientTableModel *model, QWidget *parent = nullptr);
+
+    void setSortKey(SortKey key);
+    SortKey sortKey() const { return m_sortKey; }
+    /** Tiles in display order (tests, screenshots). */
+    QList<ClientTile *> orderedTiles() const { return m_order; }
+
+Q_SIGNALS:
+    void clientActivated(const QString &clientId);
+
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
+private:
+    void syncTiles();
+    void updateStates();
+    void relayout();
+
+    ClientTableModel *m_model;
+    SortKey m_sortKey = SortKey::Cpu;
+    QComboBox *m_sortBox = nullptr;
+    QScrollArea *m_scroll = nullptr;
+    QWidget *m_container = nullptr;
+    QGridLayout *m_grid = nullptr;
+    QHash<QString, ClientTile *> m_tiles;
+    QList<ClientTile *> m_order;
+    int m_columns = 0;
+    QTimer m_relayout; ///< re-sorting coalesced: live values must not shuffle tiles each sample
+};
+
+} // namespace autofact::dashboard

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "historydata.h"
+#include "messages.h"
+#include "store.h"
+
+#include <QHash>
+#include <QObject>
+
+#include <atomic>
+#include <memory>
+
+namespace autofact::dashboard {
+
+/**
+ * The dashboard's read-only view of the database, on its own thread (WAL lets it read while
+ * the StoreWorker writes). Call its slots only through queued invocations; answers come back
+ * as signals. The Store is opened on first use, on the reader's thread.
+ */
+class StoreReader : public QObject
+{
+    Q_OBJECT
+public:
+    explicit StoreReader(QString databasePath, QObject *parent = nullptr);
+    ~StoreReader() override;
+
+    /** Reads the client inventory and the database size; emits inventoryLoaded. */
+    void loadInventory();
+    /** Reads, decimates and emits historyLoaded, unless a newer request is already posted. */
+    void loadHistory(const autofact::dashboard::HistoryRequest &request);
+    /** Reads the default config and every override; emits configsLoaded. */
+    void loadConfigs();
+
+    /**
+     * Thread-safe: the newest request ID the GUI has posted. Older requests still queued are
+     * skipped, and one being read stops early, so zooming fast never queues work.
+     */
+    void setLatestHistoryRequest(quint64 id) { m_latestRequest.store(id); }
+
+    /** The synchronous work behind loadHistory (benchmarks call it directly). */
+    static HistoryData readHistory(server::Store &store, const HistoryRequest &request,
+                                   const std::atomic<quint64> *latest = nullptr);
+
+Q_SIGNALS:
+    void inventoryLoaded(const QList<autofact::server::Store::ClientInfo> &clients,
+                         qint64 databaseBytes);
+    void historyLoaded(const autofact::dashboard::HistoryData &data);
+    void configsLoaded(const autofact::AgentConfig &defaults,
+                       const QHash<QString, autofact::AgentConfig> &overrides);
+    void readError(const QString &message);
+
+private:
+    server::Store *store();
+
+    QString m_path;
+    std::unique_ptr<server::Store> m_store;
+    std::atomic<quint64> m_latestRequest{0};
+};
+
+} // namespace autofact::dashboard

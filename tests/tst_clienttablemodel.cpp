@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+// ClientTableModel + ClientFilterProxy: inventory merge, live updates, status, sort, filter.
+#include "clientfilterproxy.h"
+#include "clienttablemodel.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace autofact;
+using namespace autofact::dashboard;
+using server::HubActivity;
+using server::Store;
+
+namespace {
+constexpr qint64 kNow = 1'700'000'000'000;
+
+Store::ClientInfo info(const QString &id, const QString &host, const QString &os, bool online,
+                       qint64 lastSampleMs)
+{
+    Store::ClientInfo c;
+    c.id = id;
+    c.hostname = host;
+    c.osName = os;
+    c.online = online;
+    c.lastSampleMs = lastSampleMs;
+    c.lastSeenMs = lastSampleMs ? lastSampleMs : kNow - 60000;
+    c.configRevision = 3;
+    c.appliedRevision = 3;
+    return c;
+}
+
+Sample sample(qint64 ts, float user, quint64 used)
+{
+    Sample s;
+    s.timestampMs = ts;
+    s.cpu.user = user;
+    s.cpu.idle = 100 - user;
+    s.memory.total = 1000;
+    s.memory.used = used;
+    s.memory.swapTotal = 100;
+    s.memory.swapFree = 75;
+    s.load1 = 1.5f;
+    return s;
+}
+
+QString cell(const QAbstractItemModel &m, int row, int column)
+{
+    return m.index(row, column).data().toString();
+}
+} // namespace
+
+class TestClientTableModel : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init()
+    {
+        m_model = std::make_unique<ClientTableModel>();
+        m_proxy = std::make_unique<ClientFilterProxy>();
+        m_proxy->setSourceModel(m_model.get());
+        m_modelTester = std::make_unique<QAbstractItemModelTester>(
+            m_model.get(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        m_proxyTester = std::make_unique<QAbstractItemModelTester>(
+            m_proxy.get(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        m_model->setNow(kNow);
+        m_model->setInventory({info(QStringLiteral("id-a"), QStringLiteral("alpha"), QStringLiteral("Debian"), false, kNow - 120000),
+                               info(QStringLiteral("id-b"), QStringLiteral("bravo"), QStringLiteral("Fedora"), true, kNow - 1000),
+                               info(QStringLiteral("id-c"), QStringLiteral("charlie"), QStringLiteral("Debian"), false, 0)});
+    }
+
+    void cleanup()
+    {
+        m_proxyTester.reset();
+        m_modelTester.reset();
+        m_proxy.reset();
+        m_model.reset();
+    }
+
+    void inventoryRowsAndStatus()
+    {
+        QCOMPARE(m_model->rowCount(), 3);
+        QCOMPARE(m_model->columnCount(), int(ClientTableModel::ColumnCount));
+        const int a = m_model->rowOf(QStringLiteral("id-a"));
+        const int b = m_model->rowOf(QStringLiteral("id-b"));
+        const int c = m_model->rowOf(QStringLiteral("id-c"));
+        QCOMPARE(cell(*m_model, a, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("online"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("no data"));
+        QCOMPARE(m_model->index(c, 0).data(ClientTableModel::StatusRole).toInt(),
+                 int(ClientTableModel::Status::NoData));
+        // Offline clients say when they left.
+        QCOMPARE(cell(*m_model, a, ClientTableModel::LastSeenColumn), QStringLiteral("left 2 min ago"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::ConfigColumn), QStringLiteral("r3 applied"));
+    }
+
+    void activityUpdatesLiveColumns()
+    {
+        QSignalSpy live(m_model.get(), &ClientTableModel::liveSample);
+        QSignalSpy changed(m_model.get(), &QAbstractItemModel::dataChanged);
+        HubActivity activity;
+        activity.latest.insert(QStringLiteral("id-b"), sample(kNow, 42.5f, 250));
+        activity.backlog.insert(QStringLiteral("id-b"), 7);
+        m_model->applyActivity(activity);
+        QCOMPARE(live.count(), 1);
+        QVERIFY(changed.count() >= 1);
+        const int b = m_model->rowOf(QStringLiteral("id-b"));
+        QCOMPARE(m_model->index(b, ClientTableModel::CpuColumn).data(ClientTableModel::SortRole).toDouble(), 42.5);
+        QCOMPARE(cell(*m_model, b, ClientTableModel::MemoryColumn), QStringLiteral("25.0 %"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::SwapColumn), QStringLiteral("25.0 %"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::BacklogColumn), QStringLiteral("7"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::LastSeenColumn), QStringLiteral("now"));
+    }
+
+    void statusChanges()
+    {
+        const int c = m_model->rowOf(QStringLiteral("id-c"));
+        m_model->clientConnected(QStringLiteral("id-c"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("online"));
+        HubActivity first;
+        first.latest.insert(QStringLiteral("id-c"), sample(kNow, 10, 100));
+        m_model->applyActivity(first);
+        QCOMPARE(m_model->index(c, 0).data(ClientTableModel::StatusRole).toInt(),
+                 int(ClientTableModel::Status::Online));
+
+        m_model->setNow(kNow + 30000);
+        m_model->clientDisconnected(QStringLiteral("id-c"), QStringLiteral("idle timeout"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::CpuColumn), QStringLiteral("—"));
+        QVERIFY(m_model->index(c, ClientTableModel::LastSeenColumn).data(Qt::ToolTipRole)
+                    .toString().contains(QStringLiteral("idle timeout")));
+        m_model->setNow(kNow + 30000 + 5 * 60000);
+        QCOMPARE(cell(*m_model, c, ClientTableModel::LastSeenColumn), QStringLiteral("left 5 min ago"));
+        // A later inventory snapshot does not overrule what the hub said.
+        Store::ClientInfo stale = info(QStringLiteral("id-c"), QStringLiteral("charlie"), QStringLiteral("Debian"), true, kNow);
+        m_model->setInventory({m_model->rowAt(0).info, m_model->rowAt(1).info, stale});
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+    }
+
+    void configApplied()
+    {
+        const int a = m_model->rowOf(QStringLiteral("id-a"));
+        m_model->configApplied(QStringLiteral("id-a"), 5);
+        QCOMPARE(cell(*m_model, a, ClientTableModel::ConfigColumn), QStringLiteral("r5 applied"));
+    }
+
+    void unknownClientAddsRowAndAsksForInventory()
+    {
+        QSignalSpy stale(m_model.get(), &ClientTableModel::inventoryStale);
+        HubActivity activity;
+        activity.connected.append(QStringLiteral("id-new"));
+        activity.latest.insert(QStringLiteral("id-new"), sample(kNow, 1, 1));
+        m_model->applyActivity(activity);
+        QCOMPARE(m_model->rowCount(), 4);
+        QVERIFY(stale.count() >= 1);
+        // Not in the next inventory yet (read before it enrolled), but online: kept.
+        m_model->setInventory({m_model->rowAt(0).info, m_model->rowAt(1).info, m_model->rowAt(2).info});
+        QCOMPARE(m_model->rowCount(), 4);
+    }
+
+    void forgottenClientsDisappear()
+    {
+        m_model->setInventory({info(QStringLiteral("id-b"), QStringLiteral("bravo"), QStringLiteral("Fedora"), true, kNow)});
+        QCOMPARE(m_model->rowCount(), 1);
+        QCOMPARE(m_model->clientIds(), QStringList{QStringLiteral("id-b")});
+    }
+
+    void sortByCpuNumerically()
+    {
+        m_model->clientConnected(QStringLiteral("id-a"));
+        m_model->clientConnected(QStringLiteral("id-c"));
+        HubActivity activity;
+        activity.latest.insert(QStringLiteral("id-a"), sample(kNow, 9, 1));
+        activity.latest.insert(QStringLiteral("id-b"), sample(kNow, 80, 1));
+        activity.latest.insert(QStringLiteral("id-c"), sample(kNow, 10, 1)); // "10" < "9" as text
+        m_model->applyActivity(activity);
+        m_proxy->sort(ClientTableModel::CpuColumn, Qt::DescendingOrder);
+        QCOMPARE(cell(*m_proxy, 0, ClientTableModel::HostnameColumn), QStringLiteral("bravo"));
+        QCOMPARE(cell(*m_proxy, 1, ClientTableModel::HostnameColumn), QStringLiteral("charlie"));
+        QCOMPARE(cell(*m_proxy, 2, ClientTableModel::HostnameColumn), QStringLiteral("alpha"));
+        // Dynamic: a new sample re-sorts.
+        HubActivity later;
+        later.latest.insert(QStringLiteral("id-a"), sample(kNow + 1000, 99, 1));
+        m_model->applyActivity(later);
+        QCOMPARE(cell(*m_proxy, 0, ClientTableModel::HostnameColumn), QStringLiteral("alpha"));
+    }
+
+    void filter_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QStringList>("expected");
+        QTest::addRow("empty") << QString() << QStringList{QStringLiteral("alpha"), QStringLiteral("bravo"), QStringLiteral("charlie")};
+        QTest::addRow("hostname") << QStringLiteral("rav") << QStringList{QStringLiteral("bravo")};
+        QTest::addRow("id, case") << QStringLiteral("ID-C") << QStringList{QStringLiteral("charlie")};
+        QTest::addRow("os") << QStringLiteral("debian") << QStringList{QStringLiteral("alpha"), QStringLiteral("charlie")};
+        QTest::addRow("nothing") << QStringLiteral("zzz") << QStringList{};
+        QTest::addRow("not status") << QStringLiteral("online") << QStringList{};
+    }
+
+    void filter()
+    {
+        QFETCH(QString, text);
+        QFETCH(QStringList, expected);
+        m_proxy->sort(ClientTableModel::HostnameColumn, Qt::AscendingOrder);
+        m_proxy->setSearchText(text);
+        QStringList hosts;
+        for (int row = 0; row < m_proxy->rowCount(); ++row)
+            hosts.append(cell(*m_proxy, row, ClientTableModel::HostnameColumn));
+        QCOMPARE(hosts, expected);
+    }
+
+    void formatAgo()
+    {
+        QCOMPARE(ClientTableModel::formatAgo(5000), QStringLiteral("5 s ago"));
+        QCOMPARE(ClientTableModel::formatAgo(3 * 3600 * 1000), QStringLiteral("3 h ago"));
+        QCOMPARE(ClientTableModel::formatAgo(-5), QStringLiteral("0 s ago"));
+    }
+
+private:
+    std::unique_ptr<ClientTableModel> m_model;
+    std::unique_ptr<ClientFilterProxy> m_proxy;
+    std::unique_ptr<QAbstractItemModelTester> m_modelTester;
+    std::unique_ptr<QAbstractItemModelTester> m_proxyTester;
+};
+
+QTEST_GUILESS_MAIN(TestClientTableModel)
+#include "tst_clienttablemodel.moc"
