@@ -7,6 +7,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QTextStream>
 
 #include <cstdio>
@@ -17,6 +18,8 @@ using namespace autofact::agent;
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
+    // Debug chatter stays off unless QT_LOGGING_RULES (which wins over this) asks for it.
+    QLoggingCategory::setFilterRules(QStringLiteral("autofact.*.debug=false"));
     QCoreApplication::setApplicationName(QStringLiteral("autofact-agent"));
     QCoreApplication::setOrganizationName(QStringLiteral("autofact"));
     QCoreApplication::setApplicationVersion(QStringLiteral(AUTOFACT_VERSION));

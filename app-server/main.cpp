@@ -9,6 +9,7 @@
 #endif
 
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QTextStream>
 
 #include <memory>
@@ -27,6 +28,8 @@ void setAppNames()
 
 int main(int argc, char *argv[])
 {
+    // Debug chatter stays off unless QT_LOGGING_RULES (which wins over this) asks for it.
+    QLoggingCategory::setFilterRules(QStringLiteral("autofact.*.debug=false"));
     QStringList arguments;
     for (int i = 0; i < argc; ++i)
         arguments.append(QString::fromLocal8Bit(argv[i]));

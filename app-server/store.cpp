@@ -313,7 +313,7 @@ Store::~Store()
 bool Store::open(QString *error)
 {
     auto fail = [&](const QString &message) {
-        qCWarning(lcStore).noquote() << m_path << message;
+        qCDebug(lcStore).noquote() << m_path << message;
         if (error)
             *error = message;
         finalizeStatements();

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#include "agentsettings.h"
+
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace autofact::agent;
+
+class TestAgentSettings : public QObject
+{
+    Q_OBJECT
+private:
+    QTemporaryDir m_dir;
+
+    QString write(const QString &name, const QByteArray &bytes)
+    {
+        const QString path = m_dir.filePath(name);
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly))
+            qFatal("cannot write fixture");
+        f.write(bytes);
+        return path;
+    }
+
+private slots:
+    void missingFileIsAFirstRun()
+    {
+        QString error;
+        const auto s = AgentSettings::load(m_dir.filePath(QStringLiteral("none.json")), &error);
+        QVERIFY(s.has_value());
+        QVERIFY(s->id.isEmpty());
+        QVERIFY(s->server.isEmpty());
+        QCOMPARE(s->spoolPath(), m_dir.filePath(QStringLiteral("autofact-spool.db")));
+    }
+
+    void roundTripIsPrivate()
+    {
+        AgentSettings s;
+        s.path = m_dir.filePath(QStringLiteral("rt/agent.json"));
+        s.server = QUrl(QStringLiteral("wss://monitor.example:8675"));
+        s.id = QStringLiteral("abc123");
+        s.secret = QStringLiteral("s3cret");
+        s.ca = QStringLiteral("/etc/ca.pem");
+        QCOMPARE(s.save(), QString());
+        QCOMPARE(QFile::permissions(s.path) & (QFileDevice::ReadGroup | QFileDevice::ReadOther), QFileDevice::Permissions());
+        QString error;
+        const auto back = AgentSettings::load(s.path, &error);
+        QVERIFY2(back.has_value(), qPrintable(error));
+        QCOMPARE(back->server, s.server);
+        QCOMPARE(back->id, s.id);
+        QCOMPARE(back->secret, s.secret);
+        QCOMPARE(back->ca, s.ca);
+    }
+
+    void badFiles_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QString>("problem");
+        QTest::addRow("corrupt") << QByteArray("{\"server\": ") << QStringLiteral("invalid JSON");
+        QTest::addRow("not-object") << QByteArray("[\"ws://x\"]") << QStringLiteral("JSON object");
+        QTest::addRow("server-not-string") << QByteArray("{\"server\": 5}") << QStringLiteral("\"server\" must be a string");
+        QTest::addRow("http-url") << QByteArray("{\"server\": \"http://host:1\"}") << QStringLiteral("ws:// or wss://");
+        QTest::addRow("no-host") << QByteArray("{\"server\": \"ws://\"}") << QStringLiteral("with a host");
+        QTest::addRow("id-without-secret") << QByteArray("{\"server\": \"ws://h:1\", \"id\": \"x\"}")
+                                           << QStringLiteral("set together");
+    }
+    void badFiles()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(QString, problem);
+        const QString path = write(QStringLiteral("bad-%1.json").arg(QLatin1StringView(QTest::currentDataTag())), bytes);
+        QString error;
+        QVERIFY(!AgentSettings::load(path, &error).has_value());
+        QVERIFY2(error.startsWith(path), qPrintable(error));
+        QVERIFY2(error.contains(problem), qPrintable(error));
+    }
+
+    void binaryExitsTwoOnCorruptConfig()
+    {
+        const QString binary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
+        if (!QFile::exists(binary))
+            QSKIP("agent binary not built");
+        const QString path = write(QStringLiteral("corrupt.json"), "{ not json");
+        QProcess p;
+        p.start(binary, {QStringLiteral("--config"), path});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        QVERIFY2(err.contains(path) && err.contains(QStringLiteral("invalid JSON")), qPrintable(err));
+        QCOMPARE(err.count(u'\n'), 0); // one line
+
+        QProcess noServer;
+        noServer.start(binary, {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("fresh.json"))});
+        QVERIFY(noServer.waitForFinished(10000));
+        QCOMPARE(noServer.exitCode(), 2);
+        QVERIFY(QString::fromUtf8(noServer.readAllStandardError()).contains(QStringLiteral("--server")));
+
+        QProcess badUrl;
+        badUrl.start(binary, {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("fresh2.json")),
+                              QStringLiteral("--server"), QStringLiteral("ftp://x")});
+        QVERIFY(badUrl.waitForFinished(10000));
+        QCOMPARE(badUrl.exitCode(), 2);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAgentSettings)
+#include "tst_agentsettings.moc"
