@@ -109,6 +109,37 @@ constexpr const char *kSchemaV2[] = {
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 };
 
+// Version 3: per-minute rollups of the charted series (MinuteRollup), backfilled from samples.
+constexpr const char *kSchemaV3[] = {
+    R"(CREATE TABLE sample_minutes (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         minute_ms INTEGER NOT NULL,
+         n INTEGER NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL,
+         mem_total REAL NOT NULL,
+         user_min REAL NOT NULL, user_max REAL NOT NULL,
+         system_min REAL NOT NULL, system_max REAL NOT NULL,
+         iowait_min REAL NOT NULL, iowait_max REAL NOT NULL,
+         steal_min REAL NOT NULL, steal_max REAL NOT NULL,
+         used_min REAL NOT NULL, used_max REAL NOT NULL,
+         cache_min REAL NOT NULL, cache_max REAL NOT NULL,
+         available_min REAL NOT NULL, available_max REAL NOT NULL,
+         swap_min REAL NOT NULL, swap_max REAL NOT NULL,
+         PRIMARY KEY (client, minute_ms)) WITHOUT ROWID)",
+    // The same series definitions as MinuteRollup::value().
+    R"(INSERT INTO sample_minutes
+         SELECT client, (ts_ms / 60000) * 60000, count(*), min(ts_ms), max(ts_ms), max(mem_total),
+                min(cpu_user + cpu_nice), max(cpu_user + cpu_nice),
+                min(cpu_system + cpu_irq + cpu_softirq), max(cpu_system + cpu_irq + cpu_softirq),
+                min(cpu_iowait), max(cpu_iowait), min(cpu_steal), max(cpu_steal),
+                min(mem_used), max(mem_used),
+                min(mem_cached + mem_buffers), max(mem_cached + mem_buffers),
+                min(mem_available), max(mem_available),
+                min(swap_total - min(swap_free, swap_total)), max(swap_total - min(swap_free, swap_total))
+         FROM samples GROUP BY client, ts_ms / 60000)",
+};
+
 QByteArray randomBytes(int count)
 {
     QByteArray bytes(count, Qt::Uninitialized);
@@ -466,6 +497,12 @@ bool Store::migrate(QString *error)
             return false;
         version = 2;
     }
+    if (version < 3) {
+        for (const char *sql : kSchemaV3)
+            if (!execRaw(sql, error))
+                return false;
+        version = 3;
+    }
     if (!execRaw(QByteArray("PRAGMA user_version = " + QByteArray::number(version)).constData(),
                  error))
         return false;
@@ -513,6 +550,29 @@ bool Store::prepareStatements(QString *error)
          " cpu_softirq, cpu_steal, cpu_guest, mem_total, mem_free, mem_available, mem_buffers,"
          " mem_cached, mem_used, swap_total, swap_free, load1, load5, load15, flags, cores"
          " FROM samples WHERE client = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms"},
+        {&m_upsMinute,
+         "INSERT INTO sample_minutes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
+         "?16,?17,?18,?19,?20,?21,?22)"
+         " ON CONFLICT(client, minute_ms) DO UPDATE SET n = n + excluded.n,"
+         " first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),"
+         " mem_total = max(mem_total, excluded.mem_total),"
+         " user_min = min(user_min, excluded.user_min), user_max = max(user_max, excluded.user_max),"
+         " system_min = min(system_min, excluded.system_min),"
+         " system_max = max(system_max, excluded.system_max),"
+         " iowait_min = min(iowait_min, excluded.iowait_min),"
+         " iowait_max = max(iowait_max, excluded.iowait_max),"
+         " steal_min = min(steal_min, excluded.steal_min), steal_max = max(steal_max, excluded.steal_max),"
+         " used_min = min(used_min, excluded.used_min), used_max = max(used_max, excluded.used_max),"
+         " cache_min = min(cache_min, excluded.cache_min), cache_max = max(cache_max, excluded.cache_max),"
+         " available_min = min(available_min, excluded.available_min),"
+         " available_max = max(available_max, excluded.available_max),"
+         " swap_min = min(swap_min, excluded.swap_min), swap_max = max(swap_max, excluded.swap_max)"},
+        {&m_selMinutes,
+         "SELECT minute_ms, n, first_ms, last_ms, mem_total, user_min, user_max, system_min,"
+         " system_max, iowait_min, iowait_max, steal_min, steal_max, used_min, used_max,"
+         " cache_min, cache_max, available_min, available_max, swap_min, swap_max"
+         " FROM sample_minutes WHERE client = ?1 AND minute_ms >= ?2 AND minute_ms < ?3"
+         " ORDER BY minute_ms"},
     };
     for (const Spec &spec : specs) {
         if (sqlite3_prepare_v3(m_raw, spec.sql, -1, SQLITE_PREPARE_PERSISTENT, spec.stmt, nullptr)
@@ -528,7 +588,7 @@ bool Store::prepareStatements(QString *error)
 void Store::finalizeStatements()
 {
     for (sqlite3_stmt **s : {&m_selClient, &m_selBatch, &m_insBatch, &m_insSample, &m_insGap,
-                             &m_updClient, &m_selSamples}) {
+                             &m_updClient, &m_selSamples, &m_upsMinute, &m_selMinutes}) {
         sqlite3_finalize(*s); // harmless on nullptr
         *s = nullptr;
     }
@@ -927,6 +987,35 @@ bool Store::ingestOne(const IngestItem &item, qint64 nowMs, IngestResult &result
         }
     }
 
+    // Samples of a batch are in time order: one upsert per minute they touch, not per sample.
+    MinuteRollup rollup;
+    for (const Sample &sample : batch->samples) {
+        const qint64 minute = sample.timestampMs - ((sample.timestampMs % 60000) + 60000) % 60000;
+        if (rollup.count > 0 && minute != rollup.minuteMs) {
+            if (!upsertMinute(num, rollup, error))
+                return false;
+            rollup.count = 0;
+        }
+        if (rollup.count == 0) {
+            rollup.minuteMs = minute;
+            rollup.firstMs = rollup.lastMs = sample.timestampMs;
+            rollup.memTotal = 0;
+            rollup.min.fill(std::numeric_limits<double>::max());
+            rollup.max.fill(std::numeric_limits<double>::lowest());
+        }
+        ++rollup.count;
+        rollup.firstMs = std::min(rollup.firstMs, qint64(sample.timestampMs));
+        rollup.lastMs = std::max(rollup.lastMs, qint64(sample.timestampMs));
+        rollup.memTotal = std::max(rollup.memTotal, double(sample.memory.total));
+        for (int i = 0; i < MinuteRollup::SeriesCount; ++i) {
+            const double v = MinuteRollup::value(sample, MinuteRollup::Series(i));
+            rollup.min[std::size_t(i)] = std::min(rollup.min[std::size_t(i)], v);
+            rollup.max[std::size_t(i)] = std::max(rollup.max[std::size_t(i)], v);
+        }
+    }
+    if (rollup.count > 0 && !upsertMinute(num, rollup, error))
+        return false;
+
     s = m_insBatch;
     sqlite3_bind_int64(s, 1, num);
     sqlite3_bind_int64(s, 2, qint64(batch->sequence));
@@ -1226,6 +1315,88 @@ bool Store::forgetClient(const QString &id, bool deleteHistory)
         return false;
     qCInfo(lcStore).noquote() << (deleteHistory ? "deleted client and history" : "forgot client")
                               << id;
+    return true;
+}
+
+double MinuteRollup::value(const Sample &s, Series series)
+{
+    switch (series) {
+    case CpuUser: return double(s.cpu.user) + double(s.cpu.nice);
+    case CpuSystem: return double(s.cpu.system) + double(s.cpu.irq) + double(s.cpu.softirq);
+    case CpuIowait: return s.cpu.iowait;
+    case CpuSteal: return s.cpu.steal;
+    case MemUsed: return double(s.memory.used);
+    case MemCache: return double(s.memory.cached) + double(s.memory.buffers);
+    case MemAvailable: return double(s.memory.available);
+    case SwapUsed: return double(s.memory.swapTotal - std::min(s.memory.swapFree, s.memory.swapTotal));
+    case SeriesCount: break;
+    }
+    return 0;
+}
+
+bool Store::upsertMinute(qint64 clientNum, const MinuteRollup &r, QString *error)
+{
+    sqlite3_stmt *s = m_upsMinute;
+    sqlite3_bind_int64(s, 1, clientNum);
+    sqlite3_bind_int64(s, 2, r.minuteMs);
+    sqlite3_bind_int64(s, 3, r.count);
+    sqlite3_bind_int64(s, 4, r.firstMs);
+    sqlite3_bind_int64(s, 5, r.lastMs);
+    sqlite3_bind_double(s, 6, r.memTotal);
+    for (int i = 0; i < MinuteRollup::SeriesCount; ++i) {
+        sqlite3_bind_double(s, 7 + 2 * i, r.min[std::size_t(i)]);
+        sqlite3_bind_double(s, 8 + 2 * i, r.max[std::size_t(i)]);
+    }
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        *error = QStringLiteral("updating minute rollup: %1").arg(rawError());
+        return false;
+    }
+    return true;
+}
+
+bool Store::forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
+                          const std::function<bool(const MinuteRollup &)> &visit, QString *error)
+{
+    if (!m_raw) {
+        if (error)
+            *error = QStringLiteral("database is not open");
+        return false;
+    }
+    const std::optional<qint64> num = clientNum(clientId);
+    if (!num) {
+        if (error)
+            *error = QStringLiteral("unknown client: %1").arg(clientId);
+        return false;
+    }
+    sqlite3_stmt *s = m_selMinutes;
+    sqlite3_bind_int64(s, 1, *num);
+    sqlite3_bind_int64(s, 2, fromMs);
+    sqlite3_bind_int64(s, 3, toMs);
+    MinuteRollup r;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        r.minuteMs = sqlite3_column_int64(s, 0);
+        r.count = quint32(sqlite3_column_int64(s, 1));
+        r.firstMs = sqlite3_column_int64(s, 2);
+        r.lastMs = sqlite3_column_int64(s, 3);
+        r.memTotal = sqlite3_column_double(s, 4);
+        for (int i = 0; i < MinuteRollup::SeriesCount; ++i) {
+            r.min[std::size_t(i)] = sqlite3_column_double(s, 5 + 2 * i);
+            r.max[std::size_t(i)] = sqlite3_column_double(s, 6 + 2 * i);
+        }
+        if (!visit(r)) {
+            sqlite3_reset(s);
+            return true;
+        }
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        if (error)
+            *error = QStringLiteral("reading minute rollups: %1").arg(rawError());
+        return false;
+    }
     return true;
 }
 

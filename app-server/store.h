@@ -9,6 +9,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -65,6 +66,35 @@ struct StoredSample {
     QByteArrayView coresLE; ///< coreCount little-endian IEEE-754 float32 values
     /** Per-core busy percentage @p index (0 <= index < sample.coreCount). */
     float core(int index) const;
+};
+
+/**
+ * Minimum and maximum of each charted series over one UTC minute of one client, kept up to
+ * date at ingest. Charts over long ranges read these instead of raw samples: a week is 10,080
+ * rows instead of 604,800, and min/max per minute keeps every peak a pixel column can show.
+ */
+struct MinuteRollup {
+    enum Series {
+        CpuUser,      ///< user + nice, %
+        CpuSystem,    ///< system + irq + softirq, %
+        CpuIowait,    ///< %
+        CpuSteal,     ///< %
+        MemUsed,      ///< bytes
+        MemCache,     ///< cached + buffers, bytes
+        MemAvailable, ///< bytes
+        SwapUsed,     ///< swap total - swap free, bytes
+        SeriesCount
+    };
+    qint64 minuteMs = 0; ///< start of the minute, UTC ms
+    qint64 firstMs = 0;  ///< first sample in the minute
+    qint64 lastMs = 0;   ///< last sample in the minute
+    quint32 count = 0;
+    double memTotal = 0; ///< largest memory total seen in the minute, bytes
+    std::array<double, SeriesCount> min{};
+    std::array<double, SeriesCount> max{};
+
+    /** The charted value of @p series for one sample. */
+    static double value(const Sample &sample, Series series);
 };
 
 /**
@@ -127,7 +157,7 @@ public:
     };
 
     /** Current schema version (PRAGMA user_version). */
-    static constexpr int currentSchemaVersion = 2;
+    static constexpr int currentSchemaVersion = 3;
 
     explicit Store(QString path, StoreOptions options = {});
     ~Store();
@@ -195,6 +225,12 @@ public:
      */
     bool forEachSample(const QStringList &clientIds, qint64 fromMs, qint64 toMs,
                        const std::function<bool(const StoredSample &)> &visit, QString *error);
+    /**
+     * Streams the minute rollups of @p clientId whose minute starts in [fromMs, toMs), in time
+     * order. Same visitor rules as forEachSample().
+     */
+    bool forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
+                       const std::function<bool(const MinuteRollup &)> &visit, QString *error);
     /** Number of samples forEachSample() would visit; -1 on error. */
     qint64 countSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs);
 
@@ -210,6 +246,7 @@ private:
     QString rawError() const;
     /** Returns false when the whole transaction must be rolled back. */
     bool ingestOne(const IngestItem &item, qint64 nowMs, IngestResult &result, QString *error);
+    bool upsertMinute(qint64 clientNum, const MinuteRollup &rollup, QString *error);
     bool insertGap(qint64 clientNum, qint64 startMs, qint64 endMs, const QString &reason,
                    quint64 samplesLost, quint64 seqFirst, quint64 seqLast, qint64 nowMs,
                    QString *error);
@@ -234,6 +271,8 @@ private:
     sqlite3_stmt *m_insGap = nullptr;
     sqlite3_stmt *m_updClient = nullptr;
     sqlite3_stmt *m_selSamples = nullptr;
+    sqlite3_stmt *m_upsMinute = nullptr;
+    sqlite3_stmt *m_selMinutes = nullptr;
     /// Reused on big-endian hosts to convert per-core values; empty elsewhere.
     std::vector<std::uint32_t> m_coreScratch;
 };

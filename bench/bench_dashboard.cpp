@@ -170,6 +170,8 @@ void BM_OpenWeekFromDatabase(benchmark::State &state)
     request.fromMs = kFrom;
     request.toMs = kTo;
     request.columns = charts.cpu->plotWidth();
+    // Second argument 1: per-core lines shown, which needs the raw samples instead of rollups.
+    request.withCores = state.range(1) != 0;
     qint64 samples = 0;
     qint64 readMs = 0;
     for (auto _ : state) {
@@ -181,7 +183,13 @@ void BM_OpenWeekFromDatabase(benchmark::State &state)
     state.counters["samples"] = double(samples);
     state.counters["read_ms"] = double(readMs) / double(state.iterations());
 }
-BENCHMARK(BM_OpenWeekFromDatabase)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_OpenWeekFromDatabase)
+    ->Args({2, 0})
+    ->Args({16, 0})
+    ->Args({2, 1})
+    ->Args({16, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 } // namespace
 

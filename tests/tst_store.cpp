@@ -246,7 +246,7 @@ private slots:
         Store store(path);
         QString error;
         QVERIFY2(store.open(&error), qPrintable(error));
-        QCOMPARE(store.schemaVersion(), 2);
+        QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
         const auto info = store.client(QStringLiteral("aaaaaaaaaaaa"));
         QVERIFY(info);
         QCOMPARE(info->hostname, QStringLiteral("old-host"));
@@ -256,6 +256,15 @@ private slots:
         QCOMPARE(store.countSamples({}, std::numeric_limits<qint64>::min(),
                                     std::numeric_limits<qint64>::max()),
                  1);
+        // v3 backfilled the minute rollups from the old samples.
+        QList<MinuteRollup> minutes;
+        QVERIFY(store.forEachMinute(QStringLiteral("aaaaaaaaaaaa"), 0, std::numeric_limits<qint64>::max(),
+                                    [&](const MinuteRollup &r) { minutes.append(r); return true; }, &error));
+        QCOMPARE(minutes.size(), 1);
+        QCOMPARE(minutes[0].count, 1u);
+        QCOMPARE(minutes[0].min[MinuteRollup::CpuUser], 3.0);         // user 1 + nice 2
+        QCOMPARE(minutes[0].max[MinuteRollup::CpuSystem], 3.0 + 6 + 7); // system + irq + softirq
+        QCOMPARE(minutes[0].min[MinuteRollup::SwapUsed], 0.0);          // free 17 > total 16: clamped
         // The migrated database is fully usable: next batch goes on, a duplicate is caught.
         const SampleBatch next = testdata::makeBatch(8, 3, 0, 1'700'000'001'000);
         QCOMPARE(ingestOne(store, QStringLiteral("aaaaaaaaaaaa"), next).front().status,
@@ -275,7 +284,7 @@ private slots:
         Store store(path);
         QString error;
         QVERIFY2(store.open(&error), qPrintable(error));
-        QCOMPARE(store.schemaVersion(), 2);
+        QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
     }
 
     void refusesNewerOrForeign_data()
@@ -477,6 +486,68 @@ private slots:
                 },
                 &error));
         QCOMPARE(n, 60);
+    }
+
+    void minuteRollupsMatchTheSamples()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString id = enrol(store);
+        // 150 samples one second apart from a minute boundary: 60 + 60 + 30, in three batches
+        // whose edges do not line up with the minutes; plus a duplicate resend.
+        const qint64 start = 1'700'000'040'000; // a multiple of 60,000
+        QVERIFY(start % 60000 == 0);
+        std::vector<SampleBatch> batches;
+        for (int b = 0; b < 3; ++b) {
+            SampleBatch batch = testdata::makeBatch(quint64(b + 1), 50, 2, start + b * 50'000);
+            for (std::size_t i = 0; i < batch.samples.size(); ++i) {
+                Sample &x = batch.samples[i];
+                const int n = b * 50 + int(i);
+                x.cpu.user = float(n % 37);
+                x.cpu.nice = 1;
+                x.memory.used = quint64(n) << 20;
+            }
+            batches.push_back(batch);
+        }
+        for (const SampleBatch &b : batches)
+            QCOMPARE(ingestOne(store, id, b).front().status, Status::Stored);
+        QCOMPARE(ingestOne(store, id, batches[1]).front().status, Status::Duplicate);
+
+        QList<MinuteRollup> rows;
+        QVERIFY(store.forEachMinute(id, 0, std::numeric_limits<qint64>::max(),
+                                    [&](const MinuteRollup &r) { rows.append(r); return true; },
+                                    &error));
+        QCOMPARE(rows.size(), 3);
+        for (int m = 0; m < 3; ++m) {
+            const MinuteRollup &r = rows[m];
+            QCOMPARE(r.minuteMs, start + m * 60'000);
+            double userMin = 1e9, userMax = -1, usedMin = 1e30, usedMax = -1;
+            quint32 count = 0;
+            for (const SampleBatch &b : batches)
+                for (const Sample &x : b.samples)
+                    if (x.timestampMs >= r.minuteMs && x.timestampMs < r.minuteMs + 60'000) {
+                        ++count;
+                        userMin = std::min(userMin, double(x.cpu.user) + 1);
+                        userMax = std::max(userMax, double(x.cpu.user) + 1);
+                        usedMin = std::min(usedMin, double(x.memory.used));
+                        usedMax = std::max(usedMax, double(x.memory.used));
+                    }
+            QCOMPARE(r.count, count); // the duplicate was not counted twice
+            QCOMPARE(r.count, m < 2 ? 60u : 30u);
+            QCOMPARE(r.min[MinuteRollup::CpuUser], userMin);
+            QCOMPARE(r.max[MinuteRollup::CpuUser], userMax);
+            QCOMPARE(r.min[MinuteRollup::MemUsed], usedMin);
+            QCOMPARE(r.max[MinuteRollup::MemUsed], usedMax);
+            QCOMPARE(r.firstMs, r.minuteMs);
+        }
+        // Range filter on the minute start, and an early stop.
+        int seen = 0;
+        QVERIFY(store.forEachMinute(id, start + 60'000, start + 120'000,
+                                    [&](const MinuteRollup &) { ++seen; return true; }, &error));
+        QCOMPARE(seen, 1);
+        QVERIFY(!store.forEachMinute(QStringLiteral("nobody"), 0, 1, [](const MinuteRollup &) { return true; },
+                                     &error));
     }
 
     void ingestRecordsGaps()

@@ -295,6 +295,7 @@ void ClientDetailView::reload()
     request.toMs = m_toMs;
     // Physical pixels: on a 2x screen a column per device pixel keeps lines crisp.
     request.columns = int(m_cpuChart->plotWidth() * devicePixelRatioF());
+    request.withCores = m_coreLines;
     m_requestClock.start();
     // Request IDs are per view; the reader only compares them, so one detail view per reader.
     m_reader->setLatestHistoryRequest(request.id);
@@ -355,8 +356,9 @@ void ClientDetailView::showHistory(const HistoryData &data)
     if (!data.error.isEmpty()) {
         m_statusLabel->setText(tr("Could not read history: %1").arg(data.error));
     } else {
-        m_statusLabel->setText(tr("%1 samples, %2 gaps · read in %3 ms, shown in %4 ms")
+        m_statusLabel->setText(tr("%1 samples%2, %3 gaps · read in %4 ms, shown in %5 ms")
                                    .arg(QLocale().toString(data.samples))
+                                   .arg(data.fromRollups ? tr(" (as per-minute min/max)") : QString())
                                    .arg(data.gaps.size())
                                    .arg(data.readMs)
                                    .arg(elapsed));
@@ -366,7 +368,11 @@ void ClientDetailView::showHistory(const HistoryData &data)
 
 void ClientDetailView::setCoreLinesVisible(bool visible)
 {
+    const bool needsCores = visible && !m_coreLines && m_data.cores.isEmpty();
     m_coreLines = visible;
+    // Per-core values are read only on demand (long ranges otherwise come from rollups).
+    if (needsCores)
+        reload();
     if (m_coresBox->isChecked() != visible)
         m_coresBox->setChecked(visible);
     m_coresButton->setEnabled(visible);

@@ -17,6 +17,7 @@ struct HistoryRequest {
     qint64 fromMs = 0; ///< inclusive
     qint64 toMs = 0;   ///< exclusive
     int columns = 1000; ///< horizontal pixels of the plot area: decimation target
+    bool withCores = false; ///< per-core series too (forces a read of raw samples)
 };
 
 /**
@@ -36,7 +37,8 @@ struct HistoryData {
     QList<QList<QPointF>> memory; ///< MemSeriesCount series, GiB
     double memoryMaxGiB = 0;      ///< largest of total memory and swap, for the axis
     QList<server::Store::Gap> gaps;
-    qint64 samples = 0;   ///< samples read before decimation
+    qint64 samples = 0;   ///< samples read (or summarised by minute rollups) before decimation
+    bool fromRollups = false; ///< long range: read from per-minute min/max rollups
     qint64 readMs = 0;    ///< time spent reading + decimating on the reader thread
     QString error;
 };

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Shared helpers of the scale benchmarks (sourced, not run): start/stop autofactory on
+# 127.0.0.1, read its CPU seconds and peak RSS from /proc, describe the machine.
+set -euo pipefail
+
+BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
+SERVER_BIN=${SERVER_BIN:-$BUILD/app-server/autofactory}
+LOADGEN_BIN=${LOADGEN_BIN:-$BUILD/tools/loadgen/autofact-loadgen}
+CLK_TCK=$(getconf CLK_TCK)
+
+# Every run gets its own directory of artefacts (database, logs, JSON reports).
+scale_workdir() {
+  WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/autofact-scale-$1.XXXXXX")}
+  mkdir -p "$WORK"
+  echo "artefacts in $WORK" >&2
+}
+
+machine_json() {
+  local model
+  model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+  jq -n --arg model "$model" --argjson nproc "$(nproc)" --arg kernel "$(uname -r)" \
+        --arg glib "${QT_NO_GLIB:-0}" \
+    '{cpu_model: $model, nproc: $nproc, kernel: $kernel, qt_no_glib: $glib,
+      note: "load generator and server share these cores"}'
+}
+
+# CPU seconds (user+system) of a live process.
+proc_cpu_s() {
+  awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t }' "/proc/$1/stat"
+}
+# Peak resident set (VmHWM) of a live process, in MiB.
+proc_hwm_mib() {
+  awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
+}
+proc_rss_mib() {
+  awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
+}
+
+# start_server LISTEN DB [extra autofactory flags...]: sets SERVER_PID and SERVER_URL.
+start_server() {
+  local listen=$1 db=$2; shift 2
+  "$SERVER_BIN" --headless --listen "$listen" --db "$db" "$@" \
+    >"$WORK/server.out" 2>>"$WORK/server.err" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    SERVER_URL=$(grep -o 'ws://[^ ]*' "$WORK/server.out" 2>/dev/null || true)
+    [ -n "$SERVER_URL" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server failed:"; cat "$WORK/server.err"; return 1; }
+    sleep 0.1
+  done
+  echo "server did not report its URL" >&2
+  return 1
+}
+
+# stop_server: SIGTERM and wait (the server writes what is queued before exiting).
+stop_server() {
+  [ -n "${SERVER_PID:-}" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+trap 'stop_server' EXIT
+
+# Logs: the hub logs every connect at info level; keep warnings.
+# Logs: hub and agent code log every connect; at 10,000 agents that is noise. Keep the
+# server's warnings. (QT_LOGGING_RULES overrides the loadgen's own quiet default.)
+export QT_LOGGING_RULES=${QT_LOGGING_RULES:-"autofact.*.debug=false;autofact.*.info=false;autofact.agent*.warning=false"}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// Long ranges are charted from per-minute rollups; the chart must show the same extremes as
+// when it is built from every raw sample.
+#include "storereader.h"
+#include "testdata.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace autofact;
+using namespace autofact::dashboard;
+using autofact::server::Store;
+
+class TestStoreReader : public QObject
+{
+    Q_OBJECT
+private slots:
+    void rollupsShowTheSameExtremesAsRawSamples()
+    {
+        QTemporaryDir dir;
+        Store store(dir.filePath(QStringLiteral("h.db")));
+        QString error;
+        QVERIFY2(store.open(&error), qPrintable(error));
+        Hello hello;
+        hello.hostname = QStringLiteral("h");
+        const QString id = store.authenticate(hello, QStringLiteral("test"), 1).clientId;
+        QVERIFY(!id.isEmpty());
+
+        // Three days at 10 s, values that wander and spike, in 60-sample batches.
+        const qint64 from = 1'700'000'000'000 - 1'700'000'000'000 % 60000;
+        const int total = 3 * 8640;
+        std::uint64_t seq = 0;
+        for (int start = 0; start < total; start += 60) {
+            SampleBatch b = testdata::makeBatch(++seq, 60, 1, from + qint64(start) * 10'000);
+            b.droppedTotal = 0;
+            for (std::size_t i = 0; i < b.samples.size(); ++i) {
+                const int n = start + int(i);
+                b.samples[i].timestampMs = from + qint64(n) * 10'000;
+                b.samples[i].cpu.user = float(40 + 30 * std::sin(n / 500.0) + (n % 997 == 0 ? 25 : 0));
+                b.samples[i].cpu.nice = 0;
+                b.samples[i].cpu.iowait = float((n * 7919) % 100) / 10.0f;
+                b.samples[i].memory.used = (8ull << 30) + quint64((n * 104729) % 1000) * (1 << 20);
+            }
+            const Store::IngestItem item{id, &b};
+            QCOMPARE(store.ingest(std::span(&item, 1), 1, &error).front().status,
+                     Store::IngestResult::Status::Stored);
+        }
+
+        HistoryRequest request;
+        request.clientId = id;
+        request.fromMs = from;
+        request.toMs = from + qint64(total) * 10'000;
+        request.columns = 300; // 864 s per column: rollups
+        const HistoryData rolled = StoreReader::readHistory(store, request);
+        request.withCores = true; // forces raw samples
+        const HistoryData raw = StoreReader::readHistory(store, request);
+        QVERIFY(rolled.fromRollups);
+        QVERIFY(!raw.fromRollups);
+        QCOMPARE(rolled.samples, qint64(total));
+        QCOMPARE(raw.samples, qint64(total));
+        QCOMPARE(raw.cores.size(), 1);
+        QVERIFY(rolled.cores.isEmpty());
+
+        const double span = double(request.toMs - request.fromMs);
+        const auto extremes = [&](const QList<QPointF> &points) {
+            std::vector<std::pair<double, double>> cols(std::size_t(request.columns), {1e300, -1e300});
+            for (const QPointF &p : points) {
+                const auto c = std::size_t(std::clamp(int((p.x() - double(request.fromMs)) / span * request.columns), 0,
+                                                      request.columns - 1));
+                cols[c].first = std::min(cols[c].first, p.y());
+                cols[c].second = std::max(cols[c].second, p.y());
+            }
+            return cols;
+        };
+        const auto check = [&](const QList<QPointF> &a, const QList<QPointF> &b, const char *what) {
+            const auto ca = extremes(a);
+            const auto cb = extremes(b);
+            double minA = 1e300, maxA = -1e300, minB = 1e300, maxB = -1e300;
+            for (std::size_t c = 0; c < ca.size(); ++c) {
+                minA = std::min(minA, ca[c].first);
+                maxA = std::max(maxA, ca[c].second);
+                minB = std::min(minB, cb[c].first);
+                maxB = std::max(maxB, cb[c].second);
+                // A minute straddling a column edge may land in the neighbour column.
+                const std::size_t lo = c == 0 ? 0 : c - 1;
+                const std::size_t hi = std::min(ca.size() - 1, c + 1);
+                double nearMax = -1e300;
+                for (std::size_t k = lo; k <= hi; ++k)
+                    nearMax = std::max(nearMax, cb[k].second);
+                QVERIFY2(ca[c].second <= nearMax + 1e-3,
+                         qPrintable(QStringLiteral("%1: column %2 peak %3 not shown near it (%4)")
+                                        .arg(QLatin1StringView(what)).arg(c).arg(ca[c].second).arg(nearMax)));
+            }
+            QCOMPARE(float(minA), float(minB));
+            QCOMPARE(float(maxA), float(maxB));
+        };
+        check(raw.cpu[HistoryData::CpuUser], rolled.cpu[HistoryData::CpuUser], "user");
+        check(raw.cpu[HistoryData::CpuIowait], rolled.cpu[HistoryData::CpuIowait], "iowait");
+        check(raw.memory[HistoryData::MemUsed], rolled.memory[HistoryData::MemUsed], "used");
+        // The rollup read is the cheap one: far fewer rows.
+        QVERIFY(rolled.cpu[HistoryData::CpuUser].size() <= 4 * request.columns + 2);
+    }
+};
+
+QTEST_MAIN(TestStoreReader)
+#include "tst_storereader.moc"

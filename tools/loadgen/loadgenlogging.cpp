@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include "loadgenlogging.h"
+
+Q_LOGGING_CATEGORY(lcLoadgen, "autofact.loadgen")
