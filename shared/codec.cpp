@@ -6,6 +6,8 @@
 #include <QStringBuilder>
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 #include <type_traits>
 
 namespace autofact {
@@ -490,6 +492,14 @@ DecodeResult decode(QByteArrayView bytes, qsizetype maxBytes)
         return refuse(ErrorCode::Malformed,
                       QStringLiteral("message of %1 bytes is too short").arg(bytes.size()));
     const auto *data = reinterpret_cast<const std::uint8_t *>(bytes.data());
+    // QWebSocket hands over payloads that can start at any address, but FlatBuffers reads
+    // 8-byte fields in place: realign into a reused scratch buffer when needed.
+    thread_local std::vector<std::uint64_t> aligned;
+    if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
+        aligned.resize(std::size_t(bytes.size()) / sizeof(std::uint64_t) + 1);
+        std::memcpy(aligned.data(), bytes.data(), std::size_t(bytes.size()));
+        data = reinterpret_cast<const std::uint8_t *>(aligned.data());
+    }
     if (!flatbuffers::BufferHasIdentifier(data, w::EnvelopeIdentifier()))
         return refuse(ErrorCode::Malformed,
                       QStringLiteral("wrong file identifier (expected %1)")

@@ -76,6 +76,20 @@ private slots:
         QVERIFY(*r.message == message);
     }
 
+    void misalignedBuffersDecode()
+    {
+        // QWebSocket payloads can start at any address; FlatBuffers needs aligned reads.
+        const SampleBatch batch = testdata::makeBatch(9, 60, 8);
+        const QByteArray bytes = codec::encode(Message(batch));
+        for (int offset = 1; offset < 8; ++offset) {
+            QByteArray shifted(offset, 'x');
+            shifted += bytes;
+            const DecodeResult r = codec::decode(QByteArrayView(shifted.constData() + offset, bytes.size()));
+            QVERIFY2(r.ok(), qPrintable(r.reason));
+            QVERIFY(std::get<SampleBatch>(*r.message) == batch);
+        }
+    }
+
     void differentMessagesEncodeDifferently()
     {
         QVERIFY(codec::encode(Message(ConfigApplied{1})) != codec::encode(Message(ConfigApplied{2})));

@@ -423,7 +423,13 @@ private slots:
               "(+%lld KiB)",
               kRows, sink.bytes / 1'000'000, ms, kRows * 1000.0 / std::max<qint64>(1, ms),
               rssBefore, rssMax, growthKiB);
+#if defined(__SANITIZE_ADDRESS__)
+        // AddressSanitizer keeps freed memory in quarantine: RSS says nothing about leaks or
+        // buffering there. The release build checks it.
+        Q_UNUSED(growthKiB);
+#else
         QVERIFY2(growthKiB < 50 * 1024, "export memory grew by more than 50 MiB");
+#endif
         QVERIFY(sink.bytes > kRows * 100);
     }
 

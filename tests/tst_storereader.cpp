@@ -40,8 +40,8 @@ private slots:
                 b.samples[i].timestampMs = from + qint64(n) * 10'000;
                 b.samples[i].cpu.user = float(40 + 30 * std::sin(n / 500.0) + (n % 997 == 0 ? 25 : 0));
                 b.samples[i].cpu.nice = 0;
-                b.samples[i].cpu.iowait = float((n * 7919) % 100) / 10.0f;
-                b.samples[i].memory.used = (8ull << 30) + quint64((n * 104729) % 1000) * (1 << 20);
+                b.samples[i].cpu.iowait = float((qint64(n) * 7919) % 100) / 10.0f;
+                b.samples[i].memory.used = (8ull << 30) + quint64((qint64(n) * 104729) % 1000) * (1 << 20);
             }
             const Store::IngestItem item{id, &b};
             QCOMPARE(store.ingest(std::span(&item, 1), 1, &error).front().status,

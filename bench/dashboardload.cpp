@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+// Dashboard under load: the real MainWindow (offscreen) over a real ServerCore while
+// autofact-loadgen streams N agents into it. Measures how late the GUI thread's event loop
+// runs a 5 ms timer (its "stall"), while the views are cycled (clients, overview, detail).
+//
+//   bench_dashboard_load --loadgen PATH [--agents N] [--duration SECONDS]
+//                        [--sample-interval D] [--send-interval D]
+#include "mainwindow.h"
+#include "servercore.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTextStream>
+#include <QTimer>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+using namespace autofact;
+
+int main(int argc, char *argv[])
+{
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    QLoggingCategory::setFilterRules(QStringLiteral("autofact.*.debug=false\nautofact.*.info=false"));
+    QApplication app(argc, argv);
+    QCommandLineParser parser;
+    parser.addHelpOption();
+    const QCommandLineOption loadgen(QStringLiteral("loadgen"), QStringLiteral("autofact-loadgen binary"), QStringLiteral("PATH"));
+    const QCommandLineOption agents(QStringLiteral("agents"), QStringLiteral("agents (default 200)"), QStringLiteral("N"), QStringLiteral("200"));
+    const QCommandLineOption duration(QStringLiteral("duration"), QStringLiteral("seconds of streaming (default 60)"), QStringLiteral("S"), QStringLiteral("60"));
+    const QCommandLineOption sample(QStringLiteral("sample-interval"), QStringLiteral("agent sampling (default 1s)"), QStringLiteral("D"), QStringLiteral("1s"));
+    const QCommandLineOption send(QStringLiteral("send-interval"), QStringLiteral("agent sending (default 1s)"), QStringLiteral("D"), QStringLiteral("1s"));
+    parser.addOptions({loadgen, agents, duration, sample, send});
+    parser.process(app);
+    QTextStream out(stdout);
+    if (!parser.isSet(loadgen)) {
+        out << "bench_dashboard_load: --loadgen PATH is required" << Qt::endl;
+        return 2;
+    }
+    const int agentCount = parser.value(agents).toInt();
+    const int seconds = parser.value(duration).toInt();
+
+    QTemporaryDir dir;
+    server::ServerCore::Options options;
+    options.databasePath = dir.filePath(QStringLiteral("load.db"));
+    options.network.address = QHostAddress::LocalHost;
+    options.network.port = 0;
+    server::ServerCore core(options);
+    QString error;
+    if (!core.start(&error)) {
+        out << "cannot start the server core: " << error << Qt::endl;
+        return 1;
+    }
+    dashboard::MainWindow window(core);
+    window.resize(1280, 800);
+    window.show();
+
+    QString firstClient;
+    QObject::connect(core.hub(), &server::IngestServer::clientConnected, &window,
+                     [&](const QString &id) {
+                         if (firstClient.isEmpty())
+                             firstClient = id;
+                     });
+    int online = 0;
+    quint64 stored = 0;
+    QObject::connect(core.hub(), &server::IngestServer::activity, &window,
+                     [&](const server::HubActivity &a) {
+                         online = a.onlineClients;
+                         stored += a.samplesStored;
+                     });
+
+    // The stall meter: how late a 5 ms timer fires, once every agent is connected.
+    constexpr int tickMs = 5;
+    std::vector<double> lateness;
+    lateness.reserve(std::size_t(seconds) * 1000 / tickMs + 1000);
+    QElapsedTimer sinceTick;
+    bool measuring = false;
+    QTimer meter;
+    meter.setTimerType(Qt::PreciseTimer);
+    meter.setInterval(tickMs);
+    QObject::connect(&meter, &QTimer::timeout, &window, [&] {
+        if (measuring)
+            lateness.push_back(std::max(0.0, double(sinceTick.nsecsElapsed()) / 1e6 - tickMs));
+        sinceTick.restart();
+        if (!measuring && online >= agentCount)
+            measuring = true;
+    });
+    sinceTick.start();
+    meter.start();
+
+    // Cycle the views so live updates repaint what a user would be looking at.
+    auto *tabs = window.findChild<QTabWidget *>();
+    int view = 0;
+    QTimer cycle;
+    cycle.setInterval(3000);
+    QObject::connect(&cycle, &QTimer::timeout, &window, [&] {
+        if (!tabs)
+            return;
+        view = (view + 1) % 3;
+        if (view == 2 && !firstClient.isEmpty())
+            window.openDetail(firstClient);
+        else
+            tabs->setCurrentIndex(view);
+    });
+    cycle.start();
+
+    QProcess load;
+    load.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    load.start(parser.value(loadgen),
+               {QStringLiteral("--server"), core.url().toString(), QStringLiteral("--agents"),
+                QString::number(agentCount), QStringLiteral("--duration"), QStringLiteral("%1s").arg(seconds),
+                QStringLiteral("--sample-interval"), parser.value(sample), QStringLiteral("--send-interval"),
+                parser.value(send), QStringLiteral("--quiet")});
+    QObject::connect(&load, &QProcess::finished, &app, &QCoreApplication::quit);
+    QElapsedTimer wall;
+    wall.start();
+    app.exec();
+
+    std::sort(lateness.begin(), lateness.end());
+    const auto pct = [&](double p) {
+        return lateness.empty() ? 0.0 : lateness[std::size_t(p * double(lateness.size() - 1))];
+    };
+    const auto over = [&](double ms) {
+        return std::count_if(lateness.begin(), lateness.end(), [ms](double v) { return v > ms; });
+    };
+    out << "dashboard under load: " << agentCount << " agents, sampling " << parser.value(sample)
+        << ", sending " << parser.value(send) << ", " << seconds << " s (loadgen exit "
+        << load.exitCode() << ")\n";
+    out << "  samples stored while the window was open: " << stored << "\n";
+    out << "  GUI event loop: " << lateness.size() << " ticks of " << tickMs << " ms measured; lateness p50 "
+        << QString::number(pct(0.5), 'f', 2) << " ms, p99 " << QString::number(pct(0.99), 'f', 2)
+        << " ms, max " << QString::number(lateness.empty() ? 0.0 : lateness.back(), 'f', 2) << " ms; "
+        << over(16) << " ticks over 16 ms, " << over(50) << " over 50 ms" << Qt::endl;
+    core.stop();
+    return lateness.empty() ? 1 : 0;
+}
