@@ -277,6 +277,13 @@ std::optional<Message> decodeAck(const w::Ack *a, QString &reason)
 
 std::optional<Message> decodeEnvelope(const w::Envelope *env, QString &reason)
 {
+    // The verifier accepts a union type without its table (the field is optional): every
+    // payload_as_X() below would then be null.
+    if (env->payload() == nullptr) {
+        reason = QStringLiteral("envelope names payload type %1 but carries no payload")
+                     .arg(static_cast<int>(env->payload_type()));
+        return std::nullopt;
+    }
     switch (env->payload_type()) {
     case w::Payload::Hello: return decodeHello(env->payload_as_Hello(), reason);
     case w::Payload::Welcome: return decodeWelcome(env->payload_as_Welcome(), reason);

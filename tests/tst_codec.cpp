@@ -3,6 +3,8 @@
 #include "testdata.h"
 
 #include <QRandomGenerator>
+
+#include <flatbuffers/flatbuffers.h>
 #include <QTest>
 
 #include <cmath>
@@ -239,6 +241,27 @@ private slots:
         QVERIFY(!r.ok());
         QCOMPARE(r.error, ErrorCode::Malformed);
         QVERIFY2(r.reason.contains(reason), qPrintable(r.reason));
+    }
+
+    void payloadTypeWithoutPayloadRejected_data()
+    {
+        QTest::addColumn<int>("type");
+        for (int type = 1; type <= 9; ++type) // every Payload member
+            QTest::addRow("type-%d", type) << type;
+    }
+
+    void payloadTypeWithoutPayloadRejected()
+    {
+        // Regression: an Envelope with payload_type set and no payload table passed the
+        // verifier and crashed the decoder on a null table. Built by hand, as an attacker would.
+        QFETCH(int, type);
+        flatbuffers::FlatBufferBuilder fbb;
+        const auto start = fbb.StartTable();
+        fbb.AddElement<std::uint8_t>(4 /* field 0: payload_type */, std::uint8_t(type), 0);
+        const auto table = fbb.EndTable(start);
+        fbb.Finish(flatbuffers::Offset<void>(table), "AFW1");
+        const QByteArray bytes(reinterpret_cast<const char *>(fbb.GetBufferPointer()), qsizetype(fbb.GetSize()));
+        expectRejected(bytes, ErrorCode::Malformed, "carries no payload");
     }
 
     void unionTypeWithoutPayloadRejected()
