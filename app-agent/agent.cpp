@@ -21,11 +21,14 @@ Agent::Agent(AgentSettings settings, std::unique_ptr<Sampler> sampler, QObject *
     connect(&m_sampleTimer, &QTimer::timeout, this, &Agent::takeSample);
     connect(&m_sendTimer, &QTimer::timeout, this, &Agent::sealAndSend);
     connect(&m_link, &AgentLink::welcomed, this, &Agent::onWelcomed);
-    connect(&m_link, &AgentLink::configReceived, this, &Agent::applyConfig);
+    connect(&m_link, &AgentLink::configReceived, this, [this](const AgentConfig &config) {
+        applyConfig(config, true);
+    });
     connect(&m_link, &AgentLink::fatal, this, [this](int code, const QString &) {
         m_sampleTimer.stop();
         m_sendTimer.stop();
-        m_spool.seal(QDateTime::currentMSecsSinceEpoch(), m_maxSamplesPerBatch);
+        if (m_sequencesConfirmed)
+            m_spool.seal(QDateTime::currentMSecsSinceEpoch(), m_maxSamplesPerBatch);
         Q_EMIT finished(code);
     });
 }
@@ -68,7 +71,7 @@ bool Agent::start(QString *error)
     m_maxSamplesPerBatch = std::clamp<std::size_t>((512 * 1024) / perSample, 1, 600);
     m_link.setHello(hello);
     m_link.setServerUrl(m_settings.server);
-    applyConfig(m_config);
+    applyConfig(m_config, false);
     m_link.start();
     // The first reading only sets the baseline for CPU deltas.
     takeSample();
@@ -112,17 +115,24 @@ void Agent::takeSample()
 
 void Agent::sealAndSend()
 {
-    m_spool.seal(QDateTime::currentMSecsSinceEpoch(), m_maxSamplesPerBatch);
+    // Sequence numbers are handed out only once this process has heard the server's
+    // high-water mark (Welcome): a lost or stale spool could otherwise reuse numbers the server
+    // already holds, and those batches would be "duplicates" and silently dropped. Until then
+    // samples wait, durably, in the spool's open batch.
+    if (m_sequencesConfirmed)
+        m_spool.seal(QDateTime::currentMSecsSinceEpoch(), m_maxSamplesPerBatch);
     m_link.flush();
 }
 
-void Agent::applyConfig(const AgentConfig &config)
+void Agent::applyConfig(const AgentConfig &config, bool fromServer)
 {
     m_config = config;
     m_sampleTimer.start(int(config.sampleIntervalMs));
     m_sendTimer.start(int(config.sendIntervalMs));
-    m_spool.setLimits(config.spoolMaxBytes, std::int64_t(config.spoolMaxAgeMs),
-                      QDateTime::currentMSecsSinceEpoch());
+    // Built-in defaults never shrink the spool: it keeps the server's last limits on disk.
+    if (fromServer)
+        m_spool.setLimits(config.spoolMaxBytes, std::int64_t(config.spoolMaxAgeMs),
+                          QDateTime::currentMSecsSinceEpoch());
     qCInfo(lcAgent) << "config revision" << config.revision << "in force: sample"
                     << config.sampleIntervalMs << "ms, send" << config.sendIntervalMs << "ms";
     Q_EMIT configApplied(config.revision);
@@ -130,6 +140,7 @@ void Agent::applyConfig(const AgentConfig &config)
 
 void Agent::onWelcomed(const Welcome &welcome)
 {
+    m_sequencesConfirmed = true; // the link already raised the spool's next sequence
     if (welcome.secret.isEmpty())
         return;
     m_settings.id = welcome.agentId;

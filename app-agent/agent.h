@@ -49,7 +49,7 @@ Q_SIGNALS:
     void configApplied(quint32 revision);
 
 private:
-    void applyConfig(const AgentConfig &config);
+    void applyConfig(const AgentConfig &config, bool fromServer);
     void onWelcomed(const Welcome &welcome);
 
     AgentSettings m_settings;
@@ -63,6 +63,7 @@ private:
     std::vector<float> m_cores;
     std::size_t m_maxSamplesPerBatch = 600;
     bool m_stopped = false;
+    bool m_sequencesConfirmed = false; ///< a Welcome arrived in this process
 };
 
 } // namespace autofact::agent

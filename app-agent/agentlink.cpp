@@ -21,6 +21,8 @@ AgentLink::AgentLink(Spool &spool, QObject *parent)
     m_reconnectTimer.setSingleShot(true);
     m_livenessTimer.setSingleShot(true);
     m_heartbeatTimer.setSingleShot(true);
+    m_rewindTimer.setSingleShot(true);
+    connect(&m_rewindTimer, &QTimer::timeout, this, &AgentLink::rewind);
     m_socket.setMaxAllowedIncomingMessageSize(quint64(protocol::maxMessageBytes));
     m_socket.setMaxAllowedIncomingFrameSize(quint64(protocol::maxMessageBytes));
     connect(&m_socket, &QWebSocket::connected, this, &AgentLink::onConnected);
@@ -122,6 +124,7 @@ void AgentLink::onDisconnected()
 {
     m_heartbeatTimer.stop();
     m_livenessTimer.stop();
+    m_rewindTimer.stop();
     m_inFlight.clear();
     m_lastSentSequence = 0;
     // A failed connect can report both an error and a disconnect: schedule one retry only.
@@ -207,6 +210,15 @@ void AgentLink::flush()
     }
 }
 
+void AgentLink::rewind()
+{
+    if (m_state != State::Ready)
+        return; // a reconnect resends everything anyway
+    m_inFlight.clear();
+    m_lastSentSequence = 0;
+    flush();
+}
+
 void AgentLink::onBinaryMessage(const QByteArray &bytes)
 {
     const DecodeResult r = codec::decode(bytes);
@@ -246,6 +258,8 @@ void AgentLink::onBinaryMessage(const QByteArray &bytes)
             return std::any_of(ack->ranges.begin(), ack->ranges.end(),
                                [seq](const SequenceRange &r) { return seq >= r.first && seq <= r.last; });
         });
+        if (!m_rewindTimer.isActive())
+            m_busyCount = 0;
         Q_EMIT acknowledged(*ack);
         flush();
     } else if (std::holds_alternative<Pong>(message)) {
@@ -253,7 +267,16 @@ void AgentLink::onBinaryMessage(const QByteArray &bytes)
     } else if (const auto *error = std::get_if<ErrorMessage>(&message)) {
         const QString reason = QStringLiteral("server refused the agent: %1 (%2)")
                                    .arg(errorCodeName(error->code), error->reason);
-        if (error->code == ErrorCode::BadSecret || error->code == ErrorCode::UnsupportedVersion) {
+        if (error->code == ErrorCode::ServerBusy) {
+            // The server dropped what we sent since its last ack: resend it after a pause
+            // that grows while the server stays busy.
+            const std::int64_t step = backoffDelayMs(m_busyCount++);
+            const std::int64_t delay = step / 2 + std::int64_t(m_rng.bounded(quint32(step / 2 + 1)));
+            qCInfo(lcLink).noquote() << "server busy; resending unacked batches in"
+                                     << duration::format(std::chrono::milliseconds(delay));
+            m_rewindTimer.start(int(std::min<std::int64_t>(delay, 3600 * 1000)));
+            Q_EMIT serverBusy(delay);
+        } else if (error->code == ErrorCode::BadSecret || error->code == ErrorCode::UnsupportedVersion) {
             // Retrying cannot help; hammering the server would not either.
             qCCritical(lcLink).noquote() << reason;
             stop();

@@ -82,6 +82,8 @@ Q_SIGNALS:
     void acknowledged(const autofact::Ack &ack);
     /** The link cannot go on: the server refused the agent, or the give-up period passed. */
     void fatal(int exitCode, const QString &reason);
+    /** The server said it is busy; unacked batches are resent after @p delayMs. */
+    void serverBusy(qint64 delayMs);
     /** After stop(): the socket is closed (or was never open). */
     void closed();
 
@@ -95,6 +97,7 @@ private:
     void send(const Message &message);
     void sendBytes(const QByteArray &bytes);
     void abortLink(const QString &why);
+    void rewind();
 
     Spool &m_spool;
     QWebSocket m_socket;
@@ -105,6 +108,8 @@ private:
     QTimer m_reconnectTimer;
     QTimer m_heartbeatTimer;
     QTimer m_livenessTimer;
+    QTimer m_rewindTimer; ///< after ServerBusy: resend everything unacked
+    int m_busyCount = 0;
     QElapsedTimer m_outage; ///< running while the link is down
     QElapsedTimer m_uptime;
     QRandomGenerator m_rng{QRandomGenerator::system()->generate()};

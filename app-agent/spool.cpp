@@ -88,16 +88,22 @@ bool Spool::open(QString *error)
         if (!db.open())
             return fail(QStringLiteral("cannot open spool: ") + db.lastError().text());
         QSqlQuery q(db);
-        bool healthy = q.exec(QStringLiteral("PRAGMA quick_check")) && q.next()
-                       && q.value(0).toString() == QStringLiteral("ok");
-        q.finish();
-        if (healthy) {
-            QString schemaError;
-            healthy = createSchema(&schemaError);
-            if (!healthy && attempt == 1)
-                return fail(schemaError);
+        bool corrupt = false;
+        if (!q.exec(QStringLiteral("PRAGMA quick_check"))) {
+            // Only SQLite's own verdict (SQLITE_CORRUPT 11, SQLITE_NOTADB 26) condemns a file;
+            // a busy, locked or unreadable file is left alone and the spool runs in memory.
+            const QString code = q.lastError().nativeErrorCode();
+            corrupt = code == u"11" || code == u"26";
+            if (!corrupt)
+                return fail(QStringLiteral("cannot read spool: ") + q.lastError().text());
+        } else {
+            corrupt = !q.next() || q.value(0).toString() != QStringLiteral("ok");
         }
-        if (healthy) {
+        q.finish();
+        if (!corrupt) {
+            QString schemaError;
+            if (!createSchema(&schemaError))
+                return fail(schemaError);
             m_dbOpen = true;
             if (!loadState())
                 return fail(QStringLiteral("cannot read spool state"));
@@ -107,17 +113,19 @@ bool Spool::open(QString *error)
                                       << m_nextSequence;
             return true;
         }
-        // The file is not a usable spool: keep it for inspection, start a fresh one.
+        if (attempt == 1)
+            break;
+        // The file is not a usable spool: keep it (with its WAL) for inspection, start afresh.
         q = QSqlQuery();
         db.close();
         const QString aside = m_path + QStringLiteral(".corrupt-")
                               + QString::number(QDateTime::currentMSecsSinceEpoch());
         qCWarning(lcSpool).noquote() << "spool" << m_path
                                      << "failed its integrity check; moved to" << aside;
-        QFile::remove(m_path + QStringLiteral("-wal"));
-        QFile::remove(m_path + QStringLiteral("-shm"));
-        if (!QFile::rename(m_path, aside))
-            QFile::remove(m_path);
+        for (const QString &suffix : {QString(), QStringLiteral("-wal"), QStringLiteral("-shm")}) {
+            if (QFile::exists(m_path + suffix) && !QFile::rename(m_path + suffix, aside + suffix))
+                QFile::remove(m_path + suffix);
+        }
     }
     return fail(QStringLiteral("cannot create a fresh spool"));
 }
@@ -155,6 +163,10 @@ bool Spool::loadState()
             storedNext = q.value(1).toULongLong();
         else if (key == u"dropped_total")
             m_droppedTotal = std::max<std::uint64_t>(m_droppedTotal, q.value(1).toULongLong());
+        else if (key == u"max_bytes")
+            m_maxBytes = q.value(1).toULongLong(); // the server's last word survives restarts
+        else if (key == u"max_age_ms")
+            m_maxAgeMs = q.value(1).toLongLong();
     }
     m_diskBatches.clear();
     m_diskBytes = 0;
@@ -171,9 +183,11 @@ bool Spool::loadState()
     }
     // Sequences only move forward, whatever the meta row says.
     m_nextSequence = std::max({m_nextSequence, storedNext, highest + 1});
-    if (!exec(q, QStringLiteral("SELECT count(*) FROM open_samples")) || !q.next())
+    if (!exec(q, QStringLiteral("SELECT count(*), coalesce(sum(length(data)), 0) FROM open_samples"))
+        || !q.next())
         return false;
     m_openCount = q.value(0).toULongLong();
+    m_openBytes = q.value(1).toULongLong();
     return true;
 }
 
@@ -193,19 +207,28 @@ void Spool::setMaxPageCountForTesting(int pages)
 
 void Spool::setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs)
 {
+    const bool changed = maxBytes != m_maxBytes || maxAgeMs != m_maxAgeMs;
     m_maxBytes = maxBytes;
     m_maxAgeMs = maxAgeMs;
+    if (changed && m_dbOpen && !m_degraded)
+        persistMeta();
     enforceLimits(nowMs);
 }
 
 void Spool::append(const Sample &sample, std::span<const float> coreBusy)
 {
+    const QByteArray encoded = encodeOpenSample(sample, coreBusy);
     if (m_dbOpen && (!m_degraded || flushMemory())) {
         QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
         q.prepare(QStringLiteral("INSERT INTO open_samples(data) VALUES (?)"));
-        q.addBindValue(encodeOpenSample(sample, coreBusy));
+        q.addBindValue(encoded);
         if (q.exec()) {
             ++m_openCount;
+            m_openBytes += std::uint64_t(encoded.size());
+            // Unsealed samples count against the size limit too (they pile up while the agent
+            // waits for its first Welcome).
+            if (totalBytes() > m_maxBytes)
+                enforceLimits(sample.timestampMs);
             return;
         }
         enterDegraded(q.lastError().text());
@@ -213,6 +236,14 @@ void Spool::append(const Sample &sample, std::span<const float> coreBusy)
     MemorySample m{sample, std::vector<float>(coreBusy.begin(), coreBusy.end())};
     m.sample.coreCount = static_cast<std::uint16_t>(coreBusy.size());
     m_memorySamples.push_back(std::move(m));
+    m_memorySampleBytes += std::uint64_t(encoded.size());
+    if (totalBytes() > m_maxBytes)
+        enforceLimits(sample.timestampMs);
+}
+
+std::uint64_t Spool::totalBytes() const
+{
+    return backlogBytes() + m_openBytes + m_memorySampleBytes;
 }
 
 SpooledBatch Spool::buildBatch(std::vector<MemorySample> &samples)
@@ -239,13 +270,14 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
         flushMemory();
     int sealed = 0;
     // Samples from disk first (they are older than any held in memory).
-    std::vector<MemorySample> chunk;
     if (m_dbOpen && !m_degraded && m_openCount > 0) {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         if (db.transaction()) {
             QSqlQuery q(db);
             std::vector<SpooledBatch> built;
+            std::vector<MemorySample> chunk;
             const std::uint64_t sequenceBefore = m_nextSequence;
+            const std::uint64_t droppedBefore = m_droppedTotal;
             bool ok = exec(q, QStringLiteral("SELECT data FROM open_samples ORDER BY id"));
             while (ok && q.next()) {
                 const DecodeResult r = codec::decode(q.value(0).toByteArray());
@@ -262,30 +294,31 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
                     chunk.clear();
                 }
             }
-            if (ok && !chunk.empty()) {
+            if (ok && !chunk.empty())
                 built.push_back(buildBatch(chunk));
-                chunk.clear();
-            }
+            q.finish();
             ok = ok && exec(q, QStringLiteral("DELETE FROM open_samples"));
             for (const SpooledBatch &b : built)
                 ok = ok && writeBatch(b);
             ok = ok && persistMeta();
+            // On a full disk in WAL mode it is often the COMMIT that fails: only a committed
+            // seal changes the in-memory index.
             if (ok && db.commit()) {
                 m_openCount = 0;
+                m_openBytes = 0;
                 sealed += int(built.size());
-            } else {
-                db.rollback();
-                m_nextSequence = sequenceBefore;
-                enterDegraded(db.lastError().text());
-                // Rows stay in open_samples; they are sealed on a later attempt.
-                chunk.clear();
-            }
-            if (ok) {
                 for (const SpooledBatch &b : built) {
                     m_diskBatches.push_back({b.sequence, b.firstTimestampMs, b.sampleCount,
                                              std::uint64_t(b.payload.size())});
                     m_diskBytes += std::uint64_t(b.payload.size());
                 }
+            } else {
+                const QString why = db.lastError().text();
+                db.rollback();
+                m_nextSequence = sequenceBefore;
+                m_droppedTotal = droppedBefore;
+                // Rows stay in open_samples; they are sealed on a later attempt.
+                enterDegraded(why);
             }
         } else {
             enterDegraded(db.lastError().text());
@@ -300,6 +333,7 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
         ++sealed;
     }
     m_memorySamples.clear();
+    m_memorySampleBytes = 0;
     if (m_dbOpen && m_degraded)
         flushMemory();
     enforceLimits(nowMs);
@@ -322,9 +356,12 @@ bool Spool::persistMeta()
 {
     QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
     q.prepare(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES "
-                             "('next_sequence', ?), ('dropped_total', ?)"));
+                             "('next_sequence', ?), ('dropped_total', ?), ('max_bytes', ?), "
+                             "('max_age_ms', ?)"));
     q.addBindValue(QVariant::fromValue<qulonglong>(m_nextSequence));
     q.addBindValue(QVariant::fromValue<qulonglong>(m_droppedTotal));
+    q.addBindValue(QVariant::fromValue<qulonglong>(m_maxBytes));
+    q.addBindValue(QVariant::fromValue<qlonglong>(m_maxAgeMs));
     return exec(q);
 }
 
@@ -339,12 +376,23 @@ bool Spool::flushMemory()
         return false;
     QSqlQuery q(db);
     bool ok = true;
+    // Batches dropped or acked while the file was read-only leave it now.
+    if (!m_deleteWhenWritable.empty()) {
+        q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
+        for (std::uint64_t seq : m_deleteWhenWritable) {
+            q.addBindValue(QVariant::fromValue<qulonglong>(seq));
+            ok = ok && exec(q);
+        }
+    }
     for (const SpooledBatch &b : m_memoryBatches)
         ok = ok && writeBatch(b);
+    std::uint64_t addedBytes = 0;
     if (ok && !m_memorySamples.empty()) {
         q.prepare(QStringLiteral("INSERT INTO open_samples(data) VALUES (?)"));
         for (const MemorySample &m : m_memorySamples) {
-            q.addBindValue(encodeOpenSample(m.sample, m.cores));
+            const QByteArray encoded = encodeOpenSample(m.sample, m.cores);
+            addedBytes += std::uint64_t(encoded.size());
+            q.addBindValue(encoded);
             ok = ok && exec(q);
         }
     }
@@ -353,6 +401,7 @@ bool Spool::flushMemory()
         db.rollback();
         return false;
     }
+    m_deleteWhenWritable.clear();
     for (const SpooledBatch &b : m_memoryBatches) {
         m_diskBatches.push_back({b.sequence, b.firstTimestampMs, b.sampleCount,
                                  std::uint64_t(b.payload.size())});
@@ -361,8 +410,10 @@ bool Spool::flushMemory()
     std::sort(m_diskBatches.begin(), m_diskBatches.end(),
               [](const BatchInfo &a, const BatchInfo &b) { return a.sequence < b.sequence; });
     m_openCount += m_memorySamples.size();
+    m_openBytes += addedBytes;
     m_memoryBatches.clear();
     m_memorySamples.clear();
+    m_memorySampleBytes = 0;
     if (m_degraded)
         qCInfo(lcSpool).noquote() << "spool" << m_path << "writable again; memory backlog saved";
     m_degraded = false;
@@ -379,9 +430,17 @@ std::vector<SpooledBatch> Spool::pending(std::uint64_t afterSequence, std::size_
         q.addBindValue(QVariant::fromValue<qulonglong>(afterSequence));
         q.addBindValue(QVariant::fromValue<qulonglong>(maxBatches));
         if (exec(q)) {
-            while (q.next())
-                out.push_back({q.value(0).toULongLong(), q.value(1).toLongLong(),
-                               q.value(2).toUInt(), q.value(3).toByteArray()});
+            while (q.next()) {
+                const std::uint64_t seq = q.value(0).toULongLong();
+                // A batch dropped while the file was read-only is still in it: not ours to send.
+                const auto it = std::lower_bound(
+                    m_diskBatches.begin(), m_diskBatches.end(), seq,
+                    [](const BatchInfo &b, std::uint64_t s) { return b.sequence < s; });
+                if (it == m_diskBatches.end() || it->sequence != seq)
+                    continue;
+                out.push_back({seq, q.value(1).toLongLong(), q.value(2).toUInt(),
+                               q.value(3).toByteArray()});
+            }
         }
     }
     for (const SpooledBatch &b : m_memoryBatches) {
@@ -421,6 +480,10 @@ void Spool::acknowledge(const Ack &ack)
     std::erase_if(m_memoryBatches, [&](const SpooledBatch &b) { return covered(b.sequence); });
     if (gone.empty() || !m_dbOpen)
         return;
+    if (m_degraded) {
+        m_deleteWhenWritable.insert(m_deleteWhenWritable.end(), gone.begin(), gone.end());
+        return;
+    }
     QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
     QSqlQuery q(db);
     // An acked batch that cannot be deleted now is deleted on the next ack or at start-up
@@ -470,11 +533,13 @@ void Spool::dropOldest(std::uint64_t sequence, std::uint32_t samples)
 void Spool::enforceLimits(std::int64_t nowMs)
 {
     std::vector<std::uint64_t> dropped;
-    const auto overLimit = [&](std::int64_t firstTs) {
-        return backlogBytes() > m_maxBytes || (firstTs > 0 && nowMs - firstTs > m_maxAgeMs);
+    const auto overAge = [&](std::int64_t firstTs) {
+        return firstTs > 0 && nowMs - firstTs > m_maxAgeMs;
     };
-    // Oldest first across disk and memory: disk batches are always older.
-    while (!m_diskBatches.empty() && overLimit(m_diskBatches.front().firstTimestampMs)) {
+    // Oldest first: sealed batches on disk, then sealed batches in memory, then unsealed
+    // samples on disk, then unsealed samples in memory.
+    while (!m_diskBatches.empty()
+           && (totalBytes() > m_maxBytes || overAge(m_diskBatches.front().firstTimestampMs))) {
         const BatchInfo b = m_diskBatches.front();
         m_diskBatches.pop_front();
         m_diskBytes -= b.bytes;
@@ -482,23 +547,57 @@ void Spool::enforceLimits(std::int64_t nowMs)
         dropped.push_back(b.sequence);
     }
     while (m_diskBatches.empty() && !m_memoryBatches.empty()
-           && overLimit(m_memoryBatches.front().firstTimestampMs)) {
+           && (totalBytes() > m_maxBytes || overAge(m_memoryBatches.front().firstTimestampMs))) {
         dropOldest(m_memoryBatches.front().sequence, m_memoryBatches.front().sampleCount);
         m_memoryBatches.pop_front();
     }
-    if (dropped.empty() || !m_dbOpen || m_degraded)
-        return;
+    const bool writable = m_dbOpen && !m_degraded;
     QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-    db.transaction();
+    bool inTransaction = false;
+    if (writable && (!dropped.empty() || (totalBytes() > m_maxBytes && m_openCount > 0)))
+        inTransaction = db.transaction();
     QSqlQuery q(db);
-    q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
-    for (std::uint64_t seq : dropped) {
-        q.addBindValue(QVariant::fromValue<qulonglong>(seq));
-        exec(q);
+    if (!dropped.empty()) {
+        if (writable) {
+            q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
+            for (std::uint64_t seq : dropped) {
+                q.addBindValue(QVariant::fromValue<qulonglong>(seq));
+                exec(q);
+            }
+        } else {
+            m_deleteWhenWritable.insert(m_deleteWhenWritable.end(), dropped.begin(), dropped.end());
+        }
     }
-    persistMeta();
-    if (!db.commit())
-        db.rollback();
+    if (writable && totalBytes() > m_maxBytes && m_openCount > 0) {
+        // Drop the oldest unsealed rows, about as many as the excess needs.
+        const std::uint64_t average = std::max<std::uint64_t>(1, m_openBytes / m_openCount);
+        const std::uint64_t excess = totalBytes() - m_maxBytes;
+        const std::uint64_t rows = std::min<std::uint64_t>(m_openCount, (excess + average - 1) / average);
+        q.prepare(QStringLiteral("DELETE FROM open_samples WHERE id IN "
+                                 "(SELECT id FROM open_samples ORDER BY id LIMIT ?)"));
+        q.addBindValue(QVariant::fromValue<qulonglong>(rows));
+        if (exec(q)) {
+            m_openCount -= rows;
+            m_openBytes = m_openCount == 0 ? 0 : m_openBytes - std::min(m_openBytes, rows * average);
+            m_droppedTotal += rows;
+            qCWarning(lcSpool) << "spool limit reached: dropped" << rows << "unsent samples ("
+                               << m_droppedTotal << "dropped in total)";
+        }
+    }
+    if (!m_memorySamples.empty() && totalBytes() > m_maxBytes) {
+        const std::uint64_t average = std::max<std::uint64_t>(1, m_memorySampleBytes / m_memorySamples.size());
+        const std::size_t rows = std::min<std::size_t>(
+            m_memorySamples.size(), std::size_t((totalBytes() - m_maxBytes + average - 1) / average));
+        m_memorySamples.erase(m_memorySamples.begin(), m_memorySamples.begin() + std::ptrdiff_t(rows));
+        m_memorySampleBytes -= std::min<std::uint64_t>(m_memorySampleBytes, rows * average);
+        m_droppedTotal += rows;
+        qCWarning(lcSpool) << "spool limit reached: dropped" << rows << "samples held in memory";
+    }
+    if (inTransaction) {
+        persistMeta();
+        if (!db.commit())
+            db.rollback();
+    }
 }
 
 } // namespace autofact::agent

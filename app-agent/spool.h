@@ -51,7 +51,10 @@ public:
      */
     bool open(QString *error = nullptr);
 
-    /** Server-pushed limits; enforced at once and after every seal. */
+    /**
+     * Server-pushed limits; enforced at once, after every seal, and whenever unsealed samples
+     * alone exceed the size limit. Persisted, so a restart keeps the server's last word.
+     */
     void setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs);
 
     /** Adds one sample (with its per-core values) to the open batch. */
@@ -95,6 +98,8 @@ private:
     void enforceLimits(std::int64_t nowMs);
     void dropOldest(std::uint64_t sequence, std::uint32_t samples);
     void enterDegraded(const QString &why);
+    /** Everything the limits count: sealed batches plus unsealed samples. */
+    std::uint64_t totalBytes() const;
     SpooledBatch buildBatch(std::vector<MemorySample> &samples);
 
     QString m_path;
@@ -106,6 +111,9 @@ private:
     std::uint64_t m_maxBytes = 64ull * 1024 * 1024;
     std::int64_t m_maxAgeMs = 7ll * 24 * 3600 * 1000;
     std::size_t m_openCount = 0; ///< samples in the database's open batch
+    std::uint64_t m_openBytes = 0; ///< their encoded size
+    std::uint64_t m_memorySampleBytes = 0; ///< encoded size of m_memorySamples
+    std::vector<std::uint64_t> m_deleteWhenWritable; ///< batches to delete once writes work
 
     // Index of sealed batches on disk, oldest first: the spool needs sizes and ages for its
     // limits without reading payloads back.

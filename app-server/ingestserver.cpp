@@ -214,6 +214,23 @@ void IngestServer::handleMessage(Session &s, Message &&message)
         return;
     }
     if (auto *batch = std::get_if<SampleBatch>(&message)) {
+        const quint64 queued = m_worker->queuedSamples();
+        // An idle queue takes any batch, so one large backlog batch is never refused forever.
+        if (queued > 0 && queued + batch->samples.size() > m_options.maxQueuedSamples) {
+            // Not queued, never acked: it stays in the agent's spool. One notice per episode;
+            // the agent rewinds its window and resends after a pause.
+            if (!s.toldBusy) {
+                send(s, ErrorMessage{ErrorCode::ServerBusy,
+                                     QStringLiteral("%1 samples waiting for the database; resend later")
+                                         .arg(queued)});
+                s.toldBusy = true;
+                qCInfo(lcHub).noquote() << "server busy:" << queued << "samples queued; told" << s.clientId
+                                        << "to resend later";
+            }
+            return;
+        }
+        s.toldBusy = false;
+        m_worker->reserveQueued(batch->samples.size());
         QMetaObject::invokeMethod(m_worker, [w = m_worker, id = s.id, client = s.clientId,
                                              b = std::move(*batch)]() mutable {
             w->enqueue(id, client, std::move(b));
@@ -304,14 +321,14 @@ void IngestServer::onCommitted(const std::vector<SessionCommit> &commits, const 
                    QWebSocketProtocol::CloseCodeBadOperation);
             continue;
         }
-        if (c.ranges.empty())
-            continue;
-        // Ranges only: a cumulative ack could tell the agent to drop a batch we never saw.
-        Ack ack;
-        ack.ranges = c.ranges;
-        if (ack.ranges.size() > protocol::maxAckRanges)
-            ack.ranges.resize(protocol::maxAckRanges);
-        send(*s, ack);
+        if (!c.ranges.empty()) {
+            // Ranges only: a cumulative ack could tell the agent to drop a batch we never saw.
+            Ack ack;
+            ack.ranges = c.ranges;
+            if (ack.ranges.size() > protocol::maxAckRanges)
+                ack.ranges.resize(protocol::maxAckRanges);
+            send(*s, ack);
+        }
     }
     m_pendingActivity.samplesStored += stats.samples;
     if (!m_activityTimer.isActive())
@@ -344,14 +361,16 @@ void IngestServer::onDisconnected(quint64 sessionId)
             w->recordDisconnect(c, reason);
         });
     if (!s->clientId.isEmpty()) {
+        qCInfo(lcHub).noquote() << "client" << s->clientId << "disconnected:" << reason;
+        // A connection replaced by a newer one of the same agent may finish closing after the
+        // new one is up: the client is still online then.
         if (m_byClient.value(s->clientId) == sessionId) {
             m_byClient.remove(s->clientId);
             m_pendingActivity.disconnected.append(s->clientId);
             if (!m_activityTimer.isActive())
                 m_activityTimer.start();
+            Q_EMIT clientDisconnected(s->clientId, reason);
         }
-        qCInfo(lcHub).noquote() << "client" << s->clientId << "disconnected:" << reason;
-        Q_EMIT clientDisconnected(s->clientId, reason);
     }
     s->socket->deleteLater();
 }
@@ -363,6 +382,9 @@ void IngestServer::onHousekeeping()
     for (const auto &[id, s] : m_sessions) {
         if (s->phase == Phase::AwaitingHello && s->sinceConnect.elapsed() > m_options.helloTimeoutMs)
             verdicts.emplace_back(id, ErrorCode::HelloTimeout);
+        else if (s->phase == Phase::Authenticating
+                 && s->sinceConnect.elapsed() > 3 * qint64(m_options.helloTimeoutMs))
+            verdicts.emplace_back(id, ErrorCode::Internal); // the database never answered
         else if (s->phase == Phase::Ready && s->sinceHeard.elapsed() > 3 * qint64(s->heartbeatMs))
             verdicts.emplace_back(id, ErrorCode::IdleTimeout);
         else if (s->phase == Phase::Closing && s->sinceHeard.elapsed() > 10000)
@@ -378,6 +400,9 @@ void IngestServer::onHousekeeping()
         else if (verdict == ErrorCode::IdleTimeout)
             refuse(*s, verdict, QStringLiteral("nothing heard for three heartbeat intervals"),
                    QWebSocketProtocol::CloseCodeGoingAway);
+        else if (verdict == ErrorCode::Internal)
+            refuse(*s, verdict, QStringLiteral("the server could not check this agent in time"),
+                   QWebSocketProtocol::CloseCodeBadOperation);
         else
             s->socket->abort();
     }

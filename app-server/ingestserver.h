@@ -69,6 +69,9 @@ public:
         double messageBurst = 1000;     ///< per connection, burst
         int maxPendingConnections = 1024;
         int activityIntervalMs = 250;   ///< coalescing period of activity()
+        /// Samples waiting for the database above which new batches are not taken (the agent
+        /// is told ServerBusy and resends after a pause): bounds the server's memory.
+        quint64 maxQueuedSamples = 2'000'000;
     };
 
     IngestServer(Options options, StoreWorker *worker, QObject *parent = nullptr);
@@ -106,6 +109,7 @@ private:
         quint32 heartbeatMs = 15000;
         double tokens = 0;
         QElapsedTimer tokenClock;
+        bool toldBusy = false; ///< a ServerBusy went out since the last batch taken
         LiveClient live;
     };
 

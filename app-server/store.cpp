@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "store.h"
 
+#include "codec.h"
+
 #include "serverlogging.h"
 
 #include <QCryptographicHash>
@@ -214,10 +216,14 @@ bool sameIgnoringRevision(AgentConfig a, AgentConfig b)
     return a == b;
 }
 
+// The codec's checks, so a stored config is always one agents accept (an agent refuses a
+// Malformed config and would reconnect forever).
 bool validConfig(const AgentConfig &c)
 {
-    return c.sampleIntervalMs > 0 && c.sendIntervalMs > 0 && c.heartbeatIntervalMs > 0
-           && c.reconnectBaseMs > 0 && c.reconnectBaseMs <= c.reconnectMaxMs;
+    const QString problem = codec::validate(Message(c));
+    if (!problem.isEmpty())
+        qCWarning(lcStore).noquote() << "refusing agent config:" << problem;
+    return problem.isEmpty();
 }
 
 // A null QString binds as SQL NULL; agent-supplied text columns are NOT NULL, and an agent
@@ -308,7 +314,11 @@ quint64 estimateLost(qint64 startMs, qint64 endMs, qint64 intervalMs)
 {
     if (intervalMs <= 0 || endMs <= startMs)
         return 0;
-    const qint64 periods = (endMs - startMs + intervalMs / 2) / intervalMs;
+    // Timestamps come from agents: keep the arithmetic away from overflow.
+    const qint64 span = endMs - startMs;
+    if (span < 0 || span > std::numeric_limits<qint64>::max() / 2)
+        return 0;
+    const qint64 periods = (span + intervalMs / 2) / intervalMs;
     return periods > 1 ? quint64(periods - 1) : 0;
 }
 
@@ -1036,8 +1046,12 @@ bool Store::ingestOne(const IngestItem &item, qint64 nowMs, IngestResult &result
         sqlite3_bind_null(s, 4);
     else if (batch->samples.empty())
         sqlite3_bind_int64(s, 4, lastSampleMs);
-    else
-        sqlite3_bind_int64(s, 4, hasLastSample ? std::max(lastSampleMs, maxMs) : maxMs);
+    else {
+        // A sample stamped far in the future (a clock that jumped, then came back) must not
+        // become the client's newest sample: "agent offline" detection would stop for good.
+        const qint64 trusted = std::min(maxMs, nowMs + 24ll * 3600 * 1000);
+        sqlite3_bind_int64(s, 4, hasLastSample ? std::max(lastSampleMs, trusted) : trusted);
+    }
     sqlite3_bind_int64(s, 5, qint64(late ? droppedTotal : batch->droppedTotal));
     sqlite3_bind_int64(s, 6, nowMs);
     rc = sqlite3_step(s);

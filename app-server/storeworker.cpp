@@ -109,9 +109,10 @@ void StoreWorker::flush()
         auto it = bySession.find(p.session);
         if (it == bySession.end()) {
             it = bySession.insert(p.session, commits.size());
-            commits.push_back({p.session, p.clientId, {}, 0, 0, 0, std::nullopt});
+            commits.push_back({p.session, p.clientId, {}, 0, 0, 0, 0, std::nullopt});
         }
         SessionCommit &c = commits[*it];
+        ++c.batches;
         const Store::IngestResult &r = results[i];
         if (r.status == Store::IngestResult::Status::Failed) {
             ++c.failedBatches;
@@ -133,6 +134,7 @@ void StoreWorker::flush()
             c.ranges.push_back({r.sequence, r.sequence});
     }
     m_pending.clear();
+    m_queued.fetch_sub(std::min<quint64>(m_pendingSamples, m_queued.load()), std::memory_order_relaxed);
     m_pendingSamples = 0;
     stats.elapsedUs = timer.nsecsElapsed() / 1000;
     Q_EMIT committed(commits, stats);

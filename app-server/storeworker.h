@@ -8,6 +8,7 @@
 #include <QObject>
 #include <QTimer>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,6 +20,7 @@ struct SessionCommit {
     quint64 session = 0;
     QString clientId;
     std::vector<SequenceRange> ranges; ///< stored or duplicate: acknowledge these
+    quint64 batches = 0;               ///< batches of this session in the commit
     quint64 storedSamples = 0;
     quint64 duplicateBatches = 0;
     quint64 failedBatches = 0; ///< not stored, not acked: the agent resends
@@ -76,6 +78,14 @@ public:
 
     Store *store() { return m_store.get(); }
 
+    /**
+     * Samples handed to the worker and not yet committed. Thread-safe: the hub adds before it
+     * queues a batch (reserveQueued) and the worker subtracts after each commit, so the hub
+     * can shed load before the database thread's queue grows without bound.
+     */
+    quint64 queuedSamples() const { return m_queued.load(std::memory_order_relaxed); }
+    void reserveQueued(quint64 samples) { m_queued.fetch_add(samples, std::memory_order_relaxed); }
+
 Q_SIGNALS:
     void authenticated(quint64 session, const autofact::server::AuthResult &result);
     void committed(const std::vector<autofact::server::SessionCommit> &commits,
@@ -95,7 +105,8 @@ private:
     std::vector<Pending> m_pending;
     quint64 m_pendingSamples = 0;
     quint64 m_maxQueuedSamples = 50000;
-    QTimer m_commitTimer{this}; // child: moves with the worker to its thread
+    QTimer m_commitTimer{this};
+    std::atomic<quint64> m_queued{0}; // child: moves with the worker to its thread
 };
 
 } // namespace autofact::server

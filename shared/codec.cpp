@@ -36,6 +36,7 @@ QString errorCodeName(ErrorCode code)
     case ErrorCode::IdleTimeout: return QStringLiteral("idle timeout");
     case ErrorCode::ServerShutdown: return QStringLiteral("server shutting down");
     case ErrorCode::Internal: return QStringLiteral("internal server error");
+    case ErrorCode::ServerBusy: return QStringLiteral("server busy");
     }
     return QStringLiteral("unknown error %1").arg(static_cast<int>(code));
 }
@@ -413,16 +414,19 @@ QString checkConfig(const AgentConfig &c)
     if (c.heartbeatIntervalMs < 100 || c.heartbeatIntervalMs > hour)
         return QStringLiteral("heartbeat interval %1 ms outside 100 ms..1 h")
             .arg(c.heartbeatIntervalMs);
-    if (c.reconnectBaseMs < 10 || c.reconnectMaxMs < c.reconnectBaseMs)
-        return QStringLiteral("reconnect base %1 ms / max %2 ms are inconsistent")
+    // Upper bounds keep every duration within a QTimer's int milliseconds and every
+    // timestamp arithmetic far from overflow.
+    constexpr std::uint64_t year = 365ull * 24 * hour;
+    if (c.reconnectBaseMs < 10 || c.reconnectMaxMs < c.reconnectBaseMs || c.reconnectMaxMs > 24 * hour)
+        return QStringLiteral("reconnect base %1 ms / max %2 ms are inconsistent (max ≤ 24 h)")
             .arg(c.reconnectBaseMs)
             .arg(c.reconnectMaxMs);
-    if (c.giveUpMs == 0)
-        return QStringLiteral("give-up period is zero");
-    if (c.spoolMaxBytes < 64 * 1024)
-        return QStringLiteral("spool limit of %1 bytes is under 64 KiB").arg(c.spoolMaxBytes);
-    if (c.spoolMaxAgeMs < 1000)
-        return QStringLiteral("spool age limit of %1 ms is under 1 s").arg(c.spoolMaxAgeMs);
+    if (c.giveUpMs == 0 || c.giveUpMs > year)
+        return QStringLiteral("give-up period %1 ms outside 1 ms..365 d").arg(c.giveUpMs);
+    if (c.spoolMaxBytes < 64 * 1024 || c.spoolMaxBytes > (1ull << 40))
+        return QStringLiteral("spool limit of %1 bytes outside 64 KiB..1 TiB").arg(c.spoolMaxBytes);
+    if (c.spoolMaxAgeMs < 1000 || c.spoolMaxAgeMs > year)
+        return QStringLiteral("spool age limit of %1 ms outside 1 s..365 d").arg(c.spoolMaxAgeMs);
     return {};
 }
 
@@ -472,7 +476,7 @@ QString validate(const Message &message)
             else if constexpr (std::is_same_v<T, Welcome>)
                 return checkIdentity(m.agentId, m.secret);
             else if constexpr (std::is_same_v<T, ErrorMessage>) {
-                if (m.code > ErrorCode::Internal)
+                if (m.code > ErrorCode::ServerBusy)
                     return QStringLiteral("unknown error code %1").arg(static_cast<int>(m.code));
                 return QString();
             } else

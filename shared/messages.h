@@ -40,6 +40,7 @@ enum class ErrorCode : std::uint16_t {
     IdleTimeout = 8,
     ServerShutdown = 9,
     Internal = 10,
+    ServerBusy = 11, ///< not a close: batches after the last ack were dropped, resend later
 };
 
 /** Agent → server, first message on every connection. */

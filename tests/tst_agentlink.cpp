@@ -52,6 +52,7 @@ public:
     bool silent = false; // accept connections, never answer
     QString issuedId = QStringLiteral("agent-1");
     QString issuedSecret = QStringLiteral("secret-1");
+    std::uint64_t lastAcked = 0; // what Welcome reports as already stored
 
     QList<Hello> hellos;
     QList<quint32> applied;
@@ -98,7 +99,7 @@ private:
                 return;
             }
             const bool known = hello->agentId == issuedId && hello->secret == issuedSecret;
-            send(s, Welcome{1, issuedId, known ? QString() : issuedSecret, known, 1, 0});
+            send(s, Welcome{1, issuedId, known ? QString() : issuedSecret, known, 1, lastAcked});
             send(s, config);
         } else if (auto *applied_ = std::get_if<ConfigApplied>(&*r.message)) {
             applied.append(applied_->revision);
@@ -236,6 +237,35 @@ private slots:
         const QList<int> tags = server->tagsReceivedOnce();
         QCOMPARE(tags.first(), 0);
         QCOMPARE(tags, range(0, int(tags.size())));
+    }
+
+    void noSequenceIsUsedBeforeTheServerSpeaks()
+    {
+        // Regression: batches sealed before the first Welcome could reuse sequence numbers the
+        // server already held (spool lost or replaced) and be dropped as duplicates.
+        ScriptedServer server;
+        QVERIFY(server.listen());
+        const quint16 port = server.port();
+        server.closeAll(); // the server is down when the agent starts
+        AgentSettings s = settingsFor(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(port)));
+        auto *sampler = new testdata::FakeSampler();
+        Agent agent(s, std::unique_ptr<Sampler>(sampler));
+        agent.link().applyConfig(AgentConfig{0, 1000, 5000, 15000, 50, 100, 60000, 1 << 20, 3600000});
+        QString error;
+        QVERIFY(agent.start(&error));
+        for (int i = 0; i < 5; ++i) {
+            agent.takeSample();
+            agent.sealAndSend();
+        }
+        QCOMPARE(agent.spool().backlogBatches(), 0u);    // nothing numbered yet
+        QVERIFY(agent.spool().openSampleCount() >= 5);   // but everything kept
+        // The server comes back and says it already stores up to sequence 41.
+        ScriptedServer back;
+        back.lastAcked = 41;
+        QVERIFY(back.listen(port));
+        QTRY_VERIFY_WITH_TIMEOUT(!back.batches.empty(), 15000);
+        QCOMPARE(back.batches.begin()->first, std::uint64_t(42));
+        QCOMPARE(back.batches.begin()->second.samples.front().load1, 0.0f); // sample 0 first
     }
 
     void heartbeatWhenIdle()

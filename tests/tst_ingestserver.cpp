@@ -250,6 +250,43 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(agent.spool().backlogBatches() <= 1, 10000);
     }
 
+    void busyServerShedsLoadWithoutLosingSamples()
+    {
+        IngestServer::Options net;
+        net.maxQueuedSamples = 4; // about one batch of this test's agent
+        startCore(net);
+        auto *sampler = new testdata::FakeSampler();
+        Agent agent(agentSettings(QStringLiteral("a")), std::unique_ptr<agent::Sampler>(sampler));
+        QSignalSpy busy(&agent.link(), &AgentLink::serverBusy);
+        QString error;
+        QVERIFY(agent.start(&error));
+        QSignalSpy acks(&agent.link(), &AgentLink::acknowledged);
+        QVERIFY(acks.wait(10000));
+        {
+            // The database stalls: queued samples pass the cap and the hub refuses batches.
+            QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("busy"));
+            locker.setDatabaseName(dbPath());
+            QVERIFY(locker.open());
+            QSqlQuery q(locker);
+            QVERIFY(q.exec(QStringLiteral("BEGIN IMMEDIATE")));
+            QVERIFY(busy.wait(10000)); // told, not disconnected
+            QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+            q = QSqlQuery();
+            locker.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("busy"));
+        // Everything sealed is eventually acked; stored samples are 0..N, each once.
+        QTRY_VERIFY_WITH_TIMEOUT(agent.link().state() == AgentLink::State::Ready
+                                     && agent.spool().backlogBatches() == 0 && sampler->count() > 30,
+                                 20000);
+        agent.stop();
+        DbReader db(dbPath());
+        const qint64 rows = db.scalar(QStringLiteral("SELECT count(*) FROM samples"));
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(DISTINCT load1) FROM samples")), rows);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT min(load1) FROM samples")), 0);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT max(load1) FROM samples")), rows - 1);
+    }
+
     void badInputIsRefusedAndOthersKeepStreaming()
     {
         IngestServer::Options net;

@@ -225,12 +225,14 @@ private slots:
         QCOMPARE(spool.backlogBatches(), 4u);
         QCOMPARE(spool.droppedTotal(), std::uint64_t(6));
         QCOMPARE(pendingTags(spool), range(6, 10));
-        // Every later batch tells the server how many were dropped before it was sealed.
+        // Unsealed samples count too: the new sample pushes one more batch out at once, and
+        // the batch it is sealed into tells the server how many were dropped so far.
         spool.append(sampleAt(10), coresFor(10));
-        spool.seal(t0 + 11000);
-        QCOMPARE(decodeBatch(spool.pending(10, 10).front()).droppedTotal, std::uint64_t(6));
-        QCOMPARE(spool.backlogBatches(), 4u); // the new batch pushed one more out
         QCOMPARE(spool.droppedTotal(), std::uint64_t(7));
+        spool.seal(t0 + 11000);
+        QCOMPARE(decodeBatch(spool.pending(10, 10).front()).droppedTotal, std::uint64_t(7));
+        QCOMPARE(spool.backlogBatches(), 4u);
+        QCOMPARE(pendingTags(spool), range(7, 11));
     }
 
     void ageLimitDropsOldest()
@@ -250,6 +252,64 @@ private slots:
         QVERIFY(reopened.open());
         QCOMPARE(reopened.droppedTotal(), std::uint64_t(4)); // the count is durable
         QCOMPARE(reopened.backlogBatches(), 6u);
+    }
+
+    void limitsSurviveRestart()
+    {
+        const QString path = freshPath();
+        {
+            Spool spool(path);
+            QVERIFY(spool.open());
+            spool.setLimits(1ull << 30, 30ll * 24 * 3600 * 1000, t0);
+        }
+        Spool spool(path);
+        QVERIFY(spool.open());
+        // 3 days old: within the persisted 30-day limit, beyond nothing built in.
+        for (int i = 0; i < 3; ++i) {
+            spool.append(sampleAt(i), coresFor(i));
+            spool.seal(t0 + i * 1000LL);
+        }
+        spool.seal(t0 + 3 * 24 * 3600 * 1000LL);
+        QCOMPARE(spool.droppedTotal(), std::uint64_t(0));
+        QCOMPARE(spool.backlogBatches(), 3u);
+    }
+
+    void unsealedSamplesAreBoundedToo()
+    {
+        // Before its first Welcome the agent does not seal: open samples alone must respect
+        // the size limit, oldest dropped first and counted.
+        Spool spool(freshPath());
+        QVERIFY(spool.open());
+        spool.append(sampleAt(0), coresFor(0));
+        spool.setLimits(64 * 1024, 3600 * 1000, t0);
+        for (int i = 1; i < 2000; ++i)
+            spool.append(sampleAt(i), coresFor(i));
+        QVERIFY(spool.droppedTotal() > 0);
+        QVERIFY(spool.openSampleCount() < 2000);
+        QCOMPARE(spool.openSampleCount() + spool.droppedTotal(), std::uint64_t(2000));
+        spool.seal(t0 + 2'000'000);
+        const QList<int> tags = pendingTags(spool);
+        QCOMPARE(tags.last(), 1999); // the newest survive
+        QCOMPARE(tags, range(int(2000 - tags.size()), 2000));
+        QVERIFY(spool.backlogBytes() <= 64 * 1024);
+    }
+
+    void unopenableSpoolIsNotMovedAside()
+    {
+        // Only SQLite's verdict of corruption moves a file aside; a path that cannot be
+        // opened (here: a folder) leaves everything in place and the spool runs in memory.
+        const QString path = freshPath();
+        QVERIFY(QDir().mkpath(path));
+        Spool spool(path);
+        QString error;
+        QVERIFY(!spool.open(&error));
+        QVERIFY(error.contains(path));
+        QVERIFY(spool.degraded());
+        QVERIFY(QFileInfo(path).isDir());
+        QVERIFY(QDir(m_dir.path()).entryList({QFileInfo(path).fileName() + QStringLiteral(".corrupt-*")}).isEmpty());
+        spool.append(sampleAt(5), coresFor(5));
+        spool.seal(t0);
+        QCOMPARE(pendingTags(spool), (QList<int>{5}));
     }
 
     void fullDiskKeepsSamplesInMemoryThenRecovers()

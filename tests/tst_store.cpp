@@ -550,6 +550,26 @@ private slots:
                                      &error));
     }
 
+    void futureTimestampDoesNotStopOfflineDetection()
+    {
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        const QString id = enrol(store);
+        // One sample from a clock that jumped ten years ahead, then normal ones again.
+        const qint64 decade = 10ll * 365 * 24 * 3600 * 1000;
+        QCOMPARE(ingestOne(store, id, testdata::makeBatch(1, 1, 0, kNow + decade)).front().status, Status::Stored);
+        QVERIFY(store.client(id)->lastSampleMs <= kNow + 24ll * 3600 * 1000);
+        QCOMPARE(ingestOne(store, id, testdata::makeBatch(2, 5, 0, kNow)).front().status, Status::Stored);
+        // Two hours of silence later: recorded as "agent offline".
+        QCOMPARE(ingestOne(store, id, testdata::makeBatch(3, 5, 0, kNow + 2 * 3600 * 1000 + 48 * 3600 * 1000))
+                     .front().status, Status::Stored);
+        bool offline = false;
+        for (const Store::Gap &g : store.gaps(id))
+            offline = offline || g.reason == QStringLiteral("agent offline");
+        QVERIFY(offline);
+    }
+
     void ingestRecordsGaps()
     {
         Store store(newPath());
