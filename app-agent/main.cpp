@@ -8,7 +8,6 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QLoggingCategory>
-#include <QSslSocket>
 #include <QTextStream>
 
 #include <cstdio>
@@ -69,12 +68,6 @@ int main(int argc, char *argv[])
             }
         }
     }
-
-    // Every QWebSocket builds a default TLS configuration, which loads OpenSSL (≈4 MiB
-    // resident) even for ws://. Plain links get Qt's certificate-only backend instead.
-    if (settings->server.scheme() == u"ws"
-        && QSslSocket::availableBackends().contains(QStringLiteral("cert-only")))
-        QSslSocket::setActiveBackend(QStringLiteral("cert-only"));
 
     Agent agent(*settings, createPlatformSampler());
     SignalWatcher signals_;
