@@ -4,6 +4,7 @@
 #include "storereader.h"
 #include "testdata.h"
 
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -101,6 +102,40 @@ private slots:
         check(raw.memory[HistoryData::MemUsed], rolled.memory[HistoryData::MemUsed], "used");
         // The rollup read is the cheap one: far fewer rows.
         QVERIFY(rolled.cpu[HistoryData::CpuUser].size() <= 4 * request.columns + 2);
+    }
+
+    void recentHistorySeedsSparklines()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("r.db"));
+        QString id;
+        {
+            Store store(path);
+            QString error;
+            QVERIFY(store.open(&error));
+            Hello hello;
+            hello.hostname = QStringLiteral("r");
+            id = store.authenticate(hello, QStringLiteral("test"), 1).clientId;
+            SampleBatch b = testdata::makeBatch(1, 20, 2, 1'700'000'000'000);
+            b.droppedTotal = 0;
+            for (std::size_t i = 0; i < b.samples.size(); ++i)
+                b.samples[i].cpu.user = float(i);
+            const Store::IngestItem item{id, &b};
+            QCOMPARE(store.ingest(std::span(&item, 1), 1, &error).front().status,
+                     Store::IngestResult::Status::Stored);
+        }
+        StoreReader reader(path);
+        QSignalSpy spy(&reader, &StoreReader::recentLoaded);
+        reader.loadRecent(1'700'000'005'000, 8); // samples 5..19 qualify, the newest 8 kept
+        QCOMPARE(spy.size(), 1);
+        const RecentHistory recent = spy.first().first().value<RecentHistory>();
+        QCOMPARE(recent.size(), 1);
+        const QList<SparkPoint> points = recent.value(id);
+        QCOMPARE(points.size(), 8);
+        QCOMPARE(points.first().timestampMs, 1'700'000'012'000);
+        QCOMPARE(points.last().timestampMs, 1'700'000'019'000);
+        // cpu = busy: user (i) + nice 0.5 + system 4 + irq .25 + softirq .75 + steal .5
+        QCOMPARE(points.last().cpuPercent, 19.0 + 6.0);
     }
 };
 

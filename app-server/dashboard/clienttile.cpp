@@ -77,6 +77,14 @@ void ClientTile::setOnline(bool online)
     update();
 }
 
+void ClientTile::setNeverSentData(bool never)
+{
+    if (m_neverSentData == never)
+        return;
+    m_neverSentData = never;
+    update();
+}
+
 void ClientTile::addSample(qint64 timestampMs, double cpuPercent, double memoryPercent)
 {
     if (timestampMs <= m_lastTimestamp)
@@ -132,9 +140,9 @@ void ClientTile::paintEvent(QPaintEvent *)
                        height() - (lineY + fm.height() + 6) - pad);
     p.setPen(QPen(pal.color(QPalette::Midlight), 1));
     p.drawLine(spark.bottomLeft(), spark.bottomRight());
-    if (!m_online && m_cpu.empty()) {
+    if (m_cpu.empty() && (!m_online || m_neverSentData)) {
         p.setPen(pal.color(QPalette::Disabled, QPalette::Text));
-        p.drawText(spark, Qt::AlignCenter, tr("offline"));
+        p.drawText(spark, Qt::AlignCenter, m_neverSentData ? tr("no data yet") : tr("offline"));
         return;
     }
     drawSparkline(p, spark, m_memory, historyLength, kMemoryColor);

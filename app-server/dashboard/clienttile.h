@@ -21,6 +21,8 @@ public:
     QString clientId() const { return m_clientId; }
     void setHostname(const QString &hostname);
     void setOnline(bool online);
+    /** A client that never sent a sample says so instead of "offline". */
+    void setNeverSentData(bool never);
     /** Appends a live point (percentages; memory < 0 if unknown). */
     void addSample(qint64 timestampMs, double cpuPercent, double memoryPercent);
     double cpu() const { return m_cpu.empty() ? -1 : m_cpu.back(); }
@@ -44,6 +46,7 @@ private:
     QString m_clientId;
     QString m_hostname;
     bool m_online = false;
+    bool m_neverSentData = false;
     qint64 m_lastTimestamp = 0;
     std::deque<double> m_cpu;
     std::deque<double> m_memory;

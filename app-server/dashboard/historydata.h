@@ -3,6 +3,7 @@
 
 #include "store.h"
 
+#include <QHash>
 #include <QList>
 #include <QMetaType>
 #include <QPointF>
@@ -43,7 +44,18 @@ struct HistoryData {
     QString error;
 };
 
+/** One point of an overview sparkline. */
+struct SparkPoint {
+    qint64 timestampMs = 0;
+    double cpuPercent = 0;
+    double memoryPercent = 0;
+};
+
+/** The last minutes of every client, to fill the overview's sparklines at start-up. */
+using RecentHistory = QHash<QString, QList<SparkPoint>>;
+
 } // namespace autofact::dashboard
 
+Q_DECLARE_METATYPE(autofact::dashboard::RecentHistory)
 Q_DECLARE_METATYPE(autofact::dashboard::HistoryRequest)
 Q_DECLARE_METATYPE(autofact::dashboard::HistoryData)

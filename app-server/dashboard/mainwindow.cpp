@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mainwindow.h"
 
+#include "clienttile.h"
+
 #include "agentconfigdialog.h"
 #include "clientdetailview.h"
 #include "clientfilterproxy.h"
@@ -123,6 +125,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
         connect(hub, &IngestServer::configApplied, m_model, &ClientTableModel::configApplied);
     }
     connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
+    connect(m_reader, &StoreReader::recentLoaded, m_overview, &OverviewWidget::seed);
     connect(m_reader, &StoreReader::readError, this, [this](const QString &message) {
         statusBar()->showMessage(tr("Database read error: %1").arg(message), 10000);
     });
@@ -216,6 +219,14 @@ void MainWindow::onInventory(const QList<Store::ClientInfo> &clients, qint64 dat
     m_inventoryPending = false;
     m_databaseBytes = databaseBytes;
     m_model->setInventory(clients);
+    if (!m_seeded) {
+        // Once, after the first inventory built the tiles: their last five minutes.
+        m_seeded = true;
+        const qint64 since = QDateTime::currentMSecsSinceEpoch() - 5 * 60 * 1000;
+        QMetaObject::invokeMethod(m_reader, [reader = m_reader, since] {
+            reader->loadRecent(since, int(ClientTile::historyLength));
+        });
+    }
     for (const Store::ClientInfo &info : clients) {
         if (info.id == m_detail->clientId())
             m_detail->updateFacts(info);

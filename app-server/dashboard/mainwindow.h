@@ -99,6 +99,7 @@ private:
     QTimer m_clock;
     QTimer m_inventoryTimer;
     bool m_inventoryPending = false;
+    bool m_seeded = false; ///< overview sparklines filled from history once
     int m_online = 0;
     qint64 m_databaseBytes = -1;
     /// (monotonic ms, samples stored) over the last few seconds, for samples/s.

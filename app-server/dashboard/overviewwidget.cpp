@@ -73,6 +73,18 @@ void OverviewWidget::setSortKey(SortKey key)
     relayout();
 }
 
+void OverviewWidget::seed(const RecentHistory &recent)
+{
+    for (auto it = recent.cbegin(); it != recent.cend(); ++it) {
+        ClientTile *tile = m_tiles.value(it.key());
+        // Live points are fresher: a tile that already has some keeps them.
+        if (!tile || tile->cpu() >= 0)
+            continue;
+        for (const SparkPoint &p : it.value())
+            tile->addSample(p.timestampMs, p.cpuPercent, p.memoryPercent);
+    }
+}
+
 void OverviewWidget::syncTiles()
 {
     const QStringList ids = m_model->clientIds();
@@ -102,6 +114,7 @@ void OverviewWidget::updateStates()
         if (ClientTile *tile = m_tiles.value(r.info.id)) {
             tile->setHostname(r.info.hostname);
             tile->setOnline(r.online);
+            tile->setNeverSentData(r.info.sampleCount == 0 && !r.latest);
         }
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "historydata.h"
+
 #include <QHash>
 #include <QTimer>
 #include <QWidget>
@@ -28,6 +30,8 @@ public:
     explicit OverviewWidget(ClientTableModel *model, QWidget *parent = nullptr);
 
     void setSortKey(SortKey key);
+    /** Fills sparklines that have no live points yet with recent history. */
+    void seed(const RecentHistory &recent);
     SortKey sortKey() const { return m_sortKey; }
     /** Tiles in display order (tests, screenshots). */
     QList<ClientTile *> orderedTiles() const { return m_order; }

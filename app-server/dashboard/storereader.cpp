@@ -2,6 +2,7 @@
 #include "storereader.h"
 
 #include "dashboardlogging.h"
+#include "clienttablemodel.h"
 #include "decimator.h"
 
 #include <QElapsedTimer>
@@ -20,6 +21,7 @@ StoreReader::StoreReader(QString databasePath, QObject *parent)
 {
     qRegisterMetaType<HistoryRequest>();
     qRegisterMetaType<HistoryData>();
+    qRegisterMetaType<RecentHistory>();
     qRegisterMetaType<QList<Store::ClientInfo>>();
     qRegisterMetaType<AgentConfig>();
     qRegisterMetaType<QHash<QString, AgentConfig>>();
@@ -62,6 +64,29 @@ void StoreReader::loadConfigs()
             overrides.insert(c.id, s->effectiveConfig(c.id));
     }
     Q_EMIT configsLoaded(s->defaultConfig(), overrides);
+}
+
+void StoreReader::loadRecent(qint64 sinceMs, int perClient)
+{
+    Store *s = store();
+    if (!s)
+        return;
+    RecentHistory recent;
+    QString error;
+    const bool ok = s->forEachSample(
+        {}, sinceMs, std::numeric_limits<qint64>::max(),
+        [&](const server::StoredSample &stored) {
+            QList<SparkPoint> &points = recent[stored.clientId];
+            points.append({stored.sample.timestampMs, cpuPercent(stored.sample),
+                           memoryPercent(stored.sample)});
+            if (points.size() > perClient)
+                points.removeFirst();
+            return true;
+        },
+        &error);
+    if (!ok)
+        Q_EMIT readError(error);
+    Q_EMIT recentLoaded(recent);
 }
 
 void StoreReader::loadHistory(const HistoryRequest &request)

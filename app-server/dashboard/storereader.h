@@ -31,6 +31,8 @@ public:
     void loadHistory(const autofact::dashboard::HistoryRequest &request);
     /** Reads the default config and every override; emits configsLoaded. */
     void loadConfigs();
+    /** Reads every client's samples since @p sinceMs (at most @p perClient newest each). */
+    void loadRecent(qint64 sinceMs, int perClient);
 
     /**
      * Thread-safe: the newest request ID the GUI has posted. Older requests still queued are
@@ -49,6 +51,7 @@ Q_SIGNALS:
     void configsLoaded(const autofact::AgentConfig &defaults,
                        const QHash<QString, autofact::AgentConfig> &overrides);
     void readError(const QString &message);
+    void recentLoaded(const autofact::dashboard::RecentHistory &recent);
 
 private:
     server::Store *store();
