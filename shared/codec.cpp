@@ -5,6 +5,7 @@
 
 #include <QStringBuilder>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -388,12 +389,28 @@ QString checkBatch(const SampleBatch &b)
         return QStringLiteral("samples declare %1 per-core values but the batch carries %2")
             .arg(cores)
             .arg(b.coreBusy.size());
-    // Branch-free first pass (vectorises; NaN fails both comparisons, inf the second): the
-    // per-core vector is most of a batch on many-core machines.
-    bool allInRange = true;
-    for (float v : b.coreBusy)
-        allInRange &= (v >= 0.0f) & (v <= 100.0f);
-    if (allInRange)
+    // The per-core vector is most of a batch on many-core machines, so the first pass looks at
+    // bit patterns: a non-negative float's bits grow with its value, so every value in
+    // [0, 100] has bits <= those of 100.0f (0x42C80000); negatives (sign bit), infinities and
+    // NaNs are all above, except -0.0 (0x80000000), which is allowed. Fixed blocks of 8 let
+    // the compiler vectorise at -O2.
+    constexpr std::uint32_t hundredBits = 0x42C80000u;
+    static_assert(std::bit_cast<std::uint32_t>(100.0f) == hundredBits);
+    const float *values = b.coreBusy.data();
+    const std::size_t n = b.coreBusy.size();
+    std::uint32_t outside = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (std::size_t k = 0; k < 8; ++k) {
+            const std::uint32_t bits = std::bit_cast<std::uint32_t>(values[i + k]);
+            outside |= std::uint32_t(bits > hundredBits) & std::uint32_t(bits != 0x80000000u);
+        }
+    }
+    for (; i < n; ++i) {
+        const std::uint32_t bits = std::bit_cast<std::uint32_t>(values[i]);
+        outside |= std::uint32_t(bits > hundredBits) & std::uint32_t(bits != 0x80000000u);
+    }
+    if (!outside)
         return {};
     for (std::size_t i = 0; i < b.coreBusy.size(); ++i) {
         if (!finitePercent(b.coreBusy[i]))

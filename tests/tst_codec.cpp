@@ -60,6 +60,9 @@ private slots:
         QTest::addRow("batch-60x8") << Message(testdata::makeBatch(12, 60, 8));
         QTest::addRow("batch-60x64") << Message(testdata::makeBatch(13, 60, 64));
         QTest::addRow("batch-1x1") << Message(testdata::makeBatch(~0ull, 1, 1));
+        SampleBatch edges = testdata::makeBatch(14, 2, 5);
+        edges.coreBusy = {0.0f, -0.0f, 100.0f, 99.99999f, 1e-30f, 0.0f, 50.0f, 100.0f, 0.0f, 0.0f};
+        QTest::addRow("batch-core-edges") << Message(edges);
         QTest::addRow("ack-cumulative") << Message(Ack{99, {}});
         QTest::addRow("ack-ranges") << Message(Ack{5, {{7, 9}, {11, 11}}});
         QTest::addRow("heartbeat") << Message(Heartbeat{123456, 3, 4096, 17});
@@ -200,6 +203,12 @@ private slots:
                                   << QStringLiteral("outside 0..100");
         QTest::addRow("core-nan") << variant([](SampleBatch &b) { b.coreBusy[7] = nan; })
                                   << QStringLiteral("per-core value 7");
+        QTest::addRow("core-just-over-100") << variant([](SampleBatch &b) { b.coreBusy[19] = std::nextafter(100.0f, 200.0f); })
+                                            << QStringLiteral("per-core value 19");
+        QTest::addRow("core-tiny-negative") << variant([](SampleBatch &b) { b.coreBusy[3] = -1e-30f; })
+                                            << QStringLiteral("per-core value 3");
+        QTest::addRow("core-inf") << variant([](SampleBatch &b) { b.coreBusy[11] = inf; })
+                                  << QStringLiteral("per-core value 11");
         QTest::addRow("core-count-mismatch")
             << variant([](SampleBatch &b) { b.samples[0].coreCount = 5; })
             << QStringLiteral("declare 21 per-core values");
