@@ -322,6 +322,24 @@ quint64 estimateLost(qint64 startMs, qint64 endMs, qint64 intervalMs)
     return periods > 1 ? quint64(periods - 1) : 0;
 }
 
+enum class StepEnd { Done, Stopped, Failed };
+
+/// Steps a bound statement: read() fills a row from the current result, visit() sees it and
+/// may stop early. The statement is reset however it ends, so it can be bound again.
+template<typename Read, typename Visit>
+StepEnd stepRows(sqlite3_stmt *s, Read &&read, Visit &&visit)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!visit(read(s))) {
+            sqlite3_reset(s);
+            return StepEnd::Stopped;
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? StepEnd::Done : StepEnd::Failed;
+}
+
 } // namespace
 
 float StoredSample::core(int index) const
@@ -1389,24 +1407,19 @@ bool Store::forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
     sqlite3_bind_int64(s, 2, fromMs);
     sqlite3_bind_int64(s, 3, toMs);
     MinuteRollup r;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r.minuteMs = sqlite3_column_int64(s, 0);
-        r.count = quint32(sqlite3_column_int64(s, 1));
-        r.firstMs = sqlite3_column_int64(s, 2);
-        r.lastMs = sqlite3_column_int64(s, 3);
-        r.memTotal = sqlite3_column_double(s, 4);
+    const auto read = [&r](sqlite3_stmt *st) -> const MinuteRollup & {
+        r.minuteMs = sqlite3_column_int64(st, 0);
+        r.count = quint32(sqlite3_column_int64(st, 1));
+        r.firstMs = sqlite3_column_int64(st, 2);
+        r.lastMs = sqlite3_column_int64(st, 3);
+        r.memTotal = sqlite3_column_double(st, 4);
         for (int i = 0; i < MinuteRollup::SeriesCount; ++i) {
-            r.min[std::size_t(i)] = sqlite3_column_double(s, 5 + 2 * i);
-            r.max[std::size_t(i)] = sqlite3_column_double(s, 6 + 2 * i);
+            r.min[std::size_t(i)] = sqlite3_column_double(st, 5 + 2 * i);
+            r.max[std::size_t(i)] = sqlite3_column_double(st, 6 + 2 * i);
         }
-        if (!visit(r)) {
-            sqlite3_reset(s);
-            return true;
-        }
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+        return r;
+    };
+    if (stepRows(s, read, visit) == StepEnd::Failed) {
         if (error)
             *error = QStringLiteral("reading minute rollups: %1").arg(rawError());
         return false;
@@ -1483,51 +1496,51 @@ bool Store::forEachSample(const QStringList &clientIds, qint64 fromMs, qint64 to
 
     sqlite3_stmt *s = m_selSamples;
     StoredSample row;
+    const auto read = [&row](sqlite3_stmt *st) -> const StoredSample & {
+        Sample &x = row.sample;
+        x.timestampMs = sqlite3_column_int64(st, 0);
+        row.sequence = quint64(sqlite3_column_int64(st, 1));
+        x.cpu.user = float(sqlite3_column_double(st, 2));
+        x.cpu.nice = float(sqlite3_column_double(st, 3));
+        x.cpu.system = float(sqlite3_column_double(st, 4));
+        x.cpu.idle = float(sqlite3_column_double(st, 5));
+        x.cpu.iowait = float(sqlite3_column_double(st, 6));
+        x.cpu.irq = float(sqlite3_column_double(st, 7));
+        x.cpu.softirq = float(sqlite3_column_double(st, 8));
+        x.cpu.steal = float(sqlite3_column_double(st, 9));
+        x.cpu.guest = float(sqlite3_column_double(st, 10));
+        x.memory.total = quint64(sqlite3_column_int64(st, 11));
+        x.memory.free = quint64(sqlite3_column_int64(st, 12));
+        x.memory.available = quint64(sqlite3_column_int64(st, 13));
+        x.memory.buffers = quint64(sqlite3_column_int64(st, 14));
+        x.memory.cached = quint64(sqlite3_column_int64(st, 15));
+        x.memory.used = quint64(sqlite3_column_int64(st, 16));
+        x.memory.swapTotal = quint64(sqlite3_column_int64(st, 17));
+        x.memory.swapFree = quint64(sqlite3_column_int64(st, 18));
+        x.load1 = float(sqlite3_column_double(st, 19));
+        x.load5 = float(sqlite3_column_double(st, 20));
+        x.load15 = float(sqlite3_column_double(st, 21));
+        x.flags = quint16(sqlite3_column_int(st, 22));
+        const void *blob = sqlite3_column_blob(st, 23);
+        const int bytes = sqlite3_column_bytes(st, 23);
+        row.coresLE = QByteArrayView(static_cast<const char *>(blob), blob ? bytes : 0);
+        x.coreCount = quint16(row.coresLE.size() / 4);
+        return row;
+    };
     for (const auto &[id, num] : targets) {
         row.clientId = id;
         sqlite3_bind_int64(s, 1, num);
         sqlite3_bind_int64(s, 2, fromMs);
         sqlite3_bind_int64(s, 3, toMs);
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            Sample &x = row.sample;
-            x.timestampMs = sqlite3_column_int64(s, 0);
-            row.sequence = quint64(sqlite3_column_int64(s, 1));
-            x.cpu.user = float(sqlite3_column_double(s, 2));
-            x.cpu.nice = float(sqlite3_column_double(s, 3));
-            x.cpu.system = float(sqlite3_column_double(s, 4));
-            x.cpu.idle = float(sqlite3_column_double(s, 5));
-            x.cpu.iowait = float(sqlite3_column_double(s, 6));
-            x.cpu.irq = float(sqlite3_column_double(s, 7));
-            x.cpu.softirq = float(sqlite3_column_double(s, 8));
-            x.cpu.steal = float(sqlite3_column_double(s, 9));
-            x.cpu.guest = float(sqlite3_column_double(s, 10));
-            x.memory.total = quint64(sqlite3_column_int64(s, 11));
-            x.memory.free = quint64(sqlite3_column_int64(s, 12));
-            x.memory.available = quint64(sqlite3_column_int64(s, 13));
-            x.memory.buffers = quint64(sqlite3_column_int64(s, 14));
-            x.memory.cached = quint64(sqlite3_column_int64(s, 15));
-            x.memory.used = quint64(sqlite3_column_int64(s, 16));
-            x.memory.swapTotal = quint64(sqlite3_column_int64(s, 17));
-            x.memory.swapFree = quint64(sqlite3_column_int64(s, 18));
-            x.load1 = float(sqlite3_column_double(s, 19));
-            x.load5 = float(sqlite3_column_double(s, 20));
-            x.load15 = float(sqlite3_column_double(s, 21));
-            x.flags = quint16(sqlite3_column_int(s, 22));
-            const void *blob = sqlite3_column_blob(s, 23);
-            const int bytes = sqlite3_column_bytes(s, 23);
-            row.coresLE = QByteArrayView(static_cast<const char *>(blob), blob ? bytes : 0);
-            x.coreCount = quint16(row.coresLE.size() / 4);
-            if (!visit(row)) {
-                sqlite3_reset(s);
-                return true;
-            }
-        }
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE) {
+        switch (stepRows(s, read, visit)) {
+        case StepEnd::Stopped:
+            return true;
+        case StepEnd::Failed:
             if (error)
                 *error = QStringLiteral("reading samples: %1").arg(rawError());
             return false;
+        case StepEnd::Done:
+            break;
         }
     }
     return true;

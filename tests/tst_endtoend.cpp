@@ -3,6 +3,8 @@
 // The server is killed with SIGKILL while agents stream and restarted on the same port and
 // database; then one agent is killed with SIGKILL and restarted. Afterwards every sequence
 // number each agent produced must be stored exactly once (or still wait in its spool).
+#include "sqlreader.h"
+
 #include <QDir>
 #include <QFile>
 #include <QProcess>
@@ -23,45 +25,7 @@ namespace {
 const QString serverBinary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-server/autofactory");
 const QString agentBinary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
 
-class Sql
-{
-public:
-    explicit Sql(const QString &path)
-        : m_name(QStringLiteral("e2e-%1").arg(++s_counter))
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
-        db.open();
-    }
-    ~Sql()
-    {
-        QSqlDatabase::database(m_name, false).close();
-        QSqlDatabase::removeDatabase(m_name);
-    }
-    QList<QVariantList> rows(const QString &sql) const
-    {
-        QList<QVariantList> out;
-        QSqlQuery q(QSqlDatabase::database(m_name, false));
-        if (!q.exec(sql))
-            return out;
-        while (q.next()) {
-            QVariantList row;
-            for (int i = 0; i < q.record().count(); ++i)
-                row.append(q.value(i));
-            out.append(row);
-        }
-        return out;
-    }
-    qint64 scalar(const QString &sql) const
-    {
-        const auto r = rows(sql);
-        return r.isEmpty() ? -1 : r.first().value(0).toLongLong();
-    }
-
-private:
-    static inline int s_counter = 0;
-    QString m_name;
-};
+using Sql = autofact::testdata::SqlReader;
 
 } // namespace
 

@@ -4,6 +4,7 @@
 #include "agent.h"
 #include "codec.h"
 #include "fakesampler.h"
+#include "sqlreader.h"
 #include "servercore.h"
 #include "testdata.h"
 
@@ -25,58 +26,7 @@ using namespace autofact;
 using namespace autofact::agent;
 using namespace autofact::server;
 
-namespace {
-
-/** Reads the server's database through a separate connection (WAL allows it). */
-class DbReader
-{
-public:
-    explicit DbReader(const QString &path)
-        : m_name(QStringLiteral("reader-%1").arg(++s_counter))
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-        db.open();
-    }
-    ~DbReader()
-    {
-        QSqlDatabase::database(m_name, false).close();
-        QSqlDatabase::removeDatabase(m_name);
-    }
-    qint64 scalar(const QString &sql) const
-    {
-        QSqlQuery q(QSqlDatabase::database(m_name, false));
-        if (!q.exec(sql) || !q.next())
-            return -1;
-        return q.value(0).toLongLong();
-    }
-    /** Every row of every table, as text: equal dumps mean an unchanged database. */
-    QString dump() const
-    {
-        QSqlDatabase db = QSqlDatabase::database(m_name, false);
-        QString out;
-        QStringList tables = db.tables();
-        tables.sort();
-        for (const QString &t : tables) {
-            QSqlQuery q(db);
-            q.exec(QStringLiteral("SELECT * FROM %1").arg(t));
-            while (q.next()) {
-                out += t + u':';
-                for (int i = 0; i < q.record().count(); ++i)
-                    out += q.value(i).toString() + u'|';
-                out += u'\n';
-            }
-        }
-        return out;
-    }
-
-private:
-    static inline int s_counter = 0;
-    QString m_name;
-};
-
-} // namespace
+using DbReader = testdata::SqlReader;
 
 class TestIngestServer : public QObject
 {

@@ -6,6 +6,7 @@
 #include "loadgenerator.h"
 #include "loadgenoptions.h"
 #include "servercore.h"
+#include "sqlreader.h"
 
 #include <QHash>
 #include <QLoggingCategory>
@@ -13,6 +14,7 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
+
 #include <QTest>
 
 #include <memory>
@@ -24,44 +26,20 @@ using namespace autofact::server;
 namespace {
 
 /** Read-only view of the server's database, opened after the server stopped. */
-class DbReader
+class DbReader : public testdata::SqlReader
 {
 public:
-    explicit DbReader(const QString &path)
-        : m_name(QStringLiteral("loadgen-reader-%1").arg(++s_counter))
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-        db.open();
-    }
-    ~DbReader()
-    {
-        QSqlDatabase::database(m_name, false).close();
-        QSqlDatabase::removeDatabase(m_name);
-    }
-    qint64 scalar(const QString &sql) const
-    {
-        QSqlQuery q(QSqlDatabase::database(m_name, false));
-        if (!q.exec(sql) || !q.next())
-            return -1;
-        return q.value(0).toLongLong();
-    }
+    using SqlReader::SqlReader;
     /** Stored samples per client ID. */
     QHash<QString, qint64> samplesPerClient() const
     {
         QHash<QString, qint64> out;
-        QSqlQuery q(QSqlDatabase::database(m_name, false));
-        q.exec(QStringLiteral("SELECT c.id, COUNT(s.rowid) FROM clients c "
-                              "LEFT JOIN samples s ON s.client = c.num GROUP BY c.id"));
-        while (q.next())
-            out.insert(q.value(0).toString(), q.value(1).toLongLong());
+        for (const QVariantList &row : rows(QStringLiteral(
+                 "SELECT c.id, COUNT(s.rowid) FROM clients c "
+                 "LEFT JOIN samples s ON s.client = c.num GROUP BY c.id")))
+            out.insert(row.value(0).toString(), row.value(1).toLongLong());
         return out;
     }
-
-private:
-    static inline int s_counter = 0;
-    QString m_name;
 };
 
 } // namespace
