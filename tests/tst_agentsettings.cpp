@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "agentsettings.h"
 
+#include "testfiles.h"
+
 #include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -16,12 +18,7 @@ private:
 
     QString write(const QString &name, const QByteArray &bytes)
     {
-        const QString path = m_dir.filePath(name);
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly))
-            qFatal("cannot write fixture");
-        f.write(bytes);
-        return path;
+        return autofact::testdata::writeFile(m_dir.filePath(name), bytes);
     }
 
 private slots:

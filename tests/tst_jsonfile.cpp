@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "jsonfile.h"
 
+#include "testfiles.h"
+
 #include <QFile>
 #include <QJsonObject>
 #include <QTemporaryDir>
@@ -18,12 +20,7 @@ private:
 
     QString write(const QString &name, const QByteArray &bytes)
     {
-        const QString path = m_dir.filePath(name);
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly))
-            qFatal("cannot write fixture");
-        f.write(bytes);
-        return path;
+        return autofact::testdata::writeFile(m_dir.filePath(name), bytes);
     }
 
 private slots:

@@ -5,6 +5,8 @@
 
 #include <QDir>
 #include <QElapsedTimer>
+#include "testfiles.h"
+
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -22,17 +24,9 @@ using namespace autofact::agent;
 
 namespace {
 
-QString fixture(const QString &name)
-{
-    return QStringLiteral(AUTOFACT_FIXTURES "/procfs/") + name;
-}
-
 QByteArray readFixture(const QString &name)
 {
-    QFile f(fixture(name));
-    if (!f.open(QIODevice::ReadOnly))
-        qFatal("missing fixture %s", qPrintable(name));
-    return f.readAll();
+    return testdata::readProcFixture(name);
 }
 
 /// A procfs root in a temporary directory; files are rewritten in place between samples.

@@ -4,6 +4,8 @@
 #include "meminfo.h"
 #include "procstat.h"
 
+#include "testfiles.h"
+
 #include <QFile>
 #include <QTest>
 
@@ -14,15 +16,12 @@ namespace {
 
 QString fixture(const QString &name)
 {
-    return QStringLiteral(AUTOFACT_FIXTURES "/procfs/") + name;
+    return testdata::procFixture(name);
 }
 
 QByteArray readFixture(const QString &name)
 {
-    QFile f(fixture(name));
-    if (!f.open(QIODevice::ReadOnly))
-        qFatal("missing fixture %s", qPrintable(name));
-    return f.readAll();
+    return testdata::readProcFixture(name);
 }
 
 using Ticks = QList<quint64>;
