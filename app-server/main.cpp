@@ -40,11 +40,26 @@ int main(int argc, char *argv[])
         return runSubcommand(arguments);
     }
 
-    bool headless = arguments.contains(QStringLiteral("--headless"));
+    // Help, version and argument errors must work without a display: only a real dashboard
+    // run creates the QApplication (which aborts when no display can be reached).
+    const bool helpOrVersion = arguments.contains(QStringLiteral("--help"))
+                               || arguments.contains(QStringLiteral("-h"))
+                               || arguments.contains(QStringLiteral("--help-all"))
+                               || arguments.contains(QStringLiteral("--version"))
+                               || arguments.contains(QStringLiteral("-v"));
+    const bool headless = arguments.contains(QStringLiteral("--headless"));
     std::unique_ptr<QCoreApplication> app;
 #ifdef AUTOFACT_HAVE_GUI
-    if (!headless)
+    if (!headless && !helpOrVersion) {
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY")
+            && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+            QTextStream(stderr) << "autofactory: no display found (DISPLAY and WAYLAND_DISPLAY are "
+                                   "unset); run with --headless, or set QT_QPA_PLATFORM"
+                                << Qt::endl;
+            return 2;
+        }
         app = createDashboardApplication(argc, argv);
+    }
 #endif
     if (!app)
         app = std::make_unique<QCoreApplication>(argc, argv);

@@ -5,6 +5,10 @@
 #include <QJsonDocument>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslSocket>
+#include <QStandardPaths>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -64,6 +68,27 @@ private slots:
         QVERIFY(c.out.contains(QStringLiteral("--json")));
     }
 
+    void needsNoDisplayForHelpAndSaysSoOtherwise()
+    {
+        // Regression: --help created the QApplication first and aborted without a display.
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+        env.remove(QStringLiteral("DISPLAY"));
+        env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+        p.setProcessEnvironment(env);
+        p.start(binary, {QStringLiteral("--help")});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(p.readAllStandardOutput().contains("--headless"));
+        p.start(binary, {QStringLiteral("--db"), m_dir.filePath(QStringLiteral("nodisplay.db"))});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        QVERIFY2(err.contains(QStringLiteral("--headless")) && !err.contains(u'\n'), qPrintable(err));
+    }
+
     void badArguments_data()
     {
         QTest::addColumn<QStringList>("args");
@@ -104,6 +129,56 @@ private slots:
                            m_dir.filePath(QStringLiteral("busy.db"))});
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains(QStringLiteral("cannot listen")), qPrintable(r.err));
+    }
+
+    void tlsFlagsServeWss()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl is not installed");
+        const QString cert = m_dir.filePath(QStringLiteral("cert.pem"));
+        const QString key = m_dir.filePath(QStringLiteral("key.pem"));
+        QProcess openssl;
+        openssl.start(QStringLiteral("openssl"),
+                      {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+                       QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                       QStringLiteral("-days"), QStringLiteral("1"), QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                       QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1"),
+                       QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert});
+        QVERIFY(openssl.waitForFinished(60000));
+        QCOMPARE(openssl.exitCode(), 0);
+
+        // A key that is not a key: one line, exit 2.
+        const QString bogus = m_dir.filePath(QStringLiteral("bogus.pem"));
+        QFile b(bogus);
+        QVERIFY(b.open(QIODevice::WriteOnly));
+        b.write("not a key\n");
+        b.close();
+        const Run bad = run({QStringLiteral("--headless"), QStringLiteral("--tls-cert"), cert, QStringLiteral("--tls-key"),
+                             bogus, QStringLiteral("--db"), m_dir.filePath(QStringLiteral("tls-bad.db"))});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("--tls-key")), qPrintable(bad.err));
+
+        QProcess p;
+        p.start(binary, {QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                         QStringLiteral("--db"), m_dir.filePath(QStringLiteral("tls.db")), QStringLiteral("--tls-cert"),
+                         cert, QStringLiteral("--tls-key"), key});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        QTRY_VERIFY_WITH_TIMEOUT((out += p.readAllStandardOutput(), out.contains('\n')), 15000);
+        static const QRegularExpression line(QStringLiteral("^listening on wss://127\\.0\\.0\\.1:(\\d+)\\n$"));
+        const auto m = line.match(QString::fromUtf8(out));
+        QVERIFY2(m.hasMatch(), out.constData());
+        // A TLS client that trusts only this certificate completes the handshake.
+        QSslSocket client;
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setCaCertificates(QSslCertificate::fromPath(cert));
+        client.setSslConfiguration(tls);
+        client.connectToHostEncrypted(QStringLiteral("127.0.0.1"), quint16(m.captured(1).toUInt()));
+        QVERIFY2(client.waitForEncrypted(15000), qPrintable(client.errorString()));
+        client.disconnectFromHost();
+        p.terminate();
+        QVERIFY(p.waitForFinished(15000));
+        QCOMPARE(p.exitCode(), 0);
     }
 
     void headlessServesAndStopsCleanly()
