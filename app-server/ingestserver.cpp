@@ -411,6 +411,10 @@ void IngestServer::onHousekeeping()
 void IngestServer::emitActivity()
 {
     m_pendingActivity.onlineClients = int(m_byClient.size());
+    for (const QString &id : std::as_const(m_pendingActivity.connected))
+        m_pendingActivity.onlineNow.insert(id, m_byClient.contains(id));
+    for (const QString &id : std::as_const(m_pendingActivity.disconnected))
+        m_pendingActivity.onlineNow.insert(id, m_byClient.contains(id));
     Q_EMIT activity(m_pendingActivity);
     m_pendingActivity = HubActivity();
 }

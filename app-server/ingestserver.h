@@ -42,6 +42,9 @@ struct HubActivity {
     QStringList disconnected; ///< client IDs that went away
     QHash<QString, Sample> latest; ///< newest stored sample per client that sent any
     QHash<QString, quint32> backlog; ///< agent-reported unsent batches
+    /// Online state, at the time of the report, of every client that connected or disconnected
+    /// in the period (the two lists above lose the order of events).
+    QHash<QString, bool> onlineNow;
     quint64 samplesStored = 0;
     int onlineClients = 0;
 };

@@ -1573,6 +1573,37 @@ qint64 Store::countSamples(const QStringList &clientIds, qint64 fromMs, qint64 t
     return total;
 }
 
+qint64 Store::estimateSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
+{
+    if (!m_raw)
+        return -1;
+    // The minute that holds fromMs counts whole: floor it (guarding the smallest value).
+    const qint64 fromMinute = fromMs > std::numeric_limits<qint64>::min() + 60000
+                                  ? fromMs - ((fromMs % 60000) + 60000) % 60000
+                                  : fromMs;
+    QSqlQuery q(m_db);
+    q.setForwardOnly(true);
+    if (clientIds.isEmpty()) {
+        const bool ok = runQuery(q,
+                                 QStringLiteral("SELECT coalesce(sum(n), 0) FROM sample_minutes"
+                                                " WHERE minute_ms >= ? AND minute_ms < ?"),
+                                 {fromMinute, toMs});
+        return ok && q.next() ? q.value(0).toLongLong() : -1;
+    }
+    qint64 total = 0;
+    for (const QString &id : clientIds) {
+        const bool ok = runQuery(q,
+                                 QStringLiteral("SELECT coalesce(sum(n), 0) FROM sample_minutes WHERE client ="
+                                                " (SELECT num FROM clients WHERE id = ?)"
+                                                " AND minute_ms >= ? AND minute_ms < ?"),
+                                 {id, fromMinute, toMs});
+        if (!ok || !q.next())
+            return -1;
+        total += q.value(0).toLongLong();
+    }
+    return total;
+}
+
 qint64 Store::databaseSizeBytes()
 {
     if (!m_raw)

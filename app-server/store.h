@@ -231,6 +231,11 @@ public:
      */
     bool forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
                        const std::function<bool(const MinuteRollup &)> &visit, QString *error);
+    /**
+     * About how many samples forEachSample() would visit, from the minute rollups (whole
+     * minutes at both edges): cheap enough for progress bars on any history; -1 on error.
+     */
+    qint64 estimateSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs);
     /** Number of samples forEachSample() would visit; -1 on error. */
     qint64 countSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs);
 

@@ -137,6 +137,39 @@ private Q_SLOTS:
         QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
     }
 
+    void lateSampleDoesNotBringAStoppedAgentBack()
+    {
+        // Regression: an agent's last batch commits after its socket closed; the report that
+        // carries that sample must not mark it online again.
+        const int c = m_model->rowOf(QStringLiteral("id-c"));
+        m_model->clientConnected(QStringLiteral("id-c"));
+        m_model->clientDisconnected(QStringLiteral("id-c"), QStringLiteral("agent stopping"));
+        HubActivity report;
+        report.connected.append(QStringLiteral("id-c"));    // connected and left within the
+        report.disconnected.append(QStringLiteral("id-c")); // same 250 ms period
+        report.onlineNow.insert(QStringLiteral("id-c"), false);
+        report.latest.insert(QStringLiteral("id-c"), sample(kNow, 10, 100));
+        m_model->applyActivity(report);
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+        // And the hub's verdict brings it back when it did reconnect.
+        HubActivity back;
+        back.onlineNow.insert(QStringLiteral("id-c"), true);
+        m_model->applyActivity(back);
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("online"));
+    }
+
+    void inventoryOfManyClientsIsOneInsertion()
+    {
+        QSignalSpy inserted(m_model.get(), &QAbstractItemModel::rowsInserted);
+        QList<Store::ClientInfo> many = {m_model->rowAt(0).info, m_model->rowAt(1).info, m_model->rowAt(2).info};
+        for (int i = 0; i < 500; ++i)
+            many.append(info(QStringLiteral("bulk-%1").arg(i), QStringLiteral("host-%1").arg(i), QStringLiteral("Debian"), false, kNow));
+        m_model->setInventory(many);
+        QCOMPARE(m_model->rowCount(), 503);
+        QCOMPARE(inserted.count(), 1);
+        QCOMPARE(m_model->rowOf(QStringLiteral("bulk-499")), 502);
+    }
+
     void configApplied()
     {
         const int a = m_model->rowOf(QStringLiteral("id-a"));
@@ -149,6 +182,7 @@ private Q_SLOTS:
         QSignalSpy stale(m_model.get(), &ClientTableModel::inventoryStale);
         HubActivity activity;
         activity.connected.append(QStringLiteral("id-new"));
+        activity.onlineNow.insert(QStringLiteral("id-new"), true);
         activity.latest.insert(QStringLiteral("id-new"), sample(kNow, 1, 1));
         m_model->applyActivity(activity);
         QCOMPARE(m_model->rowCount(), 4);

@@ -541,6 +541,10 @@ private slots:
             QCOMPARE(r.max[MinuteRollup::MemUsed], usedMax);
             QCOMPARE(r.firstMs, r.minuteMs);
         }
+        // Progress estimates count whole minutes at the edges; exact counts do not.
+        QCOMPARE(store.countSamples({id}, start + 30'000, start + 90'000), 60);
+        QCOMPARE(store.estimateSamples({id}, start + 30'000, start + 90'000), 120);
+        QCOMPARE(store.estimateSamples({}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max()), 150);
         // Range filter on the minute start, and an early stop.
         int seen = 0;
         QVERIFY(store.forEachMinute(id, start + 60'000, start + 120'000,

@@ -383,15 +383,19 @@ void ClientDetailView::rebuildCoreMenu(int cores)
 {
     m_coresMenu->clear();
     m_coreVisible.resize(cores, true);
+    // The menu is rebuilt later, not inside the handler: clear() would delete the very
+    // action whose trigger is still running.
     m_coresMenu->addAction(tr("Show all"), this, [this] {
         m_coreVisible.fill(true);
-        rebuildCoreMenu(int(m_coreVisible.size()));
         applyCoreVisibility();
+        QMetaObject::invokeMethod(this, [this] { rebuildCoreMenu(int(m_coreVisible.size())); },
+                                  Qt::QueuedConnection);
     });
     m_coresMenu->addAction(tr("Hide all"), this, [this] {
         m_coreVisible.fill(false);
-        rebuildCoreMenu(int(m_coreVisible.size()));
         applyCoreVisibility();
+        QMetaObject::invokeMethod(this, [this] { rebuildCoreMenu(int(m_coreVisible.size())); },
+                                  Qt::QueuedConnection);
     });
     m_coresMenu->addSeparator();
     for (int i = 0; i < cores; ++i) {

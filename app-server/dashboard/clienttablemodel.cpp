@@ -273,21 +273,37 @@ void ClientTableModel::rowChanged(int row)
 void ClientTableModel::setInventory(const QList<Store::ClientInfo> &clients)
 {
     QSet<QString> seen;
+    std::vector<Row> added;
     for (const Store::ClientInfo &info : clients) {
         seen.insert(info.id);
-        const bool known = m_index.contains(info.id);
-        const int row = ensureRow(info.id);
-        Row &r = m_rows[std::size_t(row)];
-        r.info = info;
-        if (!known) {
+        const int known = rowOf(info.id);
+        if (known < 0) {
             // First sight: the stored connection state is all there is. Afterwards the
             // hub's events are fresher than any snapshot.
+            Row r;
+            r.info = info;
             r.online = info.online;
             if (!info.online)
                 r.leftMs = info.lastSeenMs;
+            r.lastSeenMs = std::max(info.lastSeenMs, info.lastSampleMs);
+            added.push_back(std::move(r));
+            continue;
         }
+        Row &r = m_rows[std::size_t(known)];
+        r.info = info;
         r.lastSeenMs = std::max({r.lastSeenMs, info.lastSeenMs, info.lastSampleMs});
-        rowChanged(row);
+    }
+    if (!m_rows.empty())
+        Q_EMIT dataChanged(index(0, 0), index(int(m_rows.size()) - 1, ColumnCount - 1));
+    // New clients arrive as one insertion: views react once, not once per client.
+    if (!added.empty()) {
+        const int first = int(m_rows.size());
+        beginInsertRows({}, first, first + int(added.size()) - 1);
+        for (Row &r : added) {
+            m_index.insert(r.info.id, int(m_rows.size()));
+            m_rows.push_back(std::move(r));
+        }
+        endInsertRows();
     }
     for (int row = int(m_rows.size()) - 1; row >= 0; --row) {
         const Row &r = m_rows[std::size_t(row)];
@@ -312,13 +328,15 @@ void ClientTableModel::removeClient(const QString &clientId)
 void ClientTableModel::applyActivity(const server::HubActivity &activity)
 {
     bool stale = false;
-    for (const QString &id : activity.disconnected) {
-        if (!activity.connected.contains(id))
-            clientDisconnected(id, QString());
-    }
-    for (const QString &id : activity.connected) {
-        stale = stale || !m_index.contains(id);
-        clientConnected(id);
+    // The hub's verdict at report time decides; the connect/disconnect lists alone lose order.
+    for (auto it = activity.onlineNow.constBegin(); it != activity.onlineNow.constEnd(); ++it) {
+        if (it.value()) {
+            stale = stale || !m_index.contains(it.key());
+            if (rowOf(it.key()) < 0 || !m_rows[std::size_t(rowOf(it.key()))].online)
+                clientConnected(it.key());
+        } else if (const int row = rowOf(it.key()); row >= 0 && m_rows[std::size_t(row)].online) {
+            clientDisconnected(it.key(), QString());
+        }
     }
     for (auto it = activity.latest.constBegin(); it != activity.latest.constEnd(); ++it) {
         stale = stale || !m_index.contains(it.key());
@@ -327,8 +345,7 @@ void ClientTableModel::applyActivity(const server::HubActivity &activity)
         r.latest = it.value();
         r.lastSeenMs = std::max<qint64>(r.lastSeenMs, it.value().timestampMs);
         r.info.lastSampleMs = std::max<qint64>(r.info.lastSampleMs, it.value().timestampMs);
-        // Samples come only over a live connection, even if its connect report was missed.
-        r.online = true;
+        // A sample says nothing about now: its batch may commit after the agent left.
         rowChanged(row);
         Q_EMIT liveSample(it.key(), it.value());
     }

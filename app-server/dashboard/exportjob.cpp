@@ -47,7 +47,9 @@ void ExportJob::run()
     QString error;
     if (!store.open(&error))
         return finish(false, false, 0, error);
-    const qint64 total = store.countSamples(m_options.clientIds, m_options.fromMs, m_options.toMs);
+    // An estimate from the minute rollups: an exact count of a long history would keep a
+    // closing window waiting, and a progress bar needs no more.
+    const qint64 total = std::max<qint64>(0, store.estimateSamples(m_options.clientIds, m_options.fromMs, m_options.toMs));
     Q_EMIT progress(0, total);
     QSaveFile file(m_output);
     if (!file.open(QIODevice::WriteOnly))
@@ -57,7 +59,7 @@ void ExportJob::run()
     // About 100 progress updates whatever the size, but not one per row.
     const qint64 interval = std::max<qint64>(1000, total / 100);
     exporter.setProgressCallback(
-        [this, total](qint64 rows, qint64) { Q_EMIT progress(rows, total); }, interval);
+        [this, total](qint64 rows, qint64) { Q_EMIT progress(rows, std::max(rows, total)); }, interval);
     const CsvExporter::Result result = exporter.exportTo(&file, m_options);
     if (!result.ok || result.cancelled) {
         file.cancelWriting();

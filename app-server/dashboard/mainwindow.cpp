@@ -127,6 +127,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
     connect(m_reader, &StoreReader::recentLoaded, m_overview, &OverviewWidget::seed);
     connect(m_reader, &StoreReader::readError, this, [this](const QString &message) {
+        m_inventoryPending = false; // the next refresh tries again
         statusBar()->showMessage(tr("Database read error: %1").arg(message), 10000);
     });
     connect(m_model, &ClientTableModel::inventoryStale, this, &MainWindow::refreshInventory);

@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSet>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -87,7 +88,8 @@ void OverviewWidget::seed(const RecentHistory &recent)
 
 void OverviewWidget::syncTiles()
 {
-    const QStringList ids = m_model->clientIds();
+    const QStringList list = m_model->clientIds();
+    const QSet<QString> ids(list.cbegin(), list.cend());
     for (auto it = m_tiles.begin(); it != m_tiles.end();) {
         if (!ids.contains(it.key())) {
             delete it.value();
@@ -96,7 +98,7 @@ void OverviewWidget::syncTiles()
             ++it;
         }
     }
-    for (const QString &id : ids) {
+    for (const QString &id : list) {
         if (m_tiles.contains(id))
             continue;
         auto *tile = new ClientTile(id, m_container);

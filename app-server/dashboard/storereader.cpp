@@ -122,6 +122,7 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     constexpr double gib = 1024.0 * 1024.0 * 1024.0;
     double memoryMax = 0;
     qint64 count = 0;
+    qint64 rows = 0; ///< rollup rows read, for the superseded-request check
 
     QString error;
     // A pixel column of two minutes or more: per-minute min/max rollups show exactly the same
@@ -132,7 +133,7 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
         const bool ok = store.forEachMinute(
             request.clientId, request.fromMs - request.fromMs % 60000, request.toMs,
             [&](const server::MinuteRollup &r) {
-                if (latest && (count & 1023) == 0 && latest->load() > request.id)
+                if (latest && (++rows & 1023) == 0 && latest->load() > request.id)
                     return false;
                 count += r.count;
                 const double x = double(r.firstMs + r.lastMs) / 2.0;
@@ -175,7 +176,8 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
             memory[HistoryData::MemAvailable].add(x, double(m.available) / gib);
             const quint64 swapUsed = m.swapTotal - std::min(m.swapFree, m.swapTotal);
             memory[HistoryData::MemSwap].add(x, double(swapUsed) / gib);
-            memoryMax = std::max({memoryMax, double(m.total) / gib, double(m.swapTotal) / gib});
+            // Same axis rule as the rollup path: total memory or the swap actually used.
+            memoryMax = std::max({memoryMax, double(m.total) / gib, double(swapUsed) / gib});
             if (s.coreCount > cores.size())
                 cores.resize(s.coreCount, Decimator(x0, x1, columns));
             for (int i = 0; i < s.coreCount; ++i)

@@ -120,6 +120,7 @@ int main(int argc, char *argv[])
         if (r.info.hostname == u"new-box" || r.info.hostname == u"nas")
             continue;
         activity.connected.append(r.info.id);
+        activity.onlineNow.insert(r.info.id, true);
     }
     activity.onlineClients = int(activity.connected.size());
     // Through the hub's signal, as the network thread would (the connection is direct here).
