@@ -43,7 +43,15 @@ int main(int argc, char *argv[])
         QStringLiteral("URL"));
     parser.addOption(configOption);
     parser.addOption(serverOption);
-    parser.process(app);
+    // parse(), not process(): a bad argument is exit 2 like every other config error.
+    if (!parser.parse(QCoreApplication::arguments())) {
+        QTextStream(stderr) << "autofact-agent: " << parser.errorText() << Qt::endl;
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
 
     QTextStream err(stderr);
     const QString configPath =

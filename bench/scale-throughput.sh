@@ -29,7 +29,12 @@ LOADGEN_PID=$!
 # Stop as soon as the backlog is gone (the loadgen's duration is only a bound).
 while kill -0 "$LOADGEN_PID" 2>/dev/null; do
   sleep 1
-  if grep -q ' unacked 0 ' "$WORK/loadgen.txt" 2>/dev/null; then kill -INT "$LOADGEN_PID"; break; fi
+  # Only after samples were actually acked: a report taken before the backlog was generated
+  # also reads "unacked 0".
+  if grep -q ' unacked 0 ' "$WORK/loadgen.txt" 2>/dev/null \
+     && grep -Eq 'acked [1-9][0-9]* \| unacked' "$WORK/loadgen.txt" 2>/dev/null; then
+    kill -INT "$LOADGEN_PID"; break
+  fi
 done
 wait "$LOADGEN_PID" || true
 t1=$(date +%s.%N); cpu1=$(proc_cpu_s "$SERVER_PID"); hwm=$(proc_hwm_mib "$SERVER_PID")

@@ -94,6 +94,12 @@ private slots:
         QCOMPARE(noServer.exitCode(), 2);
         QVERIFY(QString::fromUtf8(noServer.readAllStandardError()).contains(QStringLiteral("--server")));
 
+        QProcess badFlag;
+        badFlag.start(binary, {QStringLiteral("--frobnicate")});
+        QVERIFY(badFlag.waitForFinished(10000));
+        QCOMPARE(badFlag.exitCode(), 2);
+        QVERIFY(QString::fromUtf8(badFlag.readAllStandardError()).contains(QStringLiteral("frobnicate")));
+
         QProcess badUrl;
         badUrl.start(binary, {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("fresh2.json")),
                               QStringLiteral("--server"), QStringLiteral("ftp://x")});

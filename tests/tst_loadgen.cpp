@@ -153,6 +153,23 @@ private Q_SLOTS:
         QCOMPARE(h.quantileMicros(1.0), 5000000);
     }
 
+    void histogramWindowSinceSnapshot()
+    {
+        // Progress lines report the interval, not the run so far.
+        LatencyHistogram h;
+        for (int i = 0; i < 1000; ++i)
+            h.add(200000); // a slow start: 200 ms
+        const LatencyHistogram snapshot = h;
+        for (int i = 0; i < 100; ++i)
+            h.add(1000); // then 1 ms
+        const LatencyHistogram window = h.since(snapshot);
+        QCOMPARE(window.count(), std::uint64_t(100));
+        QVERIFY(window.quantileMicros(0.99) <= 1100);
+        QVERIFY(window.maxMicros() <= 1100);
+        QVERIFY(h.quantileMicros(0.5) >= 190000); // the cumulative view still sees the start
+        QCOMPARE(h.since(h).count(), std::uint64_t(0));
+    }
+
     void parsesCommandLine_data()
     {
         QTest::addColumn<QStringList>("args");

@@ -40,6 +40,9 @@ void AgentPool::start()
     m_clock.start();
     m_tickTimer.start();
     tick();
+    // The first tick generates any backlog: report it at once, so nobody reads the initial
+    // empty snapshot as "nothing left to send".
+    publish();
 }
 
 void AgentPool::tick()

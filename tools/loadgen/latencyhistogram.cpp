@@ -44,6 +44,19 @@ void LatencyHistogram::merge(const LatencyHistogram &other)
     m_max = std::max(m_max, other.m_max);
 }
 
+LatencyHistogram LatencyHistogram::since(const LatencyHistogram &earlier) const
+{
+    LatencyHistogram window;
+    for (std::size_t i = 0; i < m_buckets.size(); ++i) {
+        window.m_buckets[i] = m_buckets[i] - std::min(m_buckets[i], earlier.m_buckets[i]);
+        window.m_count += window.m_buckets[i];
+        if (window.m_buckets[i] > 0)
+            window.m_max = std::int64_t(upperEdge(int(i)));
+    }
+    window.m_max = std::min(window.m_max, m_max);
+    return window;
+}
+
 std::int64_t LatencyHistogram::quantileMicros(double q) const
 {
     if (m_count == 0)

@@ -17,6 +17,11 @@ class LatencyHistogram
 public:
     void add(std::int64_t micros);
     void merge(const LatencyHistogram &other);
+    /**
+     * What was added after @p earlier (a snapshot of this same histogram): the window between
+     * two reports. Its maximum is the upper edge of its highest bucket.
+     */
+    LatencyHistogram since(const LatencyHistogram &earlier) const;
     void clear() { *this = LatencyHistogram(); }
 
     std::uint64_t count() const { return m_count; }

@@ -181,6 +181,8 @@ QString LoadGenerator::progressLine(const LoadStats &s, double seconds, bool fin
     const auto rate = [&](std::uint64_t now, std::uint64_t then) {
         return QString::number(double(now - then) / dt, 'f', 0);
     };
+    // Latency too: per interval on progress lines, over the whole run on the final one.
+    const LatencyHistogram latency = final ? s.latency : s.latency.since(before.latency);
     const QString head = final ? QStringLiteral("[final %1s]").arg(seconds, 0, 'f', 1)
                                : QStringLiteral("[%1s]").arg(seconds, 6, 'f', 1);
     QString line = head % u" connected " % QString::number(s.connected) % u'/'
@@ -188,9 +190,9 @@ QString LoadGenerator::progressLine(const LoadStats &s, double seconds, bool fin
                    % rate(s.samplesSent, before.samplesSent) % u" acked "
                    % rate(s.samplesAcked, before.samplesAcked) % u" | unacked "
                    % QString::number(s.unackedSamples) % u" | ack p50 "
-                   % formatMs(s.latency.quantileMicros(0.5)) % u" p99 "
-                   % formatMs(s.latency.quantileMicros(0.99)) % u" max "
-                   % formatMs(s.latency.maxMicros()) % u" | reconnects "
+                   % formatMs(latency.quantileMicros(0.5)) % u" p99 "
+                   % formatMs(latency.quantileMicros(0.99)) % u" max "
+                   % formatMs(latency.maxMicros()) % u" | reconnects "
                    % QString::number(s.reconnects) % u" errors " % QString::number(s.errors)
                    % u" | cpu " % QString::number(cpuSeconds(), 'f', 1) % u's';
     if (final)
@@ -217,7 +219,7 @@ void LoadGenerator::onReportTimer()
         {QStringLiteral("sent_per_s"), double(s.samplesSent - m_lastReport.samplesSent) / dt},
         {QStringLiteral("acked_per_s"), double(s.samplesAcked - m_lastReport.samplesAcked) / dt},
         {QStringLiteral("unacked"), double(s.unackedSamples)},
-        {QStringLiteral("p99_ms"), double(s.latency.quantileMicros(0.99)) / 1000.0},
+        {QStringLiteral("p99_ms"), double(s.latency.since(m_lastReport.latency).quantileMicros(0.99)) / 1000.0},
         {QStringLiteral("reconnects"), double(s.reconnects)},
         {QStringLiteral("cpu_s"), cpuSeconds()}});
     if (!m_options.quiet)
@@ -259,6 +261,7 @@ void LoadGenerator::beginDrain()
         return;
     m_draining = true;
     m_drainClock.start();
+    m_connectedAtDrain = totals().connected;
     m_durationTimer.stop();
     for (AgentPool *pool : m_pools)
         QMetaObject::invokeMethod(pool, &AgentPool::beginStop, Qt::QueuedConnection);
@@ -281,8 +284,8 @@ void LoadGenerator::finishRun()
               [](const AgentSummary &a, const AgentSummary &b) { return a.index < b.index; });
     // Minor recoveries (under half the fleet) are the drop-rate noise, not storms.
     std::erase_if(m_recoveries, [this](const Recovery &r) { return r.minConnected > m_options.agents / 2; });
-    // Gauges at the end of the run proper, not after the links were closed.
-    total.connected = m_lastReport.connected;
+    // Gauges at the end of the run proper (when the drain began), not after the links closed.
+    total.connected = m_connectedAtDrain;
     m_final = total;
     m_finished = true;
     if (const QString err = saveState(); !err.isEmpty())

@@ -87,6 +87,7 @@ private:
     bool m_inOutage = false;
     double m_firstAllConnectedS = -1;
     bool m_draining = false;
+    int m_connectedAtDrain = 0;
     bool m_finished = false;
 };
 

@@ -66,8 +66,7 @@ void SimAgent::start(std::int64_t nowMs)
         }
         m_stats.samplesTaken += m_settings.backlogSamples;
         m_summary.samplesTaken += m_settings.backlogSamples;
-        m_spool.seal(wallNow, maxSamplesPerBatch);
-        trackSealed();
+        // Sealed (numbered) only after the first Welcome, as the real agent does.
     }
     createLink();
     m_link->start();
@@ -134,7 +133,9 @@ void SimAgent::takeSample()
 
 void SimAgent::sealAndSend()
 {
-    if (m_spool.seal(QDateTime::currentMSecsSinceEpoch(), maxSamplesPerBatch) > 0)
+    // Like the real agent: no sequence number before the server's high-water mark is known,
+    // or a stale state file would make batches look like duplicates.
+    if (m_sequencesConfirmed && m_spool.seal(QDateTime::currentMSecsSinceEpoch(), maxSamplesPerBatch) > 0)
         trackSealed();
     if (m_link) {
         m_link->flush();
@@ -183,6 +184,11 @@ void SimAgent::onWelcomed(const Welcome &welcome)
     if (m_summary.welcomes++ > 0)
         ++m_stats.reconnects;
     m_wasReady = true;
+    if (!m_sequencesConfirmed) {
+        m_sequencesConfirmed = true; // the link already raised the spool's next sequence
+        if (m_spool.seal(QDateTime::currentMSecsSinceEpoch(), maxSamplesPerBatch) > 0)
+            trackSealed();
+    }
     // The link flushes right after this signal; flushing here first lets us time the sends.
     m_link->flush();
     stampSent();

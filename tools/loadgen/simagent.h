@@ -102,6 +102,7 @@ private:
     bool m_started = false;
     bool m_stopping = false;
     bool m_wasReady = false;
+    bool m_sequencesConfirmed = false; ///< a Welcome arrived: batches may be numbered
     AgentSummary m_summary;
 };
 
