@@ -13,63 +13,6 @@ namespace autofact::agent {
 
 namespace {
 
-constexpr CpuCounters zeroCounters{};
-
-struct Delta {
-    std::array<std::uint64_t, CpuCounters::fieldCount> ticks{};
-    std::uint64_t total = 0; ///< user … steal; guest columns are already inside user and nice
-    bool wentBackwards = false;
-};
-
-Delta delta(const CpuCounters &previous, const CpuCounters &current)
-{
-    Delta d;
-    for (std::size_t i = 0; i < d.ticks.size(); ++i) {
-        if (current.ticks[i] >= previous.ticks[i])
-            d.ticks[i] = current.ticks[i] - previous.ticks[i];
-        else
-            d.wentBackwards = true;
-    }
-    for (std::size_t i = 0; i <= std::size_t(CpuField::Steal); ++i)
-        d.total += d.ticks[i];
-    return d;
-}
-
-float percent(std::uint64_t part, std::uint64_t total)
-{
-    // total > 0 is checked by the callers; the clamp covers guest > user after a reset.
-    return std::clamp(float(100.0 * double(part) / double(total)), 0.0f, 100.0f);
-}
-
-CpuTimes split(const Delta &d)
-{
-    CpuTimes t;
-    if (d.total == 0)
-        return t;
-    const auto pct = [&](CpuField f) { return percent(d.ticks[std::size_t(f)], d.total); };
-    t.user = pct(CpuField::User);
-    t.nice = pct(CpuField::Nice);
-    t.system = pct(CpuField::System);
-    t.idle = pct(CpuField::Idle);
-    t.iowait = pct(CpuField::IoWait);
-    t.irq = pct(CpuField::Irq);
-    t.softirq = pct(CpuField::SoftIrq);
-    t.steal = pct(CpuField::Steal);
-    t.guest = percent(d.ticks[std::size_t(CpuField::Guest)]
-                          + d.ticks[std::size_t(CpuField::GuestNice)],
-                      d.total);
-    return t;
-}
-
-float busy(const Delta &d)
-{
-    if (d.total == 0)
-        return 0;
-    const std::uint64_t waiting =
-        d.ticks[std::size_t(CpuField::Idle)] + d.ticks[std::size_t(CpuField::IoWait)];
-    return percent(d.total - waiting, d.total);
-}
-
 QString readTrimmed(const QString &path)
 {
     ProcFile file(path);
@@ -137,53 +80,24 @@ bool LinuxSampler::sample(std::int64_t nowMs, Sample &out, std::vector<float> &c
     Sample s;
     s.timestampMs = nowMs;
 
-    const Delta total = delta(m_havePrevious ? m_previousTotal : zeroCounters, m_stat.total());
-    s.cpu = split(total);
-    if (total.wentBackwards)
+    const CpuDeltaTracker::Result cpu = m_cpu.update(m_stat.total(), m_stat.cores(), coreBusy);
+    s.cpu = cpu.cpu;
+    s.coreCount = cpu.coreCount;
+    if (cpu.totalWentBackwards)
         qCDebug(lcSampler) << "aggregate cpu counters went backwards; those columns count 0";
-
-    const auto &cores = m_stat.cores();
-    const std::size_t coreCount = std::min(cores.size(), protocol::maxCoresPerSample);
-    int appeared = 0;
-    for (std::size_t i = 0; i < coreCount; ++i) {
-        const CoreCounters &core = cores[i];
-        const std::size_t index = std::size_t(core.index);
-        const bool known = m_havePrevious && index < m_previousCores.size()
-                && m_previousCores[index].valid;
-        if (m_havePrevious && !known)
-            ++appeared;
-        coreBusy.push_back(busy(delta(known ? m_previousCores[index].counters : zeroCounters,
-                                      core.counters)));
-    }
-
-    // New baseline: exactly the CPUs online now.
-    int vanished = 0;
-    for (PreviousCore &p : m_previousCores) {
-        vanished += p.valid ? 1 : 0;
-        p.valid = false;
-    }
-    vanished -= int(cores.size()) - appeared;
-    for (const CoreCounters &core : cores) {
-        const std::size_t index = std::size_t(core.index);
-        if (index >= m_previousCores.size())
-            m_previousCores.resize(index + 1);
-        m_previousCores[index] = {core.counters, true};
-    }
-    if (m_havePrevious && (appeared || vanished))
-        qCDebug(lcSampler) << "CPU hotplug:" << appeared << "online," << vanished << "offline";
+    if (cpu.coresAppeared || cpu.coresVanished)
+        qCDebug(lcSampler) << "CPU hotplug:" << cpu.coresAppeared << "online," << cpu.coresVanished
+                           << "offline";
 
     s.memory = m_memInfo.memory();
     s.load1 = m_loadAvg.load1();
     s.load5 = m_loadAvg.load5();
     s.load15 = m_loadAvg.load15();
-    s.coreCount = std::uint16_t(coreCount);
-    if (!m_havePrevious)
+    if (cpu.first)
         s.flags |= FirstAfterStart;
     if (m_memInfo.availableEstimated())
         s.flags |= MemAvailableEstimated;
 
-    m_previousTotal = m_stat.total();
-    m_havePrevious = true;
     out = s;
     return true;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "cpudelta.h"
 #include "loadavg.h"
 #include "meminfo.h"
 #include "procstat.h"
@@ -19,7 +20,8 @@ namespace autofact::agent {
  * Files read per sample: `stat`, `meminfo`, `loadavg`; once per systemFacts(): also `cpuinfo`
  * and `sys/kernel/osrelease`.
  *
- * How CPU percentages are derived from the cumulative /proc/stat counters:
+ * How CPU percentages are derived from the cumulative /proc/stat counters (the arithmetic is
+ * CpuDeltaTracker's, shared with the macOS and Windows samplers):
  * - **Interval**: each sample reports the split of the ticks between the previous successful
  *   sample and this one, for the aggregate line and for each online CPU. The eight time
  *   columns (user … steal) add up to 100 %; guest (guest + guest_nice) is part of user and nice
@@ -64,18 +66,11 @@ public:
     static QString cpuModelFromCpuInfo(QByteArrayView cpuinfo);
 
 private:
-    struct PreviousCore {
-        CpuCounters counters;
-        bool valid = false;
-    };
-
     QString m_procRoot;
     ProcStat m_stat;
     MemInfo m_memInfo;
     LoadAvg m_loadAvg;
-    bool m_havePrevious = false;
-    CpuCounters m_previousTotal;
-    std::vector<PreviousCore> m_previousCores; ///< indexed by the kernel's CPU number
+    CpuDeltaTracker m_cpu; ///< cores keyed by the kernel's CPU number
 };
 
 } // namespace autofact::agent

@@ -3,18 +3,25 @@
 
 #include <QtGlobal>
 
-#ifdef Q_OS_LINUX
+#if defined(Q_OS_LINUX)
 #include "linuxsampler.h"
+#elif defined(Q_OS_MACOS)
+#include "macsampler.h"
+#elif defined(Q_OS_WIN)
+#include "winsampler.h"
 #endif
 
 namespace autofact::agent {
 
 std::unique_ptr<Sampler> createPlatformSampler()
 {
-#ifdef Q_OS_LINUX
+#if defined(Q_OS_LINUX)
     return std::make_unique<LinuxSampler>();
+#elif defined(Q_OS_MACOS)
+    return std::make_unique<MacSampler>();
+#elif defined(Q_OS_WIN)
+    return std::make_unique<WinSampler>();
 #else
-    // macOS (host_statistics64, sysctl) and Windows (GetSystemTimes, PDH) samplers go here.
     return nullptr;
 #endif
 }

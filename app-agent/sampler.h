@@ -45,8 +45,9 @@ protected:
 };
 
 /**
- * The sampler for the platform the agent was built for: LinuxSampler on /proc on Linux.
- * Returns nullptr on platforms without a sampler yet (macOS, Windows).
+ * The sampler for the platform the agent was built for: LinuxSampler on /proc on Linux,
+ * MacSampler (Mach host statistics, sysctl) on macOS, WinSampler (GetSystemTimes,
+ * GlobalMemoryStatusEx) on Windows. Returns nullptr on any other platform.
  */
 std::unique_ptr<Sampler> createPlatformSampler();
 
