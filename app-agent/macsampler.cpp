@@ -15,10 +15,10 @@
 #include <sys/sysctl.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <stdlib.h> // getloadavg: BSD, not in std::
 
 #include <algorithm>
 #include <cmath>
-#include <stdlib.h> // getloadavg: BSD, not in std::
 
 namespace autofact::agent {
 
