@@ -142,6 +142,13 @@ constexpr const char *kSchemaV3[] = {
          FROM samples GROUP BY client, ts_ms / 60000)",
 };
 
+// Version 4: a client enrolled anew under an ID the server did not know (database replaced,
+// client forgotten) keeps its old sequence numbers and drop counter: its first batch is the
+// baseline, not evidence of a gap.
+constexpr const char *kSchemaV4[] = {
+    "ALTER TABLE clients ADD COLUMN baseline_pending INTEGER NOT NULL DEFAULT 0",
+};
+
 QByteArray randomBytes(int count)
 {
     QByteArray bytes(count, Qt::Uninitialized);
@@ -531,6 +538,12 @@ bool Store::migrate(QString *error)
                 return false;
         version = 3;
     }
+    if (version < 4) {
+        for (const char *sql : kSchemaV4)
+            if (!execRaw(sql, error))
+                return false;
+        version = 4;
+    }
     if (!execRaw(QByteArray("PRAGMA user_version = " + QByteArray::number(version)).constData(),
                  error))
         return false;
@@ -554,7 +567,8 @@ bool Store::prepareStatements(QString *error)
          " c.forgotten_ms IS NOT NULL,"
          " COALESCE(json_extract(c.config_override, '$.sampleIntervalMs'),"
          "  (SELECT json_extract(value, '$.sampleIntervalMs') FROM settings"
-         "   WHERE key = 'default_config'), 1000)"
+         "   WHERE key = 'default_config'), 1000),"
+         " c.baseline_pending"
          " FROM clients c WHERE c.id = ?1"},
         {&m_selBatch, "SELECT 1 FROM batches WHERE client = ?1 AND sequence = ?2"},
         {&m_insBatch,
@@ -571,7 +585,8 @@ bool Store::prepareStatements(QString *error)
          " recorded_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"},
         {&m_updClient,
          "UPDATE clients SET sample_count = sample_count + ?2, last_sequence = ?3,"
-         " last_sample_ms = ?4, dropped_total = ?5, last_seen_ms = MAX(last_seen_ms, ?6)"
+         " last_sample_ms = ?4, dropped_total = ?5, last_seen_ms = MAX(last_seen_ms, ?6),"
+         " baseline_pending = 0"
          " WHERE num = ?1"},
         {&m_selSamples,
          "SELECT ts_ms, sequence, cpu_user, cpu_nice, cpu_system, cpu_idle, cpu_iowait, cpu_irq,"
@@ -650,12 +665,13 @@ AuthResult Store::enrol(const Hello &hello, const QString &peer, qint64 nowMs, c
                           "INSERT INTO clients(id, secret_salt, secret_hash, hostname, os_name,"
                           " os_version, kernel, arch, cpu_model, cpu_count, mem_total,"
                           " boot_time_ms, agent_version, first_seen_ms, last_seen_ms,"
-                          " connection_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"),
+                          " connection_count, baseline_pending)"
+                          " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)"),
                   {id, salt, secretHash(salt, secret), text(hello.hostname),
                    text(hello.osName), text(hello.osVersion), text(hello.kernel),
                    text(hello.arch), text(hello.cpuModel), int(hello.cpuCount),
                    qint64(hello.memTotal), qint64(hello.bootTimeMs), text(hello.agentVersion),
-                   nowMs, nowMs},
+                   nowMs, nowMs, hello.agentId.isEmpty() ? 0 : 1},
                   &r.reason))
         return r;
     const qint64 num = q.lastInsertId().toLongLong();
@@ -903,6 +919,7 @@ bool Store::ingestOne(const IngestItem &item, qint64 nowMs, IngestResult &result
     const quint64 droppedTotal = quint64(sqlite3_column_int64(s, 3));
     const bool forgotten = sqlite3_column_int(s, 4) != 0;
     const qint64 intervalMs = std::max<qint64>(1, sqlite3_column_int64(s, 5));
+    const bool baselinePending = sqlite3_column_int(s, 6) != 0;
     sqlite3_reset(s);
     if (forgotten) {
         qCWarning(lcStore).noquote() << "batch for forgotten client" << item.clientId;
@@ -939,7 +956,10 @@ bool Store::ingestOne(const IngestItem &item, qint64 nowMs, IngestResult &result
         }
     }
 
-    if (!late) {
+    if (!late && baselinePending) {
+        qCInfo(lcStore).noquote() << item.clientId << "re-enrolled: sequence" << batch->sequence
+                                  << "and drop count" << batch->droppedTotal << "taken as its baseline";
+    } else if (!late) {
         const qint64 gapEnd = batch->samples.empty() ? (hasLastSample ? lastSampleMs : nowMs)
                                                      : minMs;
         const qint64 gapStart = hasLastSample ? std::min(lastSampleMs, gapEnd) : gapEnd;

@@ -157,7 +157,7 @@ public:
     };
 
     /** Current schema version (PRAGMA user_version). */
-    static constexpr int currentSchemaVersion = 3;
+    static constexpr int currentSchemaVersion = 4;
 
     explicit Store(QString path, StoreOptions options = {});
     ~Store();

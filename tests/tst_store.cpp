@@ -554,6 +554,40 @@ private slots:
                                      &error));
     }
 
+    void reenrolledAgentStartsWithoutSpuriousGaps()
+    {
+        // An agent whose ID this server does not know (its database was replaced) is enrolled
+        // anew but keeps its sequence numbers and drop counter: no gap for its past.
+        Store store(newPath());
+        QString error;
+        QVERIFY(store.open(&error));
+        Hello hello = makeHello(QStringLiteral("veteran"));
+        hello.agentId = QStringLiteral("0123456789ab");
+        hello.secret = QStringLiteral("from-another-server");
+        const AuthResult r = store.authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow);
+        QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
+        SampleBatch first = testdata::makeBatch(5001, 10, 2, kNow);
+        first.droppedTotal = 7;
+        QCOMPARE(ingestOne(store, r.clientId, first).front().status, Status::Stored);
+        QVERIFY(store.gaps(r.clientId).isEmpty());
+        // From then on the usual rules: a skipped sequence is a gap.
+        SampleBatch third = testdata::makeBatch(5003, 10, 2, kNow + 20'000);
+        third.droppedTotal = 7;
+        QCOMPARE(ingestOne(store, r.clientId, third).front().status, Status::Stored);
+        const QList<Store::Gap> gaps = store.gaps(r.clientId);
+        QCOMPARE(gaps.size(), 1);
+        QCOMPARE(gaps.front().reason, QStringLiteral("sequence gap"));
+        QCOMPARE(gaps.front().sequenceFirst, 5002u);
+        // A brand-new agent still gets the usual first-batch rules.
+        const QString fresh = enrol(store, QStringLiteral("newbie"));
+        SampleBatch late = testdata::makeBatch(3, 5, 0, kNow);
+        QCOMPARE(ingestOne(store, fresh, late).front().status, Status::Stored);
+        bool sequenceGap = false;
+        for (const Store::Gap &g : store.gaps(fresh))
+            sequenceGap = sequenceGap || g.reason == QStringLiteral("sequence gap");
+        QVERIFY(sequenceGap);
+    }
+
     void futureTimestampDoesNotStopOfflineDetection()
     {
         Store store(newPath());
