@@ -6,6 +6,7 @@
 #include "storereader.h"
 
 #include <QCheckBox>
+#include <QChart>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDateTimeEdit>
@@ -107,6 +108,11 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     m_memoryChart->addSeries(tr("cache/buffers"), QColor(0x17, 0xbe, 0xcf));
     m_memoryChart->addSeries(tr("available"), QColor(0x7f, 0x7f, 0x7f));
     m_memoryChart->addSeries(tr("swap used"), QColor(0xe3, 0x77, 0xc2));
+
+    // One time axis for both charts: their plot areas must start at the same x, whatever the
+    // width of each chart's value labels ("100" vs "8").
+    connect(m_cpuChart->chart(), &QChart::plotAreaChanged, this, &ClientDetailView::alignPlotAreas);
+    connect(m_memoryChart->chart(), &QChart::plotAreaChanged, this, &ClientDetailView::alignPlotAreas);
 
     auto *charts = new QWidget(this);
     auto *chartsLayout = new QVBoxLayout(charts);
@@ -364,6 +370,26 @@ void ClientDetailView::showHistory(const HistoryData &data)
                                    .arg(elapsed));
     }
     Q_EMIT historyShown(data.samples, elapsed);
+}
+
+void ClientDetailView::alignPlotAreas()
+{
+    // Where each plot area would start with the base margin: independent of the margins we
+    // set, so this converges after one layout instead of oscillating.
+    constexpr int baseMargin = 4;
+    QChart *charts[] = {m_cpuChart->chart(), m_memoryChart->chart()};
+    qreal natural[2];
+    for (int i = 0; i < 2; ++i)
+        natural[i] = charts[i]->plotArea().left() - (charts[i]->margins().left() - baseMargin);
+    const qreal target = std::max(natural[0], natural[1]);
+    for (int i = 0; i < 2; ++i) {
+        QMargins m = charts[i]->margins();
+        const int left = baseMargin + int(std::lround(target - natural[i]));
+        if (m.left() != left) {
+            m.setLeft(left);
+            charts[i]->setMargins(m);
+        }
+    }
 }
 
 void ClientDetailView::setCoreLinesVisible(bool visible)

@@ -77,6 +77,7 @@ protected:
 
 private:
     void showHistory(const HistoryData &data);
+    void alignPlotAreas();
     void computeRange();
     void onUserRange(qint64 fromMs, qint64 toMs);
     void rebuildCoreMenu(int cores);
