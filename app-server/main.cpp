@@ -48,6 +48,11 @@ int main(int argc, char *argv[])
                                || arguments.contains(QStringLiteral("--version"))
                                || arguments.contains(QStringLiteral("-v"));
     const bool headless = arguments.contains(QStringLiteral("--headless"));
+    // Headless, Qt's plain Unix event dispatcher serves thousands of sockets with about 20 %
+    // less CPU than the GLib one (docs/BENCHMARKS.md, fleet run); nothing needs GLib without
+    // a window. An explicit QT_NO_GLIB setting wins.
+    if (headless && !qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     std::unique_ptr<QCoreApplication> app;
 #ifdef AUTOFACT_HAVE_GUI
     if (!headless && !helpOrVersion) {

@@ -20,7 +20,7 @@ machine_json() {
   local model
   model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   jq -n --arg model "$model" --argjson nproc "$(nproc)" --arg kernel "$(uname -r)" \
-        --arg glib "${QT_NO_GLIB:-0}" \
+        --arg glib "${QT_NO_GLIB-unset (autofactory --headless then uses QT_NO_GLIB=1)}" \
     '{cpu_model: $model, nproc: $nproc, kernel: $kernel, qt_no_glib: $glib,
       note: "load generator and server share these cores"}'
 }
