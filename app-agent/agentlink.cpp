@@ -258,8 +258,7 @@ void AgentLink::onBinaryMessage(const QByteArray &bytes)
             return std::any_of(ack->ranges.begin(), ack->ranges.end(),
                                [seq](const SequenceRange &r) { return seq >= r.first && seq <= r.last; });
         });
-        if (!m_rewindTimer.isActive())
-            m_busyCount = 0;
+        m_busyCount = 0; // progress: the next busy notice starts again from the base delay
         Q_EMIT acknowledged(*ack);
         flush();
     } else if (std::holds_alternative<Pong>(message)) {
@@ -269,8 +268,15 @@ void AgentLink::onBinaryMessage(const QByteArray &bytes)
                                    .arg(errorCodeName(error->code), error->reason);
         if (error->code == ErrorCode::ServerBusy) {
             // The server dropped what we sent since its last ack: resend it after a pause
-            // that grows while the server stays busy.
-            const std::int64_t step = backoffDelayMs(m_busyCount++);
+            // that grows while the server stays busy (one step per resend cycle).
+            if (m_rewindTimer.isActive())
+                return;
+            // Shorter than a reconnect: a busy server sheds a resend cheaply, and its queue
+            // usually drains within a second or two.
+            constexpr std::int64_t firstBusyStepMs = 250;
+            const std::int64_t step = std::min<std::int64_t>(
+                std::max<std::int64_t>(firstBusyStepMs, m_config.reconnectMaxMs),
+                firstBusyStepMs << std::min(m_busyCount++, 20));
             const std::int64_t delay = step / 2 + std::int64_t(m_rng.bounded(quint32(step / 2 + 1)));
             qCInfo(lcLink).noquote() << "server busy; resending unacked batches in"
                                      << duration::format(std::chrono::milliseconds(delay));

@@ -233,7 +233,8 @@ void Spool::append(const Sample &sample, std::span<const float> coreBusy)
         }
         enterDegraded(q.lastError().text());
     }
-    MemorySample m{sample, std::vector<float>(coreBusy.begin(), coreBusy.end())};
+    MemorySample m{sample, std::vector<float>(coreBusy.begin(), coreBusy.end()),
+                   std::uint64_t(encoded.size())};
     m.sample.coreCount = static_cast<std::uint16_t>(coreBusy.size());
     m_memorySamples.push_back(std::move(m));
     m_memorySampleBytes += std::uint64_t(encoded.size());
@@ -288,7 +289,7 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
                     qCWarning(lcSpool) << "dropping an unreadable spooled sample:" << r.reason;
                     continue;
                 }
-                chunk.push_back({one->samples.front(), one->coreBusy});
+                chunk.push_back({one->samples.front(), one->coreBusy, 0});
                 if (chunk.size() == maxSamplesPerBatch) {
                     built.push_back(buildBatch(chunk));
                     chunk.clear();
@@ -423,29 +424,22 @@ bool Spool::flushMemory()
 std::vector<SpooledBatch> Spool::pending(std::uint64_t afterSequence, std::size_t maxBatches) const
 {
     std::vector<SpooledBatch> out;
-    if (m_dbOpen && !m_diskBatches.empty() && m_diskBatches.back().sequence > afterSequence) {
+    // The index decides what is pending: the file can still hold rows that were acked or
+    // dropped while it could not be written, and those must neither be sent nor crowd out
+    // the batches that are.
+    if (m_dbOpen) {
+        auto it = std::upper_bound(m_diskBatches.begin(), m_diskBatches.end(), afterSequence,
+                                   [](std::uint64_t s, const BatchInfo &b) { return s < b.sequence; });
         QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-        q.prepare(QStringLiteral("SELECT seq, first_ts, sample_count, payload FROM batches "
-                                 "WHERE seq > ? ORDER BY seq LIMIT ?"));
-        q.addBindValue(QVariant::fromValue<qulonglong>(afterSequence));
-        q.addBindValue(QVariant::fromValue<qulonglong>(maxBatches));
-        if (exec(q)) {
-            while (q.next()) {
-                const std::uint64_t seq = q.value(0).toULongLong();
-                // A batch dropped while the file was read-only is still in it: not ours to send.
-                const auto it = std::lower_bound(
-                    m_diskBatches.begin(), m_diskBatches.end(), seq,
-                    [](const BatchInfo &b, std::uint64_t s) { return b.sequence < s; });
-                if (it == m_diskBatches.end() || it->sequence != seq)
-                    continue;
-                out.push_back({seq, q.value(1).toLongLong(), q.value(2).toUInt(),
-                               q.value(3).toByteArray()});
-            }
+        q.prepare(QStringLiteral("SELECT payload FROM batches WHERE seq = ?"));
+        for (; it != m_diskBatches.end() && out.size() < maxBatches; ++it) {
+            q.addBindValue(QVariant::fromValue<qulonglong>(it->sequence));
+            if (!exec(q) || !q.next())
+                continue; // unreadable now; the next call tries again
+            out.push_back({it->sequence, it->firstTimestampMs, it->sampleCount, q.value(0).toByteArray()});
         }
     }
     for (const SpooledBatch &b : m_memoryBatches) {
-        if (out.size() >= maxBatches)
-            break;
         if (b.sequence > afterSequence)
             out.push_back(b);
     }
@@ -486,16 +480,20 @@ void Spool::acknowledge(const Ack &ack)
     }
     QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
     QSqlQuery q(db);
-    // An acked batch that cannot be deleted now is deleted on the next ack or at start-up
-    // (the server dedupes a resend), so a failure here loses nothing.
-    db.transaction();
+    // An acked batch that cannot be deleted now stays in the file until it can be (or, if the
+    // agent stops first, is resent after the restart and deduplicated by the server).
+    bool ok = db.transaction();
     q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
     for (std::uint64_t seq : gone) {
         q.addBindValue(QVariant::fromValue<qulonglong>(seq));
-        exec(q);
+        ok = exec(q) && ok;
     }
-    if (!db.commit())
+    if (!ok || !db.commit()) {
+        // The index already forgot them (pending() never sends them); the rows go later.
         db.rollback();
+        m_deleteWhenWritable.insert(m_deleteWhenWritable.end(), gone.begin(), gone.end());
+        enterDegraded(db.lastError().text());
+    }
 }
 
 void Spool::ensureSequenceAbove(std::uint64_t sequence)
@@ -523,80 +521,122 @@ std::uint64_t Spool::backlogBytes() const
     return bytes;
 }
 
-void Spool::dropOldest(std::uint64_t sequence, std::uint32_t samples)
+void Spool::dropOldest(std::uint64_t sequence, std::uint32_t samples, bool count)
 {
-    m_droppedTotal += samples;
+    if (count)
+        m_droppedTotal += samples;
     qCWarning(lcSpool) << "spool limit reached: dropped batch" << sequence << "with" << samples
                        << "samples (" << m_droppedTotal << "dropped in total)";
 }
 
 void Spool::enforceLimits(std::int64_t nowMs)
 {
-    std::vector<std::uint64_t> dropped;
     const auto overAge = [&](std::int64_t firstTs) {
         return firstTs > 0 && nowMs - firstTs > m_maxAgeMs;
     };
-    // Oldest first: sealed batches on disk, then sealed batches in memory, then unsealed
-    // samples on disk, then unsealed samples in memory.
-    while (!m_diskBatches.empty()
-           && (totalBytes() > m_maxBytes || overAge(m_diskBatches.front().firstTimestampMs))) {
-        const BatchInfo b = m_diskBatches.front();
-        m_diskBatches.pop_front();
-        m_diskBytes -= b.bytes;
-        dropOldest(b.sequence, b.sampleCount);
-        dropped.push_back(b.sequence);
+    // Decide first, change nothing yet: oldest first, sealed batches on disk, then sealed
+    // batches in memory, then unsealed samples on disk, then unsealed samples in memory.
+    std::uint64_t excess = totalBytes() > m_maxBytes ? totalBytes() - m_maxBytes : 0;
+    std::size_t diskDrops = 0;
+    std::uint64_t diskDropSamples = 0;
+    for (const BatchInfo &b : m_diskBatches) {
+        if (excess == 0 && !overAge(b.firstTimestampMs))
+            break;
+        ++diskDrops;
+        diskDropSamples += b.sampleCount;
+        excess -= std::min(excess, b.bytes);
     }
-    while (m_diskBatches.empty() && !m_memoryBatches.empty()
-           && (totalBytes() > m_maxBytes || overAge(m_memoryBatches.front().firstTimestampMs))) {
-        dropOldest(m_memoryBatches.front().sequence, m_memoryBatches.front().sampleCount);
-        m_memoryBatches.pop_front();
+    std::size_t memoryDrops = 0;
+    if (diskDrops == m_diskBatches.size()) {
+        for (const SpooledBatch &b : m_memoryBatches) {
+            if (excess == 0 && !overAge(b.firstTimestampMs))
+                break;
+            ++memoryDrops;
+            excess -= std::min<std::uint64_t>(excess, std::uint64_t(b.payload.size()));
+        }
     }
     const bool writable = m_dbOpen && !m_degraded;
-    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-    bool inTransaction = false;
-    if (writable && (!dropped.empty() || (totalBytes() > m_maxBytes && m_openCount > 0)))
-        inTransaction = db.transaction();
-    QSqlQuery q(db);
-    if (!dropped.empty()) {
-        if (writable) {
-            q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
-            for (std::uint64_t seq : dropped) {
-                q.addBindValue(QVariant::fromValue<qulonglong>(seq));
-                exec(q);
+    // Unsealed rows on disk: the oldest whose sizes cover what is still in excess.
+    std::uint64_t openDropRows = 0, openDropBytes = 0;
+    qint64 openDropUpToId = -1;
+    if (excess > 0 && writable && m_openCount > 0) {
+        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+        if (exec(q, QStringLiteral("SELECT id, length(data) FROM open_samples ORDER BY id"))) {
+            while (openDropBytes < excess && q.next()) {
+                openDropUpToId = q.value(0).toLongLong();
+                openDropBytes += q.value(1).toULongLong();
+                ++openDropRows;
             }
-        } else {
-            m_deleteWhenWritable.insert(m_deleteWhenWritable.end(), dropped.begin(), dropped.end());
         }
+        excess -= std::min(excess, openDropBytes);
     }
-    if (writable && totalBytes() > m_maxBytes && m_openCount > 0) {
-        // Drop the oldest unsealed rows, about as many as the excess needs.
-        const std::uint64_t average = std::max<std::uint64_t>(1, m_openBytes / m_openCount);
-        const std::uint64_t excess = totalBytes() - m_maxBytes;
-        const std::uint64_t rows = std::min<std::uint64_t>(m_openCount, (excess + average - 1) / average);
-        q.prepare(QStringLiteral("DELETE FROM open_samples WHERE id IN "
-                                 "(SELECT id FROM open_samples ORDER BY id LIMIT ?)"));
-        q.addBindValue(QVariant::fromValue<qulonglong>(rows));
-        if (exec(q)) {
-            m_openCount -= rows;
-            m_openBytes = m_openCount == 0 ? 0 : m_openBytes - std::min(m_openBytes, rows * average);
-            m_droppedTotal += rows;
-            qCWarning(lcSpool) << "spool limit reached: dropped" << rows << "unsent samples ("
-                               << m_droppedTotal << "dropped in total)";
+    if (diskDrops == 0 && memoryDrops == 0 && openDropRows == 0 && excess == 0)
+        return;
+
+    if (writable && (diskDrops > 0 || openDropRows > 0)) {
+        // Commit, then believe it: a failed commit leaves every counter as it was.
+        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+        bool ok = db.transaction();
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
+        for (std::size_t i = 0; ok && i < diskDrops; ++i) {
+            q.addBindValue(QVariant::fromValue<qulonglong>(m_diskBatches[i].sequence));
+            ok = exec(q);
         }
-    }
-    if (!m_memorySamples.empty() && totalBytes() > m_maxBytes) {
-        const std::uint64_t average = std::max<std::uint64_t>(1, m_memorySampleBytes / m_memorySamples.size());
-        const std::size_t rows = std::min<std::size_t>(
-            m_memorySamples.size(), std::size_t((totalBytes() - m_maxBytes + average - 1) / average));
-        m_memorySamples.erase(m_memorySamples.begin(), m_memorySamples.begin() + std::ptrdiff_t(rows));
-        m_memorySampleBytes -= std::min<std::uint64_t>(m_memorySampleBytes, rows * average);
-        m_droppedTotal += rows;
-        qCWarning(lcSpool) << "spool limit reached: dropped" << rows << "samples held in memory";
-    }
-    if (inTransaction) {
-        persistMeta();
-        if (!db.commit())
+        if (ok && openDropRows > 0) {
+            q.prepare(QStringLiteral("DELETE FROM open_samples WHERE id <= ?"));
+            q.addBindValue(QVariant::fromValue<qlonglong>(openDropUpToId));
+            ok = exec(q);
+        }
+        const std::uint64_t droppedBefore = m_droppedTotal;
+        m_droppedTotal += diskDropSamples + openDropRows;
+        ok = ok && persistMeta();
+        if (!ok || !db.commit()) {
             db.rollback();
+            m_droppedTotal = droppedBefore;
+            enterDegraded(db.lastError().text());
+            openDropRows = 0; // those rows stay; the degraded path below handles the batches
+        } else {
+            for (std::size_t i = 0; i < diskDrops; ++i)
+                dropOldest(m_diskBatches[i].sequence, m_diskBatches[i].sampleCount, false);
+            m_diskBatches.erase(m_diskBatches.begin(), m_diskBatches.begin() + std::ptrdiff_t(diskDrops));
+            m_diskBytes = 0;
+            for (const BatchInfo &b : m_diskBatches)
+                m_diskBytes += b.bytes;
+            diskDrops = 0;
+            if (openDropRows > 0) {
+                m_openCount -= openDropRows;
+                m_openBytes -= std::min(m_openBytes, openDropBytes);
+                qCWarning(lcSpool) << "spool limit reached: dropped" << openDropRows
+                                   << "unsent samples (" << m_droppedTotal << "dropped in total)";
+            }
+        }
+    }
+    if (diskDrops > 0) {
+        // The file cannot be changed now: forget the batches here, delete their rows later.
+        for (std::size_t i = 0; i < diskDrops; ++i) {
+            dropOldest(m_diskBatches[i].sequence, m_diskBatches[i].sampleCount, true);
+            m_deleteWhenWritable.push_back(m_diskBatches[i].sequence);
+        }
+        m_diskBatches.erase(m_diskBatches.begin(), m_diskBatches.begin() + std::ptrdiff_t(diskDrops));
+        m_diskBytes = 0;
+        for (const BatchInfo &b : m_diskBatches)
+            m_diskBytes += b.bytes;
+    }
+    for (std::size_t i = 0; i < memoryDrops; ++i) {
+        dropOldest(m_memoryBatches.front().sequence, m_memoryBatches.front().sampleCount, true);
+        m_memoryBatches.pop_front();
+    }
+    // Unsealed samples in memory last (their exact sizes are known).
+    std::size_t memorySampleDrops = 0;
+    while (totalBytes() > m_maxBytes && memorySampleDrops < m_memorySamples.size()) {
+        m_memorySampleBytes -= std::min(m_memorySampleBytes, m_memorySamples[memorySampleDrops].bytes);
+        ++memorySampleDrops;
+    }
+    if (memorySampleDrops > 0) {
+        m_memorySamples.erase(m_memorySamples.begin(), m_memorySamples.begin() + std::ptrdiff_t(memorySampleDrops));
+        m_droppedTotal += memorySampleDrops;
+        qCWarning(lcSpool) << "spool limit reached: dropped" << memorySampleDrops << "samples held in memory";
     }
 }
 

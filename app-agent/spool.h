@@ -88,6 +88,7 @@ private:
     struct MemorySample {
         Sample sample;
         std::vector<float> cores;
+        std::uint64_t bytes = 0; ///< encoded size, as it would be on disk
     };
 
     bool createSchema(QString *error);
@@ -96,7 +97,7 @@ private:
     bool writeBatch(const SpooledBatch &batch);
     bool persistMeta();
     void enforceLimits(std::int64_t nowMs);
-    void dropOldest(std::uint64_t sequence, std::uint32_t samples);
+    void dropOldest(std::uint64_t sequence, std::uint32_t samples, bool count);
     void enterDegraded(const QString &why);
     /** Everything the limits count: sealed batches plus unsealed samples. */
     std::uint64_t totalBytes() const;

@@ -215,21 +215,33 @@ void IngestServer::handleMessage(Session &s, Message &&message)
     }
     if (auto *batch = std::get_if<SampleBatch>(&message)) {
         const quint64 queued = m_worker->queuedSamples();
+        const quint64 seq = batch->sequence;
         // An idle queue takes any batch, so one large backlog batch is never refused forever.
-        if (queued > 0 && queued + batch->samples.size() > m_options.maxQueuedSamples) {
-            // Not queued, never acked: it stays in the agent's spool. One notice per episode;
-            // the agent rewinds its window and resends after a pause.
-            if (!s.toldBusy) {
+        const bool full = queued > 0 && queued + batch->samples.size() > m_options.maxQueuedSamples;
+        // After a refusal, later batches wait until the refused one comes back: taking them
+        // would leave a hole the store records as a sequence gap.
+        const bool behindRefused = s.busyFrom != 0 && seq > s.busyFrom;
+        if (full || behindRefused) {
+            // Not queued, never acked: the batch stays in the agent's spool. One notice per
+            // resend cycle: on the first refusal, and whenever the agent's resend (which starts
+            // at or before the first refused batch) is refused again.
+            const bool notify = s.busyFrom == 0 || seq <= s.busyFrom;
+            // A refused resend of a batch still queued is no hole: its first copy gets stored.
+            if (!s.queued.count(seq) && (s.busyFrom == 0 || seq < s.busyFrom))
+                s.busyFrom = seq;
+            if (notify) {
                 send(s, ErrorMessage{ErrorCode::ServerBusy,
-                                     QStringLiteral("%1 samples waiting for the database; resend later")
-                                         .arg(queued)});
-                s.toldBusy = true;
+                                     QStringLiteral("%1 samples waiting for the database; resend from sequence %2 later")
+                                         .arg(queued)
+                                         .arg(s.busyFrom)});
                 qCInfo(lcHub).noquote() << "server busy:" << queued << "samples queued; told" << s.clientId
-                                        << "to resend later";
+                                        << "to resend from" << s.busyFrom;
             }
             return;
         }
-        s.toldBusy = false;
+        if (s.busyFrom != 0 && seq == s.busyFrom)
+            s.busyFrom = 0; // the hole is filled, in order
+        s.queued.insert(seq);
         m_worker->reserveQueued(batch->samples.size());
         QMetaObject::invokeMethod(m_worker, [w = m_worker, id = s.id, client = s.clientId,
                                              b = std::move(*batch)]() mutable {
@@ -259,8 +271,14 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result)
     const bool opened = result.outcome == AuthResult::Outcome::NewClient
                         || result.outcome == AuthResult::Outcome::Returning;
     if (!s || s->phase != Phase::Authenticating) {
-        // The agent left while the database was checking it.
-        if (opened)
+        // The agent left while the database was checking it. A client enrolled for it never
+        // received its secret: remove it, or every retry would leave another orphan row.
+        if (result.outcome == AuthResult::Outcome::NewClient)
+            QMetaObject::invokeMethod(m_worker, [w = m_worker, id = result.clientId] {
+                if (w->store())
+                    w->store()->forgetClient(id, true);
+            });
+        else if (opened)
             QMetaObject::invokeMethod(m_worker, [w = m_worker, c = result.connectionId] {
                 w->recordDisconnect(c, QStringLiteral("closed during handshake"));
             });
@@ -321,6 +339,8 @@ void IngestServer::onCommitted(const std::vector<SessionCommit> &commits, const 
                    QWebSocketProtocol::CloseCodeBadOperation);
             continue;
         }
+        for (const SequenceRange &r : c.ranges)
+            s->queued.erase(s->queued.lower_bound(r.first), s->queued.upper_bound(r.last));
         if (!c.ranges.empty()) {
             // Ranges only: a cumulative ack could tell the agent to drop a batch we never saw.
             Ack ack;

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 class QWebSocket;
@@ -112,7 +113,10 @@ private:
         quint32 heartbeatMs = 15000;
         double tokens = 0;
         QElapsedTimer tokenClock;
-        bool toldBusy = false; ///< a ServerBusy went out since the last batch taken
+        /// Lowest sequence refused while busy (0: none). Later batches wait behind it, so a
+        /// refusal never shows up in the store as a sequence gap.
+        quint64 busyFrom = 0;
+        std::set<quint64> queued; ///< sequences handed to the store worker, not yet committed
         LiveClient live;
     };
 

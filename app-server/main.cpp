@@ -56,13 +56,17 @@ int main(int argc, char *argv[])
     std::unique_ptr<QCoreApplication> app;
 #ifdef AUTOFACT_HAVE_GUI
     if (!headless && !helpOrVersion) {
-        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY")
+#if defined(Q_OS_LINUX)
+        const bool platformGiven = arguments.contains(QStringLiteral("-platform"))
+                                   || !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+        if (!platformGiven && qEnvironmentVariableIsEmpty("DISPLAY")
             && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
             QTextStream(stderr) << "autofactory: no display found (DISPLAY and WAYLAND_DISPLAY are "
                                    "unset); run with --headless, or set QT_QPA_PLATFORM"
                                 << Qt::endl;
             return 2;
         }
+#endif
         app = createDashboardApplication(argc, argv);
     }
 #endif

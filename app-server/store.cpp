@@ -1087,7 +1087,7 @@ bool Store::ingestOne(const IngestItem &item, qint64 nowMs, IngestResult &result
     else {
         // A sample stamped far in the future (a clock that jumped, then came back) must not
         // become the client's newest sample: "agent offline" detection would stop for good.
-        const qint64 trusted = std::min(maxMs, nowMs + 24ll * 3600 * 1000);
+        const qint64 trusted = std::min(maxMs, nowMs + 5ll * 60 * 1000); // clock skew allowance
         sqlite3_bind_int64(s, 4, hasLastSample ? std::max(lastSampleMs, trusted) : trusted);
     }
     sqlite3_bind_int64(s, 5, qint64(late ? droppedTotal : batch->droppedTotal));
@@ -1119,6 +1119,15 @@ AgentConfig Store::storedDefault(bool *ok)
         return {};
     }
     *ok = true;
+    // A config stored by an older version may break today's bounds; agents would refuse it
+    // as malformed and reconnect forever. Fall back to the built-in behaviour instead.
+    if (const QString problem = codec::validate(Message(*c)); !problem.isEmpty()) {
+        qCWarning(lcStore).noquote() << "stored default configuration is out of bounds (" << problem
+                                     << "); pushing the built-in defaults";
+        AgentConfig fallback;
+        fallback.revision = c->revision;
+        return fallback;
+    }
     return *c;
 }
 
@@ -1219,8 +1228,11 @@ AgentConfig Store::effectiveConfig(const QString &clientId)
         return result;
     const quint32 defaultRevision = result.revision;
     if (!q.value(0).isNull()) {
-        if (const auto o = configFromJson(q.value(0).toString()))
+        const auto o = configFromJson(q.value(0).toString());
+        if (o && codec::validate(Message(*o)).isEmpty())
             result = *o;
+        else
+            qCWarning(lcStore).noquote() << "override of" << clientId << "is unusable; using the default";
     }
     // Clearing an override must not make the revision go backwards: the client's own counter
     // was bumped by that change, the default's was not.

@@ -203,7 +203,7 @@ private slots:
     void busyServerShedsLoadWithoutLosingSamples()
     {
         IngestServer::Options net;
-        net.maxQueuedSamples = 4; // about one batch of this test's agent
+        net.maxQueuedSamples = 12; // four batches of this test's agent: its window of 8 overflows it
         startCore(net);
         auto *sampler = new testdata::FakeSampler();
         Agent agent(agentSettings(QStringLiteral("a")), std::unique_ptr<agent::Sampler>(sampler));
@@ -220,6 +220,9 @@ private slots:
             QSqlQuery q(locker);
             QVERIFY(q.exec(QStringLiteral("BEGIN IMMEDIATE")));
             QVERIFY(busy.wait(10000)); // told, not disconnected
+            // Stay busy across more than one resend cycle (regression: after the first resend
+            // was refused again, the agent waited forever).
+            QVERIFY(busy.wait(15000));
             QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
             q = QSqlQuery();
             locker.close();
@@ -228,13 +231,15 @@ private slots:
         // Everything sealed is eventually acked; stored samples are 0..N, each once.
         QTRY_VERIFY_WITH_TIMEOUT(agent.link().state() == AgentLink::State::Ready
                                      && agent.spool().backlogBatches() == 0 && sampler->count() > 30,
-                                 20000);
+                                 30000);
         agent.stop();
         DbReader db(dbPath());
         const qint64 rows = db.scalar(QStringLiteral("SELECT count(*) FROM samples"));
         QCOMPARE(db.scalar(QStringLiteral("SELECT count(DISTINCT load1) FROM samples")), rows);
         QCOMPARE(db.scalar(QStringLiteral("SELECT min(load1) FROM samples")), 0);
         QCOMPARE(db.scalar(QStringLiteral("SELECT max(load1) FROM samples")), rows - 1);
+        // Refusals are not holes: no sequence gap was recorded.
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM gaps WHERE reason = 'sequence gap'")), 0);
     }
 
     void badInputIsRefusedAndOthersKeepStreaming()

@@ -145,6 +145,14 @@ private:
         return store.ingest(std::span(&item, 1), kNow, error ? error : &e);
     }
 
+    static std::vector<Store::IngestResult> ingestAt(Store &store, const QString &id,
+                                                     const SampleBatch &batch, qint64 nowMs)
+    {
+        const Store::IngestItem item{id, &batch};
+        QString e;
+        return store.ingest(std::span(&item, 1), nowMs, &e);
+    }
+
 private slots:
     void initTestCase() { QVERIFY(m_dir.isValid()); }
 
@@ -596,11 +604,11 @@ private slots:
         const QString id = enrol(store);
         // One sample from a clock that jumped ten years ahead, then normal ones again.
         const qint64 decade = 10ll * 365 * 24 * 3600 * 1000;
-        QCOMPARE(ingestOne(store, id, testdata::makeBatch(1, 1, 0, kNow + decade)).front().status, Status::Stored);
-        QVERIFY(store.client(id)->lastSampleMs <= kNow + 24ll * 3600 * 1000);
+        QCOMPARE(ingestAt(store, id, testdata::makeBatch(1, 1, 0, kNow + decade), kNow).front().status, Status::Stored);
+        QVERIFY(store.client(id)->lastSampleMs <= kNow + 5 * 60 * 1000);
         QCOMPARE(ingestOne(store, id, testdata::makeBatch(2, 5, 0, kNow)).front().status, Status::Stored);
         // Two hours of silence later: recorded as "agent offline".
-        QCOMPARE(ingestOne(store, id, testdata::makeBatch(3, 5, 0, kNow + 2 * 3600 * 1000 + 48 * 3600 * 1000))
+        QCOMPARE(ingestOne(store, id, testdata::makeBatch(3, 5, 0, kNow + 2 * 3600 * 1000))
                      .front().status, Status::Stored);
         bool offline = false;
         for (const Store::Gap &g : store.gaps(id))
@@ -614,20 +622,27 @@ private slots:
         QString error;
         QVERIFY(store.open(&error));
         const QString id = enrol(store);
+        // The server receives each batch right after it was sampled: "now" is never before it.
+        const auto put = [&](const SampleBatch &b) {
+            qint64 now = kNow;
+            for (const Sample &x : b.samples)
+                now = std::max<qint64>(now, x.timestampMs);
+            return ingestAt(store, id, b, now);
+        };
         const qint64 t0 = 1'700'000'000'000;
         SampleBatch b1 = testdata::makeBatch(1, 10, 1, t0);
         b1.droppedTotal = 0;
-        QCOMPARE(ingestOne(store, id, b1).front().status, Status::Stored);
+        QCOMPARE(put(b1).front().status, Status::Stored);
         // Contiguous in time and sequence: no gap.
         SampleBatch b2 = testdata::makeBatch(2, 10, 1, t0 + 10'000);
         b2.droppedTotal = 0;
-        QCOMPARE(ingestOne(store, id, b2).front().status, Status::Stored);
+        QCOMPARE(put(b2).front().status, Status::Stored);
         QCOMPARE(store.gaps(id).size(), 0);
 
         // Agent offline: 1 hour of silence, sequence contiguous.
         SampleBatch b3 = testdata::makeBatch(3, 10, 1, t0 + 20'000 + 3600'000);
         b3.droppedTotal = 0;
-        QCOMPARE(ingestOne(store, id, b3).front().status, Status::Stored);
+        QCOMPARE(put(b3).front().status, Status::Stored);
         auto gaps = store.gaps(id);
         QCOMPARE(gaps.size(), 1);
         QCOMPARE(gaps[0].reason, QStringLiteral("agent offline"));
@@ -639,13 +654,13 @@ private slots:
         const qint64 t3end = t0 + 20'000 + 3600'000 + 9'000;
         SampleBatch b4 = testdata::makeBatch(4, 1, 1, t3end + 3000);
         b4.droppedTotal = 0;
-        QCOMPARE(ingestOne(store, id, b4).front().status, Status::Stored);
+        QCOMPARE(put(b4).front().status, Status::Stored);
         QCOMPARE(store.gaps(id).size(), 1);
 
         // Dropped samples.
         SampleBatch b5 = testdata::makeBatch(5, 1, 1, t3end + 4000);
         b5.droppedTotal = 7;
-        QCOMPARE(ingestOne(store, id, b5).front().status, Status::Stored);
+        QCOMPARE(put(b5).front().status, Status::Stored);
         gaps = store.gaps(id);
         QCOMPARE(gaps.size(), 2);
         QCOMPARE(gaps[1].reason, QStringLiteral("agent dropped 7 samples"));
@@ -654,7 +669,7 @@ private slots:
         // Sequence gap: 6 and 7 never arrive. Not also reported as "agent offline".
         SampleBatch b8 = testdata::makeBatch(8, 1, 1, t3end + 60'000);
         b8.droppedTotal = 7;
-        QCOMPARE(ingestOne(store, id, b8).front().status, Status::Stored);
+        QCOMPARE(put(b8).front().status, Status::Stored);
         gaps = store.gaps(id);
         QCOMPARE(gaps.size(), 3);
         QCOMPARE(gaps[2].reason, QStringLiteral("sequence gap"));
@@ -665,8 +680,8 @@ private slots:
         // A late batch 6 is stored (not a duplicate), and 6 again is a duplicate.
         SampleBatch b6 = testdata::makeBatch(6, 1, 1, t3end + 20'000);
         b6.droppedTotal = 7;
-        QCOMPARE(ingestOne(store, id, b6).front().status, Status::Stored);
-        QCOMPARE(ingestOne(store, id, b6).front().status, Status::Duplicate);
+        QCOMPARE(put(b6).front().status, Status::Stored);
+        QCOMPARE(put(b6).front().status, Status::Duplicate);
         QCOMPARE(store.client(id)->lastSequence, 8u);
         QCOMPARE(store.gaps(id).size(), 3);
 
@@ -676,7 +691,7 @@ private slots:
         QVERIFY(store.setClientOverride(id, slow));
         SampleBatch b9 = testdata::makeBatch(9, 1, 1, t3end + 60'000 + 120'000);
         b9.droppedTotal = 7;
-        QCOMPARE(ingestOne(store, id, b9).front().status, Status::Stored);
+        QCOMPARE(put(b9).front().status, Status::Stored);
         QCOMPARE(store.gaps(id).size(), 3);
         // Time range filter on gaps (end in [from, to)).
         QCOMPARE(store.gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001).size(), 1);
