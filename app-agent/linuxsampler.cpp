@@ -104,16 +104,10 @@ bool LinuxSampler::sample(std::int64_t nowMs, Sample &out, std::vector<float> &c
 
 Hello LinuxSampler::systemFacts() const
 {
-    Hello h;
-    h.hostname = QSysInfo::machineHostName();
-    // prettyProductName is what people recognise ("Debian GNU/Linux 12 (bookworm)");
-    // productVersion ("12") is what code compares.
-    h.osName = QSysInfo::prettyProductName();
-    h.osVersion = QSysInfo::productVersion();
-    h.kernel = readTrimmed(m_procRoot + u"/sys/kernel/osrelease");
-    if (h.kernel.isEmpty())
-        h.kernel = QSysInfo::kernelVersion();
-    h.arch = QSysInfo::currentCpuArchitecture();
+    Hello h = qtSystemFacts();
+    // The fixture root's kernel, when there is one, so tests see what the files say.
+    if (const QString kernel = readTrimmed(m_procRoot + u"/sys/kernel/osrelease"); !kernel.isEmpty())
+        h.kernel = kernel;
 
     ProcFile cpuinfo(m_procRoot + u"/cpuinfo");
     if (cpuinfo.read())
@@ -130,7 +124,6 @@ Hello LinuxSampler::systemFacts() const
     MemInfo memInfo(m_procRoot + u"/meminfo");
     if (memInfo.read())
         h.memTotal = memInfo.values().memTotal;
-    h.agentVersion = QStringLiteral(AUTOFACT_VERSION);
     return h;
 }
 

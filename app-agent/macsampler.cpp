@@ -172,12 +172,7 @@ bool MacSampler::sample(std::int64_t nowMs, Sample &out, std::vector<float> &cor
 
 Hello MacSampler::systemFacts() const
 {
-    Hello h;
-    h.hostname = QSysInfo::machineHostName();
-    h.osName = QSysInfo::prettyProductName();
-    h.osVersion = QSysInfo::productVersion();
-    h.kernel = QSysInfo::kernelVersion();
-    h.arch = QSysInfo::currentCpuArchitecture();
+    Hello h = qtSystemFacts();
 
     h.cpuModel = sysctlString("machdep.cpu.brand_string");
     if (h.cpuModel.isEmpty())
@@ -197,7 +192,6 @@ Hello MacSampler::systemFacts() const
     if (sysctlValue("kern.boottime", boot) && boot.tv_sec > 0)
         h.bootTimeMs = std::int64_t(boot.tv_sec) * 1000 + std::int64_t(boot.tv_usec) / 1000;
 
-    h.agentVersion = QStringLiteral(AUTOFACT_VERSION);
     return h;
 }
 

@@ -15,14 +15,7 @@ MemInfo::MemInfo(const QString &path)
 
 bool MemInfo::read(QString *error)
 {
-    if (!m_file.read(error))
-        return false;
-    if (!parse(m_file.data(), error)) {
-        if (error)
-            *error = m_file.path() + u": " + *error;
-        return false;
-    }
-    return true;
+    return m_file.readAndParse([this](QByteArrayView text, QString *e) { return parse(text, e); }, error);
 }
 
 bool MemInfo::parse(QByteArrayView text, QString *error)

@@ -25,6 +25,23 @@ public:
      */
     bool read(QString *error = nullptr);
 
+    /**
+     * read(), then @p parse(data(), error); a parse error is prefixed with the file's path.
+     * The parsers' read() methods are this one call.
+     */
+    template<typename Parse>
+    bool readAndParse(Parse &&parse, QString *error)
+    {
+        if (!read(error))
+            return false;
+        if (!parse(data(), error)) {
+            if (error)
+                *error = m_path + u": " + *error;
+            return false;
+        }
+        return true;
+    }
+
     /** Bytes of the last successful read(); valid until the next read(). */
     QByteArrayView data() const { return QByteArrayView(m_buffer.constData(), m_size); }
 

@@ -57,14 +57,7 @@ ProcStat::ProcStat(const QString &path)
 
 bool ProcStat::read(QString *error)
 {
-    if (!m_file.read(error))
-        return false;
-    if (!parse(m_file.data(), error)) {
-        if (error)
-            *error = m_file.path() + u": " + *error;
-        return false;
-    }
-    return true;
+    return m_file.readAndParse([this](QByteArrayView text, QString *e) { return parse(text, e); }, error);
 }
 
 bool ProcStat::parse(QByteArrayView text, QString *error)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "sampler.h"
 
+#include <QSysInfo>
+
 #include <QtGlobal>
 
 #if defined(Q_OS_LINUX)
@@ -24,6 +26,20 @@ std::unique_ptr<Sampler> createPlatformSampler()
 #else
     return nullptr;
 #endif
+}
+
+Hello Sampler::qtSystemFacts()
+{
+    Hello h;
+    h.hostname = QSysInfo::machineHostName();
+    // prettyProductName is what people recognise ("Debian GNU/Linux 12 (bookworm)");
+    // productVersion ("12") is what code compares.
+    h.osName = QSysInfo::prettyProductName();
+    h.osVersion = QSysInfo::productVersion();
+    h.kernel = QSysInfo::kernelVersion();
+    h.arch = QSysInfo::currentCpuArchitecture();
+    h.agentVersion = QStringLiteral(AUTOFACT_VERSION);
+    return h;
 }
 
 } // namespace autofact::agent

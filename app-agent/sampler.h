@@ -42,6 +42,11 @@ public:
 
 protected:
     Sampler() = default;
+    /**
+     * The facts Qt knows on every platform: hostname, OS name and version, kernel,
+     * architecture, agent version. Samplers add CPU, memory and boot time.
+     */
+    static Hello qtSystemFacts();
 };
 
 /**

@@ -186,12 +186,7 @@ bool WinSampler::sample(std::int64_t nowMs, Sample &out, std::vector<float> &cor
 
 Hello WinSampler::systemFacts() const
 {
-    Hello h;
-    h.hostname = QSysInfo::machineHostName();
-    h.osName = QSysInfo::prettyProductName();
-    h.osVersion = QSysInfo::productVersion();
-    h.kernel = QSysInfo::kernelVersion();
-    h.arch = QSysInfo::currentCpuArchitecture();
+    Hello h = qtSystemFacts();
 
     const QSettings cpu(
         QStringLiteral("HKEY_LOCAL_MACHINE\\HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0"),
@@ -209,7 +204,6 @@ Hello WinSampler::systemFacts() const
 
     // GetTickCount64 counts milliseconds since boot, sleep and hibernation included.
     h.bootTimeMs = QDateTime::currentMSecsSinceEpoch() - std::int64_t(GetTickCount64());
-    h.agentVersion = QStringLiteral(AUTOFACT_VERSION);
     return h;
 }
 

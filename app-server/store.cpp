@@ -512,37 +512,29 @@ bool Store::migrate(QString *error)
         }
     }
     const int from = version;
-    if (version < 1) {
-        for (const char *sql : kSchemaV1)
+    struct Step {
+        int version;
+        std::span<const char *const> statements;
+    };
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}};
+    for (const Step &step : steps) {
+        if (version >= step.version)
+            continue;
+        for (const char *sql : step.statements)
             if (!execRaw(sql, error))
                 return false;
-        version = 1;
-    }
-    if (version < 2) {
-        for (const char *sql : kSchemaV2)
-            if (!execRaw(sql, error))
+        if (step.version == 2) {
+            // v2 introduced configuration: seed the default (revision 1).
+            AgentConfig defaults;
+            defaults.revision = 1;
+            QSqlQuery q(m_db);
+            if (!runQuery(q,
+                          QStringLiteral("INSERT INTO settings(key, value) VALUES "
+                                         "('config_counter', '1'), ('default_config', ?)"),
+                          {configToJson(defaults)}, error))
                 return false;
-        AgentConfig defaults;
-        defaults.revision = 1;
-        QSqlQuery q(m_db);
-        if (!runQuery(q,
-                      QStringLiteral("INSERT INTO settings(key, value) VALUES "
-                                     "('config_counter', '1'), ('default_config', ?)"),
-                      {configToJson(defaults)}, error))
-            return false;
-        version = 2;
-    }
-    if (version < 3) {
-        for (const char *sql : kSchemaV3)
-            if (!execRaw(sql, error))
-                return false;
-        version = 3;
-    }
-    if (version < 4) {
-        for (const char *sql : kSchemaV4)
-            if (!execRaw(sql, error))
-                return false;
-        version = 4;
+        }
+        version = step.version;
     }
     if (!execRaw(QByteArray("PRAGMA user_version = " + QByteArray::number(version)).constData(),
                  error))
