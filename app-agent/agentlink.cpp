@@ -23,19 +23,12 @@ AgentLink::AgentLink(Spool &spool, QObject *parent)
     m_heartbeatTimer.setSingleShot(true);
     m_rewindTimer.setSingleShot(true);
     connect(&m_rewindTimer, &QTimer::timeout, this, &AgentLink::rewind);
-    m_socket.setMaxAllowedIncomingMessageSize(quint64(protocol::maxMessageBytes));
-    m_socket.setMaxAllowedIncomingFrameSize(quint64(protocol::maxMessageBytes));
-    connect(&m_socket, &QWebSocket::connected, this, &AgentLink::onConnected);
-    connect(&m_socket, &QWebSocket::disconnected, this, &AgentLink::onDisconnected);
-    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &AgentLink::onBinaryMessage);
-    connect(&m_socket, &QWebSocket::textMessageReceived, this, [this] {
+    m_socket.setMaxMessageBytes(protocol::maxMessageBytes);
+    connect(&m_socket, &WsClient::connected, this, &AgentLink::onConnected);
+    connect(&m_socket, &WsClient::disconnected, this, &AgentLink::onDisconnected);
+    connect(&m_socket, &WsClient::binaryMessageReceived, this, &AgentLink::onBinaryMessage);
+    connect(&m_socket, &WsClient::textMessageReceived, this, [this] {
         abortLink(QStringLiteral("server sent a text message; the protocol is binary"));
-    });
-    connect(&m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this, [this](QAbstractSocket::SocketError) {
-        qCDebug(lcLink) << "socket error:" << m_socket.errorString();
-        // Qt does not always emit disconnected() for a failed connect.
-        if (m_state == State::Connecting && m_socket.state() == QAbstractSocket::UnconnectedState)
-            onDisconnected();
     });
     connect(&m_reconnectTimer, &QTimer::timeout, this, &AgentLink::start);
     connect(&m_livenessTimer, &QTimer::timeout, this, &AgentLink::onLivenessTimeout);
@@ -101,12 +94,12 @@ void AgentLink::stop()
     m_reconnectTimer.stop();
     m_heartbeatTimer.stop();
     m_livenessTimer.stop();
-    const bool wasOpen = m_socket.state() == QAbstractSocket::ConnectedState;
+    const bool wasOpen = m_socket.state() == WsClient::State::Open;
     setState(State::Stopped);
     m_attempt = -1;
     if (wasOpen) {
-        m_socket.flush();
-        m_socket.close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("agent stopping"));
+        // Queued after everything already sent: the close frame goes out last.
+        m_socket.close(ws::closecode::normal, QStringLiteral("agent stopping"));
     } else {
         m_socket.abort();
         QMetaObject::invokeMethod(this, &AgentLink::closed, Qt::QueuedConnection);
@@ -127,7 +120,7 @@ void AgentLink::onDisconnected()
     m_rewindTimer.stop();
     m_inFlight.clear();
     m_lastSentSequence = 0;
-    // A failed connect can report both an error and a disconnect: schedule one retry only.
+    // abortLink() has already scheduled the retry for this connection.
     if (m_state == State::Backoff)
         return;
     if (m_state == State::Stopped) {
@@ -136,7 +129,13 @@ void AgentLink::onDisconnected()
     }
     if (m_state == State::Ready || m_state == State::Handshaking)
         qCWarning(lcLink).noquote() << "link to" << m_url.toString() << "lost:"
-                                    << m_socket.closeReason() << m_socket.errorString();
+                                    << (m_socket.closeCode() != 0
+                                            ? QStringLiteral("server closed it (%1 %2)")
+                                                  .arg(m_socket.closeCode())
+                                                  .arg(m_socket.closeReason())
+                                            : m_socket.errorString());
+    else if (m_state == State::Connecting)
+        qCDebug(lcLink).noquote() << "cannot reach" << m_url.toString() << "-" << m_socket.errorString();
     scheduleReconnect();
 }
 
@@ -188,7 +187,7 @@ void AgentLink::send(const Message &message)
 
 void AgentLink::sendBytes(const QByteArray &bytes)
 {
-    m_socket.sendBinaryMessage(bytes);
+    m_socket.sendBinary(bytes);
     // A heartbeat is due only after a full interval of silence from our side.
     if (m_state == State::Ready)
         m_heartbeatTimer.start();

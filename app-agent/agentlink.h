@@ -2,14 +2,13 @@
 #pragma once
 
 #include "messages.h"
+#include "wsclient.h"
 
 #include <QElapsedTimer>
 #include <QObject>
 #include <QRandomGenerator>
-#include <QSslConfiguration>
 #include <QTimer>
 #include <QUrl>
-#include <QWebSocket>
 
 #include <cstdint>
 #include <deque>
@@ -47,8 +46,8 @@ public:
     ~AgentLink() override;
 
     void setServerUrl(const QUrl &url) { m_url = url; }
-    /** TLS settings for wss:// (e.g. extra trusted certificates). */
-    void setSslConfiguration(const QSslConfiguration &config) { m_socket.setSslConfiguration(config); }
+    /** PEM certificates trusted for wss:// in addition to the system's store. */
+    void setCaFile(const QString &path) { m_socket.setCaFile(path); }
     QUrl serverUrl() const { return m_url; }
     /** System facts and identity sent in Hello (agentId/secret empty for a new agent). */
     void setHello(const Hello &hello) { m_hello = hello; }
@@ -100,7 +99,7 @@ private:
     void rewind();
 
     Spool &m_spool;
-    QWebSocket m_socket;
+    WsClient m_socket;
     QUrl m_url;
     Hello m_hello;
     AgentConfig m_config;
