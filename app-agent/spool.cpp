@@ -8,33 +8,65 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QSqlError>
-#include <QSqlQuery>
 #include <QStringBuilder>
-#include <QVariant>
 
-#include <atomic>
+#include <sqlite3.h>
 
 namespace autofact::agent {
 
 namespace {
 
-std::atomic<int> connectionCounter{0};
+using Step = SqliteStatement::Step;
 
-bool exec(QSqlQuery &q, const QString &sql)
+void logFailure(const char *sql, const QString &error)
 {
-    if (q.exec(sql))
+    qCWarning(lcSpool) << "spool SQL failed:" << QString::fromUtf8(sql) << error;
+}
+
+bool exec(SqliteDatabase &db, const char *sql)
+{
+    if (db.exec(sql))
         return true;
-    qCWarning(lcSpool) << "spool SQL failed:" << sql << q.lastError().text();
+    logFailure(sql, db.errorString());
     return false;
 }
 
-bool exec(QSqlQuery &q)
+bool prepare(const SqliteDatabase &db, SqliteStatement &q, const char *sql)
 {
-    if (q.exec())
+    if (q.isPrepared() || q.prepare(db, sql))
         return true;
-    qCWarning(lcSpool) << "spool SQL failed:" << q.lastQuery() << q.lastError().text();
+    logFailure(sql, q.errorString());
     return false;
+}
+
+/** Runs the bound statement once; failures are logged. The caller resets it. */
+Step step(SqliteStatement &q)
+{
+    const Step result = q.step();
+    if (result == Step::Error)
+        logFailure(q.sql(), q.errorString());
+    return result;
+}
+
+/** Runs a bound statement that returns no rows and leaves it ready for the next use. */
+bool run(SqliteStatement &q)
+{
+    const bool ok = step(q) != Step::Error;
+    q.reset();
+    return ok;
+}
+
+/** Prepares @p sql and fetches the first row (or Done, or a logged Error). */
+Step query(const SqliteDatabase &db, SqliteStatement &q, const char *sql)
+{
+    return prepare(db, q, sql) ? step(q) : Step::Error;
+}
+
+// Stored as SQLite integers: every value the spool keeps (sequences, counts, limits capped at
+// 1 TiB by the codec) is far below 2^63.
+std::int64_t sqlInt(std::uint64_t value)
+{
+    return static_cast<std::int64_t>(value);
 }
 
 // An open sample is stored as a one-sample SampleBatch: the codec already versions, verifies
@@ -53,7 +85,6 @@ QByteArray encodeOpenSample(const Sample &sample, std::span<const float> cores)
 
 Spool::Spool(QString path)
     : m_path(std::move(path))
-    , m_connectionName(QStringLiteral("autofact-spool-%1").arg(connectionCounter.fetch_add(1)))
 {
 }
 
@@ -62,12 +93,16 @@ Spool::~Spool()
     if (m_dbOpen) {
         // Best effort: what is still in memory gets one more chance to reach the disk.
         flushMemory();
-        {
-            QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-            db.close();
-        }
     }
-    QSqlDatabase::removeDatabase(m_connectionName);
+    closeDatabase();
+}
+
+void Spool::closeDatabase()
+{
+    m_insertOpenSample.finalize();
+    m_insertBatch.finalize();
+    m_deleteBatch.finalize();
+    m_db.close();
 }
 
 bool Spool::open(QString *error)
@@ -80,26 +115,25 @@ bool Spool::open(QString *error)
     };
     QDir().mkpath(QFileInfo(m_path).absolutePath());
     for (int attempt = 0; attempt < 2; ++attempt) {
-        QSqlDatabase db = QSqlDatabase::contains(m_connectionName)
-                              ? QSqlDatabase::database(m_connectionName, false)
-                              : QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"),
-                                                          m_connectionName);
-        db.setDatabaseName(m_path);
-        if (!db.open())
-            return fail(QStringLiteral("cannot open spool: ") + db.lastError().text());
-        QSqlQuery q(db);
+        closeDatabase();
+        if (!m_db.open(m_path))
+            return fail(QStringLiteral("cannot open spool: ") + m_db.errorString());
         bool corrupt = false;
-        if (!q.exec(QStringLiteral("PRAGMA quick_check"))) {
-            // Only SQLite's own verdict (SQLITE_CORRUPT 11, SQLITE_NOTADB 26) condemns a file;
-            // a busy, locked or unreadable file is left alone and the spool runs in memory.
-            const QString code = q.lastError().nativeErrorCode();
-            corrupt = code == u"11" || code == u"26";
-            if (!corrupt)
-                return fail(QStringLiteral("cannot read spool: ") + q.lastError().text());
-        } else {
-            corrupt = !q.next() || q.value(0).toString() != QStringLiteral("ok");
+        {
+            SqliteStatement q;
+            const Step first = q.prepare(m_db, "PRAGMA quick_check") ? q.step() : Step::Error;
+            if (first == Step::Error) {
+                // Only SQLite's own verdict (SQLITE_CORRUPT 11, SQLITE_NOTADB 26) condemns a
+                // file; a busy, locked or unreadable file is left alone and the spool runs in
+                // memory. Extended codes (e.g. SQLITE_CORRUPT_INDEX) do not match, as with Qt Sql.
+                const int code = q.resultCode();
+                corrupt = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+                if (!corrupt)
+                    return fail(QStringLiteral("cannot read spool: ") + q.errorString());
+            } else {
+                corrupt = first != Step::Row || q.columnText(0) != QStringLiteral("ok");
+            }
         }
-        q.finish();
         if (!corrupt) {
             QString schemaError;
             if (!createSchema(&schemaError))
@@ -116,8 +150,7 @@ bool Spool::open(QString *error)
         if (attempt == 1)
             break;
         // The file is not a usable spool: keep it (with its WAL) for inspection, start afresh.
-        q = QSqlQuery();
-        db.close();
+        closeDatabase();
         const QString aside = m_path + QStringLiteral(".corrupt-")
                               + QString::number(QDateTime::currentMSecsSinceEpoch());
         qCWarning(lcSpool).noquote() << "spool" << m_path
@@ -132,19 +165,18 @@ bool Spool::open(QString *error)
 
 bool Spool::createSchema(QString *error)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    const QString statements[] = {
-        QStringLiteral("PRAGMA journal_mode=WAL"),
-        QStringLiteral("PRAGMA synchronous=NORMAL"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS open_samples(id INTEGER PRIMARY KEY, data BLOB NOT NULL)"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS batches(seq INTEGER PRIMARY KEY, first_ts INTEGER NOT NULL, "
-                       "sample_count INTEGER NOT NULL, payload BLOB NOT NULL)"),
+    const char *const statements[] = {
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS open_samples(id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS batches(seq INTEGER PRIMARY KEY, first_ts INTEGER NOT NULL, "
+        "sample_count INTEGER NOT NULL, payload BLOB NOT NULL)",
     };
-    for (const QString &sql : statements) {
-        if (!q.exec(sql)) {
+    for (const char *sql : statements) {
+        if (!m_db.exec(sql)) {
             if (error)
-                *error = QStringLiteral("cannot prepare spool: ") + q.lastError().text();
+                *error = QStringLiteral("cannot prepare spool: ") + m_db.errorString();
             return false;
         }
     }
@@ -153,41 +185,50 @@ bool Spool::createSchema(QString *error)
 
 bool Spool::loadState()
 {
-    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
     std::uint64_t storedNext = 1;
-    if (!exec(q, QStringLiteral("SELECT key, value FROM meta")))
-        return false;
-    while (q.next()) {
-        const QString key = q.value(0).toString();
-        if (key == u"next_sequence")
-            storedNext = q.value(1).toULongLong();
-        else if (key == u"dropped_total")
-            m_droppedTotal = std::max<std::uint64_t>(m_droppedTotal, q.value(1).toULongLong());
-        else if (key == u"max_bytes")
-            m_maxBytes = q.value(1).toULongLong(); // the server's last word survives restarts
-        else if (key == u"max_age_ms")
-            m_maxAgeMs = q.value(1).toLongLong();
+    {
+        SqliteStatement q;
+        Step row = query(m_db, q, "SELECT key, value FROM meta");
+        if (row == Step::Error)
+            return false;
+        for (; row == Step::Row; row = q.step()) {
+            const QString key = q.columnText(0);
+            const auto value = std::uint64_t(q.columnInt64(1));
+            if (key == u"next_sequence")
+                storedNext = value;
+            else if (key == u"dropped_total")
+                m_droppedTotal = std::max<std::uint64_t>(m_droppedTotal, value);
+            else if (key == u"max_bytes")
+                m_maxBytes = value; // the server's last word survives restarts
+            else if (key == u"max_age_ms")
+                m_maxAgeMs = q.columnInt64(1);
+        }
     }
     m_diskBatches.clear();
     m_diskBytes = 0;
     std::uint64_t highest = 0;
-    if (!exec(q, QStringLiteral("SELECT seq, first_ts, sample_count, length(payload) FROM batches "
-                                "ORDER BY seq")))
-        return false;
-    while (q.next()) {
-        BatchInfo info{q.value(0).toULongLong(), q.value(1).toLongLong(),
-                       q.value(2).toUInt(), q.value(3).toULongLong()};
-        m_diskBatches.push_back(info);
-        m_diskBytes += info.bytes;
-        highest = info.sequence;
+    {
+        SqliteStatement q;
+        Step row = query(m_db, q, "SELECT seq, first_ts, sample_count, length(payload) FROM batches "
+                                  "ORDER BY seq");
+        if (row == Step::Error)
+            return false;
+        for (; row == Step::Row; row = q.step()) {
+            BatchInfo info{std::uint64_t(q.columnInt64(0)), q.columnInt64(1),
+                           std::uint32_t(q.columnInt64(2)), std::uint64_t(q.columnInt64(3))};
+            m_diskBatches.push_back(info);
+            m_diskBytes += info.bytes;
+            highest = info.sequence;
+        }
     }
     // Sequences only move forward, whatever the meta row says.
     m_nextSequence = std::max({m_nextSequence, storedNext, highest + 1});
-    if (!exec(q, QStringLiteral("SELECT count(*), coalesce(sum(length(data)), 0) FROM open_samples"))
-        || !q.next())
+    SqliteStatement q;
+    if (query(m_db, q, "SELECT count(*), coalesce(sum(length(data)), 0) FROM open_samples")
+        != Step::Row)
         return false;
-    m_openCount = q.value(0).toULongLong();
-    m_openBytes = q.value(1).toULongLong();
+    m_openCount = std::size_t(q.columnInt64(0));
+    m_openBytes = std::uint64_t(q.columnInt64(1));
     return true;
 }
 
@@ -201,8 +242,8 @@ void Spool::enterDegraded(const QString &why)
 
 void Spool::setMaxPageCountForTesting(int pages)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    exec(q, QStringLiteral("PRAGMA max_page_count=%1").arg(pages));
+    const QByteArray sql = QByteArrayLiteral("PRAGMA max_page_count=") + QByteArray::number(pages);
+    exec(m_db, sql.constData());
 }
 
 void Spool::setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs)
@@ -219,10 +260,7 @@ void Spool::append(const Sample &sample, std::span<const float> coreBusy)
 {
     const QByteArray encoded = encodeOpenSample(sample, coreBusy);
     if (m_dbOpen && (!m_degraded || flushMemory())) {
-        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-        q.prepare(QStringLiteral("INSERT INTO open_samples(data) VALUES (?)"));
-        q.addBindValue(encoded);
-        if (q.exec()) {
+        if (insertOpenSample(encoded)) {
             ++m_openCount;
             m_openBytes += std::uint64_t(encoded.size());
             // Unsealed samples count against the size limit too (they pile up while the agent
@@ -231,7 +269,7 @@ void Spool::append(const Sample &sample, std::span<const float> coreBusy)
                 enforceLimits(sample.timestampMs);
             return;
         }
-        enterDegraded(q.lastError().text());
+        enterDegraded(m_insertOpenSample.errorString());
     }
     MemorySample m{sample, std::vector<float>(coreBusy.begin(), coreBusy.end()),
                    std::uint64_t(encoded.size())};
@@ -272,16 +310,16 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
     int sealed = 0;
     // Samples from disk first (they are older than any held in memory).
     if (m_dbOpen && !m_degraded && m_openCount > 0) {
-        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-        if (db.transaction()) {
-            QSqlQuery q(db);
+        if (m_db.exec("BEGIN")) {
+            SqliteStatement q;
             std::vector<SpooledBatch> built;
             std::vector<MemorySample> chunk;
             const std::uint64_t sequenceBefore = m_nextSequence;
             const std::uint64_t droppedBefore = m_droppedTotal;
-            bool ok = exec(q, QStringLiteral("SELECT data FROM open_samples ORDER BY id"));
-            while (ok && q.next()) {
-                const DecodeResult r = codec::decode(q.value(0).toByteArray());
+            Step row = query(m_db, q, "SELECT data FROM open_samples ORDER BY id");
+            bool ok = row != Step::Error;
+            for (; row == Step::Row; row = q.step()) {
+                const DecodeResult r = codec::decode(q.columnBlob(0));
                 const auto *one = r.ok() ? std::get_if<SampleBatch>(&*r.message) : nullptr;
                 if (!one || one->samples.size() != 1) {
                     // A damaged row cannot be sent; count it as dropped so the gap is visible.
@@ -297,14 +335,14 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
             }
             if (ok && !chunk.empty())
                 built.push_back(buildBatch(chunk));
-            q.finish();
-            ok = ok && exec(q, QStringLiteral("DELETE FROM open_samples"));
+            q.finalize();
+            ok = ok && exec(m_db, "DELETE FROM open_samples");
             for (const SpooledBatch &b : built)
                 ok = ok && writeBatch(b);
             ok = ok && persistMeta();
             // On a full disk in WAL mode it is often the COMMIT that fails: only a committed
             // seal changes the in-memory index.
-            if (ok && db.commit()) {
+            if (ok && m_db.exec("COMMIT")) {
                 m_openCount = 0;
                 m_openBytes = 0;
                 sealed += int(built.size());
@@ -314,15 +352,15 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
                     m_diskBytes += std::uint64_t(b.payload.size());
                 }
             } else {
-                const QString why = db.lastError().text();
-                db.rollback();
+                const QString why = m_db.errorString();
+                m_db.exec("ROLLBACK");
                 m_nextSequence = sequenceBefore;
                 m_droppedTotal = droppedBefore;
                 // Rows stay in open_samples; they are sealed on a later attempt.
                 enterDegraded(why);
             }
         } else {
-            enterDegraded(db.lastError().text());
+            enterDegraded(m_db.errorString());
         }
     }
     // Samples held in memory: their batches stay in memory until the disk takes them.
@@ -343,27 +381,47 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
 
 bool Spool::writeBatch(const SpooledBatch &batch)
 {
-    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    q.prepare(QStringLiteral("INSERT OR REPLACE INTO batches(seq, first_ts, sample_count, payload) "
-                             "VALUES (?, ?, ?, ?)"));
-    q.addBindValue(QVariant::fromValue<qulonglong>(batch.sequence));
-    q.addBindValue(QVariant::fromValue<qlonglong>(batch.firstTimestampMs));
-    q.addBindValue(QVariant::fromValue<uint>(batch.sampleCount));
-    q.addBindValue(batch.payload);
-    return exec(q);
+    SqliteStatement &q = m_insertBatch;
+    if (!prepare(m_db, q, "INSERT OR REPLACE INTO batches(seq, first_ts, sample_count, payload) "
+                          "VALUES (?, ?, ?, ?)"))
+        return false;
+    q.bindInt64(1, sqlInt(batch.sequence));
+    q.bindInt64(2, batch.firstTimestampMs);
+    q.bindInt64(3, batch.sampleCount);
+    q.bindBlob(4, batch.payload);
+    return run(q);
+}
+
+bool Spool::insertOpenSample(const QByteArray &encoded)
+{
+    SqliteStatement &q = m_insertOpenSample;
+    if (!prepare(m_db, q, "INSERT INTO open_samples(data) VALUES (?)"))
+        return false;
+    q.bindBlob(1, encoded);
+    return run(q);
+}
+
+bool Spool::deleteBatch(std::uint64_t sequence)
+{
+    SqliteStatement &q = m_deleteBatch;
+    if (!prepare(m_db, q, "DELETE FROM batches WHERE seq = ?"))
+        return false;
+    q.bindInt64(1, sqlInt(sequence));
+    return run(q);
 }
 
 bool Spool::persistMeta()
 {
-    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    q.prepare(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES "
-                             "('next_sequence', ?), ('dropped_total', ?), ('max_bytes', ?), "
-                             "('max_age_ms', ?)"));
-    q.addBindValue(QVariant::fromValue<qulonglong>(m_nextSequence));
-    q.addBindValue(QVariant::fromValue<qulonglong>(m_droppedTotal));
-    q.addBindValue(QVariant::fromValue<qulonglong>(m_maxBytes));
-    q.addBindValue(QVariant::fromValue<qlonglong>(m_maxAgeMs));
-    return exec(q);
+    SqliteStatement q;
+    if (!prepare(m_db, q, "INSERT OR REPLACE INTO meta(key, value) VALUES "
+                          "('next_sequence', ?), ('dropped_total', ?), ('max_bytes', ?), "
+                          "('max_age_ms', ?)"))
+        return false;
+    q.bindInt64(1, sqlInt(m_nextSequence));
+    q.bindInt64(2, sqlInt(m_droppedTotal));
+    q.bindInt64(3, sqlInt(m_maxBytes));
+    q.bindInt64(4, m_maxAgeMs);
+    return run(q);
 }
 
 bool Spool::flushMemory()
@@ -372,34 +430,25 @@ bool Spool::flushMemory()
         return false;
     if (m_memoryBatches.empty() && m_memorySamples.empty() && !m_degraded)
         return true;
-    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-    if (!db.transaction())
+    if (!m_db.exec("BEGIN"))
         return false;
-    QSqlQuery q(db);
     bool ok = true;
     // Batches dropped or acked while the file was read-only leave it now.
-    if (!m_deleteWhenWritable.empty()) {
-        q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
-        for (std::uint64_t seq : m_deleteWhenWritable) {
-            q.addBindValue(QVariant::fromValue<qulonglong>(seq));
-            ok = ok && exec(q);
-        }
-    }
+    for (std::uint64_t seq : m_deleteWhenWritable)
+        ok = ok && deleteBatch(seq);
     for (const SpooledBatch &b : m_memoryBatches)
         ok = ok && writeBatch(b);
     std::uint64_t addedBytes = 0;
     if (ok && !m_memorySamples.empty()) {
-        q.prepare(QStringLiteral("INSERT INTO open_samples(data) VALUES (?)"));
         for (const MemorySample &m : m_memorySamples) {
             const QByteArray encoded = encodeOpenSample(m.sample, m.cores);
             addedBytes += std::uint64_t(encoded.size());
-            q.addBindValue(encoded);
-            ok = ok && exec(q);
+            ok = ok && insertOpenSample(encoded);
         }
     }
     ok = ok && persistMeta();
-    if (!ok || !db.commit()) {
-        db.rollback();
+    if (!ok || !m_db.exec("COMMIT")) {
+        m_db.exec("ROLLBACK");
         return false;
     }
     m_deleteWhenWritable.clear();
@@ -430,13 +479,14 @@ std::vector<SpooledBatch> Spool::pending(std::uint64_t afterSequence, std::size_
     if (m_dbOpen) {
         auto it = std::upper_bound(m_diskBatches.begin(), m_diskBatches.end(), afterSequence,
                                    [](std::uint64_t s, const BatchInfo &b) { return s < b.sequence; });
-        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-        q.prepare(QStringLiteral("SELECT payload FROM batches WHERE seq = ?"));
-        for (; it != m_diskBatches.end() && out.size() < maxBatches; ++it) {
-            q.addBindValue(QVariant::fromValue<qulonglong>(it->sequence));
-            if (!exec(q) || !q.next())
-                continue; // unreadable now; the next call tries again
-            out.push_back({it->sequence, it->firstTimestampMs, it->sampleCount, q.value(0).toByteArray()});
+        SqliteStatement q;
+        const bool prepared = prepare(m_db, q, "SELECT payload FROM batches WHERE seq = ?");
+        for (; prepared && it != m_diskBatches.end() && out.size() < maxBatches; ++it) {
+            q.bindInt64(1, sqlInt(it->sequence));
+            if (step(q) == Step::Row)
+                out.push_back({it->sequence, it->firstTimestampMs, it->sampleCount, q.columnBlob(0)});
+            // else: unreadable now; the next call tries again
+            q.reset();
         }
     }
     for (const SpooledBatch &b : m_memoryBatches) {
@@ -478,21 +528,26 @@ void Spool::acknowledge(const Ack &ack)
         m_deleteWhenWritable.insert(m_deleteWhenWritable.end(), gone.begin(), gone.end());
         return;
     }
-    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-    QSqlQuery q(db);
     // An acked batch that cannot be deleted now stays in the file until it can be (or, if the
     // agent stops first, is resent after the restart and deduplicated by the server).
-    bool ok = db.transaction();
-    q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
+    bool ok = m_db.exec("BEGIN");
+    QString why = ok ? QString() : m_db.errorString();
     for (std::uint64_t seq : gone) {
-        q.addBindValue(QVariant::fromValue<qulonglong>(seq));
-        ok = exec(q) && ok;
+        if (!deleteBatch(seq)) {
+            if (ok)
+                why = m_deleteBatch.errorString();
+            ok = false;
+        }
     }
-    if (!ok || !db.commit()) {
+    if (ok && !m_db.exec("COMMIT")) {
+        ok = false;
+        why = m_db.errorString();
+    }
+    if (!ok) {
         // The index already forgot them (pending() never sends them); the rows go later.
-        db.rollback();
+        m_db.exec("ROLLBACK");
         m_deleteWhenWritable.insert(m_deleteWhenWritable.end(), gone.begin(), gone.end());
-        enterDegraded(db.lastError().text());
+        enterDegraded(why);
     }
 }
 
@@ -558,15 +613,17 @@ void Spool::enforceLimits(std::int64_t nowMs)
     const bool writable = m_dbOpen && !m_degraded;
     // Unsealed rows on disk: the oldest whose sizes cover what is still in excess.
     std::uint64_t openDropRows = 0, openDropBytes = 0;
-    qint64 openDropUpToId = -1;
+    std::int64_t openDropUpToId = -1;
     if (excess > 0 && writable && m_openCount > 0) {
-        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-        if (exec(q, QStringLiteral("SELECT id, length(data) FROM open_samples ORDER BY id"))) {
-            while (openDropBytes < excess && q.next()) {
-                openDropUpToId = q.value(0).toLongLong();
-                openDropBytes += q.value(1).toULongLong();
-                ++openDropRows;
-            }
+        SqliteStatement q;
+        Step row = query(m_db, q, "SELECT id, length(data) FROM open_samples ORDER BY id");
+        while (row == Step::Row) {
+            openDropUpToId = q.columnInt64(0);
+            openDropBytes += std::uint64_t(q.columnInt64(1));
+            ++openDropRows;
+            if (openDropBytes >= excess)
+                break;
+            row = q.step();
         }
         excess -= std::min(excess, openDropBytes);
     }
@@ -575,26 +632,22 @@ void Spool::enforceLimits(std::int64_t nowMs)
 
     if (writable && (diskDrops > 0 || openDropRows > 0)) {
         // Commit, then believe it: a failed commit leaves every counter as it was.
-        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
-        bool ok = db.transaction();
-        QSqlQuery q(db);
-        q.prepare(QStringLiteral("DELETE FROM batches WHERE seq = ?"));
-        for (std::size_t i = 0; ok && i < diskDrops; ++i) {
-            q.addBindValue(QVariant::fromValue<qulonglong>(m_diskBatches[i].sequence));
-            ok = exec(q);
-        }
+        bool ok = m_db.exec("BEGIN");
+        for (std::size_t i = 0; ok && i < diskDrops; ++i)
+            ok = deleteBatch(m_diskBatches[i].sequence);
         if (ok && openDropRows > 0) {
-            q.prepare(QStringLiteral("DELETE FROM open_samples WHERE id <= ?"));
-            q.addBindValue(QVariant::fromValue<qlonglong>(openDropUpToId));
-            ok = exec(q);
+            SqliteStatement q;
+            ok = prepare(m_db, q, "DELETE FROM open_samples WHERE id <= ?");
+            ok = ok && q.bindInt64(1, openDropUpToId) && run(q);
         }
         const std::uint64_t droppedBefore = m_droppedTotal;
         m_droppedTotal += diskDropSamples + openDropRows;
         ok = ok && persistMeta();
-        if (!ok || !db.commit()) {
-            db.rollback();
+        if (!ok || !m_db.exec("COMMIT")) {
+            const QString why = m_db.errorString(); // before ROLLBACK replaces it
+            m_db.exec("ROLLBACK");
             m_droppedTotal = droppedBefore;
-            enterDegraded(db.lastError().text());
+            enterDegraded(why);
             openDropRows = 0; // those rows stay; the degraded path below handles the batches
         } else {
             for (std::size_t i = 0; i < diskDrops; ++i)

@@ -2,9 +2,10 @@
 #pragma once
 
 #include "messages.h"
+#include "sqlitedatabase.h"
+#include "sqlitestatement.h"
 
 #include <QByteArray>
-#include <QSqlDatabase>
 #include <QString>
 
 #include <cstdint>
@@ -95,6 +96,10 @@ private:
     bool loadState();
     bool flushMemory();
     bool writeBatch(const SpooledBatch &batch);
+    bool insertOpenSample(const QByteArray &encoded);
+    bool deleteBatch(std::uint64_t sequence);
+    /** Finalizes the cached statements, then closes the connection. */
+    void closeDatabase();
     bool persistMeta();
     void enforceLimits(std::int64_t nowMs);
     void dropOldest(std::uint64_t sequence, std::uint32_t samples, bool count);
@@ -104,7 +109,12 @@ private:
     SpooledBatch buildBatch(std::vector<MemorySample> &samples);
 
     QString m_path;
-    QString m_connectionName;
+    SqliteDatabase m_db;
+    // Prepared once per connection and reused: they run on every append, seal and ack, and
+    // the load generator runs thousands of spools. Declared after m_db, so destroyed before it.
+    SqliteStatement m_insertOpenSample;
+    SqliteStatement m_insertBatch;
+    SqliteStatement m_deleteBatch;
     bool m_dbOpen = false;
     bool m_degraded = false;
     std::uint64_t m_nextSequence = 1;

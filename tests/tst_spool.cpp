@@ -171,6 +171,35 @@ private slots:
         QCOMPARE(spool.nextSequence(), std::uint64_t(42));
     }
 
+    void opensSpoolWrittenByEarlierVersion()
+    {
+        // Written by the Qt Sql implementation (fixtures/spool/README.md): agents upgraded in
+        // place must keep their backlog, sequence, drop count and the server's limits.
+        const QString path = freshPath();
+        QVERIFY(QFile::copy(QStringLiteral(AUTOFACT_FIXTURES "/spool/spool-qtsql-v1.db"), path));
+        QVERIFY(QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner));
+        Spool spool(path);
+        QVERIFY(spool.open());
+        QVERIFY(!spool.degraded());
+        QCOMPARE(spool.backlogBatches(), 2u);
+        QCOMPARE(spool.openSampleCount(), std::size_t(2));
+        QCOMPARE(spool.nextSequence(), std::uint64_t(11));
+        QCOMPARE(spool.droppedTotal(), std::uint64_t(5));
+        const auto pending = spool.pending(0, 10);
+        QCOMPARE(pending.size(), std::size_t(2));
+        QCOMPARE(pending[0].sequence, std::uint64_t(3));
+        QCOMPARE(pending[0].firstTimestampMs, t0 + 10000);
+        QCOMPARE(pending[1].sequence, std::uint64_t(10));
+        QCOMPARE(pendingTags(spool), range(10, 15));
+        QCOMPARE(spool.seal(t0 + 17000), 1);
+        QCOMPARE(pendingTags(spool), range(10, 17));
+        QCOMPARE(decodeBatch(spool.pending(10, 1).front()).droppedTotal, std::uint64_t(5));
+        // The stored age limit (1 h, not the built-in 7 d) applies before any server speaks.
+        spool.seal(t0 + 3600 * 1000 + 11000);
+        QCOMPARE(spool.droppedTotal(), std::uint64_t(7));
+        QCOMPARE(pendingTags(spool), range(12, 17));
+    }
+
     void corruptFileIsMovedAside()
     {
         const QString path = freshPath();
