@@ -333,6 +333,8 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
                     chunk.clear();
                 }
             }
+            // A read that fails part-way must not let the DELETE below take unread rows with it.
+            ok = ok && row != Step::Error;
             if (ok && !chunk.empty())
                 built.push_back(buildBatch(chunk));
             q.finalize();
