@@ -46,7 +46,7 @@ public:
     ~AgentLink() override;
 
     void setServerUrl(const QUrl &url) { m_url = url; }
-    /** PEM certificates trusted for wss:// in addition to the system's store. */
+    /** PEM certificates trusted for wss:// instead of the system's store. */
     void setCaFile(const QString &path) { m_socket.setCaFile(path); }
     QUrl serverUrl() const { return m_url; }
     /** System facts and identity sent in Hello (agentId/secret empty for a new agent). */

@@ -206,11 +206,15 @@ bool TlsSession::start(int fd, const QString &host, const QString &caFile, QStri
     // hands OpenSSL whatever is at its front.
     api.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, nullptr);
     api.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    if (api.SSL_CTX_set_default_verify_paths(ctx) != 1)
-        return failed(QStringLiteral("TLS trust store: %1").arg(lastSslError(api)));
-    if (!caFile.isEmpty()
-        && api.SSL_CTX_load_verify_locations(ctx, QFile::encodeName(caFile).constData(), nullptr) != 1)
+    // A "ca" file replaces the system store (as curl's --cacert does): an agent pointed at its
+    // own server's certificate trusts nothing else, and does not parse ~150 system roots
+    // (≈ 1 MiB of heap) it will never use.
+    if (caFile.isEmpty()) {
+        if (api.SSL_CTX_set_default_verify_paths(ctx) != 1)
+            return failed(QStringLiteral("TLS trust store: %1").arg(lastSslError(api)));
+    } else if (api.SSL_CTX_load_verify_locations(ctx, QFile::encodeName(caFile).constData(), nullptr) != 1) {
         return failed(QStringLiteral("cannot load CA file %1: %2").arg(caFile, lastSslError(api)));
+    }
 
     m_handles->ssl = api.SSL_new(ctx);
     if (!m_handles->ssl || api.SSL_set_fd(m_handles->ssl, fd) != 1)

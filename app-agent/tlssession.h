@@ -13,8 +13,8 @@ namespace autofact::agent {
  * OpenSSL is loaded at run time, on the first wss:// connection, and never before: linking it
  * (or Qt Network's TLS plugins) costs every agent about 2–4 MiB of resident memory, and most
  * agents talk plain ws:// on a trusted network. The peer is verified against the system's
- * trust store plus an optional PEM file, and its certificate must name the host (DNS name or
- * IP address) the agent dialled.
+ * trust store, or only the configured PEM file when there is one, and its certificate must
+ * name the host (DNS name or IP address) the agent dialled.
  */
 class TlsSession
 {
@@ -35,7 +35,7 @@ public:
     /** True when OpenSSL can be loaded; @p error says why not otherwise. */
     static bool available(QString *error = nullptr);
 
-    /** Prepares the session on @p fd for @p host, trusting @p caFile (PEM) in addition to the system store. */
+    /** Prepares the session on @p fd for @p host, trusting @p caFile (PEM) if given, else the system store. */
     bool start(int fd, const QString &host, const QString &caFile, QString *error);
     Io handshake();
     Io read(char *buffer, qsizetype size, qsizetype *done);

@@ -52,7 +52,7 @@ public:
 
     /** Incoming messages above this size fail the connection with close code 1009. */
     void setMaxMessageBytes(qsizetype bytes) { m_maxMessageBytes = bytes; }
-    /** PEM certificates trusted for wss:// in addition to the system's store. */
+    /** PEM certificates trusted for wss:// instead of the system's store. */
     void setCaFile(const QString &path) { m_caFile = path; }
     /** Time allowed for one TCP connect, and again for the TLS and WebSocket handshakes. */
     void setConnectTimeoutMs(int ms) { m_connectTimeoutMs = ms; }
