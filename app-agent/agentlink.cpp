@@ -185,12 +185,14 @@ void AgentLink::send(const Message &message)
     sendBytes(codec::encode(message));
 }
 
-void AgentLink::sendBytes(const QByteArray &bytes)
+bool AgentLink::sendBytes(const QByteArray &bytes)
 {
-    m_socket.sendBinary(bytes);
+    if (!m_socket.sendBinary(bytes))
+        return false; // the socket is going away; its disconnect resets the window
     // A heartbeat is due only after a full interval of silence from our side.
     if (m_state == State::Ready)
         m_heartbeatTimer.start();
+    return true;
 }
 
 void AgentLink::flush()
@@ -202,7 +204,8 @@ void AgentLink::flush()
         if (batches.empty())
             break;
         for (const SpooledBatch &b : batches) {
-            sendBytes(b.payload);
+            if (!sendBytes(b.payload))
+                return;
             m_lastSentSequence = b.sequence;
             m_inFlight.push_back(b.sequence);
         }
@@ -220,6 +223,14 @@ void AgentLink::rewind()
 
 void AgentLink::onBinaryMessage(const QByteArray &bytes)
 {
+    if (m_state == State::Stopped) {
+        // Closing down: an ack still trims the spool; anything else would only restart timers
+        // or abort the close under way (and with it the closed() the agent waits for).
+        const DecodeResult r = codec::decode(bytes);
+        if (const Ack *ack = r.ok() ? std::get_if<Ack>(&*r.message) : nullptr)
+            m_spool.acknowledge(*ack);
+        return;
+    }
     const DecodeResult r = codec::decode(bytes);
     if (!r.ok()) {
         abortLink(QStringLiteral("malformed message from the server (%1)").arg(r.reason));

@@ -94,7 +94,8 @@ private:
     void onLivenessTimeout();
     void scheduleReconnect();
     void send(const Message &message);
-    void sendBytes(const QByteArray &bytes);
+    /** False when the socket is not open (nothing was queued). */
+    bool sendBytes(const QByteArray &bytes);
     void abortLink(const QString &why);
     void rewind();
 

@@ -9,8 +9,9 @@
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
-#include <csignal>
 #include <cerrno>
+#include <csignal>
+#include <map>
 #include <mutex>
 #include <pthread.h>
 
@@ -28,6 +29,9 @@ struct OpenSsl {
     decltype(&::SSL_CTX_set_verify) SSL_CTX_set_verify = nullptr;
     decltype(&::SSL_CTX_set_default_verify_paths) SSL_CTX_set_default_verify_paths = nullptr;
     decltype(&::SSL_CTX_load_verify_locations) SSL_CTX_load_verify_locations = nullptr;
+    decltype(&::SSL_CTX_set_options) SSL_CTX_set_options = nullptr;
+    decltype(&::SSL_CTX_get0_param) SSL_CTX_get0_param = nullptr;
+    decltype(&::X509_VERIFY_PARAM_set_flags) X509_VERIFY_PARAM_set_flags = nullptr;
     decltype(&::SSL_new) SSL_new = nullptr;
     decltype(&::SSL_free) SSL_free = nullptr;
     decltype(&::SSL_set_fd) SSL_set_fd = nullptr;
@@ -80,6 +84,9 @@ const OpenSsl &openSsl()
         AUTOFACT_RESOLVE(ssl, SSL_CTX_set_verify);
         AUTOFACT_RESOLVE(ssl, SSL_CTX_set_default_verify_paths);
         AUTOFACT_RESOLVE(ssl, SSL_CTX_load_verify_locations);
+        AUTOFACT_RESOLVE(ssl, SSL_CTX_set_options);
+        AUTOFACT_RESOLVE(ssl, SSL_CTX_get0_param);
+        AUTOFACT_RESOLVE(crypto, X509_VERIFY_PARAM_set_flags);
         AUTOFACT_RESOLVE(ssl, SSL_new);
         AUTOFACT_RESOLVE(ssl, SSL_free);
         AUTOFACT_RESOLVE(ssl, SSL_set_fd);
@@ -117,6 +124,12 @@ QString lastSslError(const OpenSsl &api)
     return out;
 }
 
+#ifdef SO_NOSIGPIPE
+// The socket itself never raises SIGPIPE (WsClient sets SO_NOSIGPIPE where it exists).
+class SigpipeGuard
+{
+};
+#else
 // OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has gone.
 // Block it on this thread for the call and swallow one it caused, instead of changing the
 // disposition for the whole process.
@@ -155,12 +168,59 @@ private:
     sigset_t m_old;
     bool m_wasPending = false;
 };
+#endif
+
+// One context per trust source for the whole process: building one parses the trust store
+// (the system's is ~150 certificates, ≈ 1 MiB), and the load generator runs thousands of
+// clients. SSL_new() on a shared context is thread-safe; contexts live as long as the process,
+// so a "ca" file that changes on disk takes effect at the agent's next start.
+SSL_CTX *sharedContext(const OpenSsl &api, const QString &caFile, QString *error)
+{
+    static std::mutex mutex;
+    static std::map<QString, SSL_CTX *> contexts;
+    const std::lock_guard lock(mutex);
+    if (const auto it = contexts.find(caFile); it != contexts.end())
+        return it->second;
+    api.ERR_clear_error();
+    SSL_CTX *ctx = api.SSL_CTX_new(api.TLS_client_method());
+    if (!ctx) {
+        *error = QStringLiteral("TLS context: %1").arg(lastSslError(api));
+        return nullptr;
+    }
+    api.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, nullptr);
+    // Writes may complete partially and be retried from a moved buffer: the client's queue
+    // hands OpenSSL whatever is at its front.
+    api.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, nullptr);
+    // WebSocket has its own close handshake: a TCP close without close_notify is an ordinary
+    // end of stream, not a TLS error.
+    api.SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    api.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // A "ca" file replaces the system store (as curl's --cacert does): an agent pointed at its
+    // own server's certificate trusts nothing else, and does not parse system roots it will
+    // never use. Any certificate in it may anchor the chain (a pinned leaf or intermediate too).
+    if (caFile.isEmpty()) {
+        if (api.SSL_CTX_set_default_verify_paths(ctx) != 1) {
+            *error = QStringLiteral("TLS trust store: %1").arg(lastSslError(api));
+            api.SSL_CTX_free(ctx);
+            return nullptr;
+        }
+    } else {
+        if (api.SSL_CTX_load_verify_locations(ctx, QFile::encodeName(caFile).constData(), nullptr) != 1) {
+            *error = QStringLiteral("cannot load CA file %1: %2").arg(caFile, lastSslError(api));
+            api.SSL_CTX_free(ctx);
+            return nullptr; // not cached: the file may be fixed before the next attempt
+        }
+        api.X509_VERIFY_PARAM_set_flags(api.SSL_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+    }
+    contexts.emplace(caFile, ctx);
+    return ctx;
+}
 
 } // namespace
 
 struct TlsSession::Handles {
-    SSL_CTX *ctx = nullptr;
     SSL *ssl = nullptr;
+    bool fatal = false; ///< after a fatal error OpenSSL forbids SSL_shutdown()
 };
 
 TlsSession::TlsSession() = default;
@@ -172,8 +232,6 @@ TlsSession::~TlsSession()
     const OpenSsl &api = openSsl();
     if (m_handles->ssl)
         api.SSL_free(m_handles->ssl);
-    if (m_handles->ctx)
-        api.SSL_CTX_free(m_handles->ctx);
 }
 
 bool TlsSession::available(QString *error)
@@ -195,27 +253,12 @@ bool TlsSession::start(int fd, const QString &host, const QString &caFile, QStri
     if (!available(&m_error))
         return failed(m_error);
     const OpenSsl &api = openSsl();
-    api.ERR_clear_error();
     m_handles = std::make_unique<Handles>();
-    m_handles->ctx = api.SSL_CTX_new(api.TLS_client_method());
-    if (!m_handles->ctx)
-        return failed(QStringLiteral("TLS context: %1").arg(lastSslError(api)));
-    SSL_CTX *ctx = m_handles->ctx;
-    api.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, nullptr);
-    // Writes may complete partially and be retried from a moved buffer: the client's queue
-    // hands OpenSSL whatever is at its front.
-    api.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, nullptr);
-    api.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    // A "ca" file replaces the system store (as curl's --cacert does): an agent pointed at its
-    // own server's certificate trusts nothing else, and does not parse ~150 system roots
-    // (≈ 1 MiB of heap) it will never use.
-    if (caFile.isEmpty()) {
-        if (api.SSL_CTX_set_default_verify_paths(ctx) != 1)
-            return failed(QStringLiteral("TLS trust store: %1").arg(lastSslError(api)));
-    } else if (api.SSL_CTX_load_verify_locations(ctx, QFile::encodeName(caFile).constData(), nullptr) != 1) {
-        return failed(QStringLiteral("cannot load CA file %1: %2").arg(caFile, lastSslError(api)));
-    }
-
+    QString contextError;
+    SSL_CTX *ctx = sharedContext(api, caFile, &contextError);
+    if (!ctx)
+        return failed(contextError);
+    api.ERR_clear_error();
     m_handles->ssl = api.SSL_new(ctx);
     if (!m_handles->ssl || api.SSL_set_fd(m_handles->ssl, fd) != 1)
         return failed(QStringLiteral("TLS session: %1").arg(lastSslError(api)));
@@ -249,6 +292,7 @@ TlsSession::Io TlsSession::result(int ret, const char *what)
     case SSL_ERROR_ZERO_RETURN:
         return Io::Closed;
     case SSL_ERROR_SYSCALL:
+        m_handles->fatal = true;
         if (errno == 0 || errno == ECONNRESET || errno == EPIPE) {
             m_error = QStringLiteral("connection closed during TLS %1").arg(QLatin1String(what));
             return Io::Closed;
@@ -256,6 +300,7 @@ TlsSession::Io TlsSession::result(int ret, const char *what)
         m_error = QStringLiteral("TLS %1: %2").arg(QLatin1String(what), qt_error_string(errno));
         return Io::Failed;
     default: {
+        m_handles->fatal = true;
         const long verify = api.SSL_get_verify_result(m_handles->ssl);
         if (verify != X509_V_OK) {
             m_error = QStringLiteral("server certificate rejected: %1")
@@ -310,7 +355,7 @@ TlsSession::Io TlsSession::write(const char *buffer, qsizetype size, qsizetype *
 
 void TlsSession::shutdown()
 {
-    if (!m_handles || !m_handles->ssl)
+    if (!m_handles || !m_handles->ssl || m_handles->fatal)
         return;
     const OpenSsl &api = openSsl();
     SigpipeGuard guard;

@@ -9,7 +9,6 @@
 #include <QPromise>
 #include <QRandomGenerator>
 #include <QSocketNotifier>
-#include <QThreadPool>
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <thread>
 #include <unistd.h>
 
 namespace autofact::agent {
@@ -27,6 +27,9 @@ namespace {
 constexpr int closeTimeoutMs = 2000;
 // Reads per readiness event before yielding to the event loop (one read is up to 64 KiB).
 constexpr int readsPerEvent = 16;
+// Pongs are not queued behind more than this: a server that pings without reading gets no
+// unbounded queue out of it.
+constexpr qsizetype maxQueuedForPong = 4 * 1024 * 1024;
 
 QString describe(const sockaddr_storage &addr)
 {
@@ -137,11 +140,15 @@ void WsClient::open(const QUrl &url)
                                            : r);
             });
             watcher->setFuture(promise->future());
-            QThreadPool::globalInstance()->start([promise, host, port] {
+            // A detached thread, not Qt's global pool: QCoreApplication waits for that pool at
+            // exit, and a lookup stuck on a dead DNS server must not hold up a stopping agent.
+            std::thread([promise, host, port] {
                 promise->start();
-                promise->addResult(resolve(host, port, false));
+                if (!promise->isCanceled())
+                    promise->addResult(resolve(host, port, false));
                 promise->finish();
-            });
+            }).detach();
+            m_timer.start(m_connectTimeoutMs);
             return;
         }
     }
@@ -172,7 +179,12 @@ void WsClient::connectNext()
     closeSocket();
     while (m_nextAddress < m_addresses.size()) {
         const Address &a = m_addresses[m_nextAddress++];
+#ifdef SOCK_CLOEXEC
+        // Atomically: another thread may fork and exec between socket() and fcntl().
+        const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
         const int fd = ::socket(a.addr.ss_family, SOCK_STREAM, 0);
+#endif
         if (fd < 0) {
             m_error = QStringLiteral("socket: %1").arg(qt_error_string(errno));
             continue;
@@ -216,7 +228,8 @@ void WsClient::onTcpConnected()
     if (m_url.scheme() == QLatin1String("wss")) {
         m_tls = std::make_unique<TlsSession>();
         QString error;
-        if (!m_tls->start(m_fd, m_url.host(), m_caFile, &error)) {
+        // The ASCII (punycode) form: certificates name hosts that way.
+        if (!m_tls->start(m_fd, m_url.host(QUrl::FullyEncoded), m_caFile, &error)) {
             finish(error);
             return;
         }
@@ -286,6 +299,8 @@ void WsClient::onWritable()
     const std::uint64_t generation = m_generation;
     if (m_readWantsWrite) {
         m_readWantsWrite = false;
+        if (m_readNotifier)
+            m_readNotifier->setEnabled(true);
         onReadable();
         if (generation != m_generation)
             return;
@@ -317,9 +332,16 @@ void WsClient::onReadable()
             case TlsSession::Io::Done:
                 break;
             case TlsSession::Io::WantRead:
+                // A write that waited for incoming records may go now.
+                if (m_writeWantsRead) {
+                    m_writeWantsRead = false;
+                    flushOut();
+                }
                 return;
             case TlsSession::Io::WantWrite:
+                // Wait for writability only: a readable socket would wake us for nothing.
                 m_readWantsWrite = true;
+                m_readNotifier->setEnabled(false);
                 setWriteInterest(true);
                 return;
             case TlsSession::Io::Closed:
@@ -379,7 +401,7 @@ bool WsClient::consume(const char *data, qsizetype size)
         m_phase = Phase::Open;
         m_timer.stop();
         Q_EMIT connected();
-        if (generation != m_generation || m_phase != Phase::Open)
+        if (generation != m_generation)
             return false;
         m_reader.feed(rest);
         return processFrames();
@@ -403,7 +425,7 @@ bool WsClient::processFrames()
                 return false;
             break;
         case Kind::Ping:
-            if (m_phase == Phase::Open) {
+            if (m_phase == Phase::Open && m_outBytes < maxQueuedForPong) {
                 queueFrame(ws::Opcode::Pong, event->payload);
                 flushOut();
                 if (generation != m_generation)
@@ -424,6 +446,7 @@ bool WsClient::processFrames()
             }
             m_phase = Phase::Closing;
             m_finishWhenFlushed = true;
+            m_timer.start(closeTimeoutMs); // a server that stops reading cannot keep us here
             flushOut();
             return false;
         case Kind::Error:
@@ -467,7 +490,9 @@ void WsClient::flushOut()
                 setWriteInterest(true);
                 return;
             case TlsSession::Io::WantRead:
+                // Retried from onReadable(); a writable socket would wake us for nothing.
                 m_writeWantsRead = true;
+                setWriteInterest(m_readWantsWrite);
                 return;
             case TlsSession::Io::Closed:
             case TlsSession::Io::Failed:
@@ -535,6 +560,9 @@ void WsClient::close(std::uint16_t code, const QString &reason)
 void WsClient::onTimeout()
 {
     switch (m_phase) {
+    case Phase::Resolving:
+        finish(QStringLiteral("looking up %1 timed out").arg(m_url.host()));
+        return;
     case Phase::TcpConnecting:
         m_error = QStringLiteral("connecting to %1 timed out")
                       .arg(describe(m_addresses[m_nextAddress - 1].addr));
@@ -605,6 +633,7 @@ void WsClient::reset()
     m_timer.stop();
     if (m_resolveWatcher) {
         m_resolveWatcher->disconnect(this);
+        static_cast<QFutureWatcher<Resolution> *>(m_resolveWatcher)->future().cancel();
         m_resolveWatcher->deleteLater();
         m_resolveWatcher = nullptr;
     }

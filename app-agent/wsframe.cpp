@@ -159,6 +159,10 @@ std::optional<FrameReader::Event> FrameReader::next()
             e.code = length >= 2 ? qFromBigEndian<std::uint16_t>(payload.data()) : closecode::noStatus;
             if (length > 2)
                 e.payload = payload.sliced(2).toByteArray();
+            // Nothing may follow a close frame (RFC 6455 §5.5.1): whatever does is not read.
+            m_failed = true;
+            m_buffer.clear();
+            m_offset = 0;
             return e;
         case Opcode::Text:
         case Opcode::Binary:

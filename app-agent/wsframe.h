@@ -41,7 +41,7 @@ QByteArray closePayload(std::uint16_t code, const QString &reason);
 /**
  * Incremental parser of server-to-client frames. Bytes go in as they arrive, in any split;
  * next() hands out complete messages (fragments joined) and control frames, or the first
- * protocol violation, after which the reader stays failed.
+ * protocol violation; after a violation or a close frame it hands out nothing more.
  *
  * It enforces what a client must: unmasked frames, no reserved bits (no extension was
  * negotiated), control frames unfragmented and ≤ 125 bytes, continuation only inside a

@@ -178,13 +178,70 @@ private Q_SLOTS:
         QSignalSpy peerGone(peer, &QWebSocket::disconnected);
         QSignalSpy disconnected(&client, &WsClient::disconnected);
         QVERIFY(client.sendBinary("last words"));
+        QElapsedTimer closing;
+        closing.start();
         client.close(1000, QStringLiteral("agent stopping"));
         QCOMPARE(client.state(), WsClient::State::Closing);
         QVERIFY(disconnected.wait(5000));
+        // Ended by the server's echo, not by the 2 s close timeout.
+        QCOMPARE(client.closeCode(), std::uint16_t(1000));
+        QVERIFY2(closing.elapsed() < 1500, qPrintable(QString::number(closing.elapsed())));
         QTRY_COMPARE(peerGone.size(), 1);
         QCOMPARE(peer->closeCode(), QWebSocketProtocol::CloseCodeNormal);
         QCOMPARE(peer->closeReason(), QStringLiteral("agent stopping"));
         QVERIFY2(client.errorString().isEmpty(), qPrintable(client.errorString()));
+    }
+
+    void slotsMayAbortReopenAndClose()
+    {
+        EchoServer server;
+        QVERIFY(server.listen());
+        WsClient client;
+        QSignalSpy disconnected(&client, &WsClient::disconnected);
+        QSignalSpy connected(&client, &WsClient::connected);
+        // From inside a message: abort and open again, before the rest of the read is parsed.
+        int delivered = 0;
+        connect(&client, &WsClient::binaryMessageReceived, &client, [&](const QByteArray &) {
+            ++delivered;
+            client.abort();
+            client.open(server.url());
+        });
+        QVERIFY(connectTo(client, server.url()));
+        QVERIFY(client.sendBinary("reopen"));
+        QVERIFY(client.sendBinary("reopen")); // its echo arrives on the aborted connection
+        QTRY_COMPARE(connected.size(), 2);
+        // The second echo belonged to the aborted connection: never delivered.
+        QCOMPARE(delivered, 1);
+        QCOMPARE(client.state(), WsClient::State::Open);
+
+        // From inside connected(): close at once; the close handshake still completes.
+        WsClient closer;
+        QSignalSpy closerGone(&closer, &WsClient::disconnected);
+        connect(&closer, &WsClient::connected, &closer, [&closer] { closer.close(1000, QStringLiteral("changed my mind")); });
+        closer.open(server.url());
+        QVERIFY(closerGone.wait(5000));
+        QVERIFY2(closer.errorString().isEmpty(), qPrintable(closer.errorString()));
+        QCOMPARE(closer.closeCode(), std::uint16_t(1000));
+        QCOMPARE(disconnected.size(), 0);
+    }
+
+    void abortDuringHandshakeIsSilent()
+    {
+        QTcpServer silent;
+        QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+        WsClient client;
+        QSignalSpy disconnected(&client, &WsClient::disconnected);
+        QSignalSpy accepted(&silent, &QTcpServer::newConnection);
+        client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(silent.serverPort())));
+        QVERIFY(accepted.wait(5000));
+        QTRY_COMPARE(client.state(), WsClient::State::Connecting);
+        client.abort();
+        QCOMPARE(client.state(), WsClient::State::Unconnected);
+        // Proof that nothing was left queued: a full connection later, still no disconnected().
+        EchoServer server;
+        QVERIFY(server.listen());
+        QVERIFY(connectTo(client, server.url()));
+        QCOMPARE(disconnected.size(), 0);
     }
 
     void oversizedMessageFailsWith1009()

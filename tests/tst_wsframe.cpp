@@ -133,6 +133,10 @@ private Q_SLOTS:
         QCOMPARE(e->code, std::uint16_t(1008));
         QCOMPARE(e->payload, QByteArray("bad secret"));
 
+        // Nothing after a close frame is read.
+        reader.feed(serverFrame(0x2, "after close"));
+        QVERIFY(!reader.next());
+
         ws::FrameReader empty(1024);
         empty.feed(serverFrame(0x8, QByteArray()));
         e = empty.next();
