@@ -177,7 +177,8 @@ private:
 SSL_CTX *sharedContext(const OpenSsl &api, const QString &caFile, QString *error)
 {
     static std::mutex mutex;
-    static std::map<QString, SSL_CTX *> contexts;
+    // Never destroyed: sessions may still be torn down during static destruction.
+    static auto &contexts = *new std::map<QString, SSL_CTX *>;
     const std::lock_guard lock(mutex);
     if (const auto it = contexts.find(caFile); it != contexts.end())
         return it->second;
