@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "wsframe.h"
 
+#include <QStringDecoder>
 #include <QtEndian>
 
 namespace autofact::agent::ws {
@@ -9,6 +10,20 @@ namespace {
 constexpr qsizetype maxControlPayload = 125;
 
 bool isControl(std::uint8_t opcode) { return opcode & 0x8; }
+
+bool isValidUtf8(QByteArrayView bytes)
+{
+    QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+    const QString ignored = decoder.decode(bytes);
+    return !decoder.hasError();
+}
+
+// RFC 6455 §7.4: codes a peer may send. 1004–1006 and 1015 are reserved for local use,
+// 1016–2999 for future protocol use; 3000–4999 belong to libraries and applications.
+bool isSendableCloseCode(std::uint16_t code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
 } // namespace
 
 QByteArray encodeClientFrame(Opcode opcode, QByteArrayView payload, std::uint32_t maskKey)
@@ -157,8 +172,12 @@ std::optional<FrameReader::Event> FrameReader::next()
                 return fail(closecode::protocolError, QStringLiteral("close frame with a 1-byte body"));
             e.kind = Event::Kind::Close;
             e.code = length >= 2 ? qFromBigEndian<std::uint16_t>(payload.data()) : closecode::noStatus;
+            if (length >= 2 && !isSendableCloseCode(e.code))
+                return fail(closecode::protocolError, QStringLiteral("close code %1 is not allowed on the wire").arg(e.code));
             if (length > 2)
                 e.payload = payload.sliced(2).toByteArray();
+            if (!isValidUtf8(e.payload))
+                return fail(closecode::invalidData, QStringLiteral("close reason is not UTF-8"));
             // Nothing may follow a close frame (RFC 6455 §5.5.1): whatever does is not read.
             m_failed = true;
             m_buffer.clear();
@@ -173,6 +192,8 @@ std::optional<FrameReader::Event> FrameReader::next()
             m_message.append(payload);
             if (!fin)
                 continue;
+            if (m_messageIsText && !isValidUtf8(m_message))
+                return fail(closecode::invalidData, QStringLiteral("text message is not UTF-8"));
             e.kind = Event::Kind::Message;
             e.text = m_messageIsText;
             e.payload = std::move(m_message);

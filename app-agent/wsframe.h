@@ -25,6 +25,7 @@ namespace closecode {
 inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t protocolError = 1002;
 inline constexpr std::uint16_t unsupportedData = 1003;
+inline constexpr std::uint16_t invalidData = 1007; ///< e.g. text that is not UTF-8
 inline constexpr std::uint16_t noStatus = 1005; ///< never on the wire: the close frame had no code
 inline constexpr std::uint16_t tooBig = 1009;
 } // namespace closecode
@@ -45,7 +46,8 @@ QByteArray closePayload(std::uint16_t code, const QString &reason);
  *
  * It enforces what a client must: unmasked frames, no reserved bits (no extension was
  * negotiated), control frames unfragmented and ≤ 125 bytes, continuation only inside a
- * fragmented message, and a cap on the size of one message — checked against the length
+ * fragmented message, close codes allowed on the wire, UTF-8 in text messages and close
+ * reasons, and a cap on the size of one message — checked against the length
  * header before the payload arrives, so an oversized message is refused without buffering it.
  */
 class FrameReader

@@ -106,6 +106,36 @@ private slots:
         QVERIFY(badUrl.waitForFinished(10000));
         QCOMPARE(badUrl.exitCode(), 2);
     }
+
+    void binaryExitsTwoOnUnusableCaFile_data()
+    {
+        QTest::addColumn<QString>("caName");
+        QTest::addColumn<QByteArray>("caBytes"); // empty: the file does not exist
+        QTest::addColumn<QString>("expected");
+        QTest::addRow("missing") << QStringLiteral("missing.pem") << QByteArray() << QStringLiteral("No such file");
+        QTest::addRow("not-pem") << QStringLiteral("junk.pem") << QByteArray("just some text\n")
+                                 << QStringLiteral("holds no PEM certificate");
+    }
+    void binaryExitsTwoOnUnusableCaFile()
+    {
+        QFETCH(QString, caName);
+        QFETCH(QByteArray, caBytes);
+        QFETCH(QString, expected);
+        const QString binary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
+        if (!QFile::exists(binary))
+            QSKIP("agent binary not built");
+        const QString ca = caBytes.isEmpty() ? m_dir.filePath(caName) : write(caName, caBytes);
+        // Checked at start, before any connection is tried: the port need not be listening.
+        const QString config = write(QStringLiteral("ca-%1.json").arg(caName),
+                                     QStringLiteral("{\"server\": \"wss://127.0.0.1:1\", \"ca\": \"%1\"}").arg(ca).toUtf8());
+        QProcess p;
+        p.start(binary, {QStringLiteral("--config"), config});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        QVERIFY2(err.contains(ca) && err.contains(expected), qPrintable(err));
+        QCOMPARE(err.count(u'\n'), 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestAgentSettings)

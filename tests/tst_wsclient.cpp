@@ -73,6 +73,18 @@ bool connectTo(WsClient &client, const QUrl &url)
         QTest::qWait(5);
     return !connected.isEmpty();
 }
+
+/** Starts @p server, connects @p client to it; the server's side of the connection, or nullptr. */
+QWebSocket *connectPeer(EchoServer &server, WsClient &client)
+{
+    if (!server.listen() || !connectTo(client, server.url()))
+        return nullptr;
+    QElapsedTimer waited;
+    waited.start();
+    while (server.m_sockets.isEmpty() && waited.elapsed() < 10000)
+        QTest::qWait(5);
+    return server.m_sockets.value(0);
+}
 } // namespace
 
 class TestWsClient : public QObject
@@ -126,13 +138,12 @@ private Q_SLOTS:
     void textMessagesAreReportedApart()
     {
         EchoServer server;
-        QVERIFY(server.listen());
         WsClient client;
-        QVERIFY(connectTo(client, server.url()));
-        QTRY_COMPARE(server.m_sockets.size(), 1);
+        QWebSocket *peer = connectPeer(server, client);
+        QVERIFY(peer);
         QSignalSpy text(&client, &WsClient::textMessageReceived);
         QSignalSpy binary(&client, &WsClient::binaryMessageReceived);
-        server.m_sockets.first()->sendTextMessage(QStringLiteral("héllo"));
+        peer->sendTextMessage(QStringLiteral("héllo"));
         QTRY_COMPARE(text.size(), 1);
         QCOMPARE(QString::fromUtf8(text.at(0).at(0).toByteArray()), QStringLiteral("héllo"));
         QCOMPARE(binary.size(), 0);
@@ -141,12 +152,11 @@ private Q_SLOTS:
     void answersPingWithPong()
     {
         EchoServer server;
-        QVERIFY(server.listen());
         WsClient client;
-        QVERIFY(connectTo(client, server.url()));
-        QTRY_COMPARE(server.m_sockets.size(), 1);
-        QSignalSpy pong(server.m_sockets.first(), &QWebSocket::pong);
-        server.m_sockets.first()->ping("are you there");
+        QWebSocket *peer = connectPeer(server, client);
+        QVERIFY(peer);
+        QSignalSpy pong(peer, &QWebSocket::pong);
+        peer->ping("are you there");
         QVERIFY(pong.wait(5000));
         QCOMPARE(pong.at(0).at(1).toByteArray(), QByteArray("are you there"));
     }
@@ -154,12 +164,11 @@ private Q_SLOTS:
     void serverCloseCarriesCodeAndReason()
     {
         EchoServer server;
-        QVERIFY(server.listen());
         WsClient client;
-        QVERIFY(connectTo(client, server.url()));
-        QTRY_COMPARE(server.m_sockets.size(), 1);
+        QWebSocket *peer = connectPeer(server, client);
+        QVERIFY(peer);
         QSignalSpy disconnected(&client, &WsClient::disconnected);
-        server.m_sockets.first()->close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("go away"));
+        peer->close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("go away"));
         QVERIFY(disconnected.wait(5000));
         QCOMPARE(client.closeCode(), std::uint16_t(1008));
         QCOMPARE(client.closeReason(), QStringLiteral("go away"));
@@ -170,11 +179,9 @@ private Q_SLOTS:
     void clientCloseIsACleanHandshake()
     {
         EchoServer server;
-        QVERIFY(server.listen());
         WsClient client;
-        QVERIFY(connectTo(client, server.url()));
-        QTRY_COMPARE(server.m_sockets.size(), 1);
-        QWebSocket *peer = server.m_sockets.first();
+        QWebSocket *peer = connectPeer(server, client);
+        QVERIFY(peer);
         QSignalSpy peerGone(peer, &QWebSocket::disconnected);
         QSignalSpy disconnected(&client, &WsClient::disconnected);
         QVERIFY(client.sendBinary("last words"));
@@ -247,12 +254,10 @@ private Q_SLOTS:
     void oversizedMessageFailsWith1009()
     {
         EchoServer server;
-        QVERIFY(server.listen());
         WsClient client;
         client.setMaxMessageBytes(1000);
-        QVERIFY(connectTo(client, server.url()));
-        QTRY_COMPARE(server.m_sockets.size(), 1);
-        QWebSocket *peer = server.m_sockets.first();
+        QWebSocket *peer = connectPeer(server, client);
+        QVERIFY(peer);
         QSignalSpy peerGone(peer, &QWebSocket::disconnected);
         QSignalSpy received(&client, &WsClient::binaryMessageReceived);
         QSignalSpy disconnected(&client, &WsClient::disconnected);
@@ -267,12 +272,11 @@ private Q_SLOTS:
     void peerVanishingIsAnError()
     {
         EchoServer server;
-        QVERIFY(server.listen());
         WsClient client;
-        QVERIFY(connectTo(client, server.url()));
-        QTRY_COMPARE(server.m_sockets.size(), 1);
+        QWebSocket *peer = connectPeer(server, client);
+        QVERIFY(peer);
         QSignalSpy disconnected(&client, &WsClient::disconnected);
-        server.m_sockets.first()->abort();
+        peer->abort();
         QVERIFY(disconnected.wait(5000));
         QVERIFY2(client.errorString().contains(QStringLiteral("without a close frame")), qPrintable(client.errorString()));
         QVERIFY(!client.sendBinary("nobody listens"));

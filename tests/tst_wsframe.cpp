@@ -123,6 +123,23 @@ private Q_SLOTS:
         QVERIFY(!reader.next());
     }
 
+    void utf8SplitAcrossFragmentsIsValid()
+    {
+        ws::FrameReader reader(1024);
+        // "€" is E2 82 AC: split over two frames, it is still one valid text message.
+        reader.feed(QByteArray(serverFrame(0x1, QByteArray("\xE2\x82", 2), false) + serverFrame(0x0, QByteArray("\xAC", 1))));
+        auto e = reader.next();
+        QVERIFY(e);
+        QCOMPARE(e->kind, Kind::Message);
+        QCOMPARE(QString::fromUtf8(e->payload), QStringLiteral("€"));
+        ws::FrameReader applicationCode(1024);
+        applicationCode.feed(serverFrame(0x8, ws::closePayload(4000, QStringLiteral("app"))));
+        e = applicationCode.next();
+        QVERIFY(e);
+        QCOMPARE(e->kind, Kind::Close);
+        QCOMPARE(e->code, std::uint16_t(4000));
+    }
+
     void closeFrameCarriesCodeAndReason()
     {
         ws::FrameReader reader(1024);
@@ -161,6 +178,19 @@ private Q_SLOTS:
         QTest::addRow("too-big") << serverFrame(0x2, pattern(1025)) << int(ws::closecode::tooBig);
         QTest::addRow("too-big-in-fragments")
             << serverFrame(0x2, pattern(600), false) + serverFrame(0x0, pattern(600)) << int(ws::closecode::tooBig);
+        QTest::addRow("close-code-999") << serverFrame(0x8, ws::closePayload(999, QString()))
+                                        << int(ws::closecode::protocolError);
+        QTest::addRow("close-code-1006") << serverFrame(0x8, ws::closePayload(1006, QString()))
+                                         << int(ws::closecode::protocolError);
+        QTest::addRow("close-code-2000") << serverFrame(0x8, ws::closePayload(2000, QString()))
+                                         << int(ws::closecode::protocolError);
+        QTest::addRow("close-reason-not-utf8")
+            << serverFrame(0x8, ws::closePayload(1000, QString()) + QByteArray("\xC3\x28", 2))
+            << int(ws::closecode::invalidData);
+        QTest::addRow("text-not-utf8") << serverFrame(0x1, QByteArray("ok\xFF", 3)) << int(ws::closecode::invalidData);
+        QTest::addRow("text-not-utf8-across-fragments")
+            << serverFrame(0x1, QByteArray("\xE2\x82", 2), false) + serverFrame(0x0, QByteArray("x", 1))
+            << int(ws::closecode::invalidData);
         QByteArray topBit("\x82\x7F\x80\x00\x00\x00\x00\x00\x00\x01", 10);
         QTest::addRow("length-top-bit") << topBit << int(ws::closecode::protocolError);
     }
