@@ -2,7 +2,8 @@
 #include "csvexporter.h"
 
 #include "serverlogging.h"
-#include "store.h"
+#include "metrics.h"
+#include "store/store.h"
 
 #include <QIODevice>
 
@@ -129,11 +130,21 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
     }
     QStringList ids = options.clientIds;
     if (ids.isEmpty()) {
-        for (const Store::ClientInfo &c : m_store.clients())
+        auto clients = m_store.clients();
+        if (!clients) {
+            result.error = clients.error().message;
+            return result;
+        }
+        for (const ClientInfo &c : *clients)
             ids.append(c.id);
     }
     // For progress only: the rollup estimate costs 1/60 of an exact count.
-    const qint64 total = m_store.estimateSamples(ids, options.fromMs, options.toMs);
+    auto estimate = m_store.estimateSamples(ids, options.fromMs, options.toMs);
+    if (!estimate) {
+        result.error = estimate.error().message;
+        return result;
+    }
+    const qint64 total = *estimate;
 
     QByteArray buf;
     buf.reserve(kFlushBytes + 64 * 1024);
@@ -152,9 +163,9 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
 
     buf.append(kHeader);
     for (const QString &id : ids) {
-        const std::optional<Store::ClientInfo> info = m_store.client(id);
+        auto info = m_store.client(id);
         if (!info) {
-            result.error = QStringLiteral("unknown client: %1").arg(id);
+            result.error = info.error().message;
             return result;
         }
         // Per client, computed once: the quoted ID and hostname prefix every row.
@@ -163,12 +174,16 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
         prefix.append(',');
         appendField(prefix, info->hostname);
         prefix.append(',');
-        const QList<Store::Gap> gaps = m_store.gaps(id, options.fromMs, options.toMs);
+        auto gapsRead = m_store.gaps(id, options.fromMs, options.toMs);
+        if (!gapsRead) {
+            result.error = gapsRead.error().message;
+            return result;
+        }
+        const QList<Gap> &gaps = *gapsRead;
         qsizetype nextGap = 0;
         QByteArray gapReason;
 
-        QString error;
-        const bool ok = m_store.forEachSample(
+        auto read = m_store.forEachSample(
                 {id}, options.fromMs, options.toMs,
                 [&](const StoredSample &row) {
                     if (m_cancel && m_cancel->load(std::memory_order_relaxed)) {
@@ -191,7 +206,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
                     appendNumber(buf, row.sequence);
                     for (float v : {s.cpu.user, s.cpu.nice, s.cpu.system, s.cpu.idle,
                                     s.cpu.iowait, s.cpu.irq, s.cpu.softirq, s.cpu.steal,
-                                    s.cpu.guest, s.cpu.busy()}) {
+                                    s.cpu.guest, float(metrics::cpuPercent(s))}) {
                         buf.append(',');
                         appendNumber(buf, v);
                     }
@@ -221,10 +236,9 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
                     if (m_progress && result.rows % m_progressInterval == 0)
                         m_progress(result.rows, total);
                     return true;
-                },
-                &error);
-        if (!ok) {
-            result.error = error;
+                });
+        if (!read) {
+            result.error = read.error().message;
             return result;
         }
         if (writeFailed)

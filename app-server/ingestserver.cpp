@@ -265,18 +265,18 @@ void IngestServer::handleMessage(Session &s, Message &&message)
     }
 }
 
-void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result)
+void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result, const QString &error)
 {
     Session *s = session(sessionId);
-    const bool opened = result.outcome == AuthResult::Outcome::NewClient
-                        || result.outcome == AuthResult::Outcome::Returning;
+    const bool opened = error.isEmpty()
+                        && (result.outcome == AuthResult::Outcome::NewClient
+                            || result.outcome == AuthResult::Outcome::Returning);
     if (!s || s->phase != Phase::Authenticating) {
         // The agent left while the database was checking it. A client enrolled for it never
         // received its secret: remove it, or every retry would leave another orphan row.
-        if (result.outcome == AuthResult::Outcome::NewClient)
+        if (opened && result.outcome == AuthResult::Outcome::NewClient)
             QMetaObject::invokeMethod(m_worker, [w = m_worker, id = result.clientId] {
-                if (w->store())
-                    w->store()->forgetClient(id, true);
+                w->discardEnrolment(id);
             });
         else if (opened)
             QMetaObject::invokeMethod(m_worker, [w = m_worker, c = result.connectionId] {
@@ -284,12 +284,12 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result)
             });
         return;
     }
-    if (result.outcome == AuthResult::Outcome::BadSecret) {
-        refuse(*s, ErrorCode::BadSecret, result.reason, QWebSocketProtocol::CloseCodePolicyViolated);
+    if (!error.isEmpty()) {
+        refuse(*s, ErrorCode::Internal, error, QWebSocketProtocol::CloseCodeBadOperation);
         return;
     }
-    if (!opened) {
-        refuse(*s, ErrorCode::Internal, result.reason, QWebSocketProtocol::CloseCodeBadOperation);
+    if (result.outcome == AuthResult::Outcome::BadSecret) {
+        refuse(*s, ErrorCode::BadSecret, result.reason, QWebSocketProtocol::CloseCodePolicyViolated);
         return;
     }
     // One live connection per client: a newer one replaces an older (e.g. half-open) one.

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "messages.h"
-#include "store.h"
+#include "store/storetypes.h"
 #include "storeworker.h"
 
 #include <QElapsedTimer>
@@ -123,7 +123,7 @@ private:
     void onNewConnection();
     void onBinaryMessage(quint64 sessionId, const QByteArray &bytes);
     void onDisconnected(quint64 sessionId);
-    void onAuthenticated(quint64 sessionId, const AuthResult &result);
+    void onAuthenticated(quint64 sessionId, const AuthResult &result, const QString &error);
     void onCommitted(const std::vector<SessionCommit> &commits, const CommitStats &stats);
     void onConfigChanged(const QString &clientId, const AgentConfig &config);
     void onHousekeeping();

@@ -2,7 +2,7 @@
 #include "servercommands.h"
 
 #include "csvexporter.h"
-#include "store.h"
+#include "store/store.h"
 #include "timeargument.h"
 
 #include <QDateTime>
@@ -53,16 +53,17 @@ QString oneLine(const QString &text)
 int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err)
 {
     Store store(dbPath, {StoreOptions::Mode::ReadOnly});
-    QString error;
-    if (!store.open(&error)) {
-        err << "autofactory clients: " << oneLine(error) << Qt::endl;
+    auto opened = store.open();
+    auto read = opened ? store.clients() : StoreResult<QList<ClientInfo>>(opened.error());
+    if (!read) {
+        err << "autofactory clients: " << oneLine(read.error().message) << Qt::endl;
         return kExitError;
     }
-    const QList<Store::ClientInfo> clients = store.clients();
+    const QList<ClientInfo> &clients = *read;
 
     if (json) {
         QJsonArray array;
-        for (const Store::ClientInfo &c : clients) {
+        for (const ClientInfo &c : clients) {
             array.append(QJsonObject{
                     {QStringLiteral("id"), c.id},
                     {QStringLiteral("hostname"), c.hostname},
@@ -98,7 +99,7 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
                                  QStringLiteral("LAST SEEN"),   QStringLiteral("CONNECTIONS"),
                                  QStringLiteral("SAMPLES"),     QStringLiteral("STATUS")};
     QList<QStringList> rows;
-    for (const Store::ClientInfo &c : clients) {
+    for (const ClientInfo &c : clients) {
         const QString os = QString(c.osName + u' ' + c.osVersion).trimmed();
         rows.append({c.id, printable(c.hostname), printable(os), formatUtc(c.firstSeenMs),
                      formatUtc(c.lastSeenMs), QString::number(c.connectionCount),
@@ -158,11 +159,12 @@ int runExportCommand(const QString &dbPath, const QStringList &clients, const QS
         return fail(QStringLiteral("--from is later than --to"));
 
     Store store(dbPath, {StoreOptions::Mode::ReadOnly});
-    if (!store.open(&error))
-        return fail(error);
-    options.clientIds = store.resolveClients(clients, &error);
-    if (!clients.isEmpty() && options.clientIds.isEmpty())
-        return fail(error);
+    if (auto opened = store.open(); !opened)
+        return fail(opened.error().message);
+    auto resolved = store.resolveClients(clients);
+    if (!resolved)
+        return fail(resolved.error().message);
+    options.clientIds = *resolved;
 
     const bool toStdout = outPath.isEmpty() || outPath == u"-";
     QFile stdoutFile;

@@ -24,14 +24,13 @@ bool ServerCore::start(QString *error)
     m_networkThread.start();
     m_worker = new StoreWorker(m_options.databasePath);
     m_worker->moveToThread(&m_storeThread);
-    bool opened = false;
-    QString openError;
+    StoreResult<void> opened;
     QMetaObject::invokeMethod(
-        m_worker, [&] { opened = m_worker->open(m_options.defaults, &openError); },
+        m_worker, [&] { opened = m_worker->open(m_options.defaults); },
         Qt::BlockingQueuedConnection);
     if (!opened) {
         if (error)
-            *error = openError;
+            *error = opened.error().message;
         stop();
         return false;
     }
@@ -91,6 +90,17 @@ void ServerCore::setClientOverride(const QString &clientId, const std::optional<
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId, config] {
         w->setClientOverride(clientId, config);
+    });
+}
+
+} // namespace autofact::server
+
+namespace autofact::server {
+
+void ServerCore::forgetClient(const QString &clientId, bool deleteHistory)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId, deleteHistory] {
+        w->forgetClient(clientId, deleteHistory);
     });
 }
 

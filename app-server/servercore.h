@@ -44,6 +44,8 @@ public:
     void setDefaultConfig(const AgentConfig &config);
     /** Queued: set or clear one client's override. */
     void setClientOverride(const QString &clientId, const std::optional<AgentConfig> &config);
+    /** Queued: forget a client; the worker answers with clientForgotten or storeError. */
+    void forgetClient(const QString &clientId, bool deleteHistory);
 
 private:
     Options m_options;

@@ -3,5 +3,4 @@
 
 Q_LOGGING_CATEGORY(lcServer, "autofact.server")
 Q_LOGGING_CATEGORY(lcHub, "autofact.server.hub")
-Q_LOGGING_CATEGORY(lcStore, "autofact.server.store")
 Q_LOGGING_CATEGORY(lcExport, "autofact.server.export")

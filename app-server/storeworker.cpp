@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include "storeworker.h"
 
-#include "serverlogging.h"
+#include "store/storelogging.h"
 
 #include <QDateTime>
 #include <QHash>
 
 namespace autofact::server {
+
+namespace {
+qint64 now()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+} // namespace
 
 StoreWorker::StoreWorker(QString path, QObject *parent)
     : QObject(parent)
@@ -27,48 +34,63 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
 
 StoreWorker::~StoreWorker() = default;
 
-bool StoreWorker::open(const DefaultChanges &changes, QString *error)
+template<typename T>
+bool StoreWorker::check(const StoreResult<T> &result, const QString &what)
 {
-    m_store = std::make_unique<Store>(m_path);
-    if (!m_store->open(error)) {
-        m_store.reset();
-        return false;
-    }
+    if (result)
+        return true;
+    const QString message = what + QStringLiteral(": ") + result.error().message;
+    qCWarning(lcStore).noquote() << message;
+    Q_EMIT storeError(message);
+    return false;
+}
+
+StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
+{
+    auto store = std::make_unique<Store>(m_path);
+    if (auto opened = store->open(); !opened)
+        return opened;
     // Connections left open by a crash are closed now, so the inventory is honest.
-    m_store->markAllOffline(QDateTime::currentMSecsSinceEpoch(),
-                            QStringLiteral("server stopped unexpectedly"));
-    const AgentConfig current = m_store->defaultConfig();
-    AgentConfig wanted = current;
-    wanted.sampleIntervalMs = changes.sampleIntervalMs.value_or(current.sampleIntervalMs);
-    wanted.sendIntervalMs = changes.sendIntervalMs.value_or(current.sendIntervalMs);
-    wanted.heartbeatIntervalMs = changes.heartbeatIntervalMs.value_or(current.heartbeatIntervalMs);
+    if (auto closed = store->markAllOffline(now(), QStringLiteral("server stopped unexpectedly")); !closed)
+        return closed.error();
+    auto current = store->defaultConfig();
+    if (!current)
+        return current.error();
+    AgentConfig wanted = *current;
+    wanted.sampleIntervalMs = changes.sampleIntervalMs.value_or(current->sampleIntervalMs);
+    wanted.sendIntervalMs = changes.sendIntervalMs.value_or(current->sendIntervalMs);
+    wanted.heartbeatIntervalMs = changes.heartbeatIntervalMs.value_or(current->heartbeatIntervalMs);
     // Only a real change bumps the revision, so restarts with the same flags push nothing new.
-    if (!(wanted == current) && !m_store->setDefaultConfig(wanted)) {
-        if (error)
-            *error = QStringLiteral("cannot store the default agent config");
-        return false;
+    if (!(wanted == *current)) {
+        if (auto set = store->setDefaultConfig(wanted); !set)
+            return StoreError{set.error().kind,
+                              QStringLiteral("cannot store the default agent config: %1").arg(set.error().message)};
     }
-    return true;
+    m_store = std::move(store);
+    return {};
 }
 
 void StoreWorker::close()
 {
     flush();
     if (m_store)
-        m_store->markAllOffline(QDateTime::currentMSecsSinceEpoch(),
-                                QStringLiteral("server shut down"));
+        check(m_store->markAllOffline(now(), QStringLiteral("server shut down")),
+              QStringLiteral("closing connection rows"));
     m_store.reset();
 }
 
 void StoreWorker::authenticate(quint64 session, const Hello &hello, const QString &peer)
 {
-    AuthResult result;
     if (!m_store) {
-        result.reason = QStringLiteral("database is closed");
-    } else {
-        result = m_store->authenticate(hello, peer, QDateTime::currentMSecsSinceEpoch());
+        Q_EMIT authenticated(session, {}, QStringLiteral("database is closed"));
+        return;
     }
-    Q_EMIT authenticated(session, result);
+    auto result = m_store->authenticate(hello, peer, now());
+    if (!check(result, QStringLiteral("authenticating an agent from %1").arg(peer))) {
+        Q_EMIT authenticated(session, {}, result.error().message);
+        return;
+    }
+    Q_EMIT authenticated(session, *result, QString());
 }
 
 void StoreWorker::enqueue(quint64 session, const QString &clientId, SampleBatch batch)
@@ -88,16 +110,17 @@ void StoreWorker::flush()
         return;
     QElapsedTimer timer;
     timer.start();
-    std::vector<Store::IngestItem> items;
+    std::vector<IngestItem> items;
     items.reserve(m_pending.size());
     for (const Pending &p : m_pending)
         items.push_back({p.clientId, &p.batch});
-    QString error;
-    const std::vector<Store::IngestResult> results =
-        m_store->ingest(items, QDateTime::currentMSecsSinceEpoch(), &error);
-    if (!error.isEmpty()) {
-        qCWarning(lcStore).noquote() << "group commit failed:" << error;
-        Q_EMIT storeError(error);
+    auto stored = m_store->ingest(items, now());
+    // A failed transaction stored nothing: every batch stays unacked and agents resend it.
+    std::vector<IngestResult> results = stored ? std::move(stored).value() : std::vector<IngestResult>();
+    if (!check(stored, QStringLiteral("group commit of %1 batches").arg(m_pending.size()))) {
+        results.resize(m_pending.size());
+        for (std::size_t i = 0; i < m_pending.size(); ++i)
+            results[i] = {IngestResult::Status::Failed, m_pending[i].batch.sequence};
     }
 
     std::vector<SessionCommit> commits;
@@ -113,12 +136,12 @@ void StoreWorker::flush()
         }
         SessionCommit &c = commits[*it];
         ++c.batches;
-        const Store::IngestResult &r = results[i];
-        if (r.status == Store::IngestResult::Status::Failed) {
+        const IngestResult &r = results[i];
+        if (r.status == IngestResult::Status::Failed) {
             ++c.failedBatches;
             continue;
         }
-        if (r.status == Store::IngestResult::Status::Duplicate) {
+        if (r.status == IngestResult::Status::Duplicate) {
             ++c.duplicateBatches;
         } else {
             c.storedSamples += p.batch.samples.size();
@@ -143,32 +166,70 @@ void StoreWorker::flush()
 void StoreWorker::recordDisconnect(qint64 connectionId, const QString &reason)
 {
     if (m_store && connectionId > 0)
-        m_store->recordDisconnect(connectionId, QDateTime::currentMSecsSinceEpoch(), reason);
+        check(m_store->recordDisconnect(connectionId, now(), reason),
+              QStringLiteral("recording a disconnect"));
 }
 
 void StoreWorker::recordConfigApplied(const QString &clientId, quint32 revision)
 {
     if (m_store)
-        m_store->recordConfigApplied(clientId, revision, QDateTime::currentMSecsSinceEpoch());
+        check(m_store->recordConfigApplied(clientId, revision, now()),
+              QStringLiteral("recording the config %1 applied").arg(clientId));
 }
 
 void StoreWorker::setDefaultConfig(const AgentConfig &config)
 {
-    if (!m_store || !m_store->setDefaultConfig(config)) {
-        Q_EMIT storeError(QStringLiteral("cannot store the default agent config"));
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot store the default agent config: database is closed"));
         return;
     }
-    for (const Store::ClientInfo &c : m_store->clients())
-        Q_EMIT configChanged(c.id, m_store->effectiveConfig(c.id));
+    if (!check(m_store->setDefaultConfig(config), QStringLiteral("cannot store the default agent config")))
+        return;
+    Q_EMIT configStored();
+    auto clients = m_store->clients();
+    if (!check(clients, QStringLiteral("reading clients to push the new default")))
+        return;
+    for (const ClientInfo &c : *clients) {
+        auto effective = m_store->effectiveConfig(c.id);
+        if (check(effective, QStringLiteral("reading the config of %1").arg(c.id)))
+            Q_EMIT configChanged(c.id, *effective);
+    }
 }
 
 void StoreWorker::setClientOverride(const QString &clientId, const std::optional<AgentConfig> &config)
 {
-    if (!m_store || !m_store->setClientOverride(clientId, config)) {
-        Q_EMIT storeError(QStringLiteral("cannot store the config override of %1").arg(clientId));
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot store the config of %1: database is closed").arg(clientId));
         return;
     }
-    Q_EMIT configChanged(clientId, m_store->effectiveConfig(clientId));
+    if (!check(m_store->setClientOverride(clientId, config),
+               QStringLiteral("cannot store the config override of %1").arg(clientId)))
+        return;
+    Q_EMIT configStored();
+    auto effective = m_store->effectiveConfig(clientId);
+    if (check(effective, QStringLiteral("reading the config of %1").arg(clientId)))
+        Q_EMIT configChanged(clientId, *effective);
+}
+
+void StoreWorker::forgetClient(const QString &clientId, bool deleteHistory)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot forget %1: database is closed").arg(clientId));
+        return;
+    }
+    // Batches of this client still queued would be refused after a delete anyway; writing
+    // them first keeps the order of events the user saw.
+    flush();
+    if (check(m_store->forgetClient(clientId, deleteHistory, now()),
+              QStringLiteral("cannot forget %1").arg(clientId)))
+        Q_EMIT clientForgotten(clientId, deleteHistory);
+}
+
+void StoreWorker::discardEnrolment(const QString &clientId)
+{
+    if (m_store)
+        check(m_store->forgetClient(clientId, true, now()),
+              QStringLiteral("removing the unused enrolment %1").arg(clientId));
 }
 
 } // namespace autofact::server

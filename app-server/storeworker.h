@@ -2,7 +2,7 @@
 #pragma once
 
 #include "messages.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -39,6 +39,10 @@ struct CommitStats {
  * queued and written in group commits (one transaction for many agents' batches); results
  * go back as signals so the hub can acknowledge only what is durably stored.
  *
+ * It is the only writer: the hub and the dashboard ask it through these slots (queued) and hear
+ * back through its signals. Every failure is logged and emitted as storeError, so the
+ * dashboard can show it and a headless server's log says it.
+ *
  * Every public slot must be invoked on the worker's thread (queued from the hub).
  */
 class StoreWorker : public QObject
@@ -56,7 +60,7 @@ public:
     };
 
     /** Opens the store and applies @p changes to the stored default agent config. */
-    bool open(const DefaultChanges &changes, QString *error);
+    StoreResult<void> open(const DefaultChanges &changes);
     /** Writes everything queued, marks connections closed, closes the database. */
     void close();
 
@@ -68,6 +72,13 @@ public:
     void setDefaultConfig(const autofact::AgentConfig &config);
     /** Sets or clears one client's override; emits configChanged for it. */
     void setClientOverride(const QString &clientId, const std::optional<autofact::AgentConfig> &config);
+    /** Forgets a client (see Store::forgetClient); answers with clientForgotten or storeError. */
+    void forgetClient(const QString &clientId, bool deleteHistory);
+    /**
+     * Removes a client enrolled for an agent that left before it received its secret: no one
+     * can ever use that identity, and every retry would leave another orphan row.
+     */
+    void discardEnrolment(const QString &clientId);
     /** Writes what is queued now. */
     void flush();
 
@@ -75,8 +86,6 @@ public:
     void setMaxQueuedSamples(quint64 samples) { m_maxQueuedSamples = samples; }
     /** How long the first queued batch may wait for company before the commit. */
     void setCommitDelayMs(int ms) { m_commitTimer.setInterval(ms); }
-
-    Store *store() { return m_store.get(); }
 
     /**
      * Samples handed to the worker and not yet committed. Thread-safe: the hub adds before it
@@ -87,13 +96,23 @@ public:
     void reserveQueued(quint64 samples) { m_queued.fetch_add(samples, std::memory_order_relaxed); }
 
 Q_SIGNALS:
-    void authenticated(quint64 session, const autofact::server::AuthResult &result);
+    /** @p error is empty on success; otherwise the database failed and result is unset. */
+    void authenticated(quint64 session, const autofact::server::AuthResult &result,
+                       const QString &error);
     void committed(const std::vector<autofact::server::SessionCommit> &commits,
                    const autofact::server::CommitStats &stats);
     void configChanged(const QString &clientId, const autofact::AgentConfig &config);
+    /** A default or override change is stored (configChanged follows for each client). */
+    void configStored();
+    void clientForgotten(const QString &clientId, bool historyDeleted);
+    /** Something could not be stored or read; one line for the user. */
     void storeError(const QString &message);
 
 private:
+    /** Logs and emits a failed call; true when @p result is ok. */
+    template<typename T>
+    bool check(const StoreResult<T> &result, const QString &what);
+
     struct Pending {
         quint64 session;
         QString clientId;

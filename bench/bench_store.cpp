@@ -3,7 +3,7 @@
 // transaction per call, i.e. acked after commit), the raw sqlite3 insert ceiling for the same
 // row shape, and CSV export. Results and the command line: docs/BENCHMARKS.md, "Store".
 #include "csvexporter.h"
-#include "store.h"
+#include "store/store.h"
 #include "testdata.h"
 
 #include <QIODevice>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "csvexporter.h"
 #include "servercommands.h"
-#include "store.h"
+#include "store/store.h"
 #include "testdata.h"
 #include "timeargument.h"
 

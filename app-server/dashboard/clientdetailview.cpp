@@ -26,7 +26,6 @@
 
 namespace autofact::dashboard {
 
-using server::Store;
 
 namespace {
 constexpr qint64 kMinute = 60 * 1000;
@@ -173,7 +172,7 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     setCoreLinesVisible(false);
 }
 
-void ClientDetailView::setClient(const Store::ClientInfo &info)
+void ClientDetailView::setClient(const server::ClientInfo &info)
 {
     const bool changed = info.id != m_clientId;
     m_clientId = info.id;
@@ -193,7 +192,7 @@ void ClientDetailView::setClient(const Store::ClientInfo &info)
     reload();
 }
 
-void ClientDetailView::updateFacts(const Store::ClientInfo &info)
+void ClientDetailView::updateFacts(const server::ClientInfo &info)
 {
     if (info.id != m_clientId)
         return;

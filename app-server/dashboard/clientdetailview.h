@@ -2,7 +2,7 @@
 #pragma once
 
 #include "historydata.h"
-#include "store.h"
+#include "store/storetypes.h"
 
 #include <QElapsedTimer>
 #include <QTimer>
@@ -41,9 +41,9 @@ public:
     explicit ClientDetailView(StoreReader *reader, QWidget *parent = nullptr);
 
     /** Shows @p info's client (facts now, history as soon as it is read). */
-    void setClient(const server::Store::ClientInfo &info);
+    void setClient(const server::ClientInfo &info);
     /** Refreshes the side panel without reloading history (inventory refresh). */
-    void updateFacts(const server::Store::ClientInfo &info);
+    void updateFacts(const server::ClientInfo &info);
     QString clientId() const { return m_clientId; }
 
     void setRange(Range range);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "clienttablemodel.h"
 
+#include "metrics.h"
+
 #include <QColor>
 #include <QDateTime>
 #include <QLocale>
@@ -8,28 +10,9 @@
 
 namespace autofact::dashboard {
 
-using server::Store;
-
-double cpuPercent(const Sample &sample)
-{
-    return double(sample.cpu.busy());
-}
-
-double memoryPercent(const Sample &sample)
-{
-    if (sample.memory.total == 0)
-        return -1;
-    return 100.0 * double(sample.memory.used) / double(sample.memory.total);
-}
-
-double swapPercent(const Sample &sample)
-{
-    if (sample.memory.swapTotal == 0)
-        return -1;
-    const double used = double(sample.memory.swapTotal - std::min(sample.memory.swapFree,
-                                                                  sample.memory.swapTotal));
-    return 100.0 * used / double(sample.memory.swapTotal);
-}
+using metrics::cpuPercent;
+using metrics::memoryPercent;
+using metrics::swapPercent;
 
 ClientTableModel::ClientTableModel(QObject *parent)
     : QAbstractTableModel(parent)
@@ -270,11 +253,11 @@ void ClientTableModel::rowChanged(int row)
     Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
 }
 
-void ClientTableModel::setInventory(const QList<Store::ClientInfo> &clients)
+void ClientTableModel::setInventory(const QList<server::ClientInfo> &clients)
 {
     QSet<QString> seen;
     std::vector<Row> added;
-    for (const Store::ClientInfo &info : clients) {
+    for (const server::ClientInfo &info : clients) {
         seen.insert(info.id);
         const int known = rowOf(info.id);
         if (known < 0) {

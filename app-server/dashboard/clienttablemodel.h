@@ -3,7 +3,7 @@
 
 #include "ingestserver.h"
 #include "messages.h"
-#include "store.h"
+#include "store/storetypes.h"
 
 #include <QAbstractTableModel>
 #include <QHash>
@@ -56,7 +56,7 @@ public:
 
     /** One row. */
     struct Row {
-        server::Store::ClientInfo info;
+        server::ClientInfo info;
         std::optional<Sample> latest; ///< newest live sample seen by this dashboard
         quint32 backlog = 0;          ///< agent-reported unsent batches
         bool online = false;
@@ -77,7 +77,7 @@ public:
      * Merges a Store inventory: new clients are added, known ones get fresh facts, clients
      * missing from it (forgotten with their history) are removed unless they are online now.
      */
-    void setInventory(const QList<server::Store::ClientInfo> &clients);
+    void setInventory(const QList<server::ClientInfo> &clients);
     /** Applies one coalesced hub report. */
     void applyActivity(const server::HubActivity &activity);
     void clientConnected(const QString &clientId);
@@ -115,12 +115,5 @@ private:
     QHash<QString, int> m_index;
     qint64 m_nowMs = 0;
 };
-
-/** Busy CPU percentage of @p sample (everything but idle and iowait). */
-double cpuPercent(const Sample &sample);
-/** Used memory as a percentage of total; -1 when total is unknown. */
-double memoryPercent(const Sample &sample);
-/** Used swap as a percentage of swap total; -1 without swap. */
-double swapPercent(const Sample &sample);
 
 } // namespace autofact::dashboard

@@ -2,7 +2,7 @@
 #include "exportjob.h"
 
 #include "dashboardlogging.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <QSaveFile>
 
@@ -44,12 +44,14 @@ void ExportJob::run()
         Q_EMIT finished(ok, cancelled, rows, error);
     };
     Store store(m_path, StoreOptions{StoreOptions::Mode::ReadOnly});
-    QString error;
-    if (!store.open(&error))
-        return finish(false, false, 0, error);
+    if (auto opened = store.open(); !opened)
+        return finish(false, false, 0, opened.error().message);
     // An estimate from the minute rollups: an exact count of a long history would keep a
     // closing window waiting, and a progress bar needs no more.
-    const qint64 total = std::max<qint64>(0, store.estimateSamples(m_options.clientIds, m_options.fromMs, m_options.toMs));
+    auto estimate = store.estimateSamples(m_options.clientIds, m_options.fromMs, m_options.toMs);
+    if (!estimate)
+        return finish(false, false, 0, estimate.error().message);
+    const qint64 total = std::max<qint64>(0, *estimate);
     Q_EMIT progress(0, total);
     QSaveFile file(m_output);
     if (!file.open(QIODevice::WriteOnly))

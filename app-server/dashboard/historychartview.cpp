@@ -15,7 +15,6 @@
 
 namespace autofact::dashboard {
 
-using server::Store;
 
 HistoryChartView::HistoryChartView(const QString &title, const QString &unit, QWidget *parent)
     : QChartView(parent)
@@ -108,7 +107,7 @@ void HistoryChartView::setYRange(double min, double max)
     m_axisY->applyNiceNumbers();
 }
 
-void HistoryChartView::setGaps(const QList<Store::Gap> &gaps)
+void HistoryChartView::setGaps(const QList<server::Gap> &gaps)
 {
     m_gaps = gaps;
     viewport()->update();
@@ -127,9 +126,9 @@ double HistoryChartView::xAtViewPos(QPointF viewPos) const
     return chart()->mapToValue(chartPos, m_series.isEmpty() ? nullptr : m_series.first()).x();
 }
 
-const Store::Gap *HistoryChartView::gapAt(double xMs) const
+const server::Gap *HistoryChartView::gapAt(double xMs) const
 {
-    for (const Store::Gap &gap : m_gaps) {
+    for (const server::Gap &gap : m_gaps) {
         if (xMs >= double(gap.startMs) && xMs <= double(gap.endMs))
             return &gap;
     }
@@ -153,7 +152,7 @@ QString HistoryChartView::valuesAt(double xMs) const
         text += u'\n' + series->name() + QStringLiteral(": ")
                 + QLocale().toString(it->y(), 'f', 1) + u' ' + m_unit;
     }
-    if (const Store::Gap *gap = gapAt(xMs))
+    if (const server::Gap *gap = gapAt(xMs))
         text += u'\n' + tr("gap: %1").arg(gap->reason);
     return text;
 }
@@ -202,7 +201,7 @@ void HistoryChartView::mouseMoveEvent(QMouseEvent *event)
         setXRange(m_dragFrom - shift, m_dragTo - shift);
     }
     const double x = xAtViewPos(event->position());
-    if (const Store::Gap *gap = gapAt(x); gap && chart()->plotArea().contains(event->position())) {
+    if (const server::Gap *gap = gapAt(x); gap && chart()->plotArea().contains(event->position())) {
         const QLocale locale;
         QToolTip::showText(event->globalPosition().toPoint(),
                            tr("%1\n%2 – %3\n≈%4 samples missing")
@@ -256,7 +255,7 @@ void HistoryChartView::drawForeground(QPainter *painter, const QRectF &rect)
     // Gap bands: translucent so the grid and the lines at their edges stay visible.
     const QColor gapFill(214, 69, 65, 48);
     const QColor gapEdge(214, 69, 65, 140);
-    for (const Store::Gap &gap : m_gaps) {
+    for (const server::Gap &gap : m_gaps) {
         if (gap.endMs < m_fromMs || gap.startMs > m_toMs)
             continue;
         QAbstractSeries *ref = m_series.isEmpty() ? nullptr : m_series.first();

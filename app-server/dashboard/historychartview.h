@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "store.h"
+#include "store/storetypes.h"
 
 #include <QChartView>
 #include <QList>
@@ -40,8 +40,8 @@ public:
     qint64 xFrom() const { return m_fromMs; }
     qint64 xTo() const { return m_toMs; }
     void setYRange(double min, double max);
-    void setGaps(const QList<server::Store::Gap> &gaps);
-    const QList<server::Store::Gap> &gaps() const { return m_gaps; }
+    void setGaps(const QList<server::Gap> &gaps);
+    const QList<server::Gap> &gaps() const { return m_gaps; }
 
     /** Width of the plot area in device-independent pixels: the decimation target. */
     int plotWidth() const;
@@ -65,14 +65,14 @@ protected:
 
 private:
     double xAtViewPos(QPointF viewPos) const;
-    const server::Store::Gap *gapAt(double xMs) const;
+    const server::Gap *gapAt(double xMs) const;
     void applyRange(qint64 fromMs, qint64 toMs);
 
     QDateTimeAxis *m_axisX = nullptr;
     QValueAxis *m_axisY = nullptr;
     QString m_unit;
     QList<QLineSeries *> m_series;
-    QList<server::Store::Gap> m_gaps;
+    QList<server::Gap> m_gaps;
     qint64 m_fromMs = 0;
     qint64 m_toMs = 1;
     std::optional<QPointF> m_crosshair; ///< view position

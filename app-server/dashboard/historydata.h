@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "store.h"
+#include "store/storetypes.h"
 
 #include <QHash>
 #include <QList>
@@ -37,7 +37,7 @@ struct HistoryData {
     QList<QList<QPointF>> cores;  ///< one per core, busy percent
     QList<QList<QPointF>> memory; ///< MemSeriesCount series, GiB
     double memoryMaxGiB = 0;      ///< largest of total memory and swap, for the axis
-    QList<server::Store::Gap> gaps;
+    QList<server::Gap> gaps;
     qint64 samples = 0;   ///< samples read (or summarised by minute rollups) before decimation
     bool fromRollups = false; ///< long range: read from per-minute min/max rollups
     qint64 readMs = 0;    ///< time spent reading + decimating on the reader thread

@@ -36,7 +36,6 @@ namespace autofact::dashboard {
 
 using server::HubActivity;
 using server::IngestServer;
-using server::Store;
 
 namespace {
 constexpr qint64 kRateWindowMs = 5000;
@@ -123,6 +122,23 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
                 [this](const QString &id, const QString &, bool) { m_model->clientConnected(id); });
         connect(hub, &IngestServer::clientDisconnected, m_model, &ClientTableModel::clientDisconnected);
         connect(hub, &IngestServer::configApplied, m_model, &ClientTableModel::configApplied);
+    }
+    // Only the store worker writes: the window asks it and hears back here, failures included.
+    if (server::StoreWorker *worker = core.worker()) {
+        connect(worker, &server::StoreWorker::storeError, this, &MainWindow::onStoreError);
+        connect(worker, &server::StoreWorker::configStored, this, [this] {
+            m_pendingAction.clear();
+            statusBar()->showMessage(tr("Agent behaviour saved and pushed to connected agents"), 5000);
+            refreshInventory();
+        });
+        connect(worker, &server::StoreWorker::clientForgotten, this,
+                [this](const QString &id, bool historyDeleted) {
+                    m_pendingAction.clear();
+                    if (historyDeleted)
+                        m_model->removeClient(id);
+                    refreshInventory();
+                    statusBar()->showMessage(tr("Forgot %1").arg(id), 5000);
+                });
     }
     connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
     connect(m_reader, &StoreReader::recentLoaded, m_overview, &OverviewWidget::seed);
@@ -215,7 +231,7 @@ void MainWindow::refreshInventory()
     QMetaObject::invokeMethod(m_reader, [reader = m_reader] { reader->loadInventory(); });
 }
 
-void MainWindow::onInventory(const QList<Store::ClientInfo> &clients, qint64 databaseBytes)
+void MainWindow::onInventory(const QList<server::ClientInfo> &clients, qint64 databaseBytes)
 {
     m_inventoryPending = false;
     m_databaseBytes = databaseBytes;
@@ -228,7 +244,7 @@ void MainWindow::onInventory(const QList<Store::ClientInfo> &clients, qint64 dat
             reader->loadRecent(since, int(ClientTile::historyLength));
         });
     }
-    for (const Store::ClientInfo &info : clients) {
+    for (const server::ClientInfo &info : clients) {
         if (info.id == m_detail->clientId())
             m_detail->updateFacts(info);
     }
@@ -275,7 +291,7 @@ void MainWindow::openDetail(const QString &clientId)
 {
     if (clientId.isEmpty())
         return;
-    Store::ClientInfo info;
+    server::ClientInfo info;
     info.id = clientId;
     if (const ClientTableModel::Row *row = m_model->row(clientId))
         info = row->info;
@@ -304,9 +320,9 @@ void MainWindow::showAgentConfig()
             dialog->selectClient(ids.first());
     });
     connect(dialog, &QDialog::accepted, this, [this] {
-        statusBar()->showMessage(tr("Agent behaviour saved and pushed to connected agents"), 5000);
-        // The store bumps revisions asynchronously; read them back shortly.
-        QTimer::singleShot(500, this, &MainWindow::refreshInventory);
+        // The store worker answers with configStored or storeError.
+        m_pendingAction = tr("Agent behaviour");
+        statusBar()->showMessage(tr("Saving agent behaviour…"));
     });
     dialog->show();
 }
@@ -330,24 +346,23 @@ void MainWindow::forgetSelectedClient()
     if (box.clickedButton() != keep && box.clickedButton() != drop)
         return;
     const bool deleteHistory = box.clickedButton() == drop;
-    // Writes go through the writer's thread; the dashboard's own connection is read-only.
-    QPointer<MainWindow> self(this);
-    server::StoreWorker *worker = m_core.worker();
-    QMetaObject::invokeMethod(worker, [worker, id, deleteHistory, self] {
-        const bool ok = worker->store() && worker->store()->forgetClient(id, deleteHistory);
-        QMetaObject::invokeMethod(qApp, [self, id, ok, deleteHistory] {
-            if (!self)
-                return;
-            if (!ok) {
-                QMessageBox::warning(self, tr("Forget client"), tr("Could not forget %1.").arg(id));
-                return;
-            }
-            if (deleteHistory)
-                self->m_model->removeClient(id);
-            self->refreshInventory();
-            self->statusBar()->showMessage(tr("Forgot %1").arg(id), 5000);
-        });
-    });
+    // Writes go through the store worker; the dashboard's own connection is read-only.
+    m_pendingAction = tr("Forget client");
+    m_core.forgetClient(id, deleteHistory);
+}
+
+void MainWindow::onStoreError(const QString &message)
+{
+    statusBar()->showMessage(tr("Database write error: %1").arg(message), 15000);
+    if (m_pendingAction.isEmpty())
+        return;
+    // The user is waiting for this answer: a status line could go unseen.
+    auto *box = new QMessageBox(QMessageBox::Warning, m_pendingAction,
+                                tr("Could not save: %1").arg(message), QMessageBox::Ok, this);
+    box->setTextFormat(Qt::PlainText); // the message may quote agent-supplied text
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+    m_pendingAction.clear();
 }
 
 void MainWindow::restoreSettings()

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "store.h"
+#include "store/storetypes.h"
 
 #include <QElapsedTimer>
 #include <QMainWindow>
@@ -74,10 +74,11 @@ protected:
 private:
     void createActions();
     void onActivity(const server::HubActivity &activity);
-    void onInventory(const QList<server::Store::ClientInfo> &clients, qint64 databaseBytes);
+    void onInventory(const QList<server::ClientInfo> &clients, qint64 databaseBytes);
     void updateStatusBar();
     QStringList selectedClientIds() const;
     void forgetSelectedClient();
+    void onStoreError(const QString &message);
     void showAgentConfig();
     void restoreSettings();
     void saveSettings();
@@ -99,6 +100,7 @@ private:
     QTimer m_clock;
     QTimer m_inventoryTimer;
     bool m_inventoryPending = false;
+    QString m_pendingAction; ///< a write the user waits for (dialog title), until answered
     bool m_seeded = false; ///< overview sparklines filled from history once
     int m_online = 0;
     qint64 m_databaseBytes = -1;

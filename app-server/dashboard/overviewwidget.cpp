@@ -2,6 +2,7 @@
 #include "overviewwidget.h"
 
 #include "clienttablemodel.h"
+#include "metrics.h"
 #include "clienttile.h"
 
 #include <QComboBox>
@@ -56,7 +57,7 @@ OverviewWidget::OverviewWidget(ClientTableModel *model, QWidget *parent)
     connect(m_model, &ClientTableModel::liveSample, this,
             [this](const QString &id, const Sample &sample) {
                 if (ClientTile *tile = m_tiles.value(id))
-                    tile->addSample(sample.timestampMs, cpuPercent(sample), memoryPercent(sample));
+                    tile->addSample(sample.timestampMs, metrics::cpuPercent(sample), metrics::memoryPercent(sample));
             });
     m_relayout.setSingleShot(true);
     m_relayout.setInterval(2000);

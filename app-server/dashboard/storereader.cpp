@@ -4,6 +4,7 @@
 #include "dashboardlogging.h"
 #include "clienttablemodel.h"
 #include "decimator.h"
+#include "metrics.h"
 
 #include <QElapsedTimer>
 
@@ -14,6 +15,7 @@ namespace autofact::dashboard {
 
 using server::Store;
 using server::StoreOptions;
+using server::StoreResult;
 
 StoreReader::StoreReader(QString databasePath, QObject *parent)
     : QObject(parent)
@@ -22,7 +24,7 @@ StoreReader::StoreReader(QString databasePath, QObject *parent)
     qRegisterMetaType<HistoryRequest>();
     qRegisterMetaType<HistoryData>();
     qRegisterMetaType<RecentHistory>();
-    qRegisterMetaType<QList<Store::ClientInfo>>();
+    qRegisterMetaType<QList<server::ClientInfo>>();
     qRegisterMetaType<AgentConfig>();
     qRegisterMetaType<QHash<QString, AgentConfig>>();
 }
@@ -34,8 +36,8 @@ Store *StoreReader::store()
     if (m_store)
         return m_store.get();
     auto store = std::make_unique<Store>(m_path, StoreOptions{StoreOptions::Mode::ReadOnly});
-    QString error;
-    if (!store->open(&error)) {
+    if (auto opened = store->open(); !opened) {
+        const QString error = opened.error().message;
         qCWarning(lcDashboard).noquote() << "cannot open the database for reading:" << error;
         Q_EMIT readError(error);
         return nullptr;
@@ -49,8 +51,15 @@ void StoreReader::loadInventory()
     Store *s = store();
     if (!s)
         return;
-    const QList<Store::ClientInfo> clients = s->clients();
-    Q_EMIT inventoryLoaded(clients, s->databaseSizeBytes());
+    auto clients = s->clients();
+    if (!clients) {
+        Q_EMIT readError(clients.error().message);
+        return;
+    }
+    auto size = s->databaseSizeBytes();
+    if (!size)
+        Q_EMIT readError(size.error().message);
+    Q_EMIT inventoryLoaded(*clients, size.valueOr(0));
 }
 
 void StoreReader::loadConfigs()
@@ -58,12 +67,24 @@ void StoreReader::loadConfigs()
     Store *s = store();
     if (!s)
         return;
-    QHash<QString, AgentConfig> overrides;
-    for (const Store::ClientInfo &c : s->clients()) {
-        if (c.hasOverride)
-            overrides.insert(c.id, s->effectiveConfig(c.id));
+    auto clients = s->clients();
+    auto defaults = s->defaultConfig();
+    if (!clients || !defaults) {
+        Q_EMIT readError(clients ? defaults.error().message : clients.error().message);
+        return;
     }
-    Q_EMIT configsLoaded(s->defaultConfig(), overrides);
+    QHash<QString, AgentConfig> overrides;
+    for (const server::ClientInfo &c : *clients) {
+        if (!c.hasOverride)
+            continue;
+        auto effective = s->effectiveConfig(c.id);
+        if (!effective) {
+            Q_EMIT readError(effective.error().message);
+            return;
+        }
+        overrides.insert(c.id, *effective);
+    }
+    Q_EMIT configsLoaded(*defaults, overrides);
 }
 
 void StoreReader::loadRecent(qint64 sinceMs, int perClient)
@@ -72,20 +93,18 @@ void StoreReader::loadRecent(qint64 sinceMs, int perClient)
     if (!s)
         return;
     RecentHistory recent;
-    QString error;
-    const bool ok = s->forEachSample(
+    auto read = s->forEachSample(
         {}, sinceMs, std::numeric_limits<qint64>::max(),
         [&](const server::StoredSample &stored) {
             QList<SparkPoint> &points = recent[stored.clientId];
-            points.append({stored.sample.timestampMs, cpuPercent(stored.sample),
-                           memoryPercent(stored.sample)});
+            points.append({stored.sample.timestampMs, metrics::cpuPercent(stored.sample),
+                           metrics::memoryPercent(stored.sample)});
             if (points.size() > perClient)
                 points.removeFirst();
             return true;
-        },
-        &error);
-    if (!ok)
-        Q_EMIT readError(error);
+        });
+    if (!read)
+        Q_EMIT readError(read.error().message);
     Q_EMIT recentLoaded(recent);
 }
 
@@ -120,44 +139,50 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     std::vector<Decimator> memory(HistoryData::MemSeriesCount, Decimator(x0, x1, columns));
     std::vector<Decimator> cores;
     constexpr double gib = 1024.0 * 1024.0 * 1024.0;
+    // Which decimator draws which series, and in what unit.
+    using metrics::Series;
+    struct Charted {
+        Decimator *decimator;
+        Series series;
+        double scale;
+    };
+    const Charted charted[] = {
+        {&cpu[HistoryData::CpuUser], Series::CpuUser, 1},
+        {&cpu[HistoryData::CpuSystem], Series::CpuSystem, 1},
+        {&cpu[HistoryData::CpuIowait], Series::CpuIowait, 1},
+        {&cpu[HistoryData::CpuSteal], Series::CpuSteal, 1},
+        {&memory[HistoryData::MemUsed], Series::MemUsed, gib},
+        {&memory[HistoryData::MemCache], Series::MemCache, gib},
+        {&memory[HistoryData::MemAvailable], Series::MemAvailable, gib},
+        {&memory[HistoryData::MemSwap], Series::SwapUsed, gib},
+    };
     double memoryMax = 0;
     qint64 count = 0;
     qint64 rows = 0; ///< rollup rows read, for the superseded-request check
 
-    QString error;
     // A pixel column of two minutes or more: per-minute min/max rollups show exactly the same
     // extremes per column and are 60x fewer rows to read. Per-core lines need raw samples.
     constexpr qint64 rollupColumnMs = 2 * 60 * 1000;
     if (!request.withCores && (request.toMs - request.fromMs) / columns >= rollupColumnMs) {
         data.fromRollups = true;
-        const bool ok = store.forEachMinute(
-            request.clientId, request.fromMs - request.fromMs % 60000, request.toMs,
+        auto read = store.forEachMinute(
+            request.clientId, metrics::minuteStart(request.fromMs), request.toMs,
             [&](const server::MinuteRollup &r) {
                 if (latest && (++rows & 1023) == 0 && latest->load() > request.id)
                     return false;
                 count += r.count;
                 const double x = double(r.firstMs + r.lastMs) / 2.0;
-                using M = server::MinuteRollup;
-                const auto both = [x, &r](Decimator &d, M::Series series, double scale) {
-                    d.add(x, r.min[series] / scale);
-                    d.add(x, r.max[series] / scale);
-                };
-                both(cpu[HistoryData::CpuUser], M::CpuUser, 1);
-                both(cpu[HistoryData::CpuSystem], M::CpuSystem, 1);
-                both(cpu[HistoryData::CpuIowait], M::CpuIowait, 1);
-                both(cpu[HistoryData::CpuSteal], M::CpuSteal, 1);
-                both(memory[HistoryData::MemUsed], M::MemUsed, gib);
-                both(memory[HistoryData::MemCache], M::MemCache, gib);
-                both(memory[HistoryData::MemAvailable], M::MemAvailable, gib);
-                both(memory[HistoryData::MemSwap], M::SwapUsed, gib);
-                memoryMax = std::max({memoryMax, r.memTotal / gib, r.max[M::SwapUsed] / gib});
+                for (const Charted &c : charted) {
+                    c.decimator->add(x, r.min(c.series) / c.scale);
+                    c.decimator->add(x, r.max(c.series) / c.scale);
+                }
+                memoryMax = std::max({memoryMax, r.memTotal / gib, r.max(Series::SwapUsed) / gib});
                 return true;
-            },
-            &error);
-        if (!ok)
-            data.error = error;
+            });
+        if (!read)
+            data.error = read.error().message;
     }
-    const bool ok = data.fromRollups || store.forEachSample(
+    auto read = data.fromRollups ? StoreResult<void>() : store.forEachSample(
         {request.clientId}, request.fromMs, request.toMs,
         [&](const server::StoredSample &stored) {
             // Checked every 4096 rows: an atomic load per row would show in the profile.
@@ -166,27 +191,19 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
             ++count;
             const Sample &s = stored.sample;
             const double x = double(s.timestampMs);
-            cpu[HistoryData::CpuUser].add(x, s.cpu.user + s.cpu.nice);
-            cpu[HistoryData::CpuSystem].add(x, s.cpu.system + s.cpu.irq + s.cpu.softirq);
-            cpu[HistoryData::CpuIowait].add(x, s.cpu.iowait);
-            cpu[HistoryData::CpuSteal].add(x, s.cpu.steal);
-            const Memory &m = s.memory;
-            memory[HistoryData::MemUsed].add(x, double(m.used) / gib);
-            memory[HistoryData::MemCache].add(x, double(m.cached + m.buffers) / gib);
-            memory[HistoryData::MemAvailable].add(x, double(m.available) / gib);
-            const quint64 swapUsed = m.swapTotal - std::min(m.swapFree, m.swapTotal);
-            memory[HistoryData::MemSwap].add(x, double(swapUsed) / gib);
+            for (const Charted &c : charted)
+                c.decimator->add(x, metrics::seriesValue(s, c.series) / c.scale);
             // Same axis rule as the rollup path: total memory or the swap actually used.
-            memoryMax = std::max({memoryMax, double(m.total) / gib, double(swapUsed) / gib});
+            memoryMax = std::max({memoryMax, double(s.memory.total) / gib,
+                                  double(metrics::swapUsed(s.memory)) / gib});
             if (s.coreCount > cores.size())
                 cores.resize(s.coreCount, Decimator(x0, x1, columns));
             for (int i = 0; i < s.coreCount; ++i)
                 cores[std::size_t(i)].add(x, stored.core(i));
             return true;
-        },
-        &error);
-    if (!ok)
-        data.error = error;
+        });
+    if (!read)
+        data.error = read.error().message;
 
     for (Decimator &d : cpu)
         data.cpu.append(d.take());
@@ -195,8 +212,10 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     for (Decimator &d : cores)
         data.cores.append(d.take());
     data.memoryMaxGiB = memoryMax;
-    for (const Store::Gap &gap : store.gaps(request.clientId, request.fromMs,
-                                            std::numeric_limits<qint64>::max())) {
+    auto gaps = store.gaps(request.clientId, request.fromMs, std::numeric_limits<qint64>::max());
+    if (!gaps)
+        data.error = gaps.error().message;
+    for (const server::Gap &gap : gaps.valueOr({})) {
         if (gap.startMs < request.toMs)
             data.gaps.append(gap);
     }

@@ -3,7 +3,7 @@
 
 #include "historydata.h"
 #include "messages.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <QHash>
 #include <QObject>
@@ -45,7 +45,7 @@ public:
                                    const std::atomic<quint64> *latest = nullptr);
 
 Q_SIGNALS:
-    void inventoryLoaded(const QList<autofact::server::Store::ClientInfo> &clients,
+    void inventoryLoaded(const QList<autofact::server::ClientInfo> &clients,
                          qint64 databaseBytes);
     void historyLoaded(const autofact::dashboard::HistoryData &data);
     void configsLoaded(const autofact::AgentConfig &defaults,

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "messages.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <QtMath>
 

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+#include "enrolment.h"
+
+#include "configstore.h"
+#include "database.h"
+#include "storelogging.h"
+#include "transaction.h"
+
+#include <QCryptographicHash>
+#include <QRandomGenerator>
+
+namespace autofact::server {
+
+namespace {
+
+constexpr int kSaltBytes = 16;
+constexpr int kSecretBytes = 32;
+constexpr int kIdBytes = 6; // 12 hex characters
+
+QByteArray randomBytes(int count)
+{
+    QByteArray bytes(count, Qt::Uninitialized);
+    for (int i = 0; i < count; ++i)
+        bytes[i] = char(QRandomGenerator::system()->bounded(256));
+    return bytes;
+}
+
+QByteArray secretHash(const QByteArray &salt, const QString &secret)
+{
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    hash.addData(salt);
+    hash.addData(secret.toUtf8());
+    return hash.result();
+}
+
+// Runs over the whole length whatever the content, so timing reveals nothing about where
+// a guessed secret first differs.
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    if (a.size() != b.size())
+        return false;
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+// A null QString binds as SQL NULL; agent-supplied text columns are NOT NULL, and an agent
+// may well leave a Hello field empty.
+QVariant text(const QString &s)
+{
+    return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s);
+}
+
+} // namespace
+
+StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer, qint64 nowMs,
+                                         const QString &why)
+{
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    QString id;
+    for (int attempt = 0; attempt < 8 && id.isEmpty(); ++attempt) {
+        const QString candidate = QString::fromLatin1(randomBytes(kIdBytes).toHex());
+        auto taken = m_db.exec(QStringLiteral("SELECT 1 FROM clients WHERE id = ?"), {candidate});
+        if (!taken)
+            return taken.error();
+        if (!taken->next())
+            id = candidate;
+    }
+    if (id.isEmpty())
+        return databaseError(QStringLiteral("could not find a free client ID"));
+    const QString secret = QString::fromLatin1(randomBytes(kSecretBytes).toBase64(
+            QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+    const QByteArray salt = randomBytes(kSaltBytes);
+    auto inserted = m_db.exec(
+            QStringLiteral("INSERT INTO clients(id, secret_salt, secret_hash, hostname, os_name,"
+                           " os_version, kernel, arch, cpu_model, cpu_count, mem_total,"
+                           " boot_time_ms, agent_version, first_seen_ms, last_seen_ms,"
+                           " connection_count, baseline_pending)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)"),
+            {id, salt, secretHash(salt, secret), text(hello.hostname), text(hello.osName),
+             text(hello.osVersion), text(hello.kernel), text(hello.arch), text(hello.cpuModel),
+             int(hello.cpuCount), qint64(hello.memTotal), qint64(hello.bootTimeMs),
+             text(hello.agentVersion), nowMs, nowMs, hello.agentId.isEmpty() ? 0 : 1});
+    if (!inserted)
+        return inserted.error();
+    const qint64 num = inserted->lastInsertId().toLongLong();
+    auto connection = m_db.exec(
+            QStringLiteral("INSERT INTO connections(client, peer, connected_ms) VALUES (?,?,?)"),
+            {num, text(peer), nowMs});
+    if (!connection)
+        return connection.error();
+    const qint64 connectionId = connection->lastInsertId().toLongLong();
+    auto config = m_configs.effectiveConfig(id);
+    if (!config)
+        return config.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    AuthResult r;
+    r.outcome = AuthResult::Outcome::NewClient;
+    r.clientId = id;
+    r.issuedSecret = secret;
+    r.connectionId = connectionId;
+    r.config = *config;
+    r.reason = why;
+    qCInfo(lcStore).noquote() << "enrolled" << id << "host" << hello.hostname << "from" << peer
+                              << "(" << why << ")";
+    return r;
+}
+
+StoreResult<AuthResult> Enrolment::authenticate(const Hello &hello, const QString &peer, qint64 nowMs)
+{
+    if (!m_db.isOpen())
+        return Database::notOpen();
+    if (hello.agentId.isEmpty())
+        return enrol(hello, peer, nowMs, QStringLiteral("new agent"));
+
+    auto q = m_db.exec(QStringLiteral("SELECT num, secret_salt, secret_hash, last_sequence"
+                                      " FROM clients WHERE id = ?"),
+                       {hello.agentId});
+    if (!q)
+        return q.error();
+    if (!q->next()) {
+        qCInfo(lcStore).noquote() << "unknown client ID" << hello.agentId << "from" << peer
+                                  << "- issuing a new ID";
+        return enrol(hello, peer, nowMs,
+                     QStringLiteral("unknown client ID %1, new ID issued").arg(hello.agentId));
+    }
+    const qint64 num = q->value(0).toLongLong();
+    const QByteArray salt = q->value(1).toByteArray();
+    const QByteArray hash = q->value(2).toByteArray();
+    const quint64 lastSequence = q->value(3).toULongLong();
+    q->finish();
+    if (salt.isEmpty() || hash.isEmpty()) {
+        qCInfo(lcStore).noquote() << "forgotten client ID" << hello.agentId << "from" << peer
+                                  << "- issuing a new ID";
+        return enrol(hello, peer, nowMs,
+                     QStringLiteral("forgotten client ID %1, new ID issued").arg(hello.agentId));
+    }
+    AuthResult r;
+    r.clientId = hello.agentId;
+    if (!constantTimeEquals(secretHash(salt, hello.secret), hash)) {
+        // Deliberately no write at all: a wrong guess must leave no trace an attacker can use
+        // to fill the database, and the real agent's record stays untouched.
+        qCWarning(lcStore).noquote() << "wrong secret for" << hello.agentId << "from" << peer;
+        r.outcome = AuthResult::Outcome::BadSecret;
+        r.reason = QStringLiteral("wrong secret");
+        return r;
+    }
+
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto updated = m_db.exec(
+            QStringLiteral("UPDATE clients SET hostname = ?, os_name = ?, os_version = ?,"
+                           " kernel = ?, arch = ?, cpu_model = ?, cpu_count = ?,"
+                           " mem_total = ?, boot_time_ms = ?, agent_version = ?,"
+                           " last_seen_ms = MAX(last_seen_ms, ?),"
+                           " connection_count = connection_count + 1 WHERE num = ?"),
+            {text(hello.hostname), text(hello.osName), text(hello.osVersion), text(hello.kernel),
+             text(hello.arch), text(hello.cpuModel), int(hello.cpuCount), qint64(hello.memTotal),
+             qint64(hello.bootTimeMs), text(hello.agentVersion), nowMs, num});
+    if (!updated)
+        return updated.error();
+    auto connection = m_db.exec(
+            QStringLiteral("INSERT INTO connections(client, peer, connected_ms) VALUES (?,?,?)"),
+            {num, text(peer), nowMs});
+    if (!connection)
+        return connection.error();
+    r.connectionId = connection->lastInsertId().toLongLong();
+    auto config = m_configs.effectiveConfig(hello.agentId);
+    if (!config)
+        return config.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    r.outcome = AuthResult::Outcome::Returning;
+    r.lastSequence = lastSequence;
+    r.config = *config;
+    r.reason = QStringLiteral("returning client");
+    return r;
+}
+
+StoreResult<void> Enrolment::recordDisconnect(qint64 connectionId, qint64 nowMs, const QString &reason)
+{
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b;
+    if (auto q = m_db.exec(QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
+                                          " WHERE id = ? AND disconnected_ms IS NULL"),
+                           {nowMs, reason, connectionId});
+        !q)
+        return q.error();
+    if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET last_seen_ms = MAX(last_seen_ms, ?)"
+                                          " WHERE num = (SELECT client FROM connections WHERE id = ?)"),
+                           {nowMs, connectionId});
+        !q)
+        return q.error();
+    return txn.commit();
+}
+
+StoreResult<int> Enrolment::markAllOffline(qint64 nowMs, const QString &reason)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
+                                      " WHERE disconnected_ms IS NULL"),
+                       {nowMs, reason});
+    if (!q)
+        return q.error();
+    const int closed = q->numRowsAffected();
+    if (closed > 0)
+        qCInfo(lcStore) << "closed" << closed << "open connection rows:" << reason;
+    return closed;
+}
+
+} // namespace autofact::server

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+#include "history.h"
+
+#include "database.h"
+#include "inventory.h"
+#include "metrics.h"
+
+#include <QFileInfo>
+
+#include <limits>
+
+namespace autofact::server {
+
+StoreResult<QList<Gap>> History::gaps(const QString &clientId, qint64 fromMs, qint64 toMs)
+{
+    const QString select = QStringLiteral(
+            "SELECT c.id, g.start_ms, g.end_ms, g.reason, g.samples_lost, g.seq_first, g.seq_last"
+            " FROM gaps g JOIN clients c ON c.num = g.client");
+    auto q = clientId.isEmpty()
+            ? m_db.exec(select
+                                + QStringLiteral(" WHERE g.end_ms >= ? AND g.end_ms < ?"
+                                                 " ORDER BY c.id, g.end_ms, g.id"),
+                        {fromMs, toMs})
+            : m_db.exec(select
+                                + QStringLiteral(" WHERE c.id = ? AND g.end_ms >= ? AND g.end_ms < ?"
+                                                 " ORDER BY g.end_ms, g.id"),
+                        {clientId, fromMs, toMs});
+    if (!q)
+        return q.error();
+    QList<Gap> list;
+    while (q->next()) {
+        Gap g;
+        g.clientId = q->value(0).toString();
+        g.startMs = q->value(1).toLongLong();
+        g.endMs = q->value(2).toLongLong();
+        g.reason = q->value(3).toString();
+        g.samplesLost = q->value(4).toULongLong();
+        g.sequenceFirst = q->value(5).toULongLong();
+        g.sequenceLast = q->value(6).toULongLong();
+        list.append(g);
+    }
+    return list;
+}
+
+StoreResult<void> History::forEachSample(const QStringList &clientIds, qint64 fromMs, qint64 toMs,
+                                         const SampleReader::SampleVisitor &visit)
+{
+    QList<std::pair<QString, qint64>> targets;
+    if (clientIds.isEmpty()) {
+        auto all = m_inventory.allClientNums();
+        if (!all)
+            return all.error();
+        targets = *all;
+    } else {
+        for (const QString &id : clientIds) {
+            auto num = m_inventory.clientNum(id);
+            if (!num)
+                return num.error();
+            targets.append({id, *num});
+        }
+    }
+    for (const auto &[id, num] : targets) {
+        auto end = m_reader.samples(num, id, fromMs, toMs, visit);
+        if (!end)
+            return end.error();
+        if (*end == SampleReader::End::Stopped)
+            break;
+    }
+    return {};
+}
+
+StoreResult<void> History::forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
+                                         const SampleReader::MinuteVisitor &visit)
+{
+    auto num = m_inventory.clientNum(clientId);
+    if (!num)
+        return num.error();
+    auto end = m_reader.minutes(*num, fromMs, toMs, visit);
+    if (!end)
+        return end.error();
+    return {};
+}
+
+StoreResult<qint64> History::sumPerClient(const QStringList &clientIds, const QString &allSql,
+                                          const QString &oneSql, qint64 fromMs, qint64 toMs)
+{
+    if (clientIds.isEmpty()) {
+        auto v = m_db.scalar(allSql, {fromMs, toMs});
+        if (!v)
+            return v.error();
+        return v->toLongLong();
+    }
+    qint64 total = 0;
+    for (const QString &id : clientIds) {
+        auto num = m_inventory.clientNum(id);
+        if (!num)
+            return num.error();
+        auto v = m_db.scalar(oneSql, {*num, fromMs, toMs});
+        if (!v)
+            return v.error();
+        total += v->toLongLong();
+    }
+    return total;
+}
+
+StoreResult<qint64> History::countSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
+{
+    return sumPerClient(clientIds,
+                        QStringLiteral("SELECT count(*) FROM samples WHERE ts_ms >= ? AND ts_ms < ?"),
+                        QStringLiteral("SELECT count(*) FROM samples WHERE client = ?"
+                                       " AND ts_ms >= ? AND ts_ms < ?"),
+                        fromMs, toMs);
+}
+
+StoreResult<qint64> History::estimateSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
+{
+    // The minute that holds fromMs counts whole: floor it (guarding the smallest value).
+    const qint64 fromMinute = fromMs > std::numeric_limits<qint64>::min() + metrics::minuteMs
+                                      ? metrics::minuteStart(fromMs)
+                                      : fromMs;
+    return sumPerClient(clientIds,
+                        QStringLiteral("SELECT coalesce(sum(n), 0) FROM sample_minutes"
+                                       " WHERE minute_ms >= ? AND minute_ms < ?"),
+                        QStringLiteral("SELECT coalesce(sum(n), 0) FROM sample_minutes"
+                                       " WHERE client = ? AND minute_ms >= ? AND minute_ms < ?"),
+                        fromMinute, toMs);
+}
+
+StoreResult<qint64> History::databaseSizeBytes()
+{
+    auto v = m_db.scalar(QStringLiteral("SELECT page_count * page_size FROM pragma_page_count(),"
+                                        " pragma_page_size()"));
+    if (!v)
+        return v.error();
+    return v->toLongLong() + QFileInfo(m_db.path() + QStringLiteral("-wal")).size();
+}
+
+} // namespace autofact::server

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "gapdetector.h"
+#include "messages.h"
+#include "minuterollup.h"
+#include "storeresult.h"
+
+#include <optional>
+
+namespace autofact::server {
+
+/**
+ * The write half of a storage backend: the statements ingest runs for every batch, inside the
+ * transaction Ingest opened. This is the seam where a second backend (PostgreSQL through
+ * QPSQL) plugs in beside SqliteIngestWriter; everything above it is backend-neutral.
+ */
+class IngestWriter
+{
+public:
+    /** A client as ingest sees it. */
+    struct ClientRow {
+        qint64 num = 0; ///< the client's row key
+        bool forgotten = false;
+        GapDetector::ClientState state;
+    };
+
+    virtual ~IngestWriter() = default;
+
+    /** The client with @p id, or std::nullopt when there is none. */
+    virtual StoreResult<std::optional<ClientRow>> client(const QString &id) = 0;
+    /** Whether (client, sequence) is already stored. */
+    virtual StoreResult<bool> batchExists(qint64 client, quint64 sequence) = 0;
+    virtual StoreResult<void> insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs) = 0;
+    /** Every sample of @p batch, with its per-core values. */
+    virtual StoreResult<void> insertSamples(qint64 client, const SampleBatch &batch) = 0;
+    /** Merges @p rollup into the stored minute (min of mins, max of maxes, counts added). */
+    virtual StoreResult<void> mergeMinute(qint64 client, const MinuteRollup &rollup) = 0;
+    virtual StoreResult<void> insertBatch(qint64 client, quint64 sequence, quint32 samples,
+                                          qint64 nowMs) = 0;
+    /** Stores the client's state after a batch of @p samples samples. */
+    virtual StoreResult<void> updateClient(qint64 client, const GapDetector::ClientState &state,
+                                           quint32 samples, qint64 nowMs) = 0;
+};
+
+} // namespace autofact::server

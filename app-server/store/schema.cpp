@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+#include "schema.h"
+
+#include "configstore.h"
+#include "database.h"
+#include "storelogging.h"
+#include "transaction.h"
+
+#include <span>
+
+namespace autofact::server {
+
+namespace {
+
+// Schema version 1, kept verbatim: databases written by it are migrated step by step, and a
+// fresh database is built by the same steps, so the migration path is exercised every time.
+constexpr const char *kSchemaV1[] = {
+    R"(CREATE TABLE clients (
+         num INTEGER PRIMARY KEY,
+         id TEXT NOT NULL UNIQUE,
+         secret_salt BLOB,
+         secret_hash BLOB,
+         hostname TEXT NOT NULL DEFAULT '',
+         os_name TEXT NOT NULL DEFAULT '',
+         os_version TEXT NOT NULL DEFAULT '',
+         kernel TEXT NOT NULL DEFAULT '',
+         arch TEXT NOT NULL DEFAULT '',
+         cpu_model TEXT NOT NULL DEFAULT '',
+         cpu_count INTEGER NOT NULL DEFAULT 0,
+         mem_total INTEGER NOT NULL DEFAULT 0,
+         boot_time_ms INTEGER NOT NULL DEFAULT 0,
+         agent_version TEXT NOT NULL DEFAULT '',
+         first_seen_ms INTEGER NOT NULL,
+         last_seen_ms INTEGER NOT NULL,
+         connection_count INTEGER NOT NULL DEFAULT 0,
+         sample_count INTEGER NOT NULL DEFAULT 0,
+         last_sequence INTEGER NOT NULL DEFAULT 0,
+         last_sample_ms INTEGER,
+         dropped_total INTEGER NOT NULL DEFAULT 0))",
+    "CREATE INDEX clients_hostname ON clients(hostname COLLATE NOCASE)",
+    R"(CREATE TABLE connections (
+         id INTEGER PRIMARY KEY,
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         peer TEXT NOT NULL DEFAULT '',
+         connected_ms INTEGER NOT NULL,
+         disconnected_ms INTEGER,
+         reason TEXT))",
+    "CREATE INDEX connections_client ON connections(client, disconnected_ms)",
+    R"(CREATE TABLE batches (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         sequence INTEGER NOT NULL,
+         received_ms INTEGER NOT NULL,
+         sample_count INTEGER NOT NULL,
+         PRIMARY KEY (client, sequence)) WITHOUT ROWID)",
+    R"(CREATE TABLE samples (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         ts_ms INTEGER NOT NULL,
+         sequence INTEGER NOT NULL,
+         cpu_user REAL NOT NULL, cpu_nice REAL NOT NULL, cpu_system REAL NOT NULL,
+         cpu_idle REAL NOT NULL, cpu_iowait REAL NOT NULL, cpu_irq REAL NOT NULL,
+         cpu_softirq REAL NOT NULL, cpu_steal REAL NOT NULL, cpu_guest REAL NOT NULL,
+         mem_total INTEGER NOT NULL, mem_free INTEGER NOT NULL, mem_available INTEGER NOT NULL,
+         mem_buffers INTEGER NOT NULL, mem_cached INTEGER NOT NULL, mem_used INTEGER NOT NULL,
+         swap_total INTEGER NOT NULL, swap_free INTEGER NOT NULL,
+         load1 REAL NOT NULL, load5 REAL NOT NULL, load15 REAL NOT NULL,
+         flags INTEGER NOT NULL,
+         cores BLOB))",
+    "CREATE INDEX samples_client_ts ON samples(client, ts_ms)",
+    R"(CREATE TABLE gaps (
+         id INTEGER PRIMARY KEY,
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         start_ms INTEGER NOT NULL,
+         end_ms INTEGER NOT NULL,
+         reason TEXT NOT NULL,
+         seq_first INTEGER,
+         seq_last INTEGER,
+         samples_lost INTEGER NOT NULL DEFAULT 0,
+         recorded_ms INTEGER NOT NULL))",
+    "CREATE INDEX gaps_client_end ON gaps(client, end_ms)",
+};
+
+// Version 2: configuration (default + per-client overrides, revisions), applied revision,
+// forgetting a client while keeping its history.
+constexpr const char *kSchemaV2[] = {
+    "ALTER TABLE clients ADD COLUMN forgotten_ms INTEGER",
+    "ALTER TABLE clients ADD COLUMN config_override TEXT",
+    "ALTER TABLE clients ADD COLUMN config_revision INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE clients ADD COLUMN applied_revision INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE clients ADD COLUMN applied_ms INTEGER",
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+};
+
+// Version 3: per-minute rollups of the charted series (MinuteRollup), backfilled from samples.
+constexpr const char *kSchemaV3[] = {
+    R"(CREATE TABLE sample_minutes (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         minute_ms INTEGER NOT NULL,
+         n INTEGER NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL,
+         mem_total REAL NOT NULL,
+         user_min REAL NOT NULL, user_max REAL NOT NULL,
+         system_min REAL NOT NULL, system_max REAL NOT NULL,
+         iowait_min REAL NOT NULL, iowait_max REAL NOT NULL,
+         steal_min REAL NOT NULL, steal_max REAL NOT NULL,
+         used_min REAL NOT NULL, used_max REAL NOT NULL,
+         cache_min REAL NOT NULL, cache_max REAL NOT NULL,
+         available_min REAL NOT NULL, available_max REAL NOT NULL,
+         swap_min REAL NOT NULL, swap_max REAL NOT NULL,
+         PRIMARY KEY (client, minute_ms)) WITHOUT ROWID)",
+    // The same series definitions as metrics::seriesValue() (shared/metrics.h), in SQL.
+    R"(INSERT INTO sample_minutes
+         SELECT client, (ts_ms / 60000) * 60000, count(*), min(ts_ms), max(ts_ms), max(mem_total),
+                min(cpu_user + cpu_nice), max(cpu_user + cpu_nice),
+                min(cpu_system + cpu_irq + cpu_softirq), max(cpu_system + cpu_irq + cpu_softirq),
+                min(cpu_iowait), max(cpu_iowait), min(cpu_steal), max(cpu_steal),
+                min(mem_used), max(mem_used),
+                min(mem_cached + mem_buffers), max(mem_cached + mem_buffers),
+                min(mem_available), max(mem_available),
+                min(swap_total - min(swap_free, swap_total)), max(swap_total - min(swap_free, swap_total))
+         FROM samples GROUP BY client, ts_ms / 60000)",
+};
+
+// Version 4: a client enrolled anew under an ID the server did not know (database replaced,
+// client forgotten) keeps its old sequence numbers and drop counter: its first batch is the
+// baseline, not evidence of a gap.
+constexpr const char *kSchemaV4[] = {
+    "ALTER TABLE clients ADD COLUMN baseline_pending INTEGER NOT NULL DEFAULT 0",
+};
+
+StoreResult<int> readVersion(Database &db)
+{
+    auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
+    if (!v)
+        return v.error();
+    return v->toInt();
+}
+
+StoreResult<void> runSteps(Database &db, std::span<const char *const> statements)
+{
+    for (const char *sql : statements)
+        if (auto q = db.exec(QString::fromUtf8(sql)); !q)
+            return q.error();
+    return {};
+}
+
+} // namespace
+
+StoreResult<int> Schema::migrate(Database &db)
+{
+    auto version = readVersion(db);
+    if (!version)
+        return version;
+    if (*version > currentVersion)
+        return databaseError(QStringLiteral("database schema v%1 is newer than this build (v%2)")
+                                     .arg(*version)
+                                     .arg(currentVersion));
+    if (db.readOnly()) {
+        if (*version != currentVersion)
+            return databaseError(*version == 0
+                                         ? QStringLiteral("not an autofact database")
+                                         : QStringLiteral("database schema v%1 is older than v%2: "
+                                                          "start autofactory once to upgrade it")
+                                                   .arg(*version)
+                                                   .arg(currentVersion));
+        return version;
+    }
+    if (*version == currentVersion)
+        return version;
+
+    Transaction txn(db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    // Another process may have migrated between the first read and the write lock.
+    version = readVersion(db);
+    if (!version)
+        return version;
+    if (*version == 0) {
+        auto tables = db.scalar(QStringLiteral("SELECT count(*) FROM sqlite_schema"));
+        if (!tables)
+            return tables.error();
+        if (tables->toInt() > 0)
+            return databaseError(QStringLiteral("not an autofact database (tables present, user_version 0)"));
+    }
+    const int from = *version;
+    struct Step {
+        int version;
+        std::span<const char *const> statements;
+    };
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}};
+    int at = from;
+    for (const Step &step : steps) {
+        if (at >= step.version)
+            continue;
+        if (auto r = runSteps(db, step.statements); !r)
+            return r.error();
+        if (step.version == 2) {
+            // v2 introduced configuration: seed the default (revision 1).
+            AgentConfig defaults;
+            defaults.revision = 1;
+            auto seeded = db.exec(QStringLiteral("INSERT INTO settings(key, value) VALUES "
+                                                 "('config_counter', '1'), ('default_config', ?)"),
+                                  {ConfigStore::toJson(defaults)});
+            if (!seeded)
+                return seeded.error();
+        }
+        at = step.version;
+    }
+    if (auto q = db.exec(QStringLiteral("PRAGMA user_version = %1").arg(at)); !q)
+        return q.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    if (from != at)
+        qCInfo(lcStore) << "schema of" << db.path() << "migrated from v" << from << "to v" << at;
+    return at;
+}
+
+} // namespace autofact::server

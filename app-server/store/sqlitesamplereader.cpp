@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+#include "sqlitesamplereader.h"
+
+#include <sqlite3.h>
+
+namespace autofact::server {
+
+namespace {
+
+/// Steps a bound statement: read() fills a row from the current result, visit() sees it and
+/// may stop early. The statement is reset however it ends, so it can be bound again.
+template<typename Read, typename Visit>
+StoreResult<SampleReader::End> stepRows(sqlite3_stmt *s, const SqliteStatements &statements,
+                                        const char *what, Read &&read, Visit &&visit)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!visit(read(s))) {
+            sqlite3_reset(s);
+            return SampleReader::End::Stopped;
+        }
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return statements.error(what);
+    return SampleReader::End::Done;
+}
+
+} // namespace
+
+StoreResult<void> SqliteSampleReader::prepare()
+{
+    return m_statements.prepare({
+        {&m_selSamples,
+         "SELECT ts_ms, sequence, cpu_user, cpu_nice, cpu_system, cpu_idle, cpu_iowait, cpu_irq,"
+         " cpu_softirq, cpu_steal, cpu_guest, mem_total, mem_free, mem_available, mem_buffers,"
+         " mem_cached, mem_used, swap_total, swap_free, load1, load5, load15, flags, cores"
+         " FROM samples WHERE client = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms"},
+        {&m_selMinutes,
+         "SELECT minute_ms, n, first_ms, last_ms, mem_total, user_min, user_max, system_min,"
+         " system_max, iowait_min, iowait_max, steal_min, steal_max, used_min, used_max,"
+         " cache_min, cache_max, available_min, available_max, swap_min, swap_max"
+         " FROM sample_minutes WHERE client = ?1 AND minute_ms >= ?2 AND minute_ms < ?3"
+         " ORDER BY minute_ms"},
+    });
+}
+
+StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const QString &clientId,
+                                                           qint64 fromMs, qint64 toMs,
+                                                           const SampleVisitor &visit)
+{
+    sqlite3_stmt *s = m_selSamples;
+    sqlite3_bind_int64(s, 1, client);
+    sqlite3_bind_int64(s, 2, fromMs);
+    sqlite3_bind_int64(s, 3, toMs);
+    StoredSample row;
+    row.clientId = clientId;
+    const auto read = [&row](sqlite3_stmt *st) -> const StoredSample & {
+        Sample &x = row.sample;
+        x.timestampMs = sqlite3_column_int64(st, 0);
+        row.sequence = quint64(sqlite3_column_int64(st, 1));
+        x.cpu.user = float(sqlite3_column_double(st, 2));
+        x.cpu.nice = float(sqlite3_column_double(st, 3));
+        x.cpu.system = float(sqlite3_column_double(st, 4));
+        x.cpu.idle = float(sqlite3_column_double(st, 5));
+        x.cpu.iowait = float(sqlite3_column_double(st, 6));
+        x.cpu.irq = float(sqlite3_column_double(st, 7));
+        x.cpu.softirq = float(sqlite3_column_double(st, 8));
+        x.cpu.steal = float(sqlite3_column_double(st, 9));
+        x.cpu.guest = float(sqlite3_column_double(st, 10));
+        x.memory.total = quint64(sqlite3_column_int64(st, 11));
+        x.memory.free = quint64(sqlite3_column_int64(st, 12));
+        x.memory.available = quint64(sqlite3_column_int64(st, 13));
+        x.memory.buffers = quint64(sqlite3_column_int64(st, 14));
+        x.memory.cached = quint64(sqlite3_column_int64(st, 15));
+        x.memory.used = quint64(sqlite3_column_int64(st, 16));
+        x.memory.swapTotal = quint64(sqlite3_column_int64(st, 17));
+        x.memory.swapFree = quint64(sqlite3_column_int64(st, 18));
+        x.load1 = float(sqlite3_column_double(st, 19));
+        x.load5 = float(sqlite3_column_double(st, 20));
+        x.load15 = float(sqlite3_column_double(st, 21));
+        x.flags = quint16(sqlite3_column_int(st, 22));
+        const void *blob = sqlite3_column_blob(st, 23);
+        const int bytes = sqlite3_column_bytes(st, 23);
+        row.coresLE = QByteArrayView(static_cast<const char *>(blob), blob ? bytes : 0);
+        x.coreCount = quint16(row.coresLE.size() / 4);
+        return row;
+    };
+    return stepRows(s, m_statements, "reading samples", read, visit);
+}
+
+StoreResult<SampleReader::End> SqliteSampleReader::minutes(qint64 client, qint64 fromMs, qint64 toMs,
+                                                           const MinuteVisitor &visit)
+{
+    sqlite3_stmt *s = m_selMinutes;
+    sqlite3_bind_int64(s, 1, client);
+    sqlite3_bind_int64(s, 2, fromMs);
+    sqlite3_bind_int64(s, 3, toMs);
+    MinuteRollup r;
+    const auto read = [&r](sqlite3_stmt *st) -> const MinuteRollup & {
+        r.minuteMs = sqlite3_column_int64(st, 0);
+        r.count = quint32(sqlite3_column_int64(st, 1));
+        r.firstMs = sqlite3_column_int64(st, 2);
+        r.lastMs = sqlite3_column_int64(st, 3);
+        r.memTotal = sqlite3_column_double(st, 4);
+        for (int i = 0; i < metrics::seriesCount; ++i) {
+            r.mins[std::size_t(i)] = sqlite3_column_double(st, 5 + 2 * i);
+            r.maxs[std::size_t(i)] = sqlite3_column_double(st, 6 + 2 * i);
+        }
+        return r;
+    };
+    return stepRows(s, m_statements, "reading minute rollups", read, visit);
+}
+
+} // namespace autofact::server

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "samplereader.h"
+#include "sqlitestatements.h"
+
+namespace autofact::server {
+
+/**
+ * SampleReader on SQLite's own API: rows are read straight from SQLite's buffers (per-core
+ * values as a view, no copy), which is what keeps CSV export and week-long charts fast.
+ */
+class SqliteSampleReader final : public SampleReader
+{
+public:
+    explicit SqliteSampleReader(sqlite3 *db) : m_statements(db) {}
+    StoreResult<void> prepare();
+
+    StoreResult<End> samples(qint64 client, const QString &clientId, qint64 fromMs, qint64 toMs,
+                             const SampleVisitor &visit) override;
+    StoreResult<End> minutes(qint64 client, qint64 fromMs, qint64 toMs,
+                             const MinuteVisitor &visit) override;
+
+private:
+    SqliteStatements m_statements;
+    sqlite3_stmt *m_selSamples = nullptr;
+    sqlite3_stmt *m_selMinutes = nullptr;
+};
+
+} // namespace autofact::server

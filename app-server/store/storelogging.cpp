@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include "storelogging.h"
+
+Q_LOGGING_CATEGORY(lcStore, "autofact.server.store")

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+
+#include <QByteArrayView>
+#include <QString>
+
+namespace autofact::server {
+
+/** How a Store opens its database. */
+struct StoreOptions {
+    enum class Mode {
+        ReadWrite, ///< create the file if missing, create or migrate the schema (the server)
+        ReadOnly,  ///< the file must exist at the current schema version (CLI commands, readers)
+    };
+    /** What a commit survives; see docs/STORAGE.md. */
+    enum class Durability {
+        Full,   ///< synchronous=FULL: a committed (and therefore acked) batch survives power loss
+        Normal, ///< synchronous=NORMAL: survives kill -9, the last commits may vanish on power loss
+    };
+    Mode mode = Mode::ReadWrite;
+    Durability durability = Durability::Full;
+    int busyTimeoutMs = 5000; ///< how long a writer waits for another connection's lock
+};
+
+/** What Store::authenticate() decided about a Hello. Database failures are StoreErrors. */
+struct AuthResult {
+    enum class Outcome {
+        NewClient, ///< a new ID and secret were issued
+        Returning, ///< known ID, secret verified
+        BadSecret, ///< known ID, wrong secret: nothing was written
+    };
+    Outcome outcome = Outcome::BadSecret;
+    QString clientId;
+    QString issuedSecret;      ///< new clients only; the plaintext is never stored
+    quint64 lastSequence = 0;  ///< highest batch sequence stored (or recorded as a gap)
+    qint64 connectionId = 0;   ///< row to close with Store::recordDisconnect()
+    AgentConfig config;        ///< the client's effective configuration
+    QString reason;            ///< human-readable, for logs
+};
+
+/** One client of the inventory, as the table, `autofactory clients` and the export see it. */
+struct ClientInfo {
+    QString id;
+    QString hostname;
+    QString osName;
+    QString osVersion;
+    QString kernel;
+    QString arch;
+    QString cpuModel;
+    int cpuCount = 0;
+    quint64 memTotal = 0;
+    qint64 bootTimeMs = 0;
+    QString agentVersion;
+    qint64 firstSeenMs = 0;
+    qint64 lastSeenMs = 0;
+    qint64 lastSampleMs = 0; ///< 0: no sample yet
+    qint64 connectionCount = 0;
+    qint64 sampleCount = 0;
+    bool online = false;     ///< an open connection row (at last shutdown, for an offline server)
+    bool forgotten = false;  ///< credentials wiped by forgetClient(id, false)
+    bool hasOverride = false;
+    quint32 configRevision = 0;  ///< effective config revision
+    quint32 appliedRevision = 0; ///< last revision the agent reported applied
+    qint64 appliedMs = 0;
+    quint64 droppedTotal = 0;
+    quint64 lastSequence = 0;
+};
+
+/** A recorded hole in a client's history, with its reason. */
+struct Gap {
+    QString clientId;
+    qint64 startMs = 0; ///< previous stored sample (or endMs when there was none)
+    qint64 endMs = 0;   ///< first sample after the gap
+    QString reason;     ///< "agent offline", "agent dropped N samples", "sequence gap"
+    quint64 samplesLost = 0;   ///< exact for drops, estimated from the interval otherwise
+    quint64 sequenceFirst = 0; ///< sequence gaps only: missing batches, inclusive
+    quint64 sequenceLast = 0;
+};
+
+/** One batch handed to Store::ingest(). */
+struct IngestItem {
+    QString clientId;
+    const SampleBatch *batch = nullptr;
+};
+
+/** What Store::ingest() did with one IngestItem. */
+struct IngestResult {
+    enum class Status {
+        Stored,    ///< committed (ack it)
+        Duplicate, ///< this (client, sequence) was already stored: ack it again, nothing written
+        Failed,    ///< not stored: do not ack
+    };
+    Status status = Status::Failed;
+    quint64 sequence = 0;
+};
+
+/**
+ * One stored sample as handed to Store::forEachSample() visitors. Views (clientId excepted)
+ * point into the database's row buffer and are valid only during the visit.
+ */
+struct StoredSample {
+    QString clientId;
+    quint64 sequence = 0;
+    Sample sample;          ///< coreCount is the number of per-core values
+    QByteArrayView coresLE; ///< coreCount little-endian IEEE-754 float32 values
+    /** Per-core busy percentage @p index (0 <= index < sample.coreCount). */
+    float core(int index) const;
+};
+
+} // namespace autofact::server

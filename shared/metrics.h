@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+
+#include <algorithm>
+#include <cstdint>
+
+/**
+ * The one place for the formulas that turn a sample into the numbers a user sees. The store's
+ * minute rollups, the charts, the client table, the overview tiles and the CSV export all use
+ * these, so a series means the same thing wherever it is shown.
+ */
+namespace autofact::metrics {
+
+inline constexpr std::int64_t minuteMs = 60000;
+
+/** Start of the UTC minute holding @p ms (a floor, also for times before 1970). */
+constexpr std::int64_t minuteStart(std::int64_t ms)
+{
+    return ms - ((ms % minuteMs) + minuteMs) % minuteMs;
+}
+
+/** Swap in use, bytes; a kernel reporting more free than total counts as none used. */
+constexpr std::uint64_t swapUsed(const Memory &m)
+{
+    return m.swapTotal - std::min(m.swapFree, m.swapTotal);
+}
+
+/** Page cache plus buffers, bytes: memory the kernel can give back. */
+constexpr std::uint64_t memCache(const Memory &m)
+{
+    return m.cached + m.buffers;
+}
+
+/** CPU busy percentage (everything but idle and iowait). */
+inline double cpuPercent(const Sample &s)
+{
+    return double(s.cpu.busy());
+}
+
+/** Memory used in percent of total; -1 when the total is unknown. */
+inline double memoryPercent(const Sample &s)
+{
+    if (s.memory.total == 0)
+        return -1;
+    return 100.0 * double(s.memory.used) / double(s.memory.total);
+}
+
+/** Swap used in percent of swap total; -1 without swap. */
+inline double swapPercent(const Sample &s)
+{
+    if (s.memory.swapTotal == 0)
+        return -1;
+    return 100.0 * double(swapUsed(s.memory)) / double(s.memory.swapTotal);
+}
+
+/** The charted series: the CPU split shown as stacked areas and the memory lines. */
+enum class Series {
+    CpuUser,      ///< user + nice, %
+    CpuSystem,    ///< system + irq + softirq, %
+    CpuIowait,    ///< %
+    CpuSteal,     ///< %
+    MemUsed,      ///< bytes
+    MemCache,     ///< cached + buffers, bytes
+    MemAvailable, ///< bytes
+    SwapUsed,     ///< swap total - swap free, bytes
+};
+inline constexpr int seriesCount = 8;
+
+/** The value of @p series for one sample. */
+inline double seriesValue(const Sample &s, Series series)
+{
+    switch (series) {
+    case Series::CpuUser: return double(s.cpu.user) + double(s.cpu.nice);
+    case Series::CpuSystem: return double(s.cpu.system) + double(s.cpu.irq) + double(s.cpu.softirq);
+    case Series::CpuIowait: return s.cpu.iowait;
+    case Series::CpuSteal: return s.cpu.steal;
+    case Series::MemUsed: return double(s.memory.used);
+    case Series::MemCache: return double(memCache(s.memory));
+    case Series::MemAvailable: return double(s.memory.available);
+    case Series::SwapUsed: return double(swapUsed(s.memory));
+    }
+    return 0;
+}
+
+} // namespace autofact::metrics
