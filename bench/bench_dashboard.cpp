@@ -150,9 +150,8 @@ void BM_OpenWeekFromDatabase(benchmark::State &state)
     QTemporaryDir dir;
     server::Store store(dir.filePath(QStringLiteral("bench.db")),
                         {server::StoreOptions::Mode::ReadWrite, server::StoreOptions::Durability::Normal});
-    QString error;
-    if (!store.open(&error)) {
-        state.SkipWithError(qPrintable(error));
+    if (auto opened = store.open(); !opened) {
+        state.SkipWithError(qPrintable(opened.errorMessage()));
         return;
     }
     tools::FakeMachine m{QStringLiteral("bench")};

@@ -42,13 +42,15 @@ struct Fleet {
         StoreOptions fast;
         fast.durability = StoreOptions::Durability::Normal; // enrolment is not what we measure
         Store store(path, fast);
-        QString error;
-        if (!store.open(&error))
-            qFatal("open: %s", qPrintable(error));
+        if (auto opened = store.open(); !opened)
+            qFatal("open: %s", qPrintable(opened.errorMessage()));
         for (int i = 0; i < kClients; ++i) {
             Hello h;
             h.hostname = QStringLiteral("host-%1").arg(i);
-            ids << store.authenticate(h, QStringLiteral("bench"), kT0).clientId;
+            auto r = store.authenticate(h, QStringLiteral("bench"), kT0);
+            if (!r)
+                qFatal("enrol: %s", qPrintable(r.errorMessage()));
+            ids << r->clientId;
         }
         for (int i = 0; i < kClients; ++i) {
             batches.push_back(testdata::makeBatch(0, kSamplesPerBatch, kCores, kT0));
@@ -76,8 +78,7 @@ static void BM_StoreIngest(benchmark::State &state)
     StoreOptions options;
     options.durability = durabilityArg(state.range(0));
     Store store(fleet.path, options);
-    QString error;
-    if (!store.open(&error)) {
+    if (!store.open()) {
         state.SkipWithError("open failed");
         return;
     }
@@ -90,8 +91,12 @@ static void BM_StoreIngest(benchmark::State &state)
             const int client = next++ % kClients;
             items[std::size_t(k)] = {fleet.ids[client], &fleet.advance(client)};
         }
-        const auto results = store.ingest(items, kT0, &error);
-        for (const auto &r : results)
+        const auto results = store.ingest(items, kT0);
+        if (!results) {
+            state.SkipWithError("ingest failed");
+            return;
+        }
+        for (const auto &r : *results)
             if (r.status != Store::IngestResult::Status::Stored) {
                 state.SkipWithError("ingest failed");
                 return;
@@ -235,8 +240,7 @@ static void BM_CsvExport(benchmark::State &state)
         StoreOptions fast;
         fast.durability = StoreOptions::Durability::Normal;
         Store store(fleet.path, fast);
-        QString error;
-        if (!store.open(&error)) {
+        if (!store.open()) {
             state.SkipWithError("open failed");
             return;
         }
@@ -245,12 +249,14 @@ static void BM_CsvExport(benchmark::State &state)
         for (int r = 0; r < rounds; ++r) {
             for (int c = 0; c < kClients; ++c)
                 items[std::size_t(c)] = {fleet.ids[c], &fleet.advance(c)};
-            store.ingest(items, kT0, &error);
+            if (!store.ingest(items, kT0)) {
+                state.SkipWithError("ingest failed");
+                return;
+            }
         }
     }
     Store store(fleet.path, {StoreOptions::Mode::ReadOnly});
-    QString error;
-    if (!store.open(&error)) {
+    if (!store.open()) {
         state.SkipWithError("open failed");
         return;
     }

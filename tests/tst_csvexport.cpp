@@ -2,6 +2,7 @@
 #include "csvexporter.h"
 #include "servercommands.h"
 #include "store/store.h"
+#include "storetesting.h"
 #include "testdata.h"
 #include "timeargument.h"
 
@@ -157,13 +158,12 @@ private slots:
         QVERIFY(m_dir.isValid());
         m_dbPath = m_dir.filePath(QStringLiteral("fixture.sqlite"));
         Store store(m_dbPath);
-        QString error;
-        QVERIFY2(store.open(&error), qPrintable(error));
+        QVERIFY_STORE(store.open());
         // A: hostname needing quotes; 2 batches, then an offline hour, then one more batch.
-        m_idA = store.authenticate(makeHello(QStringLiteral("web,01 \"prod\"")),
-                                   QStringLiteral("p"), kT0)
+        m_idA = STORE_OK(store.authenticate(makeHello(QStringLiteral("web,01 \"prod\"")),
+                                   QStringLiteral("p"), kT0))
                         .clientId;
-        m_idB = store.authenticate(makeHello(QStringLiteral("db-1")), QStringLiteral("p"), kT0)
+        m_idB = STORE_OK(store.authenticate(makeHello(QStringLiteral("db-1")), QStringLiteral("p"), kT0))
                         .clientId;
         QVERIFY(!m_idA.isEmpty() && !m_idB.isEmpty());
         SampleBatch a1 = testdata::makeBatch(1, 10, 4, kT0);
@@ -176,7 +176,7 @@ private slots:
         b1.droppedTotal = 0;
         const std::vector<Store::IngestItem> items{
                 {m_idA, &a1}, {m_idA, &a2}, {m_idA, &a3}, {m_idB, &b1}};
-        for (const auto &r : store.ingest(items, kT0, &error))
+        for (const auto &r : STORE_OK(store.ingest(items, kT0)))
             QCOMPARE(r.status, Status::Stored);
     }
 
@@ -214,8 +214,7 @@ private slots:
     void exportsEverything()
     {
         Store store(m_dbPath, {StoreOptions::Mode::ReadOnly});
-        QString error;
-        QVERIFY2(store.open(&error), qPrintable(error));
+        QVERIFY_STORE(store.open());
         CsvExporter::Result result;
         const QByteArray bytes = exportBytes(store, {}, &result);
         QVERIFY2(result.ok, qPrintable(result.error));
@@ -303,8 +302,7 @@ private slots:
         QFETCH(int, rows);
         QFETCH(bool, gapRow);
         Store store(m_dbPath, {StoreOptions::Mode::ReadOnly});
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         CsvExporter::Options options;
         options.clientIds = {m_idA};
         options.fromMs = from;
@@ -324,8 +322,7 @@ private slots:
     void progressAndCancel()
     {
         Store store(m_dbPath, {StoreOptions::Mode::ReadOnly});
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         CsvExporter exporter(store);
         QList<std::pair<qint64, qint64>> calls;
         std::atomic<bool> cancel{false};
@@ -357,8 +354,7 @@ private slots:
     void writeErrorIsReported()
     {
         Store store(m_dbPath, {StoreOptions::Mode::ReadOnly});
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         CountingDevice sink;
         sink.failAfter = true;
         sink.limit = 0;
@@ -380,9 +376,8 @@ private slots:
             StoreOptions options;
             options.durability = StoreOptions::Durability::Normal; // test speed, not durability
             Store store(path, options);
-            QString error;
-            QVERIFY(store.open(&error));
-            id = store.authenticate(makeHello(QStringLiteral("big")), QStringLiteral("p"), kT0)
+            QVERIFY_STORE(store.open());
+            id = STORE_OK(store.authenticate(makeHello(QStringLiteral("big")), QStringLiteral("p"), kT0))
                          .clientId;
             std::vector<SampleBatch> batches;
             for (int b = 0; b < 50; ++b)
@@ -397,15 +392,14 @@ private slots:
                         batches[b].samples[std::size_t(s)].timestampMs = start + s * 1000;
                     items[b] = {id, &batches[b]};
                 }
-                for (const auto &r : store.ingest(items, kT0, &error))
+                for (const auto &r : STORE_OK(store.ingest(items, kT0)))
                     QCOMPARE(r.status, Status::Stored);
             }
         }
         qInfo("ingested %d rows in %lld ms", kRows, timer.restart());
 
         Store store(path, {StoreOptions::Mode::ReadOnly});
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const qint64 rssBefore = procStatusKiB("VmRSS");
         QVERIFY(rssBefore > 0);
         qint64 rssMax = rssBefore;

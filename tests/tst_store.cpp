@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "store/store.h"
+#include "storetesting.h"
 #include "testdata.h"
 
 #include <QFile>
@@ -129,28 +130,28 @@ private:
     /** Opens a fresh store and enrols one client; returns its ID. */
     QString enrol(Store &store, const QString &hostname = QStringLiteral("host-a"))
     {
-        const AuthResult r = store.authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
-                                                kNow);
+        const AuthResult r = STORE_OK(store.authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
+                                                kNow));
         if (r.outcome != AuthResult::Outcome::NewClient)
             return {};
         return r.clientId;
     }
 
-    static std::vector<Store::IngestResult> ingestOne(Store &store, const QString &id,
-                                                      const SampleBatch &batch,
-                                                      QString *error = nullptr)
-    {
-        const Store::IngestItem item{id, &batch};
-        QString e;
-        return store.ingest(std::span(&item, 1), kNow, error ? error : &e);
-    }
-
+    /** Ingests one batch; a failed transaction reads as one Failed result. */
     static std::vector<Store::IngestResult> ingestAt(Store &store, const QString &id,
                                                      const SampleBatch &batch, qint64 nowMs)
     {
         const Store::IngestItem item{id, &batch};
-        QString e;
-        return store.ingest(std::span(&item, 1), nowMs, &e);
+        auto results = store.ingest(std::span(&item, 1), nowMs);
+        if (!results)
+            return {{Status::Failed, batch.sequence}};
+        return *results;
+    }
+
+    static std::vector<Store::IngestResult> ingestOne(Store &store, const QString &id,
+                                                      const SampleBatch &batch)
+    {
+        return ingestAt(store, id, batch, kNow);
     }
 
 private slots:
@@ -162,8 +163,7 @@ private slots:
     {
         const QString path = newPath();
         Store store(path);
-        QString error;
-        QVERIFY2(store.open(&error), qPrintable(error));
+        QVERIFY_STORE(store.open());
         QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
         QVERIFY(QFile::exists(path));
         RawConnection raw(path);
@@ -171,8 +171,8 @@ private slots:
         QCOMPARE(raw.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
         QCOMPARE(raw.scalar(QStringLiteral("PRAGMA user_version")).toInt(),
                  Store::currentSchemaVersion);
-        QCOMPARE(store.defaultConfig().revision, 1u);
-        QVERIFY(store.databaseSizeBytes() > 0);
+        QCOMPARE(STORE_OK(store.defaultConfig()).revision, 1u);
+        QVERIFY(STORE_OK(store.databaseSizeBytes()) > 0);
     }
 
     void reopens()
@@ -181,16 +181,14 @@ private slots:
         QString id;
         {
             Store store(path);
-            QString error;
-            QVERIFY2(store.open(&error), qPrintable(error));
+            QVERIFY_STORE(store.open());
             id = enrol(store);
             QVERIFY(!id.isEmpty());
             const SampleBatch b = testdata::makeBatch(1, 10, 2);
             QCOMPARE(ingestOne(store, id, b).front().status, Status::Stored);
         }
         Store again(path);
-        QString error;
-        QVERIFY2(again.open(&error), qPrintable(error));
+        QVERIFY_STORE(again.open());
         QCOMPARE(again.schemaVersion(), Store::currentSchemaVersion);
         const auto info = again.client(id);
         QVERIFY(info);
@@ -252,27 +250,26 @@ private slots:
                 QVERIFY2(raw.exec(QString::fromLatin1(sql)), sql);
         }
         Store store(path);
-        QString error;
-        QVERIFY2(store.open(&error), qPrintable(error));
+        QVERIFY_STORE(store.open());
         QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
         const auto info = store.client(QStringLiteral("aaaaaaaaaaaa"));
         QVERIFY(info);
         QCOMPARE(info->hostname, QStringLiteral("old-host"));
         QCOMPARE(info->lastSequence, 7u);
-        QCOMPARE(store.defaultConfig().revision, 1u);
-        QCOMPARE(store.effectiveConfig(QStringLiteral("aaaaaaaaaaaa")).sampleIntervalMs, 1000u);
-        QCOMPARE(store.countSamples({}, std::numeric_limits<qint64>::min(),
-                                    std::numeric_limits<qint64>::max()),
+        QCOMPARE(STORE_OK(store.defaultConfig()).revision, 1u);
+        QCOMPARE(STORE_OK(store.effectiveConfig(QStringLiteral("aaaaaaaaaaaa"))).sampleIntervalMs, 1000u);
+        QCOMPARE(STORE_OK(store.countSamples({}, std::numeric_limits<qint64>::min(),
+                                    std::numeric_limits<qint64>::max())),
                  1);
         // v3 backfilled the minute rollups from the old samples.
         QList<MinuteRollup> minutes;
         QVERIFY(store.forEachMinute(QStringLiteral("aaaaaaaaaaaa"), 0, std::numeric_limits<qint64>::max(),
-                                    [&](const MinuteRollup &r) { minutes.append(r); return true; }, &error));
+                                    [&](const MinuteRollup &r) { minutes.append(r); return true; }));
         QCOMPARE(minutes.size(), 1);
         QCOMPARE(minutes[0].count, 1u);
-        QCOMPARE(minutes[0].min[MinuteRollup::CpuUser], 3.0);         // user 1 + nice 2
-        QCOMPARE(minutes[0].max[MinuteRollup::CpuSystem], 3.0 + 6 + 7); // system + irq + softirq
-        QCOMPARE(minutes[0].min[MinuteRollup::SwapUsed], 0.0);          // free 17 > total 16: clamped
+        QCOMPARE(minutes[0].min(MinuteRollup::Series::CpuUser), 3.0);         // user 1 + nice 2
+        QCOMPARE(minutes[0].max(MinuteRollup::Series::CpuSystem), 3.0 + 6 + 7); // system + irq + softirq
+        QCOMPARE(minutes[0].min(MinuteRollup::Series::SwapUsed), 0.0);          // free 17 > total 16: clamped
         // The migrated database is fully usable: next batch goes on, a duplicate is caught.
         const SampleBatch next = testdata::makeBatch(8, 3, 0, 1'700'000'001'000);
         QCOMPARE(ingestOne(store, QStringLiteral("aaaaaaaaaaaa"), next).front().status,
@@ -290,8 +287,7 @@ private slots:
             QVERIFY(f.open(QIODevice::WriteOnly)); // an empty file is a valid, empty database
         }
         Store store(path);
-        QString error;
-        QVERIFY2(store.open(&error), qPrintable(error));
+        QVERIFY_STORE(store.open());
         QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
     }
 
@@ -314,18 +310,19 @@ private slots:
             QVERIFY(raw.exec(sql));
         }
         Store store(path);
-        QString error;
-        QVERIFY(!store.open(&error));
-        QVERIFY2(error.contains(message), qPrintable(error));
+        const auto opened = store.open();
+        QVERIFY(!opened);
+        QVERIFY2(opened.errorMessage().contains(message), qPrintable(opened.errorMessage()));
     }
 
     void readOnlyNeverCreates()
     {
         const QString path = newPath();
         Store store(path, {StoreOptions::Mode::ReadOnly});
-        QString error;
-        QVERIFY(!store.open(&error));
-        QVERIFY(!error.isEmpty());
+        const auto opened = store.open();
+        QVERIFY(!opened);
+        QCOMPARE(opened.error().kind, StoreError::Kind::NotOpen);
+        QVERIFY(!opened.errorMessage().isEmpty());
         QVERIFY(!QFile::exists(path));
     }
 
@@ -333,12 +330,11 @@ private slots:
     {
         const QString path = newPath();
         Store writer(path);
-        QString error;
-        QVERIFY2(writer.open(&error), qPrintable(error));
+        QVERIFY_STORE(writer.open());
         const QString id = enrol(writer);
         Store reader(path, {StoreOptions::Mode::ReadOnly});
-        QVERIFY2(reader.open(&error), qPrintable(error));
-        QCOMPARE(reader.clients().size(), 1);
+        QVERIFY_STORE(reader.open());
+        QCOMPARE(STORE_OK(reader.clients()).size(), 1);
         const SampleBatch b = testdata::makeBatch(1, 5, 1);
         QCOMPARE(ingestOne(writer, id, b).front().status, Status::Stored);
         QCOMPARE(reader.client(id)->sampleCount, 5);
@@ -353,10 +349,9 @@ private slots:
     {
         const QString path = newPath();
         Store store(path);
-        QString error;
-        QVERIFY(store.open(&error));
-        const AuthResult r = store.authenticate(makeHello(QStringLiteral("alpha")),
-                                                QStringLiteral("10.0.0.1:5000"), kNow);
+        QVERIFY_STORE(store.open());
+        const AuthResult r = STORE_OK(store.authenticate(makeHello(QStringLiteral("alpha")),
+                                                QStringLiteral("10.0.0.1:5000"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         QCOMPARE(r.clientId.size(), 12);
         QVERIFY(QRegularExpression(QStringLiteral("^[0-9a-f]{12}$")).match(r.clientId).hasMatch());
@@ -366,7 +361,7 @@ private slots:
                         .hasMatch());
         QCOMPARE(r.lastSequence, 0u);
         QVERIFY(r.connectionId > 0);
-        QCOMPARE(r.config, store.defaultConfig());
+        QCOMPARE(r.config, STORE_OK(store.defaultConfig()));
 
         // The plaintext secret is nowhere in the file's tables.
         RawConnection raw(path);
@@ -374,8 +369,8 @@ private slots:
         QVERIFY(!dump.contains(r.issuedSecret));
         QVERIFY(!dump.contains(QString::fromLatin1(r.issuedSecret.toLatin1().toHex())));
 
-        const AuthResult second = store.authenticate(makeHello(QStringLiteral("beta")),
-                                                     QStringLiteral("10.0.0.2:5000"), kNow);
+        const AuthResult second = STORE_OK(store.authenticate(makeHello(QStringLiteral("beta")),
+                                                     QStringLiteral("10.0.0.2:5000"), kNow));
         QCOMPARE(second.outcome, AuthResult::Outcome::NewClient);
         QVERIFY(second.clientId != r.clientId);
         QVERIFY(second.issuedSecret != r.issuedSecret);
@@ -384,18 +379,17 @@ private slots:
     void authenticateReturning()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
-        const AuthResult first = store.authenticate(makeHello(QStringLiteral("alpha")),
-                                                    QStringLiteral("p1"), kNow);
+        QVERIFY_STORE(store.open());
+        const AuthResult first = STORE_OK(store.authenticate(makeHello(QStringLiteral("alpha")),
+                                                    QStringLiteral("p1"), kNow));
         const SampleBatch b = testdata::makeBatch(1, 3, 0);
         QCOMPARE(ingestOne(store, first.clientId, b).front().status, Status::Stored);
-        store.recordDisconnect(first.connectionId, kNow + 10, QStringLiteral("bye"));
+        STORE_OK(store.recordDisconnect(first.connectionId, kNow + 10, QStringLiteral("bye")));
         QVERIFY(!store.client(first.clientId)->online);
 
         Hello h = makeHello(QStringLiteral("alpha-renamed"), first.clientId, first.issuedSecret);
         h.agentVersion = QStringLiteral("0.2.0");
-        const AuthResult again = store.authenticate(h, QStringLiteral("p2"), kNow + 1000);
+        const AuthResult again = STORE_OK(store.authenticate(h, QStringLiteral("p2"), kNow + 1000));
         QCOMPARE(again.outcome, AuthResult::Outcome::Returning);
         QCOMPARE(again.clientId, first.clientId);
         QVERIFY(again.issuedSecret.isEmpty());
@@ -408,7 +402,7 @@ private slots:
         QCOMPARE(info->lastSeenMs, kNow + 1000);
         QCOMPARE(info->firstSeenMs, kNow);
         QVERIFY(info->online);
-        store.markAllOffline(kNow + 2000, QStringLiteral("shutdown"));
+        STORE_OK(store.markAllOffline(kNow + 2000, QStringLiteral("shutdown")));
         QVERIFY(!store.client(first.clientId)->online);
     }
 
@@ -416,10 +410,9 @@ private slots:
     {
         const QString path = newPath();
         Store store(path);
-        QString error;
-        QVERIFY(store.open(&error));
-        const AuthResult first = store.authenticate(makeHello(QStringLiteral("alpha")),
-                                                    QStringLiteral("p1"), kNow);
+        QVERIFY_STORE(store.open());
+        const AuthResult first = STORE_OK(store.authenticate(makeHello(QStringLiteral("alpha")),
+                                                    QStringLiteral("p1"), kNow));
         RawConnection raw(path);
         const QStringList before = raw.dump();
         QVERIFY(before.size() > 5);
@@ -427,9 +420,9 @@ private slots:
         QString wrong = first.issuedSecret;
         wrong[0] = wrong[0] == u'A' ? u'B' : u'A';
         for (const QString &secret : {wrong, QString(), first.issuedSecret.left(42)}) {
-            const AuthResult r = store.authenticate(
+            const AuthResult r = STORE_OK(store.authenticate(
                     makeHello(QStringLiteral("evil"), first.clientId, secret),
-                    QStringLiteral("p666"), kNow + 5000);
+                    QStringLiteral("p666"), kNow + 5000));
             QCOMPARE(r.outcome, AuthResult::Outcome::BadSecret);
             QVERIFY(r.issuedSecret.isEmpty());
         }
@@ -439,12 +432,11 @@ private slots:
     void authenticateUnknownIdGetsNewId()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
-        const AuthResult r = store.authenticate(
+        QVERIFY_STORE(store.open());
+        const AuthResult r = STORE_OK(store.authenticate(
                 makeHello(QStringLiteral("ghost"), QStringLiteral("0123456789ab"),
                           QStringLiteral("whatever")),
-                QStringLiteral("p"), kNow);
+                QStringLiteral("p"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         QVERIFY(r.clientId != QStringLiteral("0123456789ab"));
         QVERIFY(!r.issuedSecret.isEmpty());
@@ -457,23 +449,22 @@ private slots:
     void ingestStoresThenDuplicate()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString id = enrol(store);
         const SampleBatch b = testdata::makeBatch(1, 60, 8);
-        auto r = ingestOne(store, id, b, &error);
+        auto r = ingestOne(store, id, b);
         QCOMPARE(r.size(), 1u);
         QCOMPARE(r[0].status, Status::Stored);
         QCOMPARE(r[0].sequence, 1u);
         QCOMPARE(store.client(id)->sampleCount, 60);
-        r = ingestOne(store, id, b, &error);
+        r = ingestOne(store, id, b);
         QCOMPARE(r[0].status, Status::Duplicate);
         QCOMPARE(store.client(id)->sampleCount, 60);
-        QCOMPARE(store.countSamples({id}, std::numeric_limits<qint64>::min(),
-                                    std::numeric_limits<qint64>::max()),
+        QCOMPARE(STORE_OK(store.countSamples({id}, std::numeric_limits<qint64>::min(),
+                                    std::numeric_limits<qint64>::max())),
                  60);
-        QVERIFY(store.gaps(id).size() == 1); // droppedTotal 3 on the very first batch
-        QCOMPARE(store.gaps(id).front().reason, QStringLiteral("agent dropped 3 samples"));
+        QVERIFY(STORE_OK(store.gaps(id)).size() == 1); // droppedTotal 3 on the very first batch
+        QCOMPARE(STORE_OK(store.gaps(id)).front().reason, QStringLiteral("agent dropped 3 samples"));
 
         // Values round-trip, per-core values included.
         int n = 0;
@@ -491,16 +482,14 @@ private slots:
                             return false;
                     ++n;
                     return true;
-                },
-                &error));
+                }));
         QCOMPARE(n, 60);
     }
 
     void minuteRollupsMatchTheSamples()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString id = enrol(store);
         // 150 samples one second apart from a minute boundary: 60 + 60 + 30, in three batches
         // whose edges do not line up with the minutes; plus a duplicate resend.
@@ -524,8 +513,7 @@ private slots:
 
         QList<MinuteRollup> rows;
         QVERIFY(store.forEachMinute(id, 0, std::numeric_limits<qint64>::max(),
-                                    [&](const MinuteRollup &r) { rows.append(r); return true; },
-                                    &error));
+                                    [&](const MinuteRollup &r) { rows.append(r); return true; }));
         QCOMPARE(rows.size(), 3);
         for (int m = 0; m < 3; ++m) {
             const MinuteRollup &r = rows[m];
@@ -543,23 +531,22 @@ private slots:
                     }
             QCOMPARE(r.count, count); // the duplicate was not counted twice
             QCOMPARE(r.count, m < 2 ? 60u : 30u);
-            QCOMPARE(r.min[MinuteRollup::CpuUser], userMin);
-            QCOMPARE(r.max[MinuteRollup::CpuUser], userMax);
-            QCOMPARE(r.min[MinuteRollup::MemUsed], usedMin);
-            QCOMPARE(r.max[MinuteRollup::MemUsed], usedMax);
+            QCOMPARE(r.min(MinuteRollup::Series::CpuUser), userMin);
+            QCOMPARE(r.max(MinuteRollup::Series::CpuUser), userMax);
+            QCOMPARE(r.min(MinuteRollup::Series::MemUsed), usedMin);
+            QCOMPARE(r.max(MinuteRollup::Series::MemUsed), usedMax);
             QCOMPARE(r.firstMs, r.minuteMs);
         }
         // Progress estimates count whole minutes at the edges; exact counts do not.
-        QCOMPARE(store.countSamples({id}, start + 30'000, start + 90'000), 60);
-        QCOMPARE(store.estimateSamples({id}, start + 30'000, start + 90'000), 120);
-        QCOMPARE(store.estimateSamples({}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max()), 150);
+        QCOMPARE(STORE_OK(store.countSamples({id}, start + 30'000, start + 90'000)), 60);
+        QCOMPARE(STORE_OK(store.estimateSamples({id}, start + 30'000, start + 90'000)), 120);
+        QCOMPARE(STORE_OK(store.estimateSamples({}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max())), 150);
         // Range filter on the minute start, and an early stop.
         int seen = 0;
         QVERIFY(store.forEachMinute(id, start + 60'000, start + 120'000,
-                                    [&](const MinuteRollup &) { ++seen; return true; }, &error));
+                                    [&](const MinuteRollup &) { ++seen; return true; }));
         QCOMPARE(seen, 1);
-        QVERIFY(!store.forEachMinute(QStringLiteral("nobody"), 0, 1, [](const MinuteRollup &) { return true; },
-                                     &error));
+        QVERIFY(!store.forEachMinute(QStringLiteral("nobody"), 0, 1, [](const MinuteRollup &) { return true; }));
     }
 
     void reenrolledAgentStartsWithoutSpuriousGaps()
@@ -567,22 +554,21 @@ private slots:
         // An agent whose ID this server does not know (its database was replaced) is enrolled
         // anew but keeps its sequence numbers and drop counter: no gap for its past.
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         Hello hello = makeHello(QStringLiteral("veteran"));
         hello.agentId = QStringLiteral("0123456789ab");
         hello.secret = QStringLiteral("from-another-server");
-        const AuthResult r = store.authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow);
+        const AuthResult r = STORE_OK(store.authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         SampleBatch first = testdata::makeBatch(5001, 10, 2, kNow);
         first.droppedTotal = 7;
         QCOMPARE(ingestOne(store, r.clientId, first).front().status, Status::Stored);
-        QVERIFY(store.gaps(r.clientId).isEmpty());
+        QVERIFY(STORE_OK(store.gaps(r.clientId)).isEmpty());
         // From then on the usual rules: a skipped sequence is a gap.
         SampleBatch third = testdata::makeBatch(5003, 10, 2, kNow + 20'000);
         third.droppedTotal = 7;
         QCOMPARE(ingestOne(store, r.clientId, third).front().status, Status::Stored);
-        const QList<Store::Gap> gaps = store.gaps(r.clientId);
+        const QList<Store::Gap> gaps = STORE_OK(store.gaps(r.clientId));
         QCOMPARE(gaps.size(), 1);
         QCOMPARE(gaps.front().reason, QStringLiteral("sequence gap"));
         QCOMPARE(gaps.front().sequenceFirst, 5002u);
@@ -591,7 +577,7 @@ private slots:
         SampleBatch late = testdata::makeBatch(3, 5, 0, kNow);
         QCOMPARE(ingestOne(store, fresh, late).front().status, Status::Stored);
         bool sequenceGap = false;
-        for (const Store::Gap &g : store.gaps(fresh))
+        for (const Store::Gap &g : STORE_OK(store.gaps(fresh)))
             sequenceGap = sequenceGap || g.reason == QStringLiteral("sequence gap");
         QVERIFY(sequenceGap);
     }
@@ -599,8 +585,7 @@ private slots:
     void futureTimestampDoesNotStopOfflineDetection()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString id = enrol(store);
         // One sample from a clock that jumped ten years ahead, then normal ones again.
         const qint64 decade = 10ll * 365 * 24 * 3600 * 1000;
@@ -611,7 +596,7 @@ private slots:
         QCOMPARE(ingestOne(store, id, testdata::makeBatch(3, 5, 0, kNow + 2 * 3600 * 1000))
                      .front().status, Status::Stored);
         bool offline = false;
-        for (const Store::Gap &g : store.gaps(id))
+        for (const Store::Gap &g : STORE_OK(store.gaps(id)))
             offline = offline || g.reason == QStringLiteral("agent offline");
         QVERIFY(offline);
     }
@@ -619,8 +604,7 @@ private slots:
     void ingestRecordsGaps()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString id = enrol(store);
         // The server receives each batch right after it was sampled: "now" is never before it.
         const auto put = [&](const SampleBatch &b) {
@@ -637,13 +621,13 @@ private slots:
         SampleBatch b2 = testdata::makeBatch(2, 10, 1, t0 + 10'000);
         b2.droppedTotal = 0;
         QCOMPARE(put(b2).front().status, Status::Stored);
-        QCOMPARE(store.gaps(id).size(), 0);
+        QCOMPARE(STORE_OK(store.gaps(id)).size(), 0);
 
         // Agent offline: 1 hour of silence, sequence contiguous.
         SampleBatch b3 = testdata::makeBatch(3, 10, 1, t0 + 20'000 + 3600'000);
         b3.droppedTotal = 0;
         QCOMPARE(put(b3).front().status, Status::Stored);
-        auto gaps = store.gaps(id);
+        auto gaps = STORE_OK(store.gaps(id));
         QCOMPARE(gaps.size(), 1);
         QCOMPARE(gaps[0].reason, QStringLiteral("agent offline"));
         QCOMPARE(gaps[0].startMs, t0 + 19'000);
@@ -655,13 +639,13 @@ private slots:
         SampleBatch b4 = testdata::makeBatch(4, 1, 1, t3end + 3000);
         b4.droppedTotal = 0;
         QCOMPARE(put(b4).front().status, Status::Stored);
-        QCOMPARE(store.gaps(id).size(), 1);
+        QCOMPARE(STORE_OK(store.gaps(id)).size(), 1);
 
         // Dropped samples.
         SampleBatch b5 = testdata::makeBatch(5, 1, 1, t3end + 4000);
         b5.droppedTotal = 7;
         QCOMPARE(put(b5).front().status, Status::Stored);
-        gaps = store.gaps(id);
+        gaps = STORE_OK(store.gaps(id));
         QCOMPARE(gaps.size(), 2);
         QCOMPARE(gaps[1].reason, QStringLiteral("agent dropped 7 samples"));
         QCOMPARE(gaps[1].samplesLost, 7u);
@@ -670,7 +654,7 @@ private slots:
         SampleBatch b8 = testdata::makeBatch(8, 1, 1, t3end + 60'000);
         b8.droppedTotal = 7;
         QCOMPARE(put(b8).front().status, Status::Stored);
-        gaps = store.gaps(id);
+        gaps = STORE_OK(store.gaps(id));
         QCOMPARE(gaps.size(), 3);
         QCOMPARE(gaps[2].reason, QStringLiteral("sequence gap"));
         QCOMPARE(gaps[2].sequenceFirst, 6u);
@@ -683,26 +667,25 @@ private slots:
         QCOMPARE(put(b6).front().status, Status::Stored);
         QCOMPARE(put(b6).front().status, Status::Duplicate);
         QCOMPARE(store.client(id)->lastSequence, 8u);
-        QCOMPARE(store.gaps(id).size(), 3);
+        QCOMPARE(STORE_OK(store.gaps(id)).size(), 3);
 
         // The offline rule follows the client's interval: with 60 s, 2 minutes is no gap.
-        AgentConfig slow = store.effectiveConfig(id);
+        AgentConfig slow = STORE_OK(store.effectiveConfig(id));
         slow.sampleIntervalMs = 60'000;
-        QVERIFY(store.setClientOverride(id, slow));
+        QVERIFY(STORE_OK(store.setClientOverride(id, slow)));
         SampleBatch b9 = testdata::makeBatch(9, 1, 1, t3end + 60'000 + 120'000);
         b9.droppedTotal = 7;
         QCOMPARE(put(b9).front().status, Status::Stored);
-        QCOMPARE(store.gaps(id).size(), 3);
+        QCOMPARE(STORE_OK(store.gaps(id)).size(), 3);
         // Time range filter on gaps (end in [from, to)).
-        QCOMPARE(store.gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001).size(), 1);
-        QCOMPARE(store.gaps(id, t0, t0 + 20'000 + 3600'000).size(), 0);
+        QCOMPARE(STORE_OK(store.gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001)).size(), 1);
+        QCOMPARE(STORE_OK(store.gaps(id, t0, t0 + 20'000 + 3600'000)).size(), 0);
     }
 
     void ingestManyClientsInOneCall()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         QStringList ids;
         for (int i = 0; i < 50; ++i)
             ids << enrol(store, QStringLiteral("host-%1").arg(i));
@@ -718,7 +701,7 @@ private slots:
         SampleBatch bad = testdata::makeBatch(3, 2, 4);
         bad.coreBusy.pop_back();
         items.push_back({ids[0], &bad});
-        const auto results = store.ingest(items, kNow, &error);
+        const auto results = STORE_OK(store.ingest(items, kNow));
         QCOMPARE(results.size(), items.size());
         for (std::size_t i = 0; i < 100; ++i)
             QCOMPARE(results[i].status, Status::Stored);
@@ -737,8 +720,7 @@ private slots:
     {
         const QString path = newPath();
         Store store(path);
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString a = enrol(store, QStringLiteral("a"));
         const QString b = enrol(store, QStringLiteral("b"));
         RawConnection raw(path);
@@ -750,10 +732,11 @@ private slots:
         const SampleBatch ba = testdata::makeBatch(1, 10, 2);
         const SampleBatch bb = testdata::makeBatch(999, 10, 2);
         const std::vector<Store::IngestItem> items{{a, &ba}, {b, &bb}};
-        const auto results = store.ingest(items, kNow, &error);
-        QCOMPARE(results[0].status, Status::Failed);
-        QCOMPARE(results[1].status, Status::Failed);
-        QVERIFY(error.contains(QStringLiteral("sabotage")));
+        // The whole call fails: nothing may be acked.
+        const auto results = store.ingest(items, kNow);
+        QVERIFY(!results);
+        QVERIFY2(results.errorMessage().contains(QStringLiteral("sabotage")),
+                 qPrintable(results.errorMessage()));
         QCOMPARE(store.client(a)->sampleCount, 0);
         QCOMPARE(store.client(a)->lastSequence, 0u);
         QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
@@ -772,16 +755,17 @@ private slots:
         StoreOptions options;
         options.busyTimeoutMs = 50;
         Store store(path, options);
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString id = enrol(store);
         RawConnection raw(path);
         QVERIFY(raw.exec(QStringLiteral("BEGIN IMMEDIATE")));
         const SampleBatch b = testdata::makeBatch(1, 10, 2);
-        QCOMPARE(ingestOne(store, id, b, &error).front().status, Status::Failed);
-        QVERIFY(!error.isEmpty());
+        const Store::IngestItem item{id, &b};
+        const auto locked = store.ingest(std::span(&item, 1), kNow);
+        QVERIFY(!locked);
+        QCOMPARE(locked.error().kind, StoreError::Kind::Database);
         QVERIFY(raw.exec(QStringLiteral("ROLLBACK")));
-        QCOMPARE(ingestOne(store, id, b, &error).front().status, Status::Stored);
+        QCOMPARE(ingestOne(store, id, b).front().status, Status::Stored);
     }
 
     // --- configuration --------------------------------------------------------------------------
@@ -792,58 +776,56 @@ private slots:
         QString id, other;
         {
             Store store(path);
-            QString error;
-            QVERIFY(store.open(&error));
+            QVERIFY_STORE(store.open());
             id = enrol(store, QStringLiteral("a"));
             other = enrol(store, QStringLiteral("b"));
-            AgentConfig c = store.defaultConfig();
+            AgentConfig c = STORE_OK(store.defaultConfig());
             QCOMPARE(c.revision, 1u);
             QCOMPARE(c.sampleIntervalMs, AgentConfig{}.sampleIntervalMs);
 
             c.sampleIntervalMs = 2000;
-            QVERIFY(store.setDefaultConfig(c));
-            QCOMPARE(store.defaultConfig().revision, 2u);
-            QCOMPARE(store.defaultConfig().sampleIntervalMs, 2000u);
-            QVERIFY(store.setDefaultConfig(c)); // unchanged: same revision
-            QCOMPARE(store.defaultConfig().revision, 2u);
+            QVERIFY(STORE_OK(store.setDefaultConfig(c)));
+            QCOMPARE(STORE_OK(store.defaultConfig()).revision, 2u);
+            QCOMPARE(STORE_OK(store.defaultConfig()).sampleIntervalMs, 2000u);
+            QVERIFY(STORE_OK(store.setDefaultConfig(c))); // unchanged: same revision
+            QCOMPARE(STORE_OK(store.defaultConfig()).revision, 2u);
             AgentConfig invalid = c;
             invalid.sampleIntervalMs = 0;
             QVERIFY(!store.setDefaultConfig(invalid));
-            QCOMPARE(store.defaultConfig().revision, 2u);
+            QCOMPARE(STORE_OK(store.defaultConfig()).revision, 2u);
 
             AgentConfig o = c;
             o.sampleIntervalMs = 500;
-            QVERIFY(store.setClientOverride(id, o));
-            QCOMPARE(store.effectiveConfig(id).sampleIntervalMs, 500u);
-            QCOMPARE(store.effectiveConfig(id).revision, 3u);
-            QCOMPARE(store.effectiveConfig(other).sampleIntervalMs, 2000u);
-            QCOMPARE(store.effectiveConfig(other).revision, 2u);
+            QVERIFY(STORE_OK(store.setClientOverride(id, o)));
+            QCOMPARE(STORE_OK(store.effectiveConfig(id)).sampleIntervalMs, 500u);
+            QCOMPARE(STORE_OK(store.effectiveConfig(id)).revision, 3u);
+            QCOMPARE(STORE_OK(store.effectiveConfig(other)).sampleIntervalMs, 2000u);
+            QCOMPARE(STORE_OK(store.effectiveConfig(other)).revision, 2u);
             QVERIFY(store.client(id)->hasOverride);
             QVERIFY(!store.setClientOverride(QStringLiteral("nope"), o));
 
             // Clearing the override goes back to the default, and the revision still rises.
-            QVERIFY(store.setClientOverride(id, std::nullopt));
-            QCOMPARE(store.effectiveConfig(id).sampleIntervalMs, 2000u);
-            QCOMPARE(store.effectiveConfig(id).revision, 4u);
+            QVERIFY(STORE_OK(store.setClientOverride(id, std::nullopt)));
+            QCOMPARE(STORE_OK(store.effectiveConfig(id)).sampleIntervalMs, 2000u);
+            QCOMPARE(STORE_OK(store.effectiveConfig(id)).revision, 4u);
             QVERIFY(!store.client(id)->hasOverride);
 
             c.sendIntervalMs = 10'000;
-            QVERIFY(store.setDefaultConfig(c));
-            QCOMPARE(store.effectiveConfig(id).revision, 5u);
-            QCOMPARE(store.effectiveConfig(other).revision, 5u);
-            store.recordConfigApplied(id, 5, kNow + 1);
+            QVERIFY(STORE_OK(store.setDefaultConfig(c)));
+            QCOMPARE(STORE_OK(store.effectiveConfig(id)).revision, 5u);
+            QCOMPARE(STORE_OK(store.effectiveConfig(other)).revision, 5u);
+            STORE_OK(store.recordConfigApplied(id, 5, kNow + 1));
         }
         Store store(path);
-        QString error;
-        QVERIFY(store.open(&error));
-        QCOMPARE(store.defaultConfig().revision, 5u);
-        QCOMPARE(store.defaultConfig().sendIntervalMs, 10'000u);
+        QVERIFY_STORE(store.open());
+        QCOMPARE(STORE_OK(store.defaultConfig()).revision, 5u);
+        QCOMPARE(STORE_OK(store.defaultConfig()).sendIntervalMs, 10'000u);
         QCOMPARE(store.client(id)->appliedRevision, 5u);
         QCOMPARE(store.client(id)->appliedMs, kNow + 1);
         QCOMPARE(store.client(id)->configRevision, 5u);
         // A returning client gets its effective config with the Welcome.
-        const AuthResult r = store.authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
-                                                kNow);
+        const AuthResult r = STORE_OK(store.authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
+                                                kNow));
         QCOMPARE(r.config.revision, 5u);
     }
 
@@ -852,14 +834,13 @@ private slots:
     void clientsRoundTrip()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const Hello h = makeHello(QStringLiteral("zeta, \"the\" host"));
-        const AuthResult r = store.authenticate(h, QStringLiteral("p"), kNow);
+        const AuthResult r = STORE_OK(store.authenticate(h, QStringLiteral("p"), kNow));
         SampleBatch b = testdata::makeBatch(1, 4, 2);
         b.droppedTotal = 11;
         QCOMPARE(ingestOne(store, r.clientId, b).front().status, Status::Stored);
-        const QList<Store::ClientInfo> list = store.clients();
+        const QList<Store::ClientInfo> list = STORE_OK(store.clients());
         QCOMPARE(list.size(), 1);
         const Store::ClientInfo &c = list.front();
         QCOMPARE(c.id, r.clientId);
@@ -886,56 +867,56 @@ private slots:
     void resolveClients()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
+        QVERIFY_STORE(store.open());
         const QString a = enrol(store, QStringLiteral("Web-1"));
         const QString b = enrol(store, QStringLiteral("db-1"));
         const QString c = enrol(store, QStringLiteral("web-1")); // reinstalled: same name
-        QStringList got = store.resolveClients({b, QStringLiteral("WEB-1")}, &error);
+        QStringList got = STORE_OK(store.resolveClients({b, QStringLiteral("WEB-1")}));
         QStringList sortedWeb{a, c};
         sortedWeb.sort();
         QCOMPARE(got, QStringList{b} + sortedWeb);
-        got = store.resolveClients({a, a, QStringLiteral("web-1")}, &error);
+        got = STORE_OK(store.resolveClients({a, a, QStringLiteral("web-1")}));
         QCOMPARE(got.size(), 2);
-        error.clear();
-        QVERIFY(store.resolveClients({a, QStringLiteral("nobody")}, &error).isEmpty());
-        QCOMPARE(error, QStringLiteral("unknown client: nobody"));
-        QVERIFY(store.resolveClients({}, &error).isEmpty());
+        const auto unknown = store.resolveClients({a, QStringLiteral("nobody")});
+        QVERIFY(!unknown);
+        QCOMPARE(unknown.error().kind, StoreError::Kind::NotFound);
+        QCOMPARE(unknown.errorMessage(), QStringLiteral("unknown client: nobody"));
+        QVERIFY(STORE_OK(store.resolveClients({})).isEmpty());
     }
 
     void forgetClient()
     {
         Store store(newPath());
-        QString error;
-        QVERIFY(store.open(&error));
-        const AuthResult keep = store.authenticate(makeHello(QStringLiteral("keep")),
-                                                   QStringLiteral("p"), kNow);
-        const AuthResult drop = store.authenticate(makeHello(QStringLiteral("drop")),
-                                                   QStringLiteral("p"), kNow);
+        QVERIFY_STORE(store.open());
+        const AuthResult keep = STORE_OK(store.authenticate(makeHello(QStringLiteral("keep")),
+                                                   QStringLiteral("p"), kNow));
+        const AuthResult drop = STORE_OK(store.authenticate(makeHello(QStringLiteral("drop")),
+                                                   QStringLiteral("p"), kNow));
         const SampleBatch b = testdata::makeBatch(1, 10, 2);
         QCOMPARE(ingestOne(store, keep.clientId, b).front().status, Status::Stored);
         QCOMPARE(ingestOne(store, drop.clientId, b).front().status, Status::Stored);
         const qint64 all = std::numeric_limits<qint64>::max();
         const qint64 none = std::numeric_limits<qint64>::min();
 
-        QVERIFY(store.forgetClient(keep.clientId, false));
+        QVERIFY_STORE(store.forgetClient(keep.clientId, false, kNow));
         QVERIFY(store.client(keep.clientId)->forgotten);
-        QCOMPARE(store.countSamples({keep.clientId}, none, all), 10);
+        QCOMPARE(STORE_OK(store.countSamples({keep.clientId}, none, all)), 10);
         // Its credentials no longer work: the agent enrols again under a new ID.
-        const AuthResult again = store.authenticate(
+        const AuthResult again = STORE_OK(store.authenticate(
                 makeHello(QStringLiteral("keep"), keep.clientId, keep.issuedSecret),
-                QStringLiteral("p"), kNow);
+                QStringLiteral("p"), kNow));
         QCOMPARE(again.outcome, AuthResult::Outcome::NewClient);
         QVERIFY(again.clientId != keep.clientId);
         QCOMPARE(ingestOne(store, keep.clientId, testdata::makeBatch(2, 1, 2)).front().status,
                  Status::Failed);
 
-        QVERIFY(store.forgetClient(drop.clientId, true));
+        QVERIFY_STORE(store.forgetClient(drop.clientId, true, kNow));
         QVERIFY(!store.client(drop.clientId));
-        QCOMPARE(store.countSamples({}, none, all), 10);
-        QCOMPARE(store.gaps(drop.clientId).size(), 0);
-        QVERIFY(!store.forgetClient(drop.clientId, true));
-        QVERIFY(!store.forgetClient(QStringLiteral("nope"), false));
+        QCOMPARE(STORE_OK(store.countSamples({}, none, all)), 10);
+        QCOMPARE(STORE_OK(store.gaps(drop.clientId)).size(), 0);
+        QCOMPARE(store.forgetClient(drop.clientId, true, kNow).error().kind, StoreError::Kind::NotFound);
+        QCOMPARE(store.forgetClient(QStringLiteral("nope"), false, kNow).error().kind,
+                 StoreError::Kind::NotFound);
     }
 };
 

@@ -2,6 +2,7 @@
 // Long ranges are charted from per-minute rollups; the chart must show the same extremes as
 // when it is built from every raw sample.
 #include "storereader.h"
+#include "storetesting.h"
 #include "testdata.h"
 
 #include <QSignalSpy>
@@ -22,11 +23,10 @@ private slots:
     {
         QTemporaryDir dir;
         Store store(dir.filePath(QStringLiteral("h.db")));
-        QString error;
-        QVERIFY2(store.open(&error), qPrintable(error));
+        QVERIFY_STORE(store.open());
         Hello hello;
         hello.hostname = QStringLiteral("h");
-        const QString id = store.authenticate(hello, QStringLiteral("test"), 1).clientId;
+        const QString id = STORE_OK(store.authenticate(hello, QStringLiteral("test"), 1)).clientId;
         QVERIFY(!id.isEmpty());
 
         // Three days at 10 s, values that wander and spike, in 60-sample batches.
@@ -45,7 +45,7 @@ private slots:
                 b.samples[i].memory.used = (8ull << 30) + quint64((qint64(n) * 104729) % 1000) * (1 << 20);
             }
             const Store::IngestItem item{id, &b};
-            QCOMPARE(store.ingest(std::span(&item, 1), 1, &error).front().status,
+            QCOMPARE(STORE_OK(store.ingest(std::span(&item, 1), 1)).front().status,
                      Store::IngestResult::Status::Stored);
         }
 
@@ -111,17 +111,16 @@ private slots:
         QString id;
         {
             Store store(path);
-            QString error;
-            QVERIFY(store.open(&error));
+            QVERIFY_STORE(store.open());
             Hello hello;
             hello.hostname = QStringLiteral("r");
-            id = store.authenticate(hello, QStringLiteral("test"), 1).clientId;
+            id = STORE_OK(store.authenticate(hello, QStringLiteral("test"), 1)).clientId;
             SampleBatch b = testdata::makeBatch(1, 20, 2, 1'700'000'000'000);
             b.droppedTotal = 0;
             for (std::size_t i = 0; i < b.samples.size(); ++i)
                 b.samples[i].cpu.user = float(i);
             const Store::IngestItem item{id, &b};
-            QCOMPARE(store.ingest(std::span(&item, 1), 1, &error).front().status,
+            QCOMPARE(STORE_OK(store.ingest(std::span(&item, 1), 1)).front().status,
                      Store::IngestResult::Status::Stored);
         }
         StoreReader reader(path);

@@ -42,8 +42,8 @@ inline QString enrolFake(server::Store &store, const FakeMachine &m, qint64 nowM
     h.memTotal = m.memTotal;
     h.bootTimeMs = nowMs - 9 * 86400000ll;
     h.agentVersion = QStringLiteral("0.1.0");
-    const server::AuthResult r = store.authenticate(h, QStringLiteral("127.0.0.1:40000"), nowMs);
-    return r.outcome == server::AuthResult::Outcome::NewClient ? r.clientId : QString();
+    const auto r = store.authenticate(h, QStringLiteral("127.0.0.1:40000"), nowMs);
+    return r && r->outcome == server::AuthResult::Outcome::NewClient ? r->clientId : QString();
 }
 
 /** Sample @p i (at @p ts) of machine @p m: a slow wave, a daily rhythm and some noise. */
@@ -96,11 +96,10 @@ inline bool ingestFake(server::Store &store, const QString &clientId, const Fake
         std::vector<server::Store::IngestItem> items;
         for (const SampleBatch &b : batches)
             items.push_back({clientId, &b});
-        QString error;
-        const auto results = store.ingest(items, fromMs + qint64(count) * intervalMs, &error);
+        const auto results = store.ingest(items, fromMs + qint64(count) * intervalMs);
         batches.clear();
-        return error.isEmpty()
-               && std::none_of(results.begin(), results.end(), [](const auto &r) {
+        return results
+               && std::none_of(results->begin(), results->end(), [](const auto &r) {
                       return r.status == server::Store::IngestResult::Status::Failed;
                   });
     };

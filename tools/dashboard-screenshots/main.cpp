@@ -67,9 +67,8 @@ int main(int argc, char *argv[])
     {
         server::Store store(dbPath, {server::StoreOptions::Mode::ReadWrite,
                                      server::StoreOptions::Durability::Normal});
-        QString error;
-        if (!store.open(&error)) {
-            QTextStream(stderr) << "screenshots: " << error << Qt::endl;
+        if (auto opened = store.open(); !opened) {
+            QTextStream(stderr) << "screenshots: " << opened.errorMessage() << Qt::endl;
             return 1;
         }
         const QList<tools::FakeMachine> machines = {
