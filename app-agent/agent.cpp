@@ -2,9 +2,8 @@
 #include "agent.h"
 
 #include "agentlogging.h"
-#include "sampler.h"
+#include "sampling/sampler.h"
 
-#include <QDateTime>
 #include <QFile>
 
 namespace autofact::agent {
@@ -15,19 +14,25 @@ Agent::Agent(AgentSettings settings, std::unique_ptr<Sampler> sampler, QObject *
     , m_sampler(std::move(sampler))
     , m_spool(m_settings.spoolPath())
     , m_link(m_spool)
+    , m_engine(m_spool, m_clock)
 {
-    m_sampleTimer.setTimerType(Qt::PreciseTimer);
-    connect(&m_sampleTimer, &QTimer::timeout, this, &Agent::takeSample);
-    connect(&m_sendTimer, &QTimer::timeout, this, &Agent::sealAndSend);
+    m_engine.setSampler(m_sampler.get());
+    m_engine.attach(m_link);
+    m_timer.setSingleShot(true);
+    m_timer.setTimerType(Qt::PreciseTimer);
+    connect(&m_timer, &QTimer::timeout, this, &Agent::wake);
     connect(&m_link, &AgentLink::welcomed, this, &Agent::onWelcomed);
-    connect(&m_link, &AgentLink::configReceived, this, [this](const AgentConfig &config) {
-        applyConfig(config, true);
+    connect(&m_engine, &AgentEngine::configApplied, this, [this](quint32 revision) {
+        qCInfo(lcAgent) << "config revision" << revision << "in force: sample"
+                        << m_engine.sampleIntervalMs() << "ms, send" << m_engine.sendIntervalMs()
+                        << "ms";
+        if (!m_stopped && m_timer.isActive())
+            armTimer(); // the due times may have moved
+        Q_EMIT configApplied(revision);
     });
     connect(&m_link, &AgentLink::fatal, this, [this](int code, const QString &) {
-        m_sampleTimer.stop();
-        m_sendTimer.stop();
-        if (m_sequencesConfirmed)
-            m_spool.seal(QDateTime::currentMSecsSinceEpoch(), m_maxSamplesPerBatch);
+        m_timer.stop();
+        m_engine.stop();
         Q_EMIT finished(code);
     });
 }
@@ -70,15 +75,15 @@ bool Agent::start(QString *error)
     hello.protocolVersion = protocol::version;
     hello.agentId = m_settings.id;
     hello.secret = m_settings.secret;
-    // A batch must stay well under the server's 1 MiB message cap, however many cores.
-    const std::size_t perSample = 128 + 4 * std::size_t(std::max<int>(1, hello.cpuCount));
-    m_maxSamplesPerBatch = std::clamp<std::size_t>((512 * 1024) / perSample, 1, 600);
+    m_engine.setCpuCount(hello.cpuCount);
     m_link.setHello(hello);
     m_link.setServerUrl(m_settings.server);
-    applyConfig(m_config, false);
+    m_engine.applyConfig(m_engine.config(), false);
     m_link.start();
-    // The first reading only sets the baseline for CPU deltas.
-    takeSample();
+    // Phase 0: the first sample is due at once; that reading only sets the baseline for CPU
+    // deltas.
+    m_engine.start();
+    wake();
     return true;
 }
 
@@ -87,9 +92,8 @@ void Agent::stop()
     if (m_stopped)
         return;
     m_stopped = true;
-    m_sampleTimer.stop();
-    m_sendTimer.stop();
-    sealAndSend();
+    m_timer.stop();
+    m_engine.stop();
     qCInfo(lcAgent) << "stopping;" << m_spool.backlogBatches()
                     << "unacknowledged batches stay in the spool";
     // Exit once the close handshake is done, or after 2 s if the server does not answer it.
@@ -105,46 +109,20 @@ void Agent::stop()
     m_link.stop();
 }
 
-void Agent::takeSample()
+void Agent::wake()
 {
-    const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
-    m_cores.clear();
-    QString error;
-    if (!m_sampler->sample(now, m_sample, m_cores, &error)) {
-        qCWarning(lcAgent).noquote() << "sampling failed:" << error;
-        return;
-    }
-    m_spool.append(m_sample, m_cores);
+    m_engine.runDue();
+    armTimer();
 }
 
-void Agent::sealAndSend()
+void Agent::armTimer()
 {
-    // Sequence numbers are handed out only once this process has heard the server's
-    // high-water mark (Welcome): a lost or stale spool could otherwise reuse numbers the server
-    // already holds, and those batches would be "duplicates" and silently dropped. Until then
-    // samples wait, durably, in the spool's open batch.
-    if (m_sequencesConfirmed)
-        m_spool.seal(QDateTime::currentMSecsSinceEpoch(), m_maxSamplesPerBatch);
-    m_link.flush();
-}
-
-void Agent::applyConfig(const AgentConfig &config, bool fromServer)
-{
-    m_config = config;
-    m_sampleTimer.start(int(config.sampleIntervalMs));
-    m_sendTimer.start(int(config.sendIntervalMs));
-    // Built-in defaults never shrink the spool: it keeps the server's last limits on disk.
-    if (fromServer)
-        m_spool.setLimits(config.spoolMaxBytes, std::int64_t(config.spoolMaxAgeMs),
-                          QDateTime::currentMSecsSinceEpoch());
-    qCInfo(lcAgent) << "config revision" << config.revision << "in force: sample"
-                    << config.sampleIntervalMs << "ms, send" << config.sendIntervalMs << "ms";
-    Q_EMIT configApplied(config.revision);
+    const std::int64_t wait = m_engine.nextDueMs() - m_clock.monotonicMs();
+    m_timer.start(int(std::clamp<std::int64_t>(wait, 0, 24 * 3600 * 1000)));
 }
 
 void Agent::onWelcomed(const Welcome &welcome)
 {
-    m_sequencesConfirmed = true; // the link already raised the spool's next sequence
     if (welcome.secret.isEmpty())
         return;
     m_settings.id = welcome.agentId;

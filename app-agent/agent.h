@@ -1,25 +1,27 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "agentlink.h"
+#include "agentengine.h"
 #include "agentsettings.h"
+#include "link/agentlink.h"
 #include "messages.h"
-#include "spool.h"
+#include "spool/spool.h"
+#include "systemclock.h"
 
 #include <QObject>
 #include <QTimer>
 
 #include <memory>
-#include <vector>
 
 namespace autofact::agent {
 
 class Sampler;
 
 /**
- * One agent: sampler → spool → link. Samples on a timer, seals the spool into batches on the
- * send timer, and lets the link move batches. Behaviour comes from the server; until the
- * first contact, AgentConfig's built-in defaults apply (1 s / 5 s / 15 s / 5 s / 15 min).
+ * One agent process: the AgentEngine's rules on the machine's clock, a durable SQLite Spool
+ * and an AgentLink. One timer wakes the engine at its next due time (sample or seal).
+ * Behaviour comes from the server; until the first contact, AgentConfig's built-in defaults
+ * apply (1 s / 5 s / 15 s / 5 s / 15 min).
  */
 class Agent : public QObject
 {
@@ -33,14 +35,15 @@ public:
     /** Seals what was sampled, sends what it can, closes the link; emits finished(0). */
     void stop();
 
-    const AgentConfig &config() const { return m_config; }
+    const AgentConfig &config() const { return m_engine.config(); }
     const AgentSettings &settings() const { return m_settings; }
     Spool &spool() { return m_spool; }
     AgentLink &link() { return m_link; }
-    /** Samples and batches sealed now, as the send timer would. */
-    void sealAndSend();
-    /** Takes one sample now, as the sample timer would. */
-    void takeSample();
+    AgentEngine &engine() { return m_engine; }
+    /** Seals and sends now, as the engine does when a send interval is due. */
+    void sealAndSend() { m_engine.sealAndSend(); }
+    /** Takes one sample now, as the engine does when a sample is due. */
+    void takeSample() { m_engine.takeSample(); }
 
 Q_SIGNALS:
     /** The agent is done; the process should exit with @p exitCode. */
@@ -49,21 +52,19 @@ Q_SIGNALS:
     void configApplied(quint32 revision);
 
 private:
-    void applyConfig(const AgentConfig &config, bool fromServer);
+    /** Runs what is due, then sleeps until the engine's next due time. */
+    void wake();
+    void armTimer();
     void onWelcomed(const Welcome &welcome);
 
     AgentSettings m_settings;
     std::unique_ptr<Sampler> m_sampler;
+    SystemClock m_clock;
     Spool m_spool;
     AgentLink m_link;
-    AgentConfig m_config;
-    QTimer m_sampleTimer;
-    QTimer m_sendTimer;
-    Sample m_sample;
-    std::vector<float> m_cores;
-    std::size_t m_maxSamplesPerBatch = 600;
+    AgentEngine m_engine;
+    QTimer m_timer;
     bool m_stopped = false;
-    bool m_sequencesConfirmed = false; ///< a Welcome arrived in this process
 };
 
 } // namespace autofact::agent

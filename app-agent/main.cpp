@@ -2,7 +2,7 @@
 // autofact-agent: samples this machine and streams it to an autofactory server.
 #include "agent.h"
 #include "agentsettings.h"
-#include "sampler.h"
+#include "sampling/sampler.h"
 #include "signalwatcher.h"
 
 #include <QCommandLineParser>

@@ -2,10 +2,10 @@
 // Cost of one LinuxSampler::sample() (three procfs reads + parsing + deltas) on the live /proc
 // and on the 8-core fixture, and of the parsers alone. CPU time includes the kernel's time
 // generating the procfs text.
-#include "linuxsampler.h"
-#include "meminfo.h"
-#include "procfile.h"
-#include "procstat.h"
+#include "sampling/linuxsampler.h"
+#include "sampling/meminfo.h"
+#include "sampling/procfile.h"
+#include "sampling/procstat.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "sampler.h"
+#include "sampling/sampler.h"
 
 #include <QString>
 
@@ -33,7 +33,7 @@ public:
         out.load1 = float(m_count++);
         out.coreCount = std::uint16_t(m_cores);
         for (int c = 0; c < m_cores; ++c)
-            coreBusy.push_back(float(c));
+            coreBusy.push_back(float(c % 101)); // a percentage, however many cores
         return true;
     }
 

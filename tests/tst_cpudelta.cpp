@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The CPU delta math every platform sampler shares: hand-computed splits, counters going
 // backwards, zero-length intervals, clamping, and the tracker's first sample and hotplug.
-#include "cpudelta.h"
+#include "sampling/cpudelta.h"
 
 #include <QTest>
 

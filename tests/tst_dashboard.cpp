@@ -10,7 +10,7 @@
 #include "mainwindow.h"
 #include "overviewwidget.h"
 #include "clienttile.h"
-#include "sampler.h"
+#include "sampling/sampler.h"
 #include "servercore.h"
 
 #include <QApplication>

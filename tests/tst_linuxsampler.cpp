@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // LinuxSampler on a fake procfs root (exact, hand-computed percentages), on the live /proc,
 // and against an independent reading of /proc/stat and `free -b` under load.
-#include "linuxsampler.h"
+#include "sampling/linuxsampler.h"
 
 #include <QDir>
 #include <QElapsedTimer>

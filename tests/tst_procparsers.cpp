@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // ProcStat, MemInfo and LoadAvg on saved and hand-written /proc files.
-#include "loadavg.h"
-#include "meminfo.h"
-#include "procstat.h"
+#include "sampling/loadavg.h"
+#include "sampling/meminfo.h"
+#include "sampling/procstat.h"
 
 #include "testfiles.h"
 

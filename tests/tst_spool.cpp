@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "codec.h"
-#include "spool.h"
+#include "spool/spool.h"
 #include "testdata.h"
 
 #include <QCoreApplication>
@@ -91,7 +91,7 @@ private slots:
         for (int i = 0; i < 5; ++i)
             spool.append(sampleAt(i), coresFor(i));
         QCOMPARE(spool.openSampleCount(), std::size_t(5));
-        QCOMPARE(spool.seal(t0 + 5000), 1);
+        QCOMPARE(spool.seal(t0 + 5000, 600), 1);
         QCOMPARE(spool.openSampleCount(), std::size_t(0));
         const auto pending = spool.pending(0, 10);
         QCOMPARE(pending.size(), std::size_t(1));
@@ -133,7 +133,7 @@ private slots:
         QVERIFY(spool.open());
         for (int i = 0; i < 5; ++i) {
             spool.append(sampleAt(i), coresFor(i));
-            spool.seal(t0 + i * 1000LL);
+            spool.seal(t0 + i * 1000LL, 600);
         }
         QCOMPARE(spool.backlogBatches(), 5u);
         spool.acknowledge(Ack{0, {{4, 4}}});
@@ -154,7 +154,7 @@ private slots:
             QVERIFY(spool.open());
             for (int i = 0; i < 4; ++i)
                 spool.append(sampleAt(i), coresFor(i));
-            spool.seal(t0);
+            spool.seal(t0, 600);
             spool.append(sampleAt(4), coresFor(4));
             spool.acknowledge(Ack{1, {}}); // everything sealed is acked: no batch left on disk
         }
@@ -162,7 +162,7 @@ private slots:
         QVERIFY(spool.open());
         QCOMPARE(spool.openSampleCount(), std::size_t(1));
         QCOMPARE(spool.nextSequence(), std::uint64_t(2));
-        spool.seal(t0);
+        spool.seal(t0, 600);
         QCOMPARE(spool.pending(0, 10).front().sequence, std::uint64_t(2));
         QCOMPARE(pendingTags(spool), (QList<int>{4}));
         spool.ensureSequenceAbove(41);
@@ -191,11 +191,11 @@ private slots:
         QCOMPARE(pending[0].firstTimestampMs, t0 + 10000);
         QCOMPARE(pending[1].sequence, std::uint64_t(10));
         QCOMPARE(pendingTags(spool), range(10, 15));
-        QCOMPARE(spool.seal(t0 + 17000), 1);
+        QCOMPARE(spool.seal(t0 + 17000, 600), 1);
         QCOMPARE(pendingTags(spool), range(10, 17));
         QCOMPARE(decodeBatch(spool.pending(10, 1).front()).droppedTotal, std::uint64_t(5));
         // The stored age limit (1 h, not the built-in 7 d) applies before any server speaks.
-        spool.seal(t0 + 3600 * 1000 + 11000);
+        spool.seal(t0 + 3600 * 1000 + 11000, 600);
         QCOMPARE(spool.droppedTotal(), std::uint64_t(7));
         QCOMPARE(pendingTags(spool), range(12, 17));
     }
@@ -214,7 +214,7 @@ private slots:
         const QStringList aside = QDir(m_dir.path()).entryList({QFileInfo(path).fileName() + QStringLiteral(".corrupt-*")});
         QCOMPARE(aside.size(), 1);
         spool.append(sampleAt(1), coresFor(1));
-        spool.seal(t0);
+        spool.seal(t0, 600);
         QCOMPARE(pendingTags(spool), (QList<int>{1}));
     }
 
@@ -226,7 +226,7 @@ private slots:
             QVERIFY(spool.open());
             for (int i = 0; i < 50; ++i)
                 spool.append(sampleAt(i), coresFor(i));
-            spool.seal(t0);
+            spool.seal(t0, 600);
         }
         QFile::remove(path + QStringLiteral("-wal"));
         QFile::remove(path + QStringLiteral("-shm"));
@@ -237,7 +237,7 @@ private slots:
         Spool spool(path);
         QVERIFY(spool.open()); // opens: either what survived or a fresh spool
         spool.append(sampleAt(100), coresFor(100));
-        spool.seal(t0);
+        spool.seal(t0, 600);
         QVERIFY(pendingTags(spool).contains(100));
     }
 
@@ -247,7 +247,7 @@ private slots:
         QVERIFY(spool.open());
         for (int i = 0; i < 10; ++i) {
             spool.append(sampleAt(i), coresFor(i));
-            spool.seal(t0 + i * 1000LL);
+            spool.seal(t0 + i * 1000LL, 600);
         }
         const std::uint64_t perBatch = spool.backlogBytes() / 10;
         spool.setLimits(perBatch * 4 + perBatch / 2, 3600 * 1000, t0 + 10000);
@@ -258,7 +258,7 @@ private slots:
         // the batch it is sealed into tells the server how many were dropped so far.
         spool.append(sampleAt(10), coresFor(10));
         QCOMPARE(spool.droppedTotal(), std::uint64_t(7));
-        spool.seal(t0 + 11000);
+        spool.seal(t0 + 11000, 600);
         QCOMPARE(decodeBatch(spool.pending(10, 10).front()).droppedTotal, std::uint64_t(7));
         QCOMPARE(spool.backlogBatches(), 4u);
         QCOMPARE(pendingTags(spool), range(7, 11));
@@ -272,7 +272,7 @@ private slots:
             QVERIFY(spool.open());
             for (int i = 0; i < 10; ++i) {
                 spool.append(sampleAt(i * 60), coresFor(i));
-                spool.seal(t0 + i * 60000LL);
+                spool.seal(t0 + i * 60000LL, 600);
             }
             spool.setLimits(1 << 30, 5 * 60 * 1000, t0 + 9 * 60000LL);
             QCOMPARE(spool.droppedTotal(), std::uint64_t(4));
@@ -296,12 +296,12 @@ private slots:
         Spool spool(path);
         QVERIFY(spool.open());
         spool.append(sampleAt(1), coresFor(1));
-        spool.seal(t0 + 1000);
+        spool.seal(t0 + 1000, 600);
         QCOMPARE(spool.backlogBatches(), 1u);
         Sample recent = sampleAt(2);
         recent.timestampMs = t0 + 2 * 3600 * 1000 - 1000;
         spool.append(recent, coresFor(2));
-        spool.seal(t0 + 2 * 3600 * 1000); // the first batch is now 2 hours old
+        spool.seal(t0 + 2 * 3600 * 1000, 600); // the first batch is now 2 hours old
         QCOMPARE(spool.droppedTotal(), std::uint64_t(1));
         QCOMPARE(pendingTags(spool), (QList<int>{2}));
     }
@@ -319,7 +319,7 @@ private slots:
         QVERIFY(spool.droppedTotal() > 0);
         QVERIFY(spool.openSampleCount() < 2000);
         QCOMPARE(spool.openSampleCount() + spool.droppedTotal(), std::uint64_t(2000));
-        spool.seal(t0 + 2'000'000);
+        spool.seal(t0 + 2'000'000, 600);
         const QList<int> tags = pendingTags(spool);
         QCOMPARE(tags.last(), 1999); // the newest survive
         QCOMPARE(tags, range(int(2000 - tags.size()), 2000));
@@ -340,7 +340,7 @@ private slots:
         QVERIFY(QFileInfo(path).isDir());
         QVERIFY(QDir(m_dir.path()).entryList({QFileInfo(path).fileName() + QStringLiteral(".corrupt-*")}).isEmpty());
         spool.append(sampleAt(5), coresFor(5));
-        spool.seal(t0);
+        spool.seal(t0, 600);
         QCOMPARE(pendingTags(spool), (QList<int>{5}));
     }
 
@@ -349,16 +349,16 @@ private slots:
         Spool spool(freshPath());
         QVERIFY(spool.open());
         spool.append(sampleAt(0), coresFor(0));
-        spool.seal(t0);
+        spool.seal(t0, 600);
         // Cap the file at its current size: the next writes fail with SQLITE_FULL.
         spool.setMaxPageCountForTesting(1);
         for (int i = 1; i < 400; ++i) {
             spool.append(sampleAt(i), coresFor(i));
             if (i % 50 == 0)
-                spool.seal(t0 + i * 1000LL);
+                spool.seal(t0 + i * 1000LL, 600);
         }
         QVERIFY(spool.degraded());
-        spool.seal(t0 + 400000);
+        spool.seal(t0 + 400000, 600);
         // Samples that reached the file before it filled up stay there, unsealed, until it
         // can be written again; everything else is in memory batches. Nothing is missing.
         const std::size_t stuckOnDisk = spool.openSampleCount();
@@ -366,7 +366,7 @@ private slots:
         spool.setMaxPageCountForTesting(1 << 30);
         spool.append(sampleAt(400), coresFor(400));
         QVERIFY(!spool.degraded());
-        spool.seal(t0 + 401000);
+        spool.seal(t0 + 401000, 600);
         QCOMPARE(spool.openSampleCount(), std::size_t(0));
         QList<int> tags = pendingTags(spool);
         std::sort(tags.begin(), tags.end());
@@ -400,7 +400,7 @@ private slots:
 
         Spool spool(path);
         QVERIFY(spool.open());
-        spool.seal(t0 + 1'000'000);
+        spool.seal(t0 + 1'000'000, 600);
         const QList<int> tags = pendingTags(spool);
         QVERIFY2(tags.size() >= reported, qPrintable(QStringLiteral("%1 < %2").arg(tags.size()).arg(reported)));
         QCOMPARE(tags.mid(0, reported), range(0, reported));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "sqlitedatabase.h"
-#include "sqlitestatement.h"
+#include "spool/sqlitedatabase.h"
+#include "spool/sqlitestatement.h"
 
 #include <QFile>
 #include <QTemporaryDir>

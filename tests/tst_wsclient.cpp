@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The agent's WebSocket client against Qt's own server (QWebSocketServer) on 127.0.0.1:0,
 // over plain TCP and TLS, including the ways a server can misbehave.
-#include "tlssession.h"
-#include "wsclient.h"
+#include "link/tlssession.h"
+#include "link/wsclient.h"
 
 #include <QElapsedTimer>
 #include <QProcess>

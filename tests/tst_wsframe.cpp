@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The agent's WebSocket framing and handshake, byte by byte against RFC 6455.
-#include "wsframe.h"
-#include "wshandshake.h"
+#include "link/wsframe.h"
+#include "link/wshandshake.h"
 
 #include <QtEndian>
 #include <QTest>

@@ -35,9 +35,9 @@ void AgentPool::start()
     // Created here, on the pool's thread, so their sockets and timers belong to it.
     m_agents.reserve(m_plan.agents.size());
     for (SimAgent::Settings &s : m_plan.agents)
-        m_agents.push_back(std::make_unique<SimAgent>(std::move(s), m_stats));
+        m_agents.push_back(std::make_unique<SimAgent>(std::move(s), m_stats, m_clock));
     m_faults = std::make_unique<FaultInjector>(m_plan.server, m_stats, m_plan.seed ^ 0x5eedu);
-    m_clock.start();
+    m_startMs = m_clock.monotonicMs();
     m_tickTimer.start();
     tick();
     // The first tick generates any backlog: report it at once, so nobody reads the initial
@@ -47,11 +47,11 @@ void AgentPool::start()
 
 void AgentPool::tick()
 {
-    const std::int64_t now = m_clock.elapsed();
+    const std::int64_t now = m_clock.monotonicMs() - m_startMs;
     const double minutes = double(now - m_lastTickMs) / 60000.0;
     m_lastTickMs = now;
     while (m_nextToStart < m_agents.size() && m_plan.startAtMs[m_nextToStart] <= now) {
-        m_agents[m_nextToStart]->start(now);
+        m_agents[m_nextToStart]->start();
         ++m_nextToStart;
     }
     const Faults &f = m_plan.faults;
@@ -59,7 +59,7 @@ void AgentPool::tick()
                       || f.malformedPerAgentMinute > 0;
     for (std::size_t i = 0; i < m_nextToStart; ++i) {
         SimAgent &a = *m_agents[i];
-        a.tick(now);
+        a.tick();
         if (!dice)
             continue;
         // Poisson events: per tick the chance is rate × elapsed time (tiny, so no overlap).

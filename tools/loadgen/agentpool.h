@@ -4,8 +4,8 @@
 #include "faultinjector.h"
 #include "loadstats.h"
 #include "simagent.h"
+#include "systemclock.h"
 
-#include <QElapsedTimer>
 #include <QMutex>
 #include <QObject>
 #include <QRandomGenerator>
@@ -63,7 +63,8 @@ private:
     std::vector<std::unique_ptr<SimAgent>> m_agents;
     std::unique_ptr<FaultInjector> m_faults;
     QTimer m_tickTimer{this}; // child: moves with the pool to its thread
-    QElapsedTimer m_clock;
+    agent::SystemClock m_clock; ///< every agent's engine runs on it
+    std::int64_t m_startMs = 0;
     std::int64_t m_lastTickMs = 0;
     std::size_t m_nextToStart = 0;
     int m_ticksSincePublish = 0;

@@ -38,7 +38,8 @@ std::optional<LoadgenOptions> parseLoadgenOptions(const QStringList &arguments, 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Simulates many autofact agents in one process, speaking the real protocol through the "
-        "agent's own link and spool code, and reports throughput and ack latency."));
+        "agent's own engine and link (with an in-memory store), and reports throughput and ack "
+        "latency."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption server(QStringLiteral("server"), QStringLiteral("Server URL, ws://HOST:PORT or wss://HOST:PORT."), QStringLiteral("URL"));

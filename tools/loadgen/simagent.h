@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "agentlink.h"
+#include "agentengine.h"
+#include "link/agentlink.h"
 #include "loadstats.h"
-#include "spool.h"
+#include "spool/memorybatchstore.h"
 #include "syntheticsampler.h"
 
 #include <QElapsedTimer>
@@ -14,18 +15,20 @@
 #include <memory>
 #include <optional>
 
+namespace autofact::agent {
+class Clock;
+}
+
 namespace autofact::loadgen {
 
 /**
- * One simulated agent: a SyntheticSampler, an in-memory Spool (open() is never called, so no
- * file is created) and the real AgentLink. It is driven by its AgentPool's tick instead of
- * timers of its own, because thousands of agents share one event loop.
+ * One simulated agent: the agent's own AgentEngine and AgentLink, with a SyntheticSampler and
+ * a MemoryBatchStore (no file) instead of /proc and the SQLite spool. Its AgentPool's tick
+ * drives the engine, on the pool's clock, because thousands of agents share one event loop.
  *
- * Besides moving data it keeps the books the load generator reports: which sealed batches
- * were put on the socket when, and which were acknowledged. AgentLink sends oldest first and
- * removes acked sequences from its window, so the batches in flight are always the first
- * inFlight() entries of the unacked list; that lets the agent time every batch without any
- * hook inside the link.
+ * What it adds to the agent is what a simulation needs: the books the load generator reports
+ * (when each batch first went on the wire, when its ack came back, what was resent), crash-like
+ * connection drops for fault injection, and a made-up backlog.
  */
 class SimAgent : public QObject
 {
@@ -39,16 +42,18 @@ public:
         std::optional<int> sendIntervalMs;   ///< local override; else what the server pushes
         bool sampling = true;                ///< false: idle agent (heartbeats only)
         std::uint64_t backlogSamples = 0;    ///< samples spooled before the first connect
+        int cores = 8;                       ///< of the synthetic host
         quint32 seed = 0;
     };
 
-    SimAgent(Settings settings, LoadStats &stats, QObject *parent = nullptr);
+    SimAgent(Settings settings, LoadStats &stats, const agent::Clock &clock,
+             QObject *parent = nullptr);
     ~SimAgent() override;
 
     /** Connects; sampling begins at once, as on a real agent. */
-    void start(std::int64_t nowMs);
-    /** Called by the pool every few tens of milliseconds with its monotonic clock. */
-    void tick(std::int64_t nowMs);
+    void start();
+    /** Called by the pool every few tens of milliseconds: runs what the engine has due. */
+    void tick();
     /** Stops sampling, seals what was taken and sends it; the link stays up for the acks. */
     void beginStop();
     /** Closes the link; nothing is sent afterwards. */
@@ -63,46 +68,39 @@ public:
     /** Hello as sent, including the current identity. */
     Hello hello() const;
     AgentSummary summary() const;
+    agent::AgentEngine &engine() { return m_engine; }
+    const agent::MemoryBatchStore &store() const { return m_store; }
 
 private:
+    /** A batch on the wire at least once and not acked yet. */
     struct Outstanding {
         std::uint64_t sequence = 0;
         std::uint32_t samples = 0;
-        bool everSent = false;
         std::int64_t sentNs = -1; ///< on the current connection; -1 when not (yet) sent on it
         QByteArray payload;
     };
 
     void createLink();
-    void takeSample();
-    void sealAndSend();
-    void trackSealed();
-    void stampSent();
+    void countSamples();
+    void onBatchSent(const agent::SpooledBatch &batch);
+    void onBatchesAcknowledged(const std::vector<agent::AckedBatch> &batches);
     void onWelcomed(const Welcome &welcome);
-    void onAcknowledged(const Ack &ack);
     void onStateChanged(agent::AgentLink::State state);
-    void onConfig(const AgentConfig &config);
 
     Settings m_settings;
     LoadStats &m_stats;
     SyntheticSampler m_sampler;
-    agent::Spool m_spool;
+    agent::MemoryBatchStore m_store;
+    agent::AgentEngine m_engine;
     std::unique_ptr<agent::AgentLink> m_link;
     Hello m_hello;
-    QElapsedTimer m_clock; ///< latency clock (ns)
-    std::deque<Outstanding> m_unacked;
-    std::uint64_t m_trackedUpTo = 0;
+    QElapsedTimer m_latencyClock; ///< ns, for batch → ack latency
+    std::deque<Outstanding> m_outstanding; ///< by sequence
     QByteArray m_lastAckedPayload;
-    Sample m_sample;
-    std::vector<float> m_cores;
-    int m_sampleMs = 1000;
-    int m_sendMs = 5000;
-    std::int64_t m_nextSampleMs = 0;
-    std::int64_t m_nextSendMs = 0;
+    std::uint64_t m_samplesCounted = 0;
     bool m_started = false;
     bool m_stopping = false;
     bool m_wasReady = false;
-    bool m_sequencesConfirmed = false; ///< a Welcome arrived: batches may be numbered
     AgentSummary m_summary;
 };
 

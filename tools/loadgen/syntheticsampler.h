@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "sampler.h"
+#include "sampling/sampler.h"
 
 #include <QRandomGenerator>
 #include <QString>
