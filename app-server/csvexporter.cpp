@@ -130,7 +130,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
     }
     QStringList ids = options.clientIds;
     if (ids.isEmpty()) {
-        auto clients = m_store.clients();
+        auto clients = m_store.inventory().clients();
         if (!clients) {
             result.error = clients.error().message;
             return result;
@@ -139,7 +139,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
             ids.append(c.id);
     }
     // For progress only: the rollup estimate costs 1/60 of an exact count.
-    auto estimate = m_store.estimateSamples(ids, options.fromMs, options.toMs);
+    auto estimate = m_store.history().estimateSamples(ids, options.fromMs, options.toMs);
     if (!estimate) {
         result.error = estimate.error().message;
         return result;
@@ -163,7 +163,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
 
     buf.append(kHeader);
     for (const QString &id : ids) {
-        auto info = m_store.client(id);
+        auto info = m_store.inventory().client(id);
         if (!info) {
             result.error = info.error().message;
             return result;
@@ -174,7 +174,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
         prefix.append(',');
         appendField(prefix, info->hostname);
         prefix.append(',');
-        auto gapsRead = m_store.gaps(id, options.fromMs, options.toMs);
+        auto gapsRead = m_store.history().gaps(id, options.fromMs, options.toMs);
         if (!gapsRead) {
             result.error = gapsRead.error().message;
             return result;
@@ -183,7 +183,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
         qsizetype nextGap = 0;
         QByteArray gapReason;
 
-        auto read = m_store.forEachSample(
+        auto read = m_store.history().forEachSample(
                 {id}, options.fromMs, options.toMs,
                 [&](const StoredSample &row) {
                     if (m_cancel && m_cancel->load(std::memory_order_relaxed)) {

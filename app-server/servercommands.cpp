@@ -54,7 +54,7 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
 {
     Store store(dbPath, {StoreOptions::Mode::ReadOnly});
     auto opened = store.open();
-    auto read = opened ? store.clients() : StoreResult<QList<ClientInfo>>(opened.error());
+    auto read = opened ? store.inventory().clients() : StoreResult<QList<ClientInfo>>(opened.error());
     if (!read) {
         err << "autofactory clients: " << oneLine(read.error().message) << Qt::endl;
         return kExitError;
@@ -161,7 +161,7 @@ int runExportCommand(const QString &dbPath, const QStringList &clients, const QS
     Store store(dbPath, {StoreOptions::Mode::ReadOnly});
     if (auto opened = store.open(); !opened)
         return fail(opened.error().message);
-    auto resolved = store.resolveClients(clients);
+    auto resolved = store.inventory().resolveClients(clients);
     if (!resolved)
         return fail(resolved.error().message);
     options.clientIds = *resolved;

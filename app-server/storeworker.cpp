@@ -51,9 +51,9 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     if (auto opened = store->open(); !opened)
         return opened;
     // Connections left open by a crash are closed now, so the inventory is honest.
-    if (auto closed = store->markAllOffline(now(), QStringLiteral("server stopped unexpectedly")); !closed)
+    if (auto closed = store->enrolment().markAllOffline(now(), QStringLiteral("server stopped unexpectedly")); !closed)
         return closed.error();
-    auto current = store->defaultConfig();
+    auto current = store->configs().defaultConfig();
     if (!current)
         return current.error();
     AgentConfig wanted = *current;
@@ -62,7 +62,7 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     wanted.heartbeatIntervalMs = changes.heartbeatIntervalMs.value_or(current->heartbeatIntervalMs);
     // Only a real change bumps the revision, so restarts with the same flags push nothing new.
     if (!(wanted == *current)) {
-        if (auto set = store->setDefaultConfig(wanted); !set)
+        if (auto set = store->configs().setDefaultConfig(wanted); !set)
             return StoreError{set.error().kind,
                               QStringLiteral("cannot store the default agent config: %1").arg(set.error().message)};
     }
@@ -74,7 +74,7 @@ void StoreWorker::close()
 {
     flush();
     if (m_store)
-        check(m_store->markAllOffline(now(), QStringLiteral("server shut down")),
+        check(m_store->enrolment().markAllOffline(now(), QStringLiteral("server shut down")),
               QStringLiteral("closing connection rows"));
     m_store.reset();
 }
@@ -85,7 +85,7 @@ void StoreWorker::authenticate(quint64 session, const Hello &hello, const QStrin
         Q_EMIT authenticated(session, {}, QStringLiteral("database is closed"));
         return;
     }
-    auto result = m_store->authenticate(hello, peer, now());
+    auto result = m_store->enrolment().authenticate(hello, peer, now());
     if (!check(result, QStringLiteral("authenticating an agent from %1").arg(peer))) {
         Q_EMIT authenticated(session, {}, result.error().message);
         return;
@@ -114,7 +114,7 @@ void StoreWorker::flush()
     items.reserve(m_pending.size());
     for (const Pending &p : m_pending)
         items.push_back({p.clientId, &p.batch});
-    auto stored = m_store->ingest(items, now());
+    auto stored = m_store->ingest().write(items, now());
     // A failed transaction stored nothing: every batch stays unacked and agents resend it.
     std::vector<IngestResult> results = stored ? std::move(stored).value() : std::vector<IngestResult>();
     if (!check(stored, QStringLiteral("group commit of %1 batches").arg(m_pending.size()))) {
@@ -166,14 +166,14 @@ void StoreWorker::flush()
 void StoreWorker::recordDisconnect(qint64 connectionId, const QString &reason)
 {
     if (m_store && connectionId > 0)
-        check(m_store->recordDisconnect(connectionId, now(), reason),
+        check(m_store->enrolment().recordDisconnect(connectionId, now(), reason),
               QStringLiteral("recording a disconnect"));
 }
 
 void StoreWorker::recordConfigApplied(const QString &clientId, quint32 revision)
 {
     if (m_store)
-        check(m_store->recordConfigApplied(clientId, revision, now()),
+        check(m_store->configs().recordConfigApplied(clientId, revision, now()),
               QStringLiteral("recording the config %1 applied").arg(clientId));
 }
 
@@ -183,14 +183,14 @@ void StoreWorker::setDefaultConfig(const AgentConfig &config)
         Q_EMIT storeError(QStringLiteral("cannot store the default agent config: database is closed"));
         return;
     }
-    if (!check(m_store->setDefaultConfig(config), QStringLiteral("cannot store the default agent config")))
+    if (!check(m_store->configs().setDefaultConfig(config), QStringLiteral("cannot store the default agent config")))
         return;
     Q_EMIT configStored();
-    auto clients = m_store->clients();
+    auto clients = m_store->inventory().clients();
     if (!check(clients, QStringLiteral("reading clients to push the new default")))
         return;
     for (const ClientInfo &c : *clients) {
-        auto effective = m_store->effectiveConfig(c.id);
+        auto effective = m_store->configs().effectiveConfig(c.id);
         if (check(effective, QStringLiteral("reading the config of %1").arg(c.id)))
             Q_EMIT configChanged(c.id, *effective);
     }
@@ -202,11 +202,11 @@ void StoreWorker::setClientOverride(const QString &clientId, const std::optional
         Q_EMIT storeError(QStringLiteral("cannot store the config of %1: database is closed").arg(clientId));
         return;
     }
-    if (!check(m_store->setClientOverride(clientId, config),
+    if (!check(m_store->configs().setClientOverride(clientId, config),
                QStringLiteral("cannot store the config override of %1").arg(clientId)))
         return;
     Q_EMIT configStored();
-    auto effective = m_store->effectiveConfig(clientId);
+    auto effective = m_store->configs().effectiveConfig(clientId);
     if (check(effective, QStringLiteral("reading the config of %1").arg(clientId)))
         Q_EMIT configChanged(clientId, *effective);
 }
@@ -220,7 +220,7 @@ void StoreWorker::forgetClient(const QString &clientId, bool deleteHistory)
     // Batches of this client still queued would be refused after a delete anyway; writing
     // them first keeps the order of events the user saw.
     flush();
-    if (check(m_store->forgetClient(clientId, deleteHistory, now()),
+    if (check(m_store->inventory().forgetClient(clientId, deleteHistory, now()),
               QStringLiteral("cannot forget %1").arg(clientId)))
         Q_EMIT clientForgotten(clientId, deleteHistory);
 }
@@ -228,7 +228,7 @@ void StoreWorker::forgetClient(const QString &clientId, bool deleteHistory)
 void StoreWorker::discardEnrolment(const QString &clientId)
 {
     if (m_store)
-        check(m_store->forgetClient(clientId, true, now()),
+        check(m_store->inventory().forgetClient(clientId, true, now()),
               QStringLiteral("removing the unused enrolment %1").arg(clientId));
 }
 

@@ -47,7 +47,7 @@ struct Fleet {
         for (int i = 0; i < kClients; ++i) {
             Hello h;
             h.hostname = QStringLiteral("host-%1").arg(i);
-            auto r = store.authenticate(h, QStringLiteral("bench"), kT0);
+            auto r = store.enrolment().authenticate(h, QStringLiteral("bench"), kT0);
             if (!r)
                 qFatal("enrol: %s", qPrintable(r.errorMessage()));
             ids << r->clientId;
@@ -91,7 +91,7 @@ static void BM_StoreIngest(benchmark::State &state)
             const int client = next++ % kClients;
             items[std::size_t(k)] = {fleet.ids[client], &fleet.advance(client)};
         }
-        const auto results = store.ingest(items, kT0);
+        const auto results = store.ingest().write(items, kT0);
         if (!results) {
             state.SkipWithError("ingest failed");
             return;
@@ -249,7 +249,7 @@ static void BM_CsvExport(benchmark::State &state)
         for (int r = 0; r < rounds; ++r) {
             for (int c = 0; c < kClients; ++c)
                 items[std::size_t(c)] = {fleet.ids[c], &fleet.advance(c)};
-            if (!store.ingest(items, kT0)) {
+            if (!store.ingest().write(items, kT0)) {
                 state.SkipWithError("ingest failed");
                 return;
             }

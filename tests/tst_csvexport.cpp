@@ -160,10 +160,10 @@ private slots:
         Store store(m_dbPath);
         QVERIFY_STORE(store.open());
         // A: hostname needing quotes; 2 batches, then an offline hour, then one more batch.
-        m_idA = STORE_OK(store.authenticate(makeHello(QStringLiteral("web,01 \"prod\"")),
+        m_idA = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("web,01 \"prod\"")),
                                    QStringLiteral("p"), kT0))
                         .clientId;
-        m_idB = STORE_OK(store.authenticate(makeHello(QStringLiteral("db-1")), QStringLiteral("p"), kT0))
+        m_idB = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("db-1")), QStringLiteral("p"), kT0))
                         .clientId;
         QVERIFY(!m_idA.isEmpty() && !m_idB.isEmpty());
         SampleBatch a1 = testdata::makeBatch(1, 10, 4, kT0);
@@ -176,7 +176,7 @@ private slots:
         b1.droppedTotal = 0;
         const std::vector<Store::IngestItem> items{
                 {m_idA, &a1}, {m_idA, &a2}, {m_idA, &a3}, {m_idB, &b1}};
-        for (const auto &r : STORE_OK(store.ingest(items, kT0)))
+        for (const auto &r : STORE_OK(store.ingest().write(items, kT0)))
             QCOMPARE(r.status, Status::Stored);
     }
 
@@ -377,7 +377,7 @@ private slots:
             options.durability = StoreOptions::Durability::Normal; // test speed, not durability
             Store store(path, options);
             QVERIFY_STORE(store.open());
-            id = STORE_OK(store.authenticate(makeHello(QStringLiteral("big")), QStringLiteral("p"), kT0))
+            id = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("big")), QStringLiteral("p"), kT0))
                          .clientId;
             std::vector<SampleBatch> batches;
             for (int b = 0; b < 50; ++b)
@@ -392,7 +392,7 @@ private slots:
                         batches[b].samples[std::size_t(s)].timestampMs = start + s * 1000;
                     items[b] = {id, &batches[b]};
                 }
-                for (const auto &r : STORE_OK(store.ingest(items, kT0)))
+                for (const auto &r : STORE_OK(store.ingest().write(items, kT0)))
                     QCOMPARE(r.status, Status::Stored);
             }
         }

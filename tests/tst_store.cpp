@@ -130,7 +130,7 @@ private:
     /** Opens a fresh store and enrols one client; returns its ID. */
     QString enrol(Store &store, const QString &hostname = QStringLiteral("host-a"))
     {
-        const AuthResult r = STORE_OK(store.authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
+        const AuthResult r = STORE_OK(store.enrolment().authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
                                                 kNow));
         if (r.outcome != AuthResult::Outcome::NewClient)
             return {};
@@ -142,7 +142,7 @@ private:
                                                      const SampleBatch &batch, qint64 nowMs)
     {
         const Store::IngestItem item{id, &batch};
-        auto results = store.ingest(std::span(&item, 1), nowMs);
+        auto results = store.ingest().write(std::span(&item, 1), nowMs);
         if (!results)
             return {{Status::Failed, batch.sequence}};
         return *results;
@@ -171,8 +171,8 @@ private slots:
         QCOMPARE(raw.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
         QCOMPARE(raw.scalar(QStringLiteral("PRAGMA user_version")).toInt(),
                  Store::currentSchemaVersion);
-        QCOMPARE(STORE_OK(store.defaultConfig()).revision, 1u);
-        QVERIFY(STORE_OK(store.databaseSizeBytes()) > 0);
+        QCOMPARE(STORE_OK(store.configs().defaultConfig()).revision, 1u);
+        QVERIFY(STORE_OK(store.history().databaseSizeBytes()) > 0);
     }
 
     void reopens()
@@ -190,7 +190,7 @@ private slots:
         Store again(path);
         QVERIFY_STORE(again.open());
         QCOMPARE(again.schemaVersion(), Store::currentSchemaVersion);
-        const auto info = again.client(id);
+        const auto info = again.inventory().client(id);
         QVERIFY(info);
         QCOMPARE(info->sampleCount, 10);
         QCOMPARE(info->lastSequence, 1u);
@@ -252,18 +252,18 @@ private slots:
         Store store(path);
         QVERIFY_STORE(store.open());
         QCOMPARE(store.schemaVersion(), Store::currentSchemaVersion);
-        const auto info = store.client(QStringLiteral("aaaaaaaaaaaa"));
+        const auto info = store.inventory().client(QStringLiteral("aaaaaaaaaaaa"));
         QVERIFY(info);
         QCOMPARE(info->hostname, QStringLiteral("old-host"));
         QCOMPARE(info->lastSequence, 7u);
-        QCOMPARE(STORE_OK(store.defaultConfig()).revision, 1u);
-        QCOMPARE(STORE_OK(store.effectiveConfig(QStringLiteral("aaaaaaaaaaaa"))).sampleIntervalMs, 1000u);
-        QCOMPARE(STORE_OK(store.countSamples({}, std::numeric_limits<qint64>::min(),
+        QCOMPARE(STORE_OK(store.configs().defaultConfig()).revision, 1u);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(QStringLiteral("aaaaaaaaaaaa"))).sampleIntervalMs, 1000u);
+        QCOMPARE(STORE_OK(store.history().countSamples({}, std::numeric_limits<qint64>::min(),
                                     std::numeric_limits<qint64>::max())),
                  1);
         // v3 backfilled the minute rollups from the old samples.
         QList<MinuteRollup> minutes;
-        QVERIFY(store.forEachMinute(QStringLiteral("aaaaaaaaaaaa"), 0, std::numeric_limits<qint64>::max(),
+        QVERIFY(store.history().forEachMinute(QStringLiteral("aaaaaaaaaaaa"), 0, std::numeric_limits<qint64>::max(),
                                     [&](const MinuteRollup &r) { minutes.append(r); return true; }));
         QCOMPARE(minutes.size(), 1);
         QCOMPARE(minutes[0].count, 1u);
@@ -334,10 +334,10 @@ private slots:
         const QString id = enrol(writer);
         Store reader(path, {StoreOptions::Mode::ReadOnly});
         QVERIFY_STORE(reader.open());
-        QCOMPARE(STORE_OK(reader.clients()).size(), 1);
+        QCOMPARE(STORE_OK(reader.inventory().clients()).size(), 1);
         const SampleBatch b = testdata::makeBatch(1, 5, 1);
         QCOMPARE(ingestOne(writer, id, b).front().status, Status::Stored);
-        QCOMPARE(reader.client(id)->sampleCount, 5);
+        QCOMPARE(reader.inventory().client(id)->sampleCount, 5);
         // and the reader cannot write
         QCOMPARE(ingestOne(reader, id, testdata::makeBatch(2, 5, 1)).front().status,
                  Status::Failed);
@@ -350,7 +350,7 @@ private slots:
         const QString path = newPath();
         Store store(path);
         QVERIFY_STORE(store.open());
-        const AuthResult r = STORE_OK(store.authenticate(makeHello(QStringLiteral("alpha")),
+        const AuthResult r = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("alpha")),
                                                 QStringLiteral("10.0.0.1:5000"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         QCOMPARE(r.clientId.size(), 12);
@@ -361,7 +361,7 @@ private slots:
                         .hasMatch());
         QCOMPARE(r.lastSequence, 0u);
         QVERIFY(r.connectionId > 0);
-        QCOMPARE(r.config, STORE_OK(store.defaultConfig()));
+        QCOMPARE(r.config, STORE_OK(store.configs().defaultConfig()));
 
         // The plaintext secret is nowhere in the file's tables.
         RawConnection raw(path);
@@ -369,7 +369,7 @@ private slots:
         QVERIFY(!dump.contains(r.issuedSecret));
         QVERIFY(!dump.contains(QString::fromLatin1(r.issuedSecret.toLatin1().toHex())));
 
-        const AuthResult second = STORE_OK(store.authenticate(makeHello(QStringLiteral("beta")),
+        const AuthResult second = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("beta")),
                                                      QStringLiteral("10.0.0.2:5000"), kNow));
         QCOMPARE(second.outcome, AuthResult::Outcome::NewClient);
         QVERIFY(second.clientId != r.clientId);
@@ -380,30 +380,30 @@ private slots:
     {
         Store store(newPath());
         QVERIFY_STORE(store.open());
-        const AuthResult first = STORE_OK(store.authenticate(makeHello(QStringLiteral("alpha")),
+        const AuthResult first = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("alpha")),
                                                     QStringLiteral("p1"), kNow));
         const SampleBatch b = testdata::makeBatch(1, 3, 0);
         QCOMPARE(ingestOne(store, first.clientId, b).front().status, Status::Stored);
-        STORE_OK(store.recordDisconnect(first.connectionId, kNow + 10, QStringLiteral("bye")));
-        QVERIFY(!store.client(first.clientId)->online);
+        STORE_OK(store.enrolment().recordDisconnect(first.connectionId, kNow + 10, QStringLiteral("bye")));
+        QVERIFY(!store.inventory().client(first.clientId)->online);
 
         Hello h = makeHello(QStringLiteral("alpha-renamed"), first.clientId, first.issuedSecret);
         h.agentVersion = QStringLiteral("0.2.0");
-        const AuthResult again = STORE_OK(store.authenticate(h, QStringLiteral("p2"), kNow + 1000));
+        const AuthResult again = STORE_OK(store.enrolment().authenticate(h, QStringLiteral("p2"), kNow + 1000));
         QCOMPARE(again.outcome, AuthResult::Outcome::Returning);
         QCOMPARE(again.clientId, first.clientId);
         QVERIFY(again.issuedSecret.isEmpty());
         QCOMPARE(again.lastSequence, 1u);
         QVERIFY(again.connectionId > first.connectionId);
-        const auto info = store.client(first.clientId);
+        const auto info = store.inventory().client(first.clientId);
         QCOMPARE(info->hostname, QStringLiteral("alpha-renamed"));
         QCOMPARE(info->agentVersion, QStringLiteral("0.2.0"));
         QCOMPARE(info->connectionCount, 2);
         QCOMPARE(info->lastSeenMs, kNow + 1000);
         QCOMPARE(info->firstSeenMs, kNow);
         QVERIFY(info->online);
-        STORE_OK(store.markAllOffline(kNow + 2000, QStringLiteral("shutdown")));
-        QVERIFY(!store.client(first.clientId)->online);
+        STORE_OK(store.enrolment().markAllOffline(kNow + 2000, QStringLiteral("shutdown")));
+        QVERIFY(!store.inventory().client(first.clientId)->online);
     }
 
     void authenticateWrongSecretChangesNothing()
@@ -411,7 +411,7 @@ private slots:
         const QString path = newPath();
         Store store(path);
         QVERIFY_STORE(store.open());
-        const AuthResult first = STORE_OK(store.authenticate(makeHello(QStringLiteral("alpha")),
+        const AuthResult first = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("alpha")),
                                                     QStringLiteral("p1"), kNow));
         RawConnection raw(path);
         const QStringList before = raw.dump();
@@ -420,7 +420,7 @@ private slots:
         QString wrong = first.issuedSecret;
         wrong[0] = wrong[0] == u'A' ? u'B' : u'A';
         for (const QString &secret : {wrong, QString(), first.issuedSecret.left(42)}) {
-            const AuthResult r = STORE_OK(store.authenticate(
+            const AuthResult r = STORE_OK(store.enrolment().authenticate(
                     makeHello(QStringLiteral("evil"), first.clientId, secret),
                     QStringLiteral("p666"), kNow + 5000));
             QCOMPARE(r.outcome, AuthResult::Outcome::BadSecret);
@@ -433,7 +433,7 @@ private slots:
     {
         Store store(newPath());
         QVERIFY_STORE(store.open());
-        const AuthResult r = STORE_OK(store.authenticate(
+        const AuthResult r = STORE_OK(store.enrolment().authenticate(
                 makeHello(QStringLiteral("ghost"), QStringLiteral("0123456789ab"),
                           QStringLiteral("whatever")),
                 QStringLiteral("p"), kNow));
@@ -441,7 +441,7 @@ private slots:
         QVERIFY(r.clientId != QStringLiteral("0123456789ab"));
         QVERIFY(!r.issuedSecret.isEmpty());
         QVERIFY(r.reason.contains(QStringLiteral("unknown")));
-        QVERIFY(!store.client(QStringLiteral("0123456789ab")));
+        QVERIFY(!store.inventory().client(QStringLiteral("0123456789ab")));
     }
 
     // --- ingest ---------------------------------------------------------------------------------
@@ -456,19 +456,19 @@ private slots:
         QCOMPARE(r.size(), 1u);
         QCOMPARE(r[0].status, Status::Stored);
         QCOMPARE(r[0].sequence, 1u);
-        QCOMPARE(store.client(id)->sampleCount, 60);
+        QCOMPARE(store.inventory().client(id)->sampleCount, 60);
         r = ingestOne(store, id, b);
         QCOMPARE(r[0].status, Status::Duplicate);
-        QCOMPARE(store.client(id)->sampleCount, 60);
-        QCOMPARE(STORE_OK(store.countSamples({id}, std::numeric_limits<qint64>::min(),
+        QCOMPARE(store.inventory().client(id)->sampleCount, 60);
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, std::numeric_limits<qint64>::min(),
                                     std::numeric_limits<qint64>::max())),
                  60);
-        QVERIFY(STORE_OK(store.gaps(id)).size() == 1); // droppedTotal 3 on the very first batch
-        QCOMPARE(STORE_OK(store.gaps(id)).front().reason, QStringLiteral("agent dropped 3 samples"));
+        QVERIFY(STORE_OK(store.history().gaps(id)).size() == 1); // droppedTotal 3 on the very first batch
+        QCOMPARE(STORE_OK(store.history().gaps(id)).front().reason, QStringLiteral("agent dropped 3 samples"));
 
         // Values round-trip, per-core values included.
         int n = 0;
-        QVERIFY(store.forEachSample(
+        QVERIFY(store.history().forEachSample(
                 {id}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max(),
                 [&](const StoredSample &s) {
                     const Sample &want = b.samples[std::size_t(n)];
@@ -512,7 +512,7 @@ private slots:
         QCOMPARE(ingestOne(store, id, batches[1]).front().status, Status::Duplicate);
 
         QList<MinuteRollup> rows;
-        QVERIFY(store.forEachMinute(id, 0, std::numeric_limits<qint64>::max(),
+        QVERIFY(store.history().forEachMinute(id, 0, std::numeric_limits<qint64>::max(),
                                     [&](const MinuteRollup &r) { rows.append(r); return true; }));
         QCOMPARE(rows.size(), 3);
         for (int m = 0; m < 3; ++m) {
@@ -538,15 +538,15 @@ private slots:
             QCOMPARE(r.firstMs, r.minuteMs);
         }
         // Progress estimates count whole minutes at the edges; exact counts do not.
-        QCOMPARE(STORE_OK(store.countSamples({id}, start + 30'000, start + 90'000)), 60);
-        QCOMPARE(STORE_OK(store.estimateSamples({id}, start + 30'000, start + 90'000)), 120);
-        QCOMPARE(STORE_OK(store.estimateSamples({}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max())), 150);
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, start + 30'000, start + 90'000)), 60);
+        QCOMPARE(STORE_OK(store.history().estimateSamples({id}, start + 30'000, start + 90'000)), 120);
+        QCOMPARE(STORE_OK(store.history().estimateSamples({}, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max())), 150);
         // Range filter on the minute start, and an early stop.
         int seen = 0;
-        QVERIFY(store.forEachMinute(id, start + 60'000, start + 120'000,
+        QVERIFY(store.history().forEachMinute(id, start + 60'000, start + 120'000,
                                     [&](const MinuteRollup &) { ++seen; return true; }));
         QCOMPARE(seen, 1);
-        QVERIFY(!store.forEachMinute(QStringLiteral("nobody"), 0, 1, [](const MinuteRollup &) { return true; }));
+        QVERIFY(!store.history().forEachMinute(QStringLiteral("nobody"), 0, 1, [](const MinuteRollup &) { return true; }));
     }
 
     void reenrolledAgentStartsWithoutSpuriousGaps()
@@ -558,17 +558,17 @@ private slots:
         Hello hello = makeHello(QStringLiteral("veteran"));
         hello.agentId = QStringLiteral("0123456789ab");
         hello.secret = QStringLiteral("from-another-server");
-        const AuthResult r = STORE_OK(store.authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow));
+        const AuthResult r = STORE_OK(store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         SampleBatch first = testdata::makeBatch(5001, 10, 2, kNow);
         first.droppedTotal = 7;
         QCOMPARE(ingestOne(store, r.clientId, first).front().status, Status::Stored);
-        QVERIFY(STORE_OK(store.gaps(r.clientId)).isEmpty());
+        QVERIFY(STORE_OK(store.history().gaps(r.clientId)).isEmpty());
         // From then on the usual rules: a skipped sequence is a gap.
         SampleBatch third = testdata::makeBatch(5003, 10, 2, kNow + 20'000);
         third.droppedTotal = 7;
         QCOMPARE(ingestOne(store, r.clientId, third).front().status, Status::Stored);
-        const QList<Store::Gap> gaps = STORE_OK(store.gaps(r.clientId));
+        const QList<Store::Gap> gaps = STORE_OK(store.history().gaps(r.clientId));
         QCOMPARE(gaps.size(), 1);
         QCOMPARE(gaps.front().reason, QStringLiteral("sequence gap"));
         QCOMPARE(gaps.front().sequenceFirst, 5002u);
@@ -577,7 +577,7 @@ private slots:
         SampleBatch late = testdata::makeBatch(3, 5, 0, kNow);
         QCOMPARE(ingestOne(store, fresh, late).front().status, Status::Stored);
         bool sequenceGap = false;
-        for (const Store::Gap &g : STORE_OK(store.gaps(fresh)))
+        for (const Store::Gap &g : STORE_OK(store.history().gaps(fresh)))
             sequenceGap = sequenceGap || g.reason == QStringLiteral("sequence gap");
         QVERIFY(sequenceGap);
     }
@@ -590,13 +590,13 @@ private slots:
         // One sample from a clock that jumped ten years ahead, then normal ones again.
         const qint64 decade = 10ll * 365 * 24 * 3600 * 1000;
         QCOMPARE(ingestAt(store, id, testdata::makeBatch(1, 1, 0, kNow + decade), kNow).front().status, Status::Stored);
-        QVERIFY(store.client(id)->lastSampleMs <= kNow + 5 * 60 * 1000);
+        QVERIFY(store.inventory().client(id)->lastSampleMs <= kNow + 5 * 60 * 1000);
         QCOMPARE(ingestOne(store, id, testdata::makeBatch(2, 5, 0, kNow)).front().status, Status::Stored);
         // Two hours of silence later: recorded as "agent offline".
         QCOMPARE(ingestOne(store, id, testdata::makeBatch(3, 5, 0, kNow + 2 * 3600 * 1000))
                      .front().status, Status::Stored);
         bool offline = false;
-        for (const Store::Gap &g : STORE_OK(store.gaps(id)))
+        for (const Store::Gap &g : STORE_OK(store.history().gaps(id)))
             offline = offline || g.reason == QStringLiteral("agent offline");
         QVERIFY(offline);
     }
@@ -621,13 +621,13 @@ private slots:
         SampleBatch b2 = testdata::makeBatch(2, 10, 1, t0 + 10'000);
         b2.droppedTotal = 0;
         QCOMPARE(put(b2).front().status, Status::Stored);
-        QCOMPARE(STORE_OK(store.gaps(id)).size(), 0);
+        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 0);
 
         // Agent offline: 1 hour of silence, sequence contiguous.
         SampleBatch b3 = testdata::makeBatch(3, 10, 1, t0 + 20'000 + 3600'000);
         b3.droppedTotal = 0;
         QCOMPARE(put(b3).front().status, Status::Stored);
-        auto gaps = STORE_OK(store.gaps(id));
+        auto gaps = STORE_OK(store.history().gaps(id));
         QCOMPARE(gaps.size(), 1);
         QCOMPARE(gaps[0].reason, QStringLiteral("agent offline"));
         QCOMPARE(gaps[0].startMs, t0 + 19'000);
@@ -639,13 +639,13 @@ private slots:
         SampleBatch b4 = testdata::makeBatch(4, 1, 1, t3end + 3000);
         b4.droppedTotal = 0;
         QCOMPARE(put(b4).front().status, Status::Stored);
-        QCOMPARE(STORE_OK(store.gaps(id)).size(), 1);
+        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 1);
 
         // Dropped samples.
         SampleBatch b5 = testdata::makeBatch(5, 1, 1, t3end + 4000);
         b5.droppedTotal = 7;
         QCOMPARE(put(b5).front().status, Status::Stored);
-        gaps = STORE_OK(store.gaps(id));
+        gaps = STORE_OK(store.history().gaps(id));
         QCOMPARE(gaps.size(), 2);
         QCOMPARE(gaps[1].reason, QStringLiteral("agent dropped 7 samples"));
         QCOMPARE(gaps[1].samplesLost, 7u);
@@ -654,32 +654,32 @@ private slots:
         SampleBatch b8 = testdata::makeBatch(8, 1, 1, t3end + 60'000);
         b8.droppedTotal = 7;
         QCOMPARE(put(b8).front().status, Status::Stored);
-        gaps = STORE_OK(store.gaps(id));
+        gaps = STORE_OK(store.history().gaps(id));
         QCOMPARE(gaps.size(), 3);
         QCOMPARE(gaps[2].reason, QStringLiteral("sequence gap"));
         QCOMPARE(gaps[2].sequenceFirst, 6u);
         QCOMPARE(gaps[2].sequenceLast, 7u);
-        QCOMPARE(store.client(id)->lastSequence, 8u);
+        QCOMPARE(store.inventory().client(id)->lastSequence, 8u);
 
         // A late batch 6 is stored (not a duplicate), and 6 again is a duplicate.
         SampleBatch b6 = testdata::makeBatch(6, 1, 1, t3end + 20'000);
         b6.droppedTotal = 7;
         QCOMPARE(put(b6).front().status, Status::Stored);
         QCOMPARE(put(b6).front().status, Status::Duplicate);
-        QCOMPARE(store.client(id)->lastSequence, 8u);
-        QCOMPARE(STORE_OK(store.gaps(id)).size(), 3);
+        QCOMPARE(store.inventory().client(id)->lastSequence, 8u);
+        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 3);
 
         // The offline rule follows the client's interval: with 60 s, 2 minutes is no gap.
-        AgentConfig slow = STORE_OK(store.effectiveConfig(id));
+        AgentConfig slow = STORE_OK(store.configs().effectiveConfig(id));
         slow.sampleIntervalMs = 60'000;
-        QVERIFY(STORE_OK(store.setClientOverride(id, slow)));
+        QVERIFY(STORE_OK(store.configs().setClientOverride(id, slow)));
         SampleBatch b9 = testdata::makeBatch(9, 1, 1, t3end + 60'000 + 120'000);
         b9.droppedTotal = 7;
         QCOMPARE(put(b9).front().status, Status::Stored);
-        QCOMPARE(STORE_OK(store.gaps(id)).size(), 3);
+        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 3);
         // Time range filter on gaps (end in [from, to)).
-        QCOMPARE(STORE_OK(store.gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001)).size(), 1);
-        QCOMPARE(STORE_OK(store.gaps(id, t0, t0 + 20'000 + 3600'000)).size(), 0);
+        QCOMPARE(STORE_OK(store.history().gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001)).size(), 1);
+        QCOMPARE(STORE_OK(store.history().gaps(id, t0, t0 + 20'000 + 3600'000)).size(), 0);
     }
 
     void ingestManyClientsInOneCall()
@@ -701,14 +701,14 @@ private slots:
         SampleBatch bad = testdata::makeBatch(3, 2, 4);
         bad.coreBusy.pop_back();
         items.push_back({ids[0], &bad});
-        const auto results = STORE_OK(store.ingest(items, kNow));
+        const auto results = STORE_OK(store.ingest().write(items, kNow));
         QCOMPARE(results.size(), items.size());
         for (std::size_t i = 0; i < 100; ++i)
             QCOMPARE(results[i].status, Status::Stored);
         QCOMPARE(results[100].status, Status::Failed);
         for (const QString &id : ids) {
-            QCOMPARE(store.client(id)->sampleCount, 40);
-            QCOMPARE(store.client(id)->lastSequence, 2u);
+            QCOMPARE(store.inventory().client(id)->sampleCount, 40);
+            QCOMPARE(store.inventory().client(id)->lastSequence, 2u);
         }
         // Batch for a client that does not exist: fails alone too.
         const SampleBatch b = testdata::makeBatch(1, 1, 0);
@@ -733,12 +733,12 @@ private slots:
         const SampleBatch bb = testdata::makeBatch(999, 10, 2);
         const std::vector<Store::IngestItem> items{{a, &ba}, {b, &bb}};
         // The whole call fails: nothing may be acked.
-        const auto results = store.ingest(items, kNow);
+        const auto results = store.ingest().write(items, kNow);
         QVERIFY(!results);
         QVERIFY2(results.errorMessage().contains(QStringLiteral("sabotage")),
                  qPrintable(results.errorMessage()));
-        QCOMPARE(store.client(a)->sampleCount, 0);
-        QCOMPARE(store.client(a)->lastSequence, 0u);
+        QCOMPARE(store.inventory().client(a)->sampleCount, 0);
+        QCOMPARE(store.inventory().client(a)->lastSequence, 0u);
         QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
         QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM batches")).toInt(), 0);
         QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM gaps")).toInt(), 0);
@@ -746,7 +746,7 @@ private slots:
         QVERIFY(raw.exec(QStringLiteral("DROP TRIGGER sabotage")));
         // Not a duplicate: nothing of the failed call survived.
         QCOMPARE(ingestOne(store, a, ba).front().status, Status::Stored);
-        QCOMPARE(store.client(a)->sampleCount, 10);
+        QCOMPARE(store.inventory().client(a)->sampleCount, 10);
     }
 
     void ingestFailsWhenLocked()
@@ -761,7 +761,7 @@ private slots:
         QVERIFY(raw.exec(QStringLiteral("BEGIN IMMEDIATE")));
         const SampleBatch b = testdata::makeBatch(1, 10, 2);
         const Store::IngestItem item{id, &b};
-        const auto locked = store.ingest(std::span(&item, 1), kNow);
+        const auto locked = store.ingest().write(std::span(&item, 1), kNow);
         QVERIFY(!locked);
         QCOMPARE(locked.error().kind, StoreError::Kind::Database);
         QVERIFY(raw.exec(QStringLiteral("ROLLBACK")));
@@ -779,52 +779,52 @@ private slots:
             QVERIFY_STORE(store.open());
             id = enrol(store, QStringLiteral("a"));
             other = enrol(store, QStringLiteral("b"));
-            AgentConfig c = STORE_OK(store.defaultConfig());
+            AgentConfig c = STORE_OK(store.configs().defaultConfig());
             QCOMPARE(c.revision, 1u);
             QCOMPARE(c.sampleIntervalMs, AgentConfig{}.sampleIntervalMs);
 
             c.sampleIntervalMs = 2000;
-            QVERIFY(STORE_OK(store.setDefaultConfig(c)));
-            QCOMPARE(STORE_OK(store.defaultConfig()).revision, 2u);
-            QCOMPARE(STORE_OK(store.defaultConfig()).sampleIntervalMs, 2000u);
-            QVERIFY(STORE_OK(store.setDefaultConfig(c))); // unchanged: same revision
-            QCOMPARE(STORE_OK(store.defaultConfig()).revision, 2u);
+            QVERIFY(STORE_OK(store.configs().setDefaultConfig(c)));
+            QCOMPARE(STORE_OK(store.configs().defaultConfig()).revision, 2u);
+            QCOMPARE(STORE_OK(store.configs().defaultConfig()).sampleIntervalMs, 2000u);
+            QVERIFY(STORE_OK(store.configs().setDefaultConfig(c))); // unchanged: same revision
+            QCOMPARE(STORE_OK(store.configs().defaultConfig()).revision, 2u);
             AgentConfig invalid = c;
             invalid.sampleIntervalMs = 0;
-            QVERIFY(!store.setDefaultConfig(invalid));
-            QCOMPARE(STORE_OK(store.defaultConfig()).revision, 2u);
+            QVERIFY(!store.configs().setDefaultConfig(invalid));
+            QCOMPARE(STORE_OK(store.configs().defaultConfig()).revision, 2u);
 
             AgentConfig o = c;
             o.sampleIntervalMs = 500;
-            QVERIFY(STORE_OK(store.setClientOverride(id, o)));
-            QCOMPARE(STORE_OK(store.effectiveConfig(id)).sampleIntervalMs, 500u);
-            QCOMPARE(STORE_OK(store.effectiveConfig(id)).revision, 3u);
-            QCOMPARE(STORE_OK(store.effectiveConfig(other)).sampleIntervalMs, 2000u);
-            QCOMPARE(STORE_OK(store.effectiveConfig(other)).revision, 2u);
-            QVERIFY(store.client(id)->hasOverride);
-            QVERIFY(!store.setClientOverride(QStringLiteral("nope"), o));
+            QVERIFY(STORE_OK(store.configs().setClientOverride(id, o)));
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(id)).sampleIntervalMs, 500u);
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(id)).revision, 3u);
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(other)).sampleIntervalMs, 2000u);
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(other)).revision, 2u);
+            QVERIFY(store.inventory().client(id)->hasOverride);
+            QVERIFY(!store.configs().setClientOverride(QStringLiteral("nope"), o));
 
             // Clearing the override goes back to the default, and the revision still rises.
-            QVERIFY(STORE_OK(store.setClientOverride(id, std::nullopt)));
-            QCOMPARE(STORE_OK(store.effectiveConfig(id)).sampleIntervalMs, 2000u);
-            QCOMPARE(STORE_OK(store.effectiveConfig(id)).revision, 4u);
-            QVERIFY(!store.client(id)->hasOverride);
+            QVERIFY(STORE_OK(store.configs().setClientOverride(id, std::nullopt)));
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(id)).sampleIntervalMs, 2000u);
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(id)).revision, 4u);
+            QVERIFY(!store.inventory().client(id)->hasOverride);
 
             c.sendIntervalMs = 10'000;
-            QVERIFY(STORE_OK(store.setDefaultConfig(c)));
-            QCOMPARE(STORE_OK(store.effectiveConfig(id)).revision, 5u);
-            QCOMPARE(STORE_OK(store.effectiveConfig(other)).revision, 5u);
-            STORE_OK(store.recordConfigApplied(id, 5, kNow + 1));
+            QVERIFY(STORE_OK(store.configs().setDefaultConfig(c)));
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(id)).revision, 5u);
+            QCOMPARE(STORE_OK(store.configs().effectiveConfig(other)).revision, 5u);
+            STORE_OK(store.configs().recordConfigApplied(id, 5, kNow + 1));
         }
         Store store(path);
         QVERIFY_STORE(store.open());
-        QCOMPARE(STORE_OK(store.defaultConfig()).revision, 5u);
-        QCOMPARE(STORE_OK(store.defaultConfig()).sendIntervalMs, 10'000u);
-        QCOMPARE(store.client(id)->appliedRevision, 5u);
-        QCOMPARE(store.client(id)->appliedMs, kNow + 1);
-        QCOMPARE(store.client(id)->configRevision, 5u);
+        QCOMPARE(STORE_OK(store.configs().defaultConfig()).revision, 5u);
+        QCOMPARE(STORE_OK(store.configs().defaultConfig()).sendIntervalMs, 10'000u);
+        QCOMPARE(store.inventory().client(id)->appliedRevision, 5u);
+        QCOMPARE(store.inventory().client(id)->appliedMs, kNow + 1);
+        QCOMPARE(store.inventory().client(id)->configRevision, 5u);
         // A returning client gets its effective config with the Welcome.
-        const AuthResult r = STORE_OK(store.authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
+        const AuthResult r = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
                                                 kNow));
         QCOMPARE(r.config.revision, 5u);
     }
@@ -836,11 +836,11 @@ private slots:
         Store store(newPath());
         QVERIFY_STORE(store.open());
         const Hello h = makeHello(QStringLiteral("zeta, \"the\" host"));
-        const AuthResult r = STORE_OK(store.authenticate(h, QStringLiteral("p"), kNow));
+        const AuthResult r = STORE_OK(store.enrolment().authenticate(h, QStringLiteral("p"), kNow));
         SampleBatch b = testdata::makeBatch(1, 4, 2);
         b.droppedTotal = 11;
         QCOMPARE(ingestOne(store, r.clientId, b).front().status, Status::Stored);
-        const QList<Store::ClientInfo> list = STORE_OK(store.clients());
+        const QList<Store::ClientInfo> list = STORE_OK(store.inventory().clients());
         QCOMPARE(list.size(), 1);
         const Store::ClientInfo &c = list.front();
         QCOMPARE(c.id, r.clientId);
@@ -871,26 +871,26 @@ private slots:
         const QString a = enrol(store, QStringLiteral("Web-1"));
         const QString b = enrol(store, QStringLiteral("db-1"));
         const QString c = enrol(store, QStringLiteral("web-1")); // reinstalled: same name
-        QStringList got = STORE_OK(store.resolveClients({b, QStringLiteral("WEB-1")}));
+        QStringList got = STORE_OK(store.inventory().resolveClients({b, QStringLiteral("WEB-1")}));
         QStringList sortedWeb{a, c};
         sortedWeb.sort();
         QCOMPARE(got, QStringList{b} + sortedWeb);
-        got = STORE_OK(store.resolveClients({a, a, QStringLiteral("web-1")}));
+        got = STORE_OK(store.inventory().resolveClients({a, a, QStringLiteral("web-1")}));
         QCOMPARE(got.size(), 2);
-        const auto unknown = store.resolveClients({a, QStringLiteral("nobody")});
+        const auto unknown = store.inventory().resolveClients({a, QStringLiteral("nobody")});
         QVERIFY(!unknown);
         QCOMPARE(unknown.error().kind, StoreError::Kind::NotFound);
         QCOMPARE(unknown.errorMessage(), QStringLiteral("unknown client: nobody"));
-        QVERIFY(STORE_OK(store.resolveClients({})).isEmpty());
+        QVERIFY(STORE_OK(store.inventory().resolveClients({})).isEmpty());
     }
 
     void forgetClient()
     {
         Store store(newPath());
         QVERIFY_STORE(store.open());
-        const AuthResult keep = STORE_OK(store.authenticate(makeHello(QStringLiteral("keep")),
+        const AuthResult keep = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("keep")),
                                                    QStringLiteral("p"), kNow));
-        const AuthResult drop = STORE_OK(store.authenticate(makeHello(QStringLiteral("drop")),
+        const AuthResult drop = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("drop")),
                                                    QStringLiteral("p"), kNow));
         const SampleBatch b = testdata::makeBatch(1, 10, 2);
         QCOMPARE(ingestOne(store, keep.clientId, b).front().status, Status::Stored);
@@ -898,11 +898,11 @@ private slots:
         const qint64 all = std::numeric_limits<qint64>::max();
         const qint64 none = std::numeric_limits<qint64>::min();
 
-        QVERIFY_STORE(store.forgetClient(keep.clientId, false, kNow));
-        QVERIFY(store.client(keep.clientId)->forgotten);
-        QCOMPARE(STORE_OK(store.countSamples({keep.clientId}, none, all)), 10);
+        QVERIFY_STORE(store.inventory().forgetClient(keep.clientId, false, kNow));
+        QVERIFY(store.inventory().client(keep.clientId)->forgotten);
+        QCOMPARE(STORE_OK(store.history().countSamples({keep.clientId}, none, all)), 10);
         // Its credentials no longer work: the agent enrols again under a new ID.
-        const AuthResult again = STORE_OK(store.authenticate(
+        const AuthResult again = STORE_OK(store.enrolment().authenticate(
                 makeHello(QStringLiteral("keep"), keep.clientId, keep.issuedSecret),
                 QStringLiteral("p"), kNow));
         QCOMPARE(again.outcome, AuthResult::Outcome::NewClient);
@@ -910,12 +910,12 @@ private slots:
         QCOMPARE(ingestOne(store, keep.clientId, testdata::makeBatch(2, 1, 2)).front().status,
                  Status::Failed);
 
-        QVERIFY_STORE(store.forgetClient(drop.clientId, true, kNow));
-        QVERIFY(!store.client(drop.clientId));
-        QCOMPARE(STORE_OK(store.countSamples({}, none, all)), 10);
-        QCOMPARE(STORE_OK(store.gaps(drop.clientId)).size(), 0);
-        QCOMPARE(store.forgetClient(drop.clientId, true, kNow).error().kind, StoreError::Kind::NotFound);
-        QCOMPARE(store.forgetClient(QStringLiteral("nope"), false, kNow).error().kind,
+        QVERIFY_STORE(store.inventory().forgetClient(drop.clientId, true, kNow));
+        QVERIFY(!store.inventory().client(drop.clientId));
+        QCOMPARE(STORE_OK(store.history().countSamples({}, none, all)), 10);
+        QCOMPARE(STORE_OK(store.history().gaps(drop.clientId)).size(), 0);
+        QCOMPARE(store.inventory().forgetClient(drop.clientId, true, kNow).error().kind, StoreError::Kind::NotFound);
+        QCOMPARE(store.inventory().forgetClient(QStringLiteral("nope"), false, kNow).error().kind,
                  StoreError::Kind::NotFound);
     }
 };

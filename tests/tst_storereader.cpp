@@ -26,7 +26,7 @@ private slots:
         QVERIFY_STORE(store.open());
         Hello hello;
         hello.hostname = QStringLiteral("h");
-        const QString id = STORE_OK(store.authenticate(hello, QStringLiteral("test"), 1)).clientId;
+        const QString id = STORE_OK(store.enrolment().authenticate(hello, QStringLiteral("test"), 1)).clientId;
         QVERIFY(!id.isEmpty());
 
         // Three days at 10 s, values that wander and spike, in 60-sample batches.
@@ -45,7 +45,7 @@ private slots:
                 b.samples[i].memory.used = (8ull << 30) + quint64((qint64(n) * 104729) % 1000) * (1 << 20);
             }
             const Store::IngestItem item{id, &b};
-            QCOMPARE(STORE_OK(store.ingest(std::span(&item, 1), 1)).front().status,
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), 1)).front().status,
                      Store::IngestResult::Status::Stored);
         }
 
@@ -114,13 +114,13 @@ private slots:
             QVERIFY_STORE(store.open());
             Hello hello;
             hello.hostname = QStringLiteral("r");
-            id = STORE_OK(store.authenticate(hello, QStringLiteral("test"), 1)).clientId;
+            id = STORE_OK(store.enrolment().authenticate(hello, QStringLiteral("test"), 1)).clientId;
             SampleBatch b = testdata::makeBatch(1, 20, 2, 1'700'000'000'000);
             b.droppedTotal = 0;
             for (std::size_t i = 0; i < b.samples.size(); ++i)
                 b.samples[i].cpu.user = float(i);
             const Store::IngestItem item{id, &b};
-            QCOMPARE(STORE_OK(store.ingest(std::span(&item, 1), 1)).front().status,
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), 1)).front().status,
                      Store::IngestResult::Status::Stored);
         }
         StoreReader reader(path);

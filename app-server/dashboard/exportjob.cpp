@@ -48,7 +48,7 @@ void ExportJob::run()
         return finish(false, false, 0, opened.error().message);
     // An estimate from the minute rollups: an exact count of a long history would keep a
     // closing window waiting, and a progress bar needs no more.
-    auto estimate = store.estimateSamples(m_options.clientIds, m_options.fromMs, m_options.toMs);
+    auto estimate = store.history().estimateSamples(m_options.clientIds, m_options.fromMs, m_options.toMs);
     if (!estimate)
         return finish(false, false, 0, estimate.error().message);
     const qint64 total = std::max<qint64>(0, *estimate);

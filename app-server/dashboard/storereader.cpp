@@ -51,12 +51,12 @@ void StoreReader::loadInventory()
     Store *s = store();
     if (!s)
         return;
-    auto clients = s->clients();
+    auto clients = s->inventory().clients();
     if (!clients) {
         Q_EMIT readError(clients.error().message);
         return;
     }
-    auto size = s->databaseSizeBytes();
+    auto size = s->history().databaseSizeBytes();
     if (!size)
         Q_EMIT readError(size.error().message);
     Q_EMIT inventoryLoaded(*clients, size.valueOr(0));
@@ -67,8 +67,8 @@ void StoreReader::loadConfigs()
     Store *s = store();
     if (!s)
         return;
-    auto clients = s->clients();
-    auto defaults = s->defaultConfig();
+    auto clients = s->inventory().clients();
+    auto defaults = s->configs().defaultConfig();
     if (!clients || !defaults) {
         Q_EMIT readError(clients ? defaults.error().message : clients.error().message);
         return;
@@ -77,7 +77,7 @@ void StoreReader::loadConfigs()
     for (const server::ClientInfo &c : *clients) {
         if (!c.hasOverride)
             continue;
-        auto effective = s->effectiveConfig(c.id);
+        auto effective = s->configs().effectiveConfig(c.id);
         if (!effective) {
             Q_EMIT readError(effective.error().message);
             return;
@@ -93,7 +93,7 @@ void StoreReader::loadRecent(qint64 sinceMs, int perClient)
     if (!s)
         return;
     RecentHistory recent;
-    auto read = s->forEachSample(
+    auto read = s->history().forEachSample(
         {}, sinceMs, std::numeric_limits<qint64>::max(),
         [&](const server::StoredSample &stored) {
             QList<SparkPoint> &points = recent[stored.clientId];
@@ -165,7 +165,7 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     constexpr qint64 rollupColumnMs = 2 * 60 * 1000;
     if (!request.withCores && (request.toMs - request.fromMs) / columns >= rollupColumnMs) {
         data.fromRollups = true;
-        auto read = store.forEachMinute(
+        auto read = store.history().forEachMinute(
             request.clientId, metrics::minuteStart(request.fromMs), request.toMs,
             [&](const server::MinuteRollup &r) {
                 if (latest && (++rows & 1023) == 0 && latest->load() > request.id)
@@ -182,7 +182,7 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
         if (!read)
             data.error = read.error().message;
     }
-    auto read = data.fromRollups ? StoreResult<void>() : store.forEachSample(
+    auto read = data.fromRollups ? StoreResult<void>() : store.history().forEachSample(
         {request.clientId}, request.fromMs, request.toMs,
         [&](const server::StoredSample &stored) {
             // Checked every 4096 rows: an atomic load per row would show in the profile.
@@ -212,7 +212,7 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     for (Decimator &d : cores)
         data.cores.append(d.take());
     data.memoryMaxGiB = memoryMax;
-    auto gaps = store.gaps(request.clientId, request.fromMs, std::numeric_limits<qint64>::max());
+    auto gaps = store.history().gaps(request.clientId, request.fromMs, std::numeric_limits<qint64>::max());
     if (!gaps)
         data.error = gaps.error().message;
     for (const server::Gap &gap : gaps.valueOr({})) {

@@ -45,6 +45,8 @@ StoreResult<QList<Gap>> History::gaps(const QString &clientId, qint64 fromMs, qi
 StoreResult<void> History::forEachSample(const QStringList &clientIds, qint64 fromMs, qint64 toMs,
                                          const SampleReader::SampleVisitor &visit)
 {
+    if (!m_reader)
+        return Database::notOpen();
     QList<std::pair<QString, qint64>> targets;
     if (clientIds.isEmpty()) {
         auto all = m_inventory.allClientNums();
@@ -60,7 +62,7 @@ StoreResult<void> History::forEachSample(const QStringList &clientIds, qint64 fr
         }
     }
     for (const auto &[id, num] : targets) {
-        auto end = m_reader.samples(num, id, fromMs, toMs, visit);
+        auto end = m_reader->samples(num, id, fromMs, toMs, visit);
         if (!end)
             return end.error();
         if (*end == SampleReader::End::Stopped)
@@ -72,10 +74,12 @@ StoreResult<void> History::forEachSample(const QStringList &clientIds, qint64 fr
 StoreResult<void> History::forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
                                          const SampleReader::MinuteVisitor &visit)
 {
+    if (!m_reader)
+        return Database::notOpen();
     auto num = m_inventory.clientNum(clientId);
     if (!num)
         return num.error();
-    auto end = m_reader.minutes(*num, fromMs, toMs, visit);
+    auto end = m_reader->minutes(*num, fromMs, toMs, visit);
     if (!end)
         return end.error();
     return {};

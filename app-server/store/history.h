@@ -8,6 +8,8 @@
 #include <QList>
 #include <QStringList>
 
+#include <limits>
+
 namespace autofact::server {
 
 class Database;
@@ -17,13 +19,14 @@ class Inventory;
 class History
 {
 public:
-    History(Database &db, Inventory &inventory, SampleReader &reader)
-        : m_db(db), m_inventory(inventory), m_reader(reader)
-    {
-    }
+    History(Database &db, Inventory &inventory) : m_db(db), m_inventory(inventory) {}
+    /** The backend's row streaming, set once the database is open. */
+    void setReader(SampleReader *reader) { m_reader = reader; }
 
     /** Gaps of @p clientId (every client if empty) whose end lies in [fromMs, toMs). */
-    StoreResult<QList<Gap>> gaps(const QString &clientId, qint64 fromMs, qint64 toMs);
+    StoreResult<QList<Gap>> gaps(const QString &clientId,
+                                 qint64 fromMs = std::numeric_limits<qint64>::min(),
+                                 qint64 toMs = std::numeric_limits<qint64>::max());
     /**
      * Streams samples with fromMs <= timestamp < toMs, client by client in the given order
      * (every client by ID if empty), ascending time within a client. The visitor returns
@@ -51,7 +54,7 @@ private:
 
     Database &m_db;
     Inventory &m_inventory;
-    SampleReader &m_reader;
+    SampleReader *m_reader = nullptr;
 };
 
 } // namespace autofact::server

@@ -10,12 +10,12 @@
 
 namespace autofact::server {
 
-StoreResult<std::vector<IngestResult>> Ingest::ingest(std::span<const IngestItem> items, qint64 nowMs)
+StoreResult<std::vector<IngestResult>> Ingest::write(std::span<const IngestItem> items, qint64 nowMs)
 {
     std::vector<IngestResult> results(items.size());
     if (items.empty())
         return results;
-    if (!m_db.isOpen())
+    if (!m_db.isOpen() || !m_writer)
         return Database::notOpen();
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
@@ -56,7 +56,7 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
 
     // Client state is read inside the transaction for every batch: it costs one indexed
     // lookup per batch (not per sample) and stays right when another connection changed it.
-    auto row = m_writer.client(item.clientId);
+    auto row = m_writer->client(item.clientId);
     if (!row)
         return row.error();
     if (!*row) {
@@ -71,7 +71,7 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
 
     bool late = false;
     if (batch->sequence <= client.state.lastSequence) {
-        auto exists = m_writer.batchExists(client.num, batch->sequence);
+        auto exists = m_writer->batchExists(client.num, batch->sequence);
         if (!exists)
             return exists.error();
         if (*exists)
@@ -83,16 +83,16 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
         qCInfo(lcStore).noquote() << item.clientId << "re-enrolled: sequence" << batch->sequence
                                   << "and drop count" << batch->droppedTotal << "taken as its baseline";
     for (const GapDetector::Found &gap : GapDetector::detect(client.state, *batch, late, nowMs))
-        if (auto r = m_writer.insertGap(client.num, gap, nowMs); !r)
+        if (auto r = m_writer->insertGap(client.num, gap, nowMs); !r)
             return r.error();
-    if (auto r = m_writer.insertSamples(client.num, *batch); !r)
+    if (auto r = m_writer->insertSamples(client.num, *batch); !r)
         return r.error();
 
     // Samples of a batch are in time order: one merge per minute they touch, not per sample.
     MinuteRollup rollup;
     for (const Sample &sample : batch->samples) {
         if (rollup.count > 0 && metrics::minuteStart(sample.timestampMs) != rollup.minuteMs) {
-            if (auto r = m_writer.mergeMinute(client.num, rollup); !r)
+            if (auto r = m_writer->mergeMinute(client.num, rollup); !r)
                 return r.error();
             rollup.count = 0;
         }
@@ -101,13 +101,13 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
         rollup.add(sample);
     }
     if (rollup.count > 0)
-        if (auto r = m_writer.mergeMinute(client.num, rollup); !r)
+        if (auto r = m_writer->mergeMinute(client.num, rollup); !r)
             return r.error();
 
     const auto samples = quint32(batch->samples.size());
-    if (auto r = m_writer.insertBatch(client.num, batch->sequence, samples, nowMs); !r)
+    if (auto r = m_writer->insertBatch(client.num, batch->sequence, samples, nowMs); !r)
         return r.error();
-    if (auto r = m_writer.updateClient(client.num, GapDetector::after(client.state, *batch, late, nowMs),
+    if (auto r = m_writer->updateClient(client.num, GapDetector::after(client.state, *batch, late, nowMs),
                                        samples, nowMs);
         !r)
         return r.error();

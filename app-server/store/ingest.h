@@ -20,7 +20,9 @@ class IngestWriter;
 class Ingest
 {
 public:
-    Ingest(Database &db, IngestWriter &writer) : m_db(db), m_writer(writer) {}
+    explicit Ingest(Database &db) : m_db(db) {}
+    /** The backend's hot path, set once the database is open. */
+    void setWriter(IngestWriter *writer) { m_writer = writer; }
 
     /**
      * One result per item, in order. Duplicates (client, sequence) are reported, not stored.
@@ -28,14 +30,14 @@ public:
      * on their own. A database failure rolls the whole transaction back and is returned as
      * the error: then nothing was stored and nothing may be acked.
      */
-    StoreResult<std::vector<IngestResult>> ingest(std::span<const IngestItem> items, qint64 nowMs);
+    StoreResult<std::vector<IngestResult>> write(std::span<const IngestItem> items, qint64 nowMs);
 
 private:
     /** Stores one item; an error means the transaction must be rolled back. */
     StoreResult<IngestResult::Status> ingestOne(const IngestItem &item, qint64 nowMs);
 
     Database &m_db;
-    IngestWriter &m_writer;
+    IngestWriter *m_writer = nullptr;
 };
 
 } // namespace autofact::server

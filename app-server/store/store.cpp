@@ -1,12 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "store/store.h"
 
-#include "configstore.h"
 #include "database.h"
-#include "enrolment.h"
-#include "history.h"
-#include "ingest.h"
-#include "inventory.h"
 #include "storelogging.h"
 #include "sqliteingestwriter.h"
 #include "sqlitesamplereader.h"
@@ -28,16 +23,14 @@ float StoredSample::core(int index) const
 
 /** The parts, in construction order: each refers only to parts declared above it. */
 struct Store::Parts {
-    Parts(std::unique_ptr<Database> database, std::unique_ptr<IngestWriter> w,
-          std::unique_ptr<SampleReader> r)
-        : db(std::move(database)), writer(std::move(w)), reader(std::move(r)), configs(*db),
-          enrolment(*db, configs), inventory(*db, configs), ingest(*db, *writer),
-          history(*db, inventory, *reader)
+    explicit Parts(std::unique_ptr<Database> database)
+        : db(std::move(database)), configs(*db), enrolment(*db, configs), inventory(*db, configs),
+          ingest(*db), history(*db, inventory)
     {
     }
     std::unique_ptr<Database> db;
-    // Backend hot path: destroyed before the connection closes (SQLite refuses to close a
-    // handle with live statements).
+    // The backend's hot path, made by open(): destroyed before the connection closes (SQLite
+    // refuses to close a handle with live statements).
     std::unique_ptr<IngestWriter> writer;
     std::unique_ptr<SampleReader> reader;
     ConfigStore configs;
@@ -70,141 +63,76 @@ makeBackend(Database &db)
 } // namespace
 
 Store::Store(QString path, StoreOptions options)
-    : m_path(std::move(path))
-    , m_options(options)
+    : m_path(path)
+    , m_parts(std::make_unique<Parts>(std::make_unique<Database>(std::move(path), options)))
 {
 }
 
-Store::~Store() = default;
+Store::~Store()
+{
+    // Statements first, then the connection.
+    m_parts->ingest.setWriter(nullptr);
+    m_parts->history.setReader(nullptr);
+    m_parts->writer.reset();
+    m_parts->reader.reset();
+}
+
+bool Store::isOpen() const
+{
+    return m_parts->db->isOpen() && m_parts->writer;
+}
 
 StoreResult<void> Store::open()
 {
-    if (m_parts)
+    if (isOpen())
         return {};
-    auto db = std::make_unique<Database>(m_path, m_options);
-    auto fail = [this](const StoreError &e) -> StoreResult<void> {
+    Database &db = *m_parts->db;
+    auto fail = [this, &db](const StoreError &e) -> StoreResult<void> {
         qCDebug(lcStore).noquote() << m_path << e.message;
+        db.close();
         return e;
     };
-    if (auto o = db->open(); !o)
+    if (auto o = db.open(); !o)
         return fail(o.error());
-    auto version = Schema::migrate(*db);
+    auto version = Schema::migrate(db);
     if (!version)
         return fail(version.error());
-    auto backend = makeBackend(*db);
+    auto backend = makeBackend(db);
     if (!backend)
         return fail(backend.error());
     m_schemaVersion = *version;
-    m_parts = std::make_unique<Parts>(std::move(db), std::move(backend->first), std::move(backend->second));
+    m_parts->writer = std::move(backend->first);
+    m_parts->reader = std::move(backend->second);
+    m_parts->ingest.setWriter(m_parts->writer.get());
+    m_parts->history.setReader(m_parts->reader.get());
     qCDebug(lcStore) << "opened" << m_path << "schema" << m_schemaVersion
-                     << (m_options.mode == StoreOptions::Mode::ReadOnly ? "read-only" : "read-write");
+                     << (db.readOnly() ? "read-only" : "read-write");
     return {};
 }
 
-#define AUTOFACT_STORE_PART(part, call)                                                           \
-    do {                                                                                           \
-        if (!m_parts)                                                                              \
-            return Database::notOpen();                                                            \
-        return m_parts->part.call;                                                                 \
-    } while (false)
-
-StoreResult<AuthResult> Store::authenticate(const Hello &hello, const QString &peer, qint64 nowMs)
+Enrolment &Store::enrolment()
 {
-    AUTOFACT_STORE_PART(enrolment, authenticate(hello, peer, nowMs));
+    return m_parts->enrolment;
 }
 
-StoreResult<void> Store::recordDisconnect(qint64 connectionId, qint64 nowMs, const QString &reason)
+Ingest &Store::ingest()
 {
-    AUTOFACT_STORE_PART(enrolment, recordDisconnect(connectionId, nowMs, reason));
+    return m_parts->ingest;
 }
 
-StoreResult<int> Store::markAllOffline(qint64 nowMs, const QString &reason)
+ConfigStore &Store::configs()
 {
-    AUTOFACT_STORE_PART(enrolment, markAllOffline(nowMs, reason));
+    return m_parts->configs;
 }
 
-StoreResult<std::vector<IngestResult>> Store::ingest(std::span<const IngestItem> items, qint64 nowMs)
+Inventory &Store::inventory()
 {
-    AUTOFACT_STORE_PART(ingest, ingest(items, nowMs));
+    return m_parts->inventory;
 }
 
-StoreResult<AgentConfig> Store::defaultConfig()
+History &Store::history()
 {
-    AUTOFACT_STORE_PART(configs, defaultConfig());
+    return m_parts->history;
 }
-
-StoreResult<quint32> Store::setDefaultConfig(const AgentConfig &config)
-{
-    AUTOFACT_STORE_PART(configs, setDefaultConfig(config));
-}
-
-StoreResult<quint32> Store::setClientOverride(const QString &clientId, std::optional<AgentConfig> config)
-{
-    AUTOFACT_STORE_PART(configs, setClientOverride(clientId, config));
-}
-
-StoreResult<AgentConfig> Store::effectiveConfig(const QString &clientId)
-{
-    AUTOFACT_STORE_PART(configs, effectiveConfig(clientId));
-}
-
-StoreResult<void> Store::recordConfigApplied(const QString &clientId, quint32 revision, qint64 nowMs)
-{
-    AUTOFACT_STORE_PART(configs, recordConfigApplied(clientId, revision, nowMs));
-}
-
-StoreResult<QList<ClientInfo>> Store::clients()
-{
-    AUTOFACT_STORE_PART(inventory, clients());
-}
-
-StoreResult<ClientInfo> Store::client(const QString &id)
-{
-    AUTOFACT_STORE_PART(inventory, client(id));
-}
-
-StoreResult<QStringList> Store::resolveClients(const QStringList &idsOrHostnames)
-{
-    AUTOFACT_STORE_PART(inventory, resolveClients(idsOrHostnames));
-}
-
-StoreResult<void> Store::forgetClient(const QString &id, bool deleteHistory, qint64 nowMs)
-{
-    AUTOFACT_STORE_PART(inventory, forgetClient(id, deleteHistory, nowMs));
-}
-
-StoreResult<QList<Gap>> Store::gaps(const QString &clientId, qint64 fromMs, qint64 toMs)
-{
-    AUTOFACT_STORE_PART(history, gaps(clientId, fromMs, toMs));
-}
-
-StoreResult<void> Store::forEachSample(const QStringList &clientIds, qint64 fromMs, qint64 toMs,
-                                       const SampleReader::SampleVisitor &visit)
-{
-    AUTOFACT_STORE_PART(history, forEachSample(clientIds, fromMs, toMs, visit));
-}
-
-StoreResult<void> Store::forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
-                                       const SampleReader::MinuteVisitor &visit)
-{
-    AUTOFACT_STORE_PART(history, forEachMinute(clientId, fromMs, toMs, visit));
-}
-
-StoreResult<qint64> Store::estimateSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
-{
-    AUTOFACT_STORE_PART(history, estimateSamples(clientIds, fromMs, toMs));
-}
-
-StoreResult<qint64> Store::countSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
-{
-    AUTOFACT_STORE_PART(history, countSamples(clientIds, fromMs, toMs));
-}
-
-StoreResult<qint64> Store::databaseSizeBytes()
-{
-    AUTOFACT_STORE_PART(history, databaseSizeBytes());
-}
-
-#undef AUTOFACT_STORE_PART
 
 } // namespace autofact::server

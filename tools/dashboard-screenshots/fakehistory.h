@@ -42,7 +42,7 @@ inline QString enrolFake(server::Store &store, const FakeMachine &m, qint64 nowM
     h.memTotal = m.memTotal;
     h.bootTimeMs = nowMs - 9 * 86400000ll;
     h.agentVersion = QStringLiteral("0.1.0");
-    const auto r = store.authenticate(h, QStringLiteral("127.0.0.1:40000"), nowMs);
+    const auto r = store.enrolment().authenticate(h, QStringLiteral("127.0.0.1:40000"), nowMs);
     return r && r->outcome == server::AuthResult::Outcome::NewClient ? r->clientId : QString();
 }
 
@@ -96,7 +96,7 @@ inline bool ingestFake(server::Store &store, const QString &clientId, const Fake
         std::vector<server::Store::IngestItem> items;
         for (const SampleBatch &b : batches)
             items.push_back({clientId, &b});
-        const auto results = store.ingest(items, fromMs + qint64(count) * intervalMs);
+        const auto results = store.ingest().write(items, fromMs + qint64(count) * intervalMs);
         batches.clear();
         return results
                && std::none_of(results->begin(), results->end(), [](const auto &r) {
