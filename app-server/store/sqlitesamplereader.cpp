@@ -26,6 +26,15 @@ StoreResult<SampleReader::End> stepRows(sqlite3_stmt *s, const SqliteStatements 
     return SampleReader::End::Done;
 }
 
+/// Both queries select one client's rows in a time range: ?1 client, ?2 from, ?3 to.
+sqlite3_stmt *bindRange(sqlite3_stmt *s, qint64 client, qint64 fromMs, qint64 toMs)
+{
+    sqlite3_bind_int64(s, 1, client);
+    sqlite3_bind_int64(s, 2, fromMs);
+    sqlite3_bind_int64(s, 3, toMs);
+    return s;
+}
+
 } // namespace
 
 StoreResult<void> SqliteSampleReader::prepare()
@@ -49,10 +58,7 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
                                                            qint64 fromMs, qint64 toMs,
                                                            const SampleVisitor &visit)
 {
-    sqlite3_stmt *s = m_selSamples;
-    sqlite3_bind_int64(s, 1, client);
-    sqlite3_bind_int64(s, 2, fromMs);
-    sqlite3_bind_int64(s, 3, toMs);
+    sqlite3_stmt *s = bindRange(m_selSamples, client, fromMs, toMs);
     StoredSample row;
     row.clientId = clientId;
     const auto read = [&row](sqlite3_stmt *st) -> const StoredSample & {
@@ -92,10 +98,7 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
 StoreResult<SampleReader::End> SqliteSampleReader::minutes(qint64 client, qint64 fromMs, qint64 toMs,
                                                            const MinuteVisitor &visit)
 {
-    sqlite3_stmt *s = m_selMinutes;
-    sqlite3_bind_int64(s, 1, client);
-    sqlite3_bind_int64(s, 2, fromMs);
-    sqlite3_bind_int64(s, 3, toMs);
+    sqlite3_stmt *s = bindRange(m_selMinutes, client, fromMs, toMs);
     MinuteRollup r;
     const auto read = [&r](sqlite3_stmt *st) -> const MinuteRollup & {
         r.minuteMs = sqlite3_column_int64(st, 0);
