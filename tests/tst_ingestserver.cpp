@@ -340,6 +340,28 @@ private slots:
             QVERIFY(!reason.isEmpty());
         }
 
+        // A client that never finishes the WebSocket handshake is dropped.
+        {
+            QTcpSocket tcp;
+            QSignalSpy closed(&tcp, &QTcpSocket::disconnected);
+            tcp.connectToHost(QHostAddress::LocalHost, m_core->url().port());
+            QVERIFY(tcp.waitForConnected(5000));
+            tcp.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"); // and never more
+            QVERIFY(closed.wait(10000));
+        }
+
+        // The well-behaved agent was never affected.
+        const qint64 stored = db.scalar(QStringLiteral("SELECT count(*) FROM samples"));
+        QTRY_VERIFY_WITH_TIMEOUT(db.scalar(QStringLiteral("SELECT count(*) FROM samples")) > stored + 3, 10000);
+        QCOMPARE(agent.link().state(), AgentLink::State::Ready);
+        QCOMPARE(agent.link().reconnectAttempts(), 0);
+    }
+
+    void oversizedMessagesAreClosedEarly()
+    {
+        // The default Hello deadline (10 s): with the 500 ms one above, pushing 10 MiB on a
+        // loaded machine sometimes outlasted it and the close said "no Hello" (1008) instead.
+        startCore();
         // A 10 MiB message: closed with 1009 before the server buffers it whole.
         {
             QWebSocket raw;
@@ -372,21 +394,6 @@ private slots:
                                              && tcp.state() != QAbstractSocket::ConnectedState),
                                      10000);
         }
-        // A client that never finishes the WebSocket handshake is dropped.
-        {
-            QTcpSocket tcp;
-            QSignalSpy closed(&tcp, &QTcpSocket::disconnected);
-            tcp.connectToHost(QHostAddress::LocalHost, m_core->url().port());
-            QVERIFY(tcp.waitForConnected(5000));
-            tcp.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"); // and never more
-            QVERIFY(closed.wait(10000));
-        }
-
-        // The well-behaved agent was never affected.
-        const qint64 stored = db.scalar(QStringLiteral("SELECT count(*) FROM samples"));
-        QTRY_VERIFY_WITH_TIMEOUT(db.scalar(QStringLiteral("SELECT count(*) FROM samples")) > stored + 3, 10000);
-        QCOMPARE(agent.link().state(), AgentLink::State::Ready);
-        QCOMPARE(agent.link().reconnectAttempts(), 0);
     }
 
     void idleClientIsClosed()
