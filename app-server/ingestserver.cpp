@@ -83,16 +83,6 @@ QUrl IngestServer::url() const
     return url;
 }
 
-QList<LiveClient> IngestServer::liveClients() const
-{
-    QList<LiveClient> out;
-    for (const auto &[id, s] : m_sessions) {
-        if (s->phase == Phase::Ready)
-            out.append(s->live);
-    }
-    return out;
-}
-
 IngestServer::Session *IngestServer::session(quint64 id)
 {
     const auto it = m_sessions.find(id);
@@ -248,9 +238,6 @@ void IngestServer::handleMessage(Session &s, Message &&message)
             w->enqueue(id, client, std::move(b));
         });
     } else if (const auto *hb = std::get_if<Heartbeat>(&message)) {
-        s.live.backlogBatches = hb->backlogBatches;
-        s.live.backlogBytes = hb->backlogBytes;
-        s.live.droppedTotal = hb->droppedTotal;
         m_pendingActivity.backlog.insert(s.clientId, hb->backlogBatches);
         send(s, Pong{hb->sentMs, QDateTime::currentMSecsSinceEpoch()});
     } else if (const auto *applied = std::get_if<ConfigApplied>(&message)) {
@@ -306,9 +293,6 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result, 
     s->connectionId = result.connectionId;
     s->phase = Phase::Ready;
     s->heartbeatMs = result.config.heartbeatIntervalMs;
-    s->live.clientId = result.clientId;
-    s->live.peer = s->peer;
-    s->live.connectedMs = QDateTime::currentMSecsSinceEpoch();
     m_byClient.insert(result.clientId, s->id);
     const bool returning = result.outcome == AuthResult::Outcome::Returning;
     qCInfo(lcHub).noquote() << (returning ? "welcome back" : "enrolled") << result.clientId

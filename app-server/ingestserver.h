@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "hubactivity.h"
 #include "messages.h"
 #include "store/storetypes.h"
 #include "storeworker.h"
@@ -24,31 +25,6 @@ class QWebSocket;
 class QWebSocketServer;
 
 namespace autofact::server {
-
-/** What the dashboard sees of one connected agent; updated from the network thread. */
-struct LiveClient {
-    QString clientId;
-    QString peer;
-    qint64 connectedMs = 0;
-    std::optional<Sample> latest;
-    std::vector<float> latestCores;
-    quint32 backlogBatches = 0;
-    quint64 backlogBytes = 0;
-    quint64 droppedTotal = 0;
-};
-
-/** Coalesced news for user interfaces, emitted at most a few times a second. */
-struct HubActivity {
-    QStringList connected;    ///< client IDs that (re)connected since the last report
-    QStringList disconnected; ///< client IDs that went away
-    QHash<QString, Sample> latest; ///< newest stored sample per client that sent any
-    QHash<QString, quint32> backlog; ///< agent-reported unsent batches
-    /// Online state, at the time of the report, of every client that connected or disconnected
-    /// in the period (the two lists above lose the order of events).
-    QHash<QString, bool> onlineNow;
-    quint64 samplesStored = 0;
-    int onlineClients = 0;
-};
 
 /**
  * The network side of autofactory: accepts agents over WebSocket, runs the handshake, hands
@@ -90,8 +66,6 @@ public:
 
     int connectionCount() const { return int(m_sessions.size()); }
     int onlineClientCount() const { return int(m_byClient.size()); }
-    /** Snapshot of connected clients (network thread only). */
-    QList<LiveClient> liveClients() const;
 
 Q_SIGNALS:
     void clientConnected(const QString &clientId, const QString &peer, bool returning);
@@ -117,7 +91,6 @@ private:
         /// refusal never shows up in the store as a sequence gap.
         quint64 busyFrom = 0;
         std::set<quint64> queued; ///< sequences handed to the store worker, not yet committed
-        LiveClient live;
     };
 
     void onNewConnection();
@@ -148,5 +121,3 @@ private:
 };
 
 } // namespace autofact::server
-
-Q_DECLARE_METATYPE(autofact::server::HubActivity)

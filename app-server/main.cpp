@@ -67,7 +67,7 @@ int main(int argc, char *argv[])
             return 2;
         }
 #endif
-        app = createDashboardApplication(argc, argv);
+        app = dashboard::createDashboardApplication(argc, argv);
     }
 #endif
     if (!app)
@@ -107,7 +107,7 @@ int main(int argc, char *argv[])
     int code = 0;
 #ifdef AUTOFACT_HAVE_GUI
     if (!cmd->headless)
-        code = runDashboard(core);
+        code = dashboard::runDashboard(core);
     else
 #endif
         code = app->exec();

@@ -8,8 +8,8 @@ class QTextStream;
 
 /**
  * @file servercommands.h
- * The logic behind `autofactory clients` and `autofactory export`, called by main.cpp after
- * it has parsed the command line. Both open the database read-only and never create it.
+ * The logic behind `autofactory clients` and `autofactory export`, called by runSubcommand()
+ * (serveroptions.cpp) once it has parsed the subcommand's command line. Both open the database read-only and never create it.
  * Exit codes: 0 success, 2 any error (one line on @p err).
  */
 namespace autofact::server {

@@ -6,6 +6,7 @@
 #include "sampling/meminfo.h"
 #include "sampling/procfile.h"
 #include "sampling/procstat.h"
+#include "testfiles.h"
 
 #include <QDir>
 #include <QFile>
@@ -20,7 +21,7 @@ namespace {
 
 QByteArray readFixture(const char *name)
 {
-    QFile f(QStringLiteral(AUTOFACT_FIXTURES "/procfs/") + QLatin1StringView(name));
+    QFile f(testdata::procFixture(QLatin1StringView(name)));
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 

@@ -29,7 +29,7 @@ echo "before the storm: server cpu ${cpu_a}s over ${wall_a}s, RSS ${rss_a} MiB (
 kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 start_server "127.0.0.1:$PORT" "$WORK/server.db" --heartbeat-interval 15s
 t_restart=$(date +%s.%N)
-wait "$LOADGEN_PID" || true
+loadgen_report "$WORK/loadgen.json" "$LOADGEN_PID"
 t1=$(date +%s.%N)
 cpu_b=$(proc_cpu_s "$SERVER_PID"); rss_b=$(proc_rss_mib "$SERVER_PID"); hwm_b=$(proc_hwm_mib "$SERVER_PID")
 stop_server

@@ -19,7 +19,10 @@ start_server 127.0.0.1:0 "$WORK/server.db" --sample-interval 1s --send-interval 
 cpu0=$(proc_cpu_s "$SERVER_PID"); t0=$(date +%s.%N)
 "$LOADGEN_BIN" --server "$SERVER_URL" --agents "$AGENTS" --state "$WORK/state.json" \
   --sample-interval 1s --send-interval 5s --duration "$DURATION" --ramp "$RAMP" \
-  --report-interval 10s --report "$WORK/loadgen.json" | tee "$WORK/loadgen.txt"
+  --report-interval 10s --report "$WORK/loadgen.json" >"$WORK/loadgen.txt" &
+LOADGEN_PID=$!
+tail --pid="$LOADGEN_PID" -n +1 -f "$WORK/loadgen.txt" # progress for the reader only
+loadgen_report "$WORK/loadgen.json" "$LOADGEN_PID"
 t1=$(date +%s.%N); cpu1=$(proc_cpu_s "$SERVER_PID"); hwm=$(proc_hwm_mib "$SERVER_PID")
 stop_server
 stored=$(sqlite3 "$WORK/server.db" 'SELECT COUNT(*) FROM samples')

@@ -37,6 +37,32 @@ proc_rss_mib() {
   awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
 }
 
+# complete_lines FILE: the newline-terminated lines of a file another process is writing, read
+# once; a line still being written is left out (it is read whole on a later call).
+complete_lines() {
+  local text
+  text=$(cat "$1" 2>/dev/null; printf x)
+  text=${text%x}
+  case $text in
+    *$'\n') ;;
+    *$'\n'*) text=${text%$'\n'*}$'\n' ;;
+    *) text= ;;
+  esac
+  printf '%s' "$text"
+}
+
+# loadgen_report FILE PID: waits for the load generator PID to exit, then checks that it
+# exited 0 and left its final JSON report (written atomically at the very end). Scripts take
+# their figures and their verdict from that one report, never from its progress lines.
+loadgen_report() {
+  local report=$1 pid=$2 code=0
+  wait "$pid" || code=$?
+  if [ "$code" -ne 0 ] || ! jq -e . "$report" >/dev/null 2>&1; then
+    echo "autofact-loadgen exited $code without a readable report $report" >&2
+    return 1
+  fi
+}
+
 # start_server LISTEN DB [extra autofactory flags...]: sets SERVER_PID and SERVER_URL.
 start_server() {
   local listen=$1 db=$2; shift 2
@@ -44,7 +70,8 @@ start_server() {
     >"$WORK/server.out" 2>>"$WORK/server.err" &
   SERVER_PID=$!
   for _ in $(seq 100); do
-    SERVER_URL=$(grep -o 'ws://[^ ]*' "$WORK/server.out" 2>/dev/null || true)
+    # Only a whole line: a port read while the line is written would be cut short.
+    SERVER_URL=$(complete_lines "$WORK/server.out" | sed -n 's/^listening on \(wss\{0,1\}:\/\/[^ ]*\)$/\1/p')
     [ -n "$SERVER_URL" ] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "server failed:"; cat "$WORK/server.err"; return 1; }
     sleep 0.1
@@ -64,7 +91,6 @@ stop_server() {
 }
 trap 'stop_server' EXIT
 
-# Logs: the hub logs every connect at info level; keep warnings.
 # Logs: hub and agent code log every connect; at 10,000 agents that is noise. Keep the
 # server's warnings. (QT_LOGGING_RULES overrides the loadgen's own quiet default.)
 export QT_LOGGING_RULES=${QT_LOGGING_RULES:-"autofact.*.debug=false;autofact.*.info=false;autofact.agent*.warning=false"}

@@ -26,17 +26,21 @@ cpu0=$(proc_cpu_s "$SERVER_PID"); t0=$(date +%s.%N)
   --backlog "$BACKLOG" --sample-interval 0 --duration "$DURATION" \
   --drain-timeout 0 --report-interval 1s --report "$WORK/loadgen.json" >"$WORK/loadgen.txt" &
 LOADGEN_PID=$!
-# Stop as soon as the backlog is gone (the loadgen's duration is only a bound).
+# Stop as soon as the backlog is gone (the loadgen's duration is only a bound). The newest whole
+# progress line decides, alone: every agent connected (so every backlog is counted as taken)
+# and nothing unacknowledged, both in that one snapshot. Earlier lines are never consulted: the
+# first, printed before any backlog existed, also read "unacked 0".
 while kill -0 "$LOADGEN_PID" 2>/dev/null; do
   sleep 1
-  # Only after samples were actually acked: a report taken before the backlog was generated
-  # also reads "unacked 0".
-  if grep -q ' unacked 0 ' "$WORK/loadgen.txt" 2>/dev/null \
-     && grep -Eq 'acked [1-9][0-9]* \| unacked' "$WORK/loadgen.txt" 2>/dev/null; then
-    kill -INT "$LOADGEN_PID"; break
+  last=$(complete_lines "$WORK/loadgen.txt" | grep -E '^\[ *[0-9.]+s\] connected ' | tail -n 1 || true)
+  if [[ $last =~ \ connected\ ([0-9]+)/([0-9]+)\ .*\|\ unacked\ ([0-9]+)\ \| ]] \
+     && [ "${BASH_REMATCH[1]}" = "$AGENTS" ] && [ "${BASH_REMATCH[3]}" = 0 ]; then
+    kill -INT "$LOADGEN_PID" 2>/dev/null || true
+    break
   fi
 done
-wait "$LOADGEN_PID" || true
+# Figures and verdict come from the final report only, read after the loadgen exited.
+loadgen_report "$WORK/loadgen.json" "$LOADGEN_PID"
 t1=$(date +%s.%N); cpu1=$(proc_cpu_s "$SERVER_PID"); hwm=$(proc_hwm_mib "$SERVER_PID")
 stop_server
 cat "$WORK/loadgen.txt"
@@ -59,5 +63,6 @@ jq -n --slurpfile lg "$WORK/loadgen.json" --slurpfile bs "$WORK/bench_store.json
     end_to_end_vs_raw: ($sustained / $ceil.BM_RawSqliteInsert),
     server_cpu_s: $cpu, wall_s: $wall, server_core_pct: (100 * $cpu / $wall), server_peak_rss_mib: $hwm,
     loadgen_cpu_s: $l.loadgen_cpu_s,
-    pass: ($sustained >= 100000 and $l.samples_unacked == 0)
+    pass: ($sustained >= 100000 and $l.samples_unacked == 0
+           and $l.samples_acked == $l.agents * $l.backlog_samples and $stored == $l.samples_acked)
   }' | tee "$WORK/result.json"

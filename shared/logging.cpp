@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
 #include "logging.h"
 
-Q_LOGGING_CATEGORY(lcCodec, "autofact.codec")
 Q_LOGGING_CATEGORY(lcConfig, "autofact.config")

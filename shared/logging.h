@@ -4,5 +4,4 @@
 #include <QLoggingCategory>
 
 // Categories of the shared library. Apps declare their own (autofact.agent.*, autofact.server.*).
-Q_DECLARE_LOGGING_CATEGORY(lcCodec)
 Q_DECLARE_LOGGING_CATEGORY(lcConfig)

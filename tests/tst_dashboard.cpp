@@ -164,7 +164,10 @@ private Q_SLOTS:
         QCOMPARE(dataLines, rows);
         dialog->close();
 
-        // Agent behaviour: a new default is pushed and the table shows it applied.
+        // Agent behaviour: a new default is pushed and the table shows it applied. "Before" is
+        // the revision the agent runs now, once the store and the table caught up with it (the
+        // agent reports it, the store writes it, the table re-reads: all after the fact).
+        QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0).info.appliedRevision, quint32(agent.config().revision), 10000);
         const quint32 before = model->rowAt(0).info.appliedRevision;
         QSignalSpy applied(&agent, &agent::Agent::configApplied);
         AgentConfigDialog config(&core, window.reader(), model);
@@ -176,7 +179,8 @@ private Q_SLOTS:
         config.save();
         QTRY_VERIFY_WITH_TIMEOUT(applied.count() >= 1, 10000);
         QCOMPARE(agent.config().sampleIntervalMs, 250u);
-        QTRY_VERIFY_WITH_TIMEOUT(model->rowAt(0).info.appliedRevision > before, 10000);
+        QVERIFY(agent.config().revision > before);
+        QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0).info.appliedRevision, quint32(agent.config().revision), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(model->index(0, ClientTableModel::ConfigColumn).data().toString()
                                      .contains(QStringLiteral("applied")), 10000);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "ingestserver.h"
+#include "hubactivity.h"
 #include "messages.h"
 #include "store/storetypes.h"
 

@@ -6,7 +6,7 @@
 
 #include <QApplication>
 
-namespace autofact::server {
+namespace autofact::dashboard {
 
 std::unique_ptr<QCoreApplication> createDashboardApplication(int &argc, char **argv)
 {
@@ -15,11 +15,11 @@ std::unique_ptr<QCoreApplication> createDashboardApplication(int &argc, char **a
     return app;
 }
 
-int runDashboard(ServerCore &core)
+int runDashboard(server::ServerCore &core)
 {
-    dashboard::MainWindow window(core);
+    MainWindow window(core);
     window.show();
     return QApplication::exec();
 }
 
-} // namespace autofact::server
+} // namespace autofact::dashboard

@@ -6,13 +6,15 @@
 #include <memory>
 
 namespace autofact::server {
-
 class ServerCore;
+}
+
+namespace autofact::dashboard {
 
 /** The QApplication for the dashboard (Widgets); created before any QObject. */
 std::unique_ptr<QCoreApplication> createDashboardApplication(int &argc, char **argv);
 
 /** Shows the dashboard over a running @p core and runs the event loop; returns the exit code. */
-int runDashboard(ServerCore &core);
+int runDashboard(server::ServerCore &core);
 
-} // namespace autofact::server
+} // namespace autofact::dashboard
