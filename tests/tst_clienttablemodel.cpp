@@ -10,15 +10,15 @@
 using namespace autofact;
 using namespace autofact::dashboard;
 using server::HubActivity;
-using server::Store;
+using server::ClientInfo;
 
 namespace {
 constexpr qint64 kNow = 1'700'000'000'000;
 
-Store::ClientInfo info(const QString &id, const QString &host, const QString &os, bool online,
+ClientInfo info(const QString &id, const QString &host, const QString &os, bool online,
                        qint64 lastSampleMs)
 {
-    Store::ClientInfo c;
+    ClientInfo c;
     c.id = id;
     c.hostname = host;
     c.osName = os;
@@ -132,7 +132,7 @@ private Q_SLOTS:
         m_model->setNow(kNow + 30000 + 5 * 60000);
         QCOMPARE(cell(*m_model, c, ClientTableModel::LastSeenColumn), QStringLiteral("left 5 min ago"));
         // A later inventory snapshot does not overrule what the hub said.
-        Store::ClientInfo stale = info(QStringLiteral("id-c"), QStringLiteral("charlie"), QStringLiteral("Debian"), true, kNow);
+        ClientInfo stale = info(QStringLiteral("id-c"), QStringLiteral("charlie"), QStringLiteral("Debian"), true, kNow);
         m_model->setInventory({m_model->rowAt(0).info, m_model->rowAt(1).info, stale});
         QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
     }
@@ -161,7 +161,7 @@ private Q_SLOTS:
     void inventoryOfManyClientsIsOneInsertion()
     {
         QSignalSpy inserted(m_model.get(), &QAbstractItemModel::rowsInserted);
-        QList<Store::ClientInfo> many = {m_model->rowAt(0).info, m_model->rowAt(1).info, m_model->rowAt(2).info};
+        QList<ClientInfo> many = {m_model->rowAt(0).info, m_model->rowAt(1).info, m_model->rowAt(2).info};
         for (int i = 0; i < 500; ++i)
             many.append(info(QStringLiteral("bulk-%1").arg(i), QStringLiteral("host-%1").arg(i), QStringLiteral("Debian"), false, kNow));
         m_model->setInventory(many);
