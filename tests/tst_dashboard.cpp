@@ -18,6 +18,7 @@
 #include <QLineSeries>
 #include <QProgressBar>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -213,6 +214,49 @@ private Q_SLOTS:
         QCOMPARE(QFile::exists(out), ok);
         if (!ok)
             QVERIFY(dialog.statusText().contains(QStringLiteral("Cancelled")));
+    }
+
+    void storeAnswersReachTheWindow()
+    {
+        // Only the store worker writes; what it says (success or failure) reaches the window.
+        server::ServerCore::Options options;
+        options.databasePath = m_dir.filePath(QStringLiteral("answers.db"));
+        options.network.address = QHostAddress::LocalHost;
+        options.network.port = 0;
+        server::ServerCore core(options);
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        // Counted on this thread (queued): a QSignalSpy would be appended to on the worker's.
+        int stored = 0;
+        int failed = 0;
+        QObject context;
+        connect(core.worker(), &server::StoreWorker::configStored, &context, [&] { ++stored; });
+        connect(core.worker(), &server::StoreWorker::storeError, &context, [&] { ++failed; });
+
+        // A write that fails: the status bar says so, with the store's reason.
+        AgentConfig config;
+        config.sampleIntervalMs = 2000;
+        core.setClientOverride(QStringLiteral("nobody"), config);
+        QTRY_COMPARE_WITH_TIMEOUT(failed, 1, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().contains(
+                                         QStringLiteral("unknown client: nobody")),
+                                 5000);
+        QCOMPARE(stored, 0);
+        core.forgetClient(QStringLiteral("nobody"), true);
+        QTRY_COMPARE_WITH_TIMEOUT(failed, 2, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().contains(
+                                         QStringLiteral("cannot forget nobody")),
+                                 5000);
+
+        // A write that succeeds: "saved" only once the store has stored it.
+        core.setDefaultConfig(config);
+        QTRY_COMPARE_WITH_TIMEOUT(stored, 1, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().contains(QStringLiteral("saved")),
+                                 5000);
+        QCOMPARE(failed, 2);
     }
 
 private:
