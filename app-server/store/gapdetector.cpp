@@ -31,9 +31,13 @@ quint64 GapDetector::estimateLost(qint64 startMs, qint64 endMs, qint64 intervalM
 {
     if (intervalMs <= 0 || endMs <= startMs)
         return 0;
-    // Timestamps come from agents: keep the arithmetic away from overflow.
+    // Timestamps come from agents: keep the arithmetic away from overflow (endMs > startMs
+    // here, so only a negative startMs can push the difference past the maximum).
+    constexpr qint64 maxMs = std::numeric_limits<qint64>::max();
+    if (startMs < 0 && endMs > maxMs + startMs)
+        return 0;
     const qint64 span = endMs - startMs;
-    if (span < 0 || span > std::numeric_limits<qint64>::max() / 2)
+    if (span > maxMs / 2)
         return 0;
     const qint64 periods = (span + intervalMs / 2) / intervalMs;
     return periods > 1 ? quint64(periods - 1) : 0;

@@ -68,14 +68,7 @@ Store::Store(QString path, StoreOptions options)
 {
 }
 
-Store::~Store()
-{
-    // Statements first, then the connection.
-    m_parts->ingest.setWriter(nullptr);
-    m_parts->history.setReader(nullptr);
-    m_parts->writer.reset();
-    m_parts->reader.reset();
-}
+Store::~Store() = default; // Parts' member order closes statements before the connection
 
 bool Store::isOpen() const
 {
