@@ -43,11 +43,8 @@ enum class ErrorCode : std::uint16_t {
     ServerBusy = 11, ///< not a close: batches after the last ack were dropped, resend later
 };
 
-/** Agent → server, first message on every connection. */
-struct Hello {
-    std::uint16_t protocolVersion = protocol::version;
-    QString agentId; ///< empty for a new agent
-    QString secret;  ///< empty for a new agent
+/** What an agent says about its machine: sent in every Hello, kept in the server's inventory. */
+struct SystemFacts {
     QString hostname;
     QString osName;
     QString osVersion;
@@ -58,6 +55,14 @@ struct Hello {
     std::uint64_t memTotal = 0;  ///< bytes
     std::int64_t bootTimeMs = 0; ///< UTC ms since the epoch
     QString agentVersion;
+    bool operator==(const SystemFacts &) const = default;
+};
+
+/** Agent → server, first message on every connection: who it is and its SystemFacts. */
+struct Hello : SystemFacts {
+    std::uint16_t protocolVersion = protocol::version;
+    QString agentId; ///< empty for a new agent
+    QString secret;  ///< empty for a new agent
     bool operator==(const Hello &) const = default;
 };
 

@@ -46,7 +46,7 @@ StoreResult<QList<ClientInfo>> Inventory::query(const QString &whereClause, cons
         c.kernel = q->value(4).toString();
         c.arch = q->value(5).toString();
         c.cpuModel = q->value(6).toString();
-        c.cpuCount = q->value(7).toInt();
+        c.cpuCount = std::uint16_t(q->value(7).toUInt());
         c.memTotal = q->value(8).toULongLong();
         c.bootTimeMs = q->value(9).toLongLong();
         c.agentVersion = q->value(10).toString();

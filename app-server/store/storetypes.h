@@ -40,19 +40,12 @@ struct AuthResult {
     QString reason;            ///< human-readable, for logs
 };
 
-/** One client of the inventory, as the table, `autofactory clients` and the export see it. */
-struct ClientInfo {
+/**
+ * One client of the inventory, as the table, `autofactory clients` and the export see it: the
+ * facts its agent last sent, and what the server knows of it.
+ */
+struct ClientInfo : SystemFacts {
     QString id;
-    QString hostname;
-    QString osName;
-    QString osVersion;
-    QString kernel;
-    QString arch;
-    QString cpuModel;
-    int cpuCount = 0;
-    quint64 memTotal = 0;
-    qint64 bootTimeMs = 0;
-    QString agentVersion;
     qint64 firstSeenMs = 0;
     qint64 lastSeenMs = 0;
     qint64 lastSampleMs = 0; ///< 0: no sample yet
