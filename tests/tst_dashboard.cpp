@@ -82,10 +82,7 @@ private Q_SLOTS:
 
     void liveClientDetailAndExport()
     {
-        server::ServerCore::Options options;
-        options.databasePath = m_dir.filePath(QStringLiteral("server.db"));
-        options.network.address = QHostAddress::LocalHost;
-        options.network.port = 0;
+        server::ServerCore::Options options = coreOptions(QStringLiteral("server.db"));
         options.defaults.sampleIntervalMs = 100;
         options.defaults.sendIntervalMs = 200;
         server::ServerCore core(options);
@@ -219,11 +216,7 @@ private Q_SLOTS:
     void storeAnswersReachTheWindow()
     {
         // Only the store worker writes; what it says (success or failure) reaches the window.
-        server::ServerCore::Options options;
-        options.databasePath = m_dir.filePath(QStringLiteral("answers.db"));
-        options.network.address = QHostAddress::LocalHost;
-        options.network.port = 0;
-        server::ServerCore core(options);
+        server::ServerCore core(coreOptions(QStringLiteral("answers.db")));
         QString error;
         QVERIFY2(core.start(&error), qPrintable(error));
         MainWindow window(core);
@@ -260,6 +253,16 @@ private Q_SLOTS:
     }
 
 private:
+    /** A server for one test: loopback, a free port, its database in the test's folder. */
+    server::ServerCore::Options coreOptions(const QString &databaseName) const
+    {
+        server::ServerCore::Options options;
+        options.databasePath = m_dir.filePath(databaseName);
+        options.network.address = QHostAddress::LocalHost;
+        options.network.port = 0;
+        return options;
+    }
+
     QTemporaryDir m_dir;
 };
 
