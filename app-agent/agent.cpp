@@ -4,7 +4,6 @@
 #include "agentlogging.h"
 #include "sampling/sampler.h"
 
-#include <QFile>
 
 namespace autofact::agent {
 
@@ -52,22 +51,13 @@ bool Agent::start(QString *error)
                      + QStringLiteral(" (run once with --server URL)");
         return false;
     }
-    if (!m_settings.ca.isEmpty()) {
-        // Checked here so a typo fails the start with a clear line instead of every handshake;
-        // OpenSSL parses the certificates when a wss:// connection is made.
-        QFile ca(m_settings.ca);
-        if (!ca.open(QIODevice::ReadOnly)) {
-            if (error)
-                *error = m_settings.path + QStringLiteral(": \"ca\" file %1: %2").arg(m_settings.ca, ca.errorString());
-            return false;
-        }
-        if (!ca.read(1024 * 1024).contains("-----BEGIN CERTIFICATE-----")) {
-            if (error)
-                *error = m_settings.path + QStringLiteral(": \"ca\" file %1 holds no PEM certificate").arg(m_settings.ca);
-            return false;
-        }
-        m_link.setCaFile(m_settings.ca);
+    // Checked here so a typo fails the start with a clear line instead of every handshake.
+    if (QString caError; !m_link.setCaFile(m_settings.ca, &caError)) {
+        if (error)
+            *error = m_settings.path + QStringLiteral(": ") + caError;
+        return false;
     }
+    m_link.setProxy(m_settings.proxy);
     QString spoolError;
     if (!m_spool.open(&spoolError))
         qCWarning(lcAgent).noquote() << spoolError << "- samples are kept in memory for now";

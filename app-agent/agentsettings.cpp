@@ -54,11 +54,21 @@ std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *e
         return true;
     };
     QString server;
+    QString proxy;
     if (!stringField(QStringLiteral("server"), server) || !stringField(QStringLiteral("id"), s.id)
         || !stringField(QStringLiteral("secret"), s.secret)
         || !stringField(QStringLiteral("spool"), s.spool)
-        || !stringField(QStringLiteral("ca"), s.ca))
+        || !stringField(QStringLiteral("ca"), s.ca)
+        || !stringField(QStringLiteral("proxy"), proxy))
         return std::nullopt;
+    QString proxyError;
+    const std::optional<ProxySetting> parsedProxy = ProxySetting::parse(proxy, &proxyError);
+    if (!parsedProxy) {
+        if (error)
+            *error = path + QStringLiteral(": ") + proxyError;
+        return std::nullopt;
+    }
+    s.proxy = *parsedProxy;
     if (!server.isEmpty()) {
         s.server = QUrl(server, QUrl::StrictMode);
         if (const QString bad = checkServerUrl(s.server); !bad.isEmpty()) {
@@ -87,6 +97,8 @@ QString AgentSettings::save() const
         o.insert(QStringLiteral("spool"), spool);
     if (!ca.isEmpty())
         o.insert(QStringLiteral("ca"), ca);
+    if (proxy.mode() != ProxySetting::Mode::System)
+        o.insert(QStringLiteral("proxy"), proxy.toString());
     return jsonfile::save(path, o);
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "link/proxysetting.h"
+
 #include <QString>
 #include <QUrl>
 
@@ -12,7 +14,7 @@ namespace autofact::agent {
  * The agent's JSON config file: where the server is, and the identity it issued.
  * @code{.json}
  * { "server": "wss://host:8675", "id": "…", "secret": "…", "spool": "/var/lib/autofact/spool.db",
- *   "ca": "/etc/autofact/server.pem" }
+ *   "ca": "/etc/autofact/server.pem", "proxy": "http://proxy.example:3128" }
  * @endcode
  * Behaviour (intervals, limits) is never read from here: the server pushes it.
  */
@@ -22,7 +24,8 @@ struct AgentSettings {
     QString id;
     QString secret;
     QString spool;  ///< spool file; defaults to autofact-spool.db beside the config
-    QString ca;     ///< optional PEM file of certificates to trust for wss:// (self-signed servers)
+    QString ca;     ///< optional PEM file of certificates to trust for wss:// instead of the platform's store
+    ProxySetting proxy; ///< "system" (default), "none", or http://host:port / socks5://host:port
 
     /** Default config location: $AUTOFACT_PATH/autofact-agent.json, else the app-config dir. */
     static QString defaultPath();

@@ -11,6 +11,7 @@
 #include <QTextStream>
 
 #include <cstdio>
+#include <cstdlib>
 
 using namespace autofact;
 using namespace autofact::agent;
@@ -82,13 +83,26 @@ int main(int argc, char *argv[])
         }
     }
 
-    Agent agent(*settings, createPlatformSampler());
-    SignalWatcher signals_;
-    QObject::connect(&signals_, &SignalWatcher::terminationRequested, &agent, &Agent::stop);
-    QObject::connect(&agent, &Agent::finished, &app, &QCoreApplication::exit, Qt::QueuedConnection);
-    if (!agent.start(&error)) {
-        err << "autofact-agent: " << error << Qt::endl;
-        return 2;
+    int exitCode = 0;
+    bool lookupInFlight = false;
+    {
+        Agent agent(*settings, createPlatformSampler());
+        SignalWatcher signals_;
+        QObject::connect(&signals_, &SignalWatcher::terminationRequested, &agent, &Agent::stop);
+        QObject::connect(&agent, &Agent::finished, &app, &QCoreApplication::exit, Qt::QueuedConnection);
+        if (!agent.start(&error)) {
+            err << "autofact-agent: " << error << Qt::endl;
+            return 2;
+        }
+        exitCode = app.exec();
+        lookupInFlight = agent.link().mayHoldNameLookup();
+    } // the spool is closed here: everything the agent owns is on disk
+    if (lookupInFlight) {
+        // Qt joins its name-lookup threads when the application object goes away; with the
+        // network down a getaddrinfo() there can take the resolver's whole timeout (tens of
+        // seconds), and a service manager would wait for it. Nothing is left to save.
+        std::fflush(nullptr);
+        std::_Exit(exitCode);
     }
-    return app.exec();
+    return exitCode;
 }

@@ -27,10 +27,10 @@ AgentLink::AgentLink(const BatchStore &store, QObject *parent)
             Q_EMIT resendDue(); // else a reconnect resends everything anyway
     });
     m_socket.setMaxMessageBytes(protocol::maxMessageBytes);
-    connect(&m_socket, &WsClient::connected, this, &AgentLink::onConnected);
-    connect(&m_socket, &WsClient::disconnected, this, &AgentLink::onDisconnected);
-    connect(&m_socket, &WsClient::binaryMessageReceived, this, &AgentLink::onBinaryMessage);
-    connect(&m_socket, &WsClient::textMessageReceived, this, [this] {
+    connect(&m_socket, &LinkSocket::connected, this, &AgentLink::onConnected);
+    connect(&m_socket, &LinkSocket::disconnected, this, &AgentLink::onDisconnected);
+    connect(&m_socket, &LinkSocket::binaryMessageReceived, this, &AgentLink::onBinaryMessage);
+    connect(&m_socket, &LinkSocket::textMessageReceived, this, [this] {
         abortLink(QStringLiteral("server sent a text message; the protocol is binary"));
     });
     connect(&m_reconnectTimer, &QTimer::timeout, this, &AgentLink::start);
@@ -86,8 +86,9 @@ void AgentLink::start()
     if (!m_outage.isValid())
         m_outage.start();
     setState(State::Connecting);
-    qCDebug(lcLink) << "connecting to" << m_url.toString();
     m_socket.open(m_url);
+    qCDebug(lcLink).noquote() << "connecting to" << m_url.toString() << "-"
+                              << ProxySetting::describe(m_socket.proxyInUse());
     // Covers a server that accepts TCP but never finishes the WebSocket handshake.
     m_livenessTimer.start();
 }
@@ -97,12 +98,12 @@ void AgentLink::stop()
     m_reconnectTimer.stop();
     m_heartbeatTimer.stop();
     m_livenessTimer.stop();
-    const bool wasOpen = m_socket.state() == WsClient::State::Open;
+    const bool wasOpen = m_socket.state() == LinkSocket::State::Open;
     setState(State::Stopped);
     m_attempt = -1;
     if (wasOpen) {
         // Queued after everything already sent: the close frame goes out last.
-        m_socket.close(ws::closecode::normal, QStringLiteral("agent stopping"));
+        m_socket.close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("agent stopping"));
     } else {
         m_socket.abort();
         QMetaObject::invokeMethod(this, &AgentLink::closed, Qt::QueuedConnection);
@@ -111,7 +112,8 @@ void AgentLink::stop()
 
 void AgentLink::onConnected()
 {
-    qCInfo(lcLink).noquote() << "connected to" << m_url.toString();
+    qCInfo(lcLink).noquote() << "connected to" << m_url.toString() << "-"
+                             << ProxySetting::describe(m_socket.proxyInUse());
     setState(State::Handshaking);
     send(m_hello);
 }
@@ -128,15 +130,21 @@ void AgentLink::onDisconnected()
         Q_EMIT closed();
         return;
     }
-    if (m_state == State::Ready || m_state == State::Handshaking)
+    if (m_state == State::Ready || m_state == State::Handshaking) {
         qCWarning(lcLink).noquote() << "link to" << m_url.toString() << "lost:"
-                                    << (m_socket.closeCode() != 0
-                                            ? QStringLiteral("server closed it (%1 %2)")
+                                    << (m_socket.errorString().isEmpty()
+                                            ? QStringLiteral("closed (%1 %2)")
                                                   .arg(m_socket.closeCode())
                                                   .arg(m_socket.closeReason())
                                             : m_socket.errorString());
-    else if (m_state == State::Connecting)
-        qCDebug(lcLink).noquote() << "cannot reach" << m_url.toString() << "-" << m_socket.errorString();
+    } else if (m_state == State::Connecting) {
+        // The first failure of an outage says why; the retries that follow stay quiet.
+        const QString why = m_socket.errorString();
+        if (m_attempt == 0)
+            qCInfo(lcLink).noquote() << "cannot reach" << m_url.toString() << "-" << why;
+        else
+            qCDebug(lcLink).noquote() << "cannot reach" << m_url.toString() << "-" << why;
+    }
     scheduleReconnect();
 }
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "link/batchtransport.h"
-#include "link/wsclient.h"
+#include "link/linksocket.h"
 #include "messages.h"
 
 #include <QElapsedTimer>
@@ -47,8 +47,10 @@ public:
     ~AgentLink() override;
 
     void setServerUrl(const QUrl &url) { m_url = url; }
-    /** PEM certificates trusted for wss:// instead of the system's store. */
-    void setCaFile(const QString &path) { m_socket.setCaFile(path); }
+    /** PEM certificates trusted for wss:// instead of the platform's store (LinkSocket). */
+    bool setCaFile(const QString &path, QString *error) { return m_socket.setCaFile(path, error); }
+    /** How to reach the server: the system's proxy configuration, none, or a given proxy. */
+    void setProxy(const ProxySetting &proxy) { m_socket.setProxy(proxy); }
     QUrl serverUrl() const { return m_url; }
     /** System facts and identity sent in Hello (agentId/secret empty for a new agent). */
     void setHello(const Hello &hello) { m_hello = hello; }
@@ -68,6 +70,8 @@ public:
     int reconnectAttempts() const { return m_attempt; }
     /** Delay before reconnect attempt @p attempt (0-based), before jitter. */
     std::int64_t backoffDelayMs(int attempt) const;
+    /** See LinkSocket::mayHoldNameLookup(). */
+    bool mayHoldNameLookup() const { return m_socket.mayHoldNameLookup(); }
 
 Q_SIGNALS:
     void stateChanged(autofact::agent::AgentLink::State state);
@@ -99,7 +103,7 @@ private:
     void abortLink(const QString &why);
 
     const BatchStore &m_store;
-    WsClient m_socket;
+    LinkSocket m_socket;
     QUrl m_url;
     Hello m_hello;
     AgentConfig m_config;
