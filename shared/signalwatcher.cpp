@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// platform: unix — compiled everywhere but Windows (shared/CMakeLists.txt).
 #include "signalwatcher.h"
 
 #include <QSocketNotifier>

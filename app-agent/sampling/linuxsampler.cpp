@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// platform: linux — compiled only on Linux (app-agent/sampling/CMakeLists.txt).
 #include "sampling/linuxsampler.h"
 
 #include "sampling/samplinglogging.h"

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// platform: macos — compiled only on macOS (app-agent/sampling/CMakeLists.txt); not built by this CI.
 #pragma once
 
 #include <QtGlobal>

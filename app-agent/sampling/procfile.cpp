@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// platform: linux — compiled only on Linux (app-agent/sampling/CMakeLists.txt).
 #include "sampling/procfile.h"
 
 #include <QFile>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// platform: windows — compiled only on Windows (app-agent/sampling/CMakeLists.txt); not built by this CI.
 #include <QtGlobal>
 
 #if defined(Q_OS_WIN)
