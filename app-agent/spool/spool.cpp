@@ -87,9 +87,10 @@ Spool::~Spool()
 
 void Spool::closeDatabase()
 {
-    m_insertOpenSample.finalize();
-    m_insertBatch.finalize();
-    m_deleteBatch.finalize();
+    for (SqliteStatement *q : {&m_insertOpenSample, &m_insertBatch, &m_deleteBatch, &m_upsertMeta,
+                               &m_selectOpenSamples, &m_deleteOpenSamples, &m_selectPayload,
+                               &m_begin, &m_commit})
+        q->finalize();
     m_db.close();
 }
 
@@ -156,6 +157,9 @@ bool Spool::createSchema(QString *error)
     const char *const statements[] = {
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
+        // SQLite's default page cache grows to 2 MiB of heap as pages are touched, which a
+        // long outage's backlog would do; the spool's hot pages fit in 256 KiB.
+        "PRAGMA cache_size=-256",
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS open_samples(id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
         "CREATE TABLE IF NOT EXISTS batches(seq INTEGER PRIMARY KEY, first_ts INTEGER NOT NULL, "
@@ -285,8 +289,8 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
     int sealed = 0;
     // Samples from disk first (they are older than any held in memory).
     if (m_dbOpen && !m_degraded && m_openCount > 0) {
-        if (m_db.exec("BEGIN")) {
-            SqliteStatement q;
+        if (begin()) {
+            SqliteStatement &q = m_selectOpenSamples;
             std::vector<SpooledBatch> built;
             std::vector<HeldSample> chunk;
             const std::uint64_t sequenceBefore = m_nextSequence;
@@ -312,14 +316,15 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
             ok = ok && row != Step::Error;
             if (ok && !chunk.empty())
                 built.push_back(buildBatch(chunk));
-            q.finalize();
-            ok = ok && exec(m_db, "DELETE FROM open_samples");
+            q.reset();
+            ok = ok && prepare(m_db, m_deleteOpenSamples, "DELETE FROM open_samples")
+                 && run(m_deleteOpenSamples);
             for (const SpooledBatch &b : built)
                 ok = ok && writeBatch(b);
             ok = ok && persistMeta();
             // On a full disk in WAL mode it is often the COMMIT that fails: only a committed
             // seal changes the in-memory index.
-            if (ok && m_db.exec("COMMIT")) {
+            if (ok && commit()) {
                 m_openCount = 0;
                 m_openBytes = 0;
                 sealed += int(built.size());
@@ -387,9 +392,19 @@ bool Spool::deleteBatch(std::uint64_t sequence)
     return run(q);
 }
 
+bool Spool::begin()
+{
+    return prepare(m_db, m_begin, "BEGIN") && run(m_begin);
+}
+
+bool Spool::commit()
+{
+    return prepare(m_db, m_commit, "COMMIT") && run(m_commit);
+}
+
 bool Spool::persistMeta()
 {
-    SqliteStatement q;
+    SqliteStatement &q = m_upsertMeta;
     if (!prepare(m_db, q, "INSERT OR REPLACE INTO meta(key, value) VALUES "
                           "('next_sequence', ?), ('dropped_total', ?), ('max_bytes', ?), "
                           "('max_age_ms', ?)"))
@@ -407,7 +422,7 @@ bool Spool::flushMemory()
         return false;
     if (m_memoryBatches.empty() && m_memorySamples.empty() && !m_degraded)
         return true;
-    if (!m_db.exec("BEGIN"))
+    if (!begin())
         return false;
     bool ok = true;
     // Batches dropped or acked while the file was read-only leave it now.
@@ -424,7 +439,7 @@ bool Spool::flushMemory()
         }
     }
     ok = ok && persistMeta();
-    if (!ok || !m_db.exec("COMMIT")) {
+    if (!ok || !commit()) {
         m_db.exec("ROLLBACK");
         return false;
     }
@@ -456,7 +471,7 @@ std::vector<SpooledBatch> Spool::pending(std::uint64_t afterSequence, std::size_
     if (m_dbOpen) {
         auto it = std::upper_bound(m_diskBatches.begin(), m_diskBatches.end(), afterSequence,
                                    [](std::uint64_t s, const BatchInfo &b) { return s < b.sequence; });
-        SqliteStatement q;
+        SqliteStatement &q = m_selectPayload;
         const bool prepared = prepare(m_db, q, "SELECT payload FROM batches WHERE seq = ?");
         for (; prepared && it != m_diskBatches.end() && out.size() < maxBatches; ++it) {
             q.bindInt64(1, sqlInt(it->sequence));
@@ -508,7 +523,7 @@ std::vector<AckedBatch> Spool::acknowledge(const Ack &ack)
     }
     // An acked batch that cannot be deleted now stays in the file until it can be (or, if the
     // agent stops first, is resent after the restart and deduplicated by the server).
-    bool ok = m_db.exec("BEGIN");
+    bool ok = begin();
     QString why = ok ? QString() : m_db.errorString();
     for (std::uint64_t seq : gone) {
         if (!deleteBatch(seq)) {
@@ -517,7 +532,7 @@ std::vector<AckedBatch> Spool::acknowledge(const Ack &ack)
             ok = false;
         }
     }
-    if (ok && !m_db.exec("COMMIT")) {
+    if (ok && !commit()) {
         ok = false;
         why = m_db.errorString();
     }
@@ -609,7 +624,7 @@ void Spool::enforceLimits(std::int64_t nowMs)
 
     if (writable && (diskDrops > 0 || openDropRows > 0)) {
         // Commit, then believe it: a failed commit leaves every counter as it was.
-        bool ok = m_db.exec("BEGIN");
+        bool ok = begin();
         for (std::size_t i = 0; ok && i < diskDrops; ++i)
             ok = deleteBatch(m_diskBatches[i].sequence);
         if (ok && openDropRows > 0) {
@@ -620,7 +635,7 @@ void Spool::enforceLimits(std::int64_t nowMs)
         const std::uint64_t droppedBefore = m_droppedTotal;
         m_droppedTotal += diskDropSamples + openDropRows;
         ok = ok && persistMeta();
-        if (!ok || !m_db.exec("COMMIT")) {
+        if (!ok || !commit()) {
             const QString why = m_db.errorString(); // before ROLLBACK replaces it
             m_db.exec("ROLLBACK");
             m_droppedTotal = droppedBefore;

@@ -75,6 +75,9 @@ private:
     /** Finalizes the cached statements, then closes the connection. */
     void closeDatabase();
     bool persistMeta();
+    /** BEGIN and COMMIT through prepared statements (logged on failure). */
+    bool begin();
+    bool commit();
     void enforceLimits(std::int64_t nowMs);
     /** Logs a sealed batch the limits dropped; the caller has counted its samples. */
     void logDroppedBatch(std::uint64_t sequence, std::uint32_t samples) const;
@@ -88,9 +91,17 @@ private:
     SqliteDatabase m_db;
     // Prepared once per connection and reused: they run on every append, seal and ack.
     // Declared after m_db, so destroyed before it.
+    // (Parsing the seal's and ack's statements anew was a third of the agent's instructions
+    // at 1 s sampling, though little of its CPU time: that goes to waking up, BENCHMARKS.md.)
     SqliteStatement m_insertOpenSample;
     SqliteStatement m_insertBatch;
     SqliteStatement m_deleteBatch;
+    SqliteStatement m_upsertMeta;
+    SqliteStatement m_selectOpenSamples;
+    SqliteStatement m_deleteOpenSamples;
+    mutable SqliteStatement m_selectPayload; ///< pending() is const; the statement is a cache
+    SqliteStatement m_begin;
+    SqliteStatement m_commit;
     bool m_dbOpen = false;
     bool m_degraded = false;
     std::uint64_t m_nextSequence = 1;
