@@ -2,11 +2,13 @@
 // ProcStat, MemInfo and LoadAvg on saved and hand-written /proc files.
 #include "sampling/loadavg.h"
 #include "sampling/meminfo.h"
+#include "sampling/procfile.h"
 #include "sampling/procstat.h"
 
 #include "testfiles.h"
 
 #include <QFile>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace autofact;
@@ -195,6 +197,48 @@ private slots:
         QString error;
         QVERIFY(!stat.read(&error));
         QVERIFY2(error.contains(QStringLiteral("does-not-exist")), qPrintable(error));
+    }
+
+    // --- ProcFile: opened once, read from the start each time ---
+    void procFileReadsCurrentContentEachTime()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("stat"));
+        const auto rewrite = [&](const QByteArray &bytes) {
+            QFile f(path); // in place, as the kernel regenerates a procfs file
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            QCOMPARE(f.write(bytes), bytes.size());
+        };
+        ProcFile file(path);
+        rewrite("first\n");
+        QVERIFY(file.read());
+        QCOMPARE(file.data(), QByteArrayView("first\n"));
+        // Longer than the initial 4 KiB buffer: the buffer grows, the text comes whole.
+        QByteArray big;
+        for (int i = 0; big.size() < 20000; ++i)
+            big += "intr line " + QByteArray::number(i) + '\n';
+        rewrite(big);
+        QVERIFY(file.read());
+        QCOMPARE(file.data(), QByteArrayView(big));
+        // Shorter again: nothing of the longer text is left behind.
+        rewrite("short\n");
+        QVERIFY(file.read());
+        QCOMPARE(file.data(), QByteArrayView("short\n"));
+        // Exactly the buffer's size: still read to the end.
+        const QByteArray exact(qsizetype(32768), 'x');
+        rewrite(exact);
+        QVERIFY(file.read());
+        QCOMPARE(file.data().size(), exact.size());
+    }
+
+    void procFileOnLiveProc()
+    {
+        // The kernel generates /proc/uptime anew on every read from offset 0.
+        ProcFile file(QStringLiteral("/proc/uptime"));
+        QVERIFY(file.read());
+        const QByteArray first = file.data().toByteArray();
+        QVERIFY(first.endsWith('\n'));
+        QTRY_VERIFY_WITH_TIMEOUT(file.read() && file.data() != QByteArrayView(first), 5000);
     }
 
     // --- /proc/meminfo ---

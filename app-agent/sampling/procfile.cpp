@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,16 +24,43 @@ ProcFile::ProcFile(const QString &path)
 {
 }
 
+ProcFile::~ProcFile()
+{
+    closeFile();
+}
+
+ProcFile::ProcFile(ProcFile &&other) noexcept
+    : m_path(std::move(other.m_path))
+    , m_nativePath(std::move(other.m_nativePath))
+    , m_buffer(std::move(other.m_buffer))
+    , m_size(other.m_size)
+    , m_fd(std::exchange(other.m_fd, -1))
+{
+}
+
+void ProcFile::closeFile()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
+}
+
 bool ProcFile::read(QString *error)
 {
     m_size = 0;
-    // Plain open/read/close: QFile adds an fstat, a QFileInfo cache and allocations per open,
-    // which is most of the cost of reading a 1 KiB procfs file.
-    const int fd = ::open(m_nativePath.constData(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const auto fail = [&](int code) {
+        closeFile(); // the next read opens afresh
         if (error)
-            *error = m_path + u": " + QString::fromLocal8Bit(std::strerror(errno));
+            *error = m_path + u": " + QString::fromLocal8Bit(std::strerror(code));
         return false;
+    };
+    // Opened once and kept: on this project's VMs every system call costs microseconds, and
+    // open/read/read/close per file per sample was most of the agent's syscalls. Plain POSIX,
+    // not QFile, which adds an fstat, a QFileInfo cache and allocations.
+    if (m_fd < 0) {
+        m_fd = ::open(m_nativePath.constData(), O_RDONLY | O_CLOEXEC);
+        if (m_fd < 0)
+            return fail(errno);
     }
     if (m_buffer.size() < initialBufferSize)
         m_buffer.resize(initialBufferSize);
@@ -40,20 +68,21 @@ bool ProcFile::read(QString *error)
     for (;;) {
         if (size == m_buffer.size())
             m_buffer.resize(m_buffer.size() * 2);
-        const ssize_t n = ::read(fd, m_buffer.data() + size, size_t(m_buffer.size() - size));
-        if (n > 0) {
-            size += n;
-        } else if (n == 0) {
-            break;
-        } else if (errno != EINTR) {
-            const int saved = errno;
-            ::close(fd);
-            if (error)
-                *error = m_path + u": " + QString::fromLocal8Bit(std::strerror(saved));
-            return false;
+        const qsizetype room = m_buffer.size() - size;
+        // A read from offset 0 makes the kernel generate the procfs text anew (procps reads
+        // /proc/stat the same way). A read that does not fill the buffer ended at the end of
+        // the file, so the usual case is one pread() per file; a read that fills it continues
+        // after a larger buffer.
+        const ssize_t n = ::pread(m_fd, m_buffer.data() + size, size_t(room), off_t(size));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(errno);
         }
+        size += n;
+        if (n < room)
+            break;
     }
-    ::close(fd);
     m_size = size;
     return true;
 }

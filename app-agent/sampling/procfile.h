@@ -12,12 +12,18 @@ namespace autofact::agent {
  *
  * procfs files report a size of 0, so the file is read until end of file; the buffer doubles
  * when a read fills it and keeps its size afterwards, so steady-state reads do not allocate.
+ * The file is opened on the first read() and kept open: each later read() is one pread()
+ * from offset 0, which makes the kernel generate the text anew.
  */
 class ProcFile
 {
 public:
-    /** @p path is opened on each read(), never kept open. */
     explicit ProcFile(const QString &path);
+    ~ProcFile();
+    ProcFile(ProcFile &&other) noexcept;
+    ProcFile(const ProcFile &) = delete;
+    ProcFile &operator=(const ProcFile &) = delete;
+    ProcFile &operator=(ProcFile &&) = delete;
 
     /**
      * Reads the whole file. On failure returns false, leaves data() empty and, if @p error is
@@ -48,10 +54,13 @@ public:
     const QString &path() const { return m_path; }
 
 private:
+    void closeFile();
+
     QString m_path;
     QByteArray m_nativePath;
     QByteArray m_buffer;
     qsizetype m_size = 0;
+    int m_fd = -1; ///< open between reads; closed after a failed read
 };
 
 } // namespace autofact::agent
