@@ -83,10 +83,8 @@ void Agent::stop()
         return;
     m_stopped = true;
     m_timer.stop();
-    m_engine.stop();
-    qCInfo(lcAgent) << "stopping;" << m_spool.backlogBatches()
-                    << "unacknowledged batches stay in the spool";
-    // Exit once the close handshake is done, or after 2 s if the server does not answer it.
+    m_engine.stop(); // seals what was sampled and sends what the window allows
+    // Exit once the link is closed, or after 2 s whatever the server does.
     auto *guard = new QTimer(this);
     guard->setSingleShot(true);
     const auto done = [this, guard] {
@@ -96,7 +94,34 @@ void Agent::stop()
     connect(&m_link, &AgentLink::closed, guard, done, Qt::SingleShotConnection);
     connect(guard, &QTimer::timeout, this, done);
     guard->start(2000);
-    m_link.stop();
+    // QWebSocket stops reading the moment it sends its close frame, so the acks for what is in
+    // flight must arrive before it: wait for them (1 s at most), then close. Whatever is still
+    // unacked stays in the spool and goes again on the next start.
+    auto *ackWait = new QTimer(this);
+    ackWait->setSingleShot(true);
+    const auto closeLink = [this, ackWait] {
+        if (m_linkClosing)
+            return;
+        m_linkClosing = true;
+        ackWait->stop();
+        qCInfo(lcAgent) << "stopping;" << m_spool.backlogBatches()
+                        << "unacknowledged batches stay in the spool";
+        m_link.stop();
+    };
+    if (m_link.isReady() && m_engine.inFlight() > 0) {
+        connect(&m_engine, &AgentEngine::batchesAcknowledged, ackWait, [this, closeLink] {
+            if (m_engine.inFlight() == 0)
+                closeLink();
+        });
+        connect(&m_link, &AgentLink::stateChanged, ackWait, [closeLink](AgentLink::State state) {
+            if (state != AgentLink::State::Ready)
+                closeLink(); // the link went down meanwhile
+        });
+        connect(ackWait, &QTimer::timeout, this, closeLink);
+        ackWait->start(1000);
+    } else {
+        closeLink();
+    }
 }
 
 void Agent::wake()

@@ -65,6 +65,7 @@ private:
     AgentEngine m_engine;
     QTimer m_timer;
     bool m_stopped = false;
+    bool m_linkClosing = false; ///< stop() has asked the link to close
 };
 
 } // namespace autofact::agent

@@ -97,6 +97,8 @@ int main(int argc, char *argv[])
         exitCode = app.exec();
         lookupInFlight = agent.link().mayHoldNameLookup();
     } // the spool is closed here: everything the agent owns is on disk
+    // Sockets the link let go are deleted later; "later" is now, with the event loop over.
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     if (lookupInFlight) {
         // Qt joins its name-lookup threads when the application object goes away; with the
         // network down a getaddrinfo() there can take the resolver's whole timeout (tens of

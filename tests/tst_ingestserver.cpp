@@ -262,8 +262,14 @@ private slots:
         int leftHub = 0;
         connect(m_core->hub(), &IngestServer::clientDisconnected, &context, [&] { ++leftHub; });
         QSignalSpy finished(&agent, &Agent::finished);
+        agent.takeSample(); // so that stop() has something to seal and send
+        const std::uint64_t nextBefore = agent.spool().nextSequence();
         agent.stop();
         QVERIFY(finished.wait(10000));
+        // stop() sealed a last batch and waited for its ack before closing (QWebSocket reads
+        // nothing once its close frame is out): nothing is left to send again.
+        QVERIFY(agent.spool().nextSequence() > nextBefore);
+        QCOMPARE(agent.spool().backlogBatches(), 0);
         QTRY_COMPARE_WITH_TIMEOUT(leftHub, 1, 10000);
         testdata::settleStore(*m_core);
         DbReader db(dbPath());

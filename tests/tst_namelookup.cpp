@@ -25,8 +25,15 @@ class TestNameLookup : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    void hungLookupBlocksNeitherSamplingNorExit_data()
+    {
+        QTest::addColumn<QString>("proxy");
+        QTest::addRow("direct") << QStringLiteral("none");
+        QTest::addRow("system proxy settings") << QStringLiteral("system");
+    }
     void hungLookupBlocksNeitherSamplingNorExit()
     {
+        QFETCH(QString, proxy);
         QTemporaryDir dir;
         const QString config = dir.filePath(QStringLiteral("autofact-agent.json"));
         const QString spool = dir.filePath(QStringLiteral("autofact-spool.db"));
@@ -34,7 +41,7 @@ private Q_SLOTS:
         {
             QFile f(config);
             QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write("{\"server\": \"ws://hub.slow-lookup.test:8675\", \"proxy\": \"none\"}");
+            f.write("{\"server\": \"ws://hub.slow-lookup.test:8675\", \"proxy\": \"" + proxy.toUtf8() + "\"}");
         }
         QProcess agent;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -44,8 +51,12 @@ private Q_SLOTS:
         // Sanitizer builds: the shim comes before the ASan runtime in the preload list.
         env.insert(QStringLiteral("ASAN_OPTIONS"),
                    env.value(QStringLiteral("ASAN_OPTIONS")) + QStringLiteral(":verify_asan_link_order=0"));
+        const QString log = dir.filePath(QStringLiteral("agent.log"));
+        agent.setStandardErrorFile(log);
+        // No proxy from this machine's environment: the lookup must be the server's own.
+        for (const char *name : {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"})
+            env.remove(QString::fromLatin1(name));
         agent.setProcessEnvironment(env);
-        agent.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         agent.start(agentBinary, {QStringLiteral("--config"), config});
         QVERIFY(agent.waitForStarted(10000));
 
@@ -62,7 +73,12 @@ private Q_SLOTS:
         QVERIFY2(agent.waitForFinished(15000), "the agent waited for the hung name lookup");
         QCOMPARE(agent.exitStatus(), QProcess::NormalExit);
         QCOMPARE(agent.exitCode(), 0);
-        QVERIFY(openSamples(spool) >= kept); // the orderly part of the shutdown ran
+        QVERIFY(openSamples(spool) >= kept);
+        // The orderly part of the shutdown ran before the process ended.
+        QFile logFile(log);
+        QVERIFY(logFile.open(QIODevice::ReadOnly));
+        const QByteArray written = logFile.readAll();
+        QVERIFY2(written.contains("stopping;"), written.constData());
     }
 };
 

@@ -61,7 +61,10 @@ public:
     void open(const QUrl &url);
     /** Queues one binary message; false (nothing queued) unless the connection is open. */
     bool sendBinary(const QByteArray &payload);
-    /** Starts the close handshake after what is queued; disconnected() follows. */
+    /**
+     * Sends a close frame after what is queued and ends the connection; disconnected()
+     * follows. Not open (still connecting, or already ending): same as abort(), silent.
+     */
     void close(QWebSocketProtocol::CloseCode code, const QString &reason);
     /** Drops the connection at once, without a close frame and without disconnected(). */
     void abort();

@@ -27,15 +27,14 @@ std::optional<ProxySetting> ProxySetting::parse(const QString &value, QString *e
     else if (url.scheme() == u"socks5")
         type = QNetworkProxy::Socks5Proxy;
     else
+        // The value is not repeated: whatever was typed may hold a password.
         return fail(QStringLiteral("\"proxy\" must be \"system\", \"none\", http://host:port or "
-                                   "socks5://host:port, not \"%1\"")
-                        .arg(url.toDisplayString(QUrl::RemoveUserInfo)));
+                                   "socks5://host:port"));
     if (!url.isValid() || url.host().isEmpty() || url.port() <= 0)
-        return fail(QStringLiteral("\"proxy\" URL \"%1\" needs a host and a port")
-                        .arg(url.toDisplayString(QUrl::RemoveUserInfo)));
+        return fail(QStringLiteral("\"proxy\" URL needs a host and a port"));
     if (!url.path().isEmpty() && url.path() != u"/")
-        return fail(QStringLiteral("\"proxy\" URL \"%1\" must not have a path")
-                        .arg(url.toDisplayString(QUrl::RemoveUserInfo)));
+        return fail(QStringLiteral("\"proxy\" URL %1:%2 must not have a path")
+                        .arg(url.host()).arg(url.port()));
     s.m_mode = Mode::Fixed;
     s.m_fixed = QNetworkProxy(type, url.host(), quint16(url.port()), url.userName(), url.password());
     s.m_text = v;

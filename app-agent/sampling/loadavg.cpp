@@ -7,7 +7,7 @@
 namespace autofact::agent {
 
 LoadAvg::LoadAvg(const QString &path)
-    : m_file(path)
+    : m_file(path, ProcFile::Layout::SingleRecord)
 {
 }
 

@@ -9,7 +9,7 @@
 namespace autofact::agent {
 
 MemInfo::MemInfo(const QString &path)
-    : m_file(path)
+    : m_file(path, ProcFile::Layout::SingleRecord)
 {
 }
 

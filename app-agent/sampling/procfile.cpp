@@ -18,9 +18,10 @@ namespace {
 constexpr qsizetype initialBufferSize = 4096;
 } // namespace
 
-ProcFile::ProcFile(const QString &path)
+ProcFile::ProcFile(const QString &path, Layout layout)
     : m_path(path)
     , m_nativePath(QFile::encodeName(path))
+    , m_layout(layout)
 {
 }
 
@@ -35,6 +36,7 @@ ProcFile::ProcFile(ProcFile &&other) noexcept
     , m_buffer(std::move(other.m_buffer))
     , m_size(other.m_size)
     , m_fd(std::exchange(other.m_fd, -1))
+    , m_layout(other.m_layout)
 {
 }
 
@@ -70,9 +72,7 @@ bool ProcFile::read(QString *error)
             m_buffer.resize(m_buffer.size() * 2);
         const qsizetype room = m_buffer.size() - size;
         // A read from offset 0 makes the kernel generate the procfs text anew (procps reads
-        // /proc/stat the same way). A read that does not fill the buffer ended at the end of
-        // the file, so the usual case is one pread() per file; a read that fills it continues
-        // after a larger buffer.
+        // /proc/stat the same way); later reads continue that same text.
         const ssize_t n = ::pread(m_fd, m_buffer.data() + size, size_t(room), off_t(size));
         if (n < 0) {
             if (errno == EINTR)
@@ -80,7 +80,7 @@ bool ProcFile::read(QString *error)
             return fail(errno);
         }
         size += n;
-        if (n < room)
+        if (n == 0 || (m_layout == Layout::SingleRecord && n < room))
             break;
     }
     m_size = size;

@@ -12,13 +12,22 @@ namespace autofact::agent {
  *
  * procfs files report a size of 0, so the file is read until end of file; the buffer doubles
  * when a read fills it and keeps its size afterwards, so steady-state reads do not allocate.
- * The file is opened on the first read() and kept open: each later read() is one pread()
- * from offset 0, which makes the kernel generate the text anew.
+ * The file is opened on the first read() and kept open: each later read() starts with a
+ * pread() from offset 0, which makes the kernel generate the text anew.
  */
 class ProcFile
 {
 public:
-    explicit ProcFile(const QString &path);
+    enum class Layout {
+        /// Read until read() returns 0. Files that list one entry per item (cpuinfo, diskstats,
+        /// net/dev, mountinfo) hand out about a page per read, short of the end.
+        Records,
+        /// The kernel formats the whole file in one go (single_open(): stat, meminfo, loadavg),
+        /// so a read that does not fill the buffer reached the end: one pread() per read().
+        SingleRecord,
+    };
+
+    explicit ProcFile(const QString &path, Layout layout = Layout::Records);
     ~ProcFile();
     ProcFile(ProcFile &&other) noexcept;
     ProcFile(const ProcFile &) = delete;
@@ -61,6 +70,7 @@ private:
     QByteArray m_buffer;
     qsizetype m_size = 0;
     int m_fd = -1; ///< open between reads; closed after a failed read
+    Layout m_layout = Layout::Records;
 };
 
 } // namespace autofact::agent

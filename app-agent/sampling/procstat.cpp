@@ -51,7 +51,7 @@ bool parseCpuColumns(const char *p, const char *lineEnd, CpuCounters &out)
 } // namespace
 
 ProcStat::ProcStat(const QString &path)
-    : m_file(path)
+    : m_file(path, ProcFile::Layout::SingleRecord)
 {
 }
 
