@@ -17,6 +17,7 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <memory>
 #include <optional>
 
 using namespace autofact::agent;
@@ -82,8 +83,8 @@ private:
     void serve(QTcpSocket *client)
     {
         client->setParent(this);
-        auto *head = new QByteArray;
-        connect(client, &QObject::destroyed, this, [head] { delete head; });
+        // Owned by the connection below: freed with it when the client socket goes.
+        auto head = std::make_shared<QByteArray>();
         connect(client, &QTcpSocket::readyRead, this, [this, client, head] {
             if (head->isNull() && client->property("piped").toBool())
                 return;
