@@ -5,6 +5,7 @@
 #include "link/linksocket.h"
 
 #include <QProcess>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSslCertificate>
 #include <QSslConfiguration>
@@ -534,6 +535,31 @@ private Q_SLOTS:
             QVERIFY(!connectTo(client, server.url(QStringLiteral("localhost"))));
             QVERIFY2(client.errorString().contains(QStringLiteral("name")), qPrintable(client.errorString()));
         }
+    }
+
+    void tlsRefusalIsLoggedOncePerReason()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl is not installed");
+        QTemporaryDir dir;
+        const std::optional<TestCertificate> cert = makeCertificate(dir, QStringLiteral("server"));
+        QVERIFY(cert);
+        EchoServer server(QWebSocketServer::SecureMode);
+        server.m_server.setSslConfiguration(cert->serverConfig);
+        QVERIFY(server.listen());
+        LinkSocket client;
+        // The first refusal is a warning that says why...
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("certificate is not trusted.*self-signed")));
+        QVERIFY(!connectTo(client, server.url()));
+        // ...a retry for the same reason is not another warning...
+        QTest::failOnWarning(QRegularExpression(QStringLiteral("certificate is not trusted")));
+        QVERIFY(!connectTo(client, server.url()));
+        QVERIFY2(client.errorString().contains(QStringLiteral("self-signed")), qPrintable(client.errorString()));
+        // ...but a new reason is.
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("certificate is not trusted.*host name")));
+        QString error;
+        QVERIFY(client.setCaFile(cert->certPath, &error));
+        QVERIFY(!connectTo(client, server.url(QStringLiteral("localhost"))));
     }
 
     void proxies_data()

@@ -135,6 +135,7 @@ void LinkSocket::onConnected(QWebSocket *socket)
     m_connectTimer.stop();
     m_lookupNow = false;
     m_wasOpen = true;
+    m_lastTlsWarning.clear(); // a later refusal is news again
     Q_EMIT connected();
 }
 
@@ -164,7 +165,13 @@ void LinkSocket::onSslErrors(QWebSocket *socket, const QList<QSslError> &errors)
     m_error = QStringLiteral("TLS: the server's certificate is not trusted (%1)")
                   .arg(reasons.join(QStringLiteral("; ")));
     // Loud on purpose: a refused certificate is a configuration fault, not a network blip.
-    qCWarning(lcLink).noquote() << m_url.toDisplayString() << "-" << m_error;
+    // Once per reason, though: the link retries every few seconds.
+    const QString logged = m_url.toDisplayString() + QStringLiteral(" - ") + m_error;
+    if (logged != m_lastTlsWarning)
+        qCWarning(lcLink).noquote() << logged;
+    else
+        qCDebug(lcLink).noquote() << logged;
+    m_lastTlsWarning = logged;
 }
 
 void LinkSocket::onTimeout()

@@ -121,6 +121,7 @@ private:
     bool m_lookupNow = false;       ///< the current socket may still be resolving a name
     bool m_lookupAbandoned = false; ///< a socket was dropped while it may have been resolving
 
+    QString m_lastTlsWarning; ///< logged at warning level once until it changes or a connection works
     QString m_error;
     int m_closeCode = 0;
     QString m_closeReason;
