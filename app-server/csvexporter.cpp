@@ -101,7 +101,13 @@ QByteArray CsvExporter::headerLine()
 void CsvExporter::appendField(QByteArray &out, QStringView text)
 {
     const QByteArray utf8 = text.toUtf8();
-    bool quote = false;
+    // A text cell that starts like a formula is run by spreadsheets (OWASP "CSV injection"):
+    // hostnames and IDs come from agents, so such a cell gets a leading apostrophe, which
+    // spreadsheets show as text, and quotes around it. Numeric columns never come here.
+    const bool formula = !utf8.isEmpty()
+                         && (utf8.front() == '=' || utf8.front() == '+' || utf8.front() == '-'
+                             || utf8.front() == '@' || utf8.front() == '\t' || utf8.front() == '\r');
+    bool quote = formula;
     for (char c : utf8) {
         if (c == ',' || c == '"' || c == '\r' || c == '\n') {
             quote = true;
@@ -113,6 +119,8 @@ void CsvExporter::appendField(QByteArray &out, QStringView text)
         return;
     }
     out.append('"');
+    if (formula)
+        out.append('\'');
     for (char c : utf8) {
         if (c == '"')
             out.append('"');

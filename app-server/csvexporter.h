@@ -52,7 +52,11 @@ public:
 
     /** The header row, CRLF included. */
     static QByteArray headerLine();
-    /** Appends @p text to @p out as one CSV field, quoted only when needed. */
+    /**
+     * Appends @p text to @p out as one CSV text field, quoted only when needed; a field a
+     * spreadsheet would run as a formula (starting with = + - @, tab or CR) is neutralised
+     * with a leading apostrophe.
+     */
     static void appendField(QByteArray &out, QStringView text);
 
 private:

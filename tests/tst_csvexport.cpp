@@ -201,6 +201,15 @@ private slots:
         QTest::addRow("cr") << QStringLiteral("a\rb") << QByteArray("\"a\rb\"");
         QTest::addRow("utf8") << QStringLiteral("hôte") << QByteArray("h\xc3\xb4te");
         QTest::addRow("empty") << QString() << QByteArray();
+        // OWASP CSV injection: text a spreadsheet would run is neutralised, quoted.
+        QTest::addRow("formula =") << QStringLiteral("=HYPERLINK(\"http://x\",\"y\")")
+                                   << QByteArray("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+        QTest::addRow("formula +") << QStringLiteral("+1+cmd") << QByteArray("\"'+1+cmd\"");
+        QTest::addRow("formula -") << QStringLiteral("-2+3") << QByteArray("\"'-2+3\"");
+        QTest::addRow("formula @") << QStringLiteral("@SUM(A1)") << QByteArray("\"'@SUM(A1)\"");
+        QTest::addRow("leading tab") << QStringLiteral("\t=1") << QByteArray("\"'\t=1\"");
+        QTest::addRow("leading cr") << QStringLiteral("\r=1") << QByteArray("\"'\r=1\"");
+        QTest::addRow("sign inside is fine") << QStringLiteral("web-1=a") << QByteArray("web-1=a");
     }
     void fieldQuoting()
     {
@@ -209,6 +218,34 @@ private slots:
         QByteArray out;
         CsvExporter::appendField(out, text);
         QCOMPARE(out, csv);
+    }
+
+    void formulaHostnameIsTextAndNumbersStayNumbers()
+    {
+        // An agent chose its hostname; the spreadsheet that opens the export must not run it.
+        QTemporaryDir dir;
+        Store store(dir.filePath(QStringLiteral("formula.sqlite")));
+        QVERIFY_STORE(store.open());
+        const QString hostile = QStringLiteral("=cmd|' /C calc'!A0");
+        const QString id = STORE_OK(store.enrolment().authenticate(makeHello(hostile), QStringLiteral("p"), kT0)).clientId;
+        SampleBatch batch = testdata::makeBatch(1, 3, 2, kT0);
+        batch.droppedTotal = 0;
+        const std::vector<Store::IngestItem> items{{id, &batch}};
+        QVERIFY_STORE(store.ingest().write(items, kT0));
+        const QByteArray bytes = exportBytes(store, {});
+        const auto records = parseCsv(bytes);
+        QVERIFY(records);
+        QCOMPARE(records->size(), 4);
+        const QStringList header = records->front();
+        const int cHost = int(header.indexOf(QStringLiteral("hostname")));
+        const int cCpu = int(header.indexOf(QStringLiteral("cpu_user")));
+        QVERIFY(cHost >= 0 && cCpu >= 0);
+        for (qsizetype i = 1; i < records->size(); ++i) {
+            QCOMPARE((*records)[i][cHost], u'\'' + hostile);
+            bool isNumber = false;
+            (*records)[i][cCpu].toDouble(&isNumber);
+            QVERIFY2(isNumber, qPrintable((*records)[i][cCpu]));
+        }
     }
 
     void exportsEverything()

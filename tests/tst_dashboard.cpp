@@ -21,6 +21,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
+#include <QLabel>
 #include <QTest>
 
 using namespace autofact;
@@ -31,6 +32,11 @@ namespace {
 class FakeSampler : public agent::Sampler
 {
 public:
+    FakeSampler() = default;
+    FakeSampler(int, QString hostname)
+        : m_hostname(std::move(hostname))
+    {
+    }
     bool sample(std::int64_t nowMs, Sample &out, std::vector<float> &coreBusy, QString *) override
     {
         ++m_count;
@@ -52,7 +58,7 @@ public:
     Hello systemFacts() const override
     {
         Hello h;
-        h.hostname = QStringLiteral("fake-host");
+        h.hostname = m_hostname;
         h.osName = QStringLiteral("TestOS");
         h.osVersion = QStringLiteral("1.0");
         h.kernel = QStringLiteral("6.1.0-test");
@@ -64,6 +70,7 @@ public:
         return h;
     }
     int m_count = 0;
+    QString m_hostname = QStringLiteral("fake-host");
 };
 } // namespace
 
@@ -191,6 +198,40 @@ private Q_SLOTS:
         QCOMPARE(model->rowCount(), 1);
         window.close();
         core.stop();
+    }
+
+    void agentTextIsShownAsText()
+    {
+        // A hostname is whatever the agent says; rendered as rich text it could load files or
+        // fill the screen.
+        server::ServerCore core(coreOptions(QStringLiteral("markup.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const QString hostile = QStringLiteral("<font size=7>big</font><img src=\"file:///etc/hostname\">");
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("markup-agent.json"));
+        settings.server = core.url();
+        settings.spool = m_dir.filePath(QStringLiteral("markup-spool.db"));
+        agent::Agent agent(settings, std::make_unique<FakeSampler>(2, hostile));
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        ClientTableModel *model = window.model();
+        QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::HostnameColumn).data().toString(), hostile, 10000);
+        window.openDetail(model->rowAt(0).info.id);
+        ClientDetailView *detail = window.detailView();
+        QList<QLabel *> showing;
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            showing.clear();
+            for (QLabel *label : detail->findChildren<QLabel *>())
+                if (label->text() == hostile)
+                    showing.append(label);
+            return showing.size() >= 2; // the title and the Hostname fact
+        }(), 10000);
+        for (QLabel *label : showing)
+            QCOMPARE(label->textFormat(), Qt::PlainText);
     }
 
     void exportCancelWritesNothing()

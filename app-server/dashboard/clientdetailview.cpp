@@ -50,6 +50,8 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     , m_reader(reader)
 {
     m_title = new QLabel(this);
+    // Hostnames and the other facts are the agent's words: shown as text, never as markup.
+    m_title->setTextFormat(Qt::PlainText);
     QFont titleFont = m_title->font();
     titleFont.setPointSizeF(titleFont.pointSizeF() * 1.3);
     titleFont.setBold(true);
@@ -201,6 +203,7 @@ void ClientDetailView::updateFacts(const server::ClientInfo &info)
         m_facts->removeRow(0);
     auto add = [this](const QString &label, const QString &value) {
         auto *valueLabel = new QLabel(value.isEmpty() ? QStringLiteral("—") : value);
+        valueLabel->setTextFormat(Qt::PlainText);
         valueLabel->setWordWrap(true);
         valueLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
         m_facts->addRow(label, valueLabel);

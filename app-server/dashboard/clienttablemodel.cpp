@@ -182,9 +182,12 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         if (column == LastSeenColumn) {
             if (!row.online && row.leftMs > 0)
-                return tr("Left %1: %2").arg(dateTimeText(row.leftMs),
-                                             row.leftReason.isEmpty() ? tr("disconnected")
-                                                                      : row.leftReason);
+                // Tooltips guess at rich text; the reason may quote the agent's close reason.
+                return QStringLiteral("<qt>%1</qt>")
+                    .arg(tr("Left %1: %2")
+                             .arg(dateTimeText(row.leftMs),
+                                  row.leftReason.isEmpty() ? tr("disconnected") : row.leftReason)
+                             .toHtmlEscaped());
             if (row.lastSeenMs > 0)
                 return tr("Last seen %1").arg(dateTimeText(row.lastSeenMs));
         }

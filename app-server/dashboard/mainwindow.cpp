@@ -339,6 +339,7 @@ void MainWindow::forgetSelectedClient()
                     tr("Forget %1 (%2)?\n\nIts credentials are wiped: the agent must enrol again "
                        "and will get a new ID.").arg(name, id),
                     QMessageBox::Cancel, this);
+    box.setTextFormat(Qt::PlainText); // the hostname is the agent's text
     QPushButton *keep = box.addButton(tr("Forget, keep history"), QMessageBox::AcceptRole);
     QPushButton *drop = box.addButton(tr("Forget and delete history"), QMessageBox::DestructiveRole);
     box.setDefaultButton(QMessageBox::Cancel);
