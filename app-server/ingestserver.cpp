@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "serverlogging.h"
+#include "untrustedtext.h"
 
 #include <QDateTime>
 #include <QWebSocket>
@@ -357,9 +358,10 @@ void IngestServer::onDisconnected(quint64 sessionId)
         return;
     std::unique_ptr<Session> s = std::move(it->second);
     m_sessions.erase(it);
+    // The close reason is the agent's text (up to 123 bytes of it): kept and logged cleaned.
     const QString reason = s->socket->closeReason().isEmpty()
                                ? QStringLiteral("connection lost (%1)").arg(s->socket->errorString())
-                               : s->socket->closeReason();
+                               : cleanUntrustedText(s->socket->closeReason());
     if (s->connectionId > 0)
         QMetaObject::invokeMethod(m_worker, [w = m_worker, c = s->connectionId, reason] {
             w->recordDisconnect(c, reason);

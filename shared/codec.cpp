@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "codec.h"
 
+#include "untrustedtext.h"
+
 #include "autofact_generated.h"
 
 #include <QStringBuilder>
@@ -188,7 +190,9 @@ bool readString(const flatbuffers::String *s, QString &out, const char *field, Q
                      .arg(protocol::maxStringBytes);
         return false;
     }
-    out = QString::fromUtf8(s->c_str(), static_cast<qsizetype>(s->size()));
+    // Every string in the protocol comes from the other side: nothing that could forge a log
+    // line, drive a terminal or reorder displayed text survives decoding.
+    out = cleanUntrustedText(QString::fromUtf8(s->c_str(), static_cast<qsizetype>(s->size())));
     return true;
 }
 

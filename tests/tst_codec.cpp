@@ -81,6 +81,48 @@ private slots:
         QVERIFY(*r.message == message);
     }
 
+    void peerTextIsCleanedOnDecode_data()
+    {
+        QTest::addColumn<QString>("sent");
+        QTest::addColumn<QString>("decoded");
+        QTest::addRow("plain") << QStringLiteral("web-1.example") << QStringLiteral("web-1.example");
+        QTest::addRow("unicode kept") << QStringLiteral("hôte-🙂") << QStringLiteral("hôte-🙂");
+        QTest::addRow("forged log line") << QStringLiteral("a\n2026-12-01 autofact.server: admin logged in")
+                                         << QStringLiteral("a2026-12-01 autofact.server: admin logged in");
+        QTest::addRow("ansi escape") << QStringLiteral("\x1b[2J\x1b[31mred") << QStringLiteral("[2J[31mred");
+        QTest::addRow("c1 and del") << QStringLiteral("a\u0085b\u009bc\u007fd") << QStringLiteral("abcd");
+        QTest::addRow("bidi override") << QStringLiteral("invoice\u202Etxt.exe") << QStringLiteral("invoicetxt.exe");
+        QTest::addRow("bidi isolates and marks") << QStringLiteral("\u2066a\u2069\u200Eb\u200Fc\u061C")
+                                                 << QStringLiteral("abc");
+        QTest::addRow("line separators") << QStringLiteral("a\u2028b\u2029c") << QStringLiteral("abc");
+        QTest::addRow("tab and cr") << QStringLiteral("a\tb\rc") << QStringLiteral("abc");
+    }
+    void peerTextIsCleanedOnDecode()
+    {
+        // Every string field is the other side's words: an agent's Hello here, and the same
+        // reader serves every message both ways.
+        QFETCH(QString, sent);
+        QFETCH(QString, decoded);
+        Hello hello;
+        hello.protocolVersion = protocol::version;
+        hello.hostname = sent;
+        hello.osName = sent;
+        hello.cpuModel = sent;
+        const DecodeResult r = codec::decode(codec::encode(Message(hello)));
+        QVERIFY2(r.ok(), qPrintable(r.reason));
+        const auto *got = std::get_if<Hello>(&*r.message);
+        QVERIFY(got);
+        QCOMPARE(got->hostname, decoded);
+        QCOMPARE(got->osName, decoded);
+        QCOMPARE(got->cpuModel, decoded);
+        ErrorMessage error;
+        error.code = ErrorCode::Malformed;
+        error.reason = sent;
+        const DecodeResult e = codec::decode(codec::encode(Message(error)));
+        QVERIFY2(e.ok(), qPrintable(e.reason));
+        QCOMPARE(std::get<ErrorMessage>(*e.message).reason, decoded);
+    }
+
     void misalignedBuffersDecode()
     {
         // QWebSocket payloads can start at any address; FlatBuffers needs aligned reads.
