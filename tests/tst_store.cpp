@@ -870,18 +870,31 @@ private slots:
         QVERIFY_STORE(store.open());
         const QString a = enrol(store, QStringLiteral("Web-1"));
         const QString b = enrol(store, QStringLiteral("db-1"));
-        const QString c = enrol(store, QStringLiteral("web-1")); // reinstalled: same name
-        QStringList got = STORE_OK(store.inventory().resolveClients({b, QStringLiteral("WEB-1")}));
-        QStringList sortedWeb{a, c};
-        sortedWeb.sort();
-        QCOMPARE(got, QStringList{b} + sortedWeb);
-        got = STORE_OK(store.inventory().resolveClients({a, a, QStringLiteral("web-1")}));
-        QCOMPARE(got.size(), 2);
+        // IDs and unique hostnames (in any case) name one client each, in the order given.
+        QCOMPARE(STORE_OK(store.inventory().resolveClients({b, QStringLiteral("WEB-1")})), (QStringList{b, a}));
+        QCOMPARE(STORE_OK(store.inventory().resolveClients({a, a, QStringLiteral("web-1")})), QStringList{a});
         const auto unknown = store.inventory().resolveClients({a, QStringLiteral("nobody")});
         QVERIFY(!unknown);
         QCOMPARE(unknown.error().kind, StoreError::Kind::NotFound);
         QCOMPARE(unknown.errorMessage(), QStringLiteral("unknown client: nobody"));
         QVERIFY(STORE_OK(store.inventory().resolveClients({})).isEmpty());
+
+        // Regression: a second client enrolling as "WEB-1" merged into "web-1"'s export.
+        const QString c = enrol(store, QStringLiteral("WEB-1"));
+        QCOMPARE(STORE_OK(store.inventory().resolveClients({QStringLiteral("Web-1")})), QStringList{a});
+        QCOMPARE(STORE_OK(store.inventory().resolveClients({QStringLiteral("WEB-1")})), QStringList{c});
+        const auto ambiguous = store.inventory().resolveClients({QStringLiteral("web-1")});
+        QVERIFY(!ambiguous);
+        QCOMPARE(ambiguous.error().kind, StoreError::Kind::Invalid);
+        QVERIFY2(ambiguous.errorMessage().contains(a) && ambiguous.errorMessage().contains(c)
+                     && ambiguous.errorMessage().contains(QStringLiteral("name one by ID")),
+                 qPrintable(ambiguous.errorMessage()));
+        // A reinstalled machine under the very same name: two clients, refused by name too.
+        const QString d = enrol(store, QStringLiteral("db-1"));
+        const auto twice = store.inventory().resolveClients({QStringLiteral("db-1")});
+        QVERIFY(!twice);
+        QVERIFY2(twice.errorMessage().contains(b) && twice.errorMessage().contains(d), qPrintable(twice.errorMessage()));
+        QCOMPARE(STORE_OK(store.inventory().resolveClients({d})), QStringList{d});
     }
 
     void forgetClient()

@@ -87,23 +87,42 @@ StoreResult<QStringList> Inventory::resolveClients(const QStringList &idsOrHostn
 {
     QStringList ids;
     for (const QString &token : idsOrHostnames) {
-        auto q = m_db.exec(QStringLiteral("SELECT id FROM clients WHERE id = ?"
-                                          " UNION ALL SELECT id FROM"
-                                          " (SELECT id FROM clients WHERE hostname = ? COLLATE NOCASE"
-                                          "  AND NOT EXISTS (SELECT 1 FROM clients WHERE id = ?)"
-                                          "  ORDER BY id)"),
-                           {token, token, token});
+        auto q = m_db.exec(QStringLiteral("SELECT id, hostname = ? FROM clients"
+                                          " WHERE id = ? OR hostname = ? COLLATE NOCASE"
+                                          " ORDER BY id = ? DESC, id"),
+                           {token, token, token, token});
         if (!q)
             return q.error();
-        bool found = false;
+        QStringList exact;
+        QStringList caseless;
+        QString byId;
         while (q->next()) {
-            found = true;
             const QString id = q->value(0).toString();
-            if (!ids.contains(id))
-                ids.append(id);
+            if (id == token)
+                byId = id;
+            else if (q->value(1).toBool())
+                exact.append(id);
+            else
+                caseless.append(id);
         }
-        if (!found)
-            return unknownClient(token);
+        // An ID names one client. A hostname must too: hostnames are the agents' words, and
+        // two machines (or an impostor) may share one, in any case; their histories are never
+        // merged behind the user's back. An exact-case match is preferred to caseless ones.
+        QString chosen = byId;
+        if (chosen.isEmpty()) {
+            const QStringList &candidates = !exact.isEmpty() ? exact : caseless;
+            if (candidates.size() > 1)
+                return storeError(StoreError::Kind::Invalid,
+                                  QStringLiteral("hostname %1 names %2 clients (%3): name one by ID")
+                                      .arg(token)
+                                      .arg(candidates.size())
+                                      .arg(candidates.join(QStringLiteral(", "))));
+            if (candidates.isEmpty())
+                return unknownClient(token);
+            chosen = candidates.front();
+        }
+        if (!ids.contains(chosen))
+            ids.append(chosen);
     }
     return ids;
 }
