@@ -364,6 +364,8 @@ QString checkSample(const Sample &s, std::size_t index)
                              .arg(double(load)));
     }
     const Memory &m = s.memory;
+    if (m.total > protocol::maxCounter || m.swapTotal > protocol::maxCounter)
+        return where(QStringLiteral("memory or swap total above the protocol's maximum of 2^53 bytes"));
     if (m.free > m.total || m.available > m.total || m.used > m.total)
         return where(QStringLiteral("memory figures exceed the total of %1 bytes").arg(m.total));
     if (m.swapFree > m.swapTotal)
@@ -379,6 +381,10 @@ QString checkBatch(const SampleBatch &b)
 {
     if (b.sequence == 0)
         return QStringLiteral("batch sequence 0 is reserved");
+    if (b.sequence > protocol::maxCounter)
+        return QStringLiteral("batch sequence %1 above the protocol's maximum of 2^53").arg(b.sequence);
+    if (b.droppedTotal > protocol::maxCounter)
+        return QStringLiteral("dropped total %1 above the protocol's maximum of 2^53").arg(b.droppedTotal);
     if (b.samples.size() > protocol::maxSamplesPerBatch)
         return QStringLiteral("batch has %1 samples, over the limit of %2")
             .arg(b.samples.size())
@@ -460,6 +466,8 @@ QString checkAck(const Ack &a)
             return QStringLiteral("ack range %1..%2 is empty or starts at 0")
                 .arg(r.first)
                 .arg(r.last);
+        if (r.last > protocol::maxCounter)
+            return QStringLiteral("ack range ends above the protocol's maximum of 2^53");
     }
     return {};
 }
@@ -468,6 +476,22 @@ QString checkIdentity(const QString &id, const QString &secret)
 {
     if (id.size() > 128 || secret.size() > 256)
         return QStringLiteral("agent ID or secret longer than allowed");
+    return {};
+}
+
+QString checkHello(const Hello &h)
+{
+    if (QString bad = checkIdentity(h.agentId, h.secret); !bad.isEmpty())
+        return bad;
+    if (h.memTotal > protocol::maxCounter)
+        return QStringLiteral("memory total %1 above the protocol's maximum of 2^53 bytes").arg(h.memTotal);
+    return {};
+}
+
+QString checkHeartbeat(const Heartbeat &h)
+{
+    if (h.backlogBytes > protocol::maxCounter || h.droppedTotal > protocol::maxCounter)
+        return QStringLiteral("heartbeat figures above the protocol's maximum of 2^53");
     return {};
 }
 
@@ -493,9 +517,13 @@ QString validate(const Message &message)
             if constexpr (std::is_same_v<T, SampleBatch>) return checkBatch(m);
             else if constexpr (std::is_same_v<T, AgentConfig>) return checkConfig(m);
             else if constexpr (std::is_same_v<T, Ack>) return checkAck(m);
-            else if constexpr (std::is_same_v<T, Hello>) return checkIdentity(m.agentId, m.secret);
-            else if constexpr (std::is_same_v<T, Welcome>)
+            else if constexpr (std::is_same_v<T, Hello>) return checkHello(m);
+            else if constexpr (std::is_same_v<T, Heartbeat>) return checkHeartbeat(m);
+            else if constexpr (std::is_same_v<T, Welcome>) {
+                if (m.lastAckedSequence > protocol::maxCounter)
+                    return QStringLiteral("last acked sequence above the protocol's maximum of 2^53");
                 return checkIdentity(m.agentId, m.secret);
+            }
             else if constexpr (std::is_same_v<T, ErrorMessage>) {
                 if (m.code > ErrorCode::ServerBusy)
                     return QStringLiteral("unknown error code %1").arg(static_cast<int>(m.code));

@@ -25,6 +25,11 @@ inline constexpr std::size_t maxSamplesPerBatch = 4096;
 inline constexpr std::size_t maxCoresPerSample = 4096;
 inline constexpr std::size_t maxAckRanges = 1024;
 inline constexpr qsizetype maxStringBytes = 1024;
+/// Sequences, drop counts, backlog and memory byte figures are u64 in the schema but valid only
+/// up to 2^53: exact in doubles and JSON, storable as SQLite's signed integers without overflow,
+/// and more than any agent reaches (a batch a second for 285 million years; 8 PiB). Larger
+/// values are refused as malformed.
+inline constexpr std::uint64_t maxCounter = std::uint64_t(1) << 53;
 } // namespace protocol
 
 /** Error codes carried by ErrorMessage; values match the schema. */

@@ -59,7 +59,7 @@ private slots:
         QTest::addRow("batch-empty") << Message(testdata::makeBatch(1, 0, 0));
         QTest::addRow("batch-60x8") << Message(testdata::makeBatch(12, 60, 8));
         QTest::addRow("batch-60x64") << Message(testdata::makeBatch(13, 60, 64));
-        QTest::addRow("batch-1x1") << Message(testdata::makeBatch(~0ull, 1, 1));
+        QTest::addRow("batch-1x1-largest-sequence") << Message(testdata::makeBatch(protocol::maxCounter, 1, 1));
         SampleBatch edges = testdata::makeBatch(14, 2, 5);
         edges.coreBusy = {0.0f, -0.0f, 100.0f, 99.99999f, 1e-30f, 0.0f, 50.0f, 100.0f, 0.0f, 0.0f};
         QTest::addRow("batch-core-edges") << Message(edges);
@@ -266,6 +266,29 @@ private slots:
                                         << QStringLiteral("sample 3: timestamp");
         QTest::addRow("sequence-zero") << variant([](SampleBatch &b) { b.sequence = 0; })
                                        << QStringLiteral("sequence 0");
+        // u64 fields beyond 2^53 (issue 12: a sequence >= 2^63 was "resend later" forever).
+        QTest::addRow("sequence-2^63") << variant([](SampleBatch &b) { b.sequence = std::uint64_t(1) << 63; })
+                                       << QStringLiteral("maximum of 2^53");
+        QTest::addRow("sequence-2^53+1") << variant([](SampleBatch &b) { b.sequence = (std::uint64_t(1) << 53) + 1; })
+                                         << QStringLiteral("maximum of 2^53");
+        QTest::addRow("dropped-2^64-1") << variant([](SampleBatch &b) { b.droppedTotal = ~std::uint64_t(0); })
+                                        << QStringLiteral("dropped total");
+        QTest::addRow("memory-total-2^64-1") << variant([](SampleBatch &b) { b.samples[1].memory.total = ~std::uint64_t(0); })
+                                             << QStringLiteral("sample 1: memory or swap total");
+        QTest::addRow("swap-total-2^64-1") << variant([](SampleBatch &b) { b.samples[1].memory.swapTotal = ~std::uint64_t(0); })
+                                           << QStringLiteral("sample 1: memory or swap total");
+        QTest::addRow("heartbeat-dropped-2^64-1")
+            << codec::encode(Message(Heartbeat{1, 0, 0, ~std::uint64_t(0)})) << QStringLiteral("heartbeat figures");
+        QTest::addRow("ack-beyond-2^53")
+            << codec::encode(Message(Ack{0, {{1, std::uint64_t(1) << 60}}})) << QStringLiteral("ack range ends");
+        {
+            Hello hugeMemory;
+            hugeMemory.memTotal = ~std::uint64_t(0);
+            QTest::addRow("hello-mem-total-2^64-1") << codec::encode(Message(hugeMemory)) << QStringLiteral("memory total");
+            Welcome welcome;
+            welcome.lastAckedSequence = std::uint64_t(1) << 63;
+            QTest::addRow("welcome-last-acked-2^63") << codec::encode(Message(welcome)) << QStringLiteral("last acked");
+        }
         QTest::addRow("ack-range-backwards") << codec::encode(Message(Ack{1, {{9, 3}}}))
                                              << QStringLiteral("ack range 9..3");
         QTest::addRow("config-zero-interval")
