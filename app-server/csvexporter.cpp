@@ -8,6 +8,7 @@
 #include <QIODevice>
 
 #include <charconv>
+#include <type_traits>
 
 namespace autofact::server {
 
@@ -26,6 +27,10 @@ template<typename T>
 void appendNumber(QByteArray &out, T value)
 {
     char buf[32];
+    if constexpr (std::is_floating_point_v<T>) {
+        if (value == T(0))
+            value = T(0); // -0.0 (allowed on the wire) is written "0", not "-0"
+    }
     // std::to_chars gives the shortest text that reads back to the same float: "12.5", "0.1".
     const auto r = std::to_chars(buf, buf + sizeof buf, value);
     out.append(buf, r.ptr - buf);

@@ -359,9 +359,14 @@ void IngestServer::onDisconnected(quint64 sessionId)
     std::unique_ptr<Session> s = std::move(it->second);
     m_sessions.erase(it);
     // The close reason is the agent's text (up to 123 bytes of it): kept and logged cleaned.
-    const QString reason = s->socket->closeReason().isEmpty()
-                               ? QStringLiteral("connection lost (%1)").arg(s->socket->errorString())
-                               : cleanUntrustedText(s->socket->closeReason());
+    // No reason and no socket error is a clean close without words, not a lost connection.
+    QString reason;
+    if (!s->socket->closeReason().isEmpty())
+        reason = cleanUntrustedText(s->socket->closeReason());
+    else if (s->socket->error() == QAbstractSocket::UnknownSocketError)
+        reason = QStringLiteral("closed by the agent (code %1)").arg(int(s->socket->closeCode()));
+    else
+        reason = QStringLiteral("connection lost (%1)").arg(s->socket->errorString());
     if (s->connectionId > 0)
         QMetaObject::invokeMethod(m_worker, [w = m_worker, c = s->connectionId, reason] {
             w->recordDisconnect(c, reason);

@@ -356,6 +356,8 @@ QString checkSample(const Sample &s, std::size_t index)
     };
     if (s.timestampMs <= 0)
         return where(QStringLiteral("timestamp %1 is not a positive UTC ms").arg(s.timestampMs));
+    if (s.timestampMs > protocol::maxTimestampMs)
+        return where(QStringLiteral("timestamp %1 is after the year 9999").arg(s.timestampMs));
     if (QString cpu = checkCpu(s.cpu); !cpu.isEmpty())
         return where(cpu);
     for (float load : {s.load1, s.load5, s.load15}) {
@@ -366,7 +368,8 @@ QString checkSample(const Sample &s, std::size_t index)
     const Memory &m = s.memory;
     if (m.total > protocol::maxCounter || m.swapTotal > protocol::maxCounter)
         return where(QStringLiteral("memory or swap total above the protocol's maximum of 2^53 bytes"));
-    if (m.free > m.total || m.available > m.total || m.used > m.total)
+    if (m.free > m.total || m.available > m.total || m.used > m.total || m.buffers > m.total
+        || m.cached > m.total)
         return where(QStringLiteral("memory figures exceed the total of %1 bytes").arg(m.total));
     if (m.swapFree > m.swapTotal)
         return where(QStringLiteral("swap free %1 exceeds swap total %2")

@@ -30,6 +30,9 @@ inline constexpr qsizetype maxStringBytes = 1024;
 /// and more than any agent reaches (a batch a second for 285 million years; 8 PiB). Larger
 /// values are refused as malformed.
 inline constexpr std::uint64_t maxCounter = std::uint64_t(1) << 53;
+/// Sample timestamps: after 1970, up to the last millisecond of 9999-12-31 UTC (what ISO 8601
+/// dates in exports and charts can show).
+inline constexpr std::int64_t maxTimestampMs = 253402300799999;
 } // namespace protocol
 
 /** Error codes carried by ErrorMessage; values match the schema. */

@@ -259,6 +259,18 @@ private slots:
         QTest::addRow("memory-over-total")
             << variant([](SampleBatch &b) { b.samples[0].memory.used = b.samples[0].memory.total + 1; })
             << QStringLiteral("exceed the total");
+        QTest::addRow("buffers-over-total")
+            << variant([](SampleBatch &b) { b.samples[0].memory.buffers = b.samples[0].memory.total + 1; })
+            << QStringLiteral("exceed the total");
+        QTest::addRow("cached-over-total")
+            << variant([](SampleBatch &b) { b.samples[0].memory.cached = b.samples[0].memory.total + 1; })
+            << QStringLiteral("exceed the total");
+        QTest::addRow("timestamp-int64-max")
+            << variant([](SampleBatch &b) { b.samples[2].timestampMs = std::numeric_limits<std::int64_t>::max(); })
+            << QStringLiteral("sample 2: timestamp");
+        QTest::addRow("timestamp-year-10000")
+            << variant([](SampleBatch &b) { b.samples[2].timestampMs = protocol::maxTimestampMs + 1; })
+            << QStringLiteral("after the year 9999");
         QTest::addRow("swap-over-total")
             << variant([](SampleBatch &b) { b.samples[0].memory.swapFree = b.samples[0].memory.swapTotal + 1; })
             << QStringLiteral("swap free");

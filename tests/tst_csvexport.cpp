@@ -248,6 +248,28 @@ private slots:
         }
     }
 
+    void negativeZeroIsWrittenAsZero()
+    {
+        // -0.0 is a valid per-core value on the wire (the codec allows it); "-0" in a CSV
+        // reads as a different number to some tools.
+        QTemporaryDir dir;
+        Store store(dir.filePath(QStringLiteral("zero.sqlite")));
+        QVERIFY_STORE(store.open());
+        const QString id = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("z")), QStringLiteral("p"), kT0)).clientId;
+        SampleBatch batch = testdata::makeBatch(1, 1, 2, kT0);
+        batch.droppedTotal = 0;
+        batch.coreBusy = {-0.0f, -0.0f};
+        batch.samples[0].cpu.steal = -0.0f;
+        const std::vector<Store::IngestItem> items{{id, &batch}};
+        QVERIFY_STORE(store.ingest().write(items, kT0));
+        const QByteArray bytes = exportBytes(store, {});
+        QVERIFY2(!bytes.contains(",-0"), bytes.constData());
+        const auto records = parseCsv(bytes);
+        QVERIFY(records);
+        const int cSteal = int(records->front().indexOf(QStringLiteral("cpu_steal")));
+        QCOMPARE(records->at(1).at(cSteal), QStringLiteral("0"));
+    }
+
     void exportsEverything()
     {
         Store store(m_dbPath, {StoreOptions::Mode::ReadOnly});

@@ -464,6 +464,52 @@ private slots:
         QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM batches")), 1);
     }
 
+    void disconnectReasonsAreRecordedAsTheyHappened()
+    {
+        startCore();
+        const auto connectAndEnrol = [this](QWebSocket &raw, const QString &name) {
+            int received = 0;
+            connect(&raw, &QWebSocket::binaryMessageReceived, &raw, [&received] { ++received; });
+            raw.open(m_core->url());
+            if (!QTest::qWaitFor([&] { return raw.state() == QAbstractSocket::ConnectedState; }, 10000))
+                return false;
+            raw.sendBinaryMessage(helloBytes(name));
+            return QTest::qWaitFor([&] { return received >= 2; }, 10000); // Welcome + AgentConfig
+        };
+        DbReader db(dbPath());
+        const auto reasons = [&db] {
+            QStringList out;
+            for (const QVariantList &row : db.rows(QStringLiteral(
+                     "SELECT reason FROM connections WHERE disconnected_ms IS NOT NULL ORDER BY id")))
+                out.append(row.value(0).toString());
+            return out;
+        };
+        // Regression: a clean close without a reason was recorded as "connection lost".
+        {
+            QWebSocket raw;
+            QVERIFY(connectAndEnrol(raw, QStringLiteral("quiet")));
+            raw.close(QWebSocketProtocol::CloseCodeNormal);
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(reasons().size(), 1, 10000);
+        QCOMPARE(reasons().at(0), QStringLiteral("closed by the agent (code 1000)"));
+        // A reason is the agent's words, kept without what could forge a log line.
+        {
+            QWebSocket raw;
+            QVERIFY(connectAndEnrol(raw, QStringLiteral("chatty")));
+            raw.close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("bye\n2026-12-01 forged line"));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(reasons().size(), 2, 10000);
+        QCOMPARE(reasons().at(1), QStringLiteral("bye2026-12-01 forged line"));
+        // A vanished peer is a lost connection.
+        {
+            QWebSocket raw;
+            QVERIFY(connectAndEnrol(raw, QStringLiteral("gone")));
+            raw.abort();
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(reasons().size(), 3, 10000);
+        QVERIFY2(reasons().at(2).startsWith(QStringLiteral("connection lost")), qPrintable(reasons().at(2)));
+    }
+
     void tlsWithSelfSignedCertificate()
     {
         if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
