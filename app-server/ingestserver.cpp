@@ -17,7 +17,11 @@ IngestServer::IngestServer(Options options, StoreWorker *worker, QObject *parent
     : QObject(parent)
     , m_options(std::move(options))
     , m_worker(worker)
+    , m_guard(m_options.strangers)
+    , m_summary([](const QString &line) { qCWarning(lcHub).noquote() << line; })
 {
+    m_clock.start();
+    m_sinceSummary.start();
     qRegisterMetaType<HubActivity>();
     const auto mode =
         m_options.tls ? QWebSocketServer::SecureMode : QWebSocketServer::NonSecureMode;
@@ -42,6 +46,7 @@ IngestServer::IngestServer(Options options, StoreWorker *worker, QObject *parent
     connect(m_worker, &StoreWorker::authenticated, this, &IngestServer::onAuthenticated);
     connect(m_worker, &StoreWorker::committed, this, &IngestServer::onCommitted);
     connect(m_worker, &StoreWorker::configChanged, this, &IngestServer::onConfigChanged);
+    connect(m_worker, &StoreWorker::clientRevoked, this, &IngestServer::onClientRevoked);
 
     // One timer for all connections: per-socket timers cost too much at 10,000 agents.
     m_housekeeping.setInterval(500);
@@ -93,9 +98,10 @@ IngestServer::Session *IngestServer::session(quint64 id)
 void IngestServer::onNewConnection()
 {
     while (QWebSocket *socket = m_server->nextPendingConnection()) {
-        // Qt's defaults are about 2 GiB: set our caps before the first frame is read.
-        socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxMessageBytes));
-        socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxMessageBytes));
+        // Qt's defaults are about 2 GiB: set our caps before the first frame is read. Until it
+        // authenticates, a peer may send no more than a Hello needs; the full cap comes after.
+        socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxUnauthenticatedMessageBytes));
+        socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxUnauthenticatedMessageBytes));
         if (m_shuttingDown) {
             socket->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
             socket->deleteLater();
@@ -109,6 +115,7 @@ void IngestServer::onNewConnection()
         s->sinceHeard.start();
         s->tokens = m_options.messageBurst;
         s->tokenClock.start();
+        s->address = socket->peerAddress();
         const quint64 id = s->id;
         connect(socket, &QWebSocket::binaryMessageReceived, this,
                 [this, id](const QByteArray &bytes) { onBinaryMessage(id, bytes); });
@@ -119,7 +126,12 @@ void IngestServer::onNewConnection()
         });
         connect(socket, &QWebSocket::disconnected, this, [this, id] { onDisconnected(id); });
         qCDebug(lcHub).noquote() << "connection from" << s->peer;
-        m_sessions.emplace(id, std::move(s));
+        QString why;
+        s->stranger = m_guard.admit(s->address, &why);
+        Session &added = *m_sessions.emplace(id, std::move(s)).first->second;
+        if (!added.stranger)
+            refuse(added, ErrorCode::RateLimited, why + QStringLiteral("; try again later"),
+                   QWebSocketProtocol::CloseCodePolicyViolated);
     }
 }
 
@@ -138,14 +150,27 @@ void IngestServer::send(Session &s, const Message &message)
     s.socket->sendBinaryMessage(codec::encode(message));
 }
 
+void IngestServer::leaveStrangers(Session &s)
+{
+    if (!s.stranger)
+        return;
+    s.stranger = false;
+    m_guard.leave(s.address);
+}
+
 void IngestServer::refuse(Session &s, ErrorCode code, const QString &reason,
                           QWebSocketProtocol::CloseCode closeCode)
 {
     if (s.phase == Phase::Closing)
         return;
-    qCWarning(lcHub).noquote() << "refusing" << s.peer
-                               << (s.clientId.isEmpty() ? QString() : QStringLiteral("(client %1)").arg(s.clientId))
-                               << ":" << errorCodeName(code) << "-" << reason;
+    const QString line = QStringLiteral("refusing %1%2: %3 - %4")
+                             .arg(s.peer,
+                                  s.clientId.isEmpty() ? QString() : QStringLiteral(" (client %1)").arg(s.clientId),
+                                  errorCodeName(code), reason);
+    if (s.phase == Phase::Ready)
+        qCWarning(lcHub).noquote() << line;
+    else // strangers: summarised, so a flood of them cannot flood the log
+        m_summary.note(errorCodeName(code), s.address.toString(), line);
     send(s, ErrorMessage{code, reason});
     s.phase = Phase::Closing;
     s.socket->close(closeCode, errorCodeName(code));
@@ -163,7 +188,8 @@ void IngestServer::onBinaryMessage(quint64 sessionId, const QByteArray &bytes)
                QWebSocketProtocol::CloseCodePolicyViolated);
         return;
     }
-    DecodeResult r = codec::decode(bytes, m_options.maxMessageBytes);
+    DecodeResult r = codec::decode(bytes, s->phase == Phase::Ready ? m_options.maxMessageBytes
+                                                                   : m_options.maxUnauthenticatedMessageBytes);
     if (!r.ok()) {
         refuse(*s, r.error, r.reason,
                r.error == ErrorCode::TooLarge ? QWebSocketProtocol::CloseCodeTooMuchData
@@ -188,6 +214,14 @@ void IngestServer::handleMessage(Session &s, Message &&message)
                    QStringLiteral("protocol version %1 is not supported; this server speaks %2")
                        .arg(hello->protocolVersion)
                        .arg(protocol::version),
+                   QWebSocketProtocol::CloseCodePolicyViolated);
+            return;
+        }
+        // Checked before the database is asked anything: a guesser costs a hash lookup at most.
+        if (const auto wait = m_guard.mustWaitMs(s.address, m_clock.elapsed())) {
+            refuse(s, ErrorCode::RateLimited,
+                   QStringLiteral("too many failed attempts from this address; try again in %1 s")
+                       .arg((*wait + 999) / 1000),
                    QWebSocketProtocol::CloseCodePolicyViolated);
             return;
         }
@@ -276,10 +310,27 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result, 
         refuse(*s, ErrorCode::Internal, error, QWebSocketProtocol::CloseCodeBadOperation);
         return;
     }
-    if (result.outcome == AuthResult::Outcome::BadSecret) {
-        refuse(*s, ErrorCode::BadSecret, result.reason, QWebSocketProtocol::CloseCodePolicyViolated);
+    switch (result.outcome) {
+    case AuthResult::Outcome::BadSecret:
+        m_guard.recordFailure(s->address, m_clock.elapsed());
+        refuse(*s, ErrorCode::BadSecret, QStringLiteral("wrong secret for client %1").arg(result.clientId),
+               QWebSocketProtocol::CloseCodePolicyViolated);
         return;
+    case AuthResult::Outcome::EnrolmentRefused:
+        m_guard.recordFailure(s->address, m_clock.elapsed());
+        refuse(*s, ErrorCode::EnrolmentRefused, result.reason, QWebSocketProtocol::CloseCodePolicyViolated);
+        return;
+    case AuthResult::Outcome::Revoked:
+        refuse(*s, ErrorCode::Revoked, QStringLiteral("client %1 was revoked").arg(result.clientId),
+               QWebSocketProtocol::CloseCodePolicyViolated);
+        return;
+    case AuthResult::Outcome::NewClient:
+    case AuthResult::Outcome::Returning:
+        break;
     }
+    leaveStrangers(*s);
+    s->socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxMessageBytes));
+    s->socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxMessageBytes));
     // One live connection per client: a newer one replaces an older (e.g. half-open) one.
     if (const auto old = m_byClient.find(result.clientId); old != m_byClient.end()) {
         if (Session *previous = session(*old)) {
@@ -351,6 +402,16 @@ void IngestServer::onConfigChanged(const QString &clientId, const AgentConfig &c
     }
 }
 
+void IngestServer::onClientRevoked(const QString &clientId)
+{
+    const auto it = m_byClient.find(clientId);
+    if (it == m_byClient.end())
+        return;
+    if (Session *s = session(*it))
+        refuse(*s, ErrorCode::Revoked, QStringLiteral("client %1 was revoked").arg(clientId),
+               QWebSocketProtocol::CloseCodePolicyViolated);
+}
+
 void IngestServer::onDisconnected(quint64 sessionId)
 {
     const auto it = m_sessions.find(sessionId);
@@ -358,6 +419,7 @@ void IngestServer::onDisconnected(quint64 sessionId)
         return;
     std::unique_ptr<Session> s = std::move(it->second);
     m_sessions.erase(it);
+    leaveStrangers(*s);
     // The close reason is the agent's text (up to 123 bytes of it): kept and logged cleaned.
     // No reason and no socket error is a clean close without words, not a lost connection.
     QString reason;
@@ -388,6 +450,10 @@ void IngestServer::onDisconnected(quint64 sessionId)
 
 void IngestServer::onHousekeeping()
 {
+    if (m_sinceSummary.elapsed() >= m_options.summaryIntervalMs) {
+        m_summary.flush(int((m_sinceSummary.restart() + 500) / 1000));
+        m_guard.prune(m_clock.elapsed());
+    }
     // Closing a socket can synchronously end its session: decide first, act afterwards.
     std::vector<std::pair<quint64, ErrorCode>> verdicts;
     for (const auto &[id, s] : m_sessions) {

@@ -5,6 +5,8 @@
 #include "messages.h"
 #include "store/storetypes.h"
 #include "storeworker.h"
+#include "strangerguard.h"
+#include "warningsummary.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -42,7 +44,11 @@ public:
         QHostAddress address = QHostAddress::Any;
         quint16 port = 8675;
         std::optional<QSslConfiguration> tls;
-        qsizetype maxMessageBytes = protocol::maxMessageBytes;
+        qsizetype maxMessageBytes = protocol::maxMessageBytes; ///< after authentication
+        /// Before authentication: enough for a Hello, so a stranger holds at most this much.
+        qsizetype maxUnauthenticatedMessageBytes = protocol::maxUnauthenticatedMessageBytes;
+        StrangerGuard::Limits strangers;
+        int summaryIntervalMs = 10000; ///< warnings about strangers: one summary per interval
         int handshakeTimeoutMs = 10000; ///< WebSocket upgrade
         int helloTimeoutMs = 10000;     ///< Hello after the upgrade
         double messagesPerSecond = 200; ///< per connection, sustained
@@ -79,6 +85,8 @@ private:
         quint64 id = 0;
         QWebSocket *socket = nullptr;
         QString peer;
+        QHostAddress address;
+        bool stranger = false; ///< counted by the StrangerGuard until authenticated or gone
         Phase phase = Phase::AwaitingHello;
         QString clientId;
         qint64 connectionId = 0;
@@ -99,6 +107,8 @@ private:
     void onAuthenticated(quint64 sessionId, const AuthResult &result, const QString &error);
     void onCommitted(const std::vector<SessionCommit> &commits, const CommitStats &stats);
     void onConfigChanged(const QString &clientId, const AgentConfig &config);
+    void onClientRevoked(const QString &clientId);
+    void leaveStrangers(Session &session);
     void onHousekeeping();
     void handleMessage(Session &session, Message &&message);
     void refuse(Session &session, ErrorCode code, const QString &reason,
@@ -117,6 +127,10 @@ private:
     QTimer m_housekeeping{this}; // children: they move with the hub to its thread
     QTimer m_activityTimer{this};
     HubActivity m_pendingActivity;
+    StrangerGuard m_guard;
+    WarningSummary m_summary;
+    QElapsedTimer m_sinceSummary;
+    QElapsedTimer m_clock; ///< monotonic time for the StrangerGuard
     bool m_shuttingDown = false;
 };
 

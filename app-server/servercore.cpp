@@ -23,6 +23,7 @@ bool ServerCore::start(QString *error)
     m_storeThread.start();
     m_networkThread.start();
     m_worker = new StoreWorker(m_options.databasePath);
+    m_worker->setTokenRequired(m_options.requireEnrolmentToken);
     m_worker->moveToThread(&m_storeThread);
     StoreResult<void> opened;
     QMetaObject::invokeMethod(
@@ -101,6 +102,18 @@ void ServerCore::forgetClient(const QString &clientId, bool deleteHistory)
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId, deleteHistory] {
         w->forgetClient(clientId, deleteHistory);
+    });
+}
+
+void ServerCore::revokeClient(const QString &clientId)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId] { w->revokeClient(clientId); });
+}
+
+void ServerCore::createToken(int maxUses, qint64 validForMs, const QString &label)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, maxUses, validForMs, label] {
+        w->createToken(maxUses, validForMs, label);
     });
 }
 

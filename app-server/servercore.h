@@ -23,6 +23,10 @@ public:
         QString databasePath;
         IngestServer::Options network;
         StoreWorker::DefaultChanges defaults;
+        /// Unknown agents need an enrolment token; off only in tests not about enrolment.
+        bool requireEnrolmentToken = true;
+        /// "sha256:HEX" of the certificate served (empty for ws://): what agents pin.
+        QString certificateFingerprint;
     };
 
     explicit ServerCore(Options options, QObject *parent = nullptr);
@@ -46,6 +50,10 @@ public:
     void setClientOverride(const QString &clientId, const std::optional<AgentConfig> &config);
     /** Queued: forget a client; the worker answers with clientForgotten or storeError. */
     void forgetClient(const QString &clientId, bool deleteHistory);
+    /** Queued: revoke (block) a client; its live session ends, the worker emits clientRevoked. */
+    void revokeClient(const QString &clientId);
+    /** Queued: create an enrolment token; the worker answers with tokenCreated or storeError. */
+    void createToken(int maxUses, qint64 validForMs, const QString &label);
 
 private:
     Options m_options;

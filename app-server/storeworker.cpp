@@ -30,6 +30,10 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     // that is what makes synchronous=FULL affordable.
     m_commitTimer.setInterval(5);
     connect(&m_commitTimer, &QTimer::timeout, this, &StoreWorker::flush);
+    // `autofactory revoke` must cut a live session within 5 s; polling an index of revoked
+    // rows once a second costs microseconds.
+    m_revocationTimer.setInterval(1000);
+    connect(&m_revocationTimer, &QTimer::timeout, this, &StoreWorker::pollRevocations);
 }
 
 StoreWorker::~StoreWorker() = default;
@@ -50,6 +54,11 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     auto store = std::make_unique<Store>(m_path);
     if (auto opened = store->open(); !opened)
         return opened;
+    store->enrolment().setTokenRequired(m_tokenRequired);
+    auto revoked = store->enrolment().revokedClients();
+    if (!revoked)
+        return revoked.error();
+    m_revoked = QSet<QString>(revoked->cbegin(), revoked->cend());
     // Connections left open by a crash are closed now, so the inventory is honest.
     if (auto closed = store->enrolment().markAllOffline(now(), QStringLiteral("server stopped unexpectedly")); !closed)
         return closed.error();
@@ -67,11 +76,13 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
                               QStringLiteral("cannot store the default agent config: %1").arg(set.error().message)};
     }
     m_store = std::move(store);
+    m_revocationTimer.start();
     return {};
 }
 
 void StoreWorker::close()
 {
+    m_revocationTimer.stop();
     flush();
     if (m_store)
         check(m_store->enrolment().markAllOffline(now(), QStringLiteral("server shut down")),
@@ -91,6 +102,50 @@ void StoreWorker::authenticate(quint64 session, const Hello &hello, const QStrin
         return;
     }
     Q_EMIT authenticated(session, *result, QString());
+}
+
+void StoreWorker::revokeClient(const QString &clientId)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot revoke %1: the database is closed").arg(clientId));
+        return;
+    }
+    if (!check(m_store->enrolment().revoke(clientId, now()), QStringLiteral("revoking %1").arg(clientId)))
+        return;
+    m_revoked.insert(clientId);
+    Q_EMIT clientRevoked(clientId);
+}
+
+void StoreWorker::createToken(int maxUses, qint64 validForMs, const QString &label)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot create a token: the database is closed"));
+        return;
+    }
+    const qint64 t = now();
+    const std::optional<qint64> expires = validForMs > 0 ? std::optional<qint64>(t + validForMs) : std::nullopt;
+    auto created = m_store->tokens().create(maxUses, expires, label, t);
+    if (!check(created, QStringLiteral("creating an enrolment token")))
+        return;
+    Q_EMIT tokenCreated(created->token, created->id, expires.value_or(0));
+}
+
+void StoreWorker::pollRevocations()
+{
+    if (!m_store)
+        return;
+    auto revoked = m_store->enrolment().revokedClients();
+    if (!revoked) {
+        qCWarning(lcStore).noquote() << "cannot read revoked clients:" << revoked.error().message;
+        return;
+    }
+    for (const QString &id : std::as_const(*revoked)) {
+        if (m_revoked.contains(id))
+            continue;
+        m_revoked.insert(id);
+        qCInfo(lcStore).noquote() << "client" << id << "was revoked by another process";
+        Q_EMIT clientRevoked(id);
+    }
 }
 
 void StoreWorker::enqueue(quint64 session, const QString &clientId, SampleBatch batch)

@@ -6,6 +6,7 @@
 
 #include <QElapsedTimer>
 #include <QObject>
+#include <QSet>
 #include <QTimer>
 
 #include <atomic>
@@ -59,6 +60,9 @@ public:
         std::optional<quint32> heartbeatIntervalMs;
     };
 
+    /** Whether unknown agents need an enrolment token (default true); before open(). */
+    void setTokenRequired(bool required) { m_tokenRequired = required; }
+
     /** Opens the store and applies @p changes to the stored default agent config. */
     StoreResult<void> open(const DefaultChanges &changes);
     /** Writes everything queued, marks connections closed, closes the database. */
@@ -79,6 +83,15 @@ public:
      * can ever use that identity, and every retry would leave another orphan row.
      */
     void discardEnrolment(const QString &clientId);
+    /** Revokes a client (dashboard Block); answers with clientRevoked or storeError. */
+    void revokeClient(const QString &clientId);
+    /** Creates an enrolment token; answers with tokenCreated or storeError. */
+    void createToken(int maxUses, qint64 validForMs, const QString &label);
+    /**
+     * Looks for clients revoked by another process (`autofactory revoke`); emits clientRevoked
+     * for each new one. Runs every second while open.
+     */
+    void pollRevocations();
     /** Writes what is queued now. */
     void flush();
 
@@ -105,6 +118,10 @@ Q_SIGNALS:
     /** A default or override change is stored (configChanged follows for each client). */
     void configStored();
     void clientForgotten(const QString &clientId, bool historyDeleted);
+    /** @p clientId was revoked (here or by another process): its sessions must end. */
+    void clientRevoked(const QString &clientId);
+    /** A token from createToken(): @p token is shown once and never stored. */
+    void tokenCreated(const QString &token, const QString &tokenId, qint64 expiresMs);
     /** Something could not be stored or read; one line for the user. */
     void storeError(const QString &message);
 
@@ -125,6 +142,9 @@ private:
     quint64 m_pendingSamples = 0;
     quint64 m_maxQueuedSamples = 50000;
     QTimer m_commitTimer{this};
+    QTimer m_revocationTimer{this};
+    QSet<QString> m_revoked;
+    bool m_tokenRequired = true;
     std::atomic<quint64> m_queued{0}; // child: moves with the worker to its thread
 };
 

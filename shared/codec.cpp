@@ -40,6 +40,8 @@ QString errorCodeName(ErrorCode code)
     case ErrorCode::ServerShutdown: return QStringLiteral("server shutting down");
     case ErrorCode::Internal: return QStringLiteral("internal server error");
     case ErrorCode::ServerBusy: return QStringLiteral("server busy");
+    case ErrorCode::EnrolmentRefused: return QStringLiteral("enrolment refused");
+    case ErrorCode::Revoked: return QStringLiteral("revoked");
     }
     return QStringLiteral("unknown error %1").arg(static_cast<int>(code));
 }
@@ -98,7 +100,7 @@ flatbuffers::Offset<void> encodePayload(Builder &b, const Hello &m)
     return w::CreateHello(b, m.protocolVersion, str(b, m.agentId), str(b, m.secret),
                           str(b, m.hostname), str(b, m.osName), str(b, m.osVersion),
                           str(b, m.kernel), str(b, m.arch), str(b, m.cpuModel), m.cpuCount,
-                          m.memTotal, m.bootTimeMs, str(b, m.agentVersion))
+                          m.memTotal, m.bootTimeMs, str(b, m.agentVersion), str(b, m.token))
         .Union();
 }
 
@@ -208,7 +210,8 @@ std::optional<Message> decodeHello(const w::Hello *h, QString &reason)
         || !readString(h->kernel(), m.kernel, "kernel", reason)
         || !readString(h->arch(), m.arch, "arch", reason)
         || !readString(h->cpu_model(), m.cpuModel, "cpu_model", reason)
-        || !readString(h->agent_version(), m.agentVersion, "agent_version", reason))
+        || !readString(h->agent_version(), m.agentVersion, "agent_version", reason)
+        || !readString(h->token(), m.token, "token", reason))
         return std::nullopt;
     m.cpuCount = h->cpu_count();
     m.memTotal = h->mem_total();

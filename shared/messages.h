@@ -25,6 +25,8 @@ inline constexpr std::size_t maxSamplesPerBatch = 4096;
 inline constexpr std::size_t maxCoresPerSample = 4096;
 inline constexpr std::size_t maxAckRanges = 1024;
 inline constexpr qsizetype maxStringBytes = 1024;
+/// Messages before authentication: a Hello with every string at its cap fits (11 KiB).
+inline constexpr qsizetype maxUnauthenticatedMessageBytes = 16 * 1024;
 /// Sequences, drop counts, backlog and memory byte figures are u64 in the schema but valid only
 /// up to 2^53: exact in doubles and JSON, storable as SQLite's signed integers without overflow,
 /// and more than any agent reaches (a batch a second for 285 million years; 8 PiB). Larger
@@ -49,6 +51,8 @@ enum class ErrorCode : std::uint16_t {
     ServerShutdown = 9,
     Internal = 10,
     ServerBusy = 11, ///< not a close: batches after the last ack were dropped, resend later
+    EnrolmentRefused = 12, ///< unknown agent without a valid enrolment token
+    Revoked = 13,          ///< the client was revoked on the server
 };
 
 /** What an agent says about its machine: sent in every Hello, kept in the server's inventory. */
@@ -71,6 +75,7 @@ struct Hello : SystemFacts {
     std::uint16_t protocolVersion = protocol::version;
     QString agentId; ///< empty for a new agent
     QString secret;  ///< empty for a new agent
+    QString token;   ///< enrolment token: only sent while the agent has no ID
     bool operator==(const Hello &) const = default;
 };
 

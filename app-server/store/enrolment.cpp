@@ -3,6 +3,7 @@
 
 #include "configstore.h"
 #include "database.h"
+#include "enrolmenttokens.h"
 #include "storelogging.h"
 #include "transaction.h"
 
@@ -52,14 +53,36 @@ QVariant text(const QString &s)
     return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s);
 }
 
+AuthResult refusedEnrolment(const QString &why)
+{
+    AuthResult r;
+    r.outcome = AuthResult::Outcome::EnrolmentRefused;
+    r.reason = why;
+    return r;
+}
+
 } // namespace
 
 StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer, qint64 nowMs,
                                          const QString &why)
 {
+    if (m_tokenRequired && hello.token.isEmpty())
+        return refusedEnrolment(why + QStringLiteral(": an enrolment token is required"
+                                                     " (autofactory token create)"));
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    QString tokenId;
+    if (!hello.token.isEmpty()) {
+        // Spent inside this transaction: if the enrolment fails below, the use comes back.
+        auto spent = m_tokens.spend(hello.token, nowMs);
+        if (!spent) {
+            if (spent.error().kind == StoreError::Kind::Invalid)
+                return refusedEnrolment(why + QStringLiteral(": ") + spent.error().message);
+            return spent.error();
+        }
+        tokenId = *spent;
+    }
     QString id;
     for (int attempt = 0; attempt < 8 && id.isEmpty(); ++attempt) {
         const QString candidate = QString::fromLatin1(randomBytes(kIdBytes).toHex());
@@ -78,12 +101,13 @@ StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer
             QStringLiteral("INSERT INTO clients(id, secret_salt, secret_hash, hostname, os_name,"
                            " os_version, kernel, arch, cpu_model, cpu_count, mem_total,"
                            " boot_time_ms, agent_version, first_seen_ms, last_seen_ms,"
-                           " connection_count, baseline_pending)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)"),
+                           " connection_count, baseline_pending, enrolment_token)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)"),
             {id, salt, secretHash(salt, secret), text(hello.hostname), text(hello.osName),
              text(hello.osVersion), text(hello.kernel), text(hello.arch), text(hello.cpuModel),
              int(hello.cpuCount), qint64(hello.memTotal), qint64(hello.bootTimeMs),
-             text(hello.agentVersion), nowMs, nowMs, hello.agentId.isEmpty() ? 0 : 1});
+             text(hello.agentVersion), nowMs, nowMs, hello.agentId.isEmpty() ? 0 : 1,
+             tokenId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(tokenId)});
     if (!inserted)
         return inserted.error();
     const qint64 num = inserted->lastInsertId().toLongLong();
@@ -106,7 +130,9 @@ StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer
     r.config = *config;
     r.reason = why;
     qCInfo(lcStore).noquote() << "enrolled" << id << "host" << hello.hostname << "from" << peer
-                              << "(" << why << ")";
+                              << "(" << why
+                              << (tokenId.isEmpty() ? QString() : QStringLiteral(", token ") + tokenId)
+                              << ")";
     return r;
 }
 
@@ -117,14 +143,13 @@ StoreResult<AuthResult> Enrolment::authenticate(const Hello &hello, const QStrin
     if (hello.agentId.isEmpty())
         return enrol(hello, peer, nowMs, QStringLiteral("new agent"));
 
-    auto q = m_db.exec(QStringLiteral("SELECT num, secret_salt, secret_hash, last_sequence"
-                                      " FROM clients WHERE id = ?"),
+    auto q = m_db.exec(QStringLiteral("SELECT num, secret_salt, secret_hash, last_sequence,"
+                                      " blocked_ms IS NOT NULL FROM clients WHERE id = ?"),
                        {hello.agentId});
     if (!q)
         return q.error();
     if (!q->next()) {
-        qCInfo(lcStore).noquote() << "unknown client ID" << hello.agentId << "from" << peer
-                                  << "- issuing a new ID";
+        // A replaced database or a typo: enrolling anew needs a token like any new agent.
         return enrol(hello, peer, nowMs,
                      QStringLiteral("unknown client ID %1, new ID issued").arg(hello.agentId));
     }
@@ -132,21 +157,24 @@ StoreResult<AuthResult> Enrolment::authenticate(const Hello &hello, const QStrin
     const QByteArray salt = q->value(1).toByteArray();
     const QByteArray hash = q->value(2).toByteArray();
     const quint64 lastSequence = q->value(3).toULongLong();
+    const bool revoked = q->value(4).toBool();
     q->finish();
     if (salt.isEmpty() || hash.isEmpty()) {
-        qCInfo(lcStore).noquote() << "forgotten client ID" << hello.agentId << "from" << peer
-                                  << "- issuing a new ID";
         return enrol(hello, peer, nowMs,
                      QStringLiteral("forgotten client ID %1, new ID issued").arg(hello.agentId));
     }
     AuthResult r;
     r.clientId = hello.agentId;
     if (!constantTimeEquals(secretHash(salt, hello.secret), hash)) {
-        // Deliberately no write at all: a wrong guess must leave no trace an attacker can use
-        // to fill the database, and the real agent's record stays untouched.
-        qCWarning(lcStore).noquote() << "wrong secret for" << hello.agentId << "from" << peer;
+        // Deliberately no write at all, and no log line here: a wrong guess must leave no
+        // trace an attacker can use to fill the database or the log (the hub summarises them).
         r.outcome = AuthResult::Outcome::BadSecret;
         r.reason = QStringLiteral("wrong secret");
+        return r;
+    }
+    if (revoked) {
+        r.outcome = AuthResult::Outcome::Revoked;
+        r.reason = QStringLiteral("this client was revoked on the server");
         return r;
     }
 
@@ -180,6 +208,29 @@ StoreResult<AuthResult> Enrolment::authenticate(const Hello &hello, const QStrin
     r.config = *config;
     r.reason = QStringLiteral("returning client");
     return r;
+}
+
+StoreResult<void> Enrolment::revoke(const QString &id, qint64 nowMs)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE clients SET blocked_ms = COALESCE(blocked_ms, ?) WHERE id = ?"),
+                       {nowMs, id});
+    if (!q)
+        return q.error();
+    if (q->numRowsAffected() != 1)
+        return storeError(StoreError::Kind::NotFound, QStringLiteral("unknown client: %1").arg(id));
+    qCInfo(lcStore).noquote() << "revoked client" << id;
+    return {};
+}
+
+StoreResult<QStringList> Enrolment::revokedClients()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT id FROM clients WHERE blocked_ms IS NOT NULL ORDER BY id"));
+    if (!q)
+        return q.error();
+    QStringList ids;
+    while (q->next())
+        ids.append(q->value(0).toString());
+    return ids;
 }
 
 StoreResult<void> Enrolment::recordDisconnect(qint64 connectionId, qint64 nowMs, const QString &reason)

@@ -8,6 +8,7 @@ namespace autofact::server {
 
 class ConfigStore;
 class Database;
+class EnrolmentTokens;
 
 /**
  * Who an agent is: enrolment (a new ID and secret), "welcome back" for a known ID with the
@@ -17,14 +18,30 @@ class Database;
 class Enrolment
 {
 public:
-    Enrolment(Database &db, ConfigStore &configs) : m_db(db), m_configs(configs) {}
+    Enrolment(Database &db, ConfigStore &configs, EnrolmentTokens &tokens)
+        : m_db(db), m_configs(configs), m_tokens(tokens)
+    {
+    }
 
     /**
-     * Checks a Hello. Empty, unknown or forgotten ID: a new client (new ID, new secret). Known
-     * ID and right secret: facts updated, a connection row opened. Known ID, wrong secret:
-     * BadSecret, and the database is not touched.
+     * Whether an unknown agent needs an enrolment token (the default). Off only for tests
+     * and tools that are not about enrolment.
+     */
+    void setTokenRequired(bool required) { m_tokenRequired = required; }
+    bool tokenRequired() const { return m_tokenRequired; }
+
+    /**
+     * Checks a Hello. Empty, unknown or forgotten ID with a valid token: a new client (new ID,
+     * new secret, one use of the token spent in the same transaction). Without a valid token:
+     * EnrolmentRefused. Known ID and right secret: facts updated, a connection row opened;
+     * Revoked if the client was revoked. Known ID, wrong secret: BadSecret. A refusal writes
+     * nothing at all.
      */
     StoreResult<AuthResult> authenticate(const Hello &hello, const QString &peer, qint64 nowMs);
+    /** Revokes client @p id: its secret stops working (NotFound if unknown). */
+    StoreResult<void> revoke(const QString &id, qint64 nowMs);
+    /** IDs of every revoked client. */
+    StoreResult<QStringList> revokedClients();
     /** Closes a connection row opened by authenticate(). */
     StoreResult<void> recordDisconnect(qint64 connectionId, qint64 nowMs, const QString &reason);
     /** Closes every open connection row (server start-up and shutdown); returns how many. */
@@ -36,6 +53,8 @@ private:
 
     Database &m_db;
     ConfigStore &m_configs;
+    EnrolmentTokens &m_tokens;
+    bool m_tokenRequired = true;
 };
 
 } // namespace autofact::server

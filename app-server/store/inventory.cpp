@@ -30,7 +30,8 @@ StoreResult<QList<ClientInfo>> Inventory::query(const QString &whereClause, cons
                     " EXISTS(SELECT 1 FROM connections k WHERE k.client = c.num"
                     "        AND k.disconnected_ms IS NULL),"
                     " c.forgotten_ms IS NOT NULL, c.config_override IS NOT NULL, c.config_revision,"
-                    " c.applied_revision, c.applied_ms, c.dropped_total, c.last_sequence"
+                    " c.applied_revision, c.applied_ms, c.dropped_total, c.last_sequence,"
+                    " COALESCE(c.blocked_ms, 0)"
                     " FROM clients c %1 ORDER BY c.id")
                     .arg(whereClause),
             binds);
@@ -63,6 +64,7 @@ StoreResult<QList<ClientInfo>> Inventory::query(const QString &whereClause, cons
         c.appliedMs = q->value(21).toLongLong();
         c.droppedTotal = q->value(22).toULongLong();
         c.lastSequence = q->value(23).toULongLong();
+        c.blockedMs = q->value(24).toLongLong();
         list.append(c);
     }
     return list;

@@ -128,6 +128,25 @@ constexpr const char *kSchemaV4[] = {
     "ALTER TABLE clients ADD COLUMN baseline_pending INTEGER NOT NULL DEFAULT 0",
 };
 
+// Version 5: enrolment tokens (only their hashes) and revoked clients.
+constexpr const char *kSchemaV5[] = {
+    R"(CREATE TABLE enrolment_tokens (
+         id TEXT PRIMARY KEY,
+         hash BLOB NOT NULL,
+         label TEXT NOT NULL DEFAULT '',
+         created_ms INTEGER NOT NULL,
+         expires_ms INTEGER,
+         max_uses INTEGER NOT NULL,
+         uses INTEGER NOT NULL DEFAULT 0,
+         revoked_ms INTEGER,
+         last_used_ms INTEGER))",
+    "ALTER TABLE clients ADD COLUMN blocked_ms INTEGER",
+    // The server polls for revocations made by other processes every second: partial, so the
+    // poll reads only revoked rows.
+    "CREATE INDEX clients_blocked ON clients(blocked_ms) WHERE blocked_ms IS NOT NULL",
+    "ALTER TABLE clients ADD COLUMN enrolment_token TEXT",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -187,7 +206,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

@@ -24,7 +24,8 @@ float StoredSample::core(int index) const
 /** The parts, in construction order: each refers only to parts declared above it. */
 struct Store::Parts {
     explicit Parts(std::unique_ptr<Database> database)
-        : db(std::move(database)), configs(*db), enrolment(*db, configs), inventory(*db, configs),
+        : db(std::move(database)), configs(*db), tokens(*db), enrolment(*db, configs, tokens),
+          inventory(*db, configs),
           ingest(*db), history(*db, inventory)
     {
     }
@@ -34,6 +35,7 @@ struct Store::Parts {
     std::unique_ptr<IngestWriter> writer;
     std::unique_ptr<SampleReader> reader;
     ConfigStore configs;
+    EnrolmentTokens tokens;
     Enrolment enrolment;
     Inventory inventory;
     Ingest ingest;
@@ -106,6 +108,11 @@ StoreResult<void> Store::open()
 Enrolment &Store::enrolment()
 {
     return m_parts->enrolment;
+}
+
+EnrolmentTokens &Store::tokens()
+{
+    return m_parts->tokens;
 }
 
 Ingest &Store::ingest()

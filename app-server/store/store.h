@@ -3,6 +3,7 @@
 
 #include "configstore.h"
 #include "enrolment.h"
+#include "enrolmenttokens.h"
 #include "history.h"
 #include "ingest.h"
 #include "inventory.h"
@@ -23,6 +24,7 @@ namespace autofact::server {
  * | part          | job                                                       |
  * |---------------|-----------------------------------------------------------|
  * | enrolment()   | credentials, "welcome back", connection rows              |
+ * | tokens()      | enrolment tokens: create, list, revoke, spend             |
  * | ingest()      | batches in group commits, with GapDetector's rules        |
  * | configs()     | agent behaviour: default, overrides, revisions            |
  * | inventory()   | the clients: list, lookup by ID or hostname, forget       |
@@ -58,6 +60,7 @@ public:
     QString path() const { return m_path; }
 
     Enrolment &enrolment();
+    EnrolmentTokens &tokens();
     Ingest &ingest();
     ConfigStore &configs();
     Inventory &inventory();

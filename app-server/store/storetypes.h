@@ -30,6 +30,8 @@ struct AuthResult {
         NewClient, ///< a new ID and secret were issued
         Returning, ///< known ID, secret verified
         BadSecret, ///< known ID, wrong secret: nothing was written
+        EnrolmentRefused, ///< unknown agent without a valid token: nothing was written
+        Revoked,   ///< known ID, right secret, but the client is revoked: nothing was written
     };
     Outcome outcome = Outcome::BadSecret;
     QString clientId;
@@ -53,6 +55,7 @@ struct ClientInfo : SystemFacts {
     qint64 sampleCount = 0;
     bool online = false;     ///< an open connection row (at last shutdown, for an offline server)
     bool forgotten = false;  ///< credentials wiped by forgetClient(id, false)
+    qint64 blockedMs = 0;    ///< revoked at (0: not revoked); its secret no longer works
     bool hasOverride = false;
     quint32 configRevision = 0;  ///< effective config revision
     quint32 appliedRevision = 0; ///< last revision the agent reported applied
