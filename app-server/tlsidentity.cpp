@@ -213,9 +213,11 @@ X509Ptr makeSelfSignedCertificate(EVP_PKEY *key, QString *error)
     //   a CA:TRUE server certificate would be refused by some verifiers (Firefox:
     //   CA_CERT_USED_AS_END_ENTITY) and would let this key sign other certificates that anyone
     //   trusting this file would then accept.
-    // - no keyUsage: OpenSSL 1.1 (and LibreSSL) only treat a certificate as self-signed, and so
-    //   as its own trust anchor, when any keyUsage includes keyCertSign, which RFC 5280 4.2.1.3
-    //   forbids without CA:TRUE. keyUsage is optional for an end entity.
+    // - no keyUsage: a keyUsage without keyCertSign (which RFC 5280 4.2.1.3 forbids without
+    //   CA:TRUE) makes OpenSSL 1.1 and LibreSSL stop treating the certificate as self-signed,
+    //   and so as its own trust anchor; on OpenSSL 3.0 the handshake still works but
+    //   QSslCertificate::isSelfSigned() turns false (tried with keyUsage=digitalSignature).
+    //   keyUsage is optional for an end entity.
     // - extendedKeyUsage serverAuth: what it is for, and OpenSSL's "ssl server" purpose accepts it.
     // - subjectAltName: Qt checks the peer name against it (the CN is only a label).
     // - subjectKeyIdentifier: RFC 5280 SHOULD; a self-signed certificate MAY omit the AKID.

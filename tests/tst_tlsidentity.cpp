@@ -8,6 +8,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QProcess>
 #include <QRegularExpression>
@@ -418,6 +419,19 @@ private slots:
         QVERIFY2(!error.contains(u'\n'), qPrintable(error));
         QCOMPARE(entries(tmp.path()), QStringList{present}); // nothing written
         QCOMPARE(snapshot(tmp.filePath(present)), before);
+    }
+
+    void danglingSymlinkIsNotWrittenThrough()
+    {
+        QTemporaryDir tmp;
+        const QString target = tmp.filePath(QStringLiteral("elsewhere.key"));
+        QVERIFY(QFile::link(target, tmp.filePath(kKey)));
+        QString error;
+        QVERIFY(!loadOrCreateTlsIdentity(tmp.path(), &error));
+        QVERIFY2(error.contains(tmp.filePath(kCertificate) + QStringLiteral(" is missing")), qPrintable(error));
+        QVERIFY(!QFile::exists(target));
+        QCOMPARE(QFileInfo(tmp.filePath(kKey)).symLinkTarget(), target);
+        QCOMPARE(entries(tmp.path()), QStringList{kKey});
     }
 
     void corruptFileRefused_data()
