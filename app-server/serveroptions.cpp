@@ -3,13 +3,11 @@
 
 #include "duration.h"
 #include "servercommands.h"
+#include "tlsidentity.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
-#include <QFile>
-#include <QSslCertificate>
-#include <QSslKey>
 #include <QStandardPaths>
 #include <QTextStream>
 
@@ -112,31 +110,11 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         return std::nullopt;
     }
     if (parser.isSet(cert)) {
-        QFile certFile(parser.value(cert));
-        QFile keyFile(parser.value(key));
-        if (!certFile.open(QIODevice::ReadOnly)) {
-            *error = QStringLiteral("--tls-cert %1: %2").arg(certFile.fileName(), certFile.errorString());
+        const auto identity = loadTlsIdentity(parser.value(cert), parser.value(key), error,
+                                              {QStringLiteral("--tls-cert"), QStringLiteral("--tls-key")});
+        if (!identity)
             return std::nullopt;
-        }
-        if (!keyFile.open(QIODevice::ReadOnly)) {
-            *error = QStringLiteral("--tls-key %1: %2").arg(keyFile.fileName(), keyFile.errorString());
-            return std::nullopt;
-        }
-        const QList<QSslCertificate> chain = QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
-        const QByteArray keyBytes = keyFile.readAll();
-        QSslKey privateKey(keyBytes, QSsl::Rsa, QSsl::Pem);
-        if (privateKey.isNull())
-            privateKey = QSslKey(keyBytes, QSsl::Ec, QSsl::Pem);
-        if (chain.isEmpty() || privateKey.isNull()) {
-            *error = chain.isEmpty() ? QStringLiteral("--tls-cert %1: no PEM certificate in it").arg(certFile.fileName())
-                                     : QStringLiteral("--tls-key %1: not a PEM RSA or EC private key").arg(keyFile.fileName());
-            return std::nullopt;
-        }
-        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-        tls.setLocalCertificateChain(chain);
-        tls.setPrivateKey(privateKey);
-        tls.setPeerVerifyMode(QSslSocket::VerifyNone);
-        cmd.core.network.tls = tls;
+        cmd.core.network.tls = serverTlsConfiguration(*identity);
     }
 
     cmd.core.defaults.sampleIntervalMs = parseInterval(parser, sample.names().first(), error);
