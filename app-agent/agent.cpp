@@ -4,6 +4,8 @@
 #include "agentlogging.h"
 #include "sampling/sampler.h"
 
+#include <QSslSocket>
+
 
 namespace autofact::agent {
 
@@ -57,7 +59,21 @@ bool Agent::start(QString *error)
             *error = m_settings.path + QStringLiteral(": ") + caError;
         return false;
     }
+    if (const QString bad = m_settings.checkTransport(); !bad.isEmpty()) {
+        if (error)
+            *error = bad;
+        return false;
+    }
+    // Checked at start-up: without a TLS backend every attempt would fail the same way.
+    if (m_settings.server.scheme() == u"wss" && !QSslSocket::supportsSsl()) {
+        if (error)
+            *error = QStringLiteral("TLS is not available: Qt found no TLS backend (built against %1); "
+                                    "install Qt's OpenSSL backend")
+                         .arg(QSslSocket::sslLibraryBuildVersionString());
+        return false;
+    }
     m_link.setProxy(m_settings.proxy);
+    m_link.setPinnedFingerprint(m_settings.fingerprint);
     QString spoolError;
     if (!m_spool.open(&spoolError))
         qCWarning(lcAgent).noquote() << spoolError << "- samples are kept in memory for now";
@@ -65,6 +81,8 @@ bool Agent::start(QString *error)
     hello.protocolVersion = protocol::version;
     hello.agentId = m_settings.id;
     hello.secret = m_settings.secret;
+    if (m_settings.id.isEmpty())
+        hello.token = m_settings.token; // never sent once the agent has an identity
     m_engine.setCpuCount(hello.cpuCount);
     m_link.setHello(hello);
     m_link.setServerUrl(m_settings.server);
@@ -142,6 +160,7 @@ void Agent::onWelcomed(const Welcome &welcome)
         return;
     m_settings.id = welcome.agentId;
     m_settings.secret = welcome.secret;
+    m_settings.token.clear(); // spent: it is not kept after enrolment
     if (const QString err = m_settings.save(); !err.isEmpty())
         qCCritical(lcAgent).noquote() << "cannot save the issued identity:" << err;
 }

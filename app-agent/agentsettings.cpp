@@ -28,6 +28,30 @@ QString AgentSettings::checkServerUrl(const QUrl &url)
     return {};
 }
 
+QString AgentSettings::checkTransport() const
+{
+    if (server.scheme() == u"ws" && !insecure)
+        return QStringLiteral("server URL %1 is plain ws://: the secret would cross the network in "
+                              "clear; use wss://, or set \"insecure\": true (--insecure) for a lab or a "
+                              "TLS-terminating proxy")
+            .arg(server.toString());
+    return {};
+}
+
+QString AgentSettings::normaliseFingerprint(const QString &text)
+{
+    QString t = text.trimmed();
+    if (!t.startsWith(QStringLiteral("sha256:"), Qt::CaseInsensitive))
+        return {};
+    QString hex = t.mid(7).remove(u':').toLower();
+    if (hex.size() != 64)
+        return {};
+    for (const QChar c : std::as_const(hex))
+        if (!((c >= u'0' && c <= u'9') || (c >= u'a' && c <= u'f')))
+            return {};
+    return QStringLiteral("sha256:") + hex;
+}
+
 std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *error)
 {
     AgentSettings s;
@@ -59,8 +83,27 @@ std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *e
         || !stringField(QStringLiteral("secret"), s.secret)
         || !stringField(QStringLiteral("spool"), s.spool)
         || !stringField(QStringLiteral("ca"), s.ca)
-        || !stringField(QStringLiteral("proxy"), proxy))
+        || !stringField(QStringLiteral("proxy"), proxy)
+        || !stringField(QStringLiteral("token"), s.token)
+        || !stringField(QStringLiteral("fingerprint"), s.fingerprint))
         return std::nullopt;
+    if (const QJsonValue v = o.value(QStringLiteral("insecure")); !v.isUndefined() && !v.isNull()) {
+        if (!v.isBool()) {
+            if (error)
+                *error = path + QStringLiteral(": \"insecure\" must be true or false");
+            return std::nullopt;
+        }
+        s.insecure = v.toBool();
+    }
+    if (!s.fingerprint.isEmpty()) {
+        const QString normal = normaliseFingerprint(s.fingerprint);
+        if (normal.isEmpty()) {
+            if (error)
+                *error = path + QStringLiteral(": \"fingerprint\" must be sha256: and 64 hex digits");
+            return std::nullopt;
+        }
+        s.fingerprint = normal;
+    }
     QString proxyError;
     const std::optional<ProxySetting> parsedProxy = ProxySetting::parse(proxy, &proxyError);
     if (!parsedProxy) {
@@ -99,6 +142,12 @@ QString AgentSettings::save() const
         o.insert(QStringLiteral("ca"), ca);
     if (proxy.mode() != ProxySetting::Mode::System)
         o.insert(QStringLiteral("proxy"), proxy.toString());
+    if (!fingerprint.isEmpty())
+        o.insert(QStringLiteral("fingerprint"), fingerprint);
+    if (!token.isEmpty())
+        o.insert(QStringLiteral("token"), token);
+    if (insecure)
+        o.insert(QStringLiteral("insecure"), true);
     return jsonfile::save(path, o);
 }
 

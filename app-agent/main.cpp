@@ -34,8 +34,12 @@ int main(int argc, char *argv[])
     parser.setApplicationDescription(QStringLiteral(
         "Samples CPU and memory and streams them to an autofactory server.\n"
         "Behaviour (intervals, limits) is pushed by the server.\n"
+        "First run: autofact-agent --server wss://HOST:PORT --token TOKEN --fingerprint sha256:HEX\n"
+        "(the token from autofactory token create, the fingerprint autofactory prints); the\n"
+        "options are written into the config, the token only until the server enrols the agent.\n"
         "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad config or arguments, 3 gave up "
-        "reconnecting, 4 refused by the server (bad secret, unsupported version)."));
+        "reconnecting, 4 refused by the server (no valid token, revoked, bad secret, "
+        "unsupported version)."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption configOption(
@@ -45,10 +49,23 @@ int main(int argc, char *argv[])
         QStringLiteral("PATH"));
     const QCommandLineOption serverOption(
         QStringLiteral("server"),
-        QStringLiteral("Server URL, ws://host:port or wss://host:port; written into the config."),
+        QStringLiteral("Server URL, wss://host:port (ws:// only with --insecure); written into the config."),
         QStringLiteral("URL"));
-    parser.addOption(configOption);
-    parser.addOption(serverOption);
+    const QCommandLineOption tokenOption(
+        QStringLiteral("token"),
+        QStringLiteral("Enrolment token for the first connection (autofactory token create); "
+                       "kept in the config only until the server enrols this agent."),
+        QStringLiteral("TOKEN"));
+    const QCommandLineOption fingerprintOption(
+        QStringLiteral("fingerprint"),
+        QStringLiteral("The server's certificate fingerprint, sha256:HEX as autofactory prints it; "
+                       "from then on the agent talks to no other server. Without it, the ca file "
+                       "or the platform's trust store must accept the server's certificate."),
+        QStringLiteral("sha256:HEX"));
+    const QCommandLineOption insecureOption(
+        QStringLiteral("insecure"),
+        QStringLiteral("Allow a plain ws:// server URL (secrets in clear); written into the config."));
+    parser.addOptions({configOption, serverOption, tokenOption, fingerprintOption, insecureOption});
     // parse(), not process(): a bad argument is exit 2 like every other config error.
     if (!parser.parse(QCoreApplication::arguments())) {
         QTextStream(stderr) << "autofact-agent: " << parser.errorText() << Qt::endl;
@@ -68,18 +85,47 @@ int main(int argc, char *argv[])
         err << "autofact-agent: " << error << Qt::endl;
         return 2;
     }
+    bool changed = false;
     if (parser.isSet(serverOption)) {
         const QUrl url(parser.value(serverOption), QUrl::StrictMode);
         if (const QString bad = AgentSettings::checkServerUrl(url); !bad.isEmpty()) {
             err << "autofact-agent: " << bad << Qt::endl;
             return 2;
         }
-        if (url != settings->server) {
-            settings->server = url;
-            if (const QString saveError = settings->save(); !saveError.isEmpty()) {
-                err << "autofact-agent: " << saveError << Qt::endl;
-                return 2;
-            }
+        changed |= url != settings->server;
+        settings->server = url;
+    }
+    if (parser.isSet(fingerprintOption)) {
+        const QString pin = AgentSettings::normaliseFingerprint(parser.value(fingerprintOption));
+        if (pin.isEmpty()) {
+            err << "autofact-agent: --fingerprint: expected sha256: and 64 hex digits, as autofactory prints it"
+                << Qt::endl;
+            return 2;
+        }
+        changed |= pin != settings->fingerprint;
+        settings->fingerprint = pin;
+    }
+    if (parser.isSet(insecureOption)) {
+        changed |= !settings->insecure;
+        settings->insecure = true;
+    }
+    if (parser.isSet(tokenOption)) {
+        if (!settings->id.isEmpty()) {
+            err << "autofact-agent: already enrolled as " << settings->id << "; --token is not needed and not kept"
+                << Qt::endl;
+        } else {
+            changed |= parser.value(tokenOption) != settings->token;
+            settings->token = parser.value(tokenOption);
+        }
+    }
+    if (const QString bad = settings->checkTransport(); !bad.isEmpty() && !settings->server.isEmpty()) {
+        err << "autofact-agent: " << bad << Qt::endl;
+        return 2;
+    }
+    if (changed) {
+        if (const QString saveError = settings->save(); !saveError.isEmpty()) {
+            err << "autofact-agent: " << saveError << Qt::endl;
+            return 2;
         }
     }
 

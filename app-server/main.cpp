@@ -34,7 +34,9 @@ int main(int argc, char *argv[])
     for (int i = 0; i < argc; ++i)
         arguments.append(QString::fromLocal8Bit(argv[i]));
     const QString first = arguments.value(1);
-    if (first == u"clients" || first == u"export") {
+    if (isSubcommand(first)) {
+        // A command's own lines say what happened; the store's info chatter would repeat it.
+        QLoggingCategory::setFilterRules(QStringLiteral("autofact.*.debug=false\nautofact.*.info=false"));
         QCoreApplication app(argc, argv);
         setAppNames();
         return runSubcommand(arguments);
@@ -91,6 +93,18 @@ int main(int argc, char *argv[])
     }
 #endif
 
+    if (!prepareTls(*cmd, &error)) {
+        err << "autofactory: " << error << Qt::endl;
+        return 1;
+    }
+    if (cmd->insecure)
+        err << "autofactory: warning: serving plain ws:// (--insecure-ws): agents' secrets and data "
+               "cross the network unencrypted; use it only behind a TLS-terminating proxy or in a lab"
+            << Qt::endl;
+    else if (!cmd->createdIdentity.isEmpty())
+        err << "autofactory: created a TLS key and self-signed certificate: " << cmd->createdIdentity
+            << Qt::endl;
+
     ServerCore core(cmd->core);
     if (!core.start(&error)) {
         err << "autofactory: " << error << Qt::endl;
@@ -99,6 +113,8 @@ int main(int argc, char *argv[])
     {
         QTextStream out(stdout);
         out << "listening on " << core.url().toString() << Qt::endl;
+        if (!cmd->core.certificateFingerprint.isEmpty())
+            out << "certificate " << cmd->core.certificateFingerprint << Qt::endl;
     }
     SignalWatcher signals_;
     QObject::connect(&signals_, &SignalWatcher::terminationRequested, app.get(), [&](int) {

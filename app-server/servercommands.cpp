@@ -14,6 +14,7 @@
 #include <QTextStream>
 
 #include <cstdio>
+#include <memory>
 #include <limits>
 
 namespace autofact::server {
@@ -83,6 +84,8 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
                     {QStringLiteral("samples"), c.sampleCount},
                     {QStringLiteral("online"), c.online},
                     {QStringLiteral("forgotten"), c.forgotten},
+                    {QStringLiteral("revoked"), c.blockedMs > 0},
+                    {QStringLiteral("revoked_at"), c.blockedMs > 0 ? QJsonValue(formatUtc(c.blockedMs)) : QJsonValue()},
                     {QStringLiteral("config_revision"), qint64(c.configRevision)},
                     {QStringLiteral("applied_revision"), qint64(c.appliedRevision)},
                     {QStringLiteral("dropped_total"), qint64(c.droppedTotal)},
@@ -104,9 +107,10 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
         rows.append({c.id, printable(c.hostname), printable(os), formatUtc(c.firstSeenMs),
                      formatUtc(c.lastSeenMs), QString::number(c.connectionCount),
                      QString::number(c.sampleCount),
-                     c.forgotten ? QStringLiteral("forgotten")
-                                 : (c.online ? QStringLiteral("online")
-                                             : QStringLiteral("offline"))});
+                     c.blockedMs > 0 ? QStringLiteral("revoked")
+                     : c.forgotten   ? QStringLiteral("forgotten")
+                     : c.online      ? QStringLiteral("online")
+                                     : QStringLiteral("offline")});
     }
     QList<qsizetype> widths;
     for (const QString &h : headers)
@@ -130,6 +134,130 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
     for (const QStringList &r : rows)
         printRow(r);
     out.flush();
+    return 0;
+}
+
+namespace {
+
+/** Opens the database for a writing command (created if missing, as the server would). */
+std::unique_ptr<Store> openForWriting(const QString &dbPath, const QString &command, QTextStream &err)
+{
+    auto store = std::make_unique<Store>(dbPath);
+    if (auto opened = store->open(); !opened) {
+        err << "autofactory " << command << ": " << oneLine(opened.error().message) << Qt::endl;
+        return nullptr;
+    }
+    return store;
+}
+
+} // namespace
+
+int runTokenCreateCommand(const QString &dbPath, int uses, qint64 validForMs, const QString &label,
+                          QTextStream &out, QTextStream &err)
+{
+    auto store = openForWriting(dbPath, QStringLiteral("token create"), err);
+    if (!store)
+        return kExitError;
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    const std::optional<qint64> expires = validForMs > 0 ? std::optional<qint64>(nowMs + validForMs) : std::nullopt;
+    auto created = store->tokens().create(uses, expires, label, nowMs);
+    if (!created) {
+        err << "autofactory token create: " << oneLine(created.error().message) << Qt::endl;
+        return kExitError;
+    }
+    // The token alone on stdout (for scripts); what it allows on stderr (for people).
+    out << created->token << Qt::endl;
+    err << "token " << created->id << ": " << uses << (uses == 1 ? " enrolment" : " enrolments") << ", "
+        << (expires ? QStringLiteral("expires ") + formatUtc(*expires) : QStringLiteral("never expires"))
+        << Qt::endl;
+    return 0;
+}
+
+int runTokenListCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err)
+{
+    Store store(dbPath, {StoreOptions::Mode::ReadOnly});
+    auto opened = store.open();
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    auto read = opened ? store.tokens().list(nowMs) : StoreResult<QList<TokenInfo>>(opened.error());
+    if (!read) {
+        err << "autofactory token list: " << oneLine(read.error().message) << Qt::endl;
+        return kExitError;
+    }
+    if (json) {
+        QJsonArray array;
+        for (const TokenInfo &t : std::as_const(*read)) {
+            array.append(QJsonObject{
+                {QStringLiteral("id"), t.id},
+                {QStringLiteral("label"), t.label},
+                {QStringLiteral("state"), tokenStateName(t.state)},
+                {QStringLiteral("uses"), t.uses},
+                {QStringLiteral("max_uses"), t.maxUses},
+                {QStringLiteral("created"), formatUtc(t.createdMs)},
+                {QStringLiteral("expires"), t.expiresMs ? QJsonValue(formatUtc(*t.expiresMs)) : QJsonValue()},
+                {QStringLiteral("revoked"), t.revokedMs ? QJsonValue(formatUtc(*t.revokedMs)) : QJsonValue()},
+                {QStringLiteral("last_used"), t.lastUsedMs ? QJsonValue(formatUtc(*t.lastUsedMs)) : QJsonValue()},
+            });
+        }
+        out << QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented));
+        out.flush();
+        return 0;
+    }
+    const QStringList headers = {QStringLiteral("ID"), QStringLiteral("STATE"), QStringLiteral("USES"),
+                                 QStringLiteral("CREATED"), QStringLiteral("EXPIRES"), QStringLiteral("LABEL")};
+    QList<QStringList> rows;
+    for (const TokenInfo &t : std::as_const(*read))
+        rows.append({t.id, tokenStateName(t.state), QStringLiteral("%1/%2").arg(t.uses).arg(t.maxUses),
+                     formatUtc(t.createdMs), t.expiresMs ? formatUtc(*t.expiresMs) : QStringLiteral("never"),
+                     printable(oneLine(t.label))});
+    QList<qsizetype> widths;
+    for (const QString &h : headers)
+        widths.append(h.size());
+    for (const QStringList &r : rows)
+        for (qsizetype i = 0; i < r.size(); ++i)
+            widths[i] = std::max(widths[i], r[i].size());
+    auto printRow = [&](const QStringList &r) {
+        QString line;
+        for (qsizetype i = 0; i < r.size(); ++i)
+            line += (i ? QStringLiteral("  ") : QString()) + (i + 1 == r.size() ? r[i] : r[i].leftJustified(widths[i]));
+        out << line << '\n';
+    };
+    printRow(headers);
+    for (const QStringList &r : rows)
+        printRow(r);
+    out.flush();
+    return 0;
+}
+
+int runTokenRevokeCommand(const QString &dbPath, const QString &tokenId, QTextStream &out, QTextStream &err)
+{
+    auto store = openForWriting(dbPath, QStringLiteral("token revoke"), err);
+    if (!store)
+        return kExitError;
+    if (auto revoked = store->tokens().revoke(tokenId, QDateTime::currentMSecsSinceEpoch()); !revoked) {
+        err << "autofactory token revoke: " << oneLine(printable(revoked.error().message)) << Qt::endl;
+        return kExitError;
+    }
+    out << "revoked token " << tokenId << "; agents it enrolled stay enrolled" << Qt::endl;
+    return 0;
+}
+
+int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &out, QTextStream &err)
+{
+    auto store = openForWriting(dbPath, QStringLiteral("revoke"), err);
+    if (!store)
+        return kExitError;
+    auto ids = store->inventory().resolveClients({client});
+    StoreResult<ClientInfo> info = ids ? store->inventory().client(ids->first()) : StoreResult<ClientInfo>(ids.error());
+    if (!info) {
+        err << "autofactory revoke: " << oneLine(printable(info.error().message)) << Qt::endl;
+        return kExitError;
+    }
+    if (auto revoked = store->enrolment().revoke(info->id, QDateTime::currentMSecsSinceEpoch()); !revoked) {
+        err << "autofactory revoke: " << oneLine(revoked.error().message) << Qt::endl;
+        return kExitError;
+    }
+    out << "revoked " << info->id << " (" << printable(info->hostname)
+        << "); a running server ends its session within 5 s" << Qt::endl;
     return 0;
 }
 

@@ -8,8 +8,10 @@ class QTextStream;
 
 /**
  * @file servercommands.h
- * The logic behind `autofactory clients` and `autofactory export`, called by runSubcommand()
- * (serveroptions.cpp) once it has parsed the subcommand's command line. Both open the database read-only and never create it.
+ * The logic behind `autofactory clients`, `export`, `token` and `revoke`, called by
+ * runSubcommand() (serveroptions.cpp) once it has parsed the sub-command's command line.
+ * clients and export open the database read-only and never create it; token and revoke write
+ * (a running server sees their changes: revocations within 5 s).
  * Exit codes: 0 success, 2 any error (one line on @p err).
  */
 namespace autofact::server {
@@ -20,6 +22,16 @@ namespace autofact::server {
  * @p json is set.
  */
 int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err);
+
+/** `autofactory token create`: prints the token alone on one line of @p out. */
+int runTokenCreateCommand(const QString &dbPath, int uses, qint64 validForMs, const QString &label,
+                          QTextStream &out, QTextStream &err);
+/** `autofactory token list`. */
+int runTokenListCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err);
+/** `autofactory token revoke TOKEN-ID`. */
+int runTokenRevokeCommand(const QString &dbPath, const QString &tokenId, QTextStream &out, QTextStream &err);
+/** `autofactory revoke CLIENT`. */
+int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &out, QTextStream &err);
 
 /**
  * Writes CSV (docs/STORAGE.md) for @p clients (IDs or hostnames; empty: all) with

@@ -52,8 +52,16 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     parser.setApplicationDescription(QStringLiteral(
         "autofactory: collects samples from autofact agents and shows them.\n\n"
         "Sub-commands:\n"
+        "Without --tls-cert/--tls-key it serves wss:// with its own key and self-signed\n"
+        "certificate, created once beside the database (autofactory-tls.key, mode 0600), and\n"
+        "prints the certificate's fingerprint for agents to pin (--fingerprint).\n\n"
+        "Sub-commands:\n"
         "  autofactory clients [--db PATH] [--json]\n"
         "  autofactory export [--db PATH] [--client ID|HOSTNAME]... [--from TIME] [--to TIME] [--out FILE]\n"
+        "  autofactory token create [--db PATH] [--uses N] [--expires D] [--label TEXT]\n"
+        "  autofactory token list [--db PATH] [--json]\n"
+        "  autofactory token revoke TOKEN-ID [--db PATH]\n"
+        "  autofactory revoke CLIENT [--db PATH]\n"
         "Run a sub-command with --help for its options."));
     const QCommandLineOption help = parser.addHelpOption();
     const QCommandLineOption version = parser.addVersionOption();
@@ -62,12 +70,13 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
                                     QStringLiteral("ADDR:PORT"), QStringLiteral("0.0.0.0:8675"));
     const QCommandLineOption headless(QStringLiteral("headless"),
                                       QStringLiteral("No window: serve until SIGINT/SIGTERM."));
-    const QCommandLineOption cert(QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss://."), QStringLiteral("FILE"));
+    const QCommandLineOption cert(QStringLiteral("tls-cert"), QStringLiteral("PEM certificate (chain) to serve wss:// with, instead of the server's own."), QStringLiteral("FILE"));
+    const QCommandLineOption insecure(QStringLiteral("insecure-ws"), QStringLiteral("Serve plain ws:// (behind a TLS-terminating proxy, or in a lab): secrets cross the network in clear."));
     const QCommandLineOption key(QStringLiteral("tls-key"), QStringLiteral("PEM private key for --tls-cert."), QStringLiteral("FILE"));
     const QCommandLineOption sample(QStringLiteral("sample-interval"), QStringLiteral("Default agent sampling interval, e.g. 1s (stored in the database)."), QStringLiteral("D"));
     const QCommandLineOption send(QStringLiteral("send-interval"), QStringLiteral("Default agent send interval, e.g. 5s (stored)."), QStringLiteral("D"));
     const QCommandLineOption heartbeat(QStringLiteral("heartbeat-interval"), QStringLiteral("Default agent heartbeat interval, e.g. 15s (stored)."), QStringLiteral("D"));
-    parser.addOptions({dbOption(), listen, headless, cert, key, sample, send, heartbeat});
+    parser.addOptions({dbOption(), listen, headless, cert, key, insecure, sample, send, heartbeat});
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
         return std::nullopt;
@@ -105,6 +114,11 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     cmd.core.network.address = address;
     cmd.core.network.port = quint16(port);
 
+    if (parser.isSet(insecure) && parser.isSet(cert)) {
+        *error = QStringLiteral("--insecure-ws serves plain ws://; it does not go with --tls-cert");
+        return std::nullopt;
+    }
+    cmd.insecure = parser.isSet(insecure);
     if (parser.isSet(cert) != parser.isSet(key)) {
         *error = QStringLiteral("--tls-cert and --tls-key go together");
         return std::nullopt;
@@ -115,6 +129,7 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         if (!identity)
             return std::nullopt;
         cmd.core.network.tls = serverTlsConfiguration(*identity);
+        cmd.core.certificateFingerprint = certificateFingerprint(identity->certificate);
     }
 
     cmd.core.defaults.sampleIntervalMs = parseInterval(parser, sample.names().first(), error);
@@ -129,11 +144,60 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     return cmd;
 }
 
+bool prepareTls(ServeCommand &command, QString *error)
+{
+    if (command.insecure)
+        return true;
+    // Checked at start-up: without it every agent's handshake would fail, one log line each.
+    if (!QSslSocket::supportsSsl()) {
+        *error = QStringLiteral("TLS is not available: Qt found no TLS backend (%1; built against %2). "
+                                "Install Qt's OpenSSL backend, or serve plain ws:// with --insecure-ws")
+                     .arg(QSslSocket::activeBackend().isEmpty() ? QStringLiteral("none loaded") : QSslSocket::activeBackend(),
+                          QSslSocket::sslLibraryBuildVersionString());
+        return false;
+    }
+    if (command.core.network.tls)
+        return true;
+    // Beside the database: the key belongs to this server's data, is backed up with it, and a
+    // second server with its own --db gets its own identity.
+    const QString directory = QFileInfo(command.core.databasePath).absolutePath();
+    const auto identity = loadOrCreateTlsIdentity(directory, error);
+    if (!identity)
+        return false;
+    command.core.network.tls = serverTlsConfiguration(*identity);
+    command.core.certificateFingerprint = certificateFingerprint(identity->certificate);
+    command.createdIdentity = identity->created ? identity->keyPath : QString();
+    return true;
+}
+
+bool isSubcommand(const QString &name)
+{
+    return name == u"clients" || name == u"export" || name == u"token" || name == u"revoke";
+}
+
 int runSubcommand(const QStringList &arguments)
 {
     QTextStream out(stdout);
     QTextStream err(stderr);
-    const QString command = arguments.value(1);
+    QString command = arguments.value(1);
+    QStringList args = arguments;
+    args.removeAt(1);
+    // `token create|list|revoke`: the action is part of the command's name.
+    if (command == u"token") {
+        const QString action = args.value(1);
+        if (action != u"create" && action != u"list" && action != u"revoke") {
+            if (action == u"--help" || action == u"-h") {
+                out << "Usage: autofactory token create|list|revoke [options]\n"
+                       "Enrolment tokens: an unknown agent enrols only with a valid one.\n"
+                       "Run autofactory token ACTION --help for its options.\n";
+                return 0;
+            }
+            err << "autofactory token: expected create, list or revoke (try autofactory token --help)" << Qt::endl;
+            return 2;
+        }
+        command += u' ' + action;
+        args.removeAt(1);
+    }
     QCommandLineParser parser;
     parser.addHelpOption();
     parser.addOption(dbOption());
@@ -142,15 +206,32 @@ int runSubcommand(const QStringList &arguments)
     QCommandLineOption from(QStringLiteral("from"), QStringLiteral("Start, inclusive: ISO 8601 (2026-11-29T04:00:00Z) or relative (-1h, -7d)."), QStringLiteral("TIME"));
     QCommandLineOption to(QStringLiteral("to"), QStringLiteral("End, exclusive: ISO 8601 or relative."), QStringLiteral("TIME"));
     QCommandLineOption outFile(QStringLiteral("out"), QStringLiteral("CSV file to write; - or absent: stdout."), QStringLiteral("FILE"));
+    QCommandLineOption uses(QStringLiteral("uses"), QStringLiteral("How many agents may enrol with it (default 1)."), QStringLiteral("N"), QStringLiteral("1"));
+    QCommandLineOption expires(QStringLiteral("expires"), QStringLiteral("Valid for this long, like 30m, 24h, 7d; 0 = never (default 24h)."), QStringLiteral("D"), QStringLiteral("24h"));
+    QCommandLineOption label(QStringLiteral("label"), QStringLiteral("A note for token list, e.g. where it is used."), QStringLiteral("TEXT"));
     if (command == u"clients") {
         parser.setApplicationDescription(QStringLiteral("autofactory clients: the client inventory."));
         parser.addOption(json);
-    } else {
+    } else if (command == u"export") {
         parser.setApplicationDescription(QStringLiteral("autofactory export: client history as RFC 4180 CSV (docs/STORAGE.md)."));
         parser.addOptions({client, from, to, outFile});
+    } else if (command == u"token create") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory token create: a new enrolment token, printed alone on one line.\n"
+            "Give it to an agent once: autofact-agent --server wss://HOST:PORT --token TOKEN --fingerprint sha256:HEX"));
+        parser.addOptions({uses, expires, label});
+    } else if (command == u"token list") {
+        parser.setApplicationDescription(QStringLiteral("autofactory token list: every enrolment token (never its secret)."));
+        parser.addOption(json);
+    } else if (command == u"token revoke") {
+        parser.setApplicationDescription(QStringLiteral("autofactory token revoke TOKEN-ID: the token enrols no one any more."));
+        parser.addPositionalArgument(QStringLiteral("TOKEN-ID"), QStringLiteral("The ID token list shows."));
+    } else {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory revoke CLIENT: the client's secret stops working; a running server ends\n"
+            "its session within 5 s and the agent exits with code 4. History is kept."));
+        parser.addPositionalArgument(QStringLiteral("CLIENT"), QStringLiteral("Client ID or hostname."));
     }
-    QStringList args = arguments;
-    args.removeAt(1);
     if (!parser.parse(args)) {
         err << "autofactory " << command << ": " << parser.errorText() << Qt::endl;
         return 2;
@@ -159,15 +240,46 @@ int runSubcommand(const QStringList &arguments)
         out << parser.helpText();
         return 0;
     }
-    if (!parser.positionalArguments().isEmpty()) {
-        err << "autofactory " << command << ": unexpected argument " << parser.positionalArguments().first() << Qt::endl;
+    const bool takesOne = command == u"token revoke" || command == u"revoke";
+    const QStringList positional = parser.positionalArguments();
+    if (takesOne ? positional.size() != 1 : !positional.isEmpty()) {
+        err << "autofactory " << command << ": "
+            << (takesOne ? (positional.isEmpty() ? QStringLiteral("missing argument (try --help)")
+                                                 : QStringLiteral("one argument only"))
+                         : QStringLiteral("unexpected argument ") + positional.first())
+            << Qt::endl;
         return 2;
     }
     const QString db = parser.isSet(QStringLiteral("db")) ? parser.value(QStringLiteral("db")) : defaultDatabasePath();
     if (command == u"clients")
         return runClientsCommand(db, parser.isSet(json), out, err);
-    return runExportCommand(db, parser.values(client), parser.value(from), parser.value(to),
-                            parser.value(outFile), err);
+    if (command == u"export")
+        return runExportCommand(db, parser.values(client), parser.value(from), parser.value(to),
+                                parser.value(outFile), err);
+    if (command == u"token create") {
+        bool ok = false;
+        const int n = parser.value(uses).toInt(&ok);
+        if (!ok || n < 1 || n > 1000000) {
+            err << "autofactory token create: --uses: expected a number from 1 to 1000000" << Qt::endl;
+            return 2;
+        }
+        qint64 validMs = 0;
+        if (const QString e = parser.value(expires); e != u"0") {
+            const auto d = duration::parse(e);
+            if (!d || d->count() < 60 * 1000) {
+                err << "autofactory token create: --expires: expected a duration of at least 1m, like 30m, 24h, 7d, or 0 for never"
+                    << Qt::endl;
+                return 2;
+            }
+            validMs = d->count();
+        }
+        return runTokenCreateCommand(db, n, validMs, parser.value(label), out, err);
+    }
+    if (command == u"token list")
+        return runTokenListCommand(db, parser.isSet(json), out, err);
+    if (command == u"token revoke")
+        return runTokenRevokeCommand(db, positional.first(), out, err);
+    return runRevokeCommand(db, positional.first(), out, err);
 }
 
 } // namespace autofact::server

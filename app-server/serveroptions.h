@@ -13,6 +13,8 @@ namespace autofact::server {
 struct ServeCommand {
     ServerCore::Options core;
     bool headless = false;
+    bool insecure = false;    ///< --insecure-ws: plain ws://
+    QString createdIdentity;  ///< key file prepareTls() created on this start (empty: none)
 };
 
 /** Default database: autofactory.db in the platform's app-data location. */
@@ -26,7 +28,19 @@ QString defaultDatabasePath();
 std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QString *error,
                                               bool *exitNow);
 
-/** Runs `autofactory clients` / `autofactory export`; @p arguments start at the sub-command. */
+/**
+ * Sets up wss:// unless --insecure-ws or --tls-cert said otherwise: loads the server's own key
+ * and certificate from beside the database, creating them on the first start. False with a
+ * one-line @p error if they cannot be read or made.
+ */
+bool prepareTls(ServeCommand &command, QString *error);
+
+/** True if @p name is a sub-command (clients, export, token, revoke). */
+bool isSubcommand(const QString &name);
+
+/**
+ * Runs `autofactory clients|export|token|revoke`; @p arguments start at the program name.
+ */
 int runSubcommand(const QStringList &arguments);
 
 } // namespace autofact::server

@@ -234,6 +234,7 @@ void AgentLink::onBinaryMessage(const QByteArray &bytes)
         if (!welcome->secret.isEmpty()) {
             m_hello.agentId = welcome->agentId;
             m_hello.secret = welcome->secret;
+            m_hello.token.clear();
         }
         qCInfo(lcLink).noquote() << (welcome->returning ? "welcomed back as" : "enrolled as")
                                  << welcome->agentId;
@@ -271,11 +272,16 @@ void AgentLink::onBinaryMessage(const QByteArray &bytes)
                                      << duration::format(std::chrono::milliseconds(delay));
             m_rewindTimer.start(int(std::min<std::int64_t>(delay, 3600 * 1000)));
             Q_EMIT serverBusy(delay);
-        } else if (error->code == ErrorCode::BadSecret || error->code == ErrorCode::UnsupportedVersion) {
-            // Retrying cannot help; hammering the server would not either.
-            qCCritical(lcLink).noquote() << reason;
+        } else if (error->code == ErrorCode::BadSecret || error->code == ErrorCode::UnsupportedVersion
+                   || error->code == ErrorCode::EnrolmentRefused || error->code == ErrorCode::Revoked) {
+            // Retrying cannot help; hammering the server would not either. Only the server we
+            // verified (TLS, pin) can say this: a stranger on the path never gets this far.
+            const QString line = error->code == ErrorCode::Revoked
+                                     ? QStringLiteral("revoked: the server no longer accepts this agent (%1)").arg(error->reason)
+                                     : reason;
+            qCCritical(lcLink).noquote() << line;
             stop();
-            Q_EMIT fatal(exitRefused, reason);
+            Q_EMIT fatal(exitRefused, line);
         } else {
             qCWarning(lcLink).noquote() << reason;
         }

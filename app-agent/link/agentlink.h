@@ -51,6 +51,8 @@ public:
     bool setCaFile(const QString &path, QString *error) { return m_socket.setCaFile(path, error); }
     /** How to reach the server: the system's proxy configuration, none, or a given proxy. */
     void setProxy(const ProxySetting &proxy) { m_socket.setProxy(proxy); }
+    /** Talk only to the server with this certificate fingerprint (LinkSocket). */
+    void setPinnedFingerprint(const QString &fingerprint) { m_socket.setPinnedFingerprint(fingerprint); }
     QUrl serverUrl() const { return m_url; }
     /** System facts and identity sent in Hello (agentId/secret empty for a new agent). */
     void setHello(const Hello &hello) { m_hello = hello; }

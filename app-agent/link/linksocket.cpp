@@ -3,6 +3,7 @@
 
 #include "link/linklogging.h"
 
+#include <QCryptographicHash>
 #include <QFile>
 #include <QHostAddress>
 #include <QSslConfiguration>
@@ -128,10 +129,43 @@ void LinkSocket::open(const QUrl &url)
         finishLater();
 }
 
+QString LinkSocket::fingerprintOf(const QSslCertificate &certificate)
+{
+    if (certificate.isNull())
+        return QString();
+    return QStringLiteral("sha256:")
+           + QString::fromLatin1(certificate.digest(QCryptographicHash::Sha256).toHex());
+}
+
+void LinkSocket::warnTls(const QString &why)
+{
+    m_error = why;
+    // Loud on purpose: a refused certificate is a configuration fault, not a network blip.
+    // Once per reason, though: the link retries every few seconds.
+    const QString logged = m_url.toDisplayString() + QStringLiteral(" - ") + why;
+    if (logged != m_lastTlsWarning)
+        qCWarning(lcLink).noquote() << logged;
+    else
+        qCDebug(lcLink).noquote() << logged;
+    m_lastTlsWarning = logged;
+}
+
 void LinkSocket::onConnected(QWebSocket *socket)
 {
     if (socket != m_socket.get() || m_finishQueued)
         return;
+    if (!m_pin.isEmpty()) {
+        // A certificate the trust store accepts is still the wrong server if it is not the
+        // pinned one: refuse before the caller sends anything.
+        const QString presented = fingerprintOf(socket->sslConfiguration().peerCertificate());
+        if (presented != m_pin) {
+            warnTls(presented.isEmpty()
+                        ? QStringLiteral("TLS: the server presented no certificate, but %1 is pinned (plain ws://?)").arg(m_pin)
+                        : QStringLiteral("TLS: the server's certificate %1 does not match the pinned %2").arg(presented, m_pin));
+            finishLater();
+            return;
+        }
+    }
     m_connectTimer.stop();
     m_lookupNow = false;
     m_wasOpen = true;
@@ -159,19 +193,26 @@ void LinkSocket::onSslErrors(QWebSocket *socket, const QList<QSslError> &errors)
 {
     if (socket != m_socket.get())
         return;
+    if (!m_pin.isEmpty()) {
+        QSslCertificate peer = socket->sslConfiguration().peerCertificate();
+        if (peer.isNull() && !errors.isEmpty())
+            peer = errors.first().certificate();
+        const QString presented = fingerprintOf(peer);
+        if (presented == m_pin) {
+            // The very certificate the user pinned: who signed it, its name and its dates are
+            // what the pin replaces.
+            socket->ignoreSslErrors();
+            return;
+        }
+        warnTls(QStringLiteral("TLS: the server's certificate %1 does not match the pinned %2")
+                    .arg(presented.isEmpty() ? QStringLiteral("(none)") : presented, m_pin));
+        return;
+    }
     QStringList reasons;
     for (const QSslError &e : errors)
         reasons.append(e.errorString());
-    m_error = QStringLiteral("TLS: the server's certificate is not trusted (%1)")
-                  .arg(reasons.join(QStringLiteral("; ")));
-    // Loud on purpose: a refused certificate is a configuration fault, not a network blip.
-    // Once per reason, though: the link retries every few seconds.
-    const QString logged = m_url.toDisplayString() + QStringLiteral(" - ") + m_error;
-    if (logged != m_lastTlsWarning)
-        qCWarning(lcLink).noquote() << logged;
-    else
-        qCDebug(lcLink).noquote() << logged;
-    m_lastTlsWarning = logged;
+    warnTls(QStringLiteral("TLS: the server's certificate is not trusted (%1)")
+                .arg(reasons.join(QStringLiteral("; "))));
 }
 
 void LinkSocket::onTimeout()

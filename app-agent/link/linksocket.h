@@ -54,6 +54,14 @@ public:
      */
     bool setCaFile(const QString &path, QString *error);
     void setProxy(const ProxySetting &proxy) { m_proxy = proxy; }
+    /**
+     * Talk only to a server presenting the certificate with this fingerprint ("sha256:HEX" of
+     * its DER form), whatever the trust store or host name say; empty: trust decides. A
+     * mismatch ends the connection before connected(), so nothing (no secret) is sent.
+     */
+    void setPinnedFingerprint(const QString &fingerprint) { m_pin = fingerprint; }
+    /** "sha256:" + 64 lowercase hex digits of @p certificate's DER form. */
+    static QString fingerprintOf(const QSslCertificate &certificate);
     /** Time allowed from open() to an open WebSocket (lookup, TCP, TLS and upgrade). */
     void setConnectTimeoutMs(int ms) { m_connectTimeoutMs = ms; }
 
@@ -102,6 +110,8 @@ private:
     void onError(QWebSocket *socket);
     void onSslErrors(QWebSocket *socket, const QList<QSslError> &errors);
     void onTimeout();
+    /** Logs a TLS refusal at warning level the first time, at debug level while it repeats. */
+    void warnTls(const QString &why);
     /** Queues disconnected() for the current connection, once. */
     void finishLater();
     void discard();
@@ -116,6 +126,7 @@ private:
     int m_connectTimeoutMs = 30000;
     QList<QSslCertificate> m_ca; ///< empty: the platform's trust store
     ProxySetting m_proxy;
+    QString m_pin;
     QNetworkProxy m_proxyInUse{QNetworkProxy::NoProxy};
     QTimer m_connectTimer;
     bool m_lookupNow = false;       ///< the current socket may still be resolving a name
