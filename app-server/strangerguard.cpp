@@ -66,7 +66,8 @@ void StrangerGuard::recordFailure(const QHostAddress &address, qint64 nowMs)
         e.failures = 0;
     ++e.failures;
     e.lastFailureMs = nowMs;
-    const int over = e.failures - m_limits.freeFailures;
+    // The free failures are spent: the next attempt waits, longer after every further failure.
+    const int over = e.failures - m_limits.freeFailures + 1;
     if (over <= 0)
         return;
     const qint64 delay = std::min(m_limits.maxDelayMs, m_limits.firstDelayMs << std::min(over - 1, 20));

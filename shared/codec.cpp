@@ -531,7 +531,7 @@ QString validate(const Message &message)
                 return checkIdentity(m.agentId, m.secret);
             }
             else if constexpr (std::is_same_v<T, ErrorMessage>) {
-                if (m.code > ErrorCode::ServerBusy)
+                if (m.code > ErrorCode::Revoked)
                     return QStringLiteral("unknown error code %1").arg(static_cast<int>(m.code));
                 return QString();
             } else

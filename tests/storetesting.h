@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "store/store.h"
 #include "store/storeresult.h"
 
 #include <QTest>
@@ -19,6 +20,16 @@
     } while (false)
 
 namespace autofact::testing {
+
+/**
+ * The store's enrolment with tokens not required: for tests that need clients but are not
+ * about how they enrol (tst_store's token cases use store.enrolment() as it is).
+ */
+inline server::Enrolment &trustedEnrolment(server::Store &store)
+{
+    store.enrolment().setTokenRequired(false);
+    return store.enrolment();
+}
 
 template<typename T>
 T storeValue(server::StoreResult<T> result, const char *expr, const char *file, int line)

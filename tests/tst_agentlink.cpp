@@ -150,6 +150,7 @@ private:
         AgentSettings s;
         s.path = m_dir->filePath(QStringLiteral("agent.json"));
         s.server = url;
+        s.insecure = url.scheme() == u"ws"; // a lab on loopback
         return s;
     }
 

@@ -160,10 +160,10 @@ private slots:
         Store store(m_dbPath);
         QVERIFY_STORE(store.open());
         // A: hostname needing quotes; 2 batches, then an offline hour, then one more batch.
-        m_idA = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("web,01 \"prod\"")),
+        m_idA = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("web,01 \"prod\"")),
                                    QStringLiteral("p"), kT0))
                         .clientId;
-        m_idB = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("db-1")), QStringLiteral("p"), kT0))
+        m_idB = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("db-1")), QStringLiteral("p"), kT0))
                         .clientId;
         QVERIFY(!m_idA.isEmpty() && !m_idB.isEmpty());
         SampleBatch a1 = testdata::makeBatch(1, 10, 4, kT0);
@@ -227,7 +227,7 @@ private slots:
         Store store(dir.filePath(QStringLiteral("formula.sqlite")));
         QVERIFY_STORE(store.open());
         const QString hostile = QStringLiteral("=cmd|' /C calc'!A0");
-        const QString id = STORE_OK(store.enrolment().authenticate(makeHello(hostile), QStringLiteral("p"), kT0)).clientId;
+        const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(hostile), QStringLiteral("p"), kT0)).clientId;
         SampleBatch batch = testdata::makeBatch(1, 3, 2, kT0);
         batch.droppedTotal = 0;
         const std::vector<Store::IngestItem> items{{id, &batch}};
@@ -255,7 +255,7 @@ private slots:
         QTemporaryDir dir;
         Store store(dir.filePath(QStringLiteral("zero.sqlite")));
         QVERIFY_STORE(store.open());
-        const QString id = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("z")), QStringLiteral("p"), kT0)).clientId;
+        const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("z")), QStringLiteral("p"), kT0)).clientId;
         SampleBatch batch = testdata::makeBatch(1, 1, 2, kT0);
         batch.droppedTotal = 0;
         batch.coreBusy = {-0.0f, -0.0f};
@@ -436,7 +436,7 @@ private slots:
             options.durability = StoreOptions::Durability::Normal; // test speed, not durability
             Store store(path, options);
             QVERIFY_STORE(store.open());
-            id = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("big")), QStringLiteral("p"), kT0))
+            id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("big")), QStringLiteral("p"), kT0))
                          .clientId;
             std::vector<SampleBatch> batches;
             for (int b = 0; b < 50; ++b)

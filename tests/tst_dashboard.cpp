@@ -104,6 +104,7 @@ private Q_SLOTS:
         agent::AgentSettings settings;
         settings.path = m_dir.filePath(QStringLiteral("agent.json"));
         settings.server = core.url();
+        settings.insecure = true;
         settings.spool = m_dir.filePath(QStringLiteral("spool.db"));
         auto sampler = std::make_unique<FakeSampler>();
         agent::Agent agent(settings, std::move(sampler));
@@ -215,6 +216,7 @@ private Q_SLOTS:
         settings.path = m_dir.filePath(QStringLiteral("markup-agent.json"));
         settings.server = core.url();
         settings.spool = m_dir.filePath(QStringLiteral("markup-spool.db"));
+        settings.insecure = true;
         agent::Agent agent(settings, std::make_unique<FakeSampler>(2, hostile));
         QVERIFY2(agent.start(&error), qPrintable(error));
         ClientTableModel *model = window.model();
@@ -301,6 +303,7 @@ private:
         options.databasePath = m_dir.filePath(databaseName);
         options.network.address = QHostAddress::LocalHost;
         options.network.port = 0;
+        options.requireEnrolmentToken = false; // not about enrolment
         return options;
     }
 

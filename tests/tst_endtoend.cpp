@@ -6,6 +6,7 @@
 #include "sqlreader.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -37,6 +38,8 @@ private:
     std::unique_ptr<QProcess> m_server;
     QList<QProcess *> m_agents;
     quint16 m_port = 0;
+    QString m_fingerprint; ///< as the server printed it
+    QString m_token;       ///< a multi-use enrolment token for this test's agents
 
     QString dbPath() const { return m_dir.filePath(QStringLiteral("server.db")); }
 
@@ -55,13 +58,15 @@ private:
             return false;
         QByteArray out;
         QDeadlineTimer deadline(15000);
-        static const QRegularExpression listening(QStringLiteral("listening on ws://127\\.0\\.0\\.1:(\\d+)"));
+        // The default: wss:// with the server's own certificate, whose fingerprint follows.
+        static const QRegularExpression listening(QStringLiteral("listening on wss://127\\.0\\.0\\.1:(\\d+)\\ncertificate (sha256:[0-9a-f]{64})\\n"));
         while (!deadline.hasExpired()) {
             m_server->waitForReadyRead(200);
             out += m_server->readAllStandardOutput();
             const auto m = listening.match(QString::fromUtf8(out));
             if (m.hasMatch()) {
                 m_port = quint16(m.captured(1).toUInt());
+                m_fingerprint = m.captured(2);
                 return true;
             }
             if (m_server->state() == QProcess::NotRunning)
@@ -70,16 +75,43 @@ private:
         return false;
     }
 
-    QProcess *startAgent(const QString &name)
+    /** `autofactory token create --uses N`: the token, or empty. */
+    QString createToken(int uses)
+    {
+        QProcess p;
+        p.start(serverBinary, {QStringLiteral("token"), QStringLiteral("create"), QStringLiteral("--db"), dbPath(),
+                               QStringLiteral("--uses"), QString::number(uses)});
+        if (!p.waitForFinished(20000) || p.exitCode() != 0)
+            return {};
+        return QString::fromUtf8(p.readAllStandardOutput()).trimmed();
+    }
+
+    /** An agent as a user starts it the first time (later starts: @p extra empty). */
+    QProcess *startAgent(const QString &name, const QStringList &extra)
     {
         auto *p = new QProcess(this);
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("AUTOFACT_PATH"), m_dir.filePath(name));
         p->setProcessEnvironment(env);
-        p->setStandardErrorFile(m_dir.filePath(name + QStringLiteral(".log")));
-        p->start(agentBinary, {QStringLiteral("--server"), QStringLiteral("ws://127.0.0.1:%1").arg(m_port)});
+        p->setStandardErrorFile(m_dir.filePath(name + QStringLiteral(".log")), QIODevice::Append);
+        p->start(agentBinary, extra);
         m_agents.append(p);
         return p;
+    }
+    QStringList firstRun() const
+    {
+        return {QStringLiteral("--server"), QStringLiteral("wss://127.0.0.1:%1").arg(m_port),
+                QStringLiteral("--token"), m_token, QStringLiteral("--fingerprint"), m_fingerprint};
+    }
+    QString agentLog(const QString &name) const
+    {
+        QFile f(m_dir.filePath(name + QStringLiteral(".log")));
+        return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    }
+    QString agentConfig(const QString &name) const
+    {
+        QFile f(m_dir.filePath(name + QStringLiteral("/autofact-agent.json")));
+        return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
     }
 
     qint64 storedSamples() const
@@ -109,10 +141,12 @@ private slots:
 
     void killedServerAndAgentLoseAndDuplicateNothing()
     {
+        m_token = createToken(2);
+        QVERIFY(!m_token.isEmpty());
         QVERIFY(startServer(0));
         const quint16 port = m_port;
-        QProcess *a = startAgent(QStringLiteral("agent-a"));
-        QProcess *b = startAgent(QStringLiteral("agent-b"));
+        QProcess *a = startAgent(QStringLiteral("agent-a"), firstRun());
+        QProcess *b = startAgent(QStringLiteral("agent-b"), firstRun());
         QVERIFY(a->waitForStarted() && b->waitForStarted());
         QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(QStringLiteral(
                                      "SELECT count(DISTINCT client) FROM samples")) == 2,
@@ -129,15 +163,17 @@ private slots:
             QTRY_VERIFY_WITH_TIMEOUT(Sql(spool).scalar(QStringLiteral("SELECT count(*) FROM batches")) >= 3, 15000);
         }
 
+        const QString fingerprint = m_fingerprint;
         QVERIFY(startServer(port));
         QCOMPARE(m_port, port);
+        QCOMPARE(m_fingerprint, fingerprint); // the pinned agents accept the restarted server
         QTRY_VERIFY_WITH_TIMEOUT(storedSamples() >= beforeRestart + 40, 30000);
 
         // kill -9 one agent too, and start it again from its config and spool.
         ::kill(pid_t(a->processId()), SIGKILL);
         QVERIFY(a->waitForFinished(10000));
         const qint64 beforeAgentRestart = storedSamples();
-        a = startAgent(QStringLiteral("agent-a"));
+        a = startAgent(QStringLiteral("agent-a"), {});
         QVERIFY(a->waitForStarted());
         QTRY_VERIFY_WITH_TIMEOUT(storedSamples() >= beforeAgentRestart + 40, 30000);
         QCOMPARE(Sql(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM clients")), 2); // welcomed back
@@ -169,6 +205,9 @@ private slots:
             QVERIFY(config.open(QIODevice::ReadOnly));
             const QString id = QString::fromUtf8(config.readAll()).section(QStringLiteral("\"id\": \""), 1).section(u'"', 0, 0);
             QVERIFY(!id.isEmpty());
+            // Pinned, and the token not kept after enrolment.
+            QVERIFY(agentConfig(name).contains(m_fingerprint));
+            QVERIFY(!agentConfig(name).contains(QStringLiteral("\"token\"")));
             std::set<qint64> stored;
             qint64 lastTs = 0;
             for (const QVariantList &row : server.rows(QStringLiteral(
@@ -197,6 +236,70 @@ private slots:
                      0);
             QVERIFY2(missing.isEmpty(), qPrintable(name + QStringLiteral(" lost sequences ") + missing.join(u',')));
         }
+    }
+
+    void refusalsEndTheAgentWithOneLine()
+    {
+        QVERIFY(startServer(0));
+        const qint64 clientsBefore = Sql(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM clients"));
+        const QString url = QStringLiteral("wss://127.0.0.1:%1").arg(m_port);
+        const auto finish = [](QProcess *p) {
+            return p->waitForStarted() && p->waitForFinished(20000) && p->exitStatus() == QProcess::NormalExit;
+        };
+        // No token: refused by the server, exit 4, and nothing of it is stored.
+        QProcess *noToken = startAgent(QStringLiteral("no-token"), {QStringLiteral("--server"), url,
+                                                                    QStringLiteral("--fingerprint"), m_fingerprint});
+        QVERIFY(finish(noToken));
+        QCOMPARE(noToken->exitCode(), 4);
+        QVERIFY2(agentLog(QStringLiteral("no-token")).contains(QStringLiteral("enrolment token is required")),
+                 qPrintable(agentLog(QStringLiteral("no-token"))));
+        // A token that does not exist: the same.
+        QProcess *badToken = startAgent(QStringLiteral("bad-token"), {QStringLiteral("--server"), url,
+                                                                      QStringLiteral("--token"), QStringLiteral("000000000000.") + QString(43, u'A'),
+                                                                      QStringLiteral("--fingerprint"), m_fingerprint});
+        QVERIFY(finish(badToken));
+        QCOMPARE(badToken->exitCode(), 4);
+        QVERIFY(agentLog(QStringLiteral("bad-token")).contains(QStringLiteral("not a valid enrolment token")));
+        // ws:// without insecure: refused before any connection, exit 2, one line.
+        QProcess *plain = startAgent(QStringLiteral("plain"), {QStringLiteral("--server"), QStringLiteral("ws://127.0.0.1:%1").arg(m_port)});
+        QVERIFY(finish(plain));
+        QCOMPARE(plain->exitCode(), 2);
+        QCOMPARE(agentLog(QStringLiteral("plain")).trimmed().count(u'\n'), 0);
+        QVERIFY(agentLog(QStringLiteral("plain")).contains(QStringLiteral("insecure")));
+        QCOMPARE(Sql(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM clients")), clientsBefore);
+    }
+
+    void revokedAgentIsCutWithinFiveSecondsAndExitsFour()
+    {
+        if (!m_server || m_server->state() != QProcess::Running)
+            QVERIFY(startServer(0));
+        m_token = createToken(1);
+        QProcess *agent = startAgent(QStringLiteral("to-revoke"), firstRun());
+        QVERIFY(agent->waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(agentConfig(QStringLiteral("to-revoke")).contains(QStringLiteral("\"id\"")), 20000);
+        const QString id = agentConfig(QStringLiteral("to-revoke")).section(QStringLiteral("\"id\": \""), 1).section(u'"', 0, 0);
+        QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(QStringLiteral(
+                                     "SELECT count(*) FROM samples s JOIN clients c ON c.num = s.client WHERE c.id = '%1'").arg(id)) > 0,
+                                 20000);
+        QProcess revoke;
+        revoke.start(serverBinary, {QStringLiteral("revoke"), id, QStringLiteral("--db"), dbPath()});
+        QVERIFY(revoke.waitForFinished(20000));
+        QCOMPARE(revoke.exitCode(), 0);
+        QElapsedTimer cut;
+        cut.start();
+        QVERIFY(agent->waitForFinished(10000));
+        QVERIFY2(cut.elapsed() < 5000 + 1000, qPrintable(QString::number(cut.elapsed()))); // 5 s, plus the agent's exit
+        QCOMPARE(agent->exitCode(), 4);
+        QVERIFY(agentLog(QStringLiteral("to-revoke")).contains(QStringLiteral("revoked")));
+        // It cannot come back with its secret either.
+        QProcess *again = startAgent(QStringLiteral("to-revoke"), {});
+        QVERIFY(again->waitForFinished(20000));
+        QCOMPARE(again->exitCode(), 4);
+        QProcess clients;
+        clients.start(serverBinary, {QStringLiteral("clients"), QStringLiteral("--db"), dbPath()});
+        QVERIFY(clients.waitForFinished(20000));
+        const QString table = QString::fromUtf8(clients.readAllStandardOutput());
+        QVERIFY2(table.contains(id) && table.contains(QStringLiteral("revoked")), qPrintable(table));
     }
 };
 

@@ -7,12 +7,16 @@
 #include "servercore.h"
 #include "serverwait.h"
 #include "sqlreader.h"
+#include "storetesting.h"
 #include "testdata.h"
 
 #include <QProcess>
 #include <QSslKey>
 #include <QStandardPaths>
 #include <QSignalSpy>
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QScopeGuard>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QSqlRecord>
@@ -29,12 +33,63 @@ using namespace autofact::server;
 
 using DbReader = testdata::SqlReader;
 
+/** A hand-driven peer: a raw QWebSocket that records what the server answers. */
+struct RawPeer {
+    QWebSocket socket;
+    QList<Message> received;
+    bool closed = false;
+
+    RawPeer()
+    {
+        QObject::connect(&socket, &QWebSocket::binaryMessageReceived, &socket, [this](const QByteArray &b) {
+            DecodeResult r = codec::decode(b);
+            if (r.ok())
+                received.append(*r.message);
+        });
+        QObject::connect(&socket, &QWebSocket::disconnected, &socket, [this] { closed = true; });
+    }
+    void sendHello(const QString &token, const QString &host = QStringLiteral("raw"),
+                   const QString &id = {}, const QString &secret = {})
+    {
+        Hello h;
+        h.hostname = host;
+        h.token = token;
+        h.agentId = id;
+        h.secret = secret;
+        socket.sendBinaryMessage(codec::encode(Message(h)));
+    }
+    ErrorCode error() const
+    {
+        for (const Message &m : received)
+            if (const auto *e = std::get_if<ErrorMessage>(&m))
+                return e->code;
+        return ErrorCode::None;
+    }
+    QString errorReason() const
+    {
+        for (const Message &m : received)
+            if (const auto *e = std::get_if<ErrorMessage>(&m))
+                return e->reason;
+        return {};
+    }
+    const Welcome *welcome() const
+    {
+        for (const Message &m : received)
+            if (const auto *w = std::get_if<Welcome>(&m))
+                return w;
+        return nullptr;
+    }
+    bool answered() const { return welcome() || error() != ErrorCode::None; }
+};
+
 class TestIngestServer : public QObject
 {
     Q_OBJECT
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<ServerCore> m_core;
+    bool m_requireToken = false; ///< set by the enrolment tests before startCore()
+    QString m_agentToken;        ///< token agentSettings() hands out
 
     QString dbPath() const { return m_dir->filePath(QStringLiteral("server.db")); }
 
@@ -45,6 +100,7 @@ private:
         ServerCore::Options o;
         o.databasePath = dbPath();
         o.network = net;
+        o.requireEnrolmentToken = m_requireToken;
         // Fast agents for tests: 100 ms sampling, 300 ms sending, 1 s heartbeat.
         o.defaults.sampleIntervalMs = defaults.sampleIntervalMs.value_or(100);
         o.defaults.sendIntervalMs = defaults.sendIntervalMs.value_or(300);
@@ -59,6 +115,8 @@ private:
         AgentSettings s;
         s.path = m_dir->filePath(name + QStringLiteral(".json"));
         s.server = m_core->url();
+        s.insecure = s.server.scheme() == u"ws";
+        s.token = m_agentToken;
         return s;
     }
 
@@ -79,6 +137,8 @@ private slots:
     {
         m_core.reset();
         m_dir.reset();
+        m_requireToken = false;
+        m_agentToken.clear();
     }
 
     void enrollThenWelcomeBack()
@@ -508,6 +568,221 @@ private slots:
         }
         QTRY_COMPARE_WITH_TIMEOUT(reasons().size(), 3, 10000);
         QVERIFY2(reasons().at(2).startsWith(QStringLiteral("connection lost")), qPrintable(reasons().at(2)));
+    }
+
+    /** A token made as `autofactory token create` makes it: another connection, same file. */
+    QString makeToken(int uses, std::optional<qint64> expiresMs = std::nullopt, bool revoke = false)
+    {
+        Store store(dbPath());
+        if (!store.open())
+            return {};
+        const auto created = STORE_OK(store.tokens().create(uses, expiresMs, QStringLiteral("test"),
+                                                            QDateTime::currentMSecsSinceEpoch()));
+        if (revoke)
+            STORE_OK(store.tokens().revoke(created.id, QDateTime::currentMSecsSinceEpoch()));
+        return created.token;
+    }
+
+    void enrolmentNeedsAValidToken_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("reason");
+        QTest::addRow("none") << QStringLiteral("none") << QStringLiteral("token is required");
+        QTest::addRow("not a token") << QStringLiteral("junk") << QStringLiteral("not a valid enrolment token");
+        QTest::addRow("unknown") << QStringLiteral("unknown") << QStringLiteral("not a valid enrolment token");
+        QTest::addRow("wrong secret") << QStringLiteral("wrong-secret") << QStringLiteral("not a valid enrolment token");
+        QTest::addRow("expired") << QStringLiteral("expired") << QStringLiteral("has expired");
+        QTest::addRow("revoked") << QStringLiteral("revoked") << QStringLiteral("was revoked");
+        QTest::addRow("used up") << QStringLiteral("used-up") << QStringLiteral("is used up");
+    }
+    void enrolmentNeedsAValidToken()
+    {
+        QFETCH(QString, kind);
+        QFETCH(QString, reason);
+        m_requireToken = true;
+        startCore();
+        QString token;
+        RawPeer first; // stays connected: its leaving would change the database under the test
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (kind == u"junk")
+            token = QStringLiteral("please let me in");
+        else if (kind == u"unknown")
+            token = QStringLiteral("0123456789ab.") + QString(43, u'x');
+        else if (kind == u"wrong-secret")
+            token = makeToken(1).left(13) + QString(43, u'x');
+        else if (kind == u"expired")
+            token = makeToken(1, now - 1);
+        else if (kind == u"revoked")
+            token = makeToken(5, std::nullopt, true);
+        else if (kind == u"used-up") {
+            token = makeToken(1);
+            first.socket.open(m_core->url());
+            QTRY_COMPARE(first.socket.state(), QAbstractSocket::ConnectedState);
+            first.sendHello(token, QStringLiteral("first"));
+            QTRY_VERIFY(first.welcome());
+        }
+        testdata::settleStore(*m_core);
+        const QString before = DbReader(dbPath()).dump();
+
+        RawPeer peer;
+        peer.socket.open(m_core->url());
+        QTRY_COMPARE(peer.socket.state(), QAbstractSocket::ConnectedState);
+        peer.sendHello(token, QStringLiteral("stranger"));
+        QTRY_VERIFY_WITH_TIMEOUT(peer.closed, 10000);
+        QCOMPARE(peer.error(), ErrorCode::EnrolmentRefused);
+        QVERIFY2(peer.errorReason().contains(reason), qPrintable(peer.errorReason()));
+        QVERIFY(!peer.welcome());
+        // Nothing is written for a peer without a valid token: no client, no connection row,
+        // no token use.
+        testdata::settleStore(*m_core);
+        QCOMPARE(DbReader(dbPath()).dump(), before);
+    }
+
+    void theLastUseOfATokenGoesOnce()
+    {
+        m_requireToken = true;
+        startCore();
+        const QString token = makeToken(3);
+        std::vector<std::unique_ptr<RawPeer>> peers;
+        for (int i = 0; i < 12; ++i) {
+            peers.push_back(std::make_unique<RawPeer>());
+            peers.back()->socket.open(m_core->url());
+        }
+        for (auto &p : peers)
+            QTRY_COMPARE(p->socket.state(), QAbstractSocket::ConnectedState);
+        // All at once: the store sees them back to back, one transaction each.
+        for (int i = 0; i < 12; ++i)
+            peers[std::size_t(i)]->sendHello(token, QStringLiteral("racer-%1").arg(i));
+        for (auto &p : peers)
+            QTRY_VERIFY_WITH_TIMEOUT(p->answered(), 10000);
+        int welcomed = 0;
+        int refused = 0;
+        for (auto &p : peers) {
+            if (p->welcome())
+                ++welcomed;
+            else if (p->error() == ErrorCode::EnrolmentRefused || p->error() == ErrorCode::RateLimited)
+                ++refused; // past five failures from one address, the rest wait (RateLimited)
+        }
+        QCOMPARE(welcomed, 3);
+        QCOMPARE(refused, 9);
+        testdata::settleStore(*m_core);
+        DbReader db(dbPath());
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM clients")), 3);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT uses FROM enrolment_tokens")), 3);
+    }
+
+    void repeatedFailuresWaitAndAreSummarised()
+    {
+        startCore();
+        // An enrolled client whose secret a stranger guesses at.
+        RawPeer owner;
+        owner.socket.open(m_core->url());
+        QTRY_COMPARE(owner.socket.state(), QAbstractSocket::ConnectedState);
+        owner.sendHello({}, QStringLiteral("owner"));
+        QTRY_VERIFY(owner.welcome());
+        const QString id = owner.welcome()->agentId;
+
+        static QStringList hubWarnings;
+        hubWarnings.clear();
+        static QtMessageHandler previous = nullptr;
+        previous = qInstallMessageHandler([](QtMsgType type, const QMessageLogContext &ctx, const QString &msg) {
+            if (type == QtWarningMsg && ctx.category && QByteArrayView(ctx.category) == "autofact.server.hub")
+                hubWarnings.append(msg);
+            previous(type, ctx, msg);
+        });
+        const auto restore = qScopeGuard([] { qInstallMessageHandler(previous); });
+        QList<ErrorCode> answers;
+        for (int i = 0; i < 12; ++i) {
+            RawPeer guess;
+            guess.socket.open(m_core->url());
+            QTRY_COMPARE(guess.socket.state(), QAbstractSocket::ConnectedState);
+            guess.sendHello({}, QStringLiteral("guess"), id, QStringLiteral("guess-%1").arg(i));
+            QTRY_VERIFY_WITH_TIMEOUT(guess.closed, 10000);
+            answers.append(guess.error());
+        }
+        // Five free failures, then growing waits: the rest are refused before any lookup.
+        QCOMPARE(answers.mid(0, 5), QList<ErrorCode>(5, ErrorCode::BadSecret));
+        QCOMPARE(answers.mid(5), QList<ErrorCode>(7, ErrorCode::RateLimited));
+        // One line per kind, not one per attempt (the summaries follow when the interval ends).
+        QCOMPARE(hubWarnings.filter(QStringLiteral("refusing")).size(), 2);
+        // The owner streams on, untouched.
+        QVERIFY(!owner.closed);
+    }
+
+    void strangersAreCappedPerAddress()
+    {
+        IngestServer::Options net;
+        net.strangers.maxPerAddress = 3;
+        startCore(net);
+        std::vector<std::unique_ptr<RawPeer>> waiting;
+        for (int i = 0; i < 3; ++i) {
+            waiting.push_back(std::make_unique<RawPeer>());
+            waiting.back()->socket.open(m_core->url());
+            QTRY_COMPARE(waiting.back()->socket.state(), QAbstractSocket::ConnectedState);
+        }
+        RawPeer fourth;
+        fourth.socket.open(m_core->url());
+        QTRY_VERIFY_WITH_TIMEOUT(fourth.closed, 10000);
+        QCOMPARE(fourth.error(), ErrorCode::RateLimited);
+        QVERIFY2(fourth.errorReason().contains(QStringLiteral("waiting to authenticate")), qPrintable(fourth.errorReason()));
+        // Authenticated peers no longer count: one of the three enrols, and a new one fits.
+        waiting[0]->sendHello({});
+        QTRY_VERIFY(waiting[0]->welcome());
+        RawPeer fifth;
+        fifth.socket.open(m_core->url());
+        QTRY_COMPARE(fifth.socket.state(), QAbstractSocket::ConnectedState);
+        fifth.sendHello({});
+        QTRY_VERIFY_WITH_TIMEOUT(fifth.answered(), 10000);
+        QVERIFY(fifth.welcome());
+    }
+
+    void messagesBeforeAuthenticationAreSmall()
+    {
+        startCore();
+        // 17 KiB before Hello: closed with 1009, not buffered up to the 1 MiB limit.
+        RawPeer stranger;
+        stranger.socket.open(m_core->url());
+        QTRY_COMPARE(stranger.socket.state(), QAbstractSocket::ConnectedState);
+        stranger.socket.sendBinaryMessage(QByteArray(17 * 1024, 'x'));
+        QTRY_VERIFY_WITH_TIMEOUT(stranger.closed, 10000);
+        QCOMPARE(stranger.socket.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+        // After Welcome the full limit applies: a 200 KiB batch is stored and acked.
+        RawPeer agent;
+        agent.socket.open(m_core->url());
+        QTRY_COMPARE(agent.socket.state(), QAbstractSocket::ConnectedState);
+        agent.sendHello({});
+        QTRY_VERIFY(agent.welcome());
+        const QByteArray big = codec::encode(Message(testdata::makeBatch(1, 1200, 8)));
+        QVERIFY(big.size() > 100 * 1024);
+        agent.socket.sendBinaryMessage(big);
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(agent.received.cbegin(), agent.received.cend(),
+                                             [](const Message &m) { return std::holds_alternative<Ack>(m); }),
+                                 10000);
+        QVERIFY(!agent.closed);
+    }
+
+    void revocationCutsALiveAgentWithinOneSecond()
+    {
+        startCore();
+        Agent agent(agentSettings(QStringLiteral("revoked")), std::make_unique<testdata::FakeSampler>());
+        QSignalSpy finished(&agent, &Agent::finished);
+        QString error;
+        QVERIFY(agent.start(&error));
+        QTRY_VERIFY_WITH_TIMEOUT(agent.link().state() == AgentLink::State::Ready, 10000);
+        const QString id = agent.settings().id;
+        QElapsedTimer cut;
+        cut.start();
+        m_core->revokeClient(id); // what the dashboard's Block does
+        QVERIFY(finished.wait(5000));
+        QVERIFY2(cut.elapsed() < 1000, qPrintable(QString::number(cut.elapsed())));
+        QCOMPARE(finished.first().first().toInt(), AgentLink::exitRefused);
+        // Its secret no longer works.
+        RawPeer again;
+        again.socket.open(m_core->url());
+        QTRY_COMPARE(again.socket.state(), QAbstractSocket::ConnectedState);
+        again.sendHello({}, QStringLiteral("again"), id, agent.settings().secret);
+        QTRY_VERIFY_WITH_TIMEOUT(again.closed, 10000);
+        QCOMPARE(again.error(), ErrorCode::Revoked);
     }
 
     void tlsWithSelfSignedCertificate()

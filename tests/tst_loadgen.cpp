@@ -49,6 +49,7 @@ class TestLoadgen : public QObject
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<ServerCore> m_core;
+    QString m_token; ///< one multi-use enrolment token for every simulated agent
 
     QString dbPath() const { return m_dir->filePath(QStringLiteral("server.db")); }
     QString statePath() const { return m_dir->filePath(QStringLiteral("loadgen-state.json")); }
@@ -66,12 +67,22 @@ private:
         m_core = std::make_unique<ServerCore>(o);
         QString error;
         QVERIFY2(m_core->start(&error), qPrintable(error));
+        // The load generator enrols like real agents: with a token.
+        // Queued to this thread (a QSignalSpy on the worker's thread would race with wait()).
+        QObject receiver;
+        m_token.clear();
+        connect(m_core->worker(), &StoreWorker::tokenCreated, &receiver,
+                [this](const QString &token) { m_token = token; });
+        m_core->createToken(100000, 0, QStringLiteral("loadgen test"));
+        QTRY_VERIFY_WITH_TIMEOUT(!m_token.isEmpty(), 5000);
     }
 
     LoadgenOptions options(int agents, std::int64_t durationMs) const
     {
         LoadgenOptions o;
         o.server = m_core->url();
+        o.insecure = true; // loopback lab: plain ws://
+        o.token = m_token;
         o.agents = agents;
         o.durationMs = durationMs;
         o.reportIntervalMs = 1000;
@@ -175,8 +186,15 @@ private Q_SLOTS:
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<bool>("ok");
         const QString p = QStringLiteral("autofact-loadgen");
-        const QString url = QStringLiteral("ws://127.0.0.1:8675");
+        const QString url = QStringLiteral("wss://127.0.0.1:8675");
+        const QString pin = QStringLiteral("sha256:") + QString(64, u'a');
         QTest::addRow("minimal") << QStringList{p, QStringLiteral("--server"), url, QStringLiteral("--agents"), QStringLiteral("10")} << true;
+        QTest::addRow("token and pin") << QStringList{p, QStringLiteral("--server"), url, QStringLiteral("--agents"), QStringLiteral("10"),
+                                                      QStringLiteral("--token"), QStringLiteral("t"), QStringLiteral("--fingerprint"), pin} << true;
+        QTest::addRow("bad pin") << QStringList{p, QStringLiteral("--server"), url, QStringLiteral("--agents"), QStringLiteral("10"),
+                                                QStringLiteral("--fingerprint"), QStringLiteral("sha256:abc")} << false;
+        QTest::addRow("ws without insecure") << QStringList{p, QStringLiteral("--server"), QStringLiteral("ws://127.0.0.1:1"), QStringLiteral("--agents"), QStringLiteral("1")} << false;
+        QTest::addRow("ws with insecure") << QStringList{p, QStringLiteral("--server"), QStringLiteral("ws://127.0.0.1:1"), QStringLiteral("--agents"), QStringLiteral("1"), QStringLiteral("--insecure")} << true;
         QTest::addRow("all") << QStringList{p, QStringLiteral("--server"), url, QStringLiteral("--agents"), QStringLiteral("1000"),
                                             QStringLiteral("--sample-interval"), QStringLiteral("1s"), QStringLiteral("--send-interval"), QStringLiteral("5s"),
                                             QStringLiteral("--duration"), QStringLiteral("2m"), QStringLiteral("--ramp"), QStringLiteral("10s"),

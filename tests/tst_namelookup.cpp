@@ -41,7 +41,7 @@ private Q_SLOTS:
         {
             QFile f(config);
             QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write("{\"server\": \"ws://hub.slow-lookup.test:8675\", \"proxy\": \"" + proxy.toUtf8() + "\"}");
+            f.write("{\"server\": \"ws://hub.slow-lookup.test:8675\", \"insecure\": true, \"proxy\": \"" + proxy.toUtf8() + "\"}");
         }
         QProcess agent;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();

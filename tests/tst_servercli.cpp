@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 // autofactory's command line is a contract: flags, messages, exit codes, the "listening on" line.
+#include <QCryptographicHash>
+#include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSslCertificate>
@@ -58,7 +62,8 @@ private slots:
         QCOMPARE(r.code, 0);
         for (const char *flag : {"--listen", "--db", "--headless", "--tls-cert", "--tls-key",
                                  "--sample-interval", "--send-interval", "--heartbeat-interval",
-                                 "clients", "export"})
+                                 "--insecure-ws", "clients", "export", "token create", "token list",
+                                 "token revoke", "revoke CLIENT"})
             QVERIFY2(r.out.contains(QLatin1StringView(flag)), flag);
         const Run e = run({QStringLiteral("export"), QStringLiteral("--help")});
         QCOMPARE(e.code, 0);
@@ -66,6 +71,15 @@ private slots:
             QVERIFY2(e.out.contains(QLatin1StringView(flag)), flag);
         const Run c = run({QStringLiteral("clients"), QStringLiteral("--help")});
         QVERIFY(c.out.contains(QStringLiteral("--json")));
+        const Run t = run({QStringLiteral("token"), QStringLiteral("create"), QStringLiteral("--help")});
+        QCOMPARE(t.code, 0);
+        for (const char *flag : {"--db", "--uses", "--expires", "--label"})
+            QVERIFY2(t.out.contains(QLatin1StringView(flag)), flag);
+        const Run l = run({QStringLiteral("token"), QStringLiteral("list"), QStringLiteral("--help")});
+        QVERIFY(l.out.contains(QStringLiteral("--json")));
+        const Run rv = run({QStringLiteral("revoke"), QStringLiteral("--help")});
+        QCOMPARE(rv.code, 0);
+        QVERIFY(rv.out.contains(QStringLiteral("CLIENT")));
     }
 
     void needsNoDisplayForHelpAndSaysSoOtherwise()
@@ -108,6 +122,20 @@ private slots:
                                             << QStringLiteral("never-created.db");
         QTest::addRow("export-missing-db") << QStringList{QStringLiteral("export"), QStringLiteral("--db"), db}
                                            << QStringLiteral("never-created.db");
+        QTest::addRow("token-list-missing-db") << QStringList{QStringLiteral("token"), QStringLiteral("list"), QStringLiteral("--db"), db}
+                                               << QStringLiteral("never-created.db");
+        QTest::addRow("token-no-action") << QStringList{QStringLiteral("token"), QStringLiteral("--db"), db}
+                                         << QStringLiteral("create, list or revoke");
+        QTest::addRow("token-uses") << QStringList{QStringLiteral("token"), QStringLiteral("create"), QStringLiteral("--uses"), QStringLiteral("0"), QStringLiteral("--db"), db}
+                                    << QStringLiteral("--uses");
+        QTest::addRow("token-expires") << QStringList{QStringLiteral("token"), QStringLiteral("create"), QStringLiteral("--expires"), QStringLiteral("soon"), QStringLiteral("--db"), db}
+                                       << QStringLiteral("--expires");
+        QTest::addRow("token-revoke-no-id") << QStringList{QStringLiteral("token"), QStringLiteral("revoke"), QStringLiteral("--db"), db}
+                                            << QStringLiteral("missing argument");
+        QTest::addRow("revoke-no-client") << QStringList{QStringLiteral("revoke"), QStringLiteral("--db"), db}
+                                          << QStringLiteral("missing argument");
+        QTest::addRow("insecure-with-cert") << QStringList{QStringLiteral("--headless"), QStringLiteral("--insecure-ws"), QStringLiteral("--tls-cert"), QStringLiteral("c"), QStringLiteral("--tls-key"), QStringLiteral("k"), QStringLiteral("--db"), db}
+                                            << QStringLiteral("--insecure-ws");
     }
     void badArguments()
     {
@@ -164,10 +192,13 @@ private slots:
                          cert, QStringLiteral("--tls-key"), key});
         QVERIFY(p.waitForStarted());
         QByteArray out;
-        QTRY_VERIFY_WITH_TIMEOUT((out += p.readAllStandardOutput(), out.contains('\n')), 15000);
-        static const QRegularExpression line(QStringLiteral("^listening on wss://127\\.0\\.0\\.1:(\\d+)\\n$"));
+        QTRY_VERIFY_WITH_TIMEOUT((out += p.readAllStandardOutput(), out.count('\n') == 2), 15000);
+        static const QRegularExpression line(QStringLiteral("^listening on wss://127\\.0\\.0\\.1:(\\d+)\\ncertificate (sha256:[0-9a-f]{64})\\n$"));
         const auto m = line.match(QString::fromUtf8(out));
         QVERIFY2(m.hasMatch(), out.constData());
+        const QList<QSslCertificate> given = QSslCertificate::fromPath(cert);
+        QCOMPARE(given.size(), 1);
+        QCOMPARE(m.captured(2), QStringLiteral("sha256:") + QString::fromLatin1(given.first().digest(QCryptographicHash::Sha256).toHex()));
         // A TLS client that trusts only this certificate completes the handshake.
         QSslSocket client;
         QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
@@ -181,24 +212,62 @@ private slots:
         QCOMPARE(p.exitCode(), 0);
     }
 
-    void headlessServesAndStopsCleanly()
+    /** Starts a headless server; returns its stdout lines once @p lines are there. */
+    static QStringList startServer(QProcess &p, const QStringList &args, int lines)
     {
-        const QString db = m_dir.filePath(QStringLiteral("served.db"));
-        QProcess p;
-        p.start(binary, {QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                         QStringLiteral("--db"), db, QStringLiteral("--sample-interval"), QStringLiteral("2s")});
-        QVERIFY(p.waitForStarted());
+        p.start(binary, QStringList{QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")} + args);
+        if (!p.waitForStarted())
+            return {};
         QByteArray out;
-        QTRY_VERIFY_WITH_TIMEOUT((out += p.readAllStandardOutput(), out.contains('\n')), 15000);
-        static const QRegularExpression line(QStringLiteral("^listening on ws://127\\.0\\.0\\.1:(\\d+)\\n$"));
-        const auto m = line.match(QString::fromUtf8(out));
-        QVERIFY2(m.hasMatch(), out.constData());
-        QVERIFY(m.captured(1).toUInt() > 0);
-        QVERIFY(QFile::exists(db));
-        p.terminate();
-        QVERIFY(p.waitForFinished(15000));
-        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
-        QCOMPARE(p.exitCode(), 0);
+        QElapsedTimer t;
+        t.start();
+        while (out.count('\n') < lines && t.elapsed() < 15000 && p.state() == QProcess::Running) {
+            p.waitForReadyRead(500);
+            out += p.readAllStandardOutput();
+        }
+        return QString::fromUtf8(out).split(u'\n', Qt::SkipEmptyParts);
+    }
+
+    void servesWssWithItsOwnCertificateByDefault()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("own/served.db"));
+        QVERIFY(QDir().mkpath(m_dir.filePath(QStringLiteral("own"))));
+        QString fingerprint;
+        quint16 port = 0;
+        for (int start = 0; start < 2; ++start) {
+            QProcess p;
+            const QStringList lines = startServer(p, {QStringLiteral("--db"), db}, 2);
+            QCOMPARE(lines.size(), 2);
+            static const QRegularExpression listening(QStringLiteral("^listening on wss://127\\.0\\.0\\.1:(\\d+)$"));
+            static const QRegularExpression certificate(QStringLiteral("^certificate (sha256:[0-9a-f]{64})$"));
+            const auto l = listening.match(lines[0]);
+            const auto c = certificate.match(lines[1]);
+            QVERIFY2(l.hasMatch(), qPrintable(lines[0]));
+            QVERIFY2(c.hasMatch(), qPrintable(lines[1]));
+            port = quint16(l.captured(1).toUInt());
+            // Created once beside the database, the key private to its owner; the same
+            // certificate on every later start, or every pinned agent would refuse the server.
+            if (start == 0)
+                fingerprint = c.captured(1);
+            else
+                QCOMPARE(c.captured(1), fingerprint);
+            const QString keyPath = m_dir.filePath(QStringLiteral("own/autofactory-tls.key"));
+            QVERIFY(QFile::exists(keyPath));
+            QCOMPARE(QFile::permissions(keyPath) & ~(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadUser | QFile::WriteUser),
+                     QFile::Permissions());
+            // What a client sees is what was printed.
+            QSslSocket client;
+            client.setPeerVerifyMode(QSslSocket::VerifyNone);
+            client.connectToHostEncrypted(QStringLiteral("127.0.0.1"), port);
+            QVERIFY2(client.waitForEncrypted(15000), qPrintable(client.errorString()));
+            QCOMPARE(QStringLiteral("sha256:") + QString::fromLatin1(client.peerCertificate().digest(QCryptographicHash::Sha256).toHex()),
+                     fingerprint);
+            client.disconnectFromHost();
+            p.terminate();
+            QVERIFY(p.waitForFinished(15000));
+            QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(p.exitCode(), 0);
+        }
 
         const Run clients = run({QStringLiteral("clients"), QStringLiteral("--db"), db, QStringLiteral("--json")});
         QCOMPARE(clients.code, 0);
@@ -210,6 +279,68 @@ private slots:
         const Run csv = run({QStringLiteral("export"), QStringLiteral("--db"), db});
         QCOMPARE(csv.code, 0);
         QVERIFY(csv.out.startsWith(QStringLiteral("client_id,hostname,timestamp,")));
+    }
+
+    void insecureWsIsExplicitAndWarned()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("plain/served.db"));
+        QVERIFY(QDir().mkpath(m_dir.filePath(QStringLiteral("plain"))));
+        QProcess p;
+        const QStringList lines = startServer(p, {QStringLiteral("--db"), db, QStringLiteral("--insecure-ws")}, 1);
+        QCOMPARE(lines.size(), 1);
+        static const QRegularExpression listening(QStringLiteral("^listening on ws://127\\.0\\.0\\.1:(\\d+)$"));
+        QVERIFY2(listening.match(lines[0]).hasMatch(), qPrintable(lines[0]));
+        p.terminate();
+        QVERIFY(p.waitForFinished(15000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains(QStringLiteral("warning: serving plain ws://")));
+        QVERIFY(!p.readAllStandardOutput().contains("certificate"));
+        QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("plain/autofactory-tls.key"))));
+    }
+
+    void tokensAreCreatedListedAndRevoked()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("tokens.db"));
+        const Run created = run({QStringLiteral("token"), QStringLiteral("create"), QStringLiteral("--db"), db,
+                                 QStringLiteral("--uses"), QStringLiteral("3"), QStringLiteral("--label"), QStringLiteral("rack 4")});
+        QCOMPARE(created.code, 0);
+        // The token alone on one line of stdout: scripts take it as it is.
+        static const QRegularExpression shape(QStringLiteral("^([0-9a-f]{12})\\.[A-Za-z0-9_-]{43}\\n$"));
+        const auto m = shape.match(created.out);
+        QVERIFY2(m.hasMatch(), qPrintable(created.out));
+        const QString id = m.captured(1);
+        const Run second = run({QStringLiteral("token"), QStringLiteral("create"), QStringLiteral("--db"), db});
+        QCOMPARE(second.code, 0);
+        QVERIFY(second.out != created.out);
+
+        const Run list = run({QStringLiteral("token"), QStringLiteral("list"), QStringLiteral("--db"), db, QStringLiteral("--json")});
+        QCOMPARE(list.code, 0);
+        const QJsonArray tokens = QJsonDocument::fromJson(list.out.toUtf8()).array();
+        QCOMPARE(tokens.size(), 2);
+        QJsonObject mine;
+        for (const QJsonValue v : tokens)
+            if (v[QStringLiteral("id")].toString() == id)
+                mine = v.toObject();
+        QCOMPARE(mine[QStringLiteral("max_uses")].toInt(), 3);
+        QCOMPARE(mine[QStringLiteral("uses")].toInt(), 0);
+        QCOMPARE(mine[QStringLiteral("label")].toString(), QStringLiteral("rack 4"));
+        QCOMPARE(mine[QStringLiteral("state")].toString(), QStringLiteral("active"));
+        QVERIFY(mine[QStringLiteral("expires")].isString()); // 24 h by default
+        // The secret half is never listed or stored in clear.
+        QVERIFY(!list.out.contains(created.out.trimmed().mid(13)));
+        const Run table = run({QStringLiteral("token"), QStringLiteral("list"), QStringLiteral("--db"), db});
+        QVERIFY(table.out.contains(id) && table.out.contains(QStringLiteral("0/3")));
+
+        const Run revoked = run({QStringLiteral("token"), QStringLiteral("revoke"), id, QStringLiteral("--db"), db});
+        QCOMPARE(revoked.code, 0);
+        const Run after = run({QStringLiteral("token"), QStringLiteral("list"), QStringLiteral("--db"), db, QStringLiteral("--json")});
+        QVERIFY(after.out.contains(QStringLiteral("\"revoked\"")));
+        const Run unknown = run({QStringLiteral("token"), QStringLiteral("revoke"), QStringLiteral("000000000000"), QStringLiteral("--db"), db});
+        QCOMPARE(unknown.code, 2);
+        QVERIFY(unknown.err.contains(QStringLiteral("unknown token")));
+        const Run noClient = run({QStringLiteral("revoke"), QStringLiteral("nobody"), QStringLiteral("--db"), db});
+        QCOMPARE(noClient.code, 2);
+        QVERIFY(noClient.err.contains(QStringLiteral("unknown client: nobody")));
     }
 };
 

@@ -82,6 +82,7 @@ private slots:
         AgentSettings settings;
         settings.path = dir.filePath(QStringLiteral("agent.json"));
         settings.server = server;
+        settings.insecure = true;
         Agent agent(settings, std::make_unique<testdata::FakeSampler>(cores));
         QString error;
         QVERIFY2(agent.start(&error), qPrintable(error));

@@ -130,7 +130,7 @@ private:
     /** Opens a fresh store and enrols one client; returns its ID. */
     QString enrol(Store &store, const QString &hostname = QStringLiteral("host-a"))
     {
-        const AuthResult r = STORE_OK(store.enrolment().authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(hostname), QStringLiteral("127.0.0.1:1"),
                                                 kNow));
         if (r.outcome != AuthResult::Outcome::NewClient)
             return {};
@@ -350,7 +350,7 @@ private slots:
         const QString path = newPath();
         Store store(path);
         QVERIFY_STORE(store.open());
-        const AuthResult r = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("alpha")),
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("alpha")),
                                                 QStringLiteral("10.0.0.1:5000"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         QCOMPARE(r.clientId.size(), 12);
@@ -369,7 +369,7 @@ private slots:
         QVERIFY(!dump.contains(r.issuedSecret));
         QVERIFY(!dump.contains(QString::fromLatin1(r.issuedSecret.toLatin1().toHex())));
 
-        const AuthResult second = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("beta")),
+        const AuthResult second = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("beta")),
                                                      QStringLiteral("10.0.0.2:5000"), kNow));
         QCOMPARE(second.outcome, AuthResult::Outcome::NewClient);
         QVERIFY(second.clientId != r.clientId);
@@ -380,7 +380,7 @@ private slots:
     {
         Store store(newPath());
         QVERIFY_STORE(store.open());
-        const AuthResult first = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("alpha")),
+        const AuthResult first = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("alpha")),
                                                     QStringLiteral("p1"), kNow));
         const SampleBatch b = testdata::makeBatch(1, 3, 0);
         QCOMPARE(ingestOne(store, first.clientId, b).front().status, Status::Stored);
@@ -389,7 +389,7 @@ private slots:
 
         Hello h = makeHello(QStringLiteral("alpha-renamed"), first.clientId, first.issuedSecret);
         h.agentVersion = QStringLiteral("0.2.0");
-        const AuthResult again = STORE_OK(store.enrolment().authenticate(h, QStringLiteral("p2"), kNow + 1000));
+        const AuthResult again = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(h, QStringLiteral("p2"), kNow + 1000));
         QCOMPARE(again.outcome, AuthResult::Outcome::Returning);
         QCOMPARE(again.clientId, first.clientId);
         QVERIFY(again.issuedSecret.isEmpty());
@@ -411,7 +411,7 @@ private slots:
         const QString path = newPath();
         Store store(path);
         QVERIFY_STORE(store.open());
-        const AuthResult first = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("alpha")),
+        const AuthResult first = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("alpha")),
                                                     QStringLiteral("p1"), kNow));
         RawConnection raw(path);
         const QStringList before = raw.dump();
@@ -420,7 +420,7 @@ private slots:
         QString wrong = first.issuedSecret;
         wrong[0] = wrong[0] == u'A' ? u'B' : u'A';
         for (const QString &secret : {wrong, QString(), first.issuedSecret.left(42)}) {
-            const AuthResult r = STORE_OK(store.enrolment().authenticate(
+            const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
                     makeHello(QStringLiteral("evil"), first.clientId, secret),
                     QStringLiteral("p666"), kNow + 5000));
             QCOMPARE(r.outcome, AuthResult::Outcome::BadSecret);
@@ -433,7 +433,7 @@ private slots:
     {
         Store store(newPath());
         QVERIFY_STORE(store.open());
-        const AuthResult r = STORE_OK(store.enrolment().authenticate(
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
                 makeHello(QStringLiteral("ghost"), QStringLiteral("0123456789ab"),
                           QStringLiteral("whatever")),
                 QStringLiteral("p"), kNow));
@@ -558,7 +558,7 @@ private slots:
         Hello hello = makeHello(QStringLiteral("veteran"));
         hello.agentId = QStringLiteral("0123456789ab");
         hello.secret = QStringLiteral("from-another-server");
-        const AuthResult r = STORE_OK(store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow));
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("127.0.0.1:2"), kNow));
         QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
         SampleBatch first = testdata::makeBatch(5001, 10, 2, kNow);
         first.droppedTotal = 7;
@@ -824,7 +824,7 @@ private slots:
         QCOMPARE(store.inventory().client(id)->appliedMs, kNow + 1);
         QCOMPARE(store.inventory().client(id)->configRevision, 5u);
         // A returning client gets its effective config with the Welcome.
-        const AuthResult r = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("x")), QStringLiteral("p"),
                                                 kNow));
         QCOMPARE(r.config.revision, 5u);
     }
@@ -836,7 +836,7 @@ private slots:
         Store store(newPath());
         QVERIFY_STORE(store.open());
         const Hello h = makeHello(QStringLiteral("zeta, \"the\" host"));
-        const AuthResult r = STORE_OK(store.enrolment().authenticate(h, QStringLiteral("p"), kNow));
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(h, QStringLiteral("p"), kNow));
         SampleBatch b = testdata::makeBatch(1, 4, 2);
         b.droppedTotal = 11;
         QCOMPARE(ingestOne(store, r.clientId, b).front().status, Status::Stored);
@@ -901,9 +901,9 @@ private slots:
     {
         Store store(newPath());
         QVERIFY_STORE(store.open());
-        const AuthResult keep = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("keep")),
+        const AuthResult keep = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("keep")),
                                                    QStringLiteral("p"), kNow));
-        const AuthResult drop = STORE_OK(store.enrolment().authenticate(makeHello(QStringLiteral("drop")),
+        const AuthResult drop = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(QStringLiteral("drop")),
                                                    QStringLiteral("p"), kNow));
         const SampleBatch b = testdata::makeBatch(1, 10, 2);
         QCOMPARE(ingestOne(store, keep.clientId, b).front().status, Status::Stored);
@@ -915,7 +915,7 @@ private slots:
         QVERIFY(store.inventory().client(keep.clientId)->forgotten);
         QCOMPARE(STORE_OK(store.history().countSamples({keep.clientId}, none, all)), 10);
         // Its credentials no longer work: the agent enrols again under a new ID.
-        const AuthResult again = STORE_OK(store.enrolment().authenticate(
+        const AuthResult again = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
                 makeHello(QStringLiteral("keep"), keep.clientId, keep.issuedSecret),
                 QStringLiteral("p"), kNow));
         QCOMPARE(again.outcome, AuthResult::Outcome::NewClient);

@@ -26,7 +26,7 @@ private slots:
         QVERIFY_STORE(store.open());
         Hello hello;
         hello.hostname = QStringLiteral("h");
-        const QString id = STORE_OK(store.enrolment().authenticate(hello, QStringLiteral("test"), 1)).clientId;
+        const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("test"), 1)).clientId;
         QVERIFY(!id.isEmpty());
 
         // Three days at 10 s, values that wander and spike, in 60-sample batches.
@@ -114,7 +114,7 @@ private slots:
             QVERIFY_STORE(store.open());
             Hello hello;
             hello.hostname = QStringLiteral("r");
-            id = STORE_OK(store.enrolment().authenticate(hello, QStringLiteral("test"), 1)).clientId;
+            id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("test"), 1)).clientId;
             SampleBatch b = testdata::makeBatch(1, 20, 2, 1'700'000'000'000);
             b.droppedTotal = 0;
             for (std::size_t i = 0; i < b.samples.size(); ++i)

@@ -37,6 +37,7 @@ void AgentPool::start()
     for (SimAgent::Settings &s : m_plan.agents)
         m_agents.push_back(std::make_unique<SimAgent>(std::move(s), m_stats, m_clock));
     m_faults = std::make_unique<FaultInjector>(m_plan.server, m_stats, m_plan.seed ^ 0x5eedu);
+    m_faults->setPinnedFingerprint(m_plan.fingerprint);
     m_startMs = m_clock.monotonicMs();
     m_tickTimer.start();
     tick();

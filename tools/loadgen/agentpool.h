@@ -34,6 +34,7 @@ public:
     };
 
     struct Plan {
+        QString fingerprint; ///< for the fault injector's side connections
         std::vector<SimAgent::Settings> agents;
         std::vector<std::int64_t> startAtMs; ///< per agent, relative to start()
         Faults faults;

@@ -2,8 +2,10 @@
 #include "faultinjector.h"
 
 #include "codec.h"
+#include "link/linksocket.h"
 #include "loadgenlogging.h"
 
+#include <QSslConfiguration>
 #include <QTimer>
 #include <QWebSocket>
 
@@ -13,9 +15,14 @@ namespace {
 // A side connection that has not finished in this time is abandoned.
 constexpr int sideConnectionTimeoutMs = 10000;
 
-QWebSocket *openSideSocket(QObject *parent)
+QWebSocket *openSideSocket(QObject *parent, const QString &pin)
 {
     auto *socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, parent);
+    // The pinned certificate, and only that one, as the agent's LinkSocket does.
+    QObject::connect(socket, &QWebSocket::sslErrors, socket, [socket, pin](const QList<QSslError> &) {
+        if (!pin.isEmpty() && agent::LinkSocket::fingerprintOf(socket->sslConfiguration().peerCertificate()) == pin)
+            socket->ignoreSslErrors();
+    });
     QObject::connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
     QObject::connect(socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), socket,
                      [socket](QAbstractSocket::SocketError) {
@@ -40,7 +47,7 @@ void FaultInjector::resend(const Hello &hello, const QByteArray &payload)
     if (hello.agentId.isEmpty() || payload.isEmpty())
         return;
     ++m_stats.resendsInjected;
-    QWebSocket *socket = openSideSocket(this);
+    QWebSocket *socket = openSideSocket(this, m_pin);
     connect(socket, &QWebSocket::connected, socket, [socket, hello] {
         socket->sendBinaryMessage(codec::encode(hello));
     });
@@ -67,7 +74,7 @@ void FaultInjector::resend(const Hello &hello, const QByteArray &payload)
 void FaultInjector::sendMalformed()
 {
     ++m_stats.malformedInjected;
-    QWebSocket *socket = openSideSocket(this);
+    QWebSocket *socket = openSideSocket(this, m_pin);
     QByteArray junk(int(16 + m_rng.bounded(512)), Qt::Uninitialized);
     for (char &c : junk)
         c = char(m_rng.bounded(256));

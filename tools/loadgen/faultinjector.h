@@ -26,6 +26,9 @@ class FaultInjector : public QObject
 public:
     FaultInjector(QUrl server, LoadStats &stats, quint32 seed, QObject *parent = nullptr);
 
+    /** Side connections insist on this server certificate (sha256:HEX), as the agents do. */
+    void setPinnedFingerprint(const QString &fingerprint) { m_pin = fingerprint; }
+
     void resend(const Hello &hello, const QByteArray &payload);
     void sendMalformed();
 
@@ -33,6 +36,7 @@ private:
     QUrl m_server;
     LoadStats &m_stats;
     QRandomGenerator m_rng;
+    QString m_pin;
 };
 
 } // namespace autofact::loadgen

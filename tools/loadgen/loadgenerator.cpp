@@ -111,6 +111,7 @@ bool LoadGenerator::start(QString *error)
     for (int t = 0; t < threads; ++t) {
         AgentPool::Plan &p = plans[std::size_t(t)];
         p.server = m_options.server;
+        p.fingerprint = m_options.fingerprint;
         p.seed = m_options.seed * 7919u + quint32(t);
         p.faults = {m_options.dropRate, m_options.resendRate, m_options.malformedRate};
     }
@@ -120,6 +121,8 @@ bool LoadGenerator::start(QString *error)
         s.index = i;
         s.server = m_options.server;
         s.identity = identities[std::size_t(i)];
+        s.token = m_options.token;
+        s.fingerprint = m_options.fingerprint;
         s.sampleIntervalMs = m_options.sampleIntervalMs;
         s.sendIntervalMs = m_options.sendIntervalMs;
         s.sampling = m_options.sampling;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "loadgenoptions.h"
 
+#include "agentsettings.h"
+
 #include "duration.h"
 
 #include <QCommandLineParser>
@@ -57,11 +59,15 @@ std::optional<LoadgenOptions> parseLoadgenOptions(const QStringList &arguments, 
     const QCommandLineOption drop(QStringLiteral("drop-rate"), QStringLiteral("Abrupt connection drops per agent-minute."), QStringLiteral("R"));
     const QCommandLineOption resend(QStringLiteral("resend-rate"), QStringLiteral("Resends of an already acknowledged batch per agent-minute (on a side connection as that agent)."), QStringLiteral("R"));
     const QCommandLineOption malformed(QStringLiteral("malformed-rate"), QStringLiteral("Side connections sending a malformed message, per agent-minute."), QStringLiteral("R"));
+    const QCommandLineOption token(QStringLiteral("token"), QStringLiteral("Enrolment token for every new simulated agent: one multi-use token (autofactory token create --uses N)."), QStringLiteral("TOKEN"));
+    const QCommandLineOption fingerprint(QStringLiteral("fingerprint"), QStringLiteral("The server's certificate fingerprint (sha256:HEX), checked as an agent checks it; without it the platform's trust store decides."), QStringLiteral("sha256:HEX"));
+    const QCommandLineOption insecure(QStringLiteral("insecure"), QStringLiteral("Allow a plain ws:// server URL, as an agent's --insecure does."));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Random seed (default 1)."), QStringLiteral("N"));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("Only the final report."));
     const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Keep the agent link's own log lines (one per agent event)."));
     parser.addOptions({server, agents, sample, send, dur, ramp, report, state, threads, backlog,
-                       interval, drain, drop, resend, malformed, seed, quiet, verbose});
+                       interval, drain, drop, resend, malformed, token, fingerprint, insecure, seed, quiet,
+                       verbose});
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
         return std::nullopt;
@@ -90,6 +96,17 @@ std::optional<LoadgenOptions> parseLoadgenOptions(const QStringList &arguments, 
         || (o.server.scheme() != u"ws" && o.server.scheme() != u"wss")) {
         *error = QStringLiteral("--server URL is required (ws://HOST:PORT or wss://HOST:PORT)");
         return std::nullopt;
+    }
+    o.insecure = parser.isSet(insecure);
+    if (o.server.scheme() == u"ws" && !o.insecure) {
+        *error = QStringLiteral("--server %1 is plain ws://; add --insecure, as an agent would need").arg(o.server.toString());
+        return std::nullopt;
+    }
+    o.token = parser.value(token);
+    if (parser.isSet(fingerprint)) {
+        o.fingerprint = agent::AgentSettings::normaliseFingerprint(parser.value(fingerprint));
+        if (o.fingerprint.isEmpty())
+            return bad(fingerprint, QStringLiteral("expected sha256: and 64 hex digits"));
     }
     bool ok = false;
     o.agents = parser.value(agents).toInt(&ok);

@@ -12,6 +12,9 @@ namespace autofact::loadgen {
 /** What `autofact-loadgen` was asked to do; see parseLoadgenOptions() for the flags. */
 struct LoadgenOptions {
     QUrl server;
+    QString token;       ///< enrolment token for agents without an identity (one multi-use token)
+    QString fingerprint; ///< sha256:HEX the server must present, as an agent pins it
+    bool insecure = false; ///< allow ws://
     int agents = 0;
     /// Local overrides of what the server pushes; unset = follow the server's config.
     std::optional<int> sampleIntervalMs;

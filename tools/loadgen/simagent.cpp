@@ -23,6 +23,8 @@ SimAgent::SimAgent(Settings settings, LoadStats &stats, const agent::Clock &cloc
     m_hello.protocolVersion = protocol::version;
     m_hello.agentId = m_settings.identity.id;
     m_hello.secret = m_settings.identity.secret;
+    if (m_hello.agentId.isEmpty())
+        m_hello.token = m_settings.token;
     m_store.ensureSequenceAbove(m_settings.identity.lastSequence);
     m_engine.setSampler(&m_sampler);
     m_engine.setCpuCount(m_hello.cpuCount);
@@ -48,6 +50,7 @@ void SimAgent::createLink()
 {
     m_link = std::make_unique<agent::AgentLink>(m_store);
     m_link->setServerUrl(m_settings.server);
+    m_link->setPinnedFingerprint(m_settings.fingerprint);
     m_link->setHello(m_hello);
     m_link->setJitterSeed(m_settings.seed);
     // The engine first, so that its sends and acks are booked before these handlers run.
@@ -155,6 +158,7 @@ void SimAgent::onWelcomed(const Welcome &welcome)
     if (!welcome.secret.isEmpty()) {
         m_hello.agentId = welcome.agentId;
         m_hello.secret = welcome.secret;
+        m_hello.token.clear();
     }
     ++m_stats.welcomes;
     if (m_summary.welcomes++ > 0)

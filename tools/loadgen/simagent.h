@@ -38,6 +38,8 @@ public:
         int index = 0;
         QUrl server;
         AgentIdentity identity;
+        QString token;       ///< sent while the agent has no identity
+        QString fingerprint; ///< the server certificate to insist on (empty: trust store)
         std::optional<int> sampleIntervalMs; ///< local override; else what the server pushes
         std::optional<int> sendIntervalMs;   ///< local override; else what the server pushes
         bool sampling = true;                ///< false: idle agent (heartbeats only)
