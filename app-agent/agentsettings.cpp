@@ -10,31 +10,14 @@
 
 namespace autofact::agent {
 
-QString AgentSettings::defaultPath()
-{
-    const QString root = qEnvironmentVariable("AUTOFACT_PATH");
-    if (!root.isEmpty())
-        return QDir(root).filePath(QStringLiteral("autofact-agent.json"));
-    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation))
-        .filePath(QStringLiteral("autofact-agent.json"));
-}
+namespace {
 
-QString AgentSettings::checkServerUrl(const QUrl &url)
-{
-    if (!url.isValid() || url.host().isEmpty())
-        return QStringLiteral("server URL \"%1\" is not a valid URL with a host").arg(url.toString());
-    if (url.scheme() != u"ws" && url.scheme() != u"wss")
-        return QStringLiteral("server URL \"%1\" must start with ws:// or wss://").arg(url.toString());
-    return {};
-}
-
-std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *error)
+/** The checks of load() and parse() on the parsed JSON of @p path. */
+std::optional<AgentSettings> fromJson(const jsonfile::LoadResult &r, const QString &path,
+                                      QString *error)
 {
     AgentSettings s;
     s.path = path;
-    const jsonfile::LoadResult r = jsonfile::load(path);
-    if (r.missing)
-        return s;
     if (!r.ok()) {
         if (error)
             *error = r.error;
@@ -71,7 +54,7 @@ std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *e
     s.proxy = *parsedProxy;
     if (!server.isEmpty()) {
         s.server = QUrl(server, QUrl::StrictMode);
-        if (const QString bad = checkServerUrl(s.server); !bad.isEmpty()) {
+        if (const QString bad = AgentSettings::checkServerUrl(s.server); !bad.isEmpty()) {
             if (error)
                 *error = path + QStringLiteral(": ") + bad;
             return std::nullopt;
@@ -83,6 +66,43 @@ std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *e
         return std::nullopt;
     }
     return s;
+}
+
+} // namespace
+
+QString AgentSettings::defaultPath()
+{
+    const QString root = qEnvironmentVariable("AUTOFACT_PATH");
+    if (!root.isEmpty())
+        return QDir(root).filePath(QStringLiteral("autofact-agent.json"));
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation))
+        .filePath(QStringLiteral("autofact-agent.json"));
+}
+
+QString AgentSettings::checkServerUrl(const QUrl &url)
+{
+    if (!url.isValid() || url.host().isEmpty())
+        return QStringLiteral("server URL \"%1\" is not a valid URL with a host").arg(url.toString());
+    if (url.scheme() != u"ws" && url.scheme() != u"wss")
+        return QStringLiteral("server URL \"%1\" must start with ws:// or wss://").arg(url.toString());
+    return {};
+}
+
+std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *error)
+{
+    const jsonfile::LoadResult r = jsonfile::load(path);
+    if (r.missing) {
+        AgentSettings s;
+        s.path = path;
+        return s;
+    }
+    return fromJson(r, path, error);
+}
+
+std::optional<AgentSettings> AgentSettings::parse(const QByteArray &json, QString *error,
+                                                  const QString &path)
+{
+    return fromJson(jsonfile::parse(json, path), path, error);
 }
 
 QString AgentSettings::save() const
