@@ -10,6 +10,85 @@
 
 namespace autofact::agent {
 
+namespace {
+
+/** The checks of load() and parse() on the parsed JSON of @p path. */
+std::optional<AgentSettings> fromJson(const jsonfile::LoadResult &r, const QString &path,
+                                      QString *error)
+{
+    AgentSettings s;
+    s.path = path;
+    if (!r.ok()) {
+        if (error)
+            *error = r.error;
+        return std::nullopt;
+    }
+    const QJsonObject &o = *r.object;
+    const auto stringField = [&](const QString &key, QString &out) {
+        const QJsonValue v = o.value(key);
+        if (v.isUndefined() || v.isNull())
+            return true;
+        if (!v.isString()) {
+            if (error)
+                *error = path + QStringLiteral(": \"%1\" must be a string").arg(key);
+            return false;
+        }
+        out = v.toString();
+        return true;
+    };
+    QString server;
+    QString proxy;
+    if (!stringField(QStringLiteral("server"), server) || !stringField(QStringLiteral("id"), s.id)
+        || !stringField(QStringLiteral("secret"), s.secret)
+        || !stringField(QStringLiteral("spool"), s.spool)
+        || !stringField(QStringLiteral("ca"), s.ca)
+        || !stringField(QStringLiteral("proxy"), proxy)
+        || !stringField(QStringLiteral("token"), s.token)
+        || !stringField(QStringLiteral("fingerprint"), s.fingerprint))
+        return std::nullopt;
+    if (const QJsonValue v = o.value(QStringLiteral("insecure")); !v.isUndefined() && !v.isNull()) {
+        if (!v.isBool()) {
+            if (error)
+                *error = path + QStringLiteral(": \"insecure\" must be true or false");
+            return std::nullopt;
+        }
+        s.insecure = v.toBool();
+    }
+    if (!s.fingerprint.isEmpty()) {
+        const QString normal = AgentSettings::normaliseFingerprint(s.fingerprint);
+        if (normal.isEmpty()) {
+            if (error)
+                *error = path + QStringLiteral(": \"fingerprint\" must be sha256: and 64 hex digits");
+            return std::nullopt;
+        }
+        s.fingerprint = normal;
+    }
+    QString proxyError;
+    const std::optional<ProxySetting> parsedProxy = ProxySetting::parse(proxy, &proxyError);
+    if (!parsedProxy) {
+        if (error)
+            *error = path + QStringLiteral(": ") + proxyError;
+        return std::nullopt;
+    }
+    s.proxy = *parsedProxy;
+    if (!server.isEmpty()) {
+        s.server = QUrl(server, QUrl::StrictMode);
+        if (const QString bad = AgentSettings::checkServerUrl(s.server); !bad.isEmpty()) {
+            if (error)
+                *error = path + QStringLiteral(": ") + bad;
+            return std::nullopt;
+        }
+    }
+    if (s.id.isEmpty() != s.secret.isEmpty()) {
+        if (error)
+            *error = path + QStringLiteral(": \"id\" and \"secret\" must be set together");
+        return std::nullopt;
+    }
+    return s;
+}
+
+} // namespace
+
 QString AgentSettings::defaultPath()
 {
     const QString root = qEnvironmentVariable("AUTOFACT_PATH");
@@ -54,78 +133,19 @@ QString AgentSettings::normaliseFingerprint(const QString &text)
 
 std::optional<AgentSettings> AgentSettings::load(const QString &path, QString *error)
 {
-    AgentSettings s;
-    s.path = path;
     const jsonfile::LoadResult r = jsonfile::load(path);
-    if (r.missing)
+    if (r.missing) {
+        AgentSettings s;
+        s.path = path;
         return s;
-    if (!r.ok()) {
-        if (error)
-            *error = r.error;
-        return std::nullopt;
     }
-    const QJsonObject &o = *r.object;
-    const auto stringField = [&](const QString &key, QString &out) {
-        const QJsonValue v = o.value(key);
-        if (v.isUndefined() || v.isNull())
-            return true;
-        if (!v.isString()) {
-            if (error)
-                *error = path + QStringLiteral(": \"%1\" must be a string").arg(key);
-            return false;
-        }
-        out = v.toString();
-        return true;
-    };
-    QString server;
-    QString proxy;
-    if (!stringField(QStringLiteral("server"), server) || !stringField(QStringLiteral("id"), s.id)
-        || !stringField(QStringLiteral("secret"), s.secret)
-        || !stringField(QStringLiteral("spool"), s.spool)
-        || !stringField(QStringLiteral("ca"), s.ca)
-        || !stringField(QStringLiteral("proxy"), proxy)
-        || !stringField(QStringLiteral("token"), s.token)
-        || !stringField(QStringLiteral("fingerprint"), s.fingerprint))
-        return std::nullopt;
-    if (const QJsonValue v = o.value(QStringLiteral("insecure")); !v.isUndefined() && !v.isNull()) {
-        if (!v.isBool()) {
-            if (error)
-                *error = path + QStringLiteral(": \"insecure\" must be true or false");
-            return std::nullopt;
-        }
-        s.insecure = v.toBool();
-    }
-    if (!s.fingerprint.isEmpty()) {
-        const QString normal = normaliseFingerprint(s.fingerprint);
-        if (normal.isEmpty()) {
-            if (error)
-                *error = path + QStringLiteral(": \"fingerprint\" must be sha256: and 64 hex digits");
-            return std::nullopt;
-        }
-        s.fingerprint = normal;
-    }
-    QString proxyError;
-    const std::optional<ProxySetting> parsedProxy = ProxySetting::parse(proxy, &proxyError);
-    if (!parsedProxy) {
-        if (error)
-            *error = path + QStringLiteral(": ") + proxyError;
-        return std::nullopt;
-    }
-    s.proxy = *parsedProxy;
-    if (!server.isEmpty()) {
-        s.server = QUrl(server, QUrl::StrictMode);
-        if (const QString bad = checkServerUrl(s.server); !bad.isEmpty()) {
-            if (error)
-                *error = path + QStringLiteral(": ") + bad;
-            return std::nullopt;
-        }
-    }
-    if (s.id.isEmpty() != s.secret.isEmpty()) {
-        if (error)
-            *error = path + QStringLiteral(": \"id\" and \"secret\" must be set together");
-        return std::nullopt;
-    }
-    return s;
+    return fromJson(r, path, error);
+}
+
+std::optional<AgentSettings> AgentSettings::parse(const QByteArray &json, QString *error,
+                                                  const QString &path)
+{
+    return fromJson(jsonfile::parse(json, path), path, error);
 }
 
 QString AgentSettings::save() const

@@ -41,6 +41,13 @@ struct AgentSettings {
      */
     static std::optional<AgentSettings> load(const QString &path, QString *error);
 
+    /**
+     * What load() does with the file's bytes: @p json parsed and checked with the same rules
+     * and errors (which name @p path). Untrusted input; the agent-config fuzzer's entry point.
+     */
+    static std::optional<AgentSettings> parse(const QByteArray &json, QString *error,
+                                              const QString &path = QString());
+
     /** Atomic write, mode 0600 (the file holds a secret). Empty string on success. */
     QString save() const;
 

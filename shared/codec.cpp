@@ -9,6 +9,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 #include <type_traits>
@@ -198,6 +199,22 @@ bool readString(const flatbuffers::String *s, QString &out, const char *field, Q
     return true;
 }
 
+/**
+ * True when the elements of a vector of structs sit at their own alignment. FlatBuffers
+ * 2.0.8's verifier checks only the vector's 4-byte length field, so a crafted buffer can put
+ * 8-byte structs (Sample, SequenceRange) at 4 mod 8, and reading them in place is undefined
+ * behaviour (found by fuzz_codec, docs/SECURITY.md). Every builder aligns them, so such a
+ * vector is malformed. Offsets and addresses agree: decode() hands over an 8-aligned buffer.
+ */
+template<typename T>
+bool structsAligned(const flatbuffers::Vector<const T *> *v, const char *field, QString &reason)
+{
+    if (reinterpret_cast<std::uintptr_t>(v->Data()) % alignof(T) == 0)
+        return true;
+    reason = QStringLiteral("%1 is not %2-byte aligned").arg(QLatin1StringView(field)).arg(alignof(T));
+    return false;
+}
+
 std::optional<Message> decodeHello(const w::Hello *h, QString &reason)
 {
     Hello m;
@@ -246,6 +263,8 @@ std::optional<Message> decodeBatch(const w::SampleBatch *b, QString &reason)
                          .arg(protocol::maxSamplesPerBatch);
             return std::nullopt;
         }
+        if (!structsAligned(samples, "samples", reason))
+            return std::nullopt;
         m.samples.reserve(samples->size());
         for (const w::Sample *s : *samples)
             m.samples.push_back(fromWire(*s));
@@ -277,6 +296,8 @@ std::optional<Message> decodeAck(const w::Ack *a, QString &reason)
                          .arg(protocol::maxAckRanges);
             return std::nullopt;
         }
+        if (!structsAligned(ranges, "ranges", reason))
+            return std::nullopt;
         m.ranges.reserve(ranges->size());
         for (const w::SequenceRange *r : *ranges)
             m.ranges.push_back({r->first(), r->last()});

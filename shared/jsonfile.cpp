@@ -32,7 +32,12 @@ LoadResult load(const QString &path, qint64 maxBytes)
                                   .arg(maxBytes);
         return result;
     }
-    const QByteArray bytes = file.read(maxBytes + 1);
+    return parse(file.read(maxBytes + 1), path);
+}
+
+LoadResult parse(const QByteArray &bytes, const QString &path)
+{
+    LoadResult result;
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
     if (parseError.error != QJsonParseError::NoError) {

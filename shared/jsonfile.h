@@ -24,6 +24,12 @@ struct LoadResult {
 LoadResult load(const QString &path, qint64 maxBytes = 1024 * 1024);
 
 /**
+ * What load() does with the bytes it read: unparsable JSON and non-object roots are refused
+ * with an error naming @p path. Never sets LoadResult::missing.
+ */
+LoadResult parse(const QByteArray &bytes, const QString &path);
+
+/**
  * Writes @p object to @p path through QSaveFile (write to a temporary, fsync, rename), so a
  * crash leaves the old or the new file, never half of one. Creates missing parent folders.
  * @return an empty string on success, else a one-line error.

@@ -72,6 +72,26 @@ private slots:
         QVERIFY(!AgentSettings::load(path, &error).has_value());
         QVERIFY2(error.startsWith(path), qPrintable(error));
         QVERIFY2(error.contains(problem), qPrintable(error));
+        // parse() (the fuzz target's seam) is load() without the file: the same error.
+        QString parseError;
+        QVERIFY(!AgentSettings::parse(bytes, &parseError, path).has_value());
+        QCOMPARE(parseError, error);
+    }
+
+    void parseIsLoadWithoutTheFile()
+    {
+        const QByteArray json = "{\"server\": \"wss://h:1\", \"id\": \"a\", \"secret\": \"b\", \"proxy\": \"none\"}";
+        const QString path = write(QStringLiteral("good.json"), json);
+        QString error;
+        const auto loaded = AgentSettings::load(path, &error);
+        QVERIFY2(loaded.has_value(), qPrintable(error));
+        const auto parsed = AgentSettings::parse(json, &error, path);
+        QVERIFY2(parsed.has_value(), qPrintable(error));
+        QCOMPARE(parsed->path, loaded->path);
+        QCOMPARE(parsed->server, loaded->server);
+        QCOMPARE(parsed->id, loaded->id);
+        QCOMPARE(parsed->secret, loaded->secret);
+        QCOMPARE(parsed->proxy.toString(), loaded->proxy.toString());
     }
 
     void binaryExitsTwoOnCorruptConfig()

@@ -22,6 +22,34 @@ class TestCodec : public QObject
 private:
     static QByteArray batchBytes(const SampleBatch &b) { return codec::encode(Message(b)); }
 
+    /**
+     * An Envelope built by hand, as an attacker would: payload @p payloadType whose field at
+     * vtable slot @p fieldSlot is a vector of one struct (@p structBytes), aligned by the builder
+     * to 4 bytes only; @p padWords words before it move it. @p dataOffset: where the struct
+     * starts in the buffer.
+     */
+    static QByteArray envelopeWithStruct(int payloadType, int fieldSlot, const QByteArray &structBytes,
+                                         int padWords, qsizetype *dataOffset)
+    {
+        flatbuffers::FlatBufferBuilder fbb;
+        fbb.StartVector(1, sizeof(std::uint32_t));
+        fbb.PushBytes(reinterpret_cast<const std::uint8_t *>(structBytes.constData()), std::size_t(structBytes.size()));
+        const flatbuffers::uoffset_t vector = fbb.EndVector(1);
+        // The builder writes back to front: words pushed now land before the vector.
+        for (int i = 0; i < padWords; ++i)
+            fbb.PushElement<std::uint32_t>(0);
+        const auto payloadStart = fbb.StartTable();
+        fbb.AddOffset(flatbuffers::voffset_t(fieldSlot), flatbuffers::Offset<void>(vector));
+        const auto payload = fbb.EndTable(payloadStart);
+        const auto envelopeStart = fbb.StartTable();
+        fbb.AddElement<std::uint8_t>(4 /* payload_type */, std::uint8_t(payloadType), 0);
+        fbb.AddOffset(6 /* payload */, flatbuffers::Offset<void>(payload));
+        fbb.Finish(flatbuffers::Offset<void>(fbb.EndTable(envelopeStart)), "AFW1");
+        // Builder offsets count from the end; the struct follows the 4-byte length.
+        *dataOffset = qsizetype(fbb.GetSize() - vector + sizeof(flatbuffers::uoffset_t));
+        return QByteArray(reinterpret_cast<const char *>(fbb.GetBufferPointer()), qsizetype(fbb.GetSize()));
+    }
+
     static void expectRejected(const QByteArray &bytes, ErrorCode code, const char *reasonPart)
     {
         const DecodeResult r = codec::decode(bytes);
@@ -348,6 +376,54 @@ private slots:
         fbb.Finish(flatbuffers::Offset<void>(table), "AFW1");
         const QByteArray bytes(reinterpret_cast<const char *>(fbb.GetBufferPointer()), qsizetype(fbb.GetSize()));
         expectRejected(bytes, ErrorCode::Malformed, "carries no payload");
+    }
+
+    void misalignedStructVectorsRejected_data()
+    {
+        QTest::addColumn<int>("payloadType");
+        QTest::addColumn<int>("fieldSlot");
+        QTest::addColumn<QByteArray>("structBytes");
+        QTest::addColumn<QString>("field");
+        QByteArray range(16, '\0'); // SequenceRange{first 5, last 9}
+        range[0] = 5;
+        range[8] = 9;
+        QTest::addRow("Ack.ranges") << 6 << 6 << range << QStringLiteral("ranges");
+        QTest::addRow("SampleBatch.samples") << 5 << 8 << QByteArray(128, '\0') << QStringLiteral("samples");
+    }
+
+    void misalignedStructVectorsRejected()
+    {
+        // Regression (fuzz_codec, UBSan): FlatBuffers 2.0.8's verifier checks the length of a
+        // vector of 8-byte structs for 4-byte alignment only, and the decoder read the structs
+        // in place at 4 mod 8 (undefined behaviour; a trap on strict-alignment CPUs).
+        QFETCH(int, payloadType);
+        QFETCH(int, fieldSlot);
+        QFETCH(QByteArray, structBytes);
+        QFETCH(QString, field);
+        bool sawMisaligned = false;
+        bool sawAligned = false;
+        for (int pad = 0; pad < 2; ++pad) {
+            qsizetype offset = 0;
+            const QByteArray bytes = envelopeWithStruct(payloadType, fieldSlot, structBytes, pad, &offset);
+            const DecodeResult r = codec::decode(bytes);
+            if (offset % 8 != 0) {
+                sawMisaligned = true;
+                QVERIFY2(!r.ok(), "a misaligned vector of structs was decoded");
+                QCOMPARE(r.error, ErrorCode::Malformed);
+                QVERIFY2(r.reason.contains(field + QStringLiteral(" is not 8-byte aligned")), qPrintable(r.reason));
+            } else {
+                sawAligned = true;
+                QVERIFY2(!r.reason.contains(u"aligned"), qPrintable(r.reason));
+                if (payloadType == 6) { // the same Ack, aligned, is fine
+                    QVERIFY2(r.ok(), qPrintable(r.reason));
+                    const Ack ack = std::get<Ack>(*r.message);
+                    QCOMPARE(ack.ranges.size(), std::size_t(1));
+                    QCOMPARE(ack.ranges[0].first, 5u);
+                    QCOMPARE(ack.ranges[0].last, 9u);
+                }
+            }
+        }
+        QVERIFY(sawMisaligned && sawAligned);
     }
 
     void unionTypeWithoutPayloadRejected()
