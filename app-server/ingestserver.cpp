@@ -248,9 +248,10 @@ void IngestServer::handleMessage(Session &s, Message &&message)
         const bool behindRefused = s.busyFrom != 0 && seq > s.busyFrom;
         if (full || behindRefused) {
             // Not queued, never acked: the batch stays in the agent's spool. One notice per
-            // resend cycle: on the first refusal, and whenever the agent's resend (which starts
-            // at or before the first refused batch) is refused again.
-            const bool notify = s.busyFrom == 0 || seq <= s.busyFrom;
+            // resend cycle: on the first refusal, and when the agent starts over (its sequence
+            // goes back) and is refused again; never once per batch of one cycle.
+            const bool notify = s.busyFrom == 0 || seq <= s.lastBatchSeq;
+            s.lastBatchSeq = seq;
             // A refused resend of a batch still queued is no hole: its first copy gets stored.
             if (!s.queued.count(seq) && (s.busyFrom == 0 || seq < s.busyFrom))
                 s.busyFrom = seq;
@@ -264,6 +265,7 @@ void IngestServer::handleMessage(Session &s, Message &&message)
             }
             return;
         }
+        s.lastBatchSeq = seq;
         if (s.busyFrom != 0 && seq == s.busyFrom)
             s.busyFrom = 0; // the hole is filled, in order
         s.queued.insert(seq);

@@ -98,6 +98,7 @@ private:
         /// Lowest sequence refused while busy (0: none). Later batches wait behind it, so a
         /// refusal never shows up in the store as a sequence gap.
         quint64 busyFrom = 0;
+        quint64 lastBatchSeq = 0; ///< sequence of the previous batch: going back starts a resend cycle
         std::set<quint64> queued; ///< sequences handed to the store worker, not yet committed
     };
 

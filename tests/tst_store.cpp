@@ -661,13 +661,27 @@ private slots:
         QCOMPARE(gaps[2].sequenceLast, 7u);
         QCOMPARE(store.inventory().client(id)->lastSequence, 8u);
 
-        // A late batch 6 is stored (not a duplicate), and 6 again is a duplicate.
+        // A late batch 6 is stored (not a duplicate), and 6 again is a duplicate. The gap now
+        // says what is still missing: 7 only, from 6's sample on.
         SampleBatch b6 = testdata::makeBatch(6, 1, 1, t3end + 20'000);
         b6.droppedTotal = 7;
         QCOMPARE(put(b6).front().status, Status::Stored);
         QCOMPARE(put(b6).front().status, Status::Duplicate);
         QCOMPARE(store.inventory().client(id)->lastSequence, 8u);
-        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 3);
+        gaps = STORE_OK(store.history().gaps(id));
+        QCOMPARE(gaps.size(), 3);
+        QCOMPARE(gaps[2].sequenceFirst, 7u);
+        QCOMPARE(gaps[2].sequenceLast, 7u);
+        QCOMPARE(gaps[2].startMs, t3end + 20'000);
+        QCOMPARE(gaps[2].endMs, t3end + 60'000);
+        // Regression: when 7 arrives too, the hole is filled and no gap is left flagged.
+        SampleBatch b7 = testdata::makeBatch(7, 1, 1, t3end + 40'000);
+        b7.droppedTotal = 7;
+        QCOMPARE(put(b7).front().status, Status::Stored);
+        gaps = STORE_OK(store.history().gaps(id));
+        QCOMPARE(gaps.size(), 2);
+        for (const Gap &g : gaps)
+            QVERIFY(g.reason != QStringLiteral("sequence gap"));
 
         // The offline rule follows the client's interval: with 60 s, 2 minutes is no gap.
         AgentConfig slow = STORE_OK(store.configs().effectiveConfig(id));
@@ -676,7 +690,7 @@ private slots:
         SampleBatch b9 = testdata::makeBatch(9, 1, 1, t3end + 60'000 + 120'000);
         b9.droppedTotal = 7;
         QCOMPARE(put(b9).front().status, Status::Stored);
-        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 3);
+        QCOMPARE(STORE_OK(store.history().gaps(id)).size(), 2);
         // Time range filter on gaps (end in [from, to)).
         QCOMPARE(STORE_OK(store.history().gaps(id, t0 + 20'000 + 3600'000, t0 + 20'000 + 3600'001)).size(), 1);
         QCOMPARE(STORE_OK(store.history().gaps(id, t0, t0 + 20'000 + 3600'000)).size(), 0);

@@ -6,7 +6,9 @@
 #include "storelogging.h"
 #include "transaction.h"
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 namespace autofact::server {
 
@@ -82,6 +84,9 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
     if (!late && client.state.baselinePending)
         qCInfo(lcStore).noquote() << item.clientId << "re-enrolled: sequence" << batch->sequence
                                   << "and drop count" << batch->droppedTotal << "taken as its baseline";
+    if (late)
+        if (auto r = fillSequenceGap(client.num, *batch, client.state.intervalMs); !r)
+            return r.error();
     for (const GapDetector::Found &gap : GapDetector::detect(client.state, *batch, late, nowMs))
         if (auto r = m_writer->insertGap(client.num, gap, nowMs); !r)
             return r.error();
@@ -112,6 +117,73 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
         !r)
         return r.error();
     return Status::Stored;
+}
+
+StoreResult<void> Ingest::fillSequenceGap(qint64 client, const SampleBatch &batch, qint64 intervalMs)
+{
+    // Rare (a resend of a batch the server once skipped), so plain SQL on the same connection
+    // and transaction, not the backend's prepared hot path.
+    const qint64 seq = qint64(batch.sequence);
+    auto q = m_db.exec(QStringLiteral("SELECT id, start_ms, end_ms, seq_first, seq_last FROM gaps"
+                                      " WHERE client = ? AND seq_first <= ? AND seq_last >= ?"),
+                       {client, seq, seq});
+    if (!q)
+        return q.error();
+    struct Row {
+        qint64 id, startMs, endMs, first, last;
+    };
+    std::vector<Row> rows;
+    while (q->next())
+        rows.push_back({q->value(0).toLongLong(), q->value(1).toLongLong(), q->value(2).toLongLong(),
+                        q->value(3).toLongLong(), q->value(4).toLongLong()});
+    q->finish();
+    qint64 minMs = 0;
+    qint64 maxMs = 0;
+    if (!batch.samples.empty()) {
+        minMs = maxMs = batch.samples.front().timestampMs;
+        for (const Sample &s : batch.samples) {
+            minMs = std::min<qint64>(minMs, s.timestampMs);
+            maxMs = std::max<qint64>(maxMs, s.timestampMs);
+        }
+    }
+    const auto lost = [intervalMs](qint64 a, qint64 b) {
+        return qint64(GapDetector::estimateLost(a, b, std::max<qint64>(1, intervalMs)));
+    };
+    for (const Row &r : rows) {
+        const bool empty = batch.samples.empty();
+        // The part before the batch keeps the gap's start; the part after keeps its end.
+        const qint64 beforeEnd = empty ? r.endMs : std::clamp(minMs, r.startMs, r.endMs);
+        const qint64 afterStart = empty ? r.startMs : std::clamp(maxMs, r.startMs, r.endMs);
+        const bool keepBefore = r.first < seq;
+        const bool keepAfter = seq < r.last;
+        const auto run = [this](const QString &sql, const QVariantList &binds) -> StoreResult<void> {
+            auto r = m_db.exec(sql, binds);
+            if (!r)
+                return r.error();
+            return {};
+        };
+        const QString shrinkEnd = QStringLiteral("UPDATE gaps SET seq_last = ?, end_ms = ?, samples_lost = ? WHERE id = ?");
+        StoreResult<void> done;
+        if (!keepBefore && !keepAfter) {
+            done = run(QStringLiteral("DELETE FROM gaps WHERE id = ?"), {r.id});
+        } else if (!keepAfter) {
+            done = run(shrinkEnd, {seq - 1, beforeEnd, lost(r.startMs, beforeEnd), r.id});
+        } else if (!keepBefore) {
+            done = run(QStringLiteral("UPDATE gaps SET seq_first = ?, start_ms = ?, samples_lost = ? WHERE id = ?"),
+                       {seq + 1, afterStart, lost(afterStart, r.endMs), r.id});
+        } else {
+            // Split: the copy is made first, from the row as it was.
+            done = run(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first,"
+                                      " seq_last, samples_lost, recorded_ms)"
+                                      " SELECT client, ?, ?, reason, ?, ?, ?, recorded_ms FROM gaps WHERE id = ?"),
+                       {afterStart, r.endMs, seq + 1, r.last, lost(afterStart, r.endMs), r.id});
+            if (done)
+                done = run(shrinkEnd, {seq - 1, beforeEnd, lost(r.startMs, beforeEnd), r.id});
+        }
+        if (!done)
+            return done;
+    }
+    return {};
 }
 
 } // namespace autofact::server

@@ -33,6 +33,12 @@ public:
     StoreResult<std::vector<IngestResult>> write(std::span<const IngestItem> items, qint64 nowMs);
 
 private:
+    /**
+     * A late batch filled (part of) a recorded sequence gap: the gap shrinks to the sequences
+     * still missing, splits in two around a batch in its middle, or goes when it is filled.
+     */
+    StoreResult<void> fillSequenceGap(qint64 client, const SampleBatch &batch, qint64 intervalMs);
+
     /** Stores one item; an error means the transaction must be rolled back. */
     StoreResult<IngestResult::Status> ingestOne(const IngestItem &item, qint64 nowMs);
 
