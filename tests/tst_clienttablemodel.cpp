@@ -199,6 +199,21 @@ private Q_SLOTS:
         QCOMPARE(m_model->clientIds(), QStringList{QStringLiteral("id-b")});
     }
 
+    void blockedClientsSayBlocked()
+    {
+        // Revoked while still connected: the hub ends the session within a second, and the
+        // table must not show "online" meanwhile.
+        ClientInfo blocked = info(QStringLiteral("id-b"), QStringLiteral("bravo"), QStringLiteral("Fedora"), true, kNow);
+        blocked.blockedMs = kNow;
+        m_model->setInventory({blocked});
+        const int b = m_model->rowOf(QStringLiteral("id-b"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("blocked"));
+        QCOMPARE(m_model->index(b, 0).data(ClientTableModel::StatusRole).toInt(),
+                 int(ClientTableModel::Status::Blocked));
+        m_model->clientDisconnected(QStringLiteral("id-b"), QStringLiteral("revoked"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("blocked"));
+    }
+
     void sortByCpuNumerically()
     {
         m_model->clientConnected(QStringLiteral("id-a"));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The dashboard end to end, offscreen: a real ServerCore on loopback, a real Agent (with a fake
 // sampler), the main window's table, detail view, export dialog and agent behaviour dialog.
+#include "addagentdialog.h"
 #include "agent.h"
 #include "agentconfigdialog.h"
 #include "clientdetailview.h"
@@ -12,8 +13,15 @@
 #include "clienttile.h"
 #include "sampling/sampler.h"
 #include "servercore.h"
+#include "tlsidentity.h"
 
+#include <QAction>
 #include <QApplication>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSysInfo>
+#include <QTableView>
+#include <QTimer>
 #include <QFile>
 #include <QLineSeries>
 #include <QProgressBar>
@@ -293,6 +301,189 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().contains(QStringLiteral("saved")),
                                  5000);
         QCOMPARE(failed, 2);
+    }
+
+    void addAgentCommand_data()
+    {
+        QTest::addColumn<QUrl>("bound");
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<QString>("fingerprint");
+        QTest::addColumn<QString>("expected");
+        const QString fp = QStringLiteral("sha256:") + QString(64, u'a');
+        QTest::addRow("wss pinned") << QUrl(QStringLiteral("wss://10.0.0.5:8675")) << QStringLiteral("10.0.0.5") << fp
+                                    << QStringLiteral("autofact-agent --server wss://10.0.0.5:8675 --token T.S --fingerprint ") + fp;
+        QTest::addRow("ws insecure") << QUrl(QStringLiteral("ws://127.0.0.1:9000")) << QStringLiteral("127.0.0.1") << QString()
+                                     << QStringLiteral("autofact-agent --server ws://127.0.0.1:9000 --token T.S --insecure");
+        QTest::addRow("edited host") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QStringLiteral(" server.example ") << fp
+                                     << QStringLiteral("autofact-agent --server wss://server.example:8675 --token T.S --fingerprint ") + fp;
+        QTest::addRow("ipv6 in brackets") << QUrl(QStringLiteral("wss://[::]:8675")) << QStringLiteral("[fd00::1]") << fp
+                                          << QStringLiteral("autofact-agent --server wss://[fd00::1]:8675 --token T.S --fingerprint ") + fp;
+        QTest::addRow("empty host") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QString() << fp << QString();
+        QTest::addRow("shell words") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QStringLiteral("a; rm -rf ~") << fp << QString();
+    }
+
+    void addAgentCommand()
+    {
+        QFETCH(QUrl, bound);
+        QFETCH(QString, host);
+        QFETCH(QString, fingerprint);
+        QFETCH(QString, expected);
+        QCOMPARE(AddAgentDialog::agentCommand(bound, host, QStringLiteral("T.S"), fingerprint), expected);
+    }
+
+    void addAgentDefaultHost()
+    {
+        // A wildcard bind is reachable under the machine's name; a specific address as it is.
+        QCOMPARE(AddAgentDialog::defaultHost(QUrl(QStringLiteral("wss://0.0.0.0:8675"))), QSysInfo::machineHostName());
+        QCOMPARE(AddAgentDialog::defaultHost(QUrl(QStringLiteral("wss://[::]:8675"))), QSysInfo::machineHostName());
+        QCOMPARE(AddAgentDialog::defaultHost(QUrl(QStringLiteral("wss://192.168.1.2:8675"))), QStringLiteral("192.168.1.2"));
+    }
+
+    void addAgentTokenEnrols_data()
+    {
+        QTest::addColumn<bool>("tls");
+        QTest::addRow("ws") << false;
+        QTest::addRow("wss") << true;
+    }
+
+    void addAgentTokenEnrols()
+    {
+        // The dialog's command, taken word by word, enrols a real agent with a server that
+        // requires tokens: token, URL and fingerprint are all right.
+        QFETCH(bool, tls);
+        const QString tag = QString::fromLatin1(QTest::currentDataTag());
+        server::ServerCore::Options options = coreOptions(u"tokens-" + tag + u".db");
+        options.requireEnrolmentToken = true;
+        if (tls) {
+            QString error;
+            const auto identity = server::loadOrCreateTlsIdentity(m_dir.filePath(QStringLiteral("tls")), &error);
+            QVERIFY2(identity, qPrintable(error));
+            options.network.tls = server::serverTlsConfiguration(*identity);
+            options.certificateFingerprint = server::certificateFingerprint(identity->certificate);
+        }
+        server::ServerCore core(options);
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+        auto *add = window.findChild<QAction *>(QStringLiteral("addAgentAction"));
+        QVERIFY(add);
+        add->trigger();
+        auto *dialog = window.findChild<AddAgentDialog *>();
+        QVERIFY(dialog);
+        QCOMPARE(dialog->maxUses(), 1);
+        QCOMPARE(dialog->validity(), AddAgentDialog::Validity::OneDay);
+        QCOMPARE(dialog->host(), QStringLiteral("127.0.0.1")); // bound to a specific address
+        QVERIFY(dialog->command().isEmpty());
+        dialog->setLabel(QStringLiteral("test <b>node</b>"));
+        auto *create = dialog->findChild<QPushButton *>(QStringLiteral("createTokenButton"));
+        QVERIFY(create);
+        QTest::mouseClick(create, Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(!dialog->command().isEmpty(), 5000);
+        for (QLabel *label : dialog->findChildren<QLabel *>())
+            QCOMPARE(label->textFormat(), Qt::PlainText);
+        const QString command = dialog->command();
+
+        const QStringList words = command.split(u' ');
+        QCOMPARE(words.value(0), QStringLiteral("autofact-agent"));
+        const auto valueOf = [&](const QString &option) {
+            const qsizetype at = words.indexOf(option);
+            return at < 0 ? QString() : words.value(at + 1);
+        };
+        const QString token = valueOf(QStringLiteral("--token"));
+        QVERIFY2(!token.isEmpty(), qPrintable(command));
+        QCOMPARE(QUrl(valueOf(QStringLiteral("--server"))), core.url());
+        if (tls) {
+            QCOMPARE(valueOf(QStringLiteral("--fingerprint")), options.certificateFingerprint);
+            QVERIFY(!words.contains(QStringLiteral("--insecure")));
+        } else {
+            QVERIFY(words.contains(QStringLiteral("--insecure")));
+            QVERIFY(!words.contains(QStringLiteral("--fingerprint")));
+        }
+
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(u"token-agent-" + tag + u".json");
+        settings.server = QUrl(valueOf(QStringLiteral("--server")));
+        settings.token = token;
+        settings.fingerprint = valueOf(QStringLiteral("--fingerprint"));
+        settings.insecure = words.contains(QStringLiteral("--insecure"));
+        settings.spool = m_dir.filePath(u"token-spool-" + tag + u".db");
+        agent::Agent agent(settings, std::make_unique<FakeSampler>());
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!agent.settings().id.isEmpty(), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 1, 10000);
+        QCOMPARE(window.model()->rowAt(0).info.id, agent.settings().id);
+
+        QSignalSpy agentDone(&agent, &agent::Agent::finished);
+        agent.stop();
+        QVERIFY(agentDone.count() > 0 || agentDone.wait(5000));
+        dialog->close();
+        window.close();
+        core.stop();
+    }
+
+    void blockDisconnectsTheAgent()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("block.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
+
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("block-agent.json"));
+        settings.server = core.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(QStringLiteral("block-spool.db"));
+        agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("doomed-host")));
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        ClientTableModel *model = window.model();
+        QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
+                                  QStringLiteral("online"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::HostnameColumn).data().toString(),
+                                  QStringLiteral("doomed-host"), 10000);
+        const QString id = model->rowAt(0).info.id;
+        window.tableView()->selectRow(0);
+
+        // Answer the confirmation as a user would: find the modal box and press Block.
+        QString asked;
+        Qt::TextFormat askedFormat = Qt::AutoText;
+        QTimer answer;
+        answer.setInterval(10);
+        connect(&answer, &QTimer::timeout, this, [&] {
+            auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+            if (!box)
+                return;
+            answer.stop();
+            asked = box->text();
+            askedFormat = box->textFormat();
+            for (QAbstractButton *button : box->buttons())
+                if (button->text() == QStringLiteral("Block"))
+                    button->click();
+        });
+        answer.start();
+        QSignalSpy finished(&agent, &agent::Agent::finished);
+        auto *block = window.findChild<QAction *>(QStringLiteral("blockClientAction"));
+        QVERIFY(block);
+        block->trigger();
+        QVERIFY(!answer.isActive());
+        QVERIFY(asked.contains(id));
+        QVERIFY(asked.contains(QStringLiteral("doomed-host")));
+        QVERIFY(asked.contains(QStringLiteral("History is kept.")));
+        QCOMPARE(askedFormat, Qt::PlainText);
+
+        QVERIFY(finished.count() > 0 || finished.wait(2000));
+        QCOMPARE(finished.first().at(0).toInt(), 4);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
+                                  QStringLiteral("blocked"), 5000);
+        QCOMPARE(model->rowCount(), 1); // history is kept, so is the row
+        window.close();
+        core.stop();
     }
 
 private:

@@ -32,6 +32,9 @@ int ClientTableModel::columnCount(const QModelIndex &parent) const
 
 ClientTableModel::Status ClientTableModel::status(const Row &row) const
 {
+    // Blocked wins over online: the hub needs up to a second to end the revoked session.
+    if (row.info.blockedMs > 0)
+        return Status::Blocked;
     if (row.online)
         return Status::Online;
     if (row.info.lastSampleMs == 0 && !row.latest)
@@ -77,6 +80,8 @@ QVariant ClientTableModel::displayData(const Row &row, int column) const
             return row.info.forgotten ? tr("forgotten") : tr("offline");
         case Status::NoData:
             return row.online ? tr("online") : tr("no data");
+        case Status::Blocked:
+            return tr("blocked");
         }
         return {};
     case HostnameColumn:
@@ -176,6 +181,8 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
                 return QColor(0x8a, 0x8a, 0x8a);
             case Status::NoData:
                 return QColor(0xd0, 0x8c, 0x00);
+            case Status::Blocked:
+                return QColor(0xc0, 0x30, 0x30);
             }
         }
         return {};

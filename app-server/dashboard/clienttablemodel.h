@@ -51,6 +51,7 @@ public:
         Online,  ///< connected now
         Offline, ///< sent data before, not connected
         NoData,  ///< never sent a sample
+        Blocked, ///< revoked: its secret no longer works (shown even while its session ends)
     };
     Q_ENUM(Status)
 

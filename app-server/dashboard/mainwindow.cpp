@@ -3,6 +3,7 @@
 
 #include "clienttile.h"
 
+#include "addagentdialog.h"
 #include "agentconfigdialog.h"
 #include "clientdetailview.h"
 #include "clientfilterproxy.h"
@@ -139,11 +140,18 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
                     refreshInventory();
                     statusBar()->showMessage(tr("Forgot %1").arg(id), 5000);
                 });
+        // Also emitted for clients blocked by another process (`autofactory revoke`).
+        connect(worker, &server::StoreWorker::clientRevoked, this, [this](const QString &id) {
+            m_pendingAction.clear();
+            refreshInventory();
+            statusBar()->showMessage(tr("Blocked %1").arg(id), 5000);
+        });
     }
     connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
     connect(m_reader, &StoreReader::recentLoaded, m_overview, &OverviewWidget::seed);
     connect(m_reader, &StoreReader::readError, this, [this](const QString &message) {
         m_inventoryPending = false; // the next refresh tries again
+        m_inventoryAgain = false;
         statusBar()->showMessage(tr("Database read error: %1").arg(message), 10000);
     });
     connect(m_model, &ClientTableModel::inventoryStale, this, &MainWindow::refreshInventory);
@@ -189,8 +197,14 @@ void MainWindow::createActions()
             openDetail(ids.first());
     });
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    QAction *add = clients->addAction(tr("&Add agent…"), this, &MainWindow::showAddAgentDialog);
+    add->setObjectName(QStringLiteral("addAgentAction"));
+    add->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
+    clients->addSeparator();
     QAction *behaviour = clients->addAction(tr("Agent &behaviour…"), this, &MainWindow::showAgentConfig);
     behaviour->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    QAction *block = clients->addAction(tr("B&lock client…"), this, &MainWindow::blockSelectedClients);
+    block->setObjectName(QStringLiteral("blockClientAction"));
     QAction *forget = clients->addAction(tr("&Forget client…"), this, &MainWindow::forgetSelectedClient);
     forget->setShortcut(QKeySequence::Delete);
     forget->setShortcutContext(Qt::WidgetWithChildrenShortcut);
@@ -225,8 +239,10 @@ QString MainWindow::statusText() const
 
 void MainWindow::refreshInventory()
 {
-    if (m_inventoryPending)
+    if (m_inventoryPending) {
+        m_inventoryAgain = true;
         return;
+    }
     m_inventoryPending = true;
     QMetaObject::invokeMethod(m_reader, [reader = m_reader] { reader->loadInventory(); });
 }
@@ -234,6 +250,11 @@ void MainWindow::refreshInventory()
 void MainWindow::onInventory(const QList<server::ClientInfo> &clients, qint64 databaseBytes)
 {
     m_inventoryPending = false;
+    if (m_inventoryAgain) {
+        // A write (block, forget) was answered while this read ran: read once more after it.
+        m_inventoryAgain = false;
+        refreshInventory();
+    }
     m_databaseBytes = databaseBytes;
     m_model->setInventory(clients);
     if (!m_seeded) {
@@ -310,6 +331,14 @@ ExportDialog *MainWindow::showExportDialog(const QStringList &clientIds, qint64 
     return dialog;
 }
 
+AddAgentDialog *MainWindow::showAddAgentDialog()
+{
+    auto *dialog = new AddAgentDialog(&m_core, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
+}
+
 void MainWindow::showAgentConfig()
 {
     auto *dialog = new AgentConfigDialog(&m_core, m_reader, m_model, this);
@@ -350,6 +379,37 @@ void MainWindow::forgetSelectedClient()
     // Writes go through the store worker; the dashboard's own connection is read-only.
     m_pendingAction = tr("Forget client");
     m_core.forgetClient(id, deleteHistory);
+}
+
+void MainWindow::blockSelectedClients()
+{
+    const QStringList ids = selectedClientIds();
+    if (ids.isEmpty())
+        return;
+    QStringList names;
+    for (const QString &id : ids) {
+        const ClientTableModel::Row *row = m_model->row(id);
+        names.append(row && !row->info.hostname.isEmpty() ? tr("%1 (%2)").arg(row->info.hostname, id) : id);
+    }
+    const QString question = ids.size() == 1
+                                 ? tr("Block %1?").arg(names.first())
+                                 : tr("Block %n clients?", nullptr, int(ids.size())) + u"\n\n"
+                                       + names.join(u'\n');
+    QMessageBox box(QMessageBox::Warning, tr("Block client"),
+                    question + u"\n\n"
+                        + tr("Its secret stops working at once; the agent is disconnected and "
+                             "exits. History is kept."),
+                    QMessageBox::Cancel, this);
+    box.setTextFormat(Qt::PlainText); // the hostname is the agent's text
+    QPushButton *block = box.addButton(tr("Block"), QMessageBox::DestructiveRole);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() != block)
+        return;
+    // Writes go through the store worker; the dashboard's own connection is read-only.
+    m_pendingAction = tr("Block client");
+    for (const QString &id : ids)
+        m_core.revokeClient(id);
 }
 
 void MainWindow::onStoreError(const QString &message)

@@ -23,6 +23,7 @@ struct HubActivity;
 
 namespace autofact::dashboard {
 
+class AddAgentDialog;
 class ClientDetailView;
 class ClientFilterProxy;
 class ClientTableModel;
@@ -33,7 +34,7 @@ class StoreReader;
 /**
  * The dashboard window over a running ServerCore: clients table, overview grid and client
  * detail as tabs, a status bar with the listening URL, online clients, ingest rate and
- * database size, and the Export / Agent behaviour / Forget actions.
+ * database size, and the Export / Add agent / Agent behaviour / Block / Forget actions.
  *
  * Owns the reader thread (a read-only Store): nothing here touches the database or the
  * network on the GUI thread.
@@ -65,6 +66,13 @@ public:
      */
     ExportDialog *showExportDialog(const QStringList &clientIds = {}, qint64 fromMs = 0,
                                    qint64 toMs = 0);
+    /** Creates the Add agent dialog (non-modal, deleted on close), shows it and returns it. */
+    AddAgentDialog *showAddAgentDialog();
+    /**
+     * Asks to confirm, then revokes every selected client; the store answers with
+     * clientRevoked (the table then shows it blocked) or storeError.
+     */
+    void blockSelectedClients();
     /** Re-reads the inventory now (it is also refreshed every few seconds). */
     void refreshInventory();
 
@@ -100,6 +108,7 @@ private:
     QTimer m_clock;
     QTimer m_inventoryTimer;
     bool m_inventoryPending = false;
+    bool m_inventoryAgain = false; ///< asked while a read ran: that read may predate a write
     QString m_pendingAction; ///< a write the user waits for (dialog title), until answered
     bool m_seeded = false; ///< overview sparklines filled from history once
     int m_online = 0;
