@@ -7,9 +7,11 @@
 //                        [--sample-interval D] [--send-interval D]
 #include "mainwindow.h"
 #include "servercore.h"
+#include "store/store.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QProcess>
@@ -56,6 +58,21 @@ int main(int argc, char *argv[])
     if (!core.start(&error)) {
         out << "cannot start the server core: " << error << Qt::endl;
         return 1;
+    }
+    // The load generator's agents enrol as real ones do: with a token (made as the CLI makes
+    // it, through a second connection to the same file), over plain ws:// on loopback.
+    QString token;
+    {
+        server::Store store(options.databasePath);
+        const auto opened = store.open();
+        const auto created = opened ? store.tokens().create(agentCount + 10, std::nullopt, QStringLiteral("bench"),
+                                                            QDateTime::currentMSecsSinceEpoch())
+                                    : server::StoreResult<server::EnrolmentTokens::Created>(opened.error());
+        if (!created) {
+            out << "cannot create an enrolment token: " << created.error().message << Qt::endl;
+            return 1;
+        }
+        token = created->token;
     }
     dashboard::MainWindow window(core);
     window.resize(1280, 800);
@@ -113,7 +130,8 @@ int main(int argc, char *argv[])
     QProcess load;
     load.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     load.start(parser.value(loadgen),
-               {QStringLiteral("--server"), core.url().toString(), QStringLiteral("--agents"),
+               {QStringLiteral("--server"), core.url().toString(), QStringLiteral("--insecure"),
+                QStringLiteral("--token"), token, QStringLiteral("--agents"),
                 QString::number(agentCount), QStringLiteral("--duration"), QStringLiteral("%1s").arg(seconds),
                 QStringLiteral("--sample-interval"), parser.value(sample), QStringLiteral("--send-interval"),
                 parser.value(send), QStringLiteral("--quiet")});

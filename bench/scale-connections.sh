@@ -17,7 +17,7 @@ ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge $((AGENTS + 256)) ] || { echo "ulimit -n $(ulimit -n) is too low for $AGENTS agents"; exit 1; }
 
 start_server "127.0.0.1:$PORT" "$WORK/server.db" --heartbeat-interval 15s
-"$LOADGEN_BIN" --server "$SERVER_URL" --agents "$AGENTS" --state "$WORK/state.json" \
+"$LOADGEN_BIN" --server "$SERVER_URL" "${LOADGEN_AUTH[@]}" --agents "$AGENTS" --state "$WORK/state.json" \
   --sample-interval 0 --duration "$DURATION" --ramp "$RAMP" --report-interval 5s \
   --report "$WORK/loadgen.json" >"$WORK/loadgen.txt" &
 LOADGEN_PID=$!

@@ -14,10 +14,10 @@ scale_workdir fleet
 start_server 127.0.0.1:0 "$WORK/server.db" --sample-interval 1s --send-interval 5s
 # First pass enrolls the fleet (state file); the measured pass is "welcome back", as a
 # restarted server would see it.
-"$LOADGEN_BIN" --server "$SERVER_URL" --agents "$AGENTS" --state "$WORK/state.json" \
+"$LOADGEN_BIN" --server "$SERVER_URL" "${LOADGEN_AUTH[@]}" --agents "$AGENTS" --state "$WORK/state.json" \
   --duration 5s --ramp 3s --quiet >"$WORK/enroll.txt"
 cpu0=$(proc_cpu_s "$SERVER_PID"); t0=$(date +%s.%N)
-"$LOADGEN_BIN" --server "$SERVER_URL" --agents "$AGENTS" --state "$WORK/state.json" \
+"$LOADGEN_BIN" --server "$SERVER_URL" "${LOADGEN_AUTH[@]}" --agents "$AGENTS" --state "$WORK/state.json" \
   --sample-interval 1s --send-interval 5s --duration "$DURATION" --ramp "$RAMP" \
   --report-interval 10s --report "$WORK/loadgen.json" >"$WORK/loadgen.txt" &
 LOADGEN_PID=$!

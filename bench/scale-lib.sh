@@ -63,16 +63,35 @@ loadgen_report() {
   fi
 }
 
-# start_server LISTEN DB [extra autofactory flags...]: sets SERVER_PID and SERVER_URL.
+# SCHEME=wss (the product's default: its own certificate, pinned by the load generator as an
+# agent pins it) or SCHEME=ws (--insecure-ws, the figures before TLS became the default).
+SCHEME=${SCHEME:-wss}
+
+# start_server LISTEN DB [extra autofactory flags...]: sets SERVER_PID, SERVER_URL and
+# LOADGEN_AUTH (the load generator's --token, and --fingerprint or --insecure).
 start_server() {
   local listen=$1 db=$2; shift 2
-  "$SERVER_BIN" --headless --listen "$listen" --db "$db" "$@" \
+  local scheme_flags=()
+  [ "$SCHEME" = ws ] && scheme_flags=(--insecure-ws)
+  "$SERVER_BIN" --headless --listen "$listen" --db "$db" "${scheme_flags[@]}" "$@" \
     >"$WORK/server.out" 2>>"$WORK/server.err" &
   SERVER_PID=$!
   for _ in $(seq 100); do
     # Only a whole line: a port read while the line is written would be cut short.
     SERVER_URL=$(complete_lines "$WORK/server.out" | sed -n 's/^listening on \(wss\{0,1\}:\/\/[^ ]*\)$/\1/p')
-    [ -n "$SERVER_URL" ] && return 0
+    local fingerprint
+    fingerprint=$(complete_lines "$WORK/server.out" | sed -n 's/^certificate //p')
+    if [ -n "$SERVER_URL" ] && { [ "$SCHEME" = ws ] || [ -n "$fingerprint" ]; }; then
+      # One multi-use token for the whole simulated fleet, as the load generator's --token says.
+      local token
+      token=$("$SERVER_BIN" token create --db "$db" --uses 1000000 --expires 0 --label "scale benchmark")
+      if [ "$SCHEME" = ws ]; then
+        LOADGEN_AUTH=(--token "$token" --insecure)
+      else
+        LOADGEN_AUTH=(--token "$token" --fingerprint "$fingerprint")
+      fi
+      return 0
+    fi
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "server failed:"; cat "$WORK/server.err"; return 1; }
     sleep 0.1
   done

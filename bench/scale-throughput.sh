@@ -18,11 +18,11 @@ scale_workdir throughput
 
 start_server 127.0.0.1:0 "$WORK/server.db"
 # Enroll first, so the measured pass is only ingest.
-"$LOADGEN_BIN" --server "$SERVER_URL" --agents "$AGENTS" --state "$WORK/state.json" \
+"$LOADGEN_BIN" --server "$SERVER_URL" "${LOADGEN_AUTH[@]}" --agents "$AGENTS" --state "$WORK/state.json" \
   --sample-interval 0 --duration 3s --quiet >"$WORK/enroll.txt"
 cpu0=$(proc_cpu_s "$SERVER_PID"); t0=$(date +%s.%N)
 # No sampling (--sample-interval 0): only the backlog moves. The run ends when everything is acked.
-"$LOADGEN_BIN" --server "$SERVER_URL" --agents "$AGENTS" --state "$WORK/state.json" \
+"$LOADGEN_BIN" --server "$SERVER_URL" "${LOADGEN_AUTH[@]}" --agents "$AGENTS" --state "$WORK/state.json" \
   --backlog "$BACKLOG" --sample-interval 0 --duration "$DURATION" \
   --drain-timeout 0 --report-interval 1s --report "$WORK/loadgen.json" >"$WORK/loadgen.txt" &
 LOADGEN_PID=$!
