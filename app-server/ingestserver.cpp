@@ -13,6 +13,11 @@
 
 namespace autofact::server {
 
+namespace {
+/// Before authentication: room for a Hello frame (16 KiB) and the next frame's header.
+constexpr qint64 kUnauthenticatedReadBuffer = 32 * 1024;
+} // namespace
+
 IngestServer::IngestServer(Options options, StoreWorker *worker, QObject *parent)
     : QObject(parent)
     , m_options(std::move(options))
@@ -102,6 +107,9 @@ void IngestServer::onNewConnection()
         // authenticates, a peer may send no more than a Hello needs; the full cap comes after.
         socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxUnauthenticatedMessageBytes));
         socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxUnauthenticatedMessageBytes));
+        // The frame caps act on a frame's header, but the socket below reads (and decrypts) all
+        // that arrives: bound that too, so a stranger's burst waits in the kernel, not here.
+        socket->setReadBufferSize(kUnauthenticatedReadBuffer);
         if (m_shuttingDown) {
             socket->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
             socket->deleteLater();
@@ -333,6 +341,9 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result, 
     leaveStrangers(*s);
     s->socket->setMaxAllowedIncomingFrameSize(quint64(m_options.maxMessageBytes));
     s->socket->setMaxAllowedIncomingMessageSize(quint64(m_options.maxMessageBytes));
+    // Qt parses a frame only once all of it is buffered: a bound below the message cap would
+    // stall a large batch for good.
+    s->socket->setReadBufferSize(0);
     // One live connection per client: a newer one replaces an older (e.g. half-open) one.
     if (const auto old = m_byClient.find(result.clientId); old != m_byClient.end()) {
         if (Session *previous = session(*old)) {

@@ -111,6 +111,9 @@ if [ "$own_cert" = 1 ]; then
   agent_flags+=(--fingerprint "$fingerprint")
   cert_source="$cert_source ($fingerprint)"
 fi
+if [ "$SCHEME" = ws ] && grep -q -- '--insecure ' <<<"$agent_help"; then
+  agent_flags+=(--insecure) # an agent refuses plain ws:// unless told it is meant
+fi
 if [ "$tokens" = 1 ]; then
   token=$("$SERVER_BIN" token create --db "$DB" 2>>"$WORK/token.err" | awk 'NF { last = $NF } END { print last }') || true
   [ -n "$token" ] || { echo "autofactory token create gave no token:" >&2; cat "$WORK/token.err" >&2; exit 1; }
