@@ -215,6 +215,39 @@ bool structsAligned(const flatbuffers::Vector<const T *> *v, const char *field, 
     return false;
 }
 
+/**
+ * FlatBuffers' verifier (2.0.8) checks that a table's declared size and each field lie inside
+ * the buffer, not that a field lies inside its own table, nor that the size is one a table
+ * could need: a vtable may claim a 0xFFFF-byte table whose "fields" are other objects' bytes.
+ * No field of ours is wider than 8 bytes (structs are only in vectors), so a table is at most
+ * 4 + 8 bytes per vtable entry, and every present field must start inside it. Schema-agnostic,
+ * so fields added by a newer peer still pass.
+ */
+bool tableShapeOk(const void *table, const char *name, QString &reason)
+{
+    const auto *t = static_cast<const std::uint8_t *>(table);
+    const std::uint8_t *vtable = t - flatbuffers::ReadScalar<flatbuffers::soffset_t>(t);
+    const auto vsize = flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable);
+    const auto tsize = flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable + sizeof(flatbuffers::voffset_t));
+    const int entries = (int(vsize) - 2 * int(sizeof(flatbuffers::voffset_t))) / int(sizeof(flatbuffers::voffset_t));
+    if (entries < 0 || tsize < sizeof(flatbuffers::soffset_t) || tsize > 4 + 8 * entries) {
+        reason = QStringLiteral("%1 table claims %2 bytes for %3 fields")
+                     .arg(QLatin1StringView(name))
+                     .arg(tsize)
+                     .arg(std::max(entries, 0));
+        return false;
+    }
+    for (int i = 0; i < entries; ++i) {
+        const auto off = flatbuffers::ReadScalar<flatbuffers::voffset_t>(
+            vtable + (2 + i) * sizeof(flatbuffers::voffset_t));
+        if (off != 0 && (off < sizeof(flatbuffers::soffset_t) || off >= tsize)) {
+            reason = QStringLiteral("%1 field %2 lies outside its table").arg(QLatin1StringView(name)).arg(i);
+            return false;
+        }
+    }
+    return true;
+}
+
 std::optional<Message> decodeHello(const w::Hello *h, QString &reason)
 {
     Hello m;
@@ -314,6 +347,8 @@ std::optional<Message> decodeEnvelope(const w::Envelope *env, QString &reason)
                      .arg(static_cast<int>(env->payload_type()));
         return std::nullopt;
     }
+    if (!tableShapeOk(env, "envelope", reason) || !tableShapeOk(env->payload(), "payload", reason))
+        return std::nullopt;
     switch (env->payload_type()) {
     case w::Payload::Hello: return decodeHello(env->payload_as_Hello(), reason);
     case w::Payload::Welcome: return decodeWelcome(env->payload_as_Welcome(), reason);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "autofact_generated.h"
 #include "codec.h"
 #include "testdata.h"
 
@@ -376,6 +377,39 @@ private slots:
         fbb.Finish(flatbuffers::Offset<void>(table), "AFW1");
         const QByteArray bytes(reinterpret_cast<const char *>(fbb.GetBufferPointer()), qsizetype(fbb.GetSize()));
         expectRejected(bytes, ErrorCode::Malformed, "carries no payload");
+    }
+
+    void oversizedTableShapesRejected()
+    {
+        // Regression: a vtable claiming a 0xFFFF-byte table (and a field far past the real
+        // one) passed FlatBuffers' verifier once the buffer was long enough, and was decoded
+        // from whatever bytes lay there.
+        Heartbeat hb;
+        hb.sentMs = 7;
+        hb.backlogBatches = 1;
+        const QByteArray good = codec::encode(Message(hb));
+        QVERIFY(codec::decode(good).ok());
+        const auto *env = flatbuffers::GetRoot<autofact::wire::Envelope>(good.constData());
+        const auto *payload = static_cast<const std::uint8_t *>(env->payload());
+        const qsizetype tableAt = payload - reinterpret_cast<const std::uint8_t *>(good.constData());
+        const qsizetype vtableAt = tableAt - flatbuffers::ReadScalar<flatbuffers::soffset_t>(payload);
+        const auto patch = [&](qsizetype at, quint16 value) {
+            QByteArray b = good + QByteArray(0x10000, '\0'); // room for the claimed size
+            b[at] = char(value & 0xff);
+            b[at + 1] = char(value >> 8);
+            return b;
+        };
+        // The table's size (second voffset of the vtable).
+        const DecodeResult big = codec::decode(patch(vtableAt + 2, 0xFFFF), 1024 * 1024);
+        QVERIFY2(!big.ok(), "a 0xFFFF-byte table was decoded");
+        QCOMPARE(big.error, ErrorCode::Malformed);
+        QVERIFY2(big.reason.contains(QStringLiteral("claims 65535 bytes")), qPrintable(big.reason));
+        // A field offset past the table's end.
+        const DecodeResult far = codec::decode(patch(vtableAt + 4, 0x4000), 1024 * 1024);
+        QVERIFY(!far.ok());
+        QVERIFY2(far.reason.contains(QStringLiteral("outside its table")), qPrintable(far.reason));
+        // The same bytes unpatched, padded alike, still decode: only the shape is refused.
+        QVERIFY(codec::decode(QByteArray(good + QByteArray(0x10000, '\0')), 1024 * 1024).ok());
     }
 
     void misalignedStructVectorsRejected_data()
