@@ -761,6 +761,46 @@ private slots:
         QVERIFY(!agent.closed);
     }
 
+    void serverBusyIsSaidOncePerResendCycle()
+    {
+        // Regression: a resend cycle that began with batches still queued for the database got
+        // one ServerBusy per such batch (up to hundreds per cycle) instead of one.
+        IngestServer::Options net;
+        net.maxQueuedSamples = 45; // four 10-sample batches fit, the fifth does not
+        startCore(net);
+        // The database thread holds what it was given for 3 s: the queue stays full meanwhile.
+        QMetaObject::invokeMethod(m_core->worker(), [w = m_core->worker()] { w->setCommitDelayMs(3000); },
+                                  Qt::BlockingQueuedConnection);
+        RawPeer peer;
+        peer.socket.open(m_core->url());
+        QTRY_COMPARE(peer.socket.state(), QAbstractSocket::ConnectedState);
+        peer.sendHello({});
+        QTRY_VERIFY(peer.welcome());
+        const auto busyNotices = [&peer] {
+            return std::count_if(peer.received.cbegin(), peer.received.cend(), [](const Message &m) {
+                const auto *e = std::get_if<ErrorMessage>(&m);
+                return e && e->code == ErrorCode::ServerBusy;
+            });
+        };
+        const auto pongs = [&peer] {
+            return std::count_if(peer.received.cbegin(), peer.received.cend(),
+                                 [](const Message &m) { return std::holds_alternative<Pong>(m); });
+        };
+        // Messages are handled in order: once the Pong for a heartbeat sent after a cycle is
+        // here, every notice that cycle earned is here too.
+        const auto cycle = [&](int expectedPongs) {
+            for (quint64 seq = 1; seq <= 30; ++seq)
+                peer.socket.sendBinaryMessage(codec::encode(Message(testdata::makeBatch(seq, 10, 2))));
+            peer.socket.sendBinaryMessage(codec::encode(Message(Heartbeat{1, 0, 0, 0})));
+            QTRY_COMPARE_WITH_TIMEOUT(pongs(), expectedPongs, 5000);
+        };
+        cycle(1);
+        QCOMPARE(busyNotices(), 1);
+        cycle(2); // the agent starts over from 1 while 1..4 still wait for the database
+        QCOMPARE(busyNotices(), 2);
+        QVERIFY(!peer.closed);
+    }
+
     void revocationCutsALiveAgentWithinOneSecond()
     {
         startCore();
