@@ -40,6 +40,9 @@ private slots:
         s.id = QStringLiteral("abc123");
         s.secret = QStringLiteral("s3cret");
         s.ca = QStringLiteral("/etc/ca.pem");
+        s.fingerprint = QStringLiteral("sha256:") + QString(64, u'b');
+        s.token = QStringLiteral("tok");
+        s.insecure = true;
         QCOMPARE(s.save(), QString());
         QCOMPARE(QFile::permissions(s.path) & (QFileDevice::ReadGroup | QFileDevice::ReadOther), QFileDevice::Permissions());
         QString error;
@@ -49,6 +52,42 @@ private slots:
         QCOMPARE(back->id, s.id);
         QCOMPARE(back->secret, s.secret);
         QCOMPARE(back->ca, s.ca);
+        QCOMPARE(back->fingerprint, s.fingerprint);
+        QCOMPARE(back->token, s.token);
+        QVERIFY(back->insecure);
+    }
+
+    void fingerprintsAreNormalised_data()
+    {
+        QTest::addColumn<QString>("given");
+        QTest::addColumn<QString>("expected");
+        const QString hex = QStringLiteral("0123456789abcdef").repeated(4);
+        QString colons;
+        for (int i = 0; i < 64; i += 2)
+            colons += (i ? QStringLiteral(":") : QString()) + hex.mid(i, 2).toUpper();
+        QTest::addRow("as printed") << QStringLiteral("sha256:") + hex << QStringLiteral("sha256:") + hex;
+        QTest::addRow("openssl style") << QStringLiteral("SHA256:") + colons << QStringLiteral("sha256:") + hex;
+        QTest::addRow("short") << QStringLiteral("sha256:abcd") << QString();
+        QTest::addRow("other hash") << QStringLiteral("sha1:") + hex << QString();
+        QTest::addRow("not hex") << QStringLiteral("sha256:") + QString(64, u'z') << QString();
+    }
+    void fingerprintsAreNormalised()
+    {
+        QFETCH(QString, given);
+        QFETCH(QString, expected);
+        QCOMPARE(AgentSettings::normaliseFingerprint(given), expected);
+    }
+
+    void plainWsNeedsInsecure()
+    {
+        AgentSettings s;
+        s.server = QUrl(QStringLiteral("ws://lab:8675"));
+        QVERIFY(s.checkTransport().contains(QStringLiteral("insecure")));
+        s.insecure = true;
+        QCOMPARE(s.checkTransport(), QString());
+        s.insecure = false;
+        s.server = QUrl(QStringLiteral("wss://lab:8675"));
+        QCOMPARE(s.checkTransport(), QString());
     }
 
     void badFiles_data()
@@ -58,6 +97,8 @@ private slots:
         QTest::addRow("corrupt") << QByteArray("{\"server\": ") << QStringLiteral("invalid JSON");
         QTest::addRow("not-object") << QByteArray("[\"ws://x\"]") << QStringLiteral("JSON object");
         QTest::addRow("server-not-string") << QByteArray("{\"server\": 5}") << QStringLiteral("\"server\" must be a string");
+        QTest::addRow("bad-fingerprint") << QByteArray("{\"fingerprint\": \"sha256:12\"}") << QStringLiteral("\"fingerprint\" must be");
+        QTest::addRow("insecure-not-bool") << QByteArray("{\"insecure\": \"yes\"}") << QStringLiteral("\"insecure\" must be true or false");
         QTest::addRow("http-url") << QByteArray("{\"server\": \"http://host:1\"}") << QStringLiteral("ws:// or wss://");
         QTest::addRow("no-host") << QByteArray("{\"server\": \"ws://\"}") << QStringLiteral("with a host");
         QTest::addRow("id-without-secret") << QByteArray("{\"server\": \"ws://h:1\", \"id\": \"x\"}")

@@ -537,6 +537,66 @@ private Q_SLOTS:
         }
     }
 
+    void pinnedFingerprintDecidesAndNothingIsSentToAnotherServer()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl is not installed");
+        QTemporaryDir dir;
+        const std::optional<TestCertificate> cert = makeCertificate(dir, QStringLiteral("server"));
+        const std::optional<TestCertificate> other = makeCertificate(dir, QStringLiteral("other"));
+        QVERIFY(cert && other);
+        EchoServer server(QWebSocketServer::SecureMode);
+        server.m_server.setSslConfiguration(cert->serverConfig);
+        QVERIFY(server.listen());
+        int messagesAtServer = 0;
+        connect(&server.m_server, &QWebSocketServer::newConnection, this, [&] {
+            for (QWebSocket *s : std::as_const(server.m_sockets))
+                connect(s, &QWebSocket::binaryMessageReceived, this, [&] { ++messagesAtServer; }, Qt::UniqueConnection);
+        });
+        const QString serverPin = LinkSocket::fingerprintOf(cert->serverConfig.localCertificate());
+        const QString otherPin = LinkSocket::fingerprintOf(QSslCertificate::fromPath(other->certPath).value(0));
+        QVERIFY(serverPin.startsWith(QStringLiteral("sha256:")) && serverPin.size() == 7 + 64);
+
+        // Pinned to this very certificate: self-signed, trusted by nothing, dialled by another
+        // name than it carries — accepted, because the pin is what decides.
+        {
+            LinkSocket client;
+            client.setPinnedFingerprint(serverPin);
+            QVERIFY2(connectTo(client, server.url(QStringLiteral("localhost"))), qPrintable(client.errorString()));
+            QSignalSpy received(&client, &LinkSocket::binaryMessageReceived);
+            QVERIFY(client.sendBinary("hello"));
+            QVERIFY(received.wait(5000));
+        }
+        // Pinned to another certificate: refused with a warning naming both fingerprints, and
+        // connected() never comes, so the caller has no moment to send its secret.
+        {
+            LinkSocket client;
+            client.setPinnedFingerprint(otherPin);
+            bool connectedSeen = false;
+            connect(&client, &LinkSocket::connected, this, [&] {
+                connectedSeen = true;
+                client.sendBinary("secret");
+            });
+            QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("does not match the pinned")));
+            const int before = messagesAtServer;
+            QVERIFY(!connectTo(client, server.url()));
+            QVERIFY(!connectedSeen);
+            QVERIFY2(client.errorString().contains(serverPin) && client.errorString().contains(otherPin),
+                     qPrintable(client.errorString()));
+            QCOMPARE(messagesAtServer, before);
+        }
+        // A certificate the trust store accepts is still refused when it is not the pinned one.
+        {
+            LinkSocket client;
+            QString error;
+            QVERIFY(client.setCaFile(cert->certPath, &error));
+            client.setPinnedFingerprint(otherPin);
+            QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("does not match the pinned")));
+            QVERIFY(!connectTo(client, server.url()));
+            QVERIFY(client.errorString().contains(QStringLiteral("does not match the pinned")));
+        }
+    }
+
     void tlsRefusalIsLoggedOncePerReason()
     {
         if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
