@@ -18,6 +18,11 @@ QString StrangerGuard::key(const QHostAddress &address)
     return QHostAddress(bytes).toString() + QStringLiteral("/64");
 }
 
+bool StrangerGuard::exempt(const QHostAddress &address) const
+{
+    return m_limits.exemptLoopback && address.isLoopback();
+}
+
 bool StrangerGuard::admit(const QHostAddress &address, QString *why)
 {
     if (m_total >= m_limits.maxTotal) {
@@ -26,7 +31,7 @@ bool StrangerGuard::admit(const QHostAddress &address, QString *why)
         return false;
     }
     Entry &e = m_byAddress[key(address)];
-    if (e.sessions >= m_limits.maxPerAddress) {
+    if (e.sessions >= m_limits.maxPerAddress && !exempt(address)) {
         if (why)
             *why = QStringLiteral("%1 connections from this address are waiting to authenticate (the limit)")
                        .arg(e.sessions);
@@ -54,7 +59,7 @@ int StrangerGuard::strangersFrom(const QHostAddress &address) const
 std::optional<qint64> StrangerGuard::mustWaitMs(const QHostAddress &address, qint64 nowMs) const
 {
     const auto it = m_byAddress.constFind(key(address));
-    if (it == m_byAddress.cend() || it->blockedUntilMs <= nowMs)
+    if (it == m_byAddress.cend() || it->blockedUntilMs <= nowMs || exempt(address))
         return std::nullopt;
     return it->blockedUntilMs - nowMs;
 }

@@ -17,6 +17,9 @@ struct StrangerLimits {
     qint64 firstDelayMs = 1000;   ///< wait after the first failure over the free ones
     qint64 maxDelayMs = 5 * 60 * 1000;
     qint64 forgetAfterMs = 15 * 60 * 1000; ///< quiet time after which failures are forgotten
+    /// Loopback peers skip the per-address cap and the waits (the total cap still holds): a
+    /// TLS-terminating proxy on this host makes every agent of a fleet one loopback address.
+    bool exemptLoopback = true;
 };
 
 /**
@@ -66,6 +69,7 @@ private:
     };
     /** IPv4-mapped IPv6 and IPv4 are one address; IPv6 peers are grouped by /64. */
     static QString key(const QHostAddress &address);
+    bool exempt(const QHostAddress &address) const;
 
     Limits m_limits;
     QHash<QString, Entry> m_byAddress;

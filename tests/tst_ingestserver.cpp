@@ -641,7 +641,9 @@ private slots:
     void theLastUseOfATokenGoesOnce()
     {
         m_requireToken = true;
-        startCore();
+        IngestServer::Options net;
+        net.strangers.exemptLoopback = false; // the test's peers are all on loopback
+        startCore(net);
         const QString token = makeToken(3);
         std::vector<std::unique_ptr<RawPeer>> peers;
         for (int i = 0; i < 12; ++i) {
@@ -673,7 +675,9 @@ private slots:
 
     void repeatedFailuresWaitAndAreSummarised()
     {
-        startCore();
+        IngestServer::Options net;
+        net.strangers.exemptLoopback = false; // the test's peers are all on loopback
+        startCore(net);
         // An enrolled client whose secret a stranger guesses at.
         RawPeer owner;
         owner.socket.open(m_core->url());
@@ -713,6 +717,7 @@ private slots:
     {
         IngestServer::Options net;
         net.strangers.maxPerAddress = 3;
+        net.strangers.exemptLoopback = false; // the test's peers are all on loopback
         startCore(net);
         std::vector<std::unique_ptr<RawPeer>> waiting;
         for (int i = 0; i < 3; ++i) {

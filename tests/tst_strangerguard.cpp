@@ -85,6 +85,27 @@ private Q_SLOTS:
         QCOMPARE(guard.trackedAddresses(), 0);
     }
 
+    void loopbackSkipsPerAddressLimitsButNotTheTotal()
+    {
+        StrangerLimits limits;
+        limits.maxPerAddress = 1;
+        limits.maxTotal = 3;
+        StrangerGuard guard(limits);
+        QString why;
+        const QHostAddress local(QHostAddress::LocalHost);
+        QVERIFY(guard.admit(local, &why));
+        QVERIFY(guard.admit(local, &why));
+        QVERIFY(guard.admit(QHostAddress(QHostAddress::LocalHostIPv6), &why));
+        QVERIFY(!guard.admit(local, &why)); // the total still holds
+        for (int i = 0; i < 20; ++i)
+            guard.recordFailure(local, 1000);
+        QVERIFY(!guard.mustWaitMs(local, 1000));
+        limits.exemptLoopback = false;
+        StrangerGuard strict(limits);
+        QVERIFY(strict.admit(local, &why));
+        QVERIFY(!strict.admit(local, &why));
+    }
+
     void warningsAreSummarisedPerInterval()
     {
         QStringList lines;
