@@ -105,6 +105,12 @@ int main(int argc, char *argv[])
         err << "autofactory: created a TLS key and self-signed certificate: " << cmd->createdIdentity
             << Qt::endl;
 
+    // Before "listening on" is printed: a script that reads that line and sends SIGTERM at
+    // once must get a clean stop, not the default action of the signal (exit by signal 15).
+    SignalWatcher signals_;
+    QObject::connect(&signals_, &SignalWatcher::terminationRequested, app.get(), [&](int) {
+        QCoreApplication::quit();
+    });
     ServerCore core(cmd->core);
     if (!core.start(&error)) {
         err << "autofactory: " << error << Qt::endl;
@@ -116,10 +122,6 @@ int main(int argc, char *argv[])
         if (!cmd->core.certificateFingerprint.isEmpty())
             out << "certificate " << cmd->core.certificateFingerprint << Qt::endl;
     }
-    SignalWatcher signals_;
-    QObject::connect(&signals_, &SignalWatcher::terminationRequested, app.get(), [&](int) {
-        QCoreApplication::quit();
-    });
     int code = 0;
 #ifdef AUTOFACT_HAVE_GUI
     if (!cmd->headless)
