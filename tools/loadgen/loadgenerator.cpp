@@ -252,8 +252,11 @@ void LoadGenerator::onWatchTimer()
         m_recoveries.back().minConnected = std::min(m_recoveries.back().minConnected, s.connected);
     }
     if (m_draining && !m_finished) {
-        // Everything taken was sealed by beginStop(); done when all of it is acknowledged.
-        if (s.unackedSamples == 0 || m_drainClock.elapsed() >= m_options.drainTimeoutMs)
+        // Everything taken was sealed by beginStop(); done when all of it is acknowledged. The
+        // pools stop on their own threads: until each has sealed and published, "nothing
+        // unacked" may only mean its last samples are not sealed yet.
+        const bool allSealed = m_poolsStopped.load(std::memory_order_acquire) == int(m_pools.size());
+        if ((allSealed && s.unackedSamples == 0) || m_drainClock.elapsed() >= m_options.drainTimeoutMs)
             finishRun();
     }
 }
@@ -267,7 +270,10 @@ void LoadGenerator::beginDrain()
     m_connectedAtDrain = totals().connected;
     m_durationTimer.stop();
     for (AgentPool *pool : m_pools)
-        QMetaObject::invokeMethod(pool, &AgentPool::beginStop, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(pool, [this, pool] {
+            pool->beginStop();
+            m_poolsStopped.fetch_add(1, std::memory_order_release);
+        }, Qt::QueuedConnection);
 }
 
 void LoadGenerator::finishRun()

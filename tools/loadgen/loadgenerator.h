@@ -12,6 +12,7 @@
 #include <QThread>
 #include <QTimer>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -87,6 +88,7 @@ private:
     bool m_inOutage = false;
     double m_firstAllConnectedS = -1;
     bool m_draining = false;
+    std::atomic<int> m_poolsStopped{0}; ///< pools that have sealed and published for the drain
     int m_connectedAtDrain = 0;
     bool m_finished = false;
 };
