@@ -41,6 +41,35 @@ QString printable(const QString &text)
     return out;
 }
 
+/**
+ * An aligned table: columns two spaces apart, the last one not padded; @p rightAligned says
+ * which columns (numbers) align right (missing entries: left).
+ */
+void printTable(QTextStream &out, const QStringList &headers, const QList<QStringList> &rows,
+                const QList<bool> &rightAligned)
+{
+    QList<qsizetype> widths;
+    for (const QString &h : headers)
+        widths.append(h.size());
+    for (const QStringList &r : rows)
+        for (qsizetype i = 0; i < r.size(); ++i)
+            widths[i] = std::max(widths[i], r[i].size());
+    const auto printRow = [&](const QStringList &r) {
+        QString line;
+        for (qsizetype i = 0; i < r.size(); ++i) {
+            if (i)
+                line += QStringLiteral("  ");
+            const bool last = i == r.size() - 1;
+            line += rightAligned.value(i) ? r[i].rightJustified(widths[i])
+                                          : (last ? r[i] : r[i].leftJustified(widths[i]));
+        }
+        out << line << '\n';
+    };
+    printRow(headers);
+    for (const QStringList &r : rows)
+        printRow(r);
+}
+
 QString oneLine(const QString &text)
 {
     QString out = text;
@@ -112,27 +141,7 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
                      : c.online      ? QStringLiteral("online")
                                      : QStringLiteral("offline")});
     }
-    QList<qsizetype> widths;
-    for (const QString &h : headers)
-        widths.append(h.size());
-    for (const QStringList &r : rows)
-        for (qsizetype i = 0; i < r.size(); ++i)
-            widths[i] = std::max(widths[i], r[i].size());
-    const QList<bool> rightAligned = {false, false, false, false, false, true, true, false};
-    auto printRow = [&](const QStringList &r) {
-        QString line;
-        for (qsizetype i = 0; i < r.size(); ++i) {
-            if (i)
-                line += QStringLiteral("  ");
-            const bool last = i == r.size() - 1;
-            line += rightAligned[i] ? r[i].rightJustified(widths[i])
-                                    : (last ? r[i] : r[i].leftJustified(widths[i]));
-        }
-        out << line << '\n';
-    };
-    printRow(headers);
-    for (const QStringList &r : rows)
-        printRow(r);
+    printTable(out, headers, rows, {false, false, false, false, false, true, true, false});
     out.flush();
     return 0;
 }
@@ -209,21 +218,7 @@ int runTokenListCommand(const QString &dbPath, bool json, QTextStream &out, QTex
         rows.append({t.id, tokenStateName(t.state), QStringLiteral("%1/%2").arg(t.uses).arg(t.maxUses),
                      formatUtc(t.createdMs), t.expiresMs ? formatUtc(*t.expiresMs) : QStringLiteral("never"),
                      printable(oneLine(t.label))});
-    QList<qsizetype> widths;
-    for (const QString &h : headers)
-        widths.append(h.size());
-    for (const QStringList &r : rows)
-        for (qsizetype i = 0; i < r.size(); ++i)
-            widths[i] = std::max(widths[i], r[i].size());
-    auto printRow = [&](const QStringList &r) {
-        QString line;
-        for (qsizetype i = 0; i < r.size(); ++i)
-            line += (i ? QStringLiteral("  ") : QString()) + (i + 1 == r.size() ? r[i] : r[i].leftJustified(widths[i]));
-        out << line << '\n';
-    };
-    printRow(headers);
-    for (const QStringList &r : rows)
-        printRow(r);
+    printTable(out, headers, rows, {});
     out.flush();
     return 0;
 }

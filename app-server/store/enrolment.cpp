@@ -2,6 +2,7 @@
 #include "enrolment.h"
 
 #include "configstore.h"
+#include "credentials.h"
 #include "database.h"
 #include "enrolmenttokens.h"
 #include "storelogging.h"
@@ -14,17 +15,13 @@ namespace autofact::server {
 
 namespace {
 
+using credentials::constantTimeEquals;
+using credentials::randomBytes;
+
 constexpr int kSaltBytes = 16;
 constexpr int kSecretBytes = 32;
 constexpr int kIdBytes = 6; // 12 hex characters
 
-QByteArray randomBytes(int count)
-{
-    QByteArray bytes(count, Qt::Uninitialized);
-    for (int i = 0; i < count; ++i)
-        bytes[i] = char(QRandomGenerator::system()->bounded(256));
-    return bytes;
-}
 
 QByteArray secretHash(const QByteArray &salt, const QString &secret)
 {
@@ -34,17 +31,6 @@ QByteArray secretHash(const QByteArray &salt, const QString &secret)
     return hash.result();
 }
 
-// Runs over the whole length whatever the content, so timing reveals nothing about where
-// a guessed secret first differs.
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    if (a.size() != b.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
-}
 
 // A null QString binds as SQL NULL; agent-supplied text columns are NOT NULL, and an agent
 // may well leave a Hello field empty.

@@ -1,43 +1,30 @@
 // SPDX-License-Identifier: MIT
 #include "enrolmenttokens.h"
 
+#include "credentials.h"
 #include "database.h"
 #include "storelogging.h"
 
 #include <QCryptographicHash>
-#include <QRandomGenerator>
 
 namespace autofact::server {
 
 namespace {
+
+using credentials::constantTimeEquals;
+using credentials::randomBytes;
 
 constexpr int kIdBytes = 6;      // 12 hex digits: public, only has to be unique
 constexpr int kSecretBytes = 32; // 256 bits: never guessed, so a plain hash is enough
 constexpr qsizetype kIdChars = kIdBytes * 2;
 constexpr qsizetype kSecretChars = 43; // base64url of 32 bytes, no padding
 
-QByteArray randomBytes(int count)
-{
-    QByteArray bytes(count, Qt::Uninitialized);
-    for (int i = 0; i < count; ++i)
-        bytes[i] = char(QRandomGenerator::system()->bounded(256));
-    return bytes;
-}
 
 QByteArray secretHash(QStringView secret)
 {
     return QCryptographicHash::hash(secret.toLatin1(), QCryptographicHash::Sha256);
 }
 
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    if (a.size() != b.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
-}
 
 StoreError refused(const QString &why)
 {
