@@ -160,9 +160,13 @@ void Agent::onWelcomed(const Welcome &welcome)
         return;
     m_settings.id = welcome.agentId;
     m_settings.secret = welcome.secret;
-    m_settings.token.clear(); // spent: it is not kept after enrolment
-    if (const QString err = m_settings.save(); !err.isEmpty())
+    if (const QString err = m_settings.saveIdentity(); !err.isEmpty()) {
         qCCritical(lcAgent).noquote() << "cannot save the issued identity:" << err;
+        return;
+    }
+    if (!m_settings.identityPath.isEmpty() && !m_settings.token.isEmpty())
+        qCInfo(lcAgent).noquote() << "enrolled; the token in" << m_settings.path
+                                  << "is spent and no longer read";
 }
 
 } // namespace autofact::agent

@@ -171,6 +171,49 @@ QString AgentSettings::save() const
     return jsonfile::save(path, o);
 }
 
+bool AgentSettings::useStateDir(const QString &dir, QString *error)
+{
+    if (!QDir().mkpath(dir)) {
+        if (error)
+            *error = dir + QStringLiteral(": cannot create the state folder");
+        return false;
+    }
+    identityPath = QDir(dir).absoluteFilePath(QStringLiteral("identity.json"));
+    if (spool.isEmpty())
+        spool = QDir(dir).absoluteFilePath(QStringLiteral("autofact-spool.db"));
+    const jsonfile::LoadResult r = jsonfile::load(identityPath);
+    if (r.missing)
+        return true;
+    if (!r.ok()) {
+        if (error)
+            *error = r.error;
+        return false;
+    }
+    const QJsonValue idValue = r.object->value(QStringLiteral("id"));
+    const QJsonValue secretValue = r.object->value(QStringLiteral("secret"));
+    if (!idValue.isString() || !secretValue.isString() || idValue.toString().isEmpty()
+        || secretValue.toString().isEmpty()) {
+        if (error)
+            *error = identityPath + QStringLiteral(": \"id\" and \"secret\" must both be non-empty strings");
+        return false;
+    }
+    id = idValue.toString();
+    secret = secretValue.toString();
+    return true;
+}
+
+QString AgentSettings::saveIdentity()
+{
+    if (identityPath.isEmpty()) {
+        token.clear(); // spent: it is not kept after enrolment
+        return save();
+    }
+    QJsonObject o;
+    o.insert(QStringLiteral("id"), id);
+    o.insert(QStringLiteral("secret"), secret);
+    return jsonfile::save(identityPath, o);
+}
+
 QString AgentSettings::spoolPath() const
 {
     if (!spool.isEmpty())

@@ -31,6 +31,13 @@ struct AgentSettings {
     QString token;       ///< enrolment token; kept only until the server issues an ID
     QString fingerprint; ///< "sha256:HEX" of the server's certificate: talk to no other server
     bool insecure = false; ///< allow plain ws:// (secrets in clear)
+    /**
+     * With a state folder (useStateDir()): the file holding the identity the server issued,
+     * so that a running agent never writes its config (a system service reads
+     * /etc/autofact/autofact-agent.json and keeps its state under /var/lib). Empty: the
+     * identity lives in the config file itself.
+     */
+    QString identityPath;
 
     /** Default config location: $AUTOFACT_PATH/autofact-agent.json, else the app-config dir. */
     static QString defaultPath();
@@ -48,8 +55,26 @@ struct AgentSettings {
     static std::optional<AgentSettings> parse(const QByteArray &json, QString *error,
                                               const QString &path = QString());
 
-    /** Atomic write, mode 0600 (the file holds a secret). Empty string on success. */
+    /**
+     * Writes the config file atomically. A new file gets mode 0600 (it may hold a secret); an
+     * existing one keeps its owner, group and mode, minus any access for others, so a packaged
+     * root:autofact-agent 0640 file edited by root stays readable by the service.
+     * Empty string on success.
+     */
     QString save() const;
+
+    /**
+     * Keeps the identity and, unless "spool" is set, the spool in @p dir: loads
+     * DIR/identity.json when it exists (its id and secret win over the config's) and creates
+     * @p dir when missing. False and a one-line @p error on a corrupt identity file.
+     */
+    bool useStateDir(const QString &dir, QString *error);
+
+    /**
+     * Stores the identity the server issued: into identityPath (mode 0600) with a state
+     * folder, else into the config, dropping the spent token. Empty string on success.
+     */
+    QString saveIdentity();
 
     /** Validates a server URL (ws:// or wss:// with a host); empty string when fine. */
     static QString checkServerUrl(const QUrl &url);

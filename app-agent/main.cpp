@@ -37,6 +37,8 @@ int main(int argc, char *argv[])
         "First run: autofact-agent --server wss://HOST:PORT --token TOKEN --fingerprint sha256:HEX\n"
         "(the token from autofactory token create, the fingerprint autofactory prints); the\n"
         "options are written into the config, the token only until the server enrols the agent.\n"
+        "As a system service: configure with --config /etc/autofact/autofact-agent.json\n"
+        "--write-config and those options, then systemctl enable --now autofact-agent.\n"
         "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad config or arguments, 3 gave up "
         "reconnecting, 4 refused by the server (no valid token, revoked, bad secret, "
         "unsupported version)."));
@@ -65,7 +67,18 @@ int main(int argc, char *argv[])
     const QCommandLineOption insecureOption(
         QStringLiteral("insecure"),
         QStringLiteral("Allow a plain ws:// server URL (secrets in clear); written into the config."));
-    parser.addOptions({configOption, serverOption, tokenOption, fingerprintOption, insecureOption});
+    const QCommandLineOption stateDirOption(
+        QStringLiteral("state-dir"),
+        QStringLiteral("Keep the identity (identity.json, mode 0600) and the spool in DIR instead of "
+                       "in and beside the config, which a running agent then only reads (the system "
+                       "service: /etc/autofact/autofact-agent.json and /var/lib/autofact-agent)."),
+        QStringLiteral("DIR"));
+    const QCommandLineOption writeConfigOption(
+        QStringLiteral("write-config"),
+        QStringLiteral("Write --server, --token, --fingerprint and --insecure into the config "
+                       "(keeping its owner, group and mode) and exit without connecting."));
+    parser.addOptions({configOption, serverOption, tokenOption, fingerprintOption, insecureOption,
+                       stateDirOption, writeConfigOption});
     // parse(), not process(): a bad argument is exit 2 like every other config error.
     if (!parser.parse(QCoreApplication::arguments())) {
         QTextStream(stderr) << "autofact-agent: " << parser.errorText() << Qt::endl;
@@ -122,11 +135,19 @@ int main(int argc, char *argv[])
         err << "autofact-agent: " << bad << Qt::endl;
         return 2;
     }
-    if (changed) {
+    if (changed || parser.isSet(writeConfigOption)) {
         if (const QString saveError = settings->save(); !saveError.isEmpty()) {
             err << "autofact-agent: " << saveError << Qt::endl;
             return 2;
         }
+    }
+    if (parser.isSet(writeConfigOption)) {
+        QTextStream(stdout) << "wrote " << configPath << Qt::endl;
+        return 0;
+    }
+    if (parser.isSet(stateDirOption) && !settings->useStateDir(parser.value(stateDirOption), &error)) {
+        err << "autofact-agent: " << error << Qt::endl;
+        return 2;
     }
 
     int exitCode = 0;

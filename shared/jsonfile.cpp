@@ -11,6 +11,12 @@
 #include <QSaveFile>
 #include <QStringBuilder>
 
+#ifdef Q_OS_UNIX
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+#endif
+
 namespace autofact::jsonfile {
 
 LoadResult load(const QString &path, qint64 maxBytes)
@@ -62,7 +68,19 @@ QString save(const QString &path, const QJsonObject &object, QFileDevice::Permis
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return path + QStringLiteral(": cannot write: ") + file.errorString();
-    // Permissions go on the temporary file before any secret is written to it.
+    // Permissions go on the temporary file before any secret is written to it. A file that
+    // exists keeps its mode (never with access for others) and, where the writer may set them
+    // (root editing a packaged file), its owner and group: the service reading it must still
+    // be able to after an edit.
+    if (info.exists()) {
+        permissions = info.permissions()
+                      & (QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
+                         | QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ExeGroup);
+#ifdef Q_OS_UNIX
+        if (::fchown(file.handle(), info.ownerId(), info.groupId()) != 0)
+            qCDebug(lcConfig) << "keeping" << path << "owned by its writer:" << std::strerror(errno);
+#endif
+    }
     file.setPermissions(permissions);
     const QByteArray bytes = QJsonDocument(object).toJson(QJsonDocument::Indented);
     if (file.write(bytes) != bytes.size()) {

@@ -32,6 +32,8 @@ LoadResult parse(const QByteArray &bytes, const QString &path);
 /**
  * Writes @p object to @p path through QSaveFile (write to a temporary, fsync, rename), so a
  * crash leaves the old or the new file, never half of one. Creates missing parent folders.
+ * A new file gets @p permissions; an existing one keeps its mode without access for others,
+ * and its owner and group where the writer is allowed to set them.
  * @return an empty string on success, else a one-line error.
  */
 QString save(const QString &path, const QJsonObject &object,

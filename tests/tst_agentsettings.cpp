@@ -3,7 +3,9 @@
 
 #include "testfiles.h"
 
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
@@ -55,6 +57,117 @@ private slots:
         QCOMPARE(back->fingerprint, s.fingerprint);
         QCOMPARE(back->token, s.token);
         QVERIFY(back->insecure);
+    }
+
+    void existingFileKeepsItsModeWithoutOthers()
+    {
+        // A packaged config is root:autofact-agent 0640; an edit must leave the service able
+        // to read it, and never make it readable by everyone.
+        const QString path = write(QStringLiteral("mode.json"), "{}");
+        QVERIFY(QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                                | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+        AgentSettings s;
+        s.path = path;
+        s.server = QUrl(QStringLiteral("wss://monitor.example:8675"));
+        QCOMPARE(s.save(), QString());
+        const QFileDevice::Permissions wanted =
+            QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup;
+        const QFileDevice::Permissions all = wanted | QFileDevice::WriteGroup | QFileDevice::ExeGroup
+                                             | QFileDevice::ExeOwner | QFileDevice::ReadOther
+                                             | QFileDevice::WriteOther | QFileDevice::ExeOther;
+        QCOMPARE(QFile::permissions(path) & all, wanted);
+    }
+
+    void stateDirHoldsTheIdentityAndSpool()
+    {
+        const QString config = write(QStringLiteral("etc/agent.json"),
+                                     "{\"server\": \"wss://monitor.example:8675\", \"token\": \"T.S\"}");
+        const QByteArray configBefore = autofact::testdata::readFile(config);
+        const QString state = m_dir.filePath(QStringLiteral("var/lib/agent"));
+        QString error;
+        auto s = AgentSettings::load(config, &error);
+        QVERIFY2(s.has_value(), qPrintable(error));
+        QVERIFY2(s->useStateDir(state, &error), qPrintable(error));
+        QVERIFY(QFileInfo(state).isDir());
+        QCOMPARE(s->spoolPath(), QDir(state).filePath(QStringLiteral("autofact-spool.db")));
+        QVERIFY(s->id.isEmpty());
+
+        s->id = QStringLiteral("agent-1");
+        s->secret = QStringLiteral("s3cret");
+        QCOMPARE(s->saveIdentity(), QString());
+        // The config is only read: the token stays where the administrator put it.
+        QCOMPARE(autofact::testdata::readFile(config), configBefore);
+        const QString identity = QDir(state).filePath(QStringLiteral("identity.json"));
+        QCOMPARE(QFile::permissions(identity) & (QFileDevice::ReadGroup | QFileDevice::ReadOther),
+                 QFileDevice::Permissions());
+
+        auto again = AgentSettings::load(config, &error);
+        QVERIFY(again.has_value());
+        QVERIFY2(again->useStateDir(state, &error), qPrintable(error));
+        QCOMPARE(again->id, QStringLiteral("agent-1"));
+        QCOMPARE(again->secret, QStringLiteral("s3cret"));
+    }
+
+    void withoutStateDirTheIdentityReplacesTheToken()
+    {
+        const QString config = write(QStringLiteral("single.json"),
+                                     "{\"server\": \"wss://monitor.example:8675\", \"token\": \"T.S\"}");
+        QString error;
+        auto s = AgentSettings::load(config, &error);
+        QVERIFY(s.has_value());
+        s->id = QStringLiteral("agent-2");
+        s->secret = QStringLiteral("s3cret");
+        QCOMPARE(s->saveIdentity(), QString());
+        const auto back = AgentSettings::load(config, &error);
+        QVERIFY(back.has_value());
+        QCOMPARE(back->id, QStringLiteral("agent-2"));
+        QVERIFY(back->token.isEmpty());
+    }
+
+    void corruptIdentityIsRefused_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::newRow("not json") << QByteArray("{\"id\": ");
+        QTest::newRow("no secret") << QByteArray("{\"id\": \"a\"}");
+        QTest::newRow("number id") << QByteArray("{\"id\": 5, \"secret\": \"s\"}");
+    }
+
+    void corruptIdentityIsRefused()
+    {
+        QFETCH(QByteArray, bytes);
+        const QString state = m_dir.filePath(QStringLiteral("bad-%1").arg(QString::fromLatin1(QTest::currentDataTag())).replace(u' ', u'-'));
+        write(QDir(state).filePath(QStringLiteral("identity.json")).mid(m_dir.path().size() + 1), bytes);
+        AgentSettings s;
+        s.path = m_dir.filePath(QStringLiteral("x.json"));
+        QString error;
+        QVERIFY(!s.useStateDir(state, &error));
+        QVERIFY2(error.contains(QStringLiteral("identity.json")), qPrintable(error));
+        QVERIFY(s.id.isEmpty());
+    }
+
+    void writeConfigWritesAndExits()
+    {
+        const QString binary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
+        if (!QFile::exists(binary))
+            QSKIP("agent binary not built");
+        const QString config = m_dir.filePath(QStringLiteral("wc/agent.json"));
+        const QString pin = QStringLiteral("sha256:") + QString(64, u'c');
+        QProcess p;
+        // Port 1 is never listened on: exiting 0 proves no connection was waited for.
+        p.start(binary, {QStringLiteral("--config"), config, QStringLiteral("--write-config"),
+                         QStringLiteral("--server"), QStringLiteral("wss://127.0.0.1:1"),
+                         QStringLiteral("--token"), QStringLiteral("T.S"),
+                         QStringLiteral("--fingerprint"), pin});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        QCOMPARE(QString::fromUtf8(p.readAllStandardOutput()).trimmed(), QStringLiteral("wrote ") + config);
+        QString error;
+        const auto s = AgentSettings::load(config, &error);
+        QVERIFY2(s.has_value(), qPrintable(error));
+        QCOMPARE(s->server, QUrl(QStringLiteral("wss://127.0.0.1:1")));
+        QCOMPARE(s->token, QStringLiteral("T.S"));
+        QCOMPARE(s->fingerprint, pin);
+        QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("wc/autofact-spool.db"))));
     }
 
     void fingerprintsAreNormalised_data()

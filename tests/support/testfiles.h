@@ -2,7 +2,9 @@
 #pragma once
 
 #include <QByteArray>
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QString>
 
 namespace autofact::testdata {
@@ -22,13 +24,23 @@ inline QByteArray readProcFixture(const QString &name)
     return f.readAll();
 }
 
-/** Writes @p bytes to @p path (replacing it); a failure ends the test run. */
+/** Writes @p bytes to @p path (replacing it, creating its folder); a failure ends the test run. */
 inline QString writeFile(const QString &path, const QByteArray &bytes)
 {
+    QDir().mkpath(QFileInfo(path).absolutePath());
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size())
         qFatal("cannot write %s", qPrintable(path));
     return path;
+}
+
+/** Contents of @p path; a missing file ends the test run. */
+inline QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        qFatal("cannot read %s", qPrintable(path));
+    return f.readAll();
 }
 
 } // namespace autofact::testdata
