@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The dashboard end to end, offscreen: a real ServerCore on loopback, a real Agent (with a fake
 // sampler), the main window's table, detail view, export dialog and agent behaviour dialog.
+#include "aboutdialog.h"
 #include "addagentdialog.h"
 #include "agent.h"
 #include "agentconfigdialog.h"
@@ -262,6 +263,48 @@ private Q_SLOTS:
         QCOMPARE(QFile::exists(out), ok);
         if (!ok)
             QVERIFY(dialog.statusText().contains(QStringLiteral("Cancelled")));
+    }
+
+    void iconAndAboutBox()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("about.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        // The window's icon is the shipped one, at the sizes a task bar and a menu ask for.
+        const QIcon icon = window.windowIcon();
+        QVERIFY(!icon.isNull());
+        for (const int size : {16, 32, 48, 256}) {
+            const QImage image = icon.pixmap(size, size).toImage();
+            QCOMPARE(image.size(), QSize(size, size));
+            // The icon's blue background above the factory's roof: not a blank or default image.
+            const QColor c = image.pixelColor(size / 2, size * 15 / 100);
+            QVERIFY2(c.blue() > c.red() + 40 && c.alpha() == 255,
+                     qPrintable(QStringLiteral("%1 px: %2").arg(size).arg(c.name(QColor::HexArgb))));
+        }
+
+        auto *about = window.findChild<QAction *>(QStringLiteral("aboutAction"));
+        QVERIFY(about);
+        about->trigger();
+        auto *dialog = window.findChild<AboutDialog *>();
+        QVERIFY(dialog);
+        QVERIFY(QTest::qWaitForWindowExposed(dialog));
+        auto *title = dialog->findChild<QLabel *>(QStringLiteral("aboutTitle"));
+        QVERIFY(title);
+        QCOMPARE(title->text(), QStringLiteral("autofactory " AUTOFACT_VERSION));
+        auto *iconLabel = dialog->findChild<QLabel *>(QStringLiteral("aboutIcon"));
+        QVERIFY(iconLabel);
+        QCOMPARE(iconLabel->pixmap().size(), QSize(96, 96));
+        QStringList texts;
+        for (const QLabel *label : dialog->findChildren<QLabel *>())
+            texts << label->text();
+        const QString all = texts.join(u'\n');
+        QVERIFY2(all.contains(core.url().toString()), qPrintable(all));
+        QVERIFY2(all.contains(core.options().databasePath), qPrintable(all));
+        QVERIFY2(all.contains(QStringLiteral("MIT")), qPrintable(all));
+        dialog->reject();
     }
 
     void storeAnswersReachTheWindow()

@@ -3,10 +3,12 @@
 
 #include "clienttile.h"
 
+#include "aboutdialog.h"
 #include "addagentdialog.h"
 #include "agentconfigdialog.h"
 #include "clientdetailview.h"
 #include "clientfilterproxy.h"
+#include "dashboard.h"
 #include "clienttablemodel.h"
 #include "dashboardlogging.h"
 #include "exportdialog.h"
@@ -47,6 +49,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     , m_core(core)
 {
     setWindowTitle(tr("autofactory"));
+    setWindowIcon(applicationIcon());
     m_monotonic.start();
 
     m_readerThread.setObjectName(QStringLiteral("autofact-dashboard-reader"));
@@ -229,6 +232,21 @@ void MainWindow::createActions()
         m_detail->reload();
     });
     refresh->setShortcut(QKeySequence::Refresh);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *about = help->addAction(tr("&About autofactory"), this, &MainWindow::showAbout);
+    about->setObjectName(QStringLiteral("aboutAction"));
+    about->setMenuRole(QAction::AboutRole);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt)->setMenuRole(QAction::AboutQtRole);
+}
+
+void MainWindow::showAbout()
+{
+    auto *dialog = new AboutDialog({m_core.url(), m_core.options().certificateFingerprint,
+                                    m_core.options().databasePath},
+                                   this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
 }
 
 QString MainWindow::statusText() const

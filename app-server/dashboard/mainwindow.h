@@ -73,6 +73,7 @@ public:
      * clientRevoked (the table then shows it blocked) or storeError.
      */
     void blockSelectedClients();
+    void showAbout();
     /** Re-reads the inventory now (it is also refreshed every few seconds). */
     void refreshInventory();
 
