@@ -6,6 +6,8 @@
 # units verify, an agent enrols with an installed server and its samples are stored, an upgrade
 # keeps an edited config and the agent's state, and purge removes them. docs/PACKAGING.md.
 #   tests/packaging/install-test.sh [DIST_DIR]     (default dist/; needs root)
+# The agent and server run under systemd in the booted root (systemd-nspawn) where this machine
+# allows it, else as the units' users in a chroot (AUTOFACT_INSTALL_TEST_CHROOT=1 forces that).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dist="$(cd "${1:-$here/../../dist}" && pwd)"
@@ -55,15 +57,22 @@ expect_mode() {
 
 step "bootstrapping Debian bookworm into $root"
 started=$SECONDS
-mmdebstrap --quiet --variant=apt --include=ca-certificates,systemd,man-db,procps \
+mmdebstrap --quiet --variant=apt --include=ca-certificates,systemd,systemd-sysv,dbus,man-db,procps,jq \
   bookworm "$root" \
   "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
   "deb $security_mirror bookworm-security main"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
-mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
+# /proc, /sys and /dev for the programs in the root; systemd-nspawn brings its own.
+mount_api() {
+  mount -t proc proc "$root/proc"
+  mount -t sysfs sysfs "$root/sys"
+  mount --bind /dev "$root/dev"
+  mount --bind /dev/pts "$root/dev/pts"
+}
+unmount_api() {
+  for m in dev/pts dev sys proc; do umount "$root/$m"; done
+}
+mount_api
 step "bootstrapped in $((SECONDS - started)) s"
 
 step "installing $(basename "$agent_deb") and $(basename "$server_deb")"
@@ -116,46 +125,149 @@ awk -v s="$agent_score" 'BEGIN { exit !(s < 2.0) }' || fail "autofact-agent.serv
 step "files, users, modes and units: ok (exposure: agent $agent_score, server $server_score)"
 
 # --- an agent enrols with an installed server, as the units run them ---
-# systemd creates the state folders (StateDirectory=); here the test does.
-install -d -o "$(in_root id -u autofactory)" -g "$(in_root id -g autofactory)" -m 0750 "$root/var/lib/autofactory"
-install -d -o "$uid" -g "$(in_root id -g autofact-agent)" -m 0700 "$root/var/lib/autofact-agent"
-server_out="$root/tmp/server.out"
-# setpriv execs (runuser would fork): the PIDs below are the programs', and so are the exit codes.
-chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-  setpriv --reuid=autofactory --regid=autofactory --init-groups -- autofactory --headless --db /var/lib/autofactory/autofactory.db \
-  --listen 127.0.0.1:0 >"$server_out" 2>"$root/tmp/server.err" &
-pids+=($!)
-server_pid=$!
-wait_for 30 grep -q '^certificate ' "$server_out" || { cat "$root/tmp/server.err" >&2; fail "server did not start"; }
-url=$(sed -n 's/^listening on //p' "$server_out")
-fingerprint=$(sed -n 's/^certificate //p' "$server_out")
-expect_mode /var/lib/autofactory/autofactory-tls.key "autofactory:autofactory 600"
-token=$(in_root runuser -u autofactory -- autofactory token create --db /var/lib/autofactory/autofactory.db)
-[ -n "$token" ] || fail "token create printed nothing"
-in_root autofact-agent --config /etc/autofact/autofact-agent.json --write-config \
-  --server "$url" --token "$token" --fingerprint "$fingerprint" >/dev/null
-expect_mode /etc/autofact/autofact-agent.json "root:autofact-agent 640"
-chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-  setpriv --reuid=autofact-agent --regid=autofact-agent --init-groups -- autofact-agent --config /etc/autofact/autofact-agent.json \
-  --state-dir /var/lib/autofact-agent 2>"$root/tmp/agent.err" &
-pids+=($!)
-agent_pid=$!
-samples_stored() {
-  local n
-  n=$(in_root runuser -u autofactory -- autofactory clients --db /var/lib/autofactory/autofactory.db --json \
-      | jq '[.[].samples] | add // 0')
-  [ "$n" -gt 0 ]
+# Under systemd itself when this machine can boot the root as a container (systemd-nspawn):
+# the units' hardening, system-call filter, StateDirectory= and restart rules then really
+# apply. A check script runs as a unit inside the booted root and powers it off.
+roundtrip_systemd() {
+  cat > "$root/usr/local/sbin/autofact-install-check" <<'CHECK'
+#!/bin/sh
+set -u
+result=/root/install-check.result
+exec > /root/install-check.log 2>&1
+fail() { echo "FAIL: $*" > "$result"; systemctl poweroff; exit 1; }
+wait_for() { # seconds, command...
+  n=$(($1 * 5)); shift
+  while ! "$@"; do n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.2; done
 }
-wait_for 60 samples_stored || { cat "$root/tmp/agent.err" >&2; fail "no samples stored within 60 s"; }
-expect_mode /var/lib/autofact-agent/identity.json "autofact-agent:autofact-agent 600"
-[ -f "$root/var/lib/autofact-agent/autofact-spool.db" ] || fail "no spool in the state folder"
-kill -TERM "$agent_pid"
-wait "$agent_pid" || fail "agent exited $? on SIGTERM"
-kill -TERM "$server_pid"
-wait "$server_pid" || fail "server exited $? on SIGTERM"
-pids=()
-agent_id=$(jq -r .id "$root/var/lib/autofact-agent/identity.json")
-step "installed agent enrolled as $agent_id and its samples were stored"
+unit_is() { [ "$(systemctl show -p ActiveState --value "$1")" = "$2" ]; }
+db=/var/lib/autofactory/autofactory.db
+as_server() { runuser -u autofactory -- autofactory "$@"; }
+
+# Unconfigured, the agent exits 2 and the unit does not restart it (RestartPreventExitStatus).
+systemctl start autofact-agent
+wait_for 20 unit_is autofact-agent.service failed || fail "an unconfigured agent did not fail"
+[ "$(systemctl show -p ExecMainStatus --value autofact-agent)" = 2 ] || fail "unconfigured agent: exit $(systemctl show -p ExecMainStatus --value autofact-agent), not 2"
+[ "$(systemctl show -p NRestarts --value autofact-agent)" = 0 ] || fail "exit 2 was restarted"
+systemctl reset-failed autofact-agent
+
+sed -i 's/^AUTOFACTORY_LISTEN=.*/AUTOFACTORY_LISTEN=127.0.0.1:8675/' /etc/default/autofactory
+systemctl start autofactory
+server_fp() { journalctl -u autofactory -o cat | sed -n 's/^certificate //p' | tail -n1 | grep .; }
+wait_for 30 server_fp >/dev/null || fail "autofactory.service printed no certificate"
+fp=$(server_fp)
+[ "$(stat -c '%U %a' /var/lib/autofactory/autofactory-tls.key)" = "autofactory 600" ] || fail "server key mode"
+token=$(as_server token create --db "$db") || fail "token create"
+autofact-agent --config /etc/autofact/autofact-agent.json --write-config \
+  --server wss://127.0.0.1:8675 --token "$token" --fingerprint "$fp" || fail "--write-config"
+systemctl start autofact-agent
+samples() { as_server clients --db "$db" --json | jq '[.[].samples] | add // 0'; }
+stored() { [ "$(samples)" -gt 0 ]; }
+wait_for 60 stored || fail "no samples stored from autofact-agent.service within 60 s"
+[ "$(stat -c '%U %a' /var/lib/autofact-agent/identity.json)" = "autofact-agent 600" ] || fail "identity mode"
+[ "$(stat -c '%U %a' /var/lib/autofact-agent)" = "autofact-agent 700" ] || fail "state folder mode"
+unit_is autofact-agent.service active || fail "the agent is not running"
+
+# Restarted agents come back with the same identity (welcome back), and stop cleanly.
+id=$(jq -r .id /var/lib/autofact-agent/identity.json)
+systemctl restart autofact-agent
+wait_for 20 unit_is autofact-agent.service active || fail "restart"
+systemctl stop autofact-agent
+[ "$(systemctl show -p ExecMainStatus --value autofact-agent)" = 0 ] || fail "SIGTERM: exit not 0"
+[ "$(jq -r .id /var/lib/autofact-agent/identity.json)" = "$id" ] || fail "identity changed on restart"
+
+# Revoked, the agent exits 4 and is not restarted either.
+systemctl start autofact-agent
+as_server revoke "$id" --db "$db" >/dev/null || fail "revoke"
+wait_for 30 unit_is autofact-agent.service failed || fail "a revoked agent kept running"
+[ "$(systemctl show -p ExecMainStatus --value autofact-agent)" = 4 ] || fail "revoked agent: exit $(systemctl show -p ExecMainStatus --value autofact-agent), not 4"
+[ "$(systemctl show -p NRestarts --value autofact-agent)" = 0 ] || fail "exit 4 was restarted"
+systemctl stop autofactory
+[ "$(systemctl show -p ExecMainStatus --value autofactory)" = 0 ] || fail "server: exit not 0 on stop"
+echo "ok $id $(samples)" > "$result"
+systemctl poweroff
+CHECK
+  chmod 755 "$root/usr/local/sbin/autofact-install-check"
+  cat > "$root/etc/systemd/system/autofact-install-check.service" <<'UNIT'
+[Unit]
+Description=autofact install test
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/autofact-install-check
+UNIT
+  mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+  ln -sf /etc/systemd/system/autofact-install-check.service \
+    "$root/etc/systemd/system/multi-user.target.wants/autofact-install-check.service"
+  unmount_api
+  timeout 300 systemd-nspawn --quiet --register=no --keep-unit --console=pipe -D "$root" --boot \
+    >"$root/tmp/boot.log" 2>&1 || true
+  mount_api
+  rm -f "$root/etc/systemd/system/multi-user.target.wants/autofact-install-check.service" \
+    "$root/etc/systemd/system/autofact-install-check.service" "$root/usr/local/sbin/autofact-install-check"
+  local result; result=$(cat "$root/root/install-check.result" 2>/dev/null || echo "FAIL: the check did not finish")
+  if [[ "$result" != ok* ]]; then
+    cat "$root/root/install-check.log" >&2 || true
+    tail -n 40 "$root/tmp/boot.log" >&2 || true
+    fail "under systemd: ${result#FAIL: }"
+  fi
+  read -r _ agent_id stored <<<"$result"
+  url=wss://127.0.0.1:8675
+  step "under systemd: autofact-agent.service enrolled as $agent_id with autofactory.service ($stored samples), restarted with the same identity, stopped with exit 0; exit 2 (no config) and 4 (revoked) were not restarted"
+}
+
+# Without systemd-nspawn: the same programs with the units' users, arguments and folders.
+roundtrip_chroot() {
+  # systemd creates the state folders (StateDirectory=); here the test does.
+  install -d -o "$(in_root id -u autofactory)" -g "$(in_root id -g autofactory)" -m 0750 "$root/var/lib/autofactory"
+  install -d -o "$uid" -g "$(in_root id -g autofact-agent)" -m 0700 "$root/var/lib/autofact-agent"
+  server_out="$root/tmp/server.out"
+  # setpriv execs (runuser would fork): the PIDs below are the programs', and so are the exit codes.
+  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+    setpriv --reuid=autofactory --regid=autofactory --init-groups -- autofactory --headless --db /var/lib/autofactory/autofactory.db \
+    --listen 127.0.0.1:0 >"$server_out" 2>"$root/tmp/server.err" &
+  pids+=($!)
+  server_pid=$!
+  wait_for 30 grep -q '^certificate ' "$server_out" || { cat "$root/tmp/server.err" >&2; fail "server did not start"; }
+  url=$(sed -n 's/^listening on //p' "$server_out")
+  fingerprint=$(sed -n 's/^certificate //p' "$server_out")
+  expect_mode /var/lib/autofactory/autofactory-tls.key "autofactory:autofactory 600"
+  token=$(in_root runuser -u autofactory -- autofactory token create --db /var/lib/autofactory/autofactory.db)
+  [ -n "$token" ] || fail "token create printed nothing"
+  in_root autofact-agent --config /etc/autofact/autofact-agent.json --write-config \
+    --server "$url" --token "$token" --fingerprint "$fingerprint" >/dev/null
+  expect_mode /etc/autofact/autofact-agent.json "root:autofact-agent 640"
+  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+    setpriv --reuid=autofact-agent --regid=autofact-agent --init-groups -- autofact-agent --config /etc/autofact/autofact-agent.json \
+    --state-dir /var/lib/autofact-agent 2>"$root/tmp/agent.err" &
+  pids+=($!)
+  agent_pid=$!
+  samples_stored() {
+    local n
+    n=$(in_root runuser -u autofactory -- autofactory clients --db /var/lib/autofactory/autofactory.db --json \
+        | jq '[.[].samples] | add // 0')
+    [ "$n" -gt 0 ]
+  }
+  wait_for 60 samples_stored || { cat "$root/tmp/agent.err" >&2; fail "no samples stored within 60 s"; }
+  expect_mode /var/lib/autofact-agent/identity.json "autofact-agent:autofact-agent 600"
+  [ -f "$root/var/lib/autofact-agent/autofact-spool.db" ] || fail "no spool in the state folder"
+  kill -TERM "$agent_pid"
+  wait "$agent_pid" || fail "agent exited $? on SIGTERM"
+  kill -TERM "$server_pid"
+  wait "$server_pid" || fail "server exited $? on SIGTERM"
+  pids=()
+  agent_id=$(jq -r .id "$root/var/lib/autofact-agent/identity.json")
+  step "installed agent enrolled as $agent_id and its samples were stored (chroot, without systemd)"
+}
+
+unmount_api
+if [ -z "${AUTOFACT_INSTALL_TEST_CHROOT:-}" ] && systemd-nspawn --quiet --register=no --keep-unit --console=pipe -D "$root" /bin/true >/dev/null 2>&1; then
+  mount_api
+  roundtrip_systemd
+else
+  mount_api
+  echo "install-test: WARNING: systemd-nspawn cannot run here; the units are checked by systemd-analyze only and the programs run without systemd" >&2
+  roundtrip_chroot
+fi
 
 # --- upgrade: an edited config and the agent's state survive ---
 repack="$root/tmp/repack"
