@@ -37,10 +37,10 @@ int main(int argc, char *argv[])
         "First run: autofact-agent --server wss://HOST:PORT --token TOKEN --fingerprint sha256:HEX\n"
         "(the token from autofactory token create, the fingerprint autofactory prints); the\n"
         "options are written into the config, the token only until the server enrols the agent.\n"
-        "As a system service: configure with --config /etc/autofact/autofact-agent.json\n"
-        "--write-config and those options, then systemctl enable --now autofact-agent.\n"
-        "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad config or arguments, 3 gave up "
-        "reconnecting, 4 refused by the server (no valid token, revoked, bad secret, "
+        "As a system service: the same options with --config /etc/autofact/autofact-agent.json\n"
+        "--write-config, then systemctl enable --now autofact-agent.\n"
+        "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad config or arguments, 3 gave up\n"
+        "reconnecting, 4 refused by the server (no valid token, revoked, bad secret,\n"
         "unsupported version)."));
     parser.addHelpOption();
     parser.addVersionOption();
@@ -56,27 +56,30 @@ int main(int argc, char *argv[])
     const QCommandLineOption tokenOption(
         QStringLiteral("token"),
         QStringLiteral("Enrolment token for the first connection (autofactory token create); "
-                       "kept in the config only until the server enrols this agent."),
+                       "removed from the config when the server enrols this agent (with --state-dir "
+                       "it stays there, spent, and is never sent again)."),
         QStringLiteral("TOKEN"));
     const QCommandLineOption fingerprintOption(
         QStringLiteral("fingerprint"),
         QStringLiteral("The server's certificate fingerprint, sha256:HEX as autofactory prints it; "
-                       "from then on the agent talks to no other server. Without it, the ca file "
-                       "or the platform's trust store must accept the server's certificate."),
+                       "from then on the agent talks to no other server. Without it, the config's "
+                       "\"ca\" file or the platform's trust store must accept the server's certificate."),
         QStringLiteral("sha256:HEX"));
     const QCommandLineOption insecureOption(
         QStringLiteral("insecure"),
         QStringLiteral("Allow a plain ws:// server URL (secrets in clear); written into the config."));
     const QCommandLineOption stateDirOption(
         QStringLiteral("state-dir"),
-        QStringLiteral("Keep the identity (identity.json, mode 0600) and the spool in DIR instead of "
-                       "in and beside the config, which a running agent then only reads (the system "
-                       "service: /etc/autofact/autofact-agent.json and /var/lib/autofact-agent)."),
+        QStringLiteral("Keep the identity (identity.json, mode 0600) and the spool (unless the config "
+                       "sets \"spool\") in DIR, created if missing, instead of in and beside the "
+                       "config, which a running agent then only reads (the system service: "
+                       "/etc/autofact/autofact-agent.json and /var/lib/autofact-agent)."),
         QStringLiteral("DIR"));
     const QCommandLineOption writeConfigOption(
         QStringLiteral("write-config"),
         QStringLiteral("Write --server, --token, --fingerprint and --insecure into the config "
-                       "(keeping its owner, group and mode) and exit without connecting."));
+                       "(an existing file keeps its owner, group and mode, minus any access for "
+                       "others) and exit without connecting."));
     parser.addOptions({configOption, serverOption, tokenOption, fingerprintOption, insecureOption,
                        stateDirOption, writeConfigOption});
     // parse(), not process(): a bad argument is exit 2 like every other config error.
@@ -84,8 +87,14 @@ int main(int argc, char *argv[])
         QTextStream(stderr) << "autofact-agent: " << parser.errorText() << Qt::endl;
         return 2;
     }
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))) {
+        // The usage line names the program, not the path it was started by.
+        QString help = parser.helpText();
+        if (const qsizetype options = help.indexOf(QStringLiteral(" [options]")); options > 0)
+            help.replace(0, options, QStringLiteral("Usage: autofact-agent"));
+        QTextStream(stdout) << help;
+        return 0;
+    }
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
 
@@ -123,8 +132,16 @@ int main(int argc, char *argv[])
         settings->insecure = true;
     }
     if (parser.isSet(tokenOption)) {
-        if (!settings->id.isEmpty()) {
-            err << "autofact-agent: already enrolled as " << settings->id << "; --token is not needed and not kept"
+        // Enrolled is enrolled, whether the identity is in the config or in the state folder.
+        QString enrolledAs = settings->id;
+        if (enrolledAs.isEmpty() && parser.isSet(stateDirOption)) {
+            AgentSettings probe = *settings;
+            QString probeError; // a corrupt identity file is reported below, where it is used
+            if (probe.useStateDir(parser.value(stateDirOption), &probeError))
+                enrolledAs = probe.id;
+        }
+        if (!enrolledAs.isEmpty()) {
+            err << "autofact-agent: already enrolled as " << enrolledAs << "; --token is not needed and not kept"
                 << Qt::endl;
         } else {
             changed |= parser.value(tokenOption) != settings->token;

@@ -36,6 +36,24 @@ std::optional<quint32> parseInterval(const QCommandLineParser &parser, const QSt
     return quint32(d->count());
 }
 
+/**
+ * The parser's help with its usage line naming @p command ("autofactory token create")
+ * instead of however the program was started (a build path, a symlink).
+ */
+QString helpFor(const QCommandLineParser &parser, const QString &command)
+{
+    QString text = parser.helpText();
+    const qsizetype options = text.indexOf(QStringLiteral(" [options]"));
+    if (text.startsWith(QStringLiteral("Usage: ")) && options > 0)
+        text.replace(0, options, QStringLiteral("Usage: ") + command);
+    return text;
+}
+
+bool helpRequested(const QCommandLineParser &parser)
+{
+    return parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"));
+}
+
 } // namespace
 
 QString defaultDatabasePath()
@@ -51,10 +69,9 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "autofactory: collects samples from autofact agents and shows them.\n\n"
-        "Sub-commands:\n"
         "Without --tls-cert/--tls-key it serves wss:// with its own key and self-signed\n"
         "certificate, created once beside the database (autofactory-tls.key, mode 0600), and\n"
-        "prints the certificate's fingerprint for agents to pin (--fingerprint).\n\n"
+        "prints the certificate's fingerprint for agents to pin (autofact-agent --fingerprint).\n\n"
         "Sub-commands:\n"
         "  autofactory clients [--db PATH] [--json]\n"
         "  autofactory export [--db PATH] [--client ID|HOSTNAME]... [--from TIME] [--to TIME] [--out FILE]\n"
@@ -63,7 +80,7 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         "  autofactory token revoke TOKEN-ID [--db PATH]\n"
         "  autofactory revoke CLIENT [--db PATH]\n"
         "Run a sub-command with --help for its options."));
-    const QCommandLineOption help = parser.addHelpOption();
+    parser.addHelpOption();
     const QCommandLineOption version = parser.addVersionOption();
     const QCommandLineOption listen(QStringLiteral("listen"),
                                     QStringLiteral("Address and port to listen on (default 0.0.0.0:8675; port 0 picks a free one)."),
@@ -81,10 +98,10 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         *error = parser.errorText();
         return std::nullopt;
     }
-    if (parser.isSet(help) || parser.isSet(version)) {
+    if (helpRequested(parser) || parser.isSet(version)) {
         QTextStream out(stdout);
-        if (parser.isSet(help))
-            out << parser.helpText();
+        if (helpRequested(parser))
+            out << helpFor(parser, QStringLiteral("autofactory"));
         else
             out << "autofactory " << QCoreApplication::applicationVersion() << Qt::endl;
         *exitNow = true;
@@ -213,19 +230,20 @@ int runSubcommand(const QStringList &arguments)
         parser.setApplicationDescription(QStringLiteral("autofactory clients: the client inventory."));
         parser.addOption(json);
     } else if (command == u"export") {
-        parser.setApplicationDescription(QStringLiteral("autofactory export: client history as RFC 4180 CSV (docs/STORAGE.md)."));
+        parser.setApplicationDescription(QStringLiteral("autofactory export: client history as RFC 4180 CSV (columns: autofactory(1))."));
         parser.addOptions({client, from, to, outFile});
     } else if (command == u"token create") {
         parser.setApplicationDescription(QStringLiteral(
             "autofactory token create: a new enrolment token, printed alone on one line.\n"
-            "Give it to an agent once: autofact-agent --server wss://HOST:PORT --token TOKEN --fingerprint sha256:HEX"));
+            "Give it to an agent once: autofact-agent --server wss://HOST:PORT --token TOKEN --fingerprint sha256:HEX\n"
+            "(a packaged agent: add --config /etc/autofact/autofact-agent.json --write-config)."));
         parser.addOptions({uses, expires, label});
     } else if (command == u"token list") {
         parser.setApplicationDescription(QStringLiteral("autofactory token list: every enrolment token (never its secret)."));
         parser.addOption(json);
     } else if (command == u"token revoke") {
         parser.setApplicationDescription(QStringLiteral("autofactory token revoke TOKEN-ID: the token enrols no one any more."));
-        parser.addPositionalArgument(QStringLiteral("TOKEN-ID"), QStringLiteral("The ID token list shows."));
+        parser.addPositionalArgument(QStringLiteral("TOKEN-ID"), QStringLiteral("The token's ID, as autofactory token list shows it."));
     } else {
         parser.setApplicationDescription(QStringLiteral(
             "autofactory revoke CLIENT: the client's secret stops working; a running server ends\n"
@@ -236,8 +254,8 @@ int runSubcommand(const QStringList &arguments)
         err << "autofactory " << command << ": " << parser.errorText() << Qt::endl;
         return 2;
     }
-    if (parser.isSet(QStringLiteral("help"))) {
-        out << parser.helpText();
+    if (helpRequested(parser)) {
+        out << helpFor(parser, QStringLiteral("autofactory ") + command);
         return 0;
     }
     const bool takesOne = command == u"token revoke" || command == u"revoke";
