@@ -352,17 +352,25 @@ private Q_SLOTS:
         QTest::addColumn<QString>("host");
         QTest::addColumn<QString>("fingerprint");
         QTest::addColumn<QString>("expected");
+        QTest::addColumn<AddAgentDialog::Install>("install");
         const QString fp = QStringLiteral("sha256:") + QString(64, u'a');
+        // The packaged agent: the same options into the packaged config, then the unit enabled
+        // (tests/packaging/install-test.sh runs exactly these two steps in a booted root).
+        QTest::addRow("package") << QUrl(QStringLiteral("wss://10.0.0.5:8675")) << QStringLiteral("10.0.0.5") << fp
+                                 << QStringLiteral("sudo autofact-agent --config /etc/autofact/autofact-agent.json --write-config"
+                                                   " --server wss://10.0.0.5:8675 --token T.S --fingerprint ") + fp
+                                        + QStringLiteral(" && sudo systemctl enable --now autofact-agent")
+                                 << AddAgentDialog::Install::Package;
         QTest::addRow("wss pinned") << QUrl(QStringLiteral("wss://10.0.0.5:8675")) << QStringLiteral("10.0.0.5") << fp
-                                    << QStringLiteral("autofact-agent --server wss://10.0.0.5:8675 --token T.S --fingerprint ") + fp;
+                                    << QStringLiteral("autofact-agent --server wss://10.0.0.5:8675 --token T.S --fingerprint ") + fp << AddAgentDialog::Install::Program;
         QTest::addRow("ws insecure") << QUrl(QStringLiteral("ws://127.0.0.1:9000")) << QStringLiteral("127.0.0.1") << QString()
-                                     << QStringLiteral("autofact-agent --server ws://127.0.0.1:9000 --token T.S --insecure");
+                                     << QStringLiteral("autofact-agent --server ws://127.0.0.1:9000 --token T.S --insecure") << AddAgentDialog::Install::Program;
         QTest::addRow("edited host") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QStringLiteral(" server.example ") << fp
-                                     << QStringLiteral("autofact-agent --server wss://server.example:8675 --token T.S --fingerprint ") + fp;
+                                     << QStringLiteral("autofact-agent --server wss://server.example:8675 --token T.S --fingerprint ") + fp << AddAgentDialog::Install::Program;
         QTest::addRow("ipv6 in brackets") << QUrl(QStringLiteral("wss://[::]:8675")) << QStringLiteral("[fd00::1]") << fp
-                                          << QStringLiteral("autofact-agent --server wss://[fd00::1]:8675 --token T.S --fingerprint ") + fp;
-        QTest::addRow("empty host") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QString() << fp << QString();
-        QTest::addRow("shell words") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QStringLiteral("a; rm -rf ~") << fp << QString();
+                                          << QStringLiteral("autofact-agent --server wss://[fd00::1]:8675 --token T.S --fingerprint ") + fp << AddAgentDialog::Install::Program;
+        QTest::addRow("empty host") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QString() << fp << QString() << AddAgentDialog::Install::Program;
+        QTest::addRow("shell words") << QUrl(QStringLiteral("wss://0.0.0.0:8675")) << QStringLiteral("a; rm -rf ~") << fp << QString() << AddAgentDialog::Install::Program;
     }
 
     void addAgentCommand()
@@ -371,7 +379,8 @@ private Q_SLOTS:
         QFETCH(QString, host);
         QFETCH(QString, fingerprint);
         QFETCH(QString, expected);
-        QCOMPARE(AddAgentDialog::agentCommand(bound, host, QStringLiteral("T.S"), fingerprint), expected);
+        QFETCH(AddAgentDialog::Install, install);
+        QCOMPARE(AddAgentDialog::agentCommand(bound, host, QStringLiteral("T.S"), fingerprint, install), expected);
     }
 
     void addAgentDefaultHost()

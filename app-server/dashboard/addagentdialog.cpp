@@ -69,6 +69,11 @@ AddAgentDialog::AddAgentDialog(server::ServerCore *core, QWidget *parent)
     m_host = new QLineEdit(defaultHost(m_bound));
     m_host->setToolTip(tr("The name or address the nodes use to reach this server"));
     form->addRow(plain(tr("Server host for nodes:")), m_host);
+    m_install = new QComboBox;
+    m_install->setObjectName(QStringLiteral("installCombo"));
+    m_install->addItem(tr("A program you start (a build or a copied binary)"));
+    m_install->addItem(tr("The Debian package (a systemd service)"));
+    form->addRow(plain(tr("The node runs the agent as:")), m_install);
 
     m_command = new QPlainTextEdit;
     m_command->setReadOnly(true);
@@ -101,6 +106,7 @@ AddAgentDialog::AddAgentDialog(server::ServerCore *core, QWidget *parent)
     connect(m_create, &QPushButton::clicked, this, &AddAgentDialog::createToken);
     connect(m_copy, &QPushButton::clicked, this, &AddAgentDialog::copyCommand);
     connect(m_host, &QLineEdit::textChanged, this, &AddAgentDialog::updateCommand);
+    connect(m_install, &QComboBox::currentIndexChanged, this, &AddAgentDialog::updateCommand);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     // The worker lives on the store thread; with this dialog as receiver the calls are queued.
     if (server::StoreWorker *worker = core->worker()) {
@@ -145,11 +151,21 @@ QString AddAgentDialog::host() const
     return m_host->text().trimmed();
 }
 
+void AddAgentDialog::setInstall(Install install)
+{
+    m_install->setCurrentIndex(int(install));
+}
+
+AddAgentDialog::Install AddAgentDialog::install() const
+{
+    return Install(std::max(0, m_install->currentIndex()));
+}
+
 QString AddAgentDialog::command() const
 {
     if (m_token.isEmpty())
         return {};
-    return agentCommand(m_bound, host(), m_token, m_fingerprint);
+    return agentCommand(m_bound, host(), m_token, m_fingerprint, install());
 }
 
 QString AddAgentDialog::statusText() const
@@ -182,7 +198,7 @@ QString AddAgentDialog::defaultHost(const QUrl &bound)
 }
 
 QString AddAgentDialog::agentCommand(const QUrl &bound, const QString &host, const QString &token,
-                                     const QString &fingerprint)
+                                     const QString &fingerprint, Install install)
 {
     QString h = host.trimmed();
     // Users paste IPv6 addresses as they appear in URLs; QUrl wants them bare.
@@ -195,11 +211,17 @@ QString AddAgentDialog::agentCommand(const QUrl &bound, const QString &host, con
     // The command goes into a shell: only a host QUrl accepts, nothing that could split words.
     if (h.isEmpty() || !server.isValid() || server.host().isEmpty() || h.contains(u' '))
         return {};
-    QString command = u"autofact-agent --server " + server.toString() + u" --token " + token;
+    QString command = install == Install::Package
+                          ? QStringLiteral("sudo autofact-agent --config /etc/autofact/autofact-agent.json "
+                                           "--write-config")
+                          : QStringLiteral("autofact-agent");
+    command += u" --server " + server.toString() + u" --token " + token;
     if (fingerprint.isEmpty())
         command += u" --insecure";
     else
         command += u" --fingerprint " + fingerprint;
+    if (install == Install::Package)
+        command += u" && sudo systemctl enable --now autofact-agent";
     return command;
 }
 

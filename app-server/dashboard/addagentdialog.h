@@ -37,6 +37,13 @@ public:
     };
     Q_ENUM(Validity)
 
+    /** How the node runs the agent: the command differs. */
+    enum class Install {
+        Program, ///< a program the user starts (a build, a copied binary)
+        Package, ///< the Debian package: write /etc/autofact/autofact-agent.json, enable the unit
+    };
+    Q_ENUM(Install)
+
     explicit AddAgentDialog(server::ServerCore *core, QWidget *parent = nullptr);
 
     void setMaxUses(int uses);
@@ -44,6 +51,8 @@ public:
     void setValidity(Validity validity);
     Validity validity() const;
     void setLabel(const QString &label);
+    void setInstall(Install install);
+    Install install() const;
     /** The host name or address nodes use to reach this server (editable by the user). */
     void setHost(const QString &host);
     QString host() const;
@@ -63,11 +72,13 @@ public:
     static QString defaultHost(const QUrl &bound);
     /**
      * `autofact-agent --server URL --token TOKEN` followed by `--fingerprint FP`, or by
-     * `--insecure` when @p fingerprint is empty (the server speaks plain ws://). Empty when
+     * `--insecure` when @p fingerprint is empty (the server speaks plain ws://). For a packaged
+     * agent, the same options written into the packaged config (`sudo autofact-agent --config
+     * /etc/autofact/autofact-agent.json --write-config …`), then the unit enabled. Empty when
      * @p host cannot be used in a URL.
      */
     static QString agentCommand(const QUrl &bound, const QString &host, const QString &token,
-                                const QString &fingerprint);
+                                const QString &fingerprint, Install install = Install::Program);
 
 public Q_SLOTS:
     /** Asks the core for a token; tokenReady or an error in the dialog follows. */
@@ -93,6 +104,7 @@ private:
 
     QSpinBox *m_uses = nullptr;
     QComboBox *m_validity = nullptr;
+    QComboBox *m_install = nullptr;
     QLineEdit *m_label = nullptr;
     QPushButton *m_create = nullptr;
     QLineEdit *m_host = nullptr;
