@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "jsonfile.h"
 
+#include "fileowner.h"
 #include "logging.h"
 
 #include <QDir>
@@ -10,12 +11,6 @@
 #include <QJsonParseError>
 #include <QSaveFile>
 #include <QStringBuilder>
-
-#ifdef Q_OS_UNIX
-#include <cerrno>
-#include <cstring>
-#include <unistd.h>
-#endif
 
 namespace autofact::jsonfile {
 
@@ -76,10 +71,8 @@ QString save(const QString &path, const QJsonObject &object, QFileDevice::Permis
         permissions = info.permissions()
                       & (QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
                          | QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ExeGroup);
-#ifdef Q_OS_UNIX
-        if (::fchown(file.handle(), info.ownerId(), info.groupId()) != 0)
-            qCDebug(lcConfig) << "keeping" << path << "owned by its writer:" << std::strerror(errno);
-#endif
+        if (const QString why = fileowner::copyOwner(file.handle(), path); !why.isEmpty())
+            qCDebug(lcConfig) << "keeping" << path << "owned by its writer:" << why;
     }
     file.setPermissions(permissions);
     const QByteArray bytes = QJsonDocument(object).toJson(QJsonDocument::Indented);
