@@ -47,6 +47,16 @@ bool Agent::start(QString *error)
             *error = QStringLiteral("no sampler for this platform");
         return false;
     }
+    if (m_settings.server.isEmpty()) {
+        // The packaged config starts empty: say how to fill it, not that "" is a bad URL.
+        if (error)
+            *error = m_settings.path
+                     + QStringLiteral(": no server configured; write one with autofact-agent --config %1 "
+                                      "--write-config --server wss://HOST:PORT --token TOKEN "
+                                      "--fingerprint sha256:HEX")
+                           .arg(m_settings.path);
+        return false;
+    }
     if (const QString bad = AgentSettings::checkServerUrl(m_settings.server); !bad.isEmpty()) {
         if (error)
             *error = m_settings.path + QStringLiteral(": ") + bad

@@ -145,6 +145,25 @@ private slots:
         QVERIFY(s.id.isEmpty());
     }
 
+    void binaryExitsTwoWithoutServer()
+    {
+        // The packaged config (resources/config/autofact-agent.json) before --write-config.
+        const QString binary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
+        if (!QFile::exists(binary))
+            QSKIP("agent binary not built");
+        const QString config = write(QStringLiteral("packaged.json"),
+                                     "{\"server\": \"\", \"fingerprint\": \"\", \"token\": \"\"}");
+        QProcess p;
+        p.start(binary, {QStringLiteral("--config"), config, QStringLiteral("--state-dir"),
+                         m_dir.filePath(QStringLiteral("packaged-state"))});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        QVERIFY2(err.contains(QStringLiteral("no server configured")) && err.contains(QStringLiteral("--write-config")),
+                 qPrintable(err));
+        QCOMPARE(err.count(u'\n'), 0);
+    }
+
     void writeConfigWritesAndExits()
     {
         const QString binary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
