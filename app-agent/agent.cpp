@@ -175,8 +175,9 @@ void Agent::onWelcomed(const Welcome &welcome)
         return;
     }
     if (!m_settings.identityPath.isEmpty() && !m_settings.token.isEmpty())
-        qCInfo(lcAgent).noquote() << "enrolled; the token in" << m_settings.path
-                                  << "is spent and no longer read";
+        qCInfo(lcAgent).noquote()
+            << "enrolled; this agent no longer uses the token in" << m_settings.path
+            << "(a token with uses left still enrols others: remove it with --write-config --token \"\")";
 }
 
 } // namespace autofact::agent

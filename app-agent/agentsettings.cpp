@@ -7,6 +7,7 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QStandardPaths>
+#include <QTemporaryFile>
 
 namespace autofact::agent {
 
@@ -178,6 +179,12 @@ bool AgentSettings::useStateDir(const QString &dir, QString *error)
             *error = dir + QStringLiteral(": cannot create the state folder");
         return false;
     }
+    // Written here later (identity, spool): find out now, not after the server has enrolled us.
+    if (QTemporaryFile probe(QDir(dir).filePath(QStringLiteral(".write-check-XXXXXX"))); !probe.open()) {
+        if (error)
+            *error = dir + QStringLiteral(": the state folder is not writable: ") + probe.errorString();
+        return false;
+    }
     identityPath = QDir(dir).absoluteFilePath(QStringLiteral("identity.json"));
     if (spool.isEmpty())
         spool = QDir(dir).absoluteFilePath(QStringLiteral("autofact-spool.db"));
@@ -200,6 +207,14 @@ bool AgentSettings::useStateDir(const QString &dir, QString *error)
     id = idValue.toString();
     secret = secretValue.toString();
     return true;
+}
+
+QString AgentSettings::enrolledIdIn(const QString &dir)
+{
+    const jsonfile::LoadResult r = jsonfile::load(QDir(dir).filePath(QStringLiteral("identity.json")));
+    if (!r.ok())
+        return {};
+    return r.object->value(QStringLiteral("id")).toString();
 }
 
 QString AgentSettings::saveIdentity()

@@ -66,9 +66,16 @@ struct AgentSettings {
     /**
      * Keeps the identity and, unless "spool" is set, the spool in @p dir: loads
      * DIR/identity.json when it exists (its id and secret win over the config's) and creates
-     * @p dir when missing. False and a one-line @p error on a corrupt identity file.
+     * @p dir when missing. False and a one-line @p error on a corrupt identity file or a
+     * folder this process cannot write (the identity and every sample would be lost).
      */
     bool useStateDir(const QString &dir, QString *error);
+
+    /**
+     * The ID in DIR/identity.json, or empty when there is none (or it cannot be read). Reads
+     * only: creates nothing, so root configuring a service leaves the state folder alone.
+     */
+    static QString enrolledIdIn(const QString &dir);
 
     /**
      * Stores the identity the server issued: into identityPath (mode 0600) with a state

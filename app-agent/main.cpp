@@ -7,6 +7,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDir>
 #include <QLoggingCategory>
 #include <QTextStream>
 
@@ -57,7 +58,7 @@ int main(int argc, char *argv[])
         QStringLiteral("token"),
         QStringLiteral("Enrolment token for the first connection (autofactory token create); "
                        "removed from the config when the server enrols this agent (with --state-dir "
-                       "it stays there, spent, and is never sent again)."),
+                       "it stays there and is never sent again; --token \"\" removes it)."),
         QStringLiteral("TOKEN"));
     const QCommandLineOption fingerprintOption(
         QStringLiteral("fingerprint"),
@@ -134,15 +135,18 @@ int main(int argc, char *argv[])
     if (parser.isSet(tokenOption)) {
         // Enrolled is enrolled, whether the identity is in the config or in the state folder.
         QString enrolledAs = settings->id;
-        if (enrolledAs.isEmpty() && parser.isSet(stateDirOption)) {
-            AgentSettings probe = *settings;
-            QString probeError; // a corrupt identity file is reported below, where it is used
-            if (probe.useStateDir(parser.value(stateDirOption), &probeError))
-                enrolledAs = probe.id;
-        }
-        if (!enrolledAs.isEmpty()) {
-            err << "autofact-agent: already enrolled as " << enrolledAs << "; --token is not needed and not kept"
-                << Qt::endl;
+        if (enrolledAs.isEmpty() && parser.isSet(stateDirOption))
+            enrolledAs = AgentSettings::enrolledIdIn(parser.value(stateDirOption));
+        if (parser.value(tokenOption).isEmpty()) {
+            // --token "": remove a token left in the config (the service cannot).
+            changed |= !settings->token.isEmpty();
+            settings->token.clear();
+        } else if (!enrolledAs.isEmpty()) {
+            err << "autofact-agent: already enrolled as " << enrolledAs
+                << "; --token is not needed and not kept (to enrol anew, remove "
+                << (settings->id.isEmpty() ? QDir(parser.value(stateDirOption)).filePath(QStringLiteral("identity.json"))
+                                           : QStringLiteral("\"id\" and \"secret\" from ") + configPath)
+                << ")" << Qt::endl;
         } else {
             changed |= parser.value(tokenOption) != settings->token;
             settings->token = parser.value(tokenOption);

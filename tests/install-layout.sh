@@ -28,7 +28,7 @@ expect() { # path (relative to the prefix, or absolute) [mode]
 }
 expect bin/autofactory 755
 expect bin/autofact-agent 755
-expect "$sysconf/autofact/autofact-agent.json" 640
+expect share/autofact-agent/autofact-agent.json 644
 expect "$sysconf/default/autofactory" 644
 expect "$unitdir/autofact-agent.service" 644
 expect "$unitdir/autofactory.service" 644

@@ -124,6 +124,58 @@ private slots:
         QVERIFY(back->token.isEmpty());
     }
 
+    void unwritableStateDirIsRefused()
+    {
+        // /proc exists and takes no new files, even from root (the CI user): the agent must say
+        // so at start, not lose its identity and spool later.
+        AgentSettings s;
+        s.path = m_dir.filePath(QStringLiteral("x.json"));
+        QString error;
+        QVERIFY(!s.useStateDir(QStringLiteral("/proc"), &error));
+        QVERIFY2(error.contains(QStringLiteral("not writable")), qPrintable(error));
+        QVERIFY(s.identityPath.isEmpty());
+    }
+
+    void enrolledIdInCreatesNothing()
+    {
+        const QString state = m_dir.filePath(QStringLiteral("probe-state"));
+        QCOMPARE(AgentSettings::enrolledIdIn(state), QString());
+        QVERIFY(!QFileInfo::exists(state));
+        write(QStringLiteral("probe-state/identity.json"), "{\"id\": \"agent-9\", \"secret\": \"s\"}");
+        QCOMPARE(AgentSettings::enrolledIdIn(state), QStringLiteral("agent-9"));
+    }
+
+    void emptyTokenRemovesALeftoverToken()
+    {
+        const QString binary = QStringLiteral(AUTOFACT_BINARY_DIR "/app-agent/autofact-agent");
+        if (!QFile::exists(binary))
+            QSKIP("agent binary not built");
+        const QString config = write(QStringLiteral("leftover/agent.json"),
+                                     "{\"server\": \"wss://127.0.0.1:1\", \"token\": \"T.S\"}");
+        const QString state = m_dir.filePath(QStringLiteral("leftover/state"));
+        write(QStringLiteral("leftover/state/identity.json"), "{\"id\": \"agent-7\", \"secret\": \"s\"}");
+        QProcess p;
+        p.start(binary, {QStringLiteral("--config"), config, QStringLiteral("--state-dir"), state,
+                         QStringLiteral("--write-config"), QStringLiteral("--token"), QString()});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        QString error;
+        const auto s = AgentSettings::load(config, &error);
+        QVERIFY2(s.has_value(), qPrintable(error));
+        QVERIFY(s->token.isEmpty());
+        QCOMPARE(s->server, QUrl(QStringLiteral("wss://127.0.0.1:1")));
+
+        // A new token for an enrolled agent is refused, naming what to remove to enrol anew.
+        p.start(binary, {QStringLiteral("--config"), config, QStringLiteral("--state-dir"), state,
+                         QStringLiteral("--write-config"), QStringLiteral("--token"), QStringLiteral("N.T")});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains(QStringLiteral("already enrolled as agent-7")) && err.contains(QStringLiteral("identity.json")),
+                 qPrintable(err));
+        QVERIFY(AgentSettings::load(config, &error)->token.isEmpty());
+    }
+
     void corruptIdentityIsRefused_data()
     {
         QTest::addColumn<QByteArray>("bytes");

@@ -357,7 +357,8 @@ private Q_SLOTS:
         // The packaged agent: the same options into the packaged config, then the unit enabled
         // (tests/packaging/install-test.sh runs exactly these two steps in a booted root).
         QTest::addRow("package") << QUrl(QStringLiteral("wss://10.0.0.5:8675")) << QStringLiteral("10.0.0.5") << fp
-                                 << QStringLiteral("sudo autofact-agent --config /etc/autofact/autofact-agent.json --write-config"
+                                 << QStringLiteral("sudo autofact-agent --config /etc/autofact/autofact-agent.json"
+                                                   " --state-dir /var/lib/autofact-agent --write-config"
                                                    " --server wss://10.0.0.5:8675 --token T.S --fingerprint ") + fp
                                         + QStringLiteral(" && sudo systemctl enable --now autofact-agent")
                                  << AddAgentDialog::Install::Package;

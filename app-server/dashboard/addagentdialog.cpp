@@ -213,7 +213,7 @@ QString AddAgentDialog::agentCommand(const QUrl &bound, const QString &host, con
         return {};
     QString command = install == Install::Package
                           ? QStringLiteral("sudo autofact-agent --config /etc/autofact/autofact-agent.json "
-                                           "--write-config")
+                                           "--state-dir /var/lib/autofact-agent --write-config")
                           : QStringLiteral("autofact-agent");
     command += u" --server " + server.toString() + u" --token " + token;
     if (fingerprint.isEmpty())

@@ -74,7 +74,8 @@ public:
      * `autofact-agent --server URL --token TOKEN` followed by `--fingerprint FP`, or by
      * `--insecure` when @p fingerprint is empty (the server speaks plain ws://). For a packaged
      * agent, the same options written into the packaged config (`sudo autofact-agent --config
-     * /etc/autofact/autofact-agent.json --write-config …`), then the unit enabled. Empty when
+     * /etc/autofact/autofact-agent.json --state-dir /var/lib/autofact-agent --write-config …`),
+     * then the unit enabled. Empty when
      * @p host cannot be used in a URL.
      */
     static QString agentCommand(const QUrl &bound, const QString &host, const QString &token,

@@ -25,7 +25,7 @@ server_deb=$(ls "$dist"/autofactory_*.deb 2>/dev/null | head -n1)
 root="$(mktemp -d /tmp/autofact-root.XXXXXX)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   for m in dev/pts dev sys proc; do
     if mountpoint -q "$root/$m"; then umount -l "$root/$m" || true; fi
@@ -49,6 +49,7 @@ wait_for() {
   done
 }
 # Names from the root's own users and groups, not the host's.
+exited() { ! kill -0 "$1" 2>/dev/null; }
 mode_of() { in_root stat -c '%U:%G %a' "$1"; }
 expect_mode() {
   local got; got=$(mode_of "$1")
@@ -101,8 +102,13 @@ expect_mode /etc/autofact/autofact-agent.json "root:autofact-agent 640"
 expect_mode /lib/systemd/system/autofact-agent.service "root:root 644"
 expect_mode /lib/systemd/system/autofactory.service "root:root 644"
 expect_mode /etc/default/autofactory "root:root 644"
-in_root dpkg-query -W -f='${Conffiles}\n' autofact-agent | grep -q '/etc/autofact/autofact-agent.json' \
-  || fail "the agent's config is not a conffile"
+# Created by postinst from the template, not a conffile (a changed default must never stop an
+# upgrade with a question on every node).
+in_root dpkg-query -W -f='${Conffiles}\n' autofact-agent | grep -q '/etc/autofact' \
+  && fail "the agent's config is a conffile"
+expect_mode /usr/share/autofact-agent/autofact-agent.json "root:root 644"
+in_root dpkg-query -W -f='${Conffiles}\n' autofactory | grep -q '/etc/default/autofactory' \
+  || fail "/etc/default/autofactory is not a conffile"
 for f in /usr/share/applications/io.github.autofact.autofactory.desktop \
          /usr/share/metainfo/io.github.autofact.autofactory.metainfo.xml \
          /usr/share/icons/hicolor/scalable/apps/autofactory.svg \
@@ -157,7 +163,7 @@ wait_for 30 server_fp >/dev/null || fail "autofactory.service printed no certifi
 fp=$(server_fp)
 [ "$(stat -c '%U %a' /var/lib/autofactory/autofactory-tls.key)" = "autofactory 600" ] || fail "server key mode"
 token=$(as_server token create --db "$db") || fail "token create"
-autofact-agent --config /etc/autofact/autofact-agent.json --write-config \
+autofact-agent --config /etc/autofact/autofact-agent.json --state-dir /var/lib/autofact-agent --write-config \
   --server wss://127.0.0.1:8675 --token "$token" --fingerprint "$fp" || fail "--write-config"
 systemctl start autofact-agent
 samples() { as_server clients --db "$db" --json | jq '[.[].samples] | add // 0'; }
@@ -167,10 +173,14 @@ wait_for 60 stored || fail "no samples stored from autofact-agent.service within
 [ "$(stat -c '%U %a' /var/lib/autofact-agent)" = "autofact-agent 700" ] || fail "state folder mode"
 unit_is autofact-agent.service active || fail "the agent is not running"
 
-# Restarted agents come back with the same identity (welcome back), and stop cleanly.
+# Restarted agents come back with the same identity (welcome back): new samples arrive under
+# the same client, and no second client appears. Then they stop cleanly.
 id=$(jq -r .id /var/lib/autofact-agent/identity.json)
+before=$(samples)
 systemctl restart autofact-agent
-wait_for 20 unit_is autofact-agent.service active || fail "restart"
+more() { [ "$(samples)" -gt "$before" ]; }
+wait_for 60 more || fail "no new samples after a restart"
+[ "$(as_server clients --db "$db" --json | jq length)" = 1 ] || fail "a restart enrolled a second client"
 systemctl stop autofact-agent
 [ "$(systemctl show -p ExecMainStatus --value autofact-agent)" = 0 ] || fail "SIGTERM: exit not 0"
 [ "$(jq -r .id /var/lib/autofact-agent/identity.json)" = "$id" ] || fail "identity changed on restart"
@@ -199,7 +209,7 @@ UNIT
   ln -sf /etc/systemd/system/autofact-install-check.service \
     "$root/etc/systemd/system/multi-user.target.wants/autofact-install-check.service"
   unmount_api
-  timeout 300 systemd-nspawn --quiet --register=no --keep-unit --console=pipe -D "$root" --boot \
+  timeout -k 30 300 systemd-nspawn --quiet --register=no --keep-unit --console=pipe -D "$root" --boot \
     >"$root/tmp/boot.log" 2>&1 || true
   mount_api
   rm -f "$root/etc/systemd/system/multi-user.target.wants/autofact-install-check.service" \
@@ -251,22 +261,27 @@ roundtrip_chroot() {
   expect_mode /var/lib/autofact-agent/identity.json "autofact-agent:autofact-agent 600"
   [ -f "$root/var/lib/autofact-agent/autofact-spool.db" ] || fail "no spool in the state folder"
   kill -TERM "$agent_pid"
+  wait_for 20 exited "$agent_pid" || fail "agent still running 20 s after SIGTERM"
   wait "$agent_pid" || fail "agent exited $? on SIGTERM"
   kill -TERM "$server_pid"
+  wait_for 30 exited "$server_pid" || fail "server still running 30 s after SIGTERM"
   wait "$server_pid" || fail "server exited $? on SIGTERM"
   pids=()
   agent_id=$(jq -r .id "$root/var/lib/autofact-agent/identity.json")
   step "installed agent enrolled as $agent_id and its samples were stored (chroot, without systemd)"
 }
 
-unmount_api
-if [ -z "${AUTOFACT_INSTALL_TEST_CHROOT:-}" ] && systemd-nspawn --quiet --register=no --keep-unit --console=pipe -D "$root" /bin/true >/dev/null 2>&1; then
+if [ -n "${AUTOFACT_INSTALL_TEST_CHROOT:-}" ]; then
+  echo "install-test: AUTOFACT_INSTALL_TEST_CHROOT is set: the programs run without systemd; the units are checked by systemd-analyze only" >&2
+  roundtrip_chroot
+else
+  unmount_api
+  if ! probe=$(systemd-nspawn --quiet --register=no --keep-unit --console=pipe -D "$root" /bin/true 2>&1); then
+    mount_api
+    fail "systemd-nspawn cannot run here ($probe); set AUTOFACT_INSTALL_TEST_CHROOT=1 to test without systemd"
+  fi
   mount_api
   roundtrip_systemd
-else
-  mount_api
-  echo "install-test: WARNING: systemd-nspawn cannot run here; the units are checked by systemd-analyze only and the programs run without systemd" >&2
-  roundtrip_chroot
 fi
 
 # --- upgrade: an edited config and the agent's state survive ---
@@ -275,18 +290,23 @@ dpkg-deb -R "$agent_deb" "$repack"
 old_version=$(sed -n 's/^Version: //p' "$repack/DEBIAN/control")
 new_version="$old_version+upgradetest1"
 sed -i "s/^Version: .*/Version: $new_version/" "$repack/DEBIAN/control"
-# The shipped config changes too, so dpkg must choose between it and the edited one.
-printf '{\n    "server": "",\n    "proxy": "system"\n}\n' > "$repack/etc/autofact/autofact-agent.json"
+# The shipped default changes too: the edited config must stay as it is, with no question.
+printf '{\n    "server": "",\n    "proxy": "system"\n}\n' > "$repack/usr/share/autofact-agent/autofact-agent.json"
 (cd "$repack" && find . -type f ! -path './DEBIAN/*' -printf '%P\n' | sort | xargs md5sum > DEBIAN/md5sums)
 dpkg-deb --root-owner-group -Zxz -b "$repack" "$root/tmp/autofact-agent_upgrade.deb" >/dev/null
-in_root apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-  /tmp/autofact-agent_upgrade.deb >/dev/null
+config_before=$(sha256sum < "$root/etc/autofact/autofact-agent.json")
+in_root apt-get install -y -qq /tmp/autofact-agent_upgrade.deb </dev/null >/dev/null
 [ "$(in_root dpkg-query -W -f='${Version}' autofact-agent)" = "$new_version" ] || fail "upgrade did not install"
-grep -q "$url" "$root/etc/autofact/autofact-agent.json" || fail "upgrade replaced the edited config"
-[ -f "$root/etc/autofact/autofact-agent.json.dpkg-dist" ] || fail "the new shipped config was not kept beside it"
+[ "$(sha256sum < "$root/etc/autofact/autofact-agent.json")" = "$config_before" ] || fail "upgrade changed the edited config"
+grep -q "$url" "$root/etc/autofact/autofact-agent.json" || fail "the config lost its server"
 expect_mode /etc/autofact/autofact-agent.json "root:autofact-agent 640"
 [ "$(jq -r .id "$root/var/lib/autofact-agent/identity.json")" = "$agent_id" ] || fail "upgrade lost the identity"
-step "upgrade $old_version -> $new_version: edited config and identity kept"
+# A config the administrator deleted comes back from the template (postinst never fails on it).
+rm "$root/etc/autofact/autofact-agent.json"
+in_root apt-get install -y -qq --reinstall /tmp/autofact-agent_upgrade.deb </dev/null >/dev/null
+expect_mode /etc/autofact/autofact-agent.json "root:autofact-agent 640"
+grep -q '"proxy": "system"' "$root/etc/autofact/autofact-agent.json" || fail "the config was not made from the new template"
+step "upgrade $old_version -> $new_version: edited config (no question asked) and identity kept; a deleted config comes back from the template"
 
 # --- remove keeps state, purge removes it ---
 # As an administrator's "systemctl enable" would have left it.
