@@ -222,7 +222,7 @@ UNIT
   fi
   read -r _ agent_id stored <<<"$result"
   url=wss://127.0.0.1:8675
-  step "under systemd: autofact-agent.service enrolled as $agent_id with autofactory.service ($stored samples), restarted with the same identity, stopped with exit 0; exit 2 (no config) and 4 (revoked) were not restarted"
+  step "under systemd: autofact-agent.service enrolled as $agent_id with autofactory.service ($stored samples), after a restart new samples under the same client, stopped with exit 0; exit 2 (no config) and 4 (revoked) were not restarted"
 }
 
 # Without systemd-nspawn: the same programs with the units' users, arguments and folders.
