@@ -3,6 +3,7 @@
 
 #include "serverlogging.h"
 #include "metrics.h"
+#include "store/gapdetector.h"
 #include "store/store.h"
 
 #include <QIODevice>
@@ -21,7 +22,7 @@ constexpr char kHeader[] =
         "cpu_user,cpu_nice,cpu_system,cpu_idle,cpu_iowait,cpu_irq,cpu_softirq,cpu_steal,"
         "cpu_guest,cpu_busy,"
         "mem_total,mem_free,mem_available,mem_buffers,mem_cached,mem_used,swap_total,swap_free,"
-        "load1,load5,load15,cores,gap_before,gap_reason\r\n";
+        "load1,load5,load15,cores,gap_before,gap_reason,averaged_over_s\r\n";
 
 template<typename T>
 void appendNumber(QByteArray &out, T value)
@@ -206,11 +207,15 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
                     const Sample &s = row.sample;
                     gapReason.clear();
                     bool gapBefore = false;
+                    qint64 averagedMs = 0;
                     while (nextGap < gaps.size() && gaps[nextGap].endMs <= s.timestampMs) {
+                        const Gap &gap = gaps[nextGap];
                         if (gapBefore)
                             gapReason.append("; ");
-                        gapReason.append(gaps[nextGap].reason.toUtf8());
+                        gapReason.append(gap.reason.toUtf8());
                         gapBefore = true;
+                        if (gap.endMs == s.timestampMs && GapDetector::averagesTheSampleAfter(gap.reason))
+                            averagedMs = std::max(averagedMs, gap.endMs - gap.startMs);
                         ++nextGap;
                     }
                     buf.append(prefix);
@@ -242,6 +247,9 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
                     buf.append(gapBefore ? ",1," : ",0,");
                     if (gapBefore)
                         appendField(buf, QString::fromUtf8(gapReason));
+                    buf.append(',');
+                    if (averagedMs > 0)
+                        appendNumber(buf, double(averagedMs) / 1000.0);
                     buf.append("\r\n");
                     ++result.rows;
                     if (buf.size() >= kFlushBytes && !flush())

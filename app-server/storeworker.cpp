@@ -167,8 +167,15 @@ void StoreWorker::flush()
     timer.start();
     std::vector<IngestItem> items;
     items.reserve(m_pending.size());
-    for (const Pending &p : m_pending)
-        items.push_back({p.clientId, &p.batch});
+    for (const Pending &p : m_pending) {
+        // Whether the client's previous batch came over this connection (gap reasons).
+        auto last = m_lastSessionOf.find(p.clientId);
+        items.push_back({p.clientId, &p.batch, last != m_lastSessionOf.end() && *last == p.session});
+        if (last == m_lastSessionOf.end())
+            m_lastSessionOf.insert(p.clientId, p.session);
+        else
+            *last = p.session;
+    }
     auto stored = m_store->ingest().write(items, now());
     // A failed transaction stored nothing: every batch stays unacked and agents resend it.
     std::vector<IngestResult> results = stored ? std::move(stored).value() : std::vector<IngestResult>();

@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <QElapsedTimer>
+#include <QHash>
 #include <QObject>
 #include <QSet>
 #include <QTimer>
@@ -139,6 +140,8 @@ private:
     QString m_path;
     std::unique_ptr<Store> m_store;
     std::vector<Pending> m_pending;
+    /** The connection that brought each client's newest batch: a silence on the same one is a stall. */
+    QHash<QString, quint64> m_lastSessionOf;
     quint64 m_pendingSamples = 0;
     quint64 m_maxQueuedSamples = 50000;
     QTimer m_commitTimer{this};

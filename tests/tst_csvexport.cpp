@@ -174,6 +174,9 @@ private slots:
         a3.droppedTotal = 5; // offline and dropped: both reasons on the same row
         SampleBatch b1 = testdata::makeBatch(1, 5, 0, kT0);
         b1.droppedTotal = 0;
+        // B froze for 20 s inside its batch (kill -STOP): its fourth sample ends the stall.
+        for (std::size_t i = 3; i < b1.samples.size(); ++i)
+            b1.samples[i].timestampMs += 20'000;
         const std::vector<Store::IngestItem> items{
                 {m_idA, &a1}, {m_idA, &a2}, {m_idA, &a3}, {m_idB, &b1}};
         for (const auto &r : STORE_OK(store.ingest().write(items, kT0)))
@@ -187,7 +190,7 @@ private slots:
                             "cpu_idle,cpu_iowait,cpu_irq,cpu_softirq,cpu_steal,cpu_guest,"
                             "cpu_busy,mem_total,mem_free,mem_available,mem_buffers,mem_cached,"
                             "mem_used,swap_total,swap_free,load1,load5,load15,cores,gap_before,"
-                            "gap_reason\r\n"));
+                            "gap_reason,averaged_over_s\r\n"));
     }
 
     void fieldQuoting_data()
@@ -282,9 +285,9 @@ private slots:
         QVERIFY(records);
         QCOMPARE(records->size(), 36);
         const QStringList header = records->front();
-        QCOMPARE(header.size(), 28);
+        QCOMPARE(header.size(), 29);
         for (const QStringList &r : *records)
-            QCOMPARE(r.size(), 28);
+            QCOMPARE(r.size(), 29);
         const int cId = int(header.indexOf(QStringLiteral("client_id")));
         const int cHost = int(header.indexOf(QStringLiteral("hostname")));
         const int cTime = int(header.indexOf(QStringLiteral("timestamp")));
@@ -297,6 +300,8 @@ private slots:
         const int cCores = int(header.indexOf(QStringLiteral("cores")));
         const int cGap = int(header.indexOf(QStringLiteral("gap_before")));
         const int cReason = int(header.indexOf(QStringLiteral("gap_reason")));
+        const int cAveraged = int(header.indexOf(QStringLiteral("averaged_over_s")));
+        QCOMPARE(cAveraged, 28);
 
         // Rows for A (by ID order, A and B sorted) all carry the awkward hostname intact.
         QList<QStringList> rowsA, rowsB;
@@ -336,6 +341,20 @@ private slots:
             } else {
                 QCOMPARE(rowsA[i][cGap], QStringLiteral("0"));
                 QCOMPARE(rowsA[i][cReason], QString());
+            }
+            // The agent was not running through "agent offline": nothing is averaged over it.
+            QCOMPARE(rowsA[i][cAveraged], QString());
+        }
+        // B's stall inside its batch is a gap, and the sample after it says what it averages.
+        for (qsizetype i = 0; i < rowsB.size(); ++i) {
+            if (i == 3) {
+                QCOMPARE(rowsB[i][cGap], QStringLiteral("1"));
+                QCOMPARE(rowsB[i][cReason], QStringLiteral("agent stalled (21 s)"));
+                QCOMPARE(rowsB[i][cAveraged], QStringLiteral("21"));
+                QCOMPARE(rowsB[i][cTime], iso(kT0 + 23'000));
+            } else {
+                QCOMPARE(rowsB[i][cGap], QStringLiteral("0"));
+                QCOMPARE(rowsB[i][cAveraged], QString());
             }
         }
     }

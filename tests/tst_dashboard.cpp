@@ -265,6 +265,52 @@ private Q_SLOTS:
             QVERIFY(dialog.statusText().contains(QStringLiteral("Cancelled")));
     }
 
+    void chartBreaksLinesAtGaps()
+    {
+        // 10 s of samples at 50 %, a 40 s stall, 10 s more: nothing may be drawn across the
+        // stall, and the sample after it says what it is averaged over.
+        constexpr qint64 t0 = 1'700'000'000'000;
+        HistoryChartView view(QStringLiteral("CPU"), QStringLiteral("%"));
+        view.resize(800, 400);
+        QLineSeries *line = view.addSeries(QStringLiteral("busy"), QColor(0, 0, 255));
+        QList<QPointF> points;
+        for (int s = 0; s <= 10; ++s)
+            points.append(QPointF(double(t0 + s * 1000), 50));
+        for (int s = 50; s <= 60; ++s)
+            points.append(QPointF(double(t0 + s * 1000), 50));
+        HistoryChartView::replacePoints(line, points);
+        view.setXRange(t0, t0 + 60'000);
+        view.setYRange(0, 100);
+        server::Gap stall;
+        stall.startMs = t0 + 10'000;
+        stall.endMs = t0 + 50'000;
+        stall.reason = QStringLiteral("agent stalled (40 s)");
+        view.setGaps({stall});
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        const QImage image = view.grab().toImage();
+        const auto blueNear = [&](qint64 ms) {
+            const QPoint at = view.mapFromScene(view.chart()->mapToPosition(QPointF(double(ms), 50), line));
+            for (int dy = -3; dy <= 3; ++dy) {
+                const QColor c = image.pixelColor(at.x(), at.y() + dy);
+                if (c.blue() > c.red() + 80 && c.blue() > c.green() + 80)
+                    return true;
+            }
+            return false;
+        };
+        QVERIFY(blueNear(t0 + 5000));   // the line where there are samples
+        QVERIFY(blueNear(t0 + 55'000));
+        QVERIFY(!blueNear(t0 + 30'000)); // and none across the stall
+        QVERIFY(!blueNear(t0 + 20'000));
+        QVERIFY2(view.valuesAt(double(t0 + 50'000)).contains(QStringLiteral("averaged over 40")),
+                 qPrintable(view.valuesAt(double(t0 + 50'000))));
+        QVERIFY(!view.valuesAt(double(t0 + 55'000)).contains(QStringLiteral("averaged")));
+        // A gap the agent did not live through (it was not running) averages nothing.
+        stall.reason = QStringLiteral("agent offline");
+        view.setGaps({stall});
+        QVERIFY(!view.valuesAt(double(t0 + 50'000)).contains(QStringLiteral("averaged")));
+    }
+
     void iconAndAboutBox()
     {
         server::ServerCore core(coreOptions(QStringLiteral("about.db")));

@@ -43,7 +43,7 @@ private:
 
     QString dbPath() const { return m_dir.filePath(QStringLiteral("server.db")); }
 
-    bool startServer(quint16 port)
+    bool startServer(quint16 port, const QString &heartbeat = QStringLiteral("1s"))
     {
         m_server = std::make_unique<QProcess>();
         m_server->setProcessChannelMode(QProcess::SeparateChannels);
@@ -53,7 +53,7 @@ private:
                          QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--db"), dbPath(),
                          QStringLiteral("--sample-interval"), QStringLiteral("100ms"),
                          QStringLiteral("--send-interval"), QStringLiteral("300ms"),
-                         QStringLiteral("--heartbeat-interval"), QStringLiteral("1s")});
+                         QStringLiteral("--heartbeat-interval"), heartbeat});
         if (!m_server->waitForStarted(10000))
             return false;
         QByteArray out;
@@ -300,6 +300,68 @@ private slots:
         QVERIFY(clients.waitForFinished(20000));
         const QString table = QString::fromUtf8(clients.readAllStandardOutput());
         QVERIFY2(table.contains(id) && table.contains(QStringLiteral("revoked")), qPrintable(table));
+    }
+
+    void frozenAgentIsAStallInTheStoreAndTheCsv()
+    {
+        // kill -STOP, as a hung agent or a paused VM: the hole is recorded as a stall, and the
+        // sample after it says it is averaged over the whole freeze. A 5 s heartbeat keeps the
+        // server from ending the silent session (it would after three heartbeats).
+        if (m_server) {
+            m_server->terminate();
+            m_server->waitForFinished(15000);
+        }
+        QVERIFY(startServer(0, QStringLiteral("5s")));
+        m_token = createToken(1);
+        QVERIFY(!m_token.isEmpty());
+        QProcess *agent = startAgent(QStringLiteral("frozen"), firstRun());
+        QVERIFY(agent->waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(agentConfig(QStringLiteral("frozen")).contains(QStringLiteral("\"id\"")), 20000);
+        const QString id = agentConfig(QStringLiteral("frozen")).section(QStringLiteral("\"id\": \""), 1).section(u'"', 0, 0);
+        const QString samplesOf = QStringLiteral(
+            "SELECT count(*) FROM samples s JOIN clients c ON c.num = s.client WHERE c.id = '%1'").arg(id);
+        QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(samplesOf) >= 10, 20000);
+
+        ::kill(pid_t(agent->processId()), SIGSTOP);
+        // The stimulus, not a wait for a result: the agent stays frozen this long (sampling is
+        // every 100 ms here, so 4 s is 40 intervals).
+        QTest::qWait(4000);
+        const qint64 frozenAt = Sql(dbPath()).scalar(samplesOf);
+        ::kill(pid_t(agent->processId()), SIGCONT);
+        QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(samplesOf) >= frozenAt + 10, 20000);
+
+        const QString stalls = QStringLiteral(
+            "SELECT count(*) FROM gaps g JOIN clients c ON c.num = g.client WHERE c.id = '%1' "
+            "AND g.reason LIKE 'agent stalled (%' AND g.end_ms - g.start_ms >= 3900").arg(id);
+        QTRY_COMPARE_WITH_TIMEOUT(Sql(dbPath()).scalar(stalls), 1, 10000);
+        // The session stayed up through it: not "agent offline".
+        QCOMPARE(Sql(dbPath()).scalar(QStringLiteral(
+                     "SELECT count(*) FROM gaps g JOIN clients c ON c.num = g.client WHERE c.id = '%1' "
+                     "AND g.reason = 'agent offline'").arg(id)),
+                 0);
+
+        agent->terminate();
+        QVERIFY(agent->waitForFinished(10000));
+        QCOMPARE(agent->exitCode(), 0);
+        QProcess exporter;
+        exporter.start(serverBinary, {QStringLiteral("export"), QStringLiteral("--db"), dbPath(),
+                                      QStringLiteral("--client"), id});
+        QVERIFY(exporter.waitForFinished(20000));
+        QCOMPARE(exporter.exitCode(), 0);
+        const QStringList lines = QString::fromUtf8(exporter.readAllStandardOutput()).split(QStringLiteral("\r\n"));
+        const QStringList header = lines.first().split(u',');
+        const qsizetype cReason = header.indexOf(QStringLiteral("gap_reason"));
+        const qsizetype cAveraged = header.indexOf(QStringLiteral("averaged_over_s"));
+        QVERIFY(cReason > 0 && cAveraged > 0);
+        int stalledRows = 0;
+        for (const QString &line : lines.mid(1)) {
+            const QStringList cells = line.split(u',');
+            if (cells.size() <= cAveraged || !cells[cReason].startsWith(QStringLiteral("agent stalled")))
+                continue;
+            ++stalledRows;
+            QVERIFY2(cells[cAveraged].toDouble() >= 3.9, qPrintable(line));
+        }
+        QCOMPARE(stalledRows, 1);
     }
 };
 

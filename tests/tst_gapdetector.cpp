@@ -5,6 +5,8 @@
 
 #include <QTest>
 
+#include <algorithm>
+
 using namespace autofact;
 using namespace autofact::server;
 using Found = GapDetector::Found;
@@ -23,6 +25,14 @@ SampleBatch batch(quint64 sequence, int samples, qint64 startMs, quint64 dropped
 {
     SampleBatch b = testdata::makeBatch(sequence, samples, 0, startMs);
     b.droppedTotal = dropped;
+    return b;
+}
+
+/** @p b with every sample from index @p from on moved @p shiftMs later (a hole inside it). */
+SampleBatch withHole(SampleBatch b, std::size_t from, qint64 shiftMs)
+{
+    for (std::size_t i = from; i < b.samples.size(); ++i)
+        b.samples[i].timestampMs += shiftMs;
     return b;
 }
 
@@ -82,6 +92,22 @@ private slots:
         QTest::addRow("empty batch after a sequence gap ends at the last sample")
                 << state(1, kT) << batch(3, 0, 0) << false
                 << std::vector<Found>{{kT, kT, QStringLiteral("sequence gap"), 0, 2, 2}};
+        // kill -STOP for 53 s: the agent sends its old samples and the new ones in one batch.
+        QTest::addRow("agent stalled inside a batch")
+                << state(1, kT) << withHole(batch(2, 5, kT + 1000), 3, 53'000) << false
+                << std::vector<Found>{{kT + 3000, kT + 57'000, QStringLiteral("agent stalled (54 s)"), 53, 0, 0, true}};
+        QTest::addRow("sampling late inside a batch: 2.5 s at 1 s")
+                << state(1, kT) << withHole(batch(2, 4, kT + 1000), 2, 1500) << false
+                << std::vector<Found>{{kT + 2000, kT + 4500, QStringLiteral("sampling late (3 s)"), 2, 0, 0, false}};
+        QTest::addRow("within the margin is on time: 1.4 s at 1 s")
+                << state(1, kT) << withHole(batch(2, 4, kT + 1000), 2, 400) << false << std::vector<Found>{};
+        QTest::addRow("a late batch still records its own stall")
+                << state(9, kT + 100'000) << withHole(batch(3, 3, kT), 2, 10'000) << true
+                << std::vector<Found>{{kT + 1000, kT + 12'000, QStringLiteral("agent stalled (11 s)"), 10, 0, 0, true}};
+        QTest::addRow("offline before the batch and stalled inside it: both")
+                << state(1, kT) << withHole(batch(2, 3, kT + 60'000), 1, 9000) << false
+                << std::vector<Found>{{kT, kT + 60'000, QStringLiteral("agent offline"), 59, 0, 0},
+                                      {kT + 60'000, kT + 70'000, QStringLiteral("agent stalled (10 s)"), 9, 0, 0, true}};
         QTest::addRow("batch older than the newest sample: gap starts at its first sample")
                 << state(1, kT + 50'000) << batch(3, 1, kT) << false
                 << std::vector<Found>{{kT, kT, QStringLiteral("sequence gap"), 0, 2, 2}};
@@ -102,7 +128,69 @@ private slots:
             QCOMPARE(got[i].samplesLost, expected[i].samplesLost);
             QCOMPARE(got[i].sequenceFirst, expected[i].sequenceFirst);
             QCOMPARE(got[i].sequenceLast, expected[i].sequenceLast);
+            QCOMPARE(got[i].stalled, expected[i].stalled);
         }
+    }
+
+    void silenceOnTheSameConnectionIsAStall()
+    {
+        // The batch before came over this connection: the agent was frozen, not gone.
+        const auto stalled = GapDetector::detect(state(1, kT), batch(2, 1, kT + 60'000), false, kT, true);
+        QCOMPARE(stalled.size(), 1u);
+        QCOMPARE(stalled.front().reason, QStringLiteral("agent stalled (1 min)"));
+        QVERIFY(stalled.front().stalled);
+        QVERIFY(GapDetector::averagesTheSampleAfter(stalled.front().reason));
+        // A new connection: the agent may have been down; it is "agent offline" as before.
+        const auto offline = GapDetector::detect(state(1, kT), batch(2, 1, kT + 60'000), false, kT, false);
+        QCOMPARE(offline.front().reason, QStringLiteral("agent offline"));
+        QVERIFY(!GapDetector::averagesTheSampleAfter(offline.front().reason));
+    }
+
+    void aRunOfLateSamplesIsOneGap()
+    {
+        // An agent sampling every 2 s at a 1 s interval (starved of CPU): one gap per batch,
+        // not one per sample, covering the whole run.
+        SampleBatch b = batch(2, 6, kT);
+        for (std::size_t i = 0; i < b.samples.size(); ++i)
+            b.samples[i].timestampMs = kT + qint64(i) * 2000;
+        const auto gaps = GapDetector::detectWithin(b, 1000);
+        QCOMPARE(gaps.size(), 1u);
+        QCOMPARE(gaps.front().startMs, kT);
+        QCOMPARE(gaps.front().endMs, kT + 10'000);
+        QCOMPARE(gaps.front().reason, QStringLiteral("sampling late (10 s)"));
+        QCOMPARE(gaps.front().samplesLost, 5u);
+        // Out of order in the message, in order in time.
+        std::reverse(b.samples.begin(), b.samples.end());
+        QCOMPARE(GapDetector::detectWithin(b, 1000), gaps);
+    }
+
+    void spacingClasses_data()
+    {
+        QTest::addColumn<qint64>("spacing");
+        QTest::addColumn<qint64>("interval");
+        QTest::addColumn<int>("expected");
+        using S = GapDetector::Spacing;
+        QTest::addRow("on time") << qint64(1000) << qint64(1000) << int(S::OnTime);
+        QTest::addRow("1.5 s at 1 s") << qint64(1500) << qint64(1000) << int(S::OnTime);
+        QTest::addRow("1.501 s at 1 s") << qint64(1501) << qint64(1000) << int(S::Late);
+        QTest::addRow("3 s at 1 s") << qint64(3000) << qint64(1000) << int(S::Late);
+        QTest::addRow("3.001 s at 1 s") << qint64(3001) << qint64(1000) << int(S::Stalled);
+        // Fast sampling: the margin is at least 500 ms, so scheduler jitter is not a gap.
+        QTest::addRow("250 ms at 100 ms") << qint64(250) << qint64(100) << int(S::OnTime);
+        QTest::addRow("601 ms at 250 ms") << qint64(601) << qint64(250) << int(S::OnTime);
+        QTest::addRow("751 ms at 250 ms") << qint64(751) << qint64(250) << int(S::Late);
+        QTest::addRow("2.25 s at 250 ms") << qint64(2250) << qint64(250) << int(S::Late);
+        QTest::addRow("2.251 s at 250 ms") << qint64(2251) << qint64(250) << int(S::Stalled);
+        QTest::addRow("31 s at 10 s") << qint64(31'000) << qint64(10'000) << int(S::Stalled);
+        QTest::addRow("16 s at 10 s") << qint64(16'000) << qint64(10'000) << int(S::Late);
+    }
+
+    void spacingClasses()
+    {
+        QFETCH(qint64, spacing);
+        QFETCH(qint64, interval);
+        QFETCH(int, expected);
+        QCOMPARE(int(GapDetector::classify(spacing, interval)), expected);
     }
 
     void intervalComesFromTheClient()

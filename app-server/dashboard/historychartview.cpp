@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "historychartview.h"
 
+#include "store/gapdetector.h"
+
 #include <QDateTime>
 #include <QDateTimeAxis>
 #include <QLegendMarker>
@@ -135,6 +137,38 @@ const server::Gap *HistoryChartView::gapAt(double xMs) const
     return nullptr;
 }
 
+namespace {
+
+/** Index of the point of @p points (sorted by x, not empty) nearest to @p x. */
+qsizetype nearestPoint(const QList<QPointF> &points, double x)
+{
+    auto it = std::lower_bound(points.cbegin(), points.cend(), x,
+                               [](const QPointF &p, double v) { return p.x() < v; });
+    if (it == points.cend())
+        --it;
+    else if (it != points.cbegin() && x - (it - 1)->x() < it->x() - x)
+        --it;
+    return it - points.cbegin();
+}
+
+} // namespace
+
+const server::Gap *HistoryChartView::averagingGapEndingAt(double xMs) const
+{
+    // The sample the crosshair points at: the nearest point of the first visible series.
+    for (const QLineSeries *series : m_series) {
+        if (!series->isVisible() || series->count() == 0)
+            continue;
+        const QList<QPointF> points = series->points();
+        const QPointF *it = &points.at(nearestPoint(points, xMs));
+        for (const server::Gap &gap : m_gaps)
+            if (double(gap.endMs) == it->x() && server::GapDetector::averagesTheSampleAfter(gap.reason))
+                return &gap;
+        return nullptr;
+    }
+    return nullptr;
+}
+
 QString HistoryChartView::valuesAt(double xMs) const
 {
     QString text = QLocale().toString(QDateTime::fromMSecsSinceEpoch(qint64(xMs)),
@@ -143,17 +177,15 @@ QString HistoryChartView::valuesAt(double xMs) const
         if (!series->isVisible() || series->count() == 0)
             continue;
         const QList<QPointF> points = series->points();
-        auto it = std::lower_bound(points.cbegin(), points.cend(), xMs,
-                                   [](const QPointF &p, double x) { return p.x() < x; });
-        if (it == points.cend())
-            --it;
-        else if (it != points.cbegin() && xMs - (it - 1)->x() < it->x() - xMs)
-            --it;
+        const QPointF *it = &points.at(nearestPoint(points, xMs));
         text += u'\n' + series->name() + QStringLiteral(": ")
                 + QLocale().toString(it->y(), 'f', 1) + u' ' + m_unit;
     }
     if (const server::Gap *gap = gapAt(xMs))
         text += u'\n' + tr("gap: %1").arg(gap->reason);
+    if (const server::Gap *gap = averagingGapEndingAt(xMs))
+        text += u'\n' + tr("averaged over %1 s (the gap before it)")
+                           .arg(QLocale().toString(double(gap->endMs - gap->startMs) / 1000.0, 'f', 1));
     return text;
 }
 
@@ -252,9 +284,12 @@ void HistoryChartView::drawForeground(QPainter *painter, const QRectF &rect)
     const QRectF plot = chart()->plotArea();
     painter->save();
     painter->setClipRect(plot);
-    // Gap bands: translucent so the grid and the lines at their edges stay visible.
+    // Gap bands. Their inside is first painted over with the chart's background: no line is
+    // drawn through a gap (nothing was measured there; the segment joining the samples on its
+    // edges would invent values). Then a translucent tint and dashed edges.
     const QColor gapFill(214, 69, 65, 48);
     const QColor gapEdge(214, 69, 65, 140);
+    const QBrush background = chart()->backgroundBrush();
     for (const server::Gap &gap : m_gaps) {
         if (gap.endMs < m_fromMs || gap.startMs > m_toMs)
             continue;
@@ -263,6 +298,8 @@ void HistoryChartView::drawForeground(QPainter *painter, const QRectF &rect)
         double x1 = chart()->mapToPosition(QPointF(double(gap.endMs), 0), ref).x();
         x1 = std::max(x1, x0 + 2); // a short gap over a long range is still visible
         const QRectF band(x0, plot.top(), x1 - x0, plot.height());
+        if (band.width() > 2)
+            painter->fillRect(band.adjusted(1, 0, -1, 0), background);
         painter->fillRect(band, gapFill);
         painter->setPen(QPen(gapEdge, 1, Qt::DashLine));
         painter->drawLine(QPointF(x0, plot.top()), QPointF(x0, plot.bottom()));

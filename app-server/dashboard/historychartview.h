@@ -66,6 +66,8 @@ protected:
 private:
     double xAtViewPos(QPointF viewPos) const;
     const server::Gap *gapAt(double xMs) const;
+    /** An "agent stalled"/"sampling late" gap ending on the sample nearest @p xMs, if any. */
+    const server::Gap *averagingGapEndingAt(double xMs) const;
     void applyRange(qint64 fromMs, qint64 toMs);
 
     QDateTimeAxis *m_axisX = nullptr;

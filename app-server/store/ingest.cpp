@@ -87,7 +87,7 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
     if (late)
         if (auto r = fillSequenceGap(client.num, *batch, client.state.intervalMs); !r)
             return r.error();
-    for (const GapDetector::Found &gap : GapDetector::detect(client.state, *batch, late, nowMs))
+    for (const GapDetector::Found &gap : GapDetector::detect(client.state, *batch, late, nowMs, item.sameSession))
         if (auto r = m_writer->insertGap(client.num, gap, nowMs); !r)
             return r.error();
     if (auto r = m_writer->insertSamples(client.num, *batch); !r)

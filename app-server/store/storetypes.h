@@ -69,7 +69,7 @@ struct Gap {
     QString clientId;
     qint64 startMs = 0; ///< previous stored sample (or endMs when there was none)
     qint64 endMs = 0;   ///< first sample after the gap
-    QString reason;     ///< "agent offline", "agent dropped N samples", "sequence gap"
+    QString reason;     ///< "agent offline", "agent dropped N samples", "sequence gap", "agent stalled (54 s)", "sampling late (3 s)"
     quint64 samplesLost = 0;   ///< exact for drops, estimated from the interval otherwise
     quint64 sequenceFirst = 0; ///< sequence gaps only: missing batches, inclusive
     quint64 sequenceLast = 0;
@@ -79,6 +79,12 @@ struct Gap {
 struct IngestItem {
     QString clientId;
     const SampleBatch *batch = nullptr;
+    /**
+     * The client's previous batch came over this same connection: the agent process lived
+     * through any silence since, so a silence is a stall ("agent stalled"), not an agent that
+     * was not running ("agent offline").
+     */
+    bool sameSession = false;
 };
 
 /** What Store::ingest() did with one IngestItem. */
