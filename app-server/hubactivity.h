@@ -22,6 +22,9 @@ struct HubActivity {
     /// Online state, at the time of the report, of every client that connected or disconnected
     /// in the period (the two lists above lose the order of events).
     QHash<QString, bool> onlineNow;
+    /// Clients that became stale (true: connected, no data for longer than staleAfterMs()) or
+    /// recovered (false) in the period.
+    QHash<QString, bool> staleNow;
     quint64 samplesStored = 0;
     int onlineClients = 0;
 };

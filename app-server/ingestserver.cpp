@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "ingestserver.h"
 
+#include "clienthealth.h"
+
 #include "codec.h"
 #include "serverlogging.h"
 #include "untrustedtext.h"
@@ -247,6 +249,8 @@ void IngestServer::handleMessage(Session &s, Message &&message)
         return;
     }
     if (auto *batch = std::get_if<SampleBatch>(&message)) {
+        if (!batch->samples.empty())
+            noteData(s);
         const quint64 queued = m_worker->queuedSamples();
         const quint64 seq = batch->sequence;
         // An idle queue takes any batch, so one large backlog batch is never refused forever.
@@ -358,6 +362,8 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result, 
     s->connectionId = result.connectionId;
     s->phase = Phase::Ready;
     s->heartbeatMs = result.config.heartbeatIntervalMs;
+    s->sendMs = result.config.sendIntervalMs;
+    s->sinceData.start(); // a fresh connection has until one send interval and a half
     m_byClient.insert(result.clientId, s->id);
     const bool returning = result.outcome == AuthResult::Outcome::Returning;
     qCInfo(lcHub).noquote() << (returning ? "welcome back" : "enrolled") << result.clientId
@@ -411,6 +417,7 @@ void IngestServer::onConfigChanged(const QString &clientId, const AgentConfig &c
         return;
     if (Session *s = session(*it)) {
         s->heartbeatMs = config.heartbeatIntervalMs;
+        s->sendMs = config.sendIntervalMs;
         send(*s, config);
     }
 }
@@ -479,6 +486,15 @@ void IngestServer::onHousekeeping()
             verdicts.emplace_back(id, ErrorCode::IdleTimeout);
         else if (s->phase == Phase::Closing && s->sinceHeard.elapsed() > 10000)
             verdicts.emplace_back(id, ErrorCode::None); // never answered our close
+        // Heard (heartbeats) but no data: the agent's sampling or the host is hung.
+        if (s->phase == Phase::Ready && !s->stale && s->sinceData.elapsed() > staleAfterMs(s->sendMs)) {
+            s->stale = true;
+            qCWarning(lcHub).noquote() << "client" << s->clientId << "is stale: connected, but no data for"
+                                       << s->sinceData.elapsed() / 1000 << "s";
+            m_pendingActivity.staleNow.insert(s->clientId, true);
+            if (!m_activityTimer.isActive())
+                m_activityTimer.start();
+        }
     }
     for (const auto &[id, verdict] : verdicts) {
         Session *s = session(id);
@@ -496,6 +512,18 @@ void IngestServer::onHousekeeping()
         else
             s->socket->abort();
     }
+}
+
+void IngestServer::noteData(Session &s)
+{
+    s.sinceData.restart();
+    if (!s.stale)
+        return;
+    s.stale = false;
+    qCInfo(lcHub).noquote() << "client" << s.clientId << "is up again: data arrives";
+    m_pendingActivity.staleNow.insert(s.clientId, false);
+    if (!m_activityTimer.isActive())
+        m_activityTimer.start();
 }
 
 void IngestServer::emitActivity()

@@ -93,6 +93,9 @@ private:
         QElapsedTimer sinceConnect;
         QElapsedTimer sinceHeard;
         quint32 heartbeatMs = 15000;
+        quint32 sendMs = 5000;     ///< the agent's send interval: how often data should arrive
+        QElapsedTimer sinceData;   ///< since a batch with samples arrived (or the session began)
+        bool stale = false;        ///< connected, but no data for longer than staleAfterMs()
         double tokens = 0;
         QElapsedTimer tokenClock;
         /// Lowest sequence refused while busy (0: none). Later batches wait behind it, so a
@@ -103,6 +106,8 @@ private:
     };
 
     void onNewConnection();
+    /** Data arrived on @p s: it is not stale (any more). */
+    void noteData(Session &s);
     void onBinaryMessage(quint64 sessionId, const QByteArray &bytes);
     void onDisconnected(quint64 sessionId);
     void onAuthenticated(quint64 sessionId, const AuthResult &result, const QString &error);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "servercommands.h"
 
+#include "clienthealth.h"
 #include "csvexporter.h"
 #include "store/store.h"
 #include "timeargument.h"
 
 #include <QDateTime>
 #include <QFile>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -90,6 +92,20 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
         return kExitError;
     }
     const QList<ClientInfo> &clients = *read;
+    // Health from what the store knows: connected (an open connection row), data arriving
+    // (last_seen_ms moves with every stored batch and every connect), the send interval.
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    QHash<QString, QString> states;
+    for (const ClientInfo &c : clients) {
+        HealthInputs in;
+        in.blocked = c.blockedMs > 0;
+        in.connected = c.online;
+        in.hasData = c.sampleCount > 0;
+        in.lastDataMs = c.lastSeenMs;
+        if (auto config = store.configs().effectiveConfig(c.id))
+            in.sendIntervalMs = config->sendIntervalMs;
+        states.insert(c.id, healthName(classifyHealth(in, nowMs)));
+    }
 
     if (json) {
         QJsonArray array;
@@ -97,6 +113,7 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
             array.append(QJsonObject{
                     {QStringLiteral("id"), c.id},
                     {QStringLiteral("hostname"), c.hostname},
+                    {QStringLiteral("state"), states.value(c.id)},
                     {QStringLiteral("os_name"), c.osName},
                     {QStringLiteral("os_version"), c.osVersion},
                     {QStringLiteral("kernel"), c.kernel},
@@ -129,19 +146,20 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
     const QStringList headers = {QStringLiteral("ID"),          QStringLiteral("HOSTNAME"),
                                  QStringLiteral("OS"),          QStringLiteral("FIRST SEEN"),
                                  QStringLiteral("LAST SEEN"),   QStringLiteral("CONNECTIONS"),
-                                 QStringLiteral("SAMPLES"),     QStringLiteral("STATUS")};
+                                 QStringLiteral("SAMPLES"),     QStringLiteral("STATE"),
+                                 QStringLiteral("STATUS")};
     QList<QStringList> rows;
     for (const ClientInfo &c : clients) {
         const QString os = QString(c.osName + u' ' + c.osVersion).trimmed();
         rows.append({c.id, printable(c.hostname), printable(os), formatUtc(c.firstSeenMs),
                      formatUtc(c.lastSeenMs), QString::number(c.connectionCount),
-                     QString::number(c.sampleCount),
+                     QString::number(c.sampleCount), states.value(c.id),
                      c.blockedMs > 0 ? QStringLiteral("revoked")
                      : c.forgotten   ? QStringLiteral("forgotten")
                      : c.online      ? QStringLiteral("online")
                                      : QStringLiteral("offline")});
     }
-    printTable(out, headers, rows, {false, false, false, false, false, true, true, false});
+    printTable(out, headers, rows, {false, false, false, false, false, true, true, false, false});
     out.flush();
     return 0;
 }

@@ -84,9 +84,9 @@ private Q_SLOTS:
         const int a = m_model->rowOf(QStringLiteral("id-a"));
         const int b = m_model->rowOf(QStringLiteral("id-b"));
         const int c = m_model->rowOf(QStringLiteral("id-c"));
-        QCOMPARE(cell(*m_model, a, ClientTableModel::StatusColumn), QStringLiteral("offline"));
-        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("online"));
-        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("no data"));
+        QCOMPARE(cell(*m_model, a, ClientTableModel::StatusColumn), QStringLiteral("down"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("up"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("never seen data"));
         QCOMPARE(m_model->index(c, 0).data(ClientTableModel::StatusRole).toInt(),
                  int(ClientTableModel::Status::NoData));
         // Offline clients say when they left.
@@ -116,7 +116,7 @@ private Q_SLOTS:
     {
         const int c = m_model->rowOf(QStringLiteral("id-c"));
         m_model->clientConnected(QStringLiteral("id-c"));
-        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("online"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("never seen data"));
         HubActivity first;
         first.latest.insert(QStringLiteral("id-c"), sample(kNow, 10, 100));
         m_model->applyActivity(first);
@@ -125,7 +125,7 @@ private Q_SLOTS:
 
         m_model->setNow(kNow + 30000);
         m_model->clientDisconnected(QStringLiteral("id-c"), QStringLiteral("idle timeout"));
-        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("down"));
         QCOMPARE(cell(*m_model, c, ClientTableModel::CpuColumn), QStringLiteral("—"));
         QVERIFY(m_model->index(c, ClientTableModel::LastSeenColumn).data(Qt::ToolTipRole)
                     .toString().contains(QStringLiteral("idle timeout")));
@@ -134,7 +134,31 @@ private Q_SLOTS:
         // A later inventory snapshot does not overrule what the hub said.
         ClientInfo stale = info(QStringLiteral("id-c"), QStringLiteral("charlie"), QStringLiteral("Debian"), true, kNow);
         m_model->setInventory({m_model->rowAt(0).info, m_model->rowAt(1).info, stale});
-        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("down"));
+    }
+
+    void staleClientsSayStaleAndAreCounted()
+    {
+        // The hub's verdict: connected, but no data for too long (a hung agent or host).
+        const int b = m_model->rowOf(QStringLiteral("id-b"));
+        QCOMPARE(m_model->healthSummary(), QStringLiteral("1 up · 1 down · 1 never seen data"));
+        HubActivity hung;
+        hung.staleNow.insert(QStringLiteral("id-b"), true);
+        m_model->applyActivity(hung);
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("stale"));
+        QCOMPARE(m_model->index(b, 0).data(ClientTableModel::StatusRole).toInt(),
+                 int(ClientTableModel::Status::Stale));
+        QCOMPARE(m_model->healthSummary(), QStringLiteral("0 up · 1 stale · 1 down · 1 never seen data"));
+        HubActivity back;
+        back.staleNow.insert(QStringLiteral("id-b"), false);
+        m_model->applyActivity(back);
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("up"));
+        // A client that leaves is down, not stale, and not stale when it comes back either.
+        m_model->applyActivity(hung);
+        m_model->clientDisconnected(QStringLiteral("id-b"), QStringLiteral("idle timeout"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("down"));
+        m_model->clientConnected(QStringLiteral("id-b"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("up"));
     }
 
     void lateSampleDoesNotBringAStoppedAgentBack()
@@ -150,12 +174,12 @@ private Q_SLOTS:
         report.onlineNow.insert(QStringLiteral("id-c"), false);
         report.latest.insert(QStringLiteral("id-c"), sample(kNow, 10, 100));
         m_model->applyActivity(report);
-        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("offline"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("down"));
         // And the hub's verdict brings it back when it did reconnect.
         HubActivity back;
         back.onlineNow.insert(QStringLiteral("id-c"), true);
         m_model->applyActivity(back);
-        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("online"));
+        QCOMPARE(cell(*m_model, c, ClientTableModel::StatusColumn), QStringLiteral("up"));
     }
 
     void inventoryOfManyClientsIsOneInsertion()
@@ -243,7 +267,7 @@ private Q_SLOTS:
         QTest::addRow("id, case") << QStringLiteral("ID-C") << QStringList{QStringLiteral("charlie")};
         QTest::addRow("os") << QStringLiteral("debian") << QStringList{QStringLiteral("alpha"), QStringLiteral("charlie")};
         QTest::addRow("nothing") << QStringLiteral("zzz") << QStringList{};
-        QTest::addRow("not status") << QStringLiteral("online") << QStringList{};
+        QTest::addRow("not status") << QStringLiteral("up") << QStringList{};
     }
 
     void filter()

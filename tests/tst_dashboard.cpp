@@ -124,12 +124,14 @@ private Q_SLOTS:
         ClientTableModel *model = window.model();
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::CpuColumn)
                                       .data(ClientTableModel::SortRole).toDouble(), 40.0, 10000);
-        QCOMPARE(model->index(0, ClientTableModel::StatusColumn).data().toString(), QStringLiteral("online"));
+        QCOMPARE(model->index(0, ClientTableModel::StatusColumn).data().toString(), QStringLiteral("up"));
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::HostnameColumn).data().toString(),
                                   QStringLiteral("fake-host"), 10000);
         const QString id = model->rowAt(0).info.id;
         QVERIFY(!id.isEmpty());
-        QTRY_VERIFY_WITH_TIMEOUT(window.statusText().contains(QStringLiteral("1 client(s) online")), 5000);
+        // The status bar's health summary, and the detail view's state, say the same.
+        QTRY_VERIFY2_WITH_TIMEOUT(window.statusText().contains(QStringLiteral("1 up · 0 down")),
+                                  qPrintable(window.statusText()), 5000);
         QVERIFY(window.statusText().contains(core.url().toString()));
 
         // The overview has a tile for it.
@@ -142,6 +144,7 @@ private Q_SLOTS:
         QCOMPARE(window.tabs()->currentIndex(), int(MainWindow::DetailTab));
         ClientDetailView *detail = window.detailView();
         QCOMPARE(detail->clientId(), id);
+        QTRY_COMPARE_WITH_TIMEOUT(detail->stateText(), QStringLiteral("● up"), 5000);
         QTRY_VERIFY_WITH_TIMEOUT(detail->shownData().samples >= 5, 10000);
         QCOMPARE(detail->shownData().clientId, id);
         QCOMPARE(detail->shownData().cores.size(), 2);
@@ -199,12 +202,12 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(model->index(0, ClientTableModel::ConfigColumn).data().toString()
                                      .contains(QStringLiteral("applied")), 10000);
 
-        // The agent leaves: the row stays, offline.
+        // The agent leaves: the row stays, down.
         QSignalSpy agentDone(&agent, &agent::Agent::finished);
         agent.stop();
         QVERIFY(agentDone.count() > 0 || agentDone.wait(5000));
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
-                                  QStringLiteral("offline"), 10000);
+                                  QStringLiteral("down"), 10000);
         QCOMPARE(model->rowCount(), 1);
         window.close();
         core.stop();
@@ -543,7 +546,7 @@ private Q_SLOTS:
         ClientTableModel *model = window.model();
         QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
-                                  QStringLiteral("online"), 10000);
+                                  QStringLiteral("up"), 10000);
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::HostnameColumn).data().toString(),
                                   QStringLiteral("doomed-host"), 10000);
         const QString id = model->rowAt(0).info.id;

@@ -8,6 +8,9 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSqlDatabase>
@@ -16,6 +19,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <memory>
@@ -112,6 +116,25 @@ private:
     {
         QFile f(m_dir.filePath(name + QStringLiteral("/autofact-agent.json")));
         return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    }
+
+    QString serverLog() const
+    {
+        QFile f(m_dir.filePath(QStringLiteral("server.log")));
+        return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    }
+
+    /** The "state" `autofactory clients --json` reports for @p id. */
+    QString clientState(const QString &id) const
+    {
+        QProcess p;
+        p.start(serverBinary, {QStringLiteral("clients"), QStringLiteral("--db"), dbPath(), QStringLiteral("--json")});
+        if (!p.waitForFinished(20000) || p.exitCode() != 0)
+            return QStringLiteral("(clients failed)");
+        for (const QJsonValue &v : QJsonDocument::fromJson(p.readAllStandardOutput()).array())
+            if (v[QStringLiteral("id")].toString() == id)
+                return v[QStringLiteral("state")].toString();
+        return QStringLiteral("(no such client)");
     }
 
     qint64 storedSamples() const
@@ -322,13 +345,22 @@ private slots:
             "SELECT count(*) FROM samples s JOIN clients c ON c.num = s.client WHERE c.id = '%1'").arg(id);
         QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(samplesOf) >= 10, 20000);
 
+        QCOMPARE(clientState(id), QStringLiteral("up"));
         ::kill(pid_t(agent->processId()), SIGSTOP);
-        // The stimulus, not a wait for a result: the agent stays frozen this long (sampling is
-        // every 100 ms here, so 4 s is 40 intervals).
-        QTest::qWait(4000);
+        QElapsedTimer frozen;
+        frozen.start();
+        // Stale within two send intervals of the cause (300 ms here, with the rule's 1 s of
+        // slack): for the hub (its log) and for `autofactory clients` (from the store).
+        QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains(QStringLiteral("client %1 is stale").arg(id)), 3000);
+        QTRY_COMPARE_WITH_TIMEOUT(clientState(id), QStringLiteral("stale"), 3000);
+        // The stimulus, not a wait for a result: the agent stays frozen 4 s in all (sampling
+        // is every 100 ms here, so that is 40 intervals).
+        QTest::qWait(int(std::max<qint64>(0, 4000 - frozen.elapsed())));
         const qint64 frozenAt = Sql(dbPath()).scalar(samplesOf);
         ::kill(pid_t(agent->processId()), SIGCONT);
         QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(samplesOf) >= frozenAt + 10, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains(QStringLiteral("client %1 is up again").arg(id)), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(clientState(id), QStringLiteral("up"), 5000);
 
         const QString stalls = QStringLiteral(
             "SELECT count(*) FROM gaps g JOIN clients c ON c.num = g.client WHERE c.id = '%1' "

@@ -88,6 +88,10 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
 
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_title);
+    m_state = new QLabel(this);
+    m_state->setObjectName(QStringLiteral("detailState"));
+    m_state->setTextFormat(Qt::PlainText);
+    bar->addWidget(m_state);
     bar->addStretch(1);
     bar->addWidget(m_rangeBox);
     bar->addWidget(m_fromEdit);
@@ -192,6 +196,19 @@ void ClientDetailView::setClient(const server::ClientInfo &info)
     }
     computeRange();
     reload();
+}
+
+void ClientDetailView::setState(const QString &text, const QColor &color)
+{
+    m_state->setText(text.isEmpty() ? QString() : QStringLiteral("● ") + text);
+    QPalette pal = m_state->palette();
+    pal.setColor(QPalette::WindowText, color.isValid() ? color : palette().color(QPalette::WindowText));
+    m_state->setPalette(pal);
+}
+
+QString ClientDetailView::stateText() const
+{
+    return m_state->text();
 }
 
 void ClientDetailView::updateFacts(const server::ClientInfo &info)

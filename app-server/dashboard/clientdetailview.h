@@ -44,6 +44,9 @@ public:
     void setClient(const server::ClientInfo &info);
     /** Refreshes the side panel without reloading history (inventory refresh). */
     void updateFacts(const server::ClientInfo &info);
+    /** The client's health as the table shows it ("up", "stale", …), beside the title. */
+    void setState(const QString &text, const QColor &color);
+    QString stateText() const;
     QString clientId() const { return m_clientId; }
 
     void setRange(Range range);
@@ -95,6 +98,7 @@ private:
     bool m_coreLines = false;
 
     QLabel *m_title = nullptr;
+    QLabel *m_state = nullptr;
     QComboBox *m_rangeBox = nullptr;
     QDateTimeEdit *m_fromEdit = nullptr;
     QDateTimeEdit *m_toEdit = nullptr;

@@ -35,11 +35,28 @@ ClientTableModel::Status ClientTableModel::status(const Row &row) const
     // Blocked wins over online: the hub needs up to a second to end the revoked session.
     if (row.info.blockedMs > 0)
         return Status::Blocked;
-    if (row.online)
-        return Status::Online;
     if (row.info.lastSampleMs == 0 && !row.latest)
         return Status::NoData;
+    if (row.online)
+        return row.stale ? Status::Stale : Status::Online;
     return Status::Offline;
+}
+
+QString ClientTableModel::healthSummary() const
+{
+    int counts[5] = {};
+    for (const Row &row : m_rows)
+        ++counts[int(status(row))];
+    // The words of ClientHealth (server/clienthealth.h), as `autofactory clients` prints them.
+    QStringList parts{tr("%1 up").arg(counts[int(Status::Online)])};
+    if (counts[int(Status::Stale)] > 0)
+        parts << tr("%1 stale").arg(counts[int(Status::Stale)]);
+    parts << tr("%1 down").arg(counts[int(Status::Offline)]);
+    if (counts[int(Status::NoData)] > 0)
+        parts << tr("%1 never seen data").arg(counts[int(Status::NoData)]);
+    if (counts[int(Status::Blocked)] > 0)
+        parts << tr("%1 blocked").arg(counts[int(Status::Blocked)]);
+    return parts.join(QStringLiteral(" · "));
 }
 
 QString ClientTableModel::formatAgo(qint64 deltaMs)
@@ -75,11 +92,13 @@ QVariant ClientTableModel::displayData(const Row &row, int column) const
     case StatusColumn:
         switch (status(row)) {
         case Status::Online:
-            return tr("online");
+            return tr("up");
+        case Status::Stale:
+            return tr("stale");
         case Status::Offline:
-            return row.info.forgotten ? tr("forgotten") : tr("offline");
+            return row.info.forgotten ? tr("forgotten") : tr("down");
         case Status::NoData:
-            return row.online ? tr("online") : tr("no data");
+            return tr("never seen data");
         case Status::Blocked:
             return tr("blocked");
         }
@@ -177,6 +196,8 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
             switch (status(row)) {
             case Status::Online:
                 return QColor(0x2e, 0xa0, 0x43);
+            case Status::Stale:
+                return QColor(0xd3, 0x6b, 0x00);
             case Status::Offline:
                 return QColor(0x8a, 0x8a, 0x8a);
             case Status::NoData:
@@ -342,6 +363,13 @@ void ClientTableModel::applyActivity(const server::HubActivity &activity)
         rowChanged(row);
         Q_EMIT liveSample(it.key(), it.value());
     }
+    for (auto it = activity.staleNow.constBegin(); it != activity.staleNow.constEnd(); ++it) {
+        const int row = rowOf(it.key());
+        if (row < 0)
+            continue;
+        m_rows[std::size_t(row)].stale = it.value() && m_rows[std::size_t(row)].online;
+        rowChanged(row);
+    }
     for (auto it = activity.backlog.constBegin(); it != activity.backlog.constEnd(); ++it) {
         const int row = rowOf(it.key());
         if (row < 0)
@@ -359,6 +387,7 @@ void ClientTableModel::clientConnected(const QString &clientId)
     const int row = ensureRow(clientId);
     Row &r = m_rows[std::size_t(row)];
     r.online = true;
+    r.stale = false;
     r.leftMs = 0;
     r.leftReason.clear();
     r.lastSeenMs = std::max(r.lastSeenMs, m_nowMs);
@@ -376,6 +405,7 @@ void ClientTableModel::clientDisconnected(const QString &clientId, const QString
     if (r.online || r.leftMs == 0)
         r.leftMs = m_nowMs;
     r.online = false;
+    r.stale = false;
     if (!reason.isEmpty() || r.leftReason.isEmpty())
         r.leftReason = reason;
     r.backlog = 0;

@@ -52,6 +52,7 @@ public:
         Offline, ///< sent data before, not connected
         NoData,  ///< never sent a sample
         Blocked, ///< revoked: its secret no longer works (shown even while its session ends)
+        Stale,   ///< connected, but no data for longer than expected: a hung agent or host
     };
     Q_ENUM(Status)
 
@@ -61,12 +62,16 @@ public:
         std::optional<Sample> latest; ///< newest live sample seen by this dashboard
         quint32 backlog = 0;          ///< agent-reported unsent batches
         bool online = false;
+        bool stale = false;           ///< the hub's verdict (HubActivity::staleNow)
         qint64 lastSeenMs = 0;
         qint64 leftMs = 0;            ///< when it went offline (this session or as stored)
         QString leftReason;
     };
 
     explicit ClientTableModel(QObject *parent = nullptr);
+
+    /** "28 up · 1 stale · 2 down", with never-seen and blocked clients when there are any. */
+    QString healthSummary() const;
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;

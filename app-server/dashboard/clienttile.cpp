@@ -11,6 +11,7 @@ namespace autofact::dashboard {
 
 namespace {
 const QColor kCpuColor(0x1f, 0x77, 0xb4);
+const QColor kStaleColor(0xd3, 0x6b, 0x00); // as the table's stale status
 const QColor kMemoryColor(0x2c, 0xa0, 0x2c);
 
 void drawSparkline(QPainter &p, const QRectF &area, const std::deque<double> &values,
@@ -77,6 +78,15 @@ void ClientTile::setOnline(bool online)
     update();
 }
 
+void ClientTile::setStale(bool stale)
+{
+    if (stale == m_stale)
+        return;
+    m_stale = stale;
+    setToolTip(stale ? tr("stale: connected, but no data arrives (a hung agent or host)") : QString());
+    update();
+}
+
 void ClientTile::setNeverSentData(bool never)
 {
     if (m_neverSentData == never)
@@ -120,8 +130,15 @@ void ClientTile::paintEvent(QPaintEvent *)
                QFontMetrics(bold).elidedText(m_hostname, Qt::ElideRight, int(titleRect.width())));
     // Status dot, as in the table.
     p.setPen(Qt::NoPen);
-    p.setBrush(m_online ? QColor(0x2e, 0xa0, 0x43) : QColor(0x8a, 0x8a, 0x8a));
+    p.setBrush(!m_online ? QColor(0x8a, 0x8a, 0x8a) : m_stale ? kStaleColor : QColor(0x2e, 0xa0, 0x43));
     p.drawEllipse(QPointF(width() - pad - 5, pad + fm.height() / 2.0), 5, 5);
+    if (m_online && m_stale) {
+        // Its last values are old: say so where they are shown.
+        p.setFont(font());
+        p.setPen(kStaleColor);
+        p.drawText(QRectF(pad, pad, width() - 2 * pad - 14, fm.height()), Qt::AlignRight | Qt::AlignVCenter,
+                   tr("stale"));
+    }
 
     p.setFont(font());
     const QLocale locale;
@@ -142,7 +159,7 @@ void ClientTile::paintEvent(QPaintEvent *)
     p.drawLine(spark.bottomLeft(), spark.bottomRight());
     if (m_cpu.empty() && (!m_online || m_neverSentData)) {
         p.setPen(pal.color(QPalette::Disabled, QPalette::Text));
-        p.drawText(spark, Qt::AlignCenter, m_neverSentData ? tr("no data yet") : tr("offline"));
+        p.drawText(spark, Qt::AlignCenter, m_neverSentData ? tr("never seen data") : tr("down"));
         return;
     }
     drawSparkline(p, spark, m_memory, historyLength, kMemoryColor);

@@ -21,8 +21,11 @@ public:
     QString clientId() const { return m_clientId; }
     void setHostname(const QString &hostname);
     void setOnline(bool online);
-    /** A client that never sent a sample says so instead of "offline". */
+    /** A client that never sent a sample says so instead of "down". */
     void setNeverSentData(bool never);
+    /** Connected, but no data for longer than expected (a hung agent or host). */
+    void setStale(bool stale);
+    bool isStale() const { return m_stale; }
     /** Appends a live point (percentages; memory < 0 if unknown). */
     void addSample(qint64 timestampMs, double cpuPercent, double memoryPercent);
     double cpu() const { return m_cpu.empty() ? -1 : m_cpu.back(); }
@@ -47,6 +50,7 @@ private:
     QString m_hostname;
     bool m_online = false;
     bool m_neverSentData = false;
+    bool m_stale = false;
     qint64 m_lastTimestamp = 0;
     std::deque<double> m_cpu;
     std::deque<double> m_memory;

@@ -293,7 +293,6 @@ void MainWindow::onInventory(const QList<server::ClientInfo> &clients, qint64 da
 void MainWindow::onActivity(const HubActivity &activity)
 {
     m_model->applyActivity(activity);
-    m_online = activity.onlineClients;
     m_rateWindow.emplace_back(m_monotonic.elapsed(), activity.samplesStored);
 }
 
@@ -308,7 +307,11 @@ void MainWindow::updateStatusBar()
     const double seconds = double(std::min<qint64>(std::max<qint64>(now, 1000), kRateWindowMs)) / 1000.0;
     const QLocale locale;
     m_urlLabel->setText(tr("Listening on %1").arg(m_core.url().toString()));
-    m_onlineLabel->setText(tr("%n client(s) online", nullptr, m_online));
+    m_onlineLabel->setText(m_model->healthSummary());
+    if (const int row = m_model->rowOf(m_detail->clientId()); row >= 0) {
+        const QModelIndex status = m_model->index(row, ClientTableModel::StatusColumn);
+        m_detail->setState(status.data().toString(), status.data(Qt::DecorationRole).value<QColor>());
+    }
     m_rateLabel->setText(tr("%1 samples/s").arg(locale.toString(double(samples) / seconds, 'f', 1)));
     m_sizeLabel->setText(m_databaseBytes < 0
                              ? tr("Database: …")

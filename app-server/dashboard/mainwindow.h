@@ -112,7 +112,6 @@ private:
     bool m_inventoryAgain = false; ///< asked while a read ran: that read may predate a write
     QString m_pendingAction; ///< a write the user waits for (dialog title), until answered
     bool m_seeded = false; ///< overview sparklines filled from history once
-    int m_online = 0;
     qint64 m_databaseBytes = -1;
     /// (monotonic ms, samples stored) over the last few seconds, for samples/s.
     std::deque<std::pair<qint64, quint64>> m_rateWindow;

@@ -117,6 +117,7 @@ void OverviewWidget::updateStates()
         if (ClientTile *tile = m_tiles.value(r.info.id)) {
             tile->setHostname(r.info.hostname);
             tile->setOnline(r.online);
+            tile->setStale(r.online && r.stale);
             tile->setNeverSentData(r.info.sampleCount == 0 && !r.latest);
         }
     }
