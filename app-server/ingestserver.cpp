@@ -288,6 +288,10 @@ void IngestServer::handleMessage(Session &s, Message &&message)
         });
     } else if (const auto *hb = std::get_if<Heartbeat>(&message)) {
         m_pendingActivity.backlog.insert(s.clientId, hb->backlogBatches);
+        QMetaObject::invokeMethod(m_worker, [w = m_worker, client = s.clientId, n = hb->backlogBatches,
+                                             t = QDateTime::currentMSecsSinceEpoch()] {
+            w->noteBacklog(client, n, t);
+        });
         send(s, Pong{hb->sentMs, QDateTime::currentMSecsSinceEpoch()});
     } else if (const auto *applied = std::get_if<ConfigApplied>(&message)) {
         QMetaObject::invokeMethod(m_worker, [w = m_worker, client = s.clientId, rev = applied->revision] {
@@ -373,6 +377,7 @@ void IngestServer::onAuthenticated(quint64 sessionId, const AuthResult &result, 
     send(*s, result.config);
     m_pendingActivity.connected.append(result.clientId);
     m_pendingActivity.disconnected.removeAll(result.clientId);
+    reportHealth(result.clientId, ClientHealth::Up);
     if (!m_activityTimer.isActive())
         m_activityTimer.start();
     Q_EMIT clientConnected(result.clientId, s->peer, returning);
@@ -460,6 +465,7 @@ void IngestServer::onDisconnected(quint64 sessionId)
         if (m_byClient.value(s->clientId) == sessionId) {
             m_byClient.remove(s->clientId);
             m_pendingActivity.disconnected.append(s->clientId);
+            reportHealth(s->clientId, ClientHealth::Down);
             if (!m_activityTimer.isActive())
                 m_activityTimer.start();
             Q_EMIT clientDisconnected(s->clientId, reason);
@@ -492,6 +498,7 @@ void IngestServer::onHousekeeping()
             qCWarning(lcHub).noquote() << "client" << s->clientId << "is stale: connected, but no data for"
                                        << s->sinceData.elapsed() / 1000 << "s";
             m_pendingActivity.staleNow.insert(s->clientId, true);
+            reportHealth(s->clientId, ClientHealth::Stale);
             if (!m_activityTimer.isActive())
                 m_activityTimer.start();
         }
@@ -522,8 +529,16 @@ void IngestServer::noteData(Session &s)
     s.stale = false;
     qCInfo(lcHub).noquote() << "client" << s.clientId << "is up again: data arrives";
     m_pendingActivity.staleNow.insert(s.clientId, false);
+    reportHealth(s.clientId, ClientHealth::Up);
     if (!m_activityTimer.isActive())
         m_activityTimer.start();
+}
+
+void IngestServer::reportHealth(const QString &clientId, ClientHealth health)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId, health, t = QDateTime::currentMSecsSinceEpoch()] {
+        w->noteHealth(clientId, health, t);
+    });
 }
 
 void IngestServer::emitActivity()

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "clienthealth.h"
 #include "hubactivity.h"
 #include "messages.h"
 #include "store/storetypes.h"
@@ -123,6 +124,8 @@ private:
     bool takeToken(Session &session);
     Session *session(quint64 id);
     void emitActivity();
+    /** Tells the store worker's alert rules (server clock). */
+    void reportHealth(const QString &clientId, ClientHealth health);
 
     Options m_options;
     StoreWorker *m_worker;

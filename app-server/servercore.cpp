@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "servercore.h"
 
+#include "alerts/notificationsender.h"
 #include "serverlogging.h"
+
+#include <QSysInfo>
 
 namespace autofact::server {
 
@@ -11,6 +14,7 @@ ServerCore::ServerCore(Options options, QObject *parent)
 {
     m_networkThread.setObjectName(QStringLiteral("autofact-network"));
     m_storeThread.setObjectName(QStringLiteral("autofact-store"));
+    m_notifyThread.setObjectName(QStringLiteral("autofact-notify"));
 }
 
 ServerCore::~ServerCore()
@@ -22,9 +26,20 @@ bool ServerCore::start(QString *error)
 {
     m_storeThread.start();
     m_networkThread.start();
+    m_notifyThread.start();
     m_worker = new StoreWorker(m_options.databasePath);
     m_worker->setTokenRequired(m_options.requireEnrolmentToken);
+    m_worker->setServerName(QSysInfo::machineHostName());
     m_worker->moveToThread(&m_storeThread);
+    // Notifications on a thread of their own: a receiver that never answers holds up nothing.
+    m_sender = new NotificationSender(m_options.notify);
+    m_sender->moveToThread(&m_notifyThread);
+    connect(m_worker, &StoreWorker::notifiersChanged, m_sender, &NotificationSender::setNotifiers);
+    connect(m_worker, &StoreWorker::alertNotices, m_sender, [s = m_sender](const QList<AlertNotice> &notices) {
+        for (const AlertNotice &n : notices)
+            s->send(n);
+    });
+    connect(m_sender, &NotificationSender::attemptFinished, m_worker, &StoreWorker::recordDelivery);
     StoreResult<void> opened;
     QMetaObject::invokeMethod(
         m_worker, [&] { opened = m_worker->open(m_options.defaults); },
@@ -73,10 +88,17 @@ void ServerCore::stop()
         QMetaObject::invokeMethod(m_worker, [this] { delete m_worker; }, Qt::BlockingQueuedConnection);
         m_worker = nullptr;
     }
+    if (m_sender) {
+        // Deliveries still running are abandoned: a stopping server does not wait for receivers.
+        QMetaObject::invokeMethod(m_sender, [this] { delete m_sender; }, Qt::BlockingQueuedConnection);
+        m_sender = nullptr;
+    }
     m_networkThread.quit();
     m_storeThread.quit();
+    m_notifyThread.quit();
     m_networkThread.wait();
     m_storeThread.wait();
+    m_notifyThread.wait();
     if (m_running)
         qCInfo(lcServer) << "server stopped";
     m_running = false;
@@ -114,6 +136,58 @@ void ServerCore::createToken(int maxUses, qint64 validForMs, const QString &labe
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, maxUses, validForMs, label] {
         w->createToken(maxUses, validForMs, label);
+    });
+}
+
+void ServerCore::publishAlertState()
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->publishAlertState(); });
+}
+
+void ServerCore::acknowledgeAlert(qint64 alertId, bool on)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, alertId, on] { w->acknowledgeAlert(alertId, on); });
+}
+
+void ServerCore::silenceAlert(qint64 alertId, qint64 untilMs, const QString &reason)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, alertId, untilMs, reason] {
+        w->silenceAlert(alertId, untilMs, reason);
+    });
+}
+
+void ServerCore::setAlertRule(const QString &rule, const QString &clientId,
+                              const std::optional<AlertRuleSettings> &settings)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, rule, clientId, settings] {
+        w->setAlertRule(rule, clientId, settings.value_or(AlertRuleSettings{}), !settings);
+    });
+}
+
+void ServerCore::setAlertRepeatInterval(qint64 ms)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, ms] { w->setAlertRepeatInterval(ms); });
+}
+
+void ServerCore::requestAlertHistory(int limit)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, limit] { w->requestAlertHistory(limit); });
+}
+
+void ServerCore::addNotifier(NotifierInfo::Kind kind, const QString &target)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, kind, target] { w->addNotifier(kind, target); });
+}
+
+void ServerCore::removeNotifier(qint64 notifierId)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, notifierId] { w->removeNotifier(notifierId); });
+}
+
+void ServerCore::testNotifier(qint64 notifierId)
+{
+    QMetaObject::invokeMethod(m_sender, [s = m_sender, notifierId] {
+        s->sendTo(notifierId, NotificationSender::testNotice(QSysInfo::machineHostName()));
     });
 }
 

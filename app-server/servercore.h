@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "alerts/notificationsender.h"
 #include "ingestserver.h"
 #include "storeworker.h"
 
@@ -27,6 +28,8 @@ public:
         bool requireEnrolmentToken = true;
         /// "sha256:HEX" of the certificate served (empty for ws://): what agents pin.
         QString certificateFingerprint;
+        /// Retries and timeouts of the notification channels.
+        NotificationSender::Policy notify;
     };
 
     explicit ServerCore(Options options, QObject *parent = nullptr);
@@ -43,6 +46,8 @@ public:
     IngestServer *hub() const { return m_hub; }
     /** Lives on the database thread: same rule. */
     StoreWorker *worker() const { return m_worker; }
+    /** Lives on the notification thread: same rule. */
+    NotificationSender *sender() const { return m_sender; }
 
     /** Queued: replace the default agent config; connected agents get it at once. */
     void setDefaultConfig(const AgentConfig &config);
@@ -55,11 +60,28 @@ public:
     /** Queued: create an enrolment token; the worker answers with tokenCreated or storeError. */
     void createToken(int maxUses, qint64 validForMs, const QString &label);
 
+    /** Queued: the worker emits alertsChanged, alertSettingsChanged, notifiersChanged. */
+    void publishAlertState();
+    void acknowledgeAlert(qint64 alertId, bool on);
+    /** Queued: silence until @p untilMs (0: lift the silence). */
+    void silenceAlert(qint64 alertId, qint64 untilMs, const QString &reason);
+    /** Queued: store a rule setting for @p clientId (empty: every client); unset removes it. */
+    void setAlertRule(const QString &rule, const QString &clientId, const std::optional<AlertRuleSettings> &settings);
+    void setAlertRepeatInterval(qint64 ms);
+    /** Queued: the worker answers with alertHistory. */
+    void requestAlertHistory(int limit);
+    void addNotifier(NotifierInfo::Kind kind, const QString &target);
+    void removeNotifier(qint64 notifierId);
+    /** Queued: a test notice to one channel; the sender answers with delivered(). */
+    void testNotifier(qint64 notifierId);
+
 private:
     Options m_options;
     QThread m_networkThread;
     QThread m_storeThread;
+    QThread m_notifyThread;
     StoreWorker *m_worker = nullptr;
+    NotificationSender *m_sender = nullptr;
     IngestServer *m_hub = nullptr;
     QUrl m_url;
     bool m_running = false;

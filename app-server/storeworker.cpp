@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "storeworker.h"
 
+#include "alerts/alertmonitor.h"
+#include "alerts/alertslogging.h"
 #include "store/storelogging.h"
 
 #include <QDateTime>
@@ -25,6 +27,10 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     qRegisterMetaType<Hello>();
     qRegisterMetaType<SampleBatch>();
     qRegisterMetaType<AgentConfig>();
+    qRegisterMetaType<QList<AlertNotice>>();
+    qRegisterMetaType<QList<AlertRecord>>();
+    qRegisterMetaType<QList<AlertRuleRow>>();
+    qRegisterMetaType<QList<NotifierInfo>>();
     m_commitTimer.setSingleShot(true);
     // A few milliseconds of waiting lets batches from many agents share one transaction;
     // that is what makes synchronous=FULL affordable.
@@ -34,6 +40,14 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     // rows once a second costs microseconds.
     m_revocationTimer.setInterval(1000);
     connect(&m_revocationTimer, &QTimer::timeout, this, &StoreWorker::pollRevocations);
+    // Host rules count seconds; notifier changes from `autofactory notify` must reach a running
+    // server within 5 s: a tick a second, a notifier read every other tick.
+    m_alertTimer.setInterval(1000);
+    connect(&m_alertTimer, &QTimer::timeout, this, [this] {
+        evaluateAlerts();
+        if (++m_alertTicks % 2 == 0)
+            pollNotifiers();
+    });
 }
 
 StoreWorker::~StoreWorker() = default;
@@ -75,15 +89,27 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
             return StoreError{set.error().kind,
                               QStringLiteral("cannot store the default agent config: %1").arg(set.error().message)};
     }
+    auto alerts = std::make_unique<AlertMonitor>(*store, m_serverName);
+    if (auto loaded = alerts->load(now()); !loaded)
+        return StoreError{loaded.error().kind,
+                          QStringLiteral("cannot load the alert rules: %1").arg(loaded.error().message)};
     m_store = std::move(store);
+    m_alerts = std::move(alerts);
     m_revocationTimer.start();
+    m_alertTimer.start();
+    Q_EMIT alertsChanged(m_alerts->active());
+    m_alerts->takeChanged();
+    emitAlertSettings();
+    pollNotifiers();
     return {};
 }
 
 void StoreWorker::close()
 {
     m_revocationTimer.stop();
+    m_alertTimer.stop();
     flush();
+    m_alerts.reset();
     if (m_store)
         check(m_store->enrolment().markAllOffline(now(), QStringLiteral("server shut down")),
               QStringLiteral("closing connection rows"));
@@ -101,6 +127,9 @@ void StoreWorker::authenticate(quint64 session, const Hello &hello, const QStrin
         Q_EMIT authenticated(session, {}, result.error().message);
         return;
     }
+    if (m_alerts && (result->outcome == AuthResult::Outcome::NewClient
+                     || result->outcome == AuthResult::Outcome::Returning))
+        m_alerts->addClient(result->clientId, hello.hostname);
     Q_EMIT authenticated(session, *result, QString());
 }
 
@@ -113,6 +142,10 @@ void StoreWorker::revokeClient(const QString &clientId)
     if (!check(m_store->enrolment().revoke(clientId, now()), QStringLiteral("revoking %1").arg(clientId)))
         return;
     m_revoked.insert(clientId);
+    if (m_alerts) {
+        m_alerts->removeClient(clientId, QStringLiteral("client blocked"), now());
+        emitNotices(m_alerts->settle(now()));
+    }
     Q_EMIT clientRevoked(clientId);
 }
 
@@ -144,6 +177,10 @@ void StoreWorker::pollRevocations()
             continue;
         m_revoked.insert(id);
         qCInfo(lcStore).noquote() << "client" << id << "was revoked by another process";
+        if (m_alerts) {
+            m_alerts->removeClient(id, QStringLiteral("client blocked"), now());
+            emitNotices(m_alerts->settle(now()));
+        }
         Q_EMIT clientRevoked(id);
     }
 }
@@ -206,6 +243,8 @@ void StoreWorker::flush()
         if (r.status == IngestResult::Status::Duplicate) {
             ++c.duplicateBatches;
         } else {
+            if (m_alerts)
+                m_alerts->observeBatch(p.clientId, p.batch.samples, p.batch.droppedTotal);
             c.storedSamples += p.batch.samples.size();
             stats.samples += p.batch.samples.size();
             if (!p.batch.samples.empty()
@@ -223,6 +262,9 @@ void StoreWorker::flush()
     m_pendingSamples = 0;
     stats.elapsedUs = timer.nsecsElapsed() / 1000;
     Q_EMIT committed(commits, stats);
+    // After the acks are on their way: alert writes never delay an acknowledgement.
+    if (m_alerts)
+        emitNotices(m_alerts->settle(now()));
 }
 
 void StoreWorker::recordDisconnect(qint64 connectionId, const QString &reason)
@@ -283,8 +325,13 @@ void StoreWorker::forgetClient(const QString &clientId, bool deleteHistory)
     // them first keeps the order of events the user saw.
     flush();
     if (check(m_store->inventory().forgetClient(clientId, deleteHistory, now()),
-              QStringLiteral("cannot forget %1").arg(clientId)))
+              QStringLiteral("cannot forget %1").arg(clientId))) {
+        if (m_alerts) {
+            m_alerts->removeClient(clientId, QStringLiteral("client forgotten"), now());
+            emitNotices(m_alerts->settle(now()));
+        }
         Q_EMIT clientForgotten(clientId, deleteHistory);
+    }
 }
 
 void StoreWorker::discardEnrolment(const QString &clientId)
@@ -292,6 +339,133 @@ void StoreWorker::discardEnrolment(const QString &clientId)
     if (m_store)
         check(m_store->inventory().forgetClient(clientId, true, now()),
               QStringLiteral("removing the unused enrolment %1").arg(clientId));
+}
+
+void StoreWorker::emitNotices(std::vector<AlertNotice> notices)
+{
+    if (!notices.empty())
+        Q_EMIT alertNotices(QList<AlertNotice>(std::make_move_iterator(notices.begin()),
+                                               std::make_move_iterator(notices.end())));
+    if (m_alerts && m_alerts->takeChanged())
+        Q_EMIT alertsChanged(m_alerts->active());
+}
+
+void StoreWorker::emitAlertSettings()
+{
+    auto rows = m_store->alerts().rules();
+    if (check(rows, QStringLiteral("reading alert rules")))
+        Q_EMIT alertSettingsChanged(*rows, m_alerts->repeatIntervalMs());
+}
+
+void StoreWorker::noteHealth(const QString &clientId, ClientHealth health, qint64 atMs)
+{
+    if (m_alerts)
+        m_alerts->observeHealth(clientId, health, atMs);
+}
+
+void StoreWorker::noteBacklog(const QString &clientId, quint32 batches, qint64 atMs)
+{
+    if (m_alerts)
+        m_alerts->observeBacklog(clientId, batches, atMs);
+}
+
+void StoreWorker::evaluateAlerts()
+{
+    if (m_alerts)
+        emitNotices(m_alerts->tick(now()));
+}
+
+void StoreWorker::publishAlertState()
+{
+    if (!m_alerts)
+        return;
+    m_alerts->takeChanged();
+    Q_EMIT alertsChanged(m_alerts->active());
+    emitAlertSettings();
+    Q_EMIT notifiersChanged(m_notifiers);
+}
+
+void StoreWorker::acknowledgeAlert(qint64 alertId, bool on)
+{
+    if (!m_alerts)
+        return;
+    if (check(m_alerts->acknowledge(alertId, on, now()),
+              QStringLiteral("cannot acknowledge alert %1").arg(alertId)))
+        emitNotices({});
+}
+
+void StoreWorker::silenceAlert(qint64 alertId, qint64 untilMs, const QString &reason)
+{
+    if (!m_alerts)
+        return;
+    if (check(m_alerts->silence(alertId, untilMs, reason), QStringLiteral("cannot silence alert %1").arg(alertId)))
+        emitNotices({});
+}
+
+void StoreWorker::setAlertRule(const QString &rule, const QString &clientId, const AlertRuleSettings &settings,
+                               bool remove)
+{
+    if (!m_alerts)
+        return;
+    if (!check(m_alerts->setRule(rule, clientId, remove ? std::nullopt : std::optional(settings), now()),
+               QStringLiteral("cannot store the alert rule %1").arg(rule)))
+        return;
+    emitAlertSettings();
+    emitNotices(m_alerts->settle(now()));
+}
+
+void StoreWorker::setAlertRepeatInterval(qint64 ms)
+{
+    if (m_alerts && check(m_alerts->setRepeatIntervalMs(ms), QStringLiteral("cannot store the repeat interval")))
+        emitAlertSettings();
+}
+
+void StoreWorker::requestAlertHistory(int limit)
+{
+    if (!m_store)
+        return;
+    auto all = m_store->alerts().alerts(true, limit);
+    if (check(all, QStringLiteral("reading the alert history")))
+        Q_EMIT alertHistory(*all);
+}
+
+void StoreWorker::addNotifier(NotifierInfo::Kind kind, const QString &target)
+{
+    if (m_store && check(m_store->alerts().addNotifier(kind, target, now()), QStringLiteral("cannot add a notifier")))
+        pollNotifiers();
+}
+
+void StoreWorker::removeNotifier(qint64 notifierId)
+{
+    if (m_store && check(m_store->alerts().removeNotifier(notifierId),
+                         QStringLiteral("cannot remove notifier %1").arg(notifierId)))
+        pollNotifiers();
+}
+
+void StoreWorker::recordDelivery(qint64 notifierId, bool ok, bool deadLetter, const QString &error)
+{
+    if (m_store)
+        check(m_store->alerts().recordDelivery(notifierId, ok, deadLetter, error, now()),
+              QStringLiteral("counting a delivery of notifier %1").arg(notifierId));
+}
+
+void StoreWorker::pollNotifiers()
+{
+    if (!m_store)
+        return;
+    auto list = m_store->alerts().notifiers();
+    if (!list) {
+        qCWarning(lcAlerts).noquote() << "cannot read the notifiers:" << list.error().message;
+        return;
+    }
+    const auto same = [](const NotifierInfo &a, const NotifierInfo &b) {
+        return a.sameChannel(b) && a.sent == b.sent && a.failed == b.failed && a.deadLetters == b.deadLetters
+               && a.lastError == b.lastError;
+    };
+    if (std::equal(list->cbegin(), list->cend(), m_notifiers.cbegin(), m_notifiers.cend(), same))
+        return;
+    m_notifiers = *list;
+    Q_EMIT notifiersChanged(m_notifiers);
 }
 
 } // namespace autofact::server

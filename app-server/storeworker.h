@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "alerts/alertnotice.h"
+#include "clienthealth.h"
 #include "messages.h"
 #include "store/store.h"
 
@@ -16,6 +18,8 @@
 #include <vector>
 
 namespace autofact::server {
+
+class AlertMonitor;
 
 /** What one group commit did for one connection: the sequences to acknowledge. */
 struct SessionCommit {
@@ -96,6 +100,36 @@ public:
     /** Writes what is queued now. */
     void flush();
 
+    // --- alerts (AlertMonitor) ---
+    /** The hub saw @p clientId's health change at @p atMs (server clock). */
+    void noteHealth(const QString &clientId, autofact::server::ClientHealth health, qint64 atMs);
+    /** The agent reported a spool backlog in a heartbeat. */
+    void noteBacklog(const QString &clientId, quint32 batches, qint64 atMs);
+    /** Runs the timed rules and repeats now (the worker does it every second). */
+    void evaluateAlerts();
+    /** Emits alertsChanged, alertSettingsChanged and notifiersChanged with the current state. */
+    void publishAlertState();
+    void acknowledgeAlert(qint64 alertId, bool on);
+    /** Silences an alert until @p untilMs (0: lifts it). */
+    void silenceAlert(qint64 alertId, qint64 untilMs, const QString &reason);
+    /** Stores a rule setting for @p clientId (empty: every client), or removes it (@p remove). */
+    void setAlertRule(const QString &rule, const QString &clientId, const autofact::server::AlertRuleSettings &settings,
+                      bool remove);
+    void setAlertRepeatInterval(qint64 ms);
+    /** Answers with alertHistory. */
+    void requestAlertHistory(int limit);
+    void addNotifier(autofact::server::NotifierInfo::Kind kind, const QString &target);
+    void removeNotifier(qint64 notifierId);
+    /** Counts a delivery attempt (from the NotificationSender). */
+    void recordDelivery(qint64 notifierId, bool ok, bool deadLetter, const QString &error);
+    /**
+     * Reads the notifiers (`autofactory notify add` in another process changes them) and emits
+     * notifiersChanged when they differ. Runs every 2 s while open.
+     */
+    void pollNotifiers();
+    /** Name in notices' url_hint: the server's host name. */
+    void setServerName(const QString &name) { m_serverName = name; }
+
     /** Largest queue (in samples) before a commit is forced without waiting. */
     void setMaxQueuedSamples(quint64 samples) { m_maxQueuedSamples = samples; }
     /** How long the first queued batch may wait for company before the commit. */
@@ -126,6 +160,15 @@ Q_SIGNALS:
     /** Something could not be stored or read; one line for the user. */
     void storeError(const QString &message);
 
+    /** Alerts fired, resolved or repeated: for the notification channels and the tray. */
+    void alertNotices(const QList<autofact::server::AlertNotice> &notices);
+    /** The active alerts changed (fired, resolved, acknowledged, silenced); newest first. */
+    void alertsChanged(const QList<autofact::server::AlertRecord> &active);
+    /** Rule settings as stored (over the shipped defaults), and the repeat interval. */
+    void alertSettingsChanged(const QList<autofact::server::AlertRuleRow> &rows, qint64 repeatMs);
+    void notifiersChanged(const QList<autofact::server::NotifierInfo> &notifiers);
+    void alertHistory(const QList<autofact::server::AlertRecord> &alerts);
+
 private:
     /** Logs and emits a failed call; true when @p result is ok. */
     template<typename T>
@@ -137,8 +180,16 @@ private:
         SampleBatch batch;
     };
 
+    void emitNotices(std::vector<AlertNotice> notices);
+    void emitAlertSettings();
+
     QString m_path;
+    QString m_serverName;
     std::unique_ptr<Store> m_store;
+    std::unique_ptr<AlertMonitor> m_alerts;
+    QTimer m_alertTimer{this};
+    int m_alertTicks = 0;
+    QList<NotifierInfo> m_notifiers;
     std::vector<Pending> m_pending;
     /** The connection that brought each client's newest batch: a silence on the same one is a stall. */
     QHash<QString, quint64> m_lastSessionOf;
@@ -159,3 +210,6 @@ Q_DECLARE_METATYPE(autofact::server::CommitStats)
 Q_DECLARE_METATYPE(autofact::Hello)
 Q_DECLARE_METATYPE(autofact::SampleBatch)
 Q_DECLARE_METATYPE(autofact::AgentConfig)
+Q_DECLARE_METATYPE(autofact::server::AlertRecord)
+Q_DECLARE_METATYPE(autofact::server::AlertRuleRow)
+Q_DECLARE_METATYPE(autofact::server::NotifierInfo)

@@ -147,6 +147,50 @@ constexpr const char *kSchemaV5[] = {
     "ALTER TABLE clients ADD COLUMN enrolment_token TEXT",
 };
 
+// Version 6: alerts (issue 14): rule settings over the shipped defaults, every firing with its
+// resolution, acknowledgement and silence, and the notification channels with their counters.
+constexpr const char *kSchemaV6[] = {
+    R"(CREATE TABLE alert_rules (
+         rule TEXT NOT NULL,
+         client_id TEXT NOT NULL DEFAULT '',
+         enabled INTEGER NOT NULL,
+         threshold REAL NOT NULL,
+         for_ms INTEGER NOT NULL,
+         resolve_ms INTEGER NOT NULL,
+         PRIMARY KEY (rule, client_id)) WITHOUT ROWID)",
+    R"(CREATE TABLE alerts (
+         id INTEGER PRIMARY KEY,
+         rule TEXT NOT NULL,
+         client_id TEXT NOT NULL,
+         hostname TEXT NOT NULL DEFAULT '',
+         value REAL NOT NULL,
+         threshold REAL NOT NULL,
+         started_ms INTEGER NOT NULL,
+         fired_ms INTEGER NOT NULL,
+         resolved_ms INTEGER,
+         acked_ms INTEGER,
+         silenced_until_ms INTEGER,
+         silence_reason TEXT NOT NULL DEFAULT '',
+         notified_ms INTEGER,
+         resolution TEXT NOT NULL DEFAULT ''))",
+    // Active alerts are read on every start and by `autofactory alerts`: partial, so they
+    // stay cheap however long the history grows.
+    "CREATE INDEX alerts_active ON alerts(client_id, rule) WHERE resolved_ms IS NULL",
+    "CREATE INDEX alerts_started ON alerts(started_ms)",
+    R"(CREATE TABLE notifiers (
+         id INTEGER PRIMARY KEY,
+         kind TEXT NOT NULL CHECK (kind IN ('webhook', 'command')),
+         target TEXT NOT NULL,
+         enabled INTEGER NOT NULL DEFAULT 1,
+         created_ms INTEGER NOT NULL,
+         sent INTEGER NOT NULL DEFAULT 0,
+         failed INTEGER NOT NULL DEFAULT 0,
+         dead_letters INTEGER NOT NULL DEFAULT 0,
+         last_ok_ms INTEGER,
+         last_error TEXT NOT NULL DEFAULT '',
+         last_error_ms INTEGER))",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -206,7 +250,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

@@ -26,7 +26,7 @@ struct Store::Parts {
     explicit Parts(std::unique_ptr<Database> database)
         : db(std::move(database)), configs(*db), tokens(*db), enrolment(*db, configs, tokens),
           inventory(*db, configs),
-          ingest(*db), history(*db, inventory)
+          ingest(*db), history(*db, inventory), alerts(*db)
     {
     }
     std::unique_ptr<Database> db;
@@ -40,6 +40,7 @@ struct Store::Parts {
     Inventory inventory;
     Ingest ingest;
     History history;
+    AlertStore alerts;
 };
 
 namespace {
@@ -133,6 +134,11 @@ Inventory &Store::inventory()
 History &Store::history()
 {
     return m_parts->history;
+}
+
+AlertStore &Store::alerts()
+{
+    return m_parts->alerts;
 }
 
 } // namespace autofact::server

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "alertstore.h"
 #include "configstore.h"
 #include "enrolment.h"
 #include "enrolmenttokens.h"
@@ -29,6 +30,7 @@ namespace autofact::server {
  * | configs()     | agent behaviour: default, overrides, revisions            |
  * | inventory()   | the clients: list, lookup by ID or hostname, forget       |
  * | history()     | samples, minute rollups, gaps, counts                     |
+ * | alerts()      | alert rules, firings, notifiers, repeat interval          |
  *
  * Every call of every part returns a StoreResult: a failed read is an error, never an empty
  * answer. Before open() succeeded, every call fails with StoreError::Kind::NotOpen.
@@ -65,6 +67,7 @@ public:
     ConfigStore &configs();
     Inventory &inventory();
     History &history();
+    AlertStore &alerts();
 
 private:
     struct Parts;

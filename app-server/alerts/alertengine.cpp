@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+#include "alertengine.h"
+
+#include "metrics.h"
+
+namespace autofact::server {
+
+namespace {
+
+const QString kConditionCleared = QStringLiteral("condition cleared");
+
+} // namespace
+
+AlertEngine::ClientState *AlertEngine::client(const QString &clientId)
+{
+    const auto it = m_index.constFind(clientId);
+    if (it == m_index.cend())
+        return nullptr;
+    ClientState &c = m_clients[*it];
+    return c.removed ? nullptr : &c;
+}
+
+void AlertEngine::addClient(const QString &clientId, const QString &hostname)
+{
+    const auto it = m_index.constFind(clientId);
+    if (it != m_index.cend()) {
+        ClientState &c = m_clients[*it];
+        if (!hostname.isEmpty())
+            c.hostname = hostname;
+        if (c.removed) {
+            const QString host = c.hostname;
+            c = ClientState{};
+            c.id = clientId;
+            c.hostname = host;
+            c.settings = m_rules.forClient(clientId);
+        }
+        return;
+    }
+    ClientState c;
+    c.id = clientId;
+    c.hostname = hostname;
+    c.settings = m_rules.forClient(clientId);
+    m_index.insert(clientId, m_clients.size());
+    m_clients.push_back(std::move(c));
+}
+
+void AlertEngine::removeClient(const QString &clientId, const QString &reason, qint64 nowMs,
+                               std::vector<AlertTransition> &out)
+{
+    ClientState *c = client(clientId);
+    if (!c)
+        return;
+    for (int r = 0; r < alertRuleCount; ++r)
+        if (c->rules[r].firing)
+            resolve(*c, AlertRule(r), nowMs, reason, out);
+    c->removed = true;
+}
+
+void AlertEngine::setRules(const AlertRuleSet &rules, qint64 nowMs, std::vector<AlertTransition> &out)
+{
+    m_rules = rules;
+    for (ClientState &c : m_clients) {
+        if (c.removed)
+            continue;
+        c.settings = m_rules.forClient(c.id);
+        for (int r = 0; r < alertRuleCount; ++r) {
+            RuleState &st = c.rules[r];
+            if (!c.settings[r].enabled) {
+                if (st.firing)
+                    resolve(c, AlertRule(r), nowMs, QStringLiteral("rule disabled"), out);
+                st = RuleState{};
+            }
+        }
+    }
+}
+
+void AlertEngine::restoreFiring(const QString &clientId, AlertRule rule, qint64 alertId, qint64 startedMs,
+                                double value)
+{
+    ClientState *c = client(clientId);
+    if (!c)
+        return;
+    RuleState &st = c->rules[std::size_t(rule)];
+    st.firing = true;
+    st.alertId = alertId;
+    st.startedMs = startedMs;
+    st.condSince = startedMs;
+    st.clearSince = -1;
+    st.value = value;
+}
+
+void AlertEngine::setAlertId(const QString &clientId, AlertRule rule, qint64 alertId)
+{
+    if (ClientState *c = client(clientId))
+        c->rules[std::size_t(rule)].alertId = alertId;
+}
+
+int AlertEngine::firingCount() const
+{
+    int n = 0;
+    for (const ClientState &c : m_clients)
+        if (!c.removed)
+            for (const RuleState &st : c.rules)
+                n += st.firing ? 1 : 0;
+    return n;
+}
+
+void AlertEngine::resolve(ClientState &c, AlertRule rule, qint64 t, const QString &why,
+                          std::vector<AlertTransition> &out)
+{
+    RuleState &st = c.rules[std::size_t(rule)];
+    AlertTransition tr;
+    tr.kind = AlertTransition::Kind::Resolved;
+    tr.rule = rule;
+    tr.clientId = c.id;
+    tr.hostname = c.hostname;
+    tr.value = st.value;
+    tr.threshold = c.settings[std::size_t(rule)].threshold;
+    tr.startedMs = st.startedMs;
+    tr.atMs = t;
+    tr.alertId = st.alertId;
+    tr.resolution = why;
+    out.push_back(std::move(tr));
+    st = RuleState{};
+}
+
+void AlertEngine::step(ClientState &c, AlertRule rule, bool cond, double value, qint64 t, qint64 condStart,
+                       std::vector<AlertTransition> &out)
+{
+    const AlertRuleSettings &s = c.settings[std::size_t(rule)];
+    if (!s.enabled)
+        return;
+    RuleState &st = c.rules[std::size_t(rule)];
+    if (!st.firing) {
+        if (!cond) {
+            st.condSince = -1;
+            return;
+        }
+        if (st.condSince < 0)
+            st.condSince = condStart;
+        if (t - st.condSince < s.forMs)
+            return;
+        st.firing = true;
+        st.clearSince = -1;
+        st.startedMs = st.condSince;
+        st.alertId = 0;
+        st.value = value;
+        AlertTransition tr;
+        tr.kind = AlertTransition::Kind::Fired;
+        tr.rule = rule;
+        tr.clientId = c.id;
+        tr.hostname = c.hostname;
+        tr.value = value;
+        tr.threshold = s.threshold;
+        tr.startedMs = st.startedMs;
+        tr.atMs = t;
+        out.push_back(std::move(tr));
+        return;
+    }
+    // Host rules' value is how long the condition held: keep it once the host is back.
+    if (cond || alertRuleInfo(rule).hasThreshold)
+        st.value = value;
+    if (cond) {
+        st.clearSince = -1;
+        return;
+    }
+    if (st.clearSince < 0)
+        st.clearSince = condStart;
+    if (t - st.clearSince >= s.resolveMs)
+        resolve(c, rule, t, kConditionCleared, out);
+}
+
+void AlertEngine::observeSamples(const QString &clientId, const std::vector<Sample> &samples,
+                                 quint64 droppedTotal, std::vector<AlertTransition> &out)
+{
+    ClientState *c = client(clientId);
+    if (!c || samples.empty())
+        return;
+    const RuleSettingsArray &s = c->settings;
+    const auto at = [](AlertRule r) { return std::size_t(r); };
+    const double cpuLimit = s[at(AlertRule::CpuBusy)].threshold;
+    const double memLimit = s[at(AlertRule::MemoryUsed)].threshold;
+    const double swapLimit = s[at(AlertRule::SwapUsed)].threshold;
+    const double loadLimit = s[at(AlertRule::LoadPerCore)].threshold;
+    for (const Sample &sample : samples) {
+        const qint64 t = sample.timestampMs;
+        // A resend or an out-of-order batch: these times were judged already.
+        if (t <= c->lastSampleMs)
+            continue;
+        c->lastSampleMs = t;
+        const double cpu = metrics::cpuPercent(sample);
+        step(*c, AlertRule::CpuBusy, cpu > cpuLimit, cpu, t, t, out);
+        const double mem = metrics::memoryPercent(sample);
+        if (mem >= 0)
+            step(*c, AlertRule::MemoryUsed, mem > memLimit, mem, t, t, out);
+        // No swap is no swap alert, and never a resolution of one: that needs a reading.
+        const double swap = metrics::swapPercent(sample);
+        if (swap >= 0)
+            step(*c, AlertRule::SwapUsed, swap > swapLimit, swap, t, t, out);
+        if (sample.coreCount > 0) {
+            const double load = double(sample.load1) / sample.coreCount;
+            step(*c, AlertRule::LoadPerCore, load > loadLimit, load, t, t, out);
+        }
+    }
+    // The drop counter is the agent's running total: the first one seen is a baseline, and one
+    // that goes back (a new spool) starts a new baseline rather than an alert.
+    const qint64 t = c->lastSampleMs;
+    RuleState &dropped = c->rules[at(AlertRule::SamplesDropped)];
+    if (c->droppedKnown && droppedTotal >= c->droppedTotal) {
+        const quint64 delta = droppedTotal - c->droppedTotal;
+        const bool cond = double(delta) > s[at(AlertRule::SamplesDropped)].threshold;
+        // The value is what was lost while the alert is pending or firing, not per batch.
+        const double total = (dropped.condSince >= 0 || dropped.firing ? dropped.value : 0) + double(delta);
+        step(*c, AlertRule::SamplesDropped, cond, cond ? total : dropped.value, t, t, out);
+        if (cond && !dropped.firing)
+            dropped.value = total;
+    }
+    c->droppedTotal = droppedTotal;
+    c->droppedKnown = true;
+}
+
+void AlertEngine::observeHealth(const QString &clientId, ClientHealth health, qint64 atMs)
+{
+    ClientState *c = client(clientId);
+    if (!c || c->health == health)
+        return;
+    c->health = health;
+    c->healthSince = atMs;
+}
+
+void AlertEngine::observeBacklog(const QString &clientId, quint32 batches, qint64 atMs)
+{
+    ClientState *c = client(clientId);
+    if (!c)
+        return;
+    const double limit = c->settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
+    if ((double(batches) > limit) != (double(c->backlog) > limit))
+        c->backlogSince = atMs;
+    c->backlog = batches;
+}
+
+void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
+{
+    for (ClientState &c : m_clients) {
+        if (c.removed)
+            continue;
+        const qint64 healthFor = (nowMs - c.healthSince) / 1000;
+        step(c, AlertRule::HostStale, c.health == ClientHealth::Stale, double(std::max<qint64>(healthFor, 0)),
+             nowMs, c.healthSince, out);
+        step(c, AlertRule::HostDown, c.health == ClientHealth::Down, double(std::max<qint64>(healthFor, 0)),
+             nowMs, c.healthSince, out);
+        const double limit = c.settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
+        step(c, AlertRule::SpoolBacklog, double(c.backlog) > limit, double(c.backlog), nowMs, c.backlogSince, out);
+    }
+}
+
+} // namespace autofact::server

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+#include "alertmonitor.h"
+
+#include "alertslogging.h"
+#include "store/store.h"
+#include "untrustedtext.h"
+
+#include <QDateTime>
+
+#include <algorithm>
+
+namespace autofact::server {
+
+QString formatHoldTime(qint64 ms)
+{
+    const qint64 s = ms / 1000;
+    if (s >= 7200 && s % 3600 == 0)
+        return QStringLiteral("%1 h").arg(s / 3600);
+    if (s >= 120 && s % 60 == 0)
+        return QStringLiteral("%1 min").arg(s / 60);
+    return QStringLiteral("%1 s").arg(s);
+}
+
+AlertMonitor::AlertMonitor(Store &store, QString serverName)
+    : m_store(store)
+    , m_serverName(std::move(serverName))
+{
+}
+
+StoreResult<void> AlertMonitor::load(qint64 nowMs)
+{
+    auto rows = m_store.alerts().rules();
+    if (!rows)
+        return rows.error();
+    auto repeat = m_store.alerts().repeatIntervalMs();
+    if (!repeat)
+        return repeat.error();
+    m_repeatMs = *repeat;
+    auto clients = m_store.inventory().clients();
+    if (!clients)
+        return clients.error();
+    std::vector<AlertTransition> none;
+    m_engine.setRules(AlertRuleSet(*rows), nowMs, none);
+    for (const ClientInfo &c : std::as_const(*clients)) {
+        if (c.forgotten || c.blockedMs > 0)
+            continue;
+        m_engine.addClient(c.id, c.hostname);
+        // Down from now, not from when it was last seen: while the server was stopped every
+        // agent was cut off, and each needs its reconnect backoff to come back.
+        if (c.sampleCount > 0)
+            m_engine.observeHealth(c.id, ClientHealth::Down, nowMs);
+    }
+    auto active = m_store.alerts().alerts(false);
+    if (!active)
+        return active.error();
+    m_active.clear();
+    for (const AlertRecord &a : std::as_const(*active)) {
+        const auto rule = alertRuleFromKey(a.rule);
+        if (!rule || !m_engine.hasClient(a.clientId)) {
+            // A rule this build does not know, or a client no longer watched: it cannot resolve
+            // by itself, so it is closed with the reason.
+            if (auto r = m_store.alerts().resolve(a.id, nowMs, a.value,
+                                                  rule ? QStringLiteral("client no longer watched")
+                                                       : QStringLiteral("rule unknown to this version"));
+                !r)
+                return r.error();
+            continue;
+        }
+        m_engine.restoreFiring(a.clientId, *rule, a.id, a.startedMs, a.value);
+        m_active.insert(a.id, a);
+    }
+    m_changed = true;
+    qCInfo(lcAlerts) << "watching" << m_engine.clientCount() << "clients;" << m_active.size()
+                     << "alerts firing";
+    return {};
+}
+
+void AlertMonitor::observeBatch(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal)
+{
+    m_engine.observeSamples(clientId, samples, droppedTotal, m_transitions);
+}
+
+void AlertMonitor::observeHealth(const QString &clientId, ClientHealth health, qint64 atMs)
+{
+    m_engine.observeHealth(clientId, health, atMs);
+}
+
+void AlertMonitor::observeBacklog(const QString &clientId, quint32 batches, qint64 atMs)
+{
+    m_engine.observeBacklog(clientId, batches, atMs);
+}
+
+void AlertMonitor::removeClient(const QString &clientId, const QString &reason, qint64 nowMs)
+{
+    m_engine.removeClient(clientId, reason, nowMs, m_transitions);
+}
+
+AlertNotice AlertMonitor::notice(const AlertRecord &a, AlertNotice::Status status, bool repeat) const
+{
+    AlertNotice n;
+    n.status = status;
+    n.repeat = repeat;
+    n.alertId = a.id;
+    n.rule = a.rule;
+    n.clientId = a.clientId;
+    n.hostname = cleanUntrustedText(a.hostname);
+    n.value = a.value;
+    n.threshold = a.threshold;
+    n.startedMs = a.startedMs;
+    n.resolvedMs = a.resolvedMs;
+    n.urlHint = QStringLiteral("autofact://%1/client/%2/alert/%3").arg(m_serverName, a.clientId).arg(a.id);
+    const QString host = n.hostname.isEmpty() ? a.clientId : n.hostname;
+    const auto rule = alertRuleFromKey(a.rule);
+    if (!rule) {
+        n.ruleTitle = a.rule;
+        n.summary = host + QStringLiteral(": ") + a.rule;
+        return n;
+    }
+    const AlertRuleInfo &info = alertRuleInfo(*rule);
+    n.ruleTitle = QString::fromLatin1(info.title);
+    n.unit = QString::fromLatin1(info.unit);
+    const QString value = formatRuleValue(*rule, a.value);
+    if (status == AlertNotice::Status::Resolved) {
+        n.summary = QStringLiteral("%1: resolved: %2 (%3)").arg(host, n.ruleTitle, a.resolution);
+        return n;
+    }
+    QString what;
+    switch (*rule) {
+    case AlertRule::HostStale:
+        what = QStringLiteral("host stale: connected, no data for %1").arg(value);
+        break;
+    case AlertRule::HostDown:
+        what = QStringLiteral("host down: not connected for %1").arg(value);
+        break;
+    case AlertRule::SamplesDropped:
+        what = QStringLiteral("agent dropping samples: %1 lost").arg(value);
+        break;
+    default:
+        what = QStringLiteral("%1 %2 (above %3)").arg(n.ruleTitle, value, formatRuleValue(*rule, a.threshold));
+        break;
+    }
+    n.summary = host + QStringLiteral(": ") + (repeat ? QStringLiteral("still firing: ") : QString()) + what;
+    return n;
+}
+
+void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &notices)
+{
+    std::vector<AlertTransition> transitions;
+    transitions.swap(m_transitions);
+    for (AlertTransition &t : transitions) {
+        const AlertRuleInfo &info = alertRuleInfo(t.rule);
+        if (t.kind == AlertTransition::Kind::Fired) {
+            AlertRecord a;
+            a.rule = QString::fromLatin1(info.key);
+            a.clientId = t.clientId;
+            a.hostname = t.hostname;
+            a.value = t.value;
+            a.threshold = info.hasThreshold ? t.threshold
+                                            : double(m_engine.rules().forClient(t.clientId)[std::size_t(t.rule)].forMs / 1000);
+            a.startedMs = t.startedMs;
+            a.firedMs = nowMs;
+            a.notifiedMs = nowMs;
+            auto id = m_store.alerts().insertFiring(a);
+            if (id) {
+                a.id = *id;
+            } else {
+                qCWarning(lcAlerts).noquote() << "cannot store an alert:" << id.error().message;
+                a.id = m_nextLocalId--;
+            }
+            m_engine.setAlertId(t.clientId, t.rule, a.id);
+            m_active.insert(a.id, a);
+            qCWarning(lcAlerts).noquote() << "FIRING" << a.id << cleanUntrustedText(notice(a, AlertNotice::Status::Firing, false).summary);
+            notices.push_back(notice(a, AlertNotice::Status::Firing, false));
+        } else {
+            AlertRecord a = m_active.take(t.alertId);
+            if (a.id == 0) {
+                a.id = t.alertId;
+                a.rule = QString::fromLatin1(info.key);
+                a.clientId = t.clientId;
+                a.hostname = t.hostname;
+                a.startedMs = t.startedMs;
+                a.threshold = t.threshold;
+            }
+            a.value = t.value;
+            a.resolvedMs = t.atMs > 0 ? t.atMs : nowMs;
+            a.resolution = t.resolution;
+            if (a.id > 0)
+                if (auto r = m_store.alerts().resolve(a.id, a.resolvedMs, a.value, a.resolution); !r)
+                    qCWarning(lcAlerts).noquote() << "cannot store the resolution of alert" << a.id << ":" << r.error().message;
+            qCInfo(lcAlerts).noquote() << "resolved" << a.id << cleanUntrustedText(notice(a, AlertNotice::Status::Resolved, false).summary);
+            if (!a.silenced(nowMs))
+                notices.push_back(notice(a, AlertNotice::Status::Resolved, false));
+        }
+        m_changed = true;
+    }
+}
+
+std::vector<AlertNotice> AlertMonitor::settle(qint64 nowMs)
+{
+    std::vector<AlertNotice> notices;
+    if (!m_transitions.empty())
+        writeTransitions(nowMs, notices);
+    return notices;
+}
+
+std::vector<AlertNotice> AlertMonitor::tick(qint64 nowMs)
+{
+    m_engine.tick(nowMs, m_transitions);
+    std::vector<AlertNotice> notices = settle(nowMs);
+    if (m_repeatMs <= 0)
+        return notices;
+    for (AlertRecord &a : m_active) {
+        if (a.ackedMs > 0 || a.silenced(nowMs) || nowMs - a.notifiedMs < m_repeatMs)
+            continue;
+        a.notifiedMs = nowMs;
+        if (a.id > 0)
+            if (auto r = m_store.alerts().setNotified(a.id, nowMs); !r)
+                qCWarning(lcAlerts).noquote() << "cannot store the repeat of alert" << a.id << ":" << r.error().message;
+        notices.push_back(notice(a, AlertNotice::Status::Firing, true));
+    }
+    return notices;
+}
+
+StoreResult<void> AlertMonitor::setRule(const QString &rule, const QString &clientId,
+                                        const std::optional<AlertRuleSettings> &settings, qint64 nowMs)
+{
+    const auto known = alertRuleFromKey(rule);
+    if (!known)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("unknown alert rule: %1").arg(rule));
+    if (settings) {
+        const AlertRuleInfo &info = alertRuleInfo(*known);
+        if (info.hasThreshold && (settings->threshold < info.minThreshold || settings->threshold > info.maxThreshold))
+            return storeError(StoreError::Kind::Invalid,
+                              QStringLiteral("%1: threshold must be from %2 to %3")
+                                      .arg(QString::fromLatin1(info.title))
+                                      .arg(info.minThreshold)
+                                      .arg(info.maxThreshold));
+    }
+    if (auto r = m_store.alerts().setRule(rule, clientId, settings); !r)
+        return r;
+    auto rows = m_store.alerts().rules();
+    if (!rows)
+        return rows.error();
+    m_engine.setRules(AlertRuleSet(*rows), nowMs, m_transitions);
+    return {};
+}
+
+StoreResult<void> AlertMonitor::setRepeatIntervalMs(qint64 ms)
+{
+    if (auto r = m_store.alerts().setRepeatIntervalMs(ms); !r)
+        return r;
+    m_repeatMs = ms;
+    return {};
+}
+
+StoreResult<void> AlertMonitor::acknowledge(qint64 alertId, bool on, qint64 nowMs)
+{
+    if (auto r = m_store.alerts().acknowledge(alertId, on, nowMs); !r)
+        return r;
+    if (auto it = m_active.find(alertId); it != m_active.end()) {
+        it->ackedMs = on ? nowMs : 0;
+        m_changed = true;
+    }
+    return {};
+}
+
+StoreResult<void> AlertMonitor::silence(qint64 alertId, qint64 untilMs, const QString &reason)
+{
+    if (auto r = m_store.alerts().silence(alertId, untilMs, reason); !r)
+        return r;
+    if (auto it = m_active.find(alertId); it != m_active.end()) {
+        it->silencedUntilMs = untilMs;
+        it->silenceReason = untilMs > 0 ? reason : QString();
+        m_changed = true;
+    }
+    return {};
+}
+
+QList<AlertRecord> AlertMonitor::active() const
+{
+    QList<AlertRecord> out = m_active.values();
+    std::sort(out.begin(), out.end(), [](const AlertRecord &a, const AlertRecord &b) {
+        return a.startedMs != b.startedMs ? a.startedMs > b.startedMs : a.id > b.id;
+    });
+    return out;
+}
+
+bool AlertMonitor::takeChanged()
+{
+    return std::exchange(m_changed, false);
+}
+
+} // namespace autofact::server

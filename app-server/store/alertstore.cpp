@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+#include "alertstore.h"
+
+#include "database.h"
+#include "storelogging.h"
+
+namespace autofact::server {
+
+namespace {
+
+QVariant nullableMs(qint64 ms)
+{
+    return ms > 0 ? QVariant(ms) : QVariant(QMetaType(QMetaType::LongLong));
+}
+
+StoreError notFound(const QString &what, qint64 id)
+{
+    return storeError(StoreError::Kind::NotFound, QStringLiteral("no %1 with ID %2").arg(what).arg(id));
+}
+
+const QString kAlertColumns = QStringLiteral(
+        "id, rule, client_id, hostname, value, threshold, started_ms, fired_ms, resolved_ms,"
+        " acked_ms, silenced_until_ms, silence_reason, notified_ms, resolution");
+
+} // namespace
+
+QString notifierKindName(NotifierInfo::Kind kind)
+{
+    return kind == NotifierInfo::Kind::Webhook ? QStringLiteral("webhook") : QStringLiteral("command");
+}
+
+StoreResult<QList<AlertRuleRow>> AlertStore::rules()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT rule, client_id, enabled, threshold, for_ms, resolve_ms"
+                                      " FROM alert_rules ORDER BY client_id, rule"));
+    if (!q)
+        return q.error();
+    QList<AlertRuleRow> rows;
+    while (q->next()) {
+        AlertRuleRow r;
+        r.rule = q->value(0).toString();
+        r.clientId = q->value(1).toString();
+        r.settings.enabled = q->value(2).toBool();
+        r.settings.threshold = q->value(3).toDouble();
+        r.settings.forMs = q->value(4).toLongLong();
+        r.settings.resolveMs = q->value(5).toLongLong();
+        rows.append(r);
+    }
+    return rows;
+}
+
+StoreResult<void> AlertStore::setRule(const QString &rule, const QString &clientId,
+                                      const std::optional<AlertRuleSettings> &settings)
+{
+    const QString client = clientId.isNull() ? QStringLiteral("") : clientId;
+    if (!settings) {
+        auto q = m_db.exec(QStringLiteral("DELETE FROM alert_rules WHERE rule = ? AND client_id = ?"),
+                           {rule, client});
+        return q ? StoreResult<void>() : StoreResult<void>(q.error());
+    }
+    if (settings->forMs < 0 || settings->resolveMs < 0)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("rule durations cannot be negative"));
+    auto q = m_db.exec(QStringLiteral("INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms,"
+                                      " resolve_ms) VALUES (?,?,?,?,?,?) ON CONFLICT(rule, client_id) DO UPDATE"
+                                      " SET enabled = excluded.enabled, threshold = excluded.threshold,"
+                                      " for_ms = excluded.for_ms, resolve_ms = excluded.resolve_ms"),
+                       {rule, client, settings->enabled ? 1 : 0, settings->threshold, settings->forMs,
+                        settings->resolveMs});
+    return q ? StoreResult<void>() : StoreResult<void>(q.error());
+}
+
+StoreResult<QList<AlertRecord>> AlertStore::alerts(bool all, int limit)
+{
+    auto q = m_db.exec(QStringLiteral("SELECT %1 FROM alerts %2 ORDER BY started_ms DESC, id DESC LIMIT ?")
+                               .arg(kAlertColumns,
+                                    all ? QString() : QStringLiteral("WHERE resolved_ms IS NULL")),
+                       {limit});
+    if (!q)
+        return q.error();
+    QList<AlertRecord> out;
+    while (q->next()) {
+        AlertRecord a;
+        a.id = q->value(0).toLongLong();
+        a.rule = q->value(1).toString();
+        a.clientId = q->value(2).toString();
+        a.hostname = q->value(3).toString();
+        a.value = q->value(4).toDouble();
+        a.threshold = q->value(5).toDouble();
+        a.startedMs = q->value(6).toLongLong();
+        a.firedMs = q->value(7).toLongLong();
+        a.resolvedMs = q->value(8).toLongLong();
+        a.ackedMs = q->value(9).toLongLong();
+        a.silencedUntilMs = q->value(10).toLongLong();
+        a.silenceReason = q->value(11).toString();
+        a.notifiedMs = q->value(12).toLongLong();
+        a.resolution = q->value(13).toString();
+        out.append(a);
+    }
+    return out;
+}
+
+StoreResult<qint64> AlertStore::insertFiring(const AlertRecord &a)
+{
+    auto q = m_db.exec(QStringLiteral("INSERT INTO alerts(rule, client_id, hostname, value, threshold,"
+                                      " started_ms, fired_ms, notified_ms) VALUES (?,?,?,?,?,?,?,?) RETURNING id"),
+                       {a.rule, a.clientId, a.hostname.isNull() ? QStringLiteral("") : a.hostname, a.value,
+                        a.threshold, a.startedMs, a.firedMs, nullableMs(a.notifiedMs)});
+    if (!q)
+        return q.error();
+    if (!q->next())
+        return databaseError(QStringLiteral("the new alert has no ID"));
+    return q->value(0).toLongLong();
+}
+
+StoreResult<void> AlertStore::resolve(qint64 id, qint64 resolvedMs, double value, const QString &resolution)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE alerts SET resolved_ms = ?, value = ?, resolution = ?"
+                                      " WHERE id = ? AND resolved_ms IS NULL"),
+                       {resolvedMs, value, resolution, id});
+    return q ? StoreResult<void>() : StoreResult<void>(q.error());
+}
+
+StoreResult<void> AlertStore::setNotified(qint64 id, qint64 nowMs)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE alerts SET notified_ms = ? WHERE id = ?"), {nowMs, id});
+    return q ? StoreResult<void>() : StoreResult<void>(q.error());
+}
+
+StoreResult<void> AlertStore::acknowledge(qint64 id, bool on, qint64 nowMs)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE alerts SET acked_ms = ? WHERE id = ?"),
+                       {on ? QVariant(nowMs) : nullableMs(0), id});
+    if (!q)
+        return q.error();
+    if (q->numRowsAffected() != 1)
+        return notFound(QStringLiteral("alert"), id);
+    return {};
+}
+
+StoreResult<void> AlertStore::silence(qint64 id, qint64 untilMs, const QString &reason)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE alerts SET silenced_until_ms = ?, silence_reason = ? WHERE id = ?"),
+                       {nullableMs(untilMs), untilMs > 0 ? reason : QStringLiteral(""), id});
+    if (!q)
+        return q.error();
+    if (q->numRowsAffected() != 1)
+        return notFound(QStringLiteral("alert"), id);
+    return {};
+}
+
+StoreResult<QList<NotifierInfo>> AlertStore::notifiers()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT id, kind, target, enabled, created_ms, sent, failed, dead_letters,"
+                                      " last_ok_ms, last_error, last_error_ms FROM notifiers ORDER BY id"));
+    if (!q)
+        return q.error();
+    QList<NotifierInfo> out;
+    while (q->next()) {
+        NotifierInfo n;
+        n.id = q->value(0).toLongLong();
+        n.kind = q->value(1).toString() == u"command" ? NotifierInfo::Kind::Command : NotifierInfo::Kind::Webhook;
+        n.target = q->value(2).toString();
+        n.enabled = q->value(3).toBool();
+        n.createdMs = q->value(4).toLongLong();
+        n.sent = q->value(5).toULongLong();
+        n.failed = q->value(6).toULongLong();
+        n.deadLetters = q->value(7).toULongLong();
+        n.lastOkMs = q->value(8).toLongLong();
+        n.lastError = q->value(9).toString();
+        n.lastErrorMs = q->value(10).toLongLong();
+        out.append(n);
+    }
+    return out;
+}
+
+StoreResult<qint64> AlertStore::addNotifier(NotifierInfo::Kind kind, const QString &target, qint64 nowMs)
+{
+    auto q = m_db.exec(QStringLiteral("INSERT INTO notifiers(kind, target, created_ms) VALUES (?,?,?) RETURNING id"),
+                       {notifierKindName(kind), target, nowMs});
+    if (!q)
+        return q.error();
+    if (!q->next())
+        return databaseError(QStringLiteral("the new notifier has no ID"));
+    const qint64 id = q->value(0).toLongLong();
+    // The target may carry a secret (a token in a webhook URL): the log names the ID only.
+    qCInfo(lcStore).noquote() << notifierKindName(kind) << "notifier" << id << "added";
+    return id;
+}
+
+StoreResult<void> AlertStore::removeNotifier(qint64 id)
+{
+    auto q = m_db.exec(QStringLiteral("DELETE FROM notifiers WHERE id = ?"), {id});
+    if (!q)
+        return q.error();
+    if (q->numRowsAffected() != 1)
+        return notFound(QStringLiteral("notifier"), id);
+    qCInfo(lcStore).noquote() << "notifier" << id << "removed";
+    return {};
+}
+
+StoreResult<void> AlertStore::recordDelivery(qint64 id, bool ok, bool deadLetter, const QString &error,
+                                             qint64 nowMs)
+{
+    auto q = ok ? m_db.exec(QStringLiteral("UPDATE notifiers SET sent = sent + 1, last_ok_ms = ? WHERE id = ?"),
+                            {nowMs, id})
+                : m_db.exec(QStringLiteral("UPDATE notifiers SET failed = failed + 1, dead_letters = dead_letters + ?,"
+                                           " last_error = ?, last_error_ms = ? WHERE id = ?"),
+                            {deadLetter ? 1 : 0, error.left(500), nowMs, id});
+    return q ? StoreResult<void>() : StoreResult<void>(q.error());
+}
+
+StoreResult<qint64> AlertStore::repeatIntervalMs()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT value FROM settings WHERE key = 'alert_repeat_ms'"));
+    if (!q)
+        return q.error();
+    if (!q->next())
+        return defaultRepeatIntervalMs;
+    bool ok = false;
+    const qint64 ms = q->value(0).toLongLong(&ok);
+    return ok && ms >= 0 ? ms : defaultRepeatIntervalMs;
+}
+
+StoreResult<void> AlertStore::setRepeatIntervalMs(qint64 ms)
+{
+    if (ms < 0)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("the repeat interval cannot be negative"));
+    auto q = m_db.exec(QStringLiteral("INSERT INTO settings(key, value) VALUES ('alert_repeat_ms', ?)"
+                                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+                       {QString::number(ms)});
+    return q ? StoreResult<void>() : StoreResult<void>(q.error());
+}
+
+} // namespace autofact::server
