@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "servercommands.h"
 
+#include "alerts/alertrules.h"
+#include "alerts/notificationsender.h"
 #include "clienthealth.h"
 #include "csvexporter.h"
 #include "store/store.h"
 #include "timeargument.h"
 
 #include <QDateTime>
+#include <QEventLoop>
 #include <QFile>
+#include <QSysInfo>
+#include <QUrl>
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -335,6 +340,219 @@ int runExportCommand(const QString &dbPath, const QStringList &clients, const QS
         return fail(QStringLiteral("cannot write %1: %2").arg(outPath, saveFile.errorString()));
     }
     return 0;
+}
+
+namespace {
+
+QString alertState(const AlertRecord &a, qint64 nowMs)
+{
+    if (!a.active())
+        return QStringLiteral("resolved");
+    if (a.silenced(nowMs))
+        return QStringLiteral("silenced");
+    return a.ackedMs > 0 ? QStringLiteral("acknowledged") : QStringLiteral("firing");
+}
+
+QString ruleValue(const AlertRecord &a, double value)
+{
+    const auto rule = alertRuleFromKey(a.rule);
+    return rule ? formatRuleValue(*rule, value) : QString::number(value);
+}
+
+} // namespace
+
+int runAlertsCommand(const QString &dbPath, bool json, bool all, QTextStream &out, QTextStream &err)
+{
+    Store store(dbPath, {StoreOptions::Mode::ReadOnly});
+    auto opened = store.open();
+    auto read = opened ? store.alerts().alerts(all) : StoreResult<QList<AlertRecord>>(opened.error());
+    if (!read) {
+        err << "autofactory alerts: " << oneLine(read.error().message) << Qt::endl;
+        return kExitError;
+    }
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    if (json) {
+        QJsonArray array;
+        for (const AlertRecord &a : std::as_const(*read)) {
+            const auto rule = alertRuleFromKey(a.rule);
+            array.append(QJsonObject{
+                    {QStringLiteral("id"), a.id},
+                    {QStringLiteral("state"), alertState(a, nowMs)},
+                    {QStringLiteral("rule"), a.rule},
+                    {QStringLiteral("rule_title"), rule ? QString::fromLatin1(alertRuleInfo(*rule).title) : a.rule},
+                    {QStringLiteral("client_id"), a.clientId},
+                    {QStringLiteral("hostname"), a.hostname},
+                    {QStringLiteral("value"), a.value},
+                    {QStringLiteral("threshold"), a.threshold},
+                    {QStringLiteral("unit"), rule ? QString::fromLatin1(alertRuleInfo(*rule).unit) : QString()},
+                    {QStringLiteral("started_at"), formatUtc(a.startedMs)},
+                    {QStringLiteral("fired_at"), formatUtc(a.firedMs)},
+                    {QStringLiteral("resolved_at"), a.resolvedMs > 0 ? QJsonValue(formatUtc(a.resolvedMs)) : QJsonValue()},
+                    {QStringLiteral("resolution"), a.resolution},
+                    {QStringLiteral("acknowledged_at"), a.ackedMs > 0 ? QJsonValue(formatUtc(a.ackedMs)) : QJsonValue()},
+                    {QStringLiteral("silenced_until"),
+                     a.silencedUntilMs > 0 ? QJsonValue(formatUtc(a.silencedUntilMs)) : QJsonValue()},
+                    {QStringLiteral("silence_reason"), a.silenceReason},
+            });
+        }
+        out << QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented));
+        out.flush();
+        return 0;
+    }
+    const QStringList headers = {QStringLiteral("ID"), QStringLiteral("STATE"), QStringLiteral("RULE"),
+                                 QStringLiteral("CLIENT"), QStringLiteral("HOSTNAME"), QStringLiteral("VALUE"),
+                                 QStringLiteral("THRESHOLD"), QStringLiteral("STARTED"), QStringLiteral("RESOLVED")};
+    QList<QStringList> rows;
+    for (const AlertRecord &a : std::as_const(*read))
+        rows.append({QString::number(a.id), alertState(a, nowMs), a.rule, a.clientId, printable(oneLine(a.hostname)),
+                     ruleValue(a, a.value), ruleValue(a, a.threshold), formatUtc(a.startedMs),
+                     a.resolvedMs > 0 ? formatUtc(a.resolvedMs) : QStringLiteral("-")});
+    if (rows.isEmpty()) {
+        out << (all ? "no alerts recorded" : "no alerts firing") << Qt::endl;
+        return 0;
+    }
+    printTable(out, headers, rows, {true, false, false, false, false, true, true});
+    out.flush();
+    return 0;
+}
+
+int runNotifyAddCommand(const QString &dbPath, const QString &kind, const QString &target, QTextStream &out,
+                        QTextStream &err)
+{
+    NotifierInfo::Kind k;
+    if (kind == u"webhook") {
+        const QUrl url(target, QUrl::StrictMode);
+        if (!url.isValid() || (url.scheme() != u"http" && url.scheme() != u"https") || url.host().isEmpty()) {
+            err << "autofactory notify add webhook: expected an http:// or https:// URL" << Qt::endl;
+            return kExitError;
+        }
+        k = NotifierInfo::Kind::Webhook;
+    } else if (kind == u"command") {
+        if (target.trimmed().isEmpty()) {
+            err << "autofactory notify add command: the command is empty" << Qt::endl;
+            return kExitError;
+        }
+        k = NotifierInfo::Kind::Command;
+    } else {
+        err << "autofactory notify add: expected webhook URL or command CMD" << Qt::endl;
+        return kExitError;
+    }
+    auto store = openForWriting(dbPath, QStringLiteral("notify add"), err);
+    if (!store)
+        return kExitError;
+    auto id = store->alerts().addNotifier(k, target, QDateTime::currentMSecsSinceEpoch());
+    if (!id) {
+        err << "autofactory notify add: " << oneLine(id.error().message) << Qt::endl;
+        return kExitError;
+    }
+    out << "added " << kind << " notifier " << *id << "; a running server uses it within 5 s"
+        << " (try: autofactory notify test " << *id << ")" << Qt::endl;
+    return 0;
+}
+
+int runNotifyListCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err)
+{
+    Store store(dbPath, {StoreOptions::Mode::ReadOnly});
+    auto opened = store.open();
+    auto read = opened ? store.alerts().notifiers() : StoreResult<QList<NotifierInfo>>(opened.error());
+    if (!read) {
+        err << "autofactory notify list: " << oneLine(read.error().message) << Qt::endl;
+        return kExitError;
+    }
+    if (json) {
+        QJsonArray array;
+        for (const NotifierInfo &n : std::as_const(*read))
+            array.append(QJsonObject{
+                    {QStringLiteral("id"), n.id},
+                    {QStringLiteral("kind"), notifierKindName(n.kind)},
+                    {QStringLiteral("target"), n.target},
+                    {QStringLiteral("enabled"), n.enabled},
+                    {QStringLiteral("created"), formatUtc(n.createdMs)},
+                    {QStringLiteral("sent"), qint64(n.sent)},
+                    {QStringLiteral("failed_attempts"), qint64(n.failed)},
+                    {QStringLiteral("dead_letters"), qint64(n.deadLetters)},
+                    {QStringLiteral("last_ok"), n.lastOkMs > 0 ? QJsonValue(formatUtc(n.lastOkMs)) : QJsonValue()},
+                    {QStringLiteral("last_error"), n.lastError},
+                    {QStringLiteral("last_error_at"), n.lastErrorMs > 0 ? QJsonValue(formatUtc(n.lastErrorMs)) : QJsonValue()},
+            });
+        out << QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented));
+        out.flush();
+        return 0;
+    }
+    if (read->isEmpty()) {
+        out << "no notifiers (add one: autofactory notify add webhook URL | command CMD)" << Qt::endl;
+        return 0;
+    }
+    const QStringList headers = {QStringLiteral("ID"), QStringLiteral("KIND"), QStringLiteral("SENT"),
+                                 QStringLiteral("FAILED"), QStringLiteral("DEAD"), QStringLiteral("LAST ERROR"),
+                                 QStringLiteral("TARGET")};
+    QList<QStringList> rows;
+    for (const NotifierInfo &n : std::as_const(*read))
+        rows.append({QString::number(n.id), notifierKindName(n.kind), QString::number(n.sent),
+                     QString::number(n.failed), QString::number(n.deadLetters),
+                     n.lastError.isEmpty() ? QStringLiteral("-") : printable(oneLine(n.lastError)).left(60),
+                     printable(oneLine(n.target))});
+    printTable(out, headers, rows, {true, false, true, true, true});
+    out.flush();
+    return 0;
+}
+
+int runNotifyRemoveCommand(const QString &dbPath, qint64 id, QTextStream &out, QTextStream &err)
+{
+    auto store = openForWriting(dbPath, QStringLiteral("notify remove"), err);
+    if (!store)
+        return kExitError;
+    if (auto removed = store->alerts().removeNotifier(id); !removed) {
+        err << "autofactory notify remove: " << oneLine(removed.error().message) << Qt::endl;
+        return kExitError;
+    }
+    out << "removed notifier " << id << Qt::endl;
+    return 0;
+}
+
+int runNotifyTestCommand(const QString &dbPath, std::optional<qint64> id, QTextStream &out, QTextStream &err)
+{
+    Store store(dbPath, {StoreOptions::Mode::ReadOnly});
+    auto opened = store.open();
+    auto read = opened ? store.alerts().notifiers() : StoreResult<QList<NotifierInfo>>(opened.error());
+    if (!read) {
+        err << "autofactory notify test: " << oneLine(read.error().message) << Qt::endl;
+        return kExitError;
+    }
+    QList<NotifierInfo> targets;
+    for (const NotifierInfo &n : std::as_const(*read))
+        if (!id || n.id == *id)
+            targets.append(n);
+    if (targets.isEmpty()) {
+        err << "autofactory notify test: "
+            << (id ? QStringLiteral("no notifier with ID %1").arg(*id)
+                   : QStringLiteral("no notifiers (add one: autofactory notify add webhook URL | command CMD)"))
+            << Qt::endl;
+        return kExitError;
+    }
+    // One attempt each: the answer is for a person waiting at the terminal.
+    NotificationSender::Policy policy;
+    policy.attempts = 1;
+    NotificationSender sender(policy);
+    QEventLoop loop;
+    int waiting = int(targets.size());
+    int failed = 0;
+    QObject::connect(&sender, &NotificationSender::delivered, &loop,
+                     [&](qint64 notifierId, const AlertNotice &, bool ok, const QString &error) {
+                         if (ok)
+                             out << "notifier " << notifierId << ": delivered" << Qt::endl;
+                         else
+                             out << "notifier " << notifierId << ": failed: " << printable(oneLine(error)) << Qt::endl;
+                         failed += ok ? 0 : 1;
+                         if (--waiting == 0)
+                             loop.quit();
+                     });
+    const AlertNotice notice = NotificationSender::testNotice(QSysInfo::machineHostName());
+    for (const NotifierInfo &n : std::as_const(targets))
+        sender.sendToChannel(n, notice);
+    if (waiting > 0)
+        loop.exec();
+    return failed == 0 ? 0 : kExitError;
 }
 
 } // namespace autofact::server

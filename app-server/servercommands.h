@@ -4,6 +4,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 class QTextStream;
 
 /**
@@ -40,5 +42,21 @@ int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &
  */
 int runExportCommand(const QString &dbPath, const QStringList &clients, const QString &from,
                      const QString &to, const QString &outPath, QTextStream &err);
+
+/** `autofactory alerts`: active alerts, or with @p all the history (newest first). */
+int runAlertsCommand(const QString &dbPath, bool json, bool all, QTextStream &out, QTextStream &err);
+
+/** `autofactory notify add webhook URL` / `notify add command CMD` (@p kind "webhook" or "command"). */
+int runNotifyAddCommand(const QString &dbPath, const QString &kind, const QString &target, QTextStream &out,
+                        QTextStream &err);
+/** `autofactory notify list`. */
+int runNotifyListCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err);
+/** `autofactory notify remove ID`. */
+int runNotifyRemoveCommand(const QString &dbPath, qint64 id, QTextStream &out, QTextStream &err);
+/**
+ * `autofactory notify test [ID]`: a test notification to one channel or all, one attempt
+ * each, sent from this process; one line per channel; exit 2 if any failed.
+ */
+int runNotifyTestCommand(const QString &dbPath, std::optional<qint64> id, QTextStream &out, QTextStream &err);
 
 } // namespace autofact::server

@@ -79,6 +79,12 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         "  autofactory token list [--db PATH] [--json]\n"
         "  autofactory token revoke TOKEN-ID [--db PATH]\n"
         "  autofactory revoke CLIENT [--db PATH]\n"
+        "  autofactory alerts [--db PATH] [--json] [--all]\n"
+        "  autofactory notify add webhook URL [--db PATH]\n"
+        "  autofactory notify add command CMD [--db PATH]\n"
+        "  autofactory notify list [--db PATH] [--json]\n"
+        "  autofactory notify remove ID [--db PATH]\n"
+        "  autofactory notify test [ID] [--db PATH]\n"
         "Run a sub-command with --help for its options."));
     parser.addHelpOption();
     const QCommandLineOption version = parser.addVersionOption();
@@ -189,7 +195,8 @@ bool prepareTls(ServeCommand &command, QString *error)
 
 bool isSubcommand(const QString &name)
 {
-    return name == u"clients" || name == u"export" || name == u"token" || name == u"revoke";
+    return name == u"clients" || name == u"export" || name == u"token" || name == u"revoke"
+           || name == u"alerts" || name == u"notify";
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -215,6 +222,22 @@ int runSubcommand(const QStringList &arguments)
         command += u' ' + action;
         args.removeAt(1);
     }
+    // `notify add|list|remove|test`: likewise.
+    if (command == u"notify") {
+        const QString action = args.value(1);
+        if (action != u"add" && action != u"list" && action != u"remove" && action != u"test") {
+            if (action == u"--help" || action == u"-h") {
+                out << "Usage: autofactory notify add|list|remove|test [options]\n"
+                       "Notification channels for alerts: webhooks and commands.\n"
+                       "Run autofactory notify ACTION --help for its options.\n";
+                return 0;
+            }
+            err << "autofactory notify: expected add, list, remove or test (try autofactory notify --help)" << Qt::endl;
+            return 2;
+        }
+        command += u' ' + action;
+        args.removeAt(1);
+    }
     QCommandLineParser parser;
     parser.addHelpOption();
     parser.addOption(dbOption());
@@ -226,6 +249,7 @@ int runSubcommand(const QStringList &arguments)
     QCommandLineOption uses(QStringLiteral("uses"), QStringLiteral("How many agents may enrol with it (default 1)."), QStringLiteral("N"), QStringLiteral("1"));
     QCommandLineOption expires(QStringLiteral("expires"), QStringLiteral("Valid for this long, like 30m, 24h, 7d; 0 = never (default 24h)."), QStringLiteral("D"), QStringLiteral("24h"));
     QCommandLineOption label(QStringLiteral("label"), QStringLiteral("A note for token list, e.g. where it is used."), QStringLiteral("TEXT"));
+    QCommandLineOption allAlerts(QStringLiteral("all"), QStringLiteral("Every alert recorded (the history), not only the active ones."));
     if (command == u"clients") {
         parser.setApplicationDescription(QStringLiteral("autofactory clients: the client inventory."));
         parser.addOption(json);
@@ -244,6 +268,31 @@ int runSubcommand(const QStringList &arguments)
     } else if (command == u"token revoke") {
         parser.setApplicationDescription(QStringLiteral("autofactory token revoke TOKEN-ID: the token enrols no one any more."));
         parser.addPositionalArgument(QStringLiteral("TOKEN-ID"), QStringLiteral("The token's ID, as autofactory token list shows it."));
+    } else if (command == u"alerts") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory alerts: alerts firing now (state firing, acknowledged or silenced), or with --all\n"
+            "every firing and resolution recorded. Rules and channels: autofactory(1), docs/ALERTS.md."));
+        parser.addOptions({json, allAlerts});
+    } else if (command == u"notify add") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory notify add webhook URL: POST each alert as JSON to URL.\n"
+            "autofactory notify add command CMD: run CMD with /bin/sh -c for each alert, with the alert in\n"
+            "AUTOFACT_* environment variables and as JSON on standard input. Quote CMD as one argument.\n"
+            "A running server uses the new channel within 5 s."));
+        parser.addPositionalArgument(QStringLiteral("KIND"), QStringLiteral("webhook or command."));
+        parser.addPositionalArgument(QStringLiteral("TARGET"), QStringLiteral("The URL, or the command."));
+    } else if (command == u"notify list") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory notify list: the notification channels with their delivery counts."));
+        parser.addOption(json);
+    } else if (command == u"notify remove") {
+        parser.setApplicationDescription(QStringLiteral("autofactory notify remove ID: a running server stops using it within 5 s."));
+        parser.addPositionalArgument(QStringLiteral("ID"), QStringLiteral("The notifier's ID, as autofactory notify list shows it."));
+    } else if (command == u"notify test") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory notify test [ID]: sends a test notification to one channel, or to all, once each,\n"
+            "from this process, and says what happened. Exit status 2 if any failed."));
+        parser.addPositionalArgument(QStringLiteral("ID"), QStringLiteral("The notifier's ID (default: all)."), QStringLiteral("[ID]"));
     } else {
         parser.setApplicationDescription(QStringLiteral(
             "autofactory revoke CLIENT: the client's secret stops working; a running server ends\n"
@@ -258,8 +307,33 @@ int runSubcommand(const QStringList &arguments)
         out << helpFor(parser, QStringLiteral("autofactory ") + command);
         return 0;
     }
-    const bool takesOne = command == u"token revoke" || command == u"revoke";
+    const bool takesOne = command == u"token revoke" || command == u"revoke" || command == u"notify remove";
     const QStringList positional = parser.positionalArguments();
+    const QString db = parser.isSet(QStringLiteral("db")) ? parser.value(QStringLiteral("db")) : defaultDatabasePath();
+    if (command == u"notify add") {
+        if (positional.size() != 2) {
+            err << "autofactory notify add: expected webhook URL or command CMD"
+                << (positional.size() > 2 ? " (quote the command as one argument)" : "") << Qt::endl;
+            return 2;
+        }
+        return runNotifyAddCommand(db, positional.at(0), positional.at(1), out, err);
+    }
+    if (command == u"notify test") {
+        if (positional.size() > 1) {
+            err << "autofactory notify test: one ID at most" << Qt::endl;
+            return 2;
+        }
+        std::optional<qint64> id;
+        if (!positional.isEmpty()) {
+            bool ok = false;
+            id = positional.first().toLongLong(&ok);
+            if (!ok || *id <= 0) {
+                err << "autofactory notify test: expected a notifier ID (autofactory notify list)" << Qt::endl;
+                return 2;
+            }
+        }
+        return runNotifyTestCommand(db, id, out, err);
+    }
     if (takesOne ? positional.size() != 1 : !positional.isEmpty()) {
         err << "autofactory " << command << ": "
             << (takesOne ? (positional.isEmpty() ? QStringLiteral("missing argument (try --help)")
@@ -268,7 +342,6 @@ int runSubcommand(const QStringList &arguments)
             << Qt::endl;
         return 2;
     }
-    const QString db = parser.isSet(QStringLiteral("db")) ? parser.value(QStringLiteral("db")) : defaultDatabasePath();
     if (command == u"clients")
         return runClientsCommand(db, parser.isSet(json), out, err);
     if (command == u"export")
@@ -295,6 +368,19 @@ int runSubcommand(const QStringList &arguments)
     }
     if (command == u"token list")
         return runTokenListCommand(db, parser.isSet(json), out, err);
+    if (command == u"alerts")
+        return runAlertsCommand(db, parser.isSet(json), parser.isSet(allAlerts), out, err);
+    if (command == u"notify list")
+        return runNotifyListCommand(db, parser.isSet(json), out, err);
+    if (command == u"notify remove") {
+        bool ok = false;
+        const qint64 id = positional.first().toLongLong(&ok);
+        if (!ok || id <= 0) {
+            err << "autofactory notify remove: expected a notifier ID (autofactory notify list)" << Qt::endl;
+            return 2;
+        }
+        return runNotifyRemoveCommand(db, id, out, err);
+    }
     if (command == u"token revoke")
         return runTokenRevokeCommand(db, positional.first(), out, err);
     return runRevokeCommand(db, positional.first(), out, err);

@@ -53,7 +53,11 @@ public:
     /** The client is gone (forgotten, blocked): its firing alerts resolve with @p reason. */
     void removeClient(const QString &clientId, const QString &reason, qint64 nowMs,
                       std::vector<AlertTransition> &out);
-    bool hasClient(const QString &clientId) const { return m_index.contains(clientId); }
+    bool hasClient(const QString &clientId) const
+    {
+        const auto it = m_index.constFind(clientId);
+        return it != m_index.cend() && !m_clients[*it].removed;
+    }
     /** An alert stored as firing (at start): the rule continues from there, without firing again. */
     void restoreFiring(const QString &clientId, AlertRule rule, qint64 alertId, qint64 startedMs, double value);
     /** The stored ID of a firing alert, once it is written. */

@@ -157,7 +157,7 @@ void NotificationSender::enqueue(const NotifierInfo &notifier, const AlertNotice
 {
     if (int(m_queue.size()) + m_retrying >= m_policy.maxQueued) {
         const QString error = QStringLiteral("queue full (%1 notifications waiting)").arg(m_policy.maxQueued);
-        qCWarning(lcNotify).noquote() << "notifier" << notifier.id << ": dead letter:" << error;
+        qCWarning(lcNotify).noquote() << QStringLiteral("notifier %1: dead letter:").arg(notifier.id) << error;
         Q_EMIT attemptFinished(notifier.id, false, true, error);
         Q_EMIT delivered(notifier.id, notice, false, error);
         return;
@@ -293,12 +293,12 @@ void NotificationSender::finish(std::shared_ptr<Delivery> d, bool ok, bool retry
         qCDebug(lcNotify) << "notifier" << d->notifier.id << "delivered alert" << d->notice.alertId;
         Q_EMIT delivered(d->notifier.id, d->notice, true, QString());
     } else if (deadLetter) {
-        qCWarning(lcNotify).noquote() << "notifier" << d->notifier.id << ": gave up on alert" << d->notice.alertId
+        qCWarning(lcNotify).noquote() << QStringLiteral("notifier %1: gave up on alert").arg(d->notifier.id) << d->notice.alertId
                                       << "after" << d->attempt << "attempt(s):" << error;
         Q_EMIT delivered(d->notifier.id, d->notice, false, error);
     } else {
         const int pause = m_policy.firstRetryMs * (1 << std::min(d->attempt - 1, 10));
-        qCInfo(lcNotify).noquote() << "notifier" << d->notifier.id << ": attempt" << d->attempt << "failed:" << error
+        qCInfo(lcNotify).noquote() << QStringLiteral("notifier %1: attempt").arg(d->notifier.id) << d->attempt << "failed:" << error
                                    << "- retrying in" << pause << "ms";
         ++m_retrying;
         QTimer::singleShot(pause, this, [this, d] {

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+// The alert rules' state machines on an injected clock: every rule fires after its hold time
+// and not before, resolves after its resolve time, does not flap, honours overrides.
+#include "alerts/alertengine.h"
+
+#include <QTest>
+
+using namespace autofact;
+using namespace autofact::server;
+
+namespace {
+
+const QString kClient = QStringLiteral("c1");
+constexpr qint64 kT0 = 1'780'000'000'000; // some day in 2026
+constexpr qint64 kSecond = 1000;
+
+Sample sample(qint64 t, double cpu, double memPercent = 10, double swapPercent = 0, double load1 = 0.1,
+              int cores = 4)
+{
+    Sample s;
+    s.timestampMs = t;
+    s.cpu.user = float(cpu);
+    s.cpu.idle = float(100 - cpu);
+    s.memory.total = 1000;
+    s.memory.used = quint64(memPercent * 10);
+    s.memory.available = s.memory.total - s.memory.used;
+    s.memory.swapTotal = 1000;
+    s.memory.swapFree = 1000 - quint64(swapPercent * 10);
+    s.load1 = float(load1);
+    s.coreCount = quint16(cores);
+    return s;
+}
+
+/** One sample per second from @p from for @p seconds, each made by @p make(t). */
+template<typename Make>
+std::vector<AlertTransition> feed(AlertEngine &engine, qint64 from, int seconds, Make make, quint64 dropped = 0)
+{
+    std::vector<AlertTransition> out;
+    for (int i = 0; i < seconds; ++i)
+        engine.observeSamples(kClient, {make(from + i * kSecond)}, dropped, out);
+    return out;
+}
+
+AlertRuleSet rulesWith(AlertRule rule, AlertRuleSettings settings, const QString &client = QString())
+{
+    return AlertRuleSet({AlertRuleRow{QString::fromLatin1(alertRuleInfo(rule).key), client, settings}});
+}
+
+AlertEngine engineWith(const AlertRuleSet &rules = {})
+{
+    AlertEngine engine;
+    std::vector<AlertTransition> none;
+    engine.setRules(rules, kT0, none);
+    engine.addClient(kClient, QStringLiteral("web01"));
+    return engine;
+}
+
+} // namespace
+
+class TestAlertEngine : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void shippedDefaultsAreSane()
+    {
+        for (const AlertRuleInfo &info : alertRules()) {
+            QCOMPARE(alertRuleFromKey(QString::fromLatin1(info.key)), info.rule);
+            QVERIFY2(info.shipped.enabled, info.key);
+            QVERIFY2(info.shipped.resolveMs > 0, info.key); // hysteresis on every rule
+            if (info.hasThreshold)
+                QVERIFY(info.shipped.threshold >= info.minThreshold && info.shipped.threshold <= info.maxThreshold);
+        }
+        QVERIFY(!alertRuleFromKey(u"no_such_rule"));
+    }
+
+    void thresholdRulesFireAfterTheHoldTimeAndResolveAfterTheirOwn_data()
+    {
+        QTest::addColumn<int>("rule");
+        QTest::addColumn<double>("threshold");
+        QTest::addRow("cpu busy") << int(AlertRule::CpuBusy) << 90.0;
+        QTest::addRow("memory used") << int(AlertRule::MemoryUsed) << 90.0;
+        QTest::addRow("swap used") << int(AlertRule::SwapUsed) << 50.0;
+        QTest::addRow("load per core") << int(AlertRule::LoadPerCore) << 2.0;
+    }
+    void thresholdRulesFireAfterTheHoldTimeAndResolveAfterTheirOwn()
+    {
+        QFETCH(int, rule);
+        QFETCH(double, threshold);
+        const AlertRule r = AlertRule(rule);
+        AlertEngine engine = engineWith(rulesWith(r, {true, threshold, 60 * kSecond, 30 * kSecond}));
+        const auto make = [r](double v) {
+            return [r, v](qint64 t) {
+                switch (r) {
+                case AlertRule::CpuBusy: return sample(t, v);
+                case AlertRule::MemoryUsed: return sample(t, 5, v);
+                case AlertRule::SwapUsed: return sample(t, 5, 10, v);
+                default: return sample(t, 5, 10, 0, v * 4, 4);
+                }
+            };
+        };
+        const double high = r == AlertRule::LoadPerCore ? 3.0 : threshold + 5;
+        const double low = r == AlertRule::LoadPerCore ? 1.0 : threshold - 5;
+        // Held for 60 s counts from the first sample above: the 61st sample (t0+60 s) fires.
+        auto out = feed(engine, kT0, 60, make(high));
+        QVERIFY2(out.empty(), "fired before the hold time");
+        out = feed(engine, kT0 + 60 * kSecond, 1, make(high));
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Fired);
+        QCOMPARE(out[0].rule, r);
+        QCOMPARE(out[0].clientId, kClient);
+        QCOMPARE(out[0].hostname, QStringLiteral("web01"));
+        QCOMPARE(out[0].startedMs, kT0);
+        QCOMPARE(out[0].atMs, kT0 + 60 * kSecond);
+        QCOMPARE(out[0].threshold, threshold);
+        QVERIFY(qAbs(out[0].value - high) < 0.01);
+        QCOMPARE(engine.firingCount(), 1);
+        // Below for 30 s resolves; 29 s does not.
+        const qint64 t1 = kT0 + 61 * kSecond;
+        out = feed(engine, t1, 30, make(low));
+        QVERIFY2(out.empty(), "resolved before the resolve time");
+        out = feed(engine, t1 + 30 * kSecond, 1, make(low));
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+        QCOMPARE(out[0].resolution, QStringLiteral("condition cleared"));
+        QVERIFY(qAbs(out[0].value - low) < 0.01);
+        QCOMPARE(engine.firingCount(), 0);
+    }
+
+    void aValueHoveringAtTheThresholdFiresOnceAndDoesNotFlap()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 10 * kSecond, 30 * kSecond}));
+        // 91, 89, 91, 89 ... for 10 minutes: never 10 s straight above, so it never fires.
+        auto out = feed(engine, kT0, 600, [](qint64 t) { return sample(t, (t / kSecond) % 2 ? 91 : 89); });
+        QVERIFY(out.empty());
+        // Above for 20 s: fires once; then hovering for 10 minutes: no 30 s straight below.
+        out = feed(engine, kT0 + 600 * kSecond, 20, [](qint64 t) { return sample(t, 95); });
+        QCOMPARE(out.size(), std::size_t(1));
+        out = feed(engine, kT0 + 620 * kSecond, 600,
+                   [](qint64 t) { return sample(t, (t / kSecond) % 20 ? 50 : 95); });
+        QVERIFY2(out.empty(), "flapped");
+        QCOMPARE(engine.firingCount(), 1);
+    }
+
+    void resentAndOlderSamplesAreNotJudgedTwice()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 10 * kSecond, 10 * kSecond}));
+        auto out = feed(engine, kT0, 6, [](qint64 t) { return sample(t, 99); });
+        // The same six seconds again (a resend) must not count as six more.
+        out = feed(engine, kT0, 6, [](qint64 t) { return sample(t, 99); });
+        QVERIFY(out.empty());
+        out = feed(engine, kT0 + 6 * kSecond, 4, [](qint64 t) { return sample(t, 99); });
+        QVERIFY(out.empty());
+        out = feed(engine, kT0 + 10 * kSecond, 1, [](qint64 t) { return sample(t, 99); });
+        QCOMPARE(out.size(), std::size_t(1));
+    }
+
+    void clientOverridesBeatTheFleetDefault()
+    {
+        const QString other = QStringLiteral("c2");
+        AlertRuleSet rules({
+                AlertRuleRow{QStringLiteral("cpu_busy"), QString(), {true, 50, 0, kSecond}},
+                AlertRuleRow{QStringLiteral("cpu_busy"), other, {true, 95, 0, kSecond}},
+                AlertRuleRow{QStringLiteral("rule_of_a_newer_version"), QString(), {true, 1, 0, 0}},
+        });
+        QCOMPARE(rules.forClient(kClient)[0].threshold, 50.0);
+        QCOMPARE(rules.forClient(other)[0].threshold, 95.0);
+        QVERIFY(rules.override(other, AlertRule::CpuBusy));
+        QVERIFY(!rules.override(kClient, AlertRule::CpuBusy));
+        AlertEngine engine = engineWith(rules);
+        engine.addClient(other, QStringLiteral("db01"));
+        std::vector<AlertTransition> out;
+        engine.observeSamples(kClient, {sample(kT0, 80)}, 0, out);
+        engine.observeSamples(other, {sample(kT0, 80)}, 0, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].clientId, kClient);
+    }
+
+    void disablingAFiringRuleResolvesItAndADisabledRuleNeverFires()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 50, 0, kSecond}));
+        auto out = feed(engine, kT0, 1, [](qint64 t) { return sample(t, 99); });
+        QCOMPARE(out.size(), std::size_t(1));
+        out.clear();
+        engine.setRules(rulesWith(AlertRule::CpuBusy, {false, 50, 0, kSecond}), kT0 + kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+        QCOMPARE(out[0].resolution, QStringLiteral("rule disabled"));
+        out = feed(engine, kT0 + 2 * kSecond, 100, [](qint64 t) { return sample(t, 99); });
+        QVERIFY(out.empty());
+    }
+
+    void hostStaleFiresOnTheServerClockAndResolvesWhenDataFlowsAgain()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::HostStale, {true, 0, 60 * kSecond, 30 * kSecond}));
+        std::vector<AlertTransition> out;
+        engine.observeHealth(kClient, ClientHealth::Up, kT0);
+        engine.observeHealth(kClient, ClientHealth::Stale, kT0 + 10 * kSecond);
+        engine.tick(kT0 + 69 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.tick(kT0 + 70 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].rule, AlertRule::HostStale);
+        QCOMPARE(out[0].startedMs, kT0 + 10 * kSecond);
+        QCOMPARE(out[0].value, 60.0); // seconds stale
+        out.clear();
+        engine.tick(kT0 + 99 * kSecond, out);
+        engine.observeHealth(kClient, ClientHealth::Up, kT0 + 100 * kSecond);
+        engine.tick(kT0 + 129 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.tick(kT0 + 130 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+        QCOMPARE(out[0].value, 89.0); // how long it held, not how long it has been up
+    }
+
+    void hostDownFiresOnlyForDownNotForNeverSeen()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::HostDown, {true, 0, 180 * kSecond, 30 * kSecond}));
+        engine.addClient(QStringLiteral("new"), QStringLiteral("new01"));
+        std::vector<AlertTransition> out;
+        engine.observeHealth(kClient, ClientHealth::Down, kT0);
+        engine.tick(kT0 + 179 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.tick(kT0 + 3600 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].clientId, kClient); // "new" never sent data: never seen, not down
+        QCOMPARE(out[0].rule, AlertRule::HostDown);
+        out.clear();
+        // Back, then gone again within the resolve time: still the same alert, no new one.
+        engine.observeHealth(kClient, ClientHealth::Up, kT0 + 3601 * kSecond);
+        engine.tick(kT0 + 3610 * kSecond, out);
+        engine.observeHealth(kClient, ClientHealth::Down, kT0 + 3611 * kSecond);
+        engine.tick(kT0 + 3700 * kSecond, out);
+        QVERIFY(out.empty());
+        QCOMPARE(engine.firingCount(), 1);
+    }
+
+    void droppedSamplesFireAtOnceFromABaselineAndResolveAfterQuietTime()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::SamplesDropped, {true, 0, 0, 60 * kSecond}));
+        // The first counter seen (500) is history, not news.
+        auto out = feed(engine, kT0, 5, [](qint64 t) { return sample(t, 1); }, 500);
+        QVERIFY(out.empty());
+        out = feed(engine, kT0 + 5 * kSecond, 1, [](qint64 t) { return sample(t, 1); }, 530);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].rule, AlertRule::SamplesDropped);
+        QCOMPARE(out[0].value, 30.0);
+        out = feed(engine, kT0 + 6 * kSecond, 1, [](qint64 t) { return sample(t, 1); }, 540);
+        QVERIFY(out.empty());
+        out = feed(engine, kT0 + 7 * kSecond, 60, [](qint64 t) { return sample(t, 1); }, 540);
+        QVERIFY(out.empty());
+        out = feed(engine, kT0 + 67 * kSecond, 1, [](qint64 t) { return sample(t, 1); }, 540);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+        QCOMPARE(out[0].value, 40.0); // lost while it fired
+        // A counter that goes back (a new spool) is a new baseline, not an alert.
+        out = feed(engine, kT0 + 68 * kSecond, 2, [](qint64 t) { return sample(t, 1); }, 3);
+        QVERIFY(out.empty());
+    }
+
+    void spoolBacklogFiresWhenReportedAboveTheLimitForTheHoldTime()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::SpoolBacklog, {true, 100, 60 * kSecond, 10 * kSecond}));
+        std::vector<AlertTransition> out;
+        engine.observeBacklog(kClient, 50, kT0);
+        engine.tick(kT0 + 100 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.observeBacklog(kClient, 150, kT0 + 100 * kSecond);
+        engine.observeBacklog(kClient, 170, kT0 + 130 * kSecond); // still above: the clock runs on
+        engine.tick(kT0 + 159 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.tick(kT0 + 160 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].value, 170.0);
+        out.clear();
+        engine.observeBacklog(kClient, 0, kT0 + 200 * kSecond);
+        engine.tick(kT0 + 210 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+    }
+
+    void aRestoredAlertDoesNotFireAgainAndCanResolve()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 0, 5 * kSecond}));
+        engine.restoreFiring(kClient, AlertRule::CpuBusy, 42, kT0 - 3600 * kSecond, 97);
+        QCOMPARE(engine.firingCount(), 1);
+        auto out = feed(engine, kT0, 10, [](qint64 t) { return sample(t, 99); });
+        QVERIFY(out.empty());
+        out = feed(engine, kT0 + 10 * kSecond, 6, [](qint64 t) { return sample(t, 10); });
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].alertId, qint64(42));
+        QCOMPARE(out[0].startedMs, kT0 - 3600 * kSecond);
+    }
+
+    void removingAClientResolvesItsAlertsWithTheReason()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 0, 5 * kSecond}));
+        auto out = feed(engine, kT0, 1, [](qint64 t) { return sample(t, 99); });
+        engine.setAlertId(kClient, AlertRule::CpuBusy, 7);
+        out.clear();
+        engine.removeClient(kClient, QStringLiteral("client forgotten"), kT0 + kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].alertId, qint64(7));
+        QCOMPARE(out[0].resolution, QStringLiteral("client forgotten"));
+        QVERIFY(!engine.hasClient(kClient));
+        out = feed(engine, kT0 + 2 * kSecond, 5, [](qint64 t) { return sample(t, 99); });
+        QVERIFY(out.empty());
+        // Enrolled again: watched again from a clean state.
+        engine.addClient(kClient, QStringLiteral("web01"));
+        out = feed(engine, kT0 + 10 * kSecond, 1, [](qint64 t) { return sample(t, 99); });
+        QCOMPARE(out.size(), std::size_t(1));
+    }
+
+    void hostsWithoutSwapNeverFireTheSwapRule()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::SwapUsed, {true, 1, 0, kSecond}));
+        auto out = feed(engine, kT0, 10, [](qint64 t) {
+            Sample s = sample(t, 1);
+            s.memory.swapTotal = 0;
+            s.memory.swapFree = 0;
+            return s;
+        });
+        QVERIFY(out.empty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAlertEngine)
+#include "tst_alertengine.moc"

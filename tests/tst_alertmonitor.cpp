@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+// Alerts through a real store: firings and resolutions are written, survive a restart without
+// firing again, repeat until acknowledged, stay quiet while silenced.
+#include "alerts/alertmonitor.h"
+#include "storetesting.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace autofact;
+using namespace autofact::server;
+
+namespace {
+
+QString kClient; // enrolled in the store by init()
+constexpr qint64 kT0 = 1'780'000'000'000;
+constexpr qint64 kSecond = 1000;
+
+Sample busy(qint64 t, float cpu)
+{
+    Sample s;
+    s.timestampMs = t;
+    s.cpu.user = cpu;
+    s.cpu.idle = 100 - cpu;
+    s.memory.total = 1000;
+    s.memory.used = 100;
+    s.coreCount = 2;
+    return s;
+}
+
+} // namespace
+
+class TestAlertMonitor : public QObject
+{
+    Q_OBJECT
+private:
+    QTemporaryDir m_dir;
+    int m_n = 0;
+    QString m_path;
+
+    /** A monitor watching kClient with CPU busy > 90 % firing at once, resolving after 5 s. */
+    static void setUp(AlertMonitor &monitor)
+    {
+        QVERIFY_STORE(monitor.load(kT0));
+        monitor.addClient(kClient, QStringLiteral("web01\x1b[31m"));
+        QVERIFY_STORE(monitor.setRule(QStringLiteral("cpu_busy"), QString(), AlertRuleSettings{true, 90, 0, 5 * kSecond}, kT0));
+    }
+
+private Q_SLOTS:
+    void init()
+    {
+        m_path = m_dir.filePath(QStringLiteral("alerts%1.db").arg(++m_n));
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        Hello hello;
+        hello.hostname = QStringLiteral("web01");
+        hello.cpuCount = 2;
+        kClient = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("127.0.0.1"), kT0)).clientId;
+        QVERIFY(!kClient.isEmpty());
+    }
+
+    void aFiringIsStoredSurvivesARestartAndResolvesOnce()
+    {
+        qint64 id = 0;
+        {
+            Store store(m_path);
+            QVERIFY_STORE(store.open());
+            AlertMonitor monitor(store, QStringLiteral("srv"));
+            setUp(monitor);
+            monitor.observeBatch(kClient, {busy(kT0, 97)}, 0);
+            const auto notices = monitor.settle(kT0 + 100);
+            QCOMPARE(notices.size(), std::size_t(1));
+            const AlertNotice &n = notices[0];
+            QCOMPARE(n.status, AlertNotice::Status::Firing);
+            QCOMPARE(n.rule, QStringLiteral("cpu_busy"));
+            // The hostname first, cleaned of the escape sequence an agent put in it.
+            QVERIFY2(n.summary.startsWith(QStringLiteral("web01[31m: CPU busy 97.0 % (above 90.0 %)")), qPrintable(n.summary));
+            QVERIFY(n.urlHint.startsWith(QStringLiteral("autofact://srv/client/%1/alert/").arg(kClient)));
+            const auto stored = STORE_OK(store.alerts().alerts(false));
+            QCOMPARE(stored.size(), 1);
+            id = stored[0].id;
+            QCOMPARE(n.alertId, id);
+            QCOMPARE(stored[0].startedMs, kT0);
+            QCOMPARE(stored[0].firedMs, kT0 + 100);
+            QCOMPARE(monitor.active().size(), 1);
+            QVERIFY(monitor.takeChanged());
+            QVERIFY(!monitor.takeChanged());
+        }
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        AlertMonitor monitor(store, QStringLiteral("srv"));
+        QVERIFY_STORE(monitor.load(kT0 + 10 * kSecond));
+        QCOMPARE(monitor.active().size(), 1);
+        monitor.addClient(kClient, QStringLiteral("web01"));
+        // Still busy after the restart: the same alert, no second firing.
+        monitor.observeBatch(kClient, {busy(kT0 + 11 * kSecond, 99)}, 0);
+        QVERIFY(monitor.settle(kT0 + 11 * kSecond).empty());
+        monitor.observeBatch(kClient, {busy(kT0 + 12 * kSecond, 10), busy(kT0 + 17 * kSecond, 10)}, 0);
+        const auto notices = monitor.settle(kT0 + 17 * kSecond);
+        QCOMPARE(notices.size(), std::size_t(1));
+        QCOMPARE(notices[0].status, AlertNotice::Status::Resolved);
+        QCOMPARE(notices[0].alertId, id);
+        QVERIFY(monitor.active().isEmpty());
+        const auto all = STORE_OK(store.alerts().alerts(true));
+        QCOMPARE(all.size(), 1);
+        QCOMPARE(all[0].resolvedMs, kT0 + 17 * kSecond);
+        QCOMPARE(all[0].resolution, QStringLiteral("condition cleared"));
+        QVERIFY(STORE_OK(store.alerts().alerts(false)).isEmpty());
+    }
+
+    void aFiringAlertRepeatsUntilAcknowledged()
+    {
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        AlertMonitor monitor(store, QStringLiteral("srv"));
+        setUp(monitor);
+        QVERIFY_STORE(monitor.setRepeatIntervalMs(60 * kSecond));
+        monitor.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(monitor.settle(kT0).size(), std::size_t(1));
+        QVERIFY(monitor.tick(kT0 + 59 * kSecond).empty());
+        auto repeat = monitor.tick(kT0 + 60 * kSecond);
+        QCOMPARE(repeat.size(), std::size_t(1));
+        QVERIFY(repeat[0].repeat);
+        QVERIFY(repeat[0].summary.contains(QStringLiteral("still firing")));
+        QVERIFY(monitor.tick(kT0 + 61 * kSecond).empty());
+        const qint64 id = monitor.active().first().id;
+        QVERIFY_STORE(monitor.acknowledge(id, true, kT0 + 70 * kSecond));
+        QVERIFY(monitor.active().first().ackedMs > 0);
+        QVERIFY(monitor.tick(kT0 + 600 * kSecond).empty());
+        QVERIFY(STORE_OK(store.alerts().alerts(false)).first().ackedMs > 0);
+        // The interval is stored: a new monitor reads it back.
+        AlertMonitor again(store, QStringLiteral("srv"));
+        QVERIFY_STORE(again.load(kT0));
+        QCOMPARE(again.repeatIntervalMs(), 60 * kSecond);
+    }
+
+    void aSilencedAlertSendsNothingButIsStillRecorded()
+    {
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        AlertMonitor monitor(store, QStringLiteral("srv"));
+        setUp(monitor);
+        QVERIFY_STORE(monitor.setRepeatIntervalMs(10 * kSecond));
+        monitor.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(monitor.settle(kT0).size(), std::size_t(1));
+        const qint64 id = monitor.active().first().id;
+        QVERIFY_STORE(monitor.silence(id, kT0 + 3600 * kSecond, QStringLiteral("kernel upgrade")));
+        QVERIFY(monitor.tick(kT0 + 100 * kSecond).empty()); // no repeat
+        monitor.observeBatch(kClient, {busy(kT0 + 101 * kSecond, 1), busy(kT0 + 106 * kSecond, 1)}, 0);
+        QVERIFY(monitor.settle(kT0 + 106 * kSecond).empty()); // no resolved notice
+        const auto all = STORE_OK(store.alerts().alerts(true));
+        QCOMPARE(all.size(), 1);
+        QVERIFY(all[0].resolvedMs > 0);
+        QCOMPARE(all[0].silenceReason, QStringLiteral("kernel upgrade"));
+        QCOMPARE(all[0].silencedUntilMs, kT0 + 3600 * kSecond);
+        QVERIFY(!monitor.acknowledge(999, true, kT0).ok()); // unknown ID: an error, not a no-op
+    }
+
+    void forgettingAClientResolvesItsAlerts()
+    {
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        AlertMonitor monitor(store, QStringLiteral("srv"));
+        setUp(monitor);
+        monitor.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(monitor.settle(kT0).size(), std::size_t(1));
+        monitor.removeClient(kClient, QStringLiteral("client forgotten"), kT0 + kSecond);
+        const auto notices = monitor.settle(kT0 + kSecond);
+        QCOMPARE(notices.size(), std::size_t(1));
+        QVERIFY(notices[0].summary.contains(QStringLiteral("client forgotten")));
+        QCOMPARE(STORE_OK(store.alerts().alerts(true)).first().resolution, QStringLiteral("client forgotten"));
+    }
+
+    void rulesAreValidatedAndStored()
+    {
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        AlertMonitor monitor(store, QStringLiteral("srv"));
+        QVERIFY_STORE(monitor.load(kT0));
+        QVERIFY(!monitor.setRule(QStringLiteral("nope"), QString(), AlertRuleSettings{}, kT0).ok());
+        QVERIFY(!monitor.setRule(QStringLiteral("cpu_busy"), QString(), AlertRuleSettings{true, 150, 0, 0}, kT0).ok());
+        QVERIFY_STORE(monitor.setRule(QStringLiteral("cpu_busy"), kClient, AlertRuleSettings{true, 70, 1000, 2000}, kT0));
+        auto rows = STORE_OK(store.alerts().rules());
+        QCOMPARE(rows.size(), 1);
+        QCOMPARE(rows[0].clientId, kClient);
+        QCOMPARE(rows[0].settings, (AlertRuleSettings{true, 70, 1000, 2000}));
+        QVERIFY_STORE(monitor.setRule(QStringLiteral("cpu_busy"), kClient, std::nullopt, kT0));
+        QVERIFY(STORE_OK(store.alerts().rules()).isEmpty());
+    }
+
+    void notifierCountersAreKept()
+    {
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        const qint64 id = STORE_OK(store.alerts().addNotifier(NotifierInfo::Kind::Webhook,
+                                                              QStringLiteral("http://127.0.0.1:1/x"), kT0));
+        QVERIFY_STORE(store.alerts().recordDelivery(id, false, false, QStringLiteral("HTTP 500"), kT0 + 1));
+        QVERIFY_STORE(store.alerts().recordDelivery(id, false, true, QStringLiteral("HTTP 500"), kT0 + 2));
+        QVERIFY_STORE(store.alerts().recordDelivery(id, true, false, QString(), kT0 + 3));
+        const auto list = STORE_OK(store.alerts().notifiers());
+        QCOMPARE(list.size(), 1);
+        QCOMPARE(list[0].sent, quint64(1));
+        QCOMPARE(list[0].failed, quint64(2));
+        QCOMPARE(list[0].deadLetters, quint64(1));
+        QCOMPARE(list[0].lastError, QStringLiteral("HTTP 500"));
+        QCOMPARE(list[0].lastOkMs, kT0 + 3);
+        QVERIFY_STORE(store.alerts().removeNotifier(id));
+        QVERIFY(!store.alerts().removeNotifier(id).ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAlertMonitor)
+#include "tst_alertmonitor.moc"
