@@ -464,6 +464,13 @@ void StoreWorker::pollNotifiers()
     };
     if (std::equal(list->cbegin(), list->cend(), m_notifiers.cbegin(), m_notifiers.cend(), same))
         return;
+    const auto sameChannel = [](const NotifierInfo &a, const NotifierInfo &b) { return a.sameChannel(b); };
+    if (!std::equal(list->cbegin(), list->cend(), m_notifiers.cbegin(), m_notifiers.cend(), sameChannel)) {
+        int enabled = 0;
+        for (const NotifierInfo &n : std::as_const(*list))
+            enabled += n.enabled ? 1 : 0;
+        qCInfo(lcAlerts) << "notification channels:" << enabled << "in use";
+    }
     m_notifiers = *list;
     Q_EMIT notifiersChanged(m_notifiers);
 }

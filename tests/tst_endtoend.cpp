@@ -137,6 +137,34 @@ private:
         return QStringLiteral("(no such client)");
     }
 
+    /** `autofactory alerts --json [--all]`. */
+    QString alertsJson(bool all) const
+    {
+        QProcess p;
+        QStringList args{QStringLiteral("alerts"), QStringLiteral("--db"), dbPath(), QStringLiteral("--json")};
+        if (all)
+            args << QStringLiteral("--all");
+        p.start(serverBinary, args);
+        if (!p.waitForFinished(20000) || p.exitCode() != 0)
+            return QStringLiteral("(alerts failed)");
+        return QString::fromUtf8(p.readAllStandardOutput());
+    }
+
+    /** @p field of the newest alert of @p rule for @p clientId in `alerts --all --json`. */
+    QString alertField(const QString &clientId, const QString &rule, const QString &field) const
+    {
+        for (const QJsonValue &v : QJsonDocument::fromJson(alertsJson(true).toUtf8()).array())
+            if (v[QStringLiteral("client_id")].toString() == clientId && v[QStringLiteral("rule")].toString() == rule)
+                return v[field].toString();
+        return QStringLiteral("(no such alert)");
+    }
+
+    static QString fileText(const QString &path)
+    {
+        QFile f(path);
+        return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+    }
+
     qint64 storedSamples() const
     {
         return Sql(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM samples"));
@@ -334,9 +362,24 @@ private slots:
             m_server->terminate();
             m_server->waitForFinished(15000);
         }
-        QVERIFY(startServer(0, QStringLiteral("5s")));
-        m_token = createToken(1);
+        m_token = createToken(1); // also creates the database when this test runs alone
         QVERIFY(!m_token.isEmpty());
+        // The host-stale rule on a short hold (a user's override): fire after 1 s stale,
+        // resolve after 1 s of data.
+        Sql(dbPath(), false).rows(QStringLiteral(
+                "INSERT OR REPLACE INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms)"
+                " VALUES ('host_stale', '', 1, 0, 1000, 1000)"));
+        QVERIFY(startServer(0, QStringLiteral("5s")));
+        // A channel added while the server runs is in use within 5 s.
+        const QString notified = m_dir.filePath(QStringLiteral("notified.txt"));
+        QProcess notify;
+        notify.start(serverBinary, {QStringLiteral("notify"), QStringLiteral("add"), QStringLiteral("command"),
+                                    QStringLiteral("printf '%s %s %s\\n' \"$AUTOFACT_STATUS\" \"$AUTOFACT_RULE\" "
+                                                   "\"$AUTOFACT_CLIENT_ID\" >> '%1'").arg(notified),
+                                    QStringLiteral("--db"), dbPath()});
+        QVERIFY(notify.waitForFinished(20000));
+        QCOMPARE(notify.exitCode(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains(QStringLiteral("notification channels: 1 in use")), 5000);
         QProcess *agent = startAgent(QStringLiteral("frozen"), firstRun());
         QVERIFY(agent->waitForStarted());
         QTRY_VERIFY_WITH_TIMEOUT(agentConfig(QStringLiteral("frozen")).contains(QStringLiteral("\"id\"")), 20000);
@@ -353,6 +396,10 @@ private slots:
         // slack): for the hub (its log) and for `autofactory clients` (from the store).
         QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains(QStringLiteral("client %1 is stale").arg(id)), 3000);
         QTRY_COMPARE_WITH_TIMEOUT(clientState(id), QStringLiteral("stale"), 3000);
+        // The host rule fires a second later, is listed, and the channel runs.
+        QTRY_VERIFY_WITH_TIMEOUT(alertsJson(true).contains(QStringLiteral("\"host_stale\"")), 3000);
+        QCOMPARE(alertField(id, QStringLiteral("host_stale"), QStringLiteral("state")), QStringLiteral("firing"));
+        QTRY_VERIFY_WITH_TIMEOUT(fileText(notified).contains(QStringLiteral("firing host_stale %1\n").arg(id)), 5000);
         // The stimulus, not a wait for a result: the agent stays frozen 4 s in all (sampling
         // is every 100 ms here, so that is 40 intervals).
         QTest::qWait(int(std::max<qint64>(0, 4000 - frozen.elapsed())));
@@ -361,6 +408,12 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(samplesOf) >= frozenAt + 10, 20000);
         QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains(QStringLiteral("client %1 is up again").arg(id)), 5000);
         QTRY_COMPARE_WITH_TIMEOUT(clientState(id), QStringLiteral("up"), 5000);
+        // Resolved once data has flowed for the resolve time; no longer active; history kept.
+        QTRY_VERIFY_WITH_TIMEOUT(fileText(notified).contains(QStringLiteral("resolved host_stale %1\n").arg(id)), 5000);
+        QVERIFY(!alertsJson(false).contains(QStringLiteral("\"host_stale\"")));
+        QCOMPARE(alertField(id, QStringLiteral("host_stale"), QStringLiteral("state")), QStringLiteral("resolved"));
+        QCOMPARE(alertField(id, QStringLiteral("host_stale"), QStringLiteral("resolution")), QStringLiteral("condition cleared"));
+        QCOMPARE(fileText(notified).count(QStringLiteral("host_stale")), 2); // once each way
 
         const QString stalls = QStringLiteral(
             "SELECT count(*) FROM gaps g JOIN clients c ON c.num = g.client WHERE c.id = '%1' "
