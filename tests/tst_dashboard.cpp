@@ -5,6 +5,11 @@
 #include "addagentdialog.h"
 #include "agent.h"
 #include "agentconfigdialog.h"
+#include "alertrulesdialog.h"
+#include "alertsview.h"
+#include "alerttablemodel.h"
+#include "alerttray.h"
+#include "notifiersdialog.h"
 #include "clientdetailview.h"
 #include "clienttablemodel.h"
 #include "exportdialog.h"
@@ -28,6 +33,7 @@
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QStatusBar>
+#include <QTableWidget>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QLabel>
@@ -584,6 +590,95 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
                                   QStringLiteral("blocked"), 5000);
         QCOMPARE(model->rowCount(), 1); // history is kept, so is the row
+        window.close();
+        core.stop();
+    }
+
+    void alertsReachTheWindowAndAreHandledThere()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("alerts.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        // CPU busy above 10 % (the fake host runs at 40 %) fires at once, resolves after 1 s.
+        core.setAlertRule(QStringLiteral("cpu_busy"), QString(), server::AlertRuleSettings{true, 10, 0, 1000});
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("alerts-agent.json"));
+        settings.server = core.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(QStringLiteral("alerts-spool.db"));
+        agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("busy-host")));
+        QVERIFY2(agent.start(&error), qPrintable(error));
+
+        AlertsView *view = window.alertsView();
+        QTRY_COMPARE_WITH_TIMEOUT(view->activeModel()->rowCount(), 1, 10000);
+        const QModelIndex first = view->activeModel()->index(0, AlertTableModel::RuleColumn);
+        QCOMPARE(first.data().toString(), QStringLiteral("CPU busy"));
+        QCOMPARE(view->activeModel()->index(0, AlertTableModel::HostColumn).data().toString(), QStringLiteral("busy-host"));
+        QCOMPARE(view->activeModel()->index(0, AlertTableModel::StateColumn).data().toString(), QStringLiteral("firing"));
+        // The badge on the client, the count in the status bar, the desktop notification.
+        ClientTableModel *model = window.model();
+        QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::AlertsColumn).data().toString(), QStringLiteral("1"), 5000);
+        QVERIFY(model->index(0, ClientTableModel::HostnameColumn).data(Qt::ToolTipRole).toString().contains(QStringLiteral("CPU busy")));
+        QCOMPARE(window.findChild<QLabel *>(QStringLiteral("alertStatus"))->text(), QStringLiteral("1 alert(s) firing"));
+        QCOMPARE(window.alertTray()->shown().size(), 1);
+        QVERIFY(window.alertTray()->shown().first().contains(QStringLiteral("busy-host: CPU busy")));
+        window.tabs()->setCurrentIndex(MainWindow::OverviewTab);
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            const auto tiles = window.overview()->findChildren<ClientTile *>();
+            return tiles.size() == 1 && tiles.first()->alertCount() == 1;
+        }(), 5000);
+
+        // Acknowledge, as a user: select it on the Alerts tab and press the button.
+        window.tabs()->setCurrentIndex(MainWindow::AlertsTab);
+        view->activeTable()->selectRow(0);
+        QPushButton *ack = nullptr;
+        for (QPushButton *b : view->findChildren<QPushButton *>())
+            if (b->text() == QStringLiteral("&Acknowledge"))
+                ack = b;
+        QVERIFY(ack && ack->isEnabled());
+        ack->click();
+        QTRY_COMPARE_WITH_TIMEOUT(view->activeModel()->index(0, AlertTableModel::StateColumn).data().toString(),
+                                  QStringLiteral("acknowledged"), 5000);
+        QCOMPARE(window.findChild<QLabel *>(QStringLiteral("alertStatus"))->text(), QString()); // nothing unhandled
+        view->activeTable()->selectRow(0);
+        view->silenceSelected(3600'000, QStringLiteral("kernel upgrade"));
+        QTRY_COMPARE_WITH_TIMEOUT(view->activeModel()->index(0, AlertTableModel::StateColumn).data().toString(),
+                                  QStringLiteral("silenced"), 5000);
+        QVERIFY(view->activeModel()->index(0, AlertTableModel::NoteColumn).data().toString().contains(QStringLiteral("kernel upgrade")));
+
+        // The rule editor: a per-client override above the host's 40 % resolves the alert.
+        const QString id = model->rowAt(0).info.id;
+        AlertRulesDialog *rules = window.showAlertRules(id);
+        QCOMPARE(rules->scope(), id);
+        QVERIFY(!rules->overridden(server::AlertRule::CpuBusy));
+        rules->setEdited(server::AlertRule::CpuBusy, server::AlertRuleSettings{true, 95, 0, 1000});
+        const auto changes = rules->changes();
+        QCOMPARE(changes.size(), 1);
+        QCOMPARE(changes.first().clientId, id);
+        QCOMPARE(changes.first().settings->threshold, 95.0);
+        rules->save();
+        QTRY_COMPARE_WITH_TIMEOUT(view->activeModel()->rowCount(), 0, 10000);
+        QCOMPARE(model->index(0, ClientTableModel::AlertsColumn).data().toString(), QString());
+        // History: fired and resolved, silenced on the way.
+        auto *tabs = view->findChild<QTabWidget *>();
+        QVERIFY(tabs);
+        tabs->setCurrentIndex(1);
+        QTRY_COMPARE_WITH_TIMEOUT(view->historyModel()->rowCount(), 1, 5000);
+        QCOMPARE(view->historyModel()->index(0, AlertTableModel::StateColumn).data().toString(), QStringLiteral("resolved"));
+
+        // Notification settings: add a command channel and test it from the dialog.
+        NotifiersDialog *notifiers = window.showNotifiers();
+        notifiers->addChannel(server::NotifierInfo::Kind::Command, QStringLiteral("exit 0"));
+        QTRY_COMPARE_WITH_TIMEOUT(notifiers->table()->rowCount(), 1, 5000);
+        notifiers->table()->selectRow(0);
+        notifiers->testSelected();
+        QTRY_VERIFY_WITH_TIMEOUT(notifiers->testResult().contains(QStringLiteral("test delivered")), 10000);
+        notifiers->addChannel(server::NotifierInfo::Kind::Webhook, QStringLiteral("ftp://nope"));
+        QVERIFY(notifiers->testResult().startsWith(QStringLiteral("Not added")));
         window.close();
         core.stop();
     }

@@ -141,6 +141,8 @@ QVariant ClientTableModel::displayData(const Row &row, int column) const
         if (row.info.appliedRevision >= row.info.configRevision)
             return tr("r%1 applied").arg(row.info.appliedRevision);
         return tr("r%1 → r%2 pending").arg(row.info.appliedRevision).arg(row.info.configRevision);
+    case AlertsColumn:
+        return row.alerts.isEmpty() ? QString() : QString::number(row.alerts.size());
     }
     return {};
 }
@@ -167,6 +169,8 @@ QVariant ClientTableModel::sortData(const Row &row, int column) const
         return qulonglong(row.info.droppedTotal);
     case ConfigColumn:
         return qulonglong(row.info.appliedRevision);
+    case AlertsColumn:
+        return int(row.alerts.size());
     default:
         return displayData(row, column).toString().toLower();
     }
@@ -191,7 +195,13 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
         if (column >= CpuColumn && column != LastSeenColumn && column != ConfigColumn)
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
+    case Qt::ForegroundRole:
+        if (column == AlertsColumn && !row.alerts.isEmpty())
+            return QColor(0xc0, 0x30, 0x30);
+        return {};
     case Qt::DecorationRole:
+        if (column == HostnameColumn && !row.alerts.isEmpty())
+            return QColor(0xc0, 0x30, 0x30); // the badge: a red square before the name
         if (column == StatusColumn) {
             switch (status(row)) {
             case Status::Online:
@@ -226,6 +236,8 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
                      row.info.hasOverride ? tr(" (client override)") : QString());
         if (column == BacklogColumn)
             return tr("Batches waiting in the agent's spool");
+        if ((column == HostnameColumn || column == AlertsColumn) && !row.alerts.isEmpty())
+            return QStringLiteral("<qt>%1</qt>").arg(tr("Alerts firing: %1").arg(row.alerts.join(QStringLiteral(", "))).toHtmlEscaped());
         return {};
     default:
         return {};
@@ -239,6 +251,8 @@ QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, 
     switch (section) {
     case StatusColumn:
         return tr("Status");
+    case AlertsColumn:
+        return tr("Alerts");
     case HostnameColumn:
         return tr("Hostname");
     case IdColumn:
@@ -449,6 +463,18 @@ QStringList ClientTableModel::clientIds() const
     for (const Row &r : m_rows)
         ids.append(r.info.id);
     return ids;
+}
+
+void ClientTableModel::setAlerts(const QHash<QString, QStringList> &alertsByClient)
+{
+    for (std::size_t i = 0; i < m_rows.size(); ++i) {
+        Row &r = m_rows[i];
+        QStringList titles = alertsByClient.value(r.info.id);
+        if (titles == r.alerts)
+            continue;
+        r.alerts = std::move(titles);
+        rowChanged(int(i));
+    }
 }
 
 } // namespace autofact::dashboard

@@ -37,6 +37,7 @@ public:
         BacklogColumn,
         DroppedColumn,
         ConfigColumn,
+        AlertsColumn, ///< alerts firing (the hostname carries a badge too)
         ColumnCount
     };
     Q_ENUM(Column)
@@ -66,6 +67,7 @@ public:
         qint64 lastSeenMs = 0;
         qint64 leftMs = 0;            ///< when it went offline (this session or as stored)
         QString leftReason;
+        QStringList alerts;           ///< titles of the alerts firing for it
     };
 
     explicit ClientTableModel(QObject *parent = nullptr);
@@ -89,6 +91,8 @@ public:
     void clientConnected(const QString &clientId);
     void clientDisconnected(const QString &clientId, const QString &reason);
     void configApplied(const QString &clientId, quint32 revision);
+    /** Alert titles firing per client (clients not named have none). */
+    void setAlerts(const QHash<QString, QStringList> &alertsByClient);
     /** Removes a row at once (after "forget"); the next inventory confirms it. */
     void removeClient(const QString &clientId);
 

@@ -87,6 +87,21 @@ void ClientTile::setStale(bool stale)
     update();
 }
 
+void ClientTile::setAlerts(const QStringList &titles)
+{
+    if (titles == m_alerts)
+        return;
+    m_alerts = titles;
+    QStringList tip;
+    if (m_stale)
+        tip << tr("stale: connected, but no data arrives (a hung agent or host)");
+    if (!m_alerts.isEmpty())
+        tip << tr("Alerts firing: %1").arg(m_alerts.join(QStringLiteral(", ")));
+    // Plain text: the titles are ours, but the tile's tooltip must never guess at markup.
+    setToolTip(tip.isEmpty() ? QString() : QStringLiteral("<qt>%1</qt>").arg(tip.join(u'\n').toHtmlEscaped()));
+    update();
+}
+
 void ClientTile::setNeverSentData(bool never)
 {
     if (m_neverSentData == never)
@@ -132,6 +147,20 @@ void ClientTile::paintEvent(QPaintEvent *)
     p.setPen(Qt::NoPen);
     p.setBrush(!m_online ? QColor(0x8a, 0x8a, 0x8a) : m_stale ? kStaleColor : QColor(0x2e, 0xa0, 0x43));
     p.drawEllipse(QPointF(width() - pad - 5, pad + fm.height() / 2.0), 5, 5);
+    if (!m_alerts.isEmpty()) {
+        // The alert badge: a red disc with the count, left of the status dot.
+        const QString count = QString::number(m_alerts.size());
+        const qreal r = fm.height() / 2.0 + 1;
+        const QPointF c(width() - pad - 10 - r - 4, pad + fm.height() / 2.0);
+        p.setBrush(QColor(0xc0, 0x30, 0x30));
+        p.drawEllipse(c, r, r);
+        QFont small = font();
+        small.setBold(true);
+        p.setFont(small);
+        p.setPen(Qt::white);
+        p.drawText(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r), Qt::AlignCenter, count);
+        p.setPen(Qt::NoPen);
+    }
     if (m_online && m_stale) {
         // Its last values are old: say so where they are shown.
         p.setFont(font());

@@ -26,6 +26,9 @@ public:
     /** Connected, but no data for longer than expected (a hung agent or host). */
     void setStale(bool stale);
     bool isStale() const { return m_stale; }
+    /** Alerts firing for it (their titles): a red badge with the count. */
+    void setAlerts(const QStringList &titles);
+    int alertCount() const { return int(m_alerts.size()); }
     /** Appends a live point (percentages; memory < 0 if unknown). */
     void addSample(qint64 timestampMs, double cpuPercent, double memoryPercent);
     double cpu() const { return m_cpu.empty() ? -1 : m_cpu.back(); }
@@ -51,6 +54,7 @@ private:
     bool m_online = false;
     bool m_neverSentData = false;
     bool m_stale = false;
+    QStringList m_alerts;
     qint64 m_lastTimestamp = 0;
     std::deque<double> m_cpu;
     std::deque<double> m_memory;

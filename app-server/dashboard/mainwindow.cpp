@@ -6,6 +6,11 @@
 #include "aboutdialog.h"
 #include "addagentdialog.h"
 #include "agentconfigdialog.h"
+#include "alertrulesdialog.h"
+#include "alertsview.h"
+#include "alerttray.h"
+#include "alerts/alertrules.h"
+#include "notifiersdialog.h"
 #include "clientdetailview.h"
 #include "clientfilterproxy.h"
 #include "dashboard.h"
@@ -97,6 +102,9 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_tabs->addTab(clientsPage, tr("&Clients"));
     m_tabs->addTab(m_overview, tr("&Overview"));
     m_tabs->addTab(m_detail, tr("&Detail"));
+    m_alerts = new AlertsView;
+    m_tabs->addTab(m_alerts, tr("&Alerts"));
+    m_tray = new AlertTray(this);
     setCentralWidget(m_tabs);
 
     m_urlLabel = new QLabel;
@@ -104,7 +112,10 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_onlineLabel = new QLabel;
     m_rateLabel = new QLabel;
     m_sizeLabel = new QLabel;
+    m_alertLabel = new QLabel;
+    m_alertLabel->setObjectName(QStringLiteral("alertStatus"));
     statusBar()->addWidget(m_urlLabel, 1);
+    statusBar()->addPermanentWidget(m_alertLabel);
     statusBar()->addPermanentWidget(m_onlineLabel);
     statusBar()->addPermanentWidget(m_rateLabel);
     statusBar()->addPermanentWidget(m_sizeLabel);
@@ -150,6 +161,47 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
             statusBar()->showMessage(tr("Blocked %1").arg(id), 5000);
         });
     }
+    // Alerts: the store worker evaluates and stores them; the window shows and asks.
+    if (server::StoreWorker *worker = core.worker()) {
+        connect(worker, &server::StoreWorker::alertsChanged, this, &MainWindow::onAlerts);
+        connect(worker, &server::StoreWorker::alertHistory, m_alerts, &AlertsView::setHistory);
+        connect(worker, &server::StoreWorker::alertNotices, this, [this](const QList<server::AlertNotice> &notices) {
+            m_tray->notify(notices);
+        });
+        connect(worker, &server::StoreWorker::alertSettingsChanged, this,
+                [this](const QList<server::AlertRuleRow> &rows, qint64 repeatMs) {
+                    m_ruleRows = rows;
+                    m_repeatMs = repeatMs;
+                    if (m_notifiersDialog)
+                        m_notifiersDialog->setRepeatInterval(repeatMs);
+                });
+        connect(worker, &server::StoreWorker::notifiersChanged, this,
+                [this](const QList<server::NotifierInfo> &notifiers) {
+                    m_notifierList = notifiers;
+                    if (m_notifiersDialog)
+                        m_notifiersDialog->setNotifiers(notifiers);
+                });
+    }
+    if (server::NotificationSender *sender = core.sender())
+        connect(sender, &server::NotificationSender::delivered, this,
+                [this](qint64 id, const server::AlertNotice &notice, bool ok, const QString &error) {
+                    if (m_notifiersDialog)
+                        m_notifiersDialog->onDelivered(id, notice, ok, error);
+                });
+    connect(m_alerts, &AlertsView::acknowledgeRequested, this,
+            [this](qint64 id, bool on) { m_core.acknowledgeAlert(id, on); });
+    connect(m_alerts, &AlertsView::silenceRequested, this,
+            [this](qint64 id, qint64 until, const QString &reason) { m_core.silenceAlert(id, until, reason); });
+    connect(m_alerts, &AlertsView::historyRequested, this, [this] { m_core.requestAlertHistory(1000); });
+    connect(m_alerts, &AlertsView::clientActivated, this, &MainWindow::openDetail);
+    connect(m_alerts, &AlertsView::rulesRequested, this, [this] { showAlertRules(); });
+    connect(m_alerts, &AlertsView::notifiersRequested, this, &MainWindow::showNotifiers);
+    connect(m_tray, &AlertTray::activated, this, [this] {
+        showNormal();
+        raise();
+        activateWindow();
+        m_tabs->setCurrentIndex(AlertsTab);
+    });
     connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
     connect(m_reader, &StoreReader::recentLoaded, m_overview, &OverviewWidget::seed);
     connect(m_reader, &StoreReader::readError, this, [this](const QString &message) {
@@ -162,6 +214,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_clock.setInterval(1000);
     connect(&m_clock, &QTimer::timeout, this, [this] {
         m_model->setNow(QDateTime::currentMSecsSinceEpoch());
+        m_alerts->setNow(QDateTime::currentMSecsSinceEpoch());
         updateStatusBar();
     });
     m_clock.start();
@@ -174,6 +227,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     restoreSettings();
     updateStatusBar();
     refreshInventory();
+    core.publishAlertState();
 }
 
 MainWindow::~MainWindow()
@@ -221,7 +275,8 @@ void MainWindow::createActions()
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     const QList<std::pair<QString, Tab>> tabs = {
-        {tr("&Clients"), ClientsTab}, {tr("&Overview"), OverviewTab}, {tr("&Detail"), DetailTab}};
+        {tr("&Clients"), ClientsTab}, {tr("&Overview"), OverviewTab}, {tr("&Detail"), DetailTab},
+        {tr("&Alerts"), AlertsTab}};
     for (const auto &[name, tab] : tabs) {
         QAction *a = view->addAction(name, this, [this, t = tab] { m_tabs->setCurrentIndex(t); });
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + int(tab))));
@@ -232,6 +287,15 @@ void MainWindow::createActions()
         m_detail->reload();
     });
     refresh->setShortcut(QKeySequence::Refresh);
+
+    QMenu *alerts = menuBar()->addMenu(tr("&Alerts"));
+    QAction *rules = alerts->addAction(tr("Alert &rules…"), this, [this] {
+        const QStringList ids = selectedClientIds();
+        showAlertRules(m_tabs->currentIndex() == ClientsTab && ids.size() == 1 ? ids.first() : QString());
+    });
+    rules->setObjectName(QStringLiteral("alertRulesAction"));
+    QAction *channels = alerts->addAction(tr("&Notifications…"), this, &MainWindow::showNotifiers);
+    channels->setObjectName(QStringLiteral("notifiersAction"));
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About autofactory"), this, &MainWindow::showAbout);
@@ -483,6 +547,47 @@ void MainWindow::closeEvent(QCloseEvent *event)
 {
     saveSettings();
     QMainWindow::closeEvent(event);
+}
+
+void MainWindow::onAlerts(const QList<server::AlertRecord> &active)
+{
+    m_alerts->setActive(active);
+    QHash<QString, QStringList> byClient;
+    m_firing = 0;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (const server::AlertRecord &a : active) {
+        const auto rule = server::alertRuleFromKey(a.rule);
+        byClient[a.clientId].append(rule ? QString::fromLatin1(server::alertRuleInfo(*rule).title) : a.rule);
+        if (a.ackedMs == 0 && !a.silenced(now))
+            ++m_firing;
+    }
+    m_model->setAlerts(byClient);
+    m_tray->setFiringCount(m_firing);
+    m_tabs->setTabText(AlertsTab, active.isEmpty() ? tr("&Alerts") : tr("&Alerts (%1)").arg(active.size()));
+    m_alertLabel->setText(m_firing == 0 ? QString() : tr("%n alert(s) firing", nullptr, m_firing));
+    m_alertLabel->setStyleSheet(m_firing == 0 ? QString() : QStringLiteral("color: #c03030; font-weight: bold"));
+}
+
+AlertRulesDialog *MainWindow::showAlertRules(const QString &clientId)
+{
+    auto *dialog = new AlertRulesDialog(&m_core, m_model, m_ruleRows, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (!clientId.isEmpty())
+        dialog->selectScope(clientId);
+    connect(dialog, &QDialog::accepted, this, [this] { statusBar()->showMessage(tr("Alert rules saved"), 5000); });
+    dialog->show();
+    return dialog;
+}
+
+NotifiersDialog *MainWindow::showNotifiers()
+{
+    if (!m_notifiersDialog) {
+        m_notifiersDialog = new NotifiersDialog(&m_core, m_notifierList, m_repeatMs, this);
+        m_notifiersDialog->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    m_notifiersDialog->show();
+    m_notifiersDialog->raise();
+    return m_notifiersDialog;
 }
 
 } // namespace autofact::dashboard

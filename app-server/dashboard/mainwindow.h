@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "alerts/alertnotice.h"
+#include "store/alertstore.h"
 #include "store/storetypes.h"
+
+#include <QPointer>
 
 #include <QElapsedTimer>
 #include <QMainWindow>
@@ -24,6 +28,10 @@ struct HubActivity;
 namespace autofact::dashboard {
 
 class AddAgentDialog;
+class AlertRulesDialog;
+class AlertTray;
+class AlertsView;
+class NotifiersDialog;
 class ClientDetailView;
 class ClientFilterProxy;
 class ClientTableModel;
@@ -43,7 +51,7 @@ class MainWindow : public QMainWindow
 {
     Q_OBJECT
 public:
-    enum Tab { ClientsTab, OverviewTab, DetailTab };
+    enum Tab { ClientsTab, OverviewTab, DetailTab, AlertsTab };
 
     explicit MainWindow(server::ServerCore &core, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -56,6 +64,12 @@ public:
     ClientDetailView *detailView() const { return m_detail; }
     QTabWidget *tabs() const { return m_tabs; }
     StoreReader *reader() const { return m_reader; }
+    AlertsView *alertsView() const { return m_alerts; }
+    AlertTray *alertTray() const { return m_tray; }
+    /** The rule editor (non-modal, deleted on close), on @p clientId's rules if given. */
+    AlertRulesDialog *showAlertRules(const QString &clientId = QString());
+    /** Notification settings (one at a time, non-modal). */
+    NotifiersDialog *showNotifiers();
     QString statusText() const;
 
     /** Shows @p clientId in the detail tab. */
@@ -85,6 +99,7 @@ private:
     void onActivity(const server::HubActivity &activity);
     void onInventory(const QList<server::ClientInfo> &clients, qint64 databaseBytes);
     void updateStatusBar();
+    void onAlerts(const QList<server::AlertRecord> &active);
     QStringList selectedClientIds() const;
     void forgetSelectedClient();
     void onStoreError(const QString &message);
@@ -106,6 +121,14 @@ private:
     QLabel *m_onlineLabel = nullptr;
     QLabel *m_rateLabel = nullptr;
     QLabel *m_sizeLabel = nullptr;
+    QLabel *m_alertLabel = nullptr;
+    AlertsView *m_alerts = nullptr;
+    AlertTray *m_tray = nullptr;
+    QPointer<NotifiersDialog> m_notifiersDialog;
+    QList<server::AlertRuleRow> m_ruleRows;
+    qint64 m_repeatMs = server::AlertStore::defaultRepeatIntervalMs;
+    QList<server::NotifierInfo> m_notifierList;
+    int m_firing = 0;
     QTimer m_clock;
     QTimer m_inventoryTimer;
     bool m_inventoryPending = false;

@@ -119,6 +119,7 @@ void OverviewWidget::updateStates()
             tile->setOnline(r.online);
             tile->setStale(r.online && r.stale);
             tile->setNeverSentData(r.info.sampleCount == 0 && !r.latest);
+            tile->setAlerts(r.alerts);
         }
     }
 }
