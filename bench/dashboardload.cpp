@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 // Dashboard under load: the real MainWindow (offscreen) over a real ServerCore while
 // autofact-loadgen streams N agents into it. Measures how late the GUI thread's event loop
-// runs a 5 ms timer (its "stall"), while the views are cycled (clients, overview, detail).
+// runs a 5 ms timer (its "stall"), while the views are cycled (clients, overview, detail,
+// alerts). With --alerts N, a third of the way in, N clients get a rule that fires at once
+// (memory used above 1 %): N alerts reach the window together, with their tray notification.
 //
 //   bench_dashboard_load --loadgen PATH [--agents N] [--duration SECONDS]
-//                        [--sample-interval D] [--send-interval D]
+//                        [--sample-interval D] [--send-interval D] [--alerts N]
+#include "alertsview.h"
+#include "alerttablemodel.h"
+#include "alerttray.h"
 #include "mainwindow.h"
 #include "servercore.h"
 #include "store/store.h"
@@ -38,7 +43,8 @@ int main(int argc, char *argv[])
     const QCommandLineOption duration(QStringLiteral("duration"), QStringLiteral("seconds of streaming (default 60)"), QStringLiteral("S"), QStringLiteral("60"));
     const QCommandLineOption sample(QStringLiteral("sample-interval"), QStringLiteral("agent sampling (default 1s)"), QStringLiteral("D"), QStringLiteral("1s"));
     const QCommandLineOption send(QStringLiteral("send-interval"), QStringLiteral("agent sending (default 1s)"), QStringLiteral("D"), QStringLiteral("1s"));
-    parser.addOptions({loadgen, agents, duration, sample, send});
+    const QCommandLineOption alerts(QStringLiteral("alerts"), QStringLiteral("alerts to fire at once (default 0)"), QStringLiteral("N"), QStringLiteral("0"));
+    parser.addOptions({loadgen, agents, duration, sample, send, alerts});
     parser.process(app);
     QTextStream out(stdout);
     if (!parser.isSet(loadgen)) {
@@ -79,10 +85,13 @@ int main(int argc, char *argv[])
     window.show();
 
     QString firstClient;
+    QStringList clientIds;
     QObject::connect(core.hub(), &server::IngestServer::clientConnected, &window,
                      [&](const QString &id) {
                          if (firstClient.isEmpty())
                              firstClient = id;
+                         if (!clientIds.contains(id))
+                             clientIds.append(id);
                      });
     int online = 0;
     quint64 stored = 0;
@@ -101,15 +110,42 @@ int main(int argc, char *argv[])
     QTimer meter;
     meter.setTimerType(Qt::PreciseTimer);
     meter.setInterval(tickMs);
+    const int alertCount = parser.value(alerts).toInt();
+    qint64 alertsAskedMs = -1;
+    qint64 alertsShownMs = -1;
+    int alertsShown = 0;
+    double worstAfterAlerts = 0;
+    QElapsedTimer sinceStart;
+    sinceStart.start();
     QObject::connect(&meter, &QTimer::timeout, &window, [&] {
-        if (measuring)
+        if (measuring) {
             lateness.push_back(std::max(0.0, double(sinceTick.nsecsElapsed()) / 1e6 - tickMs));
+            if (alertsAskedMs >= 0)
+                worstAfterAlerts = std::max(worstAfterAlerts, lateness.back());
+        }
         sinceTick.restart();
         if (!measuring && online >= agentCount)
             measuring = true;
     });
     sinceTick.start();
     meter.start();
+
+    // A third of the way in: N clients get a rule that holds for every sample they send.
+    QTimer fire;
+    fire.setSingleShot(true);
+    fire.setInterval(seconds * 1000 / 3);
+    QObject::connect(&fire, &QTimer::timeout, &window, [&] {
+        for (int i = 0; i < alertCount && i < clientIds.size(); ++i)
+            core.setAlertRule(QStringLiteral("memory_used"), clientIds[i], server::AlertRuleSettings{true, 1, 0, 60000});
+        alertsAskedMs = sinceStart.elapsed();
+    });
+    if (alertCount > 0)
+        fire.start();
+    QObject::connect(window.alertsView()->activeModel(), &QAbstractItemModel::modelReset, &window, [&] {
+        alertsShown = window.alertsView()->activeModel()->rowCount();
+        if (alertsShownMs < 0 && alertsShown >= alertCount && alertCount > 0)
+            alertsShownMs = sinceStart.elapsed();
+    });
 
     // Cycle the views so live updates repaint what a user would be looking at.
     auto *tabs = window.findChild<QTabWidget *>();
@@ -119,7 +155,7 @@ int main(int argc, char *argv[])
     QObject::connect(&cycle, &QTimer::timeout, &window, [&] {
         if (!tabs)
             return;
-        view = (view + 1) % 3;
+        view = (view + 1) % 4;
         if (view == 2 && !firstClient.isEmpty())
             window.openDetail(firstClient);
         else
@@ -155,8 +191,14 @@ int main(int argc, char *argv[])
         << QString::number(pct(0.5), 'f', 2) << " ms, p99 " << QString::number(pct(0.99), 'f', 2)
         << " ms, max " << QString::number(lateness.empty() ? 0.0 : lateness.back(), 'f', 2) << " ms; "
         << over(16) << " ticks over 16 ms, " << over(50) << " over 50 ms" << Qt::endl;
+    if (alertCount > 0)
+        out << "  alerts: " << alertCount << " fired at once; " << alertsShown << " shown in the Alerts tab"
+            << (alertsShownMs >= 0 ? QStringLiteral(", all within %1 ms of the rule change").arg(alertsShownMs - alertsAskedMs)
+                                   : QStringLiteral(", NOT all shown"))
+            << "; GUI lateness max from then on " << QString::number(worstAfterAlerts, 'f', 2) << " ms; "
+            << window.alertTray()->shown().size() << " desktop notification(s)" << Qt::endl;
     core.stop();
     // Figures of a run whose load generator failed describe no load: the exit code says so.
     const bool loadOk = load.exitStatus() == QProcess::NormalExit && load.exitCode() == 0;
-    return lateness.empty() || !loadOk ? 1 : 0;
+    return lateness.empty() || !loadOk || (alertCount > 0 && alertsShownMs < 0) ? 1 : 0;
 }
