@@ -238,6 +238,26 @@ private Q_SLOTS:
         QCOMPARE(cell(*m_model, b, ClientTableModel::StatusColumn), QStringLiteral("blocked"));
     }
 
+    void alertBadgesFollowTheClientsEvenBeforeTheyAreListed()
+    {
+        QSignalSpy changed(m_model.get(), &QAbstractItemModel::dataChanged);
+        m_model->setAlerts({{QStringLiteral("id-a"), {QStringLiteral("CPU busy"), QStringLiteral("Host stale")}},
+                            {QStringLiteral("id-new"), {QStringLiteral("Host down")}}});
+        const int a = m_model->rowOf(QStringLiteral("id-a"));
+        QCOMPARE(cell(*m_model, a, ClientTableModel::AlertsColumn), QStringLiteral("2"));
+        QVERIFY(m_model->index(a, ClientTableModel::HostnameColumn).data(Qt::ToolTipRole).toString().contains(QStringLiteral("CPU busy, Host stale")));
+        QVERIFY(m_model->index(a, ClientTableModel::HostnameColumn).data(Qt::DecorationRole).isValid());
+        QCOMPARE(m_model->index(a, ClientTableModel::AlertsColumn).data(ClientTableModel::SortRole).toInt(), 2);
+        QCOMPARE(changed.size(), 1); // only the row that changed
+        // A client the inventory brings later gets its badge when its row appears.
+        m_model->setInventory({m_model->rowAt(0).info, m_model->rowAt(1).info, m_model->rowAt(2).info,
+                               info(QStringLiteral("id-new"), QStringLiteral("newbie"), QStringLiteral("Debian"), false, kNow)});
+        QCOMPARE(cell(*m_model, m_model->rowOf(QStringLiteral("id-new")), ClientTableModel::AlertsColumn), QStringLiteral("1"));
+        m_model->setAlerts({});
+        QCOMPARE(cell(*m_model, a, ClientTableModel::AlertsColumn), QString());
+        QVERIFY(!m_model->index(a, ClientTableModel::HostnameColumn).data(Qt::DecorationRole).isValid());
+    }
+
     void sortByCpuNumerically()
     {
         m_model->clientConnected(QStringLiteral("id-a"));

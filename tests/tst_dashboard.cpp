@@ -624,7 +624,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::AlertsColumn).data().toString(), QStringLiteral("1"), 5000);
         QVERIFY(model->index(0, ClientTableModel::HostnameColumn).data(Qt::ToolTipRole).toString().contains(QStringLiteral("CPU busy")));
         QCOMPARE(window.findChild<QLabel *>(QStringLiteral("alertStatus"))->text(), QStringLiteral("1 alert(s) firing"));
-        QCOMPARE(window.alertTray()->shown().size(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(window.alertTray()->shown().size(), 1, 5000);
         QVERIFY(window.alertTray()->shown().first().contains(QStringLiteral("busy-host: CPU busy")));
         window.tabs()->setCurrentIndex(MainWindow::OverviewTab);
         QTRY_VERIFY_WITH_TIMEOUT([&] {
@@ -681,6 +681,25 @@ private Q_SLOTS:
         QVERIFY(notifiers->testResult().startsWith(QStringLiteral("Not added")));
         window.close();
         core.stop();
+    }
+
+    void aBurstOfAlertsIsOneDesktopMessageWithoutMarkup()
+    {
+        AlertTray tray;
+        QSignalSpy none(&tray, &AlertTray::activated);
+        for (int i = 0; i < 7; ++i) {
+            server::AlertNotice n;
+            n.ruleTitle = QStringLiteral("Host down");
+            n.summary = QStringLiteral("<b>host-%1</b> & co: host down").arg(i);
+            tray.notify({n}); // one commit each, as agents send at their own moments
+        }
+        QVERIFY(tray.shown().isEmpty()); // gathered first
+        QTRY_COMPARE_WITH_TIMEOUT(tray.shown().size(), 1, 5000);
+        const QString message = tray.shown().first();
+        QVERIFY2(message.startsWith(QStringLiteral("7 alerts firing, 0 resolved\n")), qPrintable(message));
+        QVERIFY(message.contains(QStringLiteral("… and 2 more")));
+        QVERIFY(!message.contains(u'<') && !message.contains(u'>') && !message.contains(u'&'));
+        QVERIFY(message.contains(QStringLiteral("‹b›host-0‹/b› ＆ co")));
     }
 
 private:

@@ -10,6 +10,10 @@ namespace autofact::dashboard {
 
 namespace {
 constexpr int kMessageMs = 10000;
+// Alerts of one cause arrive over a send interval (agents send at their own moments): wait
+// this long after the last one before showing them.
+constexpr int kGatherMs = 2000;
+constexpr qsizetype kMaxPending = 1000;
 // Some notification servers render a subset of HTML in the body: the summary carries an
 // agent's hostname, so markup characters are replaced by look-alikes, never interpreted.
 QString plain(QString text)
@@ -24,6 +28,9 @@ QString plain(QString text)
 AlertTray::AlertTray(QObject *parent)
     : QObject(parent)
 {
+    m_gather.setSingleShot(true);
+    m_gather.setInterval(kGatherMs);
+    connect(&m_gather, &QTimer::timeout, this, &AlertTray::flush);
     if (!QSystemTrayIcon::isSystemTrayAvailable()) {
         qCInfo(lcDashboard) << "no system tray: alerts are not shown as desktop notifications";
         return;
@@ -39,6 +46,23 @@ void AlertTray::notify(const QList<server::AlertNotice> &notices)
 {
     if (notices.isEmpty())
         return;
+    // Past the cap only counted: the message shows five and says how many more there were.
+    for (const server::AlertNotice &n : notices) {
+        if (m_pending.size() < kMaxPending)
+            m_pending.append(n);
+        else
+            ++m_overflow;
+    }
+    m_gather.start();
+}
+
+void AlertTray::flush()
+{
+    m_gather.stop();
+    const QList<server::AlertNotice> notices = std::exchange(m_pending, {});
+    const qsizetype overflow = std::exchange(m_overflow, 0);
+    if (notices.isEmpty())
+        return;
     // A burst (a rack losing power) is one message, not a hundred.
     QString title;
     QString body;
@@ -51,12 +75,13 @@ void AlertTray::notify(const QList<server::AlertNotice> &notices)
         int firing = 0;
         for (const server::AlertNotice &n : notices)
             firing += n.status == server::AlertNotice::Status::Firing ? 1 : 0;
-        title = tr("%1 alerts firing, %2 resolved").arg(firing).arg(notices.size() - firing);
+        title = overflow > 0 ? tr("%1 alert changes").arg(notices.size() + overflow)
+                             : tr("%1 alerts firing, %2 resolved").arg(firing).arg(notices.size() - firing);
         QStringList lines;
         for (qsizetype i = 0; i < notices.size() && i < 5; ++i)
             lines << notices[i].summary;
-        if (notices.size() > 5)
-            lines << tr("… and %1 more").arg(notices.size() - 5);
+        if (notices.size() + overflow > 5)
+            lines << tr("… and %1 more").arg(notices.size() + overflow - 5);
         body = lines.join(u'\n');
     }
     body = plain(body);

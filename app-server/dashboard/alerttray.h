@@ -4,6 +4,7 @@
 #include "alerts/alertnotice.h"
 
 #include <QObject>
+#include <QTimer>
 
 class QSystemTrayIcon;
 
@@ -11,7 +12,8 @@ namespace autofact::dashboard {
 
 /**
  * Desktop notifications for alerts through the system tray (QSystemTrayIcon): one message per
- * firing, repeat or resolution the server sends, the number firing in the icon's tooltip, and
+ * burst of firings, repeats and resolutions (gathered for a moment, so a rack losing power is
+ * one message and not a hundred), the number firing in the icon's tooltip, and
  * a click that brings the window to its Alerts tab. Without a tray (no desktop, a headless
  * test) it does nothing and says so once in the log; the webhooks and commands still run.
  */
@@ -25,7 +27,10 @@ public:
     /** Messages shown so far (tests read them; the tray may not exist). */
     const QStringList &shown() const { return m_shown; }
 
+    /** Queues @p notices; they are shown together once no more arrive for a moment. */
     void notify(const QList<server::AlertNotice> &notices);
+    /** Shows what is queued now. */
+    void flush();
     void setFiringCount(int firing);
 
 Q_SIGNALS:
@@ -34,6 +39,9 @@ Q_SIGNALS:
 private:
     QSystemTrayIcon *m_icon = nullptr;
     QStringList m_shown;
+    QList<server::AlertNotice> m_pending;
+    qsizetype m_overflow = 0;
+    QTimer m_gather;
 };
 
 } // namespace autofact::dashboard

@@ -287,6 +287,7 @@ int ClientTableModel::ensureRow(const QString &clientId)
     beginInsertRows({}, row, row);
     Row r;
     r.info.id = clientId;
+    r.alerts = m_alertsByClient.value(clientId); // alerts may be known before the row
     m_rows.push_back(std::move(r));
     m_index.insert(clientId, row);
     endInsertRows();
@@ -314,6 +315,7 @@ void ClientTableModel::setInventory(const QList<server::ClientInfo> &clients)
             if (!info.online)
                 r.leftMs = info.lastSeenMs;
             r.lastSeenMs = std::max(info.lastSeenMs, info.lastSampleMs);
+            r.alerts = m_alertsByClient.value(info.id);
             added.push_back(std::move(r));
             continue;
         }
@@ -467,6 +469,7 @@ QStringList ClientTableModel::clientIds() const
 
 void ClientTableModel::setAlerts(const QHash<QString, QStringList> &alertsByClient)
 {
+    m_alertsByClient = alertsByClient;
     for (std::size_t i = 0; i < m_rows.size(); ++i) {
         Row &r = m_rows[i];
         QStringList titles = alertsByClient.value(r.info.id);

@@ -123,6 +123,7 @@ private:
 
     std::vector<Row> m_rows;
     QHash<QString, int> m_index;
+    QHash<QString, QStringList> m_alertsByClient;
     qint64 m_nowMs = 0;
 };
 
