@@ -45,6 +45,7 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     m_alertTimer.setInterval(1000);
     connect(&m_alertTimer, &QTimer::timeout, this, [this] {
         evaluateAlerts();
+        writeDeliveries();
         if (++m_alertTicks % 2 == 0)
             pollNotifiers();
     });
@@ -109,6 +110,7 @@ void StoreWorker::close()
     m_revocationTimer.stop();
     m_alertTimer.stop();
     flush();
+    writeDeliveries();
     m_alerts.reset();
     if (m_store)
         check(m_store->enrolment().markAllOffline(now(), QStringLiteral("server shut down")),
@@ -444,9 +446,31 @@ void StoreWorker::removeNotifier(qint64 notifierId)
 
 void StoreWorker::recordDelivery(qint64 notifierId, bool ok, bool deadLetter, const QString &error)
 {
-    if (m_store)
-        check(m_store->alerts().recordDelivery(notifierId, ok, deadLetter, error, now()),
-              QStringLiteral("counting a delivery of notifier %1").arg(notifierId));
+    // Counted here and written once a second: a storm of deliveries is one transaction.
+    DeliveryCounts &c = m_deliveries[notifierId];
+    const qint64 t = now();
+    if (ok) {
+        ++c.sent;
+        c.lastOkMs = t;
+    } else {
+        ++c.failed;
+        c.deadLetters += deadLetter ? 1 : 0;
+        c.lastError = error;
+        c.lastErrorMs = t;
+    }
+}
+
+void StoreWorker::writeDeliveries()
+{
+    if (!m_store || m_deliveries.isEmpty())
+        return;
+    const bool batched = m_store->alerts().beginBatch().ok();
+    for (auto it = m_deliveries.cbegin(); it != m_deliveries.cend(); ++it)
+        check(m_store->alerts().addDeliveries(it.key(), it.value()),
+              QStringLiteral("counting deliveries of notifier %1").arg(it.key()));
+    m_deliveries.clear();
+    if (batched)
+        check(m_store->alerts().commitBatch(), QStringLiteral("counting deliveries"));
 }
 
 void StoreWorker::pollNotifiers()

@@ -120,8 +120,10 @@ public:
     void requestAlertHistory(int limit);
     void addNotifier(autofact::server::NotifierInfo::Kind kind, const QString &target);
     void removeNotifier(qint64 notifierId);
-    /** Counts a delivery attempt (from the NotificationSender). */
+    /** Counts a delivery attempt (from the NotificationSender); written once a second. */
     void recordDelivery(qint64 notifierId, bool ok, bool deadLetter, const QString &error);
+    /** Writes the counted delivery outcomes now (in one transaction). */
+    void writeDeliveries();
     /**
      * Reads the notifiers (`autofactory notify add` in another process changes them) and emits
      * notifiersChanged when they differ. Runs every 2 s while open.
@@ -190,6 +192,7 @@ private:
     QTimer m_alertTimer{this};
     int m_alertTicks = 0;
     QList<NotifierInfo> m_notifiers;
+    QHash<qint64, DeliveryCounts> m_deliveries; ///< counted, not yet written
     std::vector<Pending> m_pending;
     /** The connection that brought each client's newest batch: a silence on the same one is a stall. */
     QHash<QString, quint64> m_lastSessionOf;

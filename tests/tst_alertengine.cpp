@@ -214,12 +214,15 @@ private Q_SLOTS:
         QCOMPARE(out[0].value, 89.0); // how long it held, not how long it has been up
     }
 
-    void hostDownFiresOnlyForDownNotForNeverSeen()
+    void hostDownFiresOnlyForClientsThatHaveSentData()
     {
         AlertEngine engine = engineWith(rulesWith(AlertRule::HostDown, {true, 0, 180 * kSecond, 30 * kSecond}));
+        engine.addClient(kClient, QString(), true); // has sent data before (the inventory says so)
         engine.addClient(QStringLiteral("new"), QStringLiteral("new01"));
         std::vector<AlertTransition> out;
+        // Both disconnect; the hub reports both as down.
         engine.observeHealth(kClient, ClientHealth::Down, kT0);
+        engine.observeHealth(QStringLiteral("new"), ClientHealth::Down, kT0);
         engine.tick(kT0 + 179 * kSecond, out);
         QVERIFY(out.empty());
         engine.tick(kT0 + 3600 * kSecond, out);
@@ -234,6 +237,53 @@ private Q_SLOTS:
         engine.tick(kT0 + 3700 * kSecond, out);
         QVERIFY(out.empty());
         QCOMPARE(engine.firingCount(), 1);
+    }
+
+    void aHostGoingDownClosesItsSampleAlerts()
+    {
+        AlertRuleSet rules({AlertRuleRow{QStringLiteral("cpu_busy"), QString(), {true, 90, 0, 60 * kSecond}},
+                            AlertRuleRow{QStringLiteral("host_down"), QString(), {true, 0, 60 * kSecond, kSecond}}});
+        AlertEngine engine = engineWith(rules);
+        auto out = feed(engine, kT0, 1, [](qint64 t) { return sample(t, 99); });
+        QCOMPARE(out.size(), std::size_t(1));
+        engine.setAlertId(kClient, AlertRule::CpuBusy, 5);
+        out.clear();
+        engine.observeHealth(kClient, ClientHealth::Down, kT0 + kSecond);
+        engine.tick(kT0 + 61 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(2));
+        QCOMPARE(out[0].rule, AlertRule::HostDown);
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Fired);
+        QCOMPARE(out[1].rule, AlertRule::CpuBusy);
+        QCOMPARE(out[1].kind, AlertTransition::Kind::Resolved);
+        QCOMPARE(out[1].alertId, qint64(5));
+        QCOMPARE(out[1].resolution, QStringLiteral("host down: no data to judge"));
+        QCOMPARE(engine.firingCount(), 1);
+    }
+
+    void theBacklogIsUnknownUntilReportedAndANewLimitCountsFromNow()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::SpoolBacklog, {true, 100, 60 * kSecond, 10 * kSecond}));
+        // A backlog alert restored at start: no heartbeat yet, so nothing is known, nothing resolves.
+        engine.restoreFiring(kClient, AlertRule::SpoolBacklog, 9, kT0 - 3600 * kSecond, 500);
+        std::vector<AlertTransition> out;
+        engine.tick(kT0 + 300 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.observeBacklog(kClient, 400, kT0 + 301 * kSecond);
+        engine.tick(kT0 + 400 * kSecond, out);
+        QVERIFY(out.empty()); // still above: still the same alert
+        engine.observeBacklog(kClient, 0, kT0 + 401 * kSecond);
+        engine.tick(kT0 + 411 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].alertId, qint64(9));
+        out.clear();
+        // 50 batches, below 100; a new limit of 20 makes the same backlog a problem from now on.
+        engine.observeBacklog(kClient, 50, kT0 + 500 * kSecond);
+        engine.setRules(rulesWith(AlertRule::SpoolBacklog, {true, 20, 60 * kSecond, 10 * kSecond}), kT0 + 1000 * kSecond, out);
+        engine.tick(kT0 + 1059 * kSecond, out);
+        QVERIFY(out.empty());
+        engine.tick(kT0 + 1060 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].startedMs, kT0 + 1000 * kSecond);
     }
 
     void droppedSamplesFireAtOnceFromABaselineAndResolveAfterQuietTime()

@@ -108,6 +108,35 @@ private Q_SLOTS:
         QVERIFY(STORE_OK(store.alerts().alerts(false)).isEmpty());
     }
 
+    void aRuleThatFiresAndResolvesInOneBatchLeavesNothingActive()
+    {
+        // A replayed spool: one batch holds the busy minute and the calm after it.
+        Store store(m_path);
+        QVERIFY_STORE(store.open());
+        AlertMonitor monitor(store, QStringLiteral("srv"));
+        setUp(monitor);
+        std::vector<Sample> batch;
+        batch.push_back(busy(kT0, 97));
+        for (int i = 1; i <= 6; ++i)
+            batch.push_back(busy(kT0 + i * kSecond, 5));
+        monitor.observeBatch(kClient, batch, 0);
+        const auto notices = monitor.settle(kT0 + 10 * kSecond);
+        QCOMPARE(notices.size(), std::size_t(2));
+        QCOMPARE(notices[0].status, AlertNotice::Status::Firing);
+        QCOMPARE(notices[1].status, AlertNotice::Status::Resolved);
+        QVERIFY(notices[0].alertId > 0);
+        QCOMPARE(notices[1].alertId, notices[0].alertId);
+        QVERIFY(monitor.active().isEmpty());
+        QVERIFY(STORE_OK(store.alerts().alerts(false)).isEmpty());
+        const auto all = STORE_OK(store.alerts().alerts(true));
+        QCOMPARE(all.size(), 1);
+        QCOMPARE(all[0].resolvedMs, kT0 + 6 * kSecond);
+        // And it can fire again later as a new alert.
+        monitor.observeBatch(kClient, {busy(kT0 + 20 * kSecond, 99)}, 0);
+        QCOMPARE(monitor.settle(kT0 + 20 * kSecond).size(), std::size_t(1));
+        QCOMPARE(STORE_OK(store.alerts().alerts(true)).size(), 2);
+    }
+
     void aFiringAlertRepeatsUntilAcknowledged()
     {
         Store store(m_path);
@@ -194,9 +223,8 @@ private Q_SLOTS:
         QVERIFY_STORE(store.open());
         const qint64 id = STORE_OK(store.alerts().addNotifier(NotifierInfo::Kind::Webhook,
                                                               QStringLiteral("http://127.0.0.1:1/x"), kT0));
-        QVERIFY_STORE(store.alerts().recordDelivery(id, false, false, QStringLiteral("HTTP 500"), kT0 + 1));
-        QVERIFY_STORE(store.alerts().recordDelivery(id, false, true, QStringLiteral("HTTP 500"), kT0 + 2));
-        QVERIFY_STORE(store.alerts().recordDelivery(id, true, false, QString(), kT0 + 3));
+        QVERIFY_STORE(store.alerts().addDeliveries(id, DeliveryCounts{0, 2, 1, 0, QStringLiteral("HTTP 500"), kT0 + 2}));
+        QVERIFY_STORE(store.alerts().addDeliveries(id, DeliveryCounts{1, 0, 0, kT0 + 3, QString(), 0}));
         const auto list = STORE_OK(store.alerts().notifiers());
         QCOMPARE(list.size(), 1);
         QCOMPARE(list[0].sent, quint64(1));

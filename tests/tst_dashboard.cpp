@@ -683,6 +683,24 @@ private Q_SLOTS:
         core.stop();
     }
 
+    void aSteadyTrickleOfAlertsIsNotHeldBack()
+    {
+        AlertTray tray;
+        int sent = 0;
+        QTimer trickle;
+        trickle.setInterval(300); // faster than the gathering window, for longer than it
+        connect(&trickle, &QTimer::timeout, this, [&] {
+            server::AlertNotice n;
+            n.ruleTitle = QStringLiteral("CPU busy");
+            n.summary = QStringLiteral("host-%1: CPU busy").arg(sent++);
+            tray.notify({n});
+        });
+        trickle.start();
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.shown().isEmpty(), 4000);
+        QVERIFY(trickle.isActive()); // shown while alerts still arrive
+        trickle.stop();
+    }
+
     void aBurstOfAlertsIsOneDesktopMessageWithoutMarkup()
     {
         AlertTray tray;

@@ -20,18 +20,20 @@ AlertEngine::ClientState *AlertEngine::client(const QString &clientId)
     return c.removed ? nullptr : &c;
 }
 
-void AlertEngine::addClient(const QString &clientId, const QString &hostname)
+void AlertEngine::addClient(const QString &clientId, const QString &hostname, bool hasData)
 {
     const auto it = m_index.constFind(clientId);
     if (it != m_index.cend()) {
         ClientState &c = m_clients[*it];
         if (!hostname.isEmpty())
             c.hostname = hostname;
+        c.hasData = c.hasData || hasData;
         if (c.removed) {
             const QString host = c.hostname;
             c = ClientState{};
             c.id = clientId;
             c.hostname = host;
+            c.hasData = hasData;
             c.settings = m_rules.forClient(clientId);
         }
         return;
@@ -39,6 +41,7 @@ void AlertEngine::addClient(const QString &clientId, const QString &hostname)
     ClientState c;
     c.id = clientId;
     c.hostname = hostname;
+    c.hasData = hasData;
     c.settings = m_rules.forClient(clientId);
     m_index.insert(clientId, m_clients.size());
     m_clients.push_back(std::move(c));
@@ -62,7 +65,12 @@ void AlertEngine::setRules(const AlertRuleSet &rules, qint64 nowMs, std::vector<
     for (ClientState &c : m_clients) {
         if (c.removed)
             continue;
+        const std::size_t backlogRule = std::size_t(AlertRule::SpoolBacklog);
+        const bool wasAbove = double(c.backlog) > c.settings[backlogRule].threshold;
         c.settings = m_rules.forClient(c.id);
+        // A new limit that the same backlog now crosses: the hold time counts from now.
+        if (wasAbove != (double(c.backlog) > c.settings[backlogRule].threshold))
+            c.backlogSince = nowMs;
         for (int r = 0; r < alertRuleCount; ++r) {
             RuleState &st = c.rules[r];
             if (!c.settings[r].enabled) {
@@ -176,6 +184,7 @@ void AlertEngine::observeSamples(const QString &clientId, const std::vector<Samp
     ClientState *c = client(clientId);
     if (!c || samples.empty())
         return;
+    c->hasData = true;
     const RuleSettingsArray &s = c->settings;
     const auto at = [](AlertRule r) { return std::size_t(r); };
     const double cpuLimit = s[at(AlertRule::CpuBusy)].threshold;
@@ -234,23 +243,38 @@ void AlertEngine::observeBacklog(const QString &clientId, quint32 batches, qint6
     if (!c)
         return;
     const double limit = c->settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
-    if ((double(batches) > limit) != (double(c->backlog) > limit))
+    // The first report after the client was added (or the server started) starts the clock.
+    if (!c->backlogKnown || (double(batches) > limit) != (double(c->backlog) > limit))
         c->backlogSince = atMs;
+    c->backlogKnown = true;
     c->backlog = batches;
 }
 
 void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
 {
+    constexpr std::size_t down = std::size_t(AlertRule::HostDown);
     for (ClientState &c : m_clients) {
         if (c.removed)
             continue;
         const qint64 healthFor = (nowMs - c.healthSince) / 1000;
         step(c, AlertRule::HostStale, c.health == ClientHealth::Stale, double(std::max<qint64>(healthFor, 0)),
              nowMs, c.healthSince, out);
-        step(c, AlertRule::HostDown, c.health == ClientHealth::Down, double(std::max<qint64>(healthFor, 0)),
-             nowMs, c.healthSince, out);
-        const double limit = c.settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
-        step(c, AlertRule::SpoolBacklog, double(c.backlog) > limit, double(c.backlog), nowMs, c.backlogSince, out);
+        // Down is for clients that have sent data: one that never did is "never seen data".
+        const bool wasDown = c.rules[down].firing;
+        step(c, AlertRule::HostDown, c.health == ClientHealth::Down && c.hasData,
+             double(std::max<qint64>(healthFor, 0)), nowMs, c.healthSince, out);
+        if (!wasDown && c.rules[down].firing) {
+            // Without data the sample rules cannot resolve: close them, or a powered-off host
+            // would repeat "CPU busy" for as long as it stays off. "Host down" says what is known.
+            for (AlertRule r : {AlertRule::CpuBusy, AlertRule::MemoryUsed, AlertRule::SwapUsed,
+                                AlertRule::LoadPerCore, AlertRule::SamplesDropped})
+                if (c.rules[std::size_t(r)].firing)
+                    resolve(c, r, nowMs, QStringLiteral("host down: no data to judge"), out);
+        }
+        if (c.backlogKnown) {
+            const double limit = c.settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
+            step(c, AlertRule::SpoolBacklog, double(c.backlog) > limit, double(c.backlog), nowMs, c.backlogSince, out);
+        }
     }
 }
 

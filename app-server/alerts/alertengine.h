@@ -48,8 +48,11 @@ public:
     void setRules(const AlertRuleSet &rules, qint64 nowMs, std::vector<AlertTransition> &out);
     const AlertRuleSet &rules() const { return m_rules; }
 
-    /** A client the rules apply to (known, not forgotten, not blocked). Idempotent. */
-    void addClient(const QString &clientId, const QString &hostname);
+    /**
+     * A client the rules apply to (known, not forgotten, not blocked). Idempotent. @p hasData:
+     * it has sent samples before (only such a client can be "down").
+     */
+    void addClient(const QString &clientId, const QString &hostname, bool hasData = false);
     /** The client is gone (forgotten, blocked): its firing alerts resolve with @p reason. */
     void removeClient(const QString &clientId, const QString &reason, qint64 nowMs,
                       std::vector<AlertTransition> &out);
@@ -93,8 +96,10 @@ private:
         qint64 lastSampleMs = std::numeric_limits<qint64>::min();
         quint64 droppedTotal = 0;
         bool droppedKnown = false;
+        bool hasData = false; ///< has sent samples (this run or before): can be down
         ClientHealth health = ClientHealth::NeverSeen;
         qint64 healthSince = 0;
+        bool backlogKnown = false; ///< a heartbeat reported it since the client was added
         quint32 backlog = 0;
         qint64 backlogSince = 0; ///< when backlog last crossed the threshold either way
         bool removed = false;

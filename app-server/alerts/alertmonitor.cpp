@@ -44,7 +44,7 @@ StoreResult<void> AlertMonitor::load(qint64 nowMs)
     for (const ClientInfo &c : std::as_const(*clients)) {
         if (c.forgotten || c.blockedMs > 0)
             continue;
-        m_engine.addClient(c.id, c.hostname);
+        m_engine.addClient(c.id, c.hostname, c.sampleCount > 0);
         // Down from now, not from when it was last seen: while the server was stopped every
         // agent was cut off, and each needs its reconnect backoff to come back.
         if (c.sampleCount > 0)
@@ -60,7 +60,7 @@ StoreResult<void> AlertMonitor::load(qint64 nowMs)
             // A rule this build does not know, or a client no longer watched: it cannot resolve
             // by itself, so it is closed with the reason.
             if (auto r = m_store.alerts().resolve(a.id, nowMs, a.value,
-                                                  rule ? QStringLiteral("client no longer watched")
+                                                  rule ? QStringLiteral("client forgotten or blocked")
                                                        : QStringLiteral("rule unknown to this version"));
                 !r)
                 return r.error();
@@ -127,10 +127,10 @@ AlertNotice AlertMonitor::notice(const AlertRecord &a, AlertNotice::Status statu
     QString what;
     switch (*rule) {
     case AlertRule::HostStale:
-        what = QStringLiteral("host stale: connected, no data for %1").arg(value);
+        what = QStringLiteral("host stale for %1: connected, but no data arrives").arg(value);
         break;
     case AlertRule::HostDown:
-        what = QStringLiteral("host down: not connected for %1").arg(value);
+        what = QStringLiteral("host down for %1: not connected").arg(value);
         break;
     case AlertRule::SamplesDropped:
         what = QStringLiteral("agent dropping samples: %1 lost").arg(value);
@@ -147,6 +147,11 @@ void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &noti
 {
     std::vector<AlertTransition> transitions;
     transitions.swap(m_transitions);
+    // One transaction for all of them: a rack going down is one fsync, not one per alert.
+    const bool batched = m_store.alerts().beginBatch().ok();
+    // Firings written in this call: a rule that fires and resolves within one batch (a replayed
+    // spool) resolves the row just written, whose ID the engine did not know yet.
+    QHash<std::pair<QString, int>, qint64> fired;
     for (AlertTransition &t : transitions) {
         const AlertRuleInfo &info = alertRuleInfo(t.rule);
         if (t.kind == AlertTransition::Kind::Fired) {
@@ -168,10 +173,13 @@ void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &noti
                 a.id = m_nextLocalId--;
             }
             m_engine.setAlertId(t.clientId, t.rule, a.id);
+            fired.insert({t.clientId, int(t.rule)}, a.id);
             m_active.insert(a.id, a);
             qCWarning(lcAlerts).noquote() << "FIRING" << a.id << cleanUntrustedText(notice(a, AlertNotice::Status::Firing, false).summary);
             notices.push_back(notice(a, AlertNotice::Status::Firing, false));
         } else {
+            if (t.alertId == 0)
+                t.alertId = fired.value({t.clientId, int(t.rule)});
             AlertRecord a = m_active.take(t.alertId);
             if (a.id == 0) {
                 a.id = t.alertId;
@@ -193,6 +201,9 @@ void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &noti
         }
         m_changed = true;
     }
+    if (batched)
+        if (auto c = m_store.alerts().commitBatch(); !c)
+            qCWarning(lcAlerts).noquote() << "cannot store alert changes:" << c.error().message;
 }
 
 std::vector<AlertNotice> AlertMonitor::settle(qint64 nowMs)
@@ -209,15 +220,21 @@ std::vector<AlertNotice> AlertMonitor::tick(qint64 nowMs)
     std::vector<AlertNotice> notices = settle(nowMs);
     if (m_repeatMs <= 0)
         return notices;
+    bool batched = false;
     for (AlertRecord &a : m_active) {
         if (a.ackedMs > 0 || a.silenced(nowMs) || nowMs - a.notifiedMs < m_repeatMs)
             continue;
         a.notifiedMs = nowMs;
+        if (!batched)
+            batched = m_store.alerts().beginBatch().ok();
         if (a.id > 0)
             if (auto r = m_store.alerts().setNotified(a.id, nowMs); !r)
                 qCWarning(lcAlerts).noquote() << "cannot store the repeat of alert" << a.id << ":" << r.error().message;
         notices.push_back(notice(a, AlertNotice::Status::Firing, true));
     }
+    if (batched)
+        if (auto c = m_store.alerts().commitBatch(); !c)
+            qCWarning(lcAlerts).noquote() << "cannot store alert repeats:" << c.error().message;
     return notices;
 }
 

@@ -38,7 +38,10 @@ public:
     void observeBatch(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal);
     void observeHealth(const QString &clientId, ClientHealth health, qint64 atMs);
     void observeBacklog(const QString &clientId, quint32 batches, qint64 atMs);
-    void addClient(const QString &clientId, const QString &hostname) { m_engine.addClient(clientId, hostname); }
+    void addClient(const QString &clientId, const QString &hostname, bool hasData = false)
+    {
+        m_engine.addClient(clientId, hostname, hasData);
+    }
     void removeClient(const QString &clientId, const QString &reason, qint64 nowMs);
 
     /** Runs the timed rules and repeats, writes transitions; returns the notices to send. */

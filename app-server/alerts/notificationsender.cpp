@@ -134,14 +134,14 @@ void NotificationSender::send(const AlertNotice &notice)
 {
     for (const NotifierInfo &n : std::as_const(m_notifiers))
         if (n.enabled)
-            enqueue(n, notice);
+            enqueue(n, notice, false);
 }
 
 void NotificationSender::sendTo(qint64 notifierId, const AlertNotice &notice)
 {
     for (const NotifierInfo &n : std::as_const(m_notifiers)) {
         if (n.id == notifierId) {
-            enqueue(n, notice);
+            enqueue(n, notice, true);
             return;
         }
     }
@@ -150,10 +150,24 @@ void NotificationSender::sendTo(qint64 notifierId, const AlertNotice &notice)
 
 void NotificationSender::sendToChannel(const NotifierInfo &notifier, const AlertNotice &notice)
 {
-    enqueue(notifier, notice);
+    enqueue(notifier, notice, true);
 }
 
-void NotificationSender::enqueue(const NotifierInfo &notifier, const AlertNotice &notice)
+bool NotificationSender::stillWanted(const std::shared_ptr<Delivery> &d)
+{
+    if (d->pinned)
+        return true;
+    for (const NotifierInfo &n : std::as_const(m_notifiers))
+        if (n.sameChannel(d->notifier))
+            return true;
+    qCInfo(lcNotify).noquote() << QStringLiteral("notifier %1: removed or changed; alert %2 not sent to it")
+                                          .arg(d->notifier.id)
+                                          .arg(d->notice.alertId);
+    Q_EMIT delivered(d->notifier.id, d->notice, false, QStringLiteral("channel removed"));
+    return false;
+}
+
+void NotificationSender::enqueue(const NotifierInfo &notifier, const AlertNotice &notice, bool pinned)
 {
     if (int(m_queue.size()) + m_retrying >= m_policy.maxQueued) {
         const QString error = QStringLiteral("queue full (%1 notifications waiting)").arg(m_policy.maxQueued);
@@ -166,6 +180,7 @@ void NotificationSender::enqueue(const NotifierInfo &notifier, const AlertNotice
     d->notifier = notifier;
     d->notice = notice;
     d->body = webhookBody(notice);
+    d->pinned = pinned;
     m_queue.push_back(std::move(d));
     pump();
 }
@@ -175,7 +190,8 @@ void NotificationSender::pump()
     while (m_running < m_policy.maxConcurrent && !m_queue.empty()) {
         auto d = std::move(m_queue.front());
         m_queue.pop_front();
-        start(std::move(d));
+        if (stillWanted(d))
+            start(std::move(d));
     }
 }
 
@@ -205,6 +221,9 @@ void NotificationSender::startWebhook(std::shared_ptr<Delivery> d)
                       QStringLiteral("autofactory/%1").arg(QCoreApplication::applicationVersion()));
     request.setTransferTimeout(m_policy.timeoutMs);
     QNetworkReply *reply = m_network->post(request, d->body);
+    // The transfer timeout only measures silence: a receiver trickling a byte now and then
+    // would hold the slot for ever. This is the whole attempt's deadline.
+    QTimer::singleShot(m_policy.timeoutMs, reply, [reply] { reply->abort(); });
     // The answer's body is never used: drop it as it comes, so a receiver cannot fill memory.
     connect(reply, &QNetworkReply::readyRead, reply, [reply] { reply->skip(reply->bytesAvailable()); });
     connect(reply, &QNetworkReply::finished, this, [this, d, reply] {

@@ -78,9 +78,12 @@ private:
         AlertNotice notice;
         QByteArray body;
         int attempt = 0;
+        bool pinned = false; ///< sent to this channel by name: goes on even if it leaves the list
     };
+    void enqueue(const NotifierInfo &notifier, const AlertNotice &notice, bool pinned);
+    /** False (and the delivery ends) when its channel was removed or disabled meanwhile. */
+    bool stillWanted(const std::shared_ptr<Delivery> &delivery);
 
-    void enqueue(const NotifierInfo &notifier, const AlertNotice &notice);
     void pump();
     void start(std::shared_ptr<Delivery> delivery);
     void startWebhook(std::shared_ptr<Delivery> delivery);

@@ -114,6 +114,12 @@ AlertsView::AlertsView(QWidget *parent)
         connect(t, &QTableView::activated, this, [this](const QModelIndex &index) {
             Q_EMIT clientActivated(index.data(AlertTableModel::ClientIdRole).toString());
         });
+    m_historyTimer.setSingleShot(true);
+    m_historyTimer.setInterval(1000);
+    connect(&m_historyTimer, &QTimer::timeout, this, [this] {
+        if (m_tabs->currentIndex() == 1)
+            Q_EMIT historyRequested();
+    });
     setActive({});
 }
 
@@ -130,8 +136,9 @@ void AlertsView::setActive(const QList<server::AlertRecord> &active)
     m_summary->setText(summary());
     m_tabs->setTabText(0, active.isEmpty() ? tr("Active") : tr("Active (%1)").arg(active.size()));
     updateButtons();
-    if (m_tabs->currentIndex() == 1)
-        Q_EMIT historyRequested();
+    // While the history is open it follows, at most once a second: a storm is one read.
+    if (m_tabs->currentIndex() == 1 && !m_historyTimer.isActive())
+        m_historyTimer.start();
 }
 
 void AlertsView::setHistory(const QList<server::AlertRecord> &history)

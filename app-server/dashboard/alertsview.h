@@ -3,6 +3,7 @@
 
 #include "store/alertstore.h"
 
+#include <QTimer>
 #include <QWidget>
 
 class QLabel;
@@ -66,6 +67,7 @@ private:
     QPushButton *m_unack = nullptr;
     QPushButton *m_silence = nullptr;
     QPushButton *m_unsilence = nullptr;
+    QTimer m_historyTimer;
 };
 
 } // namespace autofact::dashboard

@@ -10,8 +10,8 @@ namespace autofact::dashboard {
 
 namespace {
 constexpr int kMessageMs = 10000;
-// Alerts of one cause arrive over a send interval (agents send at their own moments): wait
-// this long after the last one before showing them.
+// Alerts of one cause arrive over a send interval (agents send at their own moments): gather
+// what arrives this long after the first one, then show it.
 constexpr int kGatherMs = 2000;
 constexpr qsizetype kMaxPending = 1000;
 // Some notification servers render a subset of HTML in the body: the summary carries an
@@ -53,7 +53,9 @@ void AlertTray::notify(const QList<server::AlertNotice> &notices)
         else
             ++m_overflow;
     }
-    m_gather.start();
+    // A fixed window from the first notice: a steady trickle must not hold messages back.
+    if (!m_gather.isActive())
+        m_gather.start();
 }
 
 void AlertTray::flush()

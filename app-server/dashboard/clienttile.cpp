@@ -83,15 +83,12 @@ void ClientTile::setStale(bool stale)
     if (stale == m_stale)
         return;
     m_stale = stale;
-    setToolTip(stale ? tr("stale: connected, but no data arrives (a hung agent or host)") : QString());
+    updateToolTip();
     update();
 }
 
-void ClientTile::setAlerts(const QStringList &titles)
+void ClientTile::updateToolTip()
 {
-    if (titles == m_alerts)
-        return;
-    m_alerts = titles;
     QStringList tip;
     if (m_stale)
         tip << tr("stale: connected, but no data arrives (a hung agent or host)");
@@ -99,6 +96,14 @@ void ClientTile::setAlerts(const QStringList &titles)
         tip << tr("Alerts firing: %1").arg(m_alerts.join(QStringLiteral(", ")));
     // Plain text: the titles are ours, but the tile's tooltip must never guess at markup.
     setToolTip(tip.isEmpty() ? QString() : QStringLiteral("<qt>%1</qt>").arg(tip.join(u'\n').toHtmlEscaped()));
+}
+
+void ClientTile::setAlerts(const QStringList &titles)
+{
+    if (titles == m_alerts)
+        return;
+    m_alerts = titles;
+    updateToolTip();
     update();
 }
 

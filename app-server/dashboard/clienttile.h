@@ -49,6 +49,8 @@ protected:
     void keyPressEvent(QKeyEvent *event) override;
 
 private:
+    void updateToolTip();
+
     QString m_clientId;
     QString m_hostname;
     bool m_online = false;

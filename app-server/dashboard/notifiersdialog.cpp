@@ -81,8 +81,8 @@ NotifiersDialog::NotifiersDialog(server::ServerCore *core, const QList<NotifierI
 
     auto *layout = new QVBoxLayout(this);
     auto *hint = new QLabel(tr("Webhooks get an HTTP POST of the alert as JSON; commands run with /bin/sh -c and the "
-                               "alert in AUTOFACT_* variables (see autofactory(1)). Failed deliveries are retried 4 "
-                               "times, then counted as dead letters."));
+                               "alert in AUTOFACT_* variables (see autofactory(1)). A failed delivery is tried 4 times "
+                               "in all, then counted as a dead letter."));
     hint->setWordWrap(true);
     layout->addWidget(hint);
     layout->addWidget(m_table, 1);

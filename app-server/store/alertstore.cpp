@@ -3,6 +3,7 @@
 
 #include "database.h"
 #include "storelogging.h"
+#include "transaction.h"
 
 namespace autofact::server {
 
@@ -23,6 +24,32 @@ const QString kAlertColumns = QStringLiteral(
         " acked_ms, silenced_until_ms, silence_reason, notified_ms, resolution");
 
 } // namespace
+
+AlertStore::AlertStore(Database &db)
+    : m_db(db)
+{
+}
+
+AlertStore::~AlertStore() = default;
+
+StoreResult<void> AlertStore::beginBatch()
+{
+    m_batch = std::make_unique<Transaction>(m_db);
+    if (auto b = m_batch->begin(); !b) {
+        m_batch.reset();
+        return b;
+    }
+    return {};
+}
+
+StoreResult<void> AlertStore::commitBatch()
+{
+    if (!m_batch)
+        return {};
+    auto done = m_batch->commit();
+    m_batch.reset(); // rolls back if the commit failed
+    return done;
+}
 
 QString notifierKindName(NotifierInfo::Kind kind)
 {
@@ -198,14 +225,16 @@ StoreResult<void> AlertStore::removeNotifier(qint64 id)
     return {};
 }
 
-StoreResult<void> AlertStore::recordDelivery(qint64 id, bool ok, bool deadLetter, const QString &error,
-                                             qint64 nowMs)
+StoreResult<void> AlertStore::addDeliveries(qint64 id, const DeliveryCounts &c)
 {
-    auto q = ok ? m_db.exec(QStringLiteral("UPDATE notifiers SET sent = sent + 1, last_ok_ms = ? WHERE id = ?"),
-                            {nowMs, id})
-                : m_db.exec(QStringLiteral("UPDATE notifiers SET failed = failed + 1, dead_letters = dead_letters + ?,"
-                                           " last_error = ?, last_error_ms = ? WHERE id = ?"),
-                            {deadLetter ? 1 : 0, error.left(500), nowMs, id});
+    auto q = m_db.exec(QStringLiteral("UPDATE notifiers SET sent = sent + ?, failed = failed + ?,"
+                                      " dead_letters = dead_letters + ?,"
+                                      " last_ok_ms = CASE WHEN ? > 0 THEN ? ELSE last_ok_ms END,"
+                                      " last_error = CASE WHEN ? > 0 THEN ? ELSE last_error END,"
+                                      " last_error_ms = CASE WHEN ? > 0 THEN ? ELSE last_error_ms END"
+                                      " WHERE id = ?"),
+                       {qint64(c.sent), qint64(c.failed), qint64(c.deadLetters), c.lastOkMs, c.lastOkMs,
+                        c.lastErrorMs, c.lastError.left(500), c.lastErrorMs, c.lastErrorMs, id});
     return q ? StoreResult<void>() : StoreResult<void>(q.error());
 }
 

@@ -6,11 +6,13 @@
 #include <QList>
 #include <QString>
 
+#include <memory>
 #include <optional>
 
 namespace autofact::server {
 
 class Database;
+class Transaction;
 
 /** One rule's settings: a shipped default, a stored default or one client's override. */
 struct AlertRuleSettings {
@@ -71,6 +73,16 @@ struct NotifierInfo {
 
 QString notifierKindName(NotifierInfo::Kind kind);
 
+/** Delivery outcomes of one channel since they were last written. */
+struct DeliveryCounts {
+    quint64 sent = 0;
+    quint64 failed = 0;      ///< failed attempts
+    quint64 deadLetters = 0;
+    qint64 lastOkMs = 0;
+    QString lastError;       ///< empty: no failure in this period
+    qint64 lastErrorMs = 0;
+};
+
 /**
  * Alerts in the database: rule settings (fleet defaults and per-client overrides over the
  * shipped defaults), every firing with its resolution, acknowledgement and silence, the
@@ -80,7 +92,15 @@ QString notifierKindName(NotifierInfo::Kind kind);
 class AlertStore
 {
 public:
-    explicit AlertStore(Database &db) : m_db(db) {}
+    explicit AlertStore(Database &db);
+    ~AlertStore();
+
+    /**
+     * Groups the writes that follow into one transaction until commitBatch(): a storm of
+     * firings costs one fsync, not one per alert. Without a batch each write commits alone.
+     */
+    StoreResult<void> beginBatch();
+    StoreResult<void> commitBatch();
 
     StoreResult<QList<AlertRuleRow>> rules();
     /** Stores @p settings for (@p rule, @p clientId), or removes the row when unset. */
@@ -101,8 +121,8 @@ public:
     StoreResult<QList<NotifierInfo>> notifiers();
     StoreResult<qint64> addNotifier(NotifierInfo::Kind kind, const QString &target, qint64 nowMs);
     StoreResult<void> removeNotifier(qint64 id);
-    /** Counts one delivery outcome: @p ok, or a failed attempt (and a dead letter if final). */
-    StoreResult<void> recordDelivery(qint64 id, bool ok, bool deadLetter, const QString &error, qint64 nowMs);
+    /** Adds @p counts to channel @p id's counters (a removed channel is not an error). */
+    StoreResult<void> addDeliveries(qint64 id, const DeliveryCounts &counts);
 
     /** How often a firing alert nobody acknowledged is notified again (0: never). */
     StoreResult<qint64> repeatIntervalMs();
@@ -112,6 +132,7 @@ public:
 
 private:
     Database &m_db;
+    std::unique_ptr<Transaction> m_batch;
 };
 
 } // namespace autofact::server

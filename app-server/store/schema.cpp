@@ -174,8 +174,9 @@ constexpr const char *kSchemaV6[] = {
          notified_ms INTEGER,
          resolution TEXT NOT NULL DEFAULT ''))",
     // Active alerts are read on every start and by `autofactory alerts`: partial, so they
-    // stay cheap however long the history grows.
-    "CREATE INDEX alerts_active ON alerts(client_id, rule) WHERE resolved_ms IS NULL",
+    // stay cheap however long the history grows; unique, since a rule fires once per client
+    // until it resolves.
+    "CREATE UNIQUE INDEX alerts_active ON alerts(client_id, rule) WHERE resolved_ms IS NULL",
     "CREATE INDEX alerts_started ON alerts(started_ms)",
     R"(CREATE TABLE notifiers (
          id INTEGER PRIMARY KEY,
