@@ -214,6 +214,33 @@ private Q_SLOTS:
         QCOMPARE(out[0].value, 89.0); // how long it held, not how long it has been up
     }
 
+    void aStaleHostThatGoesDownStaysAlertedUntilHostDownTakesOver()
+    {
+        AlertRuleSet rules({AlertRuleRow{QStringLiteral("host_stale"), QString(), {true, 0, 60 * kSecond, 30 * kSecond}},
+                            AlertRuleRow{QStringLiteral("host_down"), QString(), {true, 0, 180 * kSecond, 30 * kSecond}}});
+        AlertEngine engine = engineWith(rules);
+        engine.addClient(kClient, QString(), true);
+        std::vector<AlertTransition> out;
+        engine.observeHealth(kClient, ClientHealth::Stale, kT0);
+        engine.tick(kT0 + 60 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(1));
+        out.clear();
+        // The heartbeat timeout ends the session: down. Stale holds, with no gap in between.
+        engine.observeHealth(kClient, ClientHealth::Down, kT0 + 75 * kSecond);
+        for (qint64 t = 76; t < 255; ++t)
+            engine.tick(kT0 + t * kSecond, out);
+        QVERIFY(out.empty());
+        QCOMPARE(engine.firingCount(), 1);
+        engine.tick(kT0 + 255 * kSecond, out);
+        QCOMPARE(out.size(), std::size_t(2));
+        QCOMPARE(out[0].rule, AlertRule::HostDown);
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Fired);
+        QCOMPARE(out[1].rule, AlertRule::HostStale);
+        QCOMPARE(out[1].resolution, QStringLiteral("host down"));
+        QCOMPARE(out[1].value, 255.0); // stale (then down) for that long, in all
+        QCOMPARE(engine.firingCount(), 1);
+    }
+
     void hostDownFiresOnlyForClientsThatHaveSentData()
     {
         AlertEngine engine = engineWith(rulesWith(AlertRule::HostDown, {true, 0, 180 * kSecond, 30 * kSecond}));

@@ -257,8 +257,13 @@ void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
         if (c.removed)
             continue;
         const qint64 healthFor = (nowMs - c.healthSince) / 1000;
-        step(c, AlertRule::HostStale, c.health == ClientHealth::Stale, double(std::max<qint64>(healthFor, 0)),
-             nowMs, c.healthSince, out);
+        // A stale host whose connection then times out is not better: the stale alert holds
+        // until the host is back or host_down takes over, so there is no silent interval.
+        const bool staleFiring = c.rules[std::size_t(AlertRule::HostStale)].firing;
+        const bool stale = c.health == ClientHealth::Stale || (staleFiring && c.health == ClientHealth::Down);
+        const qint64 staleFor = (nowMs - c.rules[std::size_t(AlertRule::HostStale)].condSince) / 1000;
+        step(c, AlertRule::HostStale, stale,
+             double(std::max<qint64>(staleFiring ? staleFor : healthFor, 0)), nowMs, c.healthSince, out);
         // Down is for clients that have sent data: one that never did is "never seen data".
         const bool wasDown = c.rules[down].firing;
         step(c, AlertRule::HostDown, c.health == ClientHealth::Down && c.hasData,
@@ -270,6 +275,8 @@ void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
                                 AlertRule::LoadPerCore, AlertRule::SamplesDropped})
                 if (c.rules[std::size_t(r)].firing)
                     resolve(c, r, nowMs, QStringLiteral("host down: no data to judge"), out);
+            if (c.rules[std::size_t(AlertRule::HostStale)].firing)
+                resolve(c, AlertRule::HostStale, nowMs, QStringLiteral("host down"), out);
         }
         if (c.backlogKnown) {
             const double limit = c.settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
