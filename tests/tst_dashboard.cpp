@@ -32,6 +32,7 @@
 #include <QLineSeries>
 #include <QProgressBar>
 #include <QSignalSpy>
+#include <QScrollArea>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTabWidget>
@@ -681,6 +682,104 @@ private Q_SLOTS:
         QVERIFY(notifiers->testResult().startsWith(QStringLiteral("Not added")));
         window.close();
         core.stop();
+    }
+
+    void sparklinesAreLinesPlacedByTimeNotWedges()
+    {
+        // Regression: the line was drawn with the status dot's brush still set, which filled
+        // it shut (solid green wedges), and points were placed one per slot whatever their
+        // time, so a live tile (one point per 5 s batch) drew 25 minutes as "5 min".
+        const auto render = [](const std::vector<std::pair<int, double>> &points) {
+            ClientTile tile(QStringLiteral("c1"));
+            tile.setHostname(QStringLiteral("h"));
+            tile.setOnline(true);
+            tile.resize(tile.sizeHint());
+            for (const auto &[seconds, cpu] : points)
+                tile.addSample(1'780'000'000'000 + seconds * 1000LL, cpu, -1);
+            return tile.grab().toImage();
+        };
+        const auto sparkArea = [](const QImage &image) {
+            const QFontMetrics fm(QApplication::font());
+            const qreal pad = 8, lineY = pad + fm.height() + 4, top = lineY + fm.height() + 6;
+            return QRectF(pad, top, image.width() / image.devicePixelRatio() - 2 * pad,
+                          image.height() / image.devicePixelRatio() - top - pad);
+        };
+        const auto pixel = [](const QImage &image, qreal x, qreal y) {
+            return image.pixelColor(int(x * image.devicePixelRatio()), int(y * image.devicePixelRatio()));
+        };
+        // A peak over the last minute: 0 %, 100 %, 0 %.
+        QImage image = render({{0, 0}, {30, 100}, {60, 0}});
+        QRectF area = sparkArea(image);
+        const qreal peakX = area.right() - area.width() * 30.0 / 300.0;
+        const QColor inside = pixel(image, peakX, area.bottom() - area.height() * 0.3);
+        QVERIFY2(inside.lightness() > 200, qPrintable(inside.name())); // a light tint, not a solid fill
+        QVERIFY(inside != QColor(0x2e, 0xa0, 0x43));
+        // Flat 50 % for 5 minutes, one point per 5 s: the line reaches the left edge ...
+        std::vector<std::pair<int, double>> full;
+        for (int s = 0; s <= 300; s += 5)
+            full.push_back({s, 50});
+        image = render(full);
+        area = sparkArea(image);
+        const auto lineAt = [&](qreal x) {
+            for (qreal y = area.top() + area.height() * 0.4; y < area.top() + area.height() * 0.6; y += 0.5) {
+                const QColor c = pixel(image, x, y);
+                if (c.blue() > 120 && c.red() < 120)
+                    return true;
+            }
+            return false;
+        };
+        QVERIFY(lineAt(area.left() + 4));
+        // ... one minute of it covers the right fifth only.
+        image = render(std::vector<std::pair<int, double>>(full.begin(), full.begin() + 13));
+        QVERIFY(lineAt(area.right() - 4));
+        QVERIFY(!lineAt(area.left() + area.width() * 0.5));
+    }
+
+    void overviewPutsLiveHostsFirstAndHoldsStillUnderThePointer()
+    {
+        ClientTableModel model;
+        const auto client = [](const QString &id, bool online, qint64 samples) {
+            server::ClientInfo c;
+            c.id = id;
+            c.hostname = id;
+            c.online = online;
+            c.sampleCount = samples;
+            c.lastSeenMs = 1;
+            return c;
+        };
+        model.setInventory({client(QStringLiteral("a-live"), true, 10), client(QStringLiteral("b-down"), false, 10),
+                            client(QStringLiteral("c-never"), false, 0), client(QStringLiteral("d-live"), true, 10)});
+        OverviewWidget overview(&model);
+        overview.resize(1200, 600);
+        overview.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&overview));
+        const auto tileOf = [&](const QString &id) {
+            for (ClientTile *t : overview.findChildren<ClientTile *>())
+                if (t->clientId() == id)
+                    return t;
+            return static_cast<ClientTile *>(nullptr);
+        };
+        tileOf(QStringLiteral("a-live"))->addSample(1000, 10, 20);
+        tileOf(QStringLiteral("d-live"))->addSample(1000, 20, 20);
+        tileOf(QStringLiteral("b-down"))->addSample(1000, 95, 20); // its last value, before it left
+        overview.setSortKey(OverviewWidget::SortKey::Cpu);
+        const auto order = [&] {
+            QStringList ids;
+            for (const ClientTile *t : overview.orderedTiles())
+                ids << t->clientId();
+            return ids.join(u' ');
+        };
+        QCOMPARE(order(), QStringLiteral("d-live a-live b-down c-never"));
+        // The pointer rests on the grid; a-live gets busier: nothing moves until it leaves.
+        QWidget *viewport = overview.findChild<QScrollArea *>()->viewport();
+        QEnterEvent enter(QPointF(20, 20), QPointF(20, 20), viewport->mapToGlobal(QPointF(20, 20)));
+        QApplication::sendEvent(viewport, &enter);
+        tileOf(QStringLiteral("a-live"))->addSample(2000, 60, 20);
+        overview.setSortKey(OverviewWidget::SortKey::Cpu);
+        QCOMPARE(order(), QStringLiteral("d-live a-live b-down c-never"));
+        QEvent leave(QEvent::Leave);
+        QApplication::sendEvent(viewport, &leave);
+        QCOMPARE(order(), QStringLiteral("a-live d-live b-down c-never"));
     }
 
     void aSteadyTrickleOfAlertsIsNotHeldBack()

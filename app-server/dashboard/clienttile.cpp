@@ -10,36 +10,62 @@
 namespace autofact::dashboard {
 
 namespace {
+using Point = ClientTile::Point;
 const QColor kCpuColor(0x1f, 0x77, 0xb4);
 const QColor kStaleColor(0xd3, 0x6b, 0x00); // as the table's stale status
 const QColor kMemoryColor(0x2c, 0xa0, 0x2c);
 
-void drawSparkline(QPainter &p, const QRectF &area, const std::deque<double> &values,
-                   std::size_t capacity, const QColor &color)
+/**
+ * One series of a sparkline over the last ClientTile::windowMs before @p newest, placed by
+ * time; a silence longer than a minute breaks the line (as the charts do at gaps).
+ */
+template<typename Value>
+void drawSparkline(QPainter &p, const QRectF &area, const std::deque<Point> &points, qint64 newest,
+                   Value value, const QColor &color)
 {
-    if (values.size() < 2)
-        return;
-    const double step = area.width() / double(capacity - 1);
-    // Right-aligned: the newest point is always at the right edge.
-    double x = area.right() - step * double(values.size() - 1);
+    const auto xOf = [&](qint64 t) {
+        return area.right() - area.width() * double(newest - t) / double(ClientTile::windowMs);
+    };
     QPainterPath line;
-    bool first = true;
-    for (double v : values) {
-        const double y = area.bottom() - area.height() * std::clamp(v, 0.0, 100.0) / 100.0;
-        if (first)
+    QPainterPath fill;
+    qint64 previous = 0;
+    qreal runStart = 0;
+    qreal lastX = 0;
+    bool open = false;
+    const auto closeRun = [&] {
+        if (!open)
+            return;
+        fill.lineTo(lastX, area.bottom());
+        fill.lineTo(runStart, area.bottom());
+        fill.closeSubpath();
+        open = false;
+    };
+    for (const Point &pt : points) {
+        const double v = value(pt);
+        if (v < 0)
+            continue;
+        const qreal x = xOf(pt.t);
+        const qreal y = area.bottom() - area.height() * std::clamp(v, 0.0, 100.0) / 100.0;
+        if (!open || pt.t - previous > 60'000) {
+            closeRun();
             line.moveTo(x, y);
-        else
+            fill.moveTo(x, area.bottom());
+            fill.lineTo(x, y);
+            runStart = x;
+            open = true;
+        } else {
             line.lineTo(x, y);
-        first = false;
-        x += step;
+            fill.lineTo(x, y);
+        }
+        previous = pt.t;
+        lastX = x;
     }
-    QPainterPath fill = line;
-    fill.lineTo(area.right(), area.bottom());
-    fill.lineTo(area.right() - step * double(values.size() - 1), area.bottom());
-    fill.closeSubpath();
+    closeRun();
     QColor fillColor = color;
     fillColor.setAlpha(40);
     p.fillPath(fill, fillColor);
+    // No brush for the line: an open path drawn with one is filled shut (the old wedges).
+    p.setBrush(Qt::NoBrush);
     p.setPen(QPen(color, 1.5));
     p.drawPath(line);
 }
@@ -117,15 +143,13 @@ void ClientTile::setNeverSentData(bool never)
 
 void ClientTile::addSample(qint64 timestampMs, double cpuPercent, double memoryPercent)
 {
-    if (timestampMs <= m_lastTimestamp)
+    if (!m_points.empty() && timestampMs <= m_points.back().t)
         return;
-    m_lastTimestamp = timestampMs;
-    m_cpu.push_back(cpuPercent);
-    m_memory.push_back(std::max(0.0, memoryPercent));
-    while (m_cpu.size() > historyLength) {
-        m_cpu.pop_front();
-        m_memory.pop_front();
-    }
+    m_points.push_back({timestampMs, cpuPercent, memoryPercent});
+    // Bounded by time, and by count for a client that sends faster than once a second.
+    while (!m_points.empty()
+           && (m_points.front().t < timestampMs - windowMs || m_points.size() > 2 * historyLength))
+        m_points.pop_front();
     update();
 }
 
@@ -191,13 +215,16 @@ void ClientTile::paintEvent(QPaintEvent *)
                        height() - (lineY + fm.height() + 6) - pad);
     p.setPen(QPen(pal.color(QPalette::Midlight), 1));
     p.drawLine(spark.bottomLeft(), spark.bottomRight());
-    if (m_cpu.empty() && (!m_online || m_neverSentData)) {
+    if (m_points.empty() && (!m_online || m_neverSentData)) {
         p.setPen(pal.color(QPalette::Disabled, QPalette::Text));
         p.drawText(spark, Qt::AlignCenter, m_neverSentData ? tr("never seen data") : tr("down"));
         return;
     }
-    drawSparkline(p, spark, m_memory, historyLength, kMemoryColor);
-    drawSparkline(p, spark, m_cpu, historyLength, kCpuColor);
+    if (m_points.empty())
+        return;
+    const qint64 newest = m_points.back().t;
+    drawSparkline(p, spark, m_points, newest, [](const Point &pt) { return pt.memory; }, kMemoryColor);
+    drawSparkline(p, spark, m_points, newest, [](const Point &pt) { return pt.cpu; }, kCpuColor);
 }
 
 void ClientTile::mouseReleaseEvent(QMouseEvent *event)

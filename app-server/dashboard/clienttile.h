@@ -21,6 +21,8 @@ public:
     QString clientId() const { return m_clientId; }
     void setHostname(const QString &hostname);
     void setOnline(bool online);
+    bool isOnline() const { return m_online; }
+    bool neverSentData() const { return m_neverSentData; }
     /** A client that never sent a sample says so instead of "down". */
     void setNeverSentData(bool never);
     /** Connected, but no data for longer than expected (a hung agent or host). */
@@ -31,14 +33,28 @@ public:
     int alertCount() const { return int(m_alerts.size()); }
     /** Appends a live point (percentages; memory < 0 if unknown). */
     void addSample(qint64 timestampMs, double cpuPercent, double memoryPercent);
-    double cpu() const { return m_cpu.empty() ? -1 : m_cpu.back(); }
-    double memory() const { return m_memory.empty() ? -1 : m_memory.back(); }
+    double cpu() const { return m_points.empty() ? -1 : m_points.back().cpu; }
+    double memory() const { return m_points.empty() ? -1 : m_points.back().memory; }
+    /** Points kept (the last windowMs of them). */
+    std::size_t pointCount() const { return m_points.size(); }
     QString hostname() const { return m_hostname; }
 
     QSize sizeHint() const override;
 
-    /** How many points a sparkline keeps (5 min at 1 s). */
+    /** One sparkline point: percentages at a sample's time. */
+    struct Point {
+        qint64 t;
+        double cpu;
+        double memory; ///< < 0: unknown
+    };
+
+    /** How many points the overview seeds a sparkline with from the store (5 min at 1 s). */
     static constexpr std::size_t historyLength = 300;
+    /**
+     * What a sparkline spans, by the samples' own times: points arrive once per batch for live
+     * clients and once per sample from the store, and either way 5 minutes is the width.
+     */
+    static constexpr qint64 windowMs = 5 * 60 * 1000;
 
 Q_SIGNALS:
     void activated(const QString &clientId);
@@ -57,9 +73,7 @@ private:
     bool m_neverSentData = false;
     bool m_stale = false;
     QStringList m_alerts;
-    qint64 m_lastTimestamp = 0;
-    std::deque<double> m_cpu;
-    std::deque<double> m_memory;
+    std::deque<Point> m_points;
 };
 
 } // namespace autofact::dashboard

@@ -6,6 +6,7 @@
 #include "clienttile.h"
 
 #include <QComboBox>
+#include <QEvent>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -38,6 +39,7 @@ OverviewWidget::OverviewWidget(ClientTableModel *model, QWidget *parent)
     m_scroll = new QScrollArea(this);
     m_scroll->setWidget(m_container);
     m_scroll->setWidgetResizable(true);
+    m_scroll->viewport()->installEventFilter(this);
     m_scroll->setFrameShape(QFrame::NoFrame);
 
     auto *layout = new QVBoxLayout(this);
@@ -128,18 +130,25 @@ void OverviewWidget::relayout()
 {
     QList<ClientTile *> order = m_tiles.values();
     const SortKey key = m_sortKey;
-    std::sort(order.begin(), order.end(), [key](const ClientTile *a, const ClientTile *b) {
-        switch (key) {
-        case SortKey::Cpu:
-            if (a->cpu() != b->cpu())
-                return a->cpu() > b->cpu();
-            break;
-        case SortKey::Memory:
-            if (a->memory() != b->memory())
-                return a->memory() > b->memory();
-            break;
-        case SortKey::Hostname:
-            break;
+    // Connected first, then down, then never seen: a down host's last CPU is history, and
+    // "CPU —" must never rank above a live value.
+    const auto rank = [](const ClientTile *t) { return t->isOnline() ? 0 : t->neverSentData() ? 2 : 1; };
+    std::sort(order.begin(), order.end(), [key, rank](const ClientTile *a, const ClientTile *b) {
+        if (rank(a) != rank(b))
+            return rank(a) < rank(b);
+        if (rank(a) == 0) {
+            switch (key) {
+            case SortKey::Cpu:
+                if (a->cpu() != b->cpu())
+                    return a->cpu() > b->cpu();
+                break;
+            case SortKey::Memory:
+                if (a->memory() != b->memory())
+                    return a->memory() > b->memory();
+                break;
+            case SortKey::Hostname:
+                break;
+            }
         }
         const int byName = a->hostname().compare(b->hostname(), Qt::CaseInsensitive);
         return byName != 0 ? byName < 0 : a->clientId() < b->clientId();
@@ -148,6 +157,10 @@ void OverviewWidget::relayout()
     const int available = m_scroll->viewport()->width() - 2 * m_grid->contentsMargins().left();
     const int columns = std::max(1, (available + m_grid->spacing()) / (tileWidth + m_grid->spacing()));
     if (order == m_order && columns == m_columns)
+        return;
+    // Under the pointer only a new or removed tile (or a new width) may move tiles.
+    if (m_pointerInside && columns == m_columns && order.size() == m_order.size()
+        && QSet<ClientTile *>(order.cbegin(), order.cend()) == QSet<ClientTile *>(m_order.cbegin(), m_order.cend()))
         return;
     m_order = order;
     m_columns = columns;
@@ -159,6 +172,19 @@ void OverviewWidget::relayout()
         m_grid->addWidget(tile, i / columns, i % columns);
         tile->show();
     }
+}
+
+bool OverviewWidget::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_scroll->viewport()) {
+        if (event->type() == QEvent::Enter) {
+            m_pointerInside = true;
+        } else if (event->type() == QEvent::Leave) {
+            m_pointerInside = false;
+            relayout();
+        }
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void OverviewWidget::resizeEvent(QResizeEvent *event)

@@ -18,7 +18,10 @@ class ClientTile;
 
 /**
  * A grid of ClientTiles, one per client of a ClientTableModel, sortable by hostname, CPU or
- * memory so the busy machines come first. Activating a tile asks for its detail view.
+ * memory so the busy machines come first. Connected clients always come before those that
+ * are down or never sent data (their last values are old). While the pointer is over the
+ * grid, tiles keep their places (a click must open the host that was under it); the order
+ * catches up when the pointer leaves. Activating a tile asks for its detail view.
  */
 class OverviewWidget : public QWidget
 {
@@ -41,6 +44,7 @@ Q_SIGNALS:
 
 protected:
     void resizeEvent(QResizeEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     void syncTiles();
@@ -56,6 +60,7 @@ private:
     QHash<QString, ClientTile *> m_tiles;
     QList<ClientTile *> m_order;
     int m_columns = 0;
+    bool m_pointerInside = false; ///< over the grid: keep tiles where they are
     QTimer m_relayout; ///< re-sorting coalesced: live values must not shuffle tiles each sample
 };
 
