@@ -452,8 +452,10 @@ void IngestServer::onDisconnected(quint64 sessionId)
         reason = cleanUntrustedText(s->socket->closeReason());
     else if (s->socket->error() == QAbstractSocket::UnknownSocketError)
         reason = QStringLiteral("closed by the agent (code %1)").arg(int(s->socket->closeCode()));
+    else if (const QString why = s->socket->errorString(); why.isEmpty() || why == u"Unknown error")
+        reason = QStringLiteral("connection lost"); // Qt had nothing to add
     else
-        reason = QStringLiteral("connection lost (%1)").arg(s->socket->errorString());
+        reason = QStringLiteral("connection lost (%1)").arg(why);
     if (s->connectionId > 0)
         QMetaObject::invokeMethod(m_worker, [w = m_worker, c = s->connectionId, reason] {
             w->recordDisconnect(c, reason);

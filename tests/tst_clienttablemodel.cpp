@@ -287,7 +287,10 @@ private Q_SLOTS:
         QTest::addRow("id, case") << QStringLiteral("ID-C") << QStringList{QStringLiteral("charlie")};
         QTest::addRow("os") << QStringLiteral("debian") << QStringList{QStringLiteral("alpha"), QStringLiteral("charlie")};
         QTest::addRow("nothing") << QStringLiteral("zzz") << QStringList{};
-        QTest::addRow("not status") << QStringLiteral("up") << QStringList{};
+        QTest::addRow("state word") << QStringLiteral("up") << QStringList{QStringLiteral("bravo")};
+        QTest::addRow("online, as people say") << QStringLiteral("Online") << QStringList{QStringLiteral("bravo")};
+        QTest::addRow("offline") << QStringLiteral("offline") << QStringList{QStringLiteral("alpha")};
+        QTest::addRow("never seen") << QStringLiteral("never") << QStringList{QStringLiteral("charlie")};
     }
 
     void filter()
@@ -300,6 +303,47 @@ private Q_SLOTS:
         for (int row = 0; row < m_proxy->rowCount(); ++row)
             hosts.append(cell(*m_proxy, row, ClientTableModel::HostnameColumn));
         QCOMPARE(hosts, expected);
+    }
+
+    void stateFilter_data()
+    {
+        QTest::addColumn<int>("filter");
+        QTest::addColumn<QStringList>("expected");
+        using F = ClientFilterProxy::StateFilter;
+        QTest::addRow("all") << int(F::All) << QStringList{QStringLiteral("alpha"), QStringLiteral("bravo"), QStringLiteral("charlie")};
+        QTest::addRow("up") << int(F::Up) << QStringList{QStringLiteral("bravo")};
+        QTest::addRow("down") << int(F::Down) << QStringList{QStringLiteral("alpha")};
+        QTest::addRow("never seen") << int(F::NeverSeen) << QStringList{QStringLiteral("charlie")};
+        QTest::addRow("stale") << int(F::Stale) << QStringList{};
+        QTest::addRow("blocked") << int(F::Blocked) << QStringList{};
+        QTest::addRow("with alerts") << int(F::WithAlerts) << QStringList{QStringLiteral("charlie")};
+    }
+
+    void stateFilter()
+    {
+        QFETCH(int, filter);
+        QFETCH(QStringList, expected);
+        m_model->setAlerts({{QStringLiteral("id-c"), {QStringLiteral("Host down")}}});
+        m_proxy->sort(ClientTableModel::HostnameColumn, Qt::AscendingOrder);
+        m_proxy->setStateFilter(ClientFilterProxy::StateFilter(filter));
+        QStringList hosts;
+        for (int row = 0; row < m_proxy->rowCount(); ++row)
+            hosts.append(cell(*m_proxy, row, ClientTableModel::HostnameColumn));
+        QCOMPARE(hosts, expected);
+    }
+
+    void headersExplainThemselvesAndForgottenRowsLookDifferent()
+    {
+        for (int c : {ClientTableModel::BacklogColumn, ClientTableModel::DroppedColumn, ClientTableModel::CpuColumn,
+                      ClientTableModel::StatusColumn, ClientTableModel::AlertsColumn})
+            QVERIFY2(!m_model->headerData(c, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty(), qPrintable(QString::number(c)));
+        ClientInfo gone = info(QStringLiteral("id-a"), QStringLiteral("alpha"), QStringLiteral("Debian"), false, kNow - 120000);
+        gone.forgotten = true;
+        const int a = m_model->rowOf(QStringLiteral("id-a"));
+        const QColor down = m_model->index(a, ClientTableModel::StatusColumn).data(Qt::DecorationRole).value<QColor>();
+        m_model->setInventory({gone, m_model->rowAt(1).info, m_model->rowAt(2).info});
+        QCOMPARE(cell(*m_model, a, ClientTableModel::StatusColumn), QStringLiteral("forgotten"));
+        QVERIFY(m_model->index(a, ClientTableModel::StatusColumn).data(Qt::DecorationRole).value<QColor>() != down);
     }
 
     void formatAgo()

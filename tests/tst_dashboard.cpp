@@ -11,6 +11,7 @@
 #include "alerttray.h"
 #include "notifiersdialog.h"
 #include "clientdetailview.h"
+#include "clientfilterproxy.h"
 #include "clienttablemodel.h"
 #include "exportdialog.h"
 #include "historychartview.h"
@@ -32,7 +33,11 @@
 #include <QLineSeries>
 #include <QProgressBar>
 #include <QSignalSpy>
+#include <QComboBox>
+#include <QHeaderView>
+#include <QMenu>
 #include <QScrollArea>
+#include <QTableView>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTabWidget>
@@ -253,6 +258,11 @@ private Q_SLOTS:
         }(), 10000);
         for (QLabel *label : showing)
             QCOMPARE(label->textFormat(), Qt::PlainText);
+        // Memory in the units the kernel and the charts use (8 GiB, not "8.6 GB" or "8.0 GB").
+        QStringList facts;
+        for (QLabel *label : detail->findChildren<QLabel *>())
+            facts << label->text();
+        QVERIFY2(facts.contains(QStringLiteral("8.0 GiB")), qPrintable(facts.join(u'|')));
     }
 
     void exportCancelWritesNothing()
@@ -624,7 +634,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::AlertsColumn).data().toString(), QStringLiteral("1"), 5000);
         QVERIFY(model->index(0, ClientTableModel::HostnameColumn).data(Qt::ToolTipRole).toString().contains(QStringLiteral("CPU busy")));
-        QCOMPARE(window.findChild<QLabel *>(QStringLiteral("alertStatus"))->text(), QStringLiteral("1 alert(s) firing"));
+        QCOMPARE(window.findChild<QLabel *>(QStringLiteral("alertStatus"))->text(), QStringLiteral("1 alert firing"));
         QTRY_COMPARE_WITH_TIMEOUT(window.alertTray()->shown().size(), 1, 5000);
         QVERIFY(window.alertTray()->shown().first().contains(QStringLiteral("busy-host: CPU busy")));
         window.tabs()->setCurrentIndex(MainWindow::OverviewTab);
@@ -780,6 +790,107 @@ private Q_SLOTS:
         QEvent leave(QEvent::Leave);
         QApplication::sendEvent(viewport, &leave);
         QCOMPARE(order(), QStringLiteral("a-live d-live b-down c-never"));
+    }
+
+    void clientsTableHandlesLikeAFleetTool()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("table.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
+        QTableView *table = window.tableView();
+        QHeaderView *header = table->horizontalHeader();
+        // First click on a number column: busiest first. On a text column: A to Z.
+        const auto click = [&](int column) {
+            QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+                              QPoint(header->sectionViewportPosition(column) + header->sectionSize(column) / 2, header->height() / 2));
+        };
+        click(ClientTableModel::CpuColumn);
+        QCOMPARE(header->sortIndicatorSection(), int(ClientTableModel::CpuColumn));
+        QCOMPARE(header->sortIndicatorOrder(), Qt::DescendingOrder);
+        click(ClientTableModel::CpuColumn);
+        QCOMPARE(header->sortIndicatorOrder(), Qt::AscendingOrder); // the second click turns it
+        click(ClientTableModel::OsColumn);
+        QCOMPARE(header->sortIndicatorOrder(), Qt::AscendingOrder);
+        // Compact rows.
+        QVERIFY2(table->verticalHeader()->defaultSectionSize() <= table->fontMetrics().height() + 8,
+                 qPrintable(QString::number(table->verticalHeader()->defaultSectionSize())));
+        // Columns can be hidden from the header's menu (the hostname stays).
+        QMenu *menu = window.columnsMenu();
+        QAction *backlog = nullptr, *hostname = nullptr;
+        for (QAction *a : menu->actions()) {
+            if (a->text() == QStringLiteral("Backlog"))
+                backlog = a;
+            if (a->text() == QStringLiteral("Hostname"))
+                hostname = a;
+        }
+        QVERIFY(backlog && hostname);
+        QVERIFY(!hostname->isEnabled());
+        backlog->toggle();
+        QVERIFY(table->isColumnHidden(ClientTableModel::BacklogColumn));
+        delete menu;
+        // The context menu acts on the selection.
+        QStringList contextActions;
+        for (QAction *a : table->actions())
+            if (!a->isSeparator())
+                contextActions << a->text().remove(u'&');
+        for (const QString &want : {QStringLiteral("Open detail"), QStringLiteral("Export history…"),
+                                    QStringLiteral("Agent behaviour…"), QStringLiteral("Alert rules…"),
+                                    QStringLiteral("Block client…"), QStringLiteral("Forget client…")})
+            QVERIFY2(contextActions.contains(want), qPrintable(contextActions.join(u',')));
+        QCOMPARE(table->contextMenuPolicy(), Qt::ActionsContextMenu);
+        // The state filter beside the search.
+        window.stateFilter()->setCurrentIndex(window.stateFilter()->findText(QStringLiteral("Down")));
+        QCOMPARE(window.proxy()->stateFilter(), ClientFilterProxy::StateFilter::Down);
+        window.close();
+        core.stop();
+    }
+
+    void quitAsksWhenAgentsWouldBeCutOff()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("quit.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.confirmQuit()); // nobody connected: nothing to ask
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("quit-agent.json"));
+        settings.server = core.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(QStringLiteral("quit-spool.db"));
+        agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("kept-host")));
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 1, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.model()->rowAt(0).online, 10000);
+        // Ctrl+Q: a question, and Cancel keeps everything running.
+        QString asked;
+        QTimer answer;
+        answer.setInterval(10);
+        QString press = QStringLiteral("Cancel");
+        connect(&answer, &QTimer::timeout, this, [&] {
+            auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+            if (!box)
+                return;
+            answer.stop();
+            asked = box->text();
+            for (QAbstractButton *b : box->buttons())
+                if (b->text().remove(u'&') == press)
+                    b->click();
+        });
+        answer.start();
+        window.findChild<QAction *>(QStringLiteral("quitAction"))->trigger();
+        QVERIFY2(asked.startsWith(QStringLiteral("Quitting stops the server: 1 connected agent loses its connection")), qPrintable(asked));
+        QVERIFY(window.isVisible());
+        press = QStringLiteral("Stop server and quit");
+        answer.start();
+        QVERIFY(window.confirmQuit());
+        window.close();
+        core.stop();
     }
 
     void aSteadyTrickleOfAlertsIsNotHeldBack()

@@ -34,7 +34,8 @@ constexpr qint64 kDay = 24 * kHour;
 
 QString bytesText(quint64 bytes)
 {
-    return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat);
+    // IEC units: the kernel counts in KiB and the charts say GiB; "GB" would be 7 % off.
+    return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeIecFormat);
 }
 
 QString whenText(qint64 ms)
@@ -381,10 +382,12 @@ void ClientDetailView::showHistory(const HistoryData &data)
     if (!data.error.isEmpty()) {
         m_statusLabel->setText(tr("Could not read history: %1").arg(data.error));
     } else {
-        m_statusLabel->setText(tr("%1 samples%2, %3 gaps · read in %4 ms, shown in %5 ms")
-                                   .arg(QLocale().toString(data.samples))
+        const QString samples = data.samples == 1 ? tr("1 sample") : tr("%1 samples").arg(QLocale().toString(data.samples));
+        const QString gaps = data.gaps.size() == 1 ? tr("1 gap") : tr("%1 gaps").arg(data.gaps.size());
+        m_statusLabel->setText(tr("%1%2, %3 · read in %4 ms, shown in %5 ms")
+                                   .arg(samples)
                                    .arg(data.fromRollups ? tr(" (as per-minute min/max)") : QString())
-                                   .arg(data.gaps.size())
+                                   .arg(gaps)
                                    .arg(data.readMs)
                                    .arg(elapsed));
     }

@@ -209,7 +209,8 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
             case Status::Stale:
                 return QColor(0xd3, 0x6b, 0x00);
             case Status::Offline:
-                return QColor(0x8a, 0x8a, 0x8a);
+                // Forgotten rows are history only: paler than a host that is merely down.
+                return row.info.forgotten ? QColor(0xd4, 0xd4, 0xd4) : QColor(0x8a, 0x8a, 0x8a);
             case Status::NoData:
                 return QColor(0xd0, 0x8c, 0x00);
             case Status::Blocked:
@@ -246,6 +247,21 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
 
 QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        switch (section) {
+        case StatusColumn: return tr("up, stale (connected, no data), down, never seen data, blocked");
+        case CpuColumn: return tr("CPU busy: all but idle and iowait, % of all cores");
+        case MemoryColumn: return tr("Memory used, % of total");
+        case SwapColumn: return tr("Swap used, % of swap");
+        case LoadColumn: return tr("Load averages over 1, 5 and 15 minutes");
+        case LastSeenColumn: return tr("When data or a connection last arrived");
+        case BacklogColumn: return tr("Batches waiting in the agent's spool, as its last heartbeat said");
+        case DroppedColumn: return tr("Samples the agent dropped because its spool was full (in all)");
+        case ConfigColumn: return tr("Behaviour revision the agent runs, and whether a newer one is pending");
+        case AlertsColumn: return tr("Alerts firing for this client");
+        default: return {};
+        }
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {

@@ -24,11 +24,14 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
+#include <QHBoxLayout>
 #include <QDateTime>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPointer>
@@ -89,9 +92,48 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_table->setColumnWidth(ClientTableModel::OsColumn, 150);
     m_table->setColumnWidth(ClientTableModel::LoadColumn, 120);
     m_table->setColumnWidth(ClientTableModel::LastSeenColumn, 120);
+    // Compact rows: a 300-machine fleet should not need a page per 22 hosts.
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    // Numbers sort busiest first on the first click; text sorts A to Z.
+    connect(m_table->horizontalHeader(), &QHeaderView::sortIndicatorChanged, this,
+            [this](int section, Qt::SortOrder order) {
+                const bool numeric = section >= ClientTableModel::CpuColumn && section != ClientTableModel::LastSeenColumn
+                                     && section != ClientTableModel::ConfigColumn;
+                const bool firstClick = section != m_sortSection;
+                m_sortSection = section;
+                if (numeric && firstClick && order == Qt::AscendingOrder)
+                    m_table->sortByColumn(section, Qt::DescendingOrder);
+            });
+    m_sortSection = ClientTableModel::HostnameColumn;
+    // Right-click on the header: show or hide columns (kept with the header's state).
+    m_table->horizontalHeader()->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_table->horizontalHeader(), &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        columnsMenu()->popup(m_table->horizontalHeader()->viewport()->mapToGlobal(pos));
+    });
+    m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
     auto *clientsPage = new QWidget;
     auto *clientsLayout = new QVBoxLayout(clientsPage);
-    clientsLayout->addWidget(m_search);
+    m_stateFilter = new QComboBox;
+    m_stateFilter->setObjectName(QStringLiteral("stateFilter"));
+    m_stateFilter->setToolTip(tr("Show only clients in this state"));
+    const QList<std::pair<QString, ClientFilterProxy::StateFilter>> states = {
+            {tr("All states"), ClientFilterProxy::StateFilter::All},
+            {tr("Up"), ClientFilterProxy::StateFilter::Up},
+            {tr("Stale"), ClientFilterProxy::StateFilter::Stale},
+            {tr("Down"), ClientFilterProxy::StateFilter::Down},
+            {tr("Never seen data"), ClientFilterProxy::StateFilter::NeverSeen},
+            {tr("Blocked"), ClientFilterProxy::StateFilter::Blocked},
+            {tr("With alerts"), ClientFilterProxy::StateFilter::WithAlerts}};
+    for (const auto &[text, filter] : states)
+        m_stateFilter->addItem(text, int(filter));
+    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, [this](int index) {
+        m_proxy->setStateFilter(ClientFilterProxy::StateFilter(m_stateFilter->itemData(index).toInt()));
+    });
+    auto *searchRow = new QHBoxLayout;
+    searchRow->addWidget(m_search, 1);
+    searchRow->addWidget(m_stateFilter);
+    clientsLayout->addLayout(searchRow);
     clientsLayout->addWidget(m_table, 1);
 
     m_overview = new OverviewWidget(m_model);
@@ -244,7 +286,11 @@ void MainWindow::createActions()
     });
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     file->addSeparator();
-    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    QAction *quit = file->addAction(tr("&Quit"), this, [this] {
+        if (confirmQuit())
+            close();
+    });
+    quit->setObjectName(QStringLiteral("quitAction"));
     quit->setShortcut(QKeySequence::Quit);
 
     QMenu *clients = menuBar()->addMenu(tr("&Clients"));
@@ -265,7 +311,6 @@ void MainWindow::createActions()
     QAction *forget = clients->addAction(tr("&Forget client…"), this, &MainWindow::forgetSelectedClient);
     forget->setShortcut(QKeySequence::Delete);
     forget->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    m_table->addAction(forget);
     QAction *find = clients->addAction(tr("&Search"), this, [this] {
         m_tabs->setCurrentIndex(ClientsTab);
         m_search->setFocus();
@@ -296,6 +341,13 @@ void MainWindow::createActions()
     rules->setObjectName(QStringLiteral("alertRulesAction"));
     QAction *channels = alerts->addAction(tr("&Notifications…"), this, &MainWindow::showNotifiers);
     channels->setObjectName(QStringLiteral("notifiersAction"));
+
+    // The table's context menu: what can be done to the selected clients.
+    auto *exportSelected = new QAction(tr("&Export history…"), this);
+    connect(exportSelected, &QAction::triggered, this, [this] { showExportDialog(selectedClientIds()); });
+    auto *separator = new QAction(this);
+    separator->setSeparator(true);
+    m_table->addActions({open, exportSelected, behaviour, rules, separator, block, forget});
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About autofactory"), this, &MainWindow::showAbout);
@@ -543,6 +595,45 @@ void MainWindow::saveSettings()
     settings.endGroup();
 }
 
+QMenu *MainWindow::columnsMenu()
+{
+    auto *menu = new QMenu(this);
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    QHeaderView *header = m_table->horizontalHeader();
+    for (int column = 0; column < ClientTableModel::ColumnCount; ++column) {
+        QAction *a = menu->addAction(m_model->headerData(column, Qt::Horizontal).toString());
+        a->setCheckable(true);
+        a->setChecked(!header->isSectionHidden(column));
+        // The hostname is how a row is known: it stays.
+        a->setEnabled(column != ClientTableModel::HostnameColumn);
+        connect(a, &QAction::toggled, this, [this, column](bool on) { m_table->setColumnHidden(column, !on); });
+    }
+    return menu;
+}
+
+bool MainWindow::confirmQuit()
+{
+    const int online = m_model->rowCount() > 0 ? [this] {
+        int n = 0;
+        for (int r = 0; r < m_model->rowCount(); ++r)
+            n += m_model->rowAt(r).online ? 1 : 0;
+        return n;
+    }() : 0;
+    if (online == 0)
+        return true;
+    QMessageBox box(QMessageBox::Warning, tr("Quit autofactory"),
+                    online == 1 ? tr("Quitting stops the server: 1 connected agent loses its connection and keeps "
+                                     "its samples in its spool until a server is back.")
+                                : tr("Quitting stops the server: %1 connected agents lose their connection and keep "
+                                     "their samples in their spools until a server is back.").arg(online),
+                    QMessageBox::Cancel, this);
+    box.setTextFormat(Qt::PlainText);
+    QPushButton *quit = box.addButton(tr("Stop server and quit"), QMessageBox::DestructiveRole);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    return box.clickedButton() == quit;
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     saveSettings();
@@ -564,7 +655,7 @@ void MainWindow::onAlerts(const QList<server::AlertRecord> &active)
     m_model->setAlerts(byClient);
     m_tray->setFiringCount(m_firing);
     m_tabs->setTabText(AlertsTab, active.isEmpty() ? tr("&Alerts") : tr("&Alerts (%1)").arg(active.size()));
-    m_alertLabel->setText(m_firing == 0 ? QString() : tr("%n alert(s) firing", nullptr, m_firing));
+    m_alertLabel->setText(m_firing == 0 ? QString() : m_firing == 1 ? tr("1 alert firing") : tr("%1 alerts firing").arg(m_firing));
     m_alertLabel->setStyleSheet(m_firing == 0 ? QString() : QStringLiteral("color: #c03030; font-weight: bold"));
 }
 

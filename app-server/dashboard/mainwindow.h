@@ -15,7 +15,9 @@
 #include <deque>
 #include <utility>
 
+class QComboBox;
 class QLabel;
+class QMenu;
 class QLineEdit;
 class QTabWidget;
 class QTableView;
@@ -88,6 +90,11 @@ public:
      */
     void blockSelectedClients();
     void showAbout();
+    /** With agents connected, asks whether stopping the server is meant; true: go on. */
+    bool confirmQuit();
+    /** The header's menu: one checkable entry per column (a new menu each time). */
+    QMenu *columnsMenu();
+    QComboBox *stateFilter() const { return m_stateFilter; }
     /** Re-reads the inventory now (it is also refreshed every few seconds). */
     void refreshInventory();
 
@@ -115,6 +122,8 @@ private:
     QTabWidget *m_tabs = nullptr;
     QTableView *m_table = nullptr;
     QLineEdit *m_search = nullptr;
+    QComboBox *m_stateFilter = nullptr;
+    int m_sortSection = -1;
     OverviewWidget *m_overview = nullptr;
     ClientDetailView *m_detail = nullptr;
     QLabel *m_urlLabel = nullptr;
