@@ -37,6 +37,7 @@
 #include <QHeaderView>
 #include <QMenu>
 #include <QScrollArea>
+#include <QSplitter>
 #include <QTableView>
 #include <QStatusBar>
 #include <QTableWidget>
@@ -790,6 +791,39 @@ private Q_SLOTS:
         QEvent leave(QEvent::Leave);
         QApplication::sendEvent(viewport, &leave);
         QCOMPARE(order(), QStringLiteral("a-live d-live b-down c-never"));
+    }
+
+    void firstStartSaysWhatToDo()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("first.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
+        QVERIFY(window.showsEmptyHint());
+        QVERIFY(window.detailView()->showsPlaceholder());
+        auto *add = window.findChild<QPushButton *>(QStringLiteral("emptyAddAgent"));
+        QVERIFY(add && add->isVisible());
+        add->click();
+        QTRY_VERIFY(window.findChild<AddAgentDialog *>() && window.findChild<AddAgentDialog *>()->isVisible());
+        window.findChild<AddAgentDialog *>()->close();
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("first-agent.json"));
+        settings.server = core.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(QStringLiteral("first-spool.db"));
+        agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("first-host")));
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!window.showsEmptyHint(), 10000);
+        window.openDetail(window.model()->rowAt(0).info.id);
+        QVERIFY(!window.detailView()->showsPlaceholder());
+        // The charts get most of the width, the facts a side column.
+        const QList<int> sizes = window.detailView()->splitter()->sizes();
+        QVERIFY2(sizes.size() == 2 && sizes[0] > 2 * sizes[1], qPrintable(QStringLiteral("%1 %2").arg(sizes.value(0)).arg(sizes.value(1))));
+        window.close();
+        core.stop();
     }
 
     void clientsTableHandlesLikeAFleetTool()

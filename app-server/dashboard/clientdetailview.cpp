@@ -21,6 +21,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -141,10 +142,28 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     m_splitter->setStretchFactor(0, 4);
     m_splitter->setStretchFactor(1, 1);
 
+    // Charts first: the facts column is a side panel, not half the window.
+    m_splitter->setSizes({900, 260});
+
+    // Until a client is chosen, say how to choose one instead of showing empty charts.
+    m_placeholder = new QLabel(tr("No client chosen.\nOpen one from the Clients or Overview tab: "
+                                  "double-click it or press Enter."),
+                               this);
+    m_placeholder->setObjectName(QStringLiteral("detailPlaceholder"));
+    m_placeholder->setAlignment(Qt::AlignCenter);
+    m_placeholder->setTextFormat(Qt::PlainText);
+    m_pages = new QStackedWidget(this);
+    auto *chartsPage = new QWidget;
+    auto *chartsPageLayout = new QVBoxLayout(chartsPage);
+    chartsPageLayout->setContentsMargins(0, 0, 0, 0);
+    chartsPageLayout->addLayout(bar);
+    chartsPageLayout->addWidget(m_splitter, 1);
+    chartsPageLayout->addWidget(m_statusLabel);
+    m_pages->addWidget(m_placeholder);
+    m_pages->addWidget(chartsPage);
     auto *layout = new QVBoxLayout(this);
-    layout->addLayout(bar);
-    layout->addWidget(m_splitter, 1);
-    layout->addWidget(m_statusLabel);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_pages);
 
     connect(m_rangeBox, &QComboBox::activated, this, [this](int index) {
         setRange(Range(m_rangeBox->itemData(index).toInt()));
@@ -179,10 +198,16 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     setCoreLinesVisible(false);
 }
 
+bool ClientDetailView::showsPlaceholder() const
+{
+    return m_pages->currentIndex() == 0;
+}
+
 void ClientDetailView::setClient(const server::ClientInfo &info)
 {
     const bool changed = info.id != m_clientId;
     m_clientId = info.id;
+    m_pages->setCurrentIndex(m_clientId.isEmpty() ? 0 : 1);
     updateFacts(info);
     if (changed) {
         m_data = HistoryData();

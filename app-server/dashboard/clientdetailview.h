@@ -13,6 +13,7 @@ class QComboBox;
 class QDateTimeEdit;
 class QFormLayout;
 class QLabel;
+class QStackedWidget;
 class QMenu;
 class QPushButton;
 class QSplitter;
@@ -48,6 +49,8 @@ public:
     void setState(const QString &text, const QColor &color);
     QString stateText() const;
     QString clientId() const { return m_clientId; }
+    /** True while no client is chosen (a hint shows instead of empty charts). */
+    bool showsPlaceholder() const;
 
     void setRange(Range range);
     Range range() const { return m_range; }
@@ -88,6 +91,8 @@ private:
 
     StoreReader *m_reader;
     QString m_clientId;
+    QStackedWidget *m_pages = nullptr;
+    QLabel *m_placeholder = nullptr;
     Range m_range = Range::Hour;
     qint64 m_fromMs = 0;
     qint64 m_toMs = 0;

@@ -38,6 +38,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
@@ -134,7 +135,29 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     searchRow->addWidget(m_search, 1);
     searchRow->addWidget(m_stateFilter);
     clientsLayout->addLayout(searchRow);
-    clientsLayout->addWidget(m_table, 1);
+    // First start: say what to do instead of showing an empty table.
+    auto *emptyPage = new QWidget;
+    auto *emptyLayout = new QVBoxLayout(emptyPage);
+    auto *emptyText = new QLabel(tr("No agents yet.\nAn agent on each machine sends its samples here. "
+                                    "Add one: you get a token and the command to paste on the node."));
+    emptyText->setObjectName(QStringLiteral("emptyHint"));
+    emptyText->setAlignment(Qt::AlignCenter);
+    emptyText->setTextFormat(Qt::PlainText);
+    auto *emptyAdd = new QPushButton(tr("Add agent…"));
+    emptyAdd->setObjectName(QStringLiteral("emptyAddAgent"));
+    connect(emptyAdd, &QPushButton::clicked, this, &MainWindow::showAddAgentDialog);
+    emptyLayout->addStretch(1);
+    emptyLayout->addWidget(emptyText);
+    emptyLayout->addWidget(emptyAdd, 0, Qt::AlignHCenter);
+    emptyLayout->addStretch(2);
+    m_clientsPages = new QStackedWidget;
+    m_clientsPages->addWidget(emptyPage);
+    m_clientsPages->addWidget(m_table);
+    clientsLayout->addWidget(m_clientsPages, 1);
+    const auto showEmpty = [this] { m_clientsPages->setCurrentIndex(m_model->rowCount() == 0 ? 0 : 1); };
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, showEmpty);
+    connect(m_model, &QAbstractItemModel::rowsRemoved, this, showEmpty);
+    connect(m_model, &QAbstractItemModel::modelReset, this, showEmpty);
 
     m_overview = new OverviewWidget(m_model);
     m_detail = new ClientDetailView(m_reader);
@@ -593,6 +616,11 @@ void MainWindow::saveSettings()
     settings.setValue(QStringLiteral("overviewSort"), int(m_overview->sortKey()));
     settings.setValue(QStringLiteral("tab"), std::min(m_tabs->currentIndex(), int(OverviewTab)));
     settings.endGroup();
+}
+
+bool MainWindow::showsEmptyHint() const
+{
+    return m_clientsPages->currentIndex() == 0;
 }
 
 QMenu *MainWindow::columnsMenu()

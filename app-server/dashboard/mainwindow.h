@@ -18,6 +18,7 @@
 class QComboBox;
 class QLabel;
 class QMenu;
+class QStackedWidget;
 class QLineEdit;
 class QTabWidget;
 class QTableView;
@@ -95,6 +96,8 @@ public:
     /** The header's menu: one checkable entry per column (a new menu each time). */
     QMenu *columnsMenu();
     QComboBox *stateFilter() const { return m_stateFilter; }
+    /** True while no client is known and the first-start hint shows. */
+    bool showsEmptyHint() const;
     /** Re-reads the inventory now (it is also refreshed every few seconds). */
     void refreshInventory();
 
@@ -123,6 +126,7 @@ private:
     QTableView *m_table = nullptr;
     QLineEdit *m_search = nullptr;
     QComboBox *m_stateFilter = nullptr;
+    QStackedWidget *m_clientsPages = nullptr; ///< the empty-state hint, or the table
     int m_sortSection = -1;
     OverviewWidget *m_overview = nullptr;
     ClientDetailView *m_detail = nullptr;
