@@ -35,6 +35,8 @@
 #include <QSignalSpy>
 #include <QComboBox>
 #include <QHeaderView>
+#include <QListWidget>
+#include <QLineEdit>
 #include <QMenu>
 #include <QScrollArea>
 #include <QSplitter>
@@ -284,6 +286,55 @@ private Q_SLOTS:
         QCOMPARE(QFile::exists(out), ok);
         if (!ok)
             QVERIFY(dialog.statusText().contains(QStringLiteral("Cancelled")));
+    }
+
+    void exportDialogAsksBeforeReplacingAndFindsClients()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("server.db"));
+        QVERIFY(QFile::exists(db));
+        ClientTableModel model;
+        const auto client = [](const QString &id, const QString &host) {
+            server::ClientInfo c;
+            c.id = id;
+            c.hostname = host;
+            return c;
+        };
+        model.setInventory({client(QStringLiteral("id3"), QStringLiteral("zulu")), client(QStringLiteral("id1"), QStringLiteral("alpha")),
+                            client(QStringLiteral("id2"), QStringLiteral("mike"))});
+        ExportDialog dialog(db, &model);
+        auto *list = dialog.findChild<QListWidget *>();
+        QVERIFY(list);
+        QCOMPARE(list->item(0)->text(), QStringLiteral("alpha  (id1)"));
+        QCOMPARE(list->item(2)->text(), QStringLiteral("zulu  (id3)"));
+        QLineEdit *find = nullptr;
+        for (QLineEdit *e : dialog.findChildren<QLineEdit *>())
+            if (e->placeholderText() == QStringLiteral("Find a client"))
+                find = e;
+        QVERIFY(find);
+        find->setText(QStringLiteral("MIK"));
+        QVERIFY(list->item(0)->isHidden() && !list->item(1)->isHidden() && list->item(2)->isHidden());
+        // A typed path to an existing file: nothing is written until Export is pressed again.
+        const QString out = m_dir.filePath(QStringLiteral("existing.csv"));
+        {
+            QFile f(out);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("keep me\n");
+        }
+        dialog.setWholeHistory(true);
+        dialog.setOutputPath(out);
+        dialog.startExport();
+        QVERIFY(!dialog.isRunning());
+        QVERIFY2(dialog.statusText().contains(QStringLiteral("Press Export again to replace it")), qPrintable(dialog.statusText()));
+        QFile kept(out);
+        QVERIFY(kept.open(QIODevice::ReadOnly));
+        QCOMPARE(kept.readAll(), QByteArray("keep me\n"));
+        kept.close();
+        QSignalSpy finished(&dialog, &ExportDialog::exportFinished);
+        dialog.startExport();
+        QVERIFY(finished.wait(10000));
+        QVERIFY(finished.first().at(0).toBool());
+        QVERIFY(kept.open(QIODevice::ReadOnly));
+        QVERIFY(kept.readAll().startsWith("client_id,hostname,timestamp"));
     }
 
     void chartBreaksLinesAtGaps()

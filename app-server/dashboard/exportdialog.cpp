@@ -11,6 +11,7 @@
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -37,6 +38,9 @@ ExportDialog::ExportDialog(QString databasePath, const ClientTableModel *clients
     m_chosenClients = new QRadioButton(tr("These clients:"), clientsBox);
     m_clientList = new QListWidget(clientsBox);
     m_clientList->setMinimumHeight(120);
+    m_clientFilter = new QLineEdit(clientsBox);
+    m_clientFilter->setPlaceholderText(tr("Find a client"));
+    m_clientFilter->setClearButtonEnabled(true);
     if (clients) {
         for (int row = 0; row < clients->rowCount(); ++row) {
             const ClientTableModel::Row &r = clients->rowAt(row);
@@ -48,14 +52,22 @@ ExportDialog::ExportDialog(QString databasePath, const ClientTableModel *clients
             item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
             item->setCheckState(Qt::Unchecked);
         }
+        m_clientList->sortItems(); // by hostname, as a person scans a list
     }
+    connect(m_clientFilter, &QLineEdit::textChanged, this, [this](const QString &text) {
+        for (int i = 0; i < m_clientList->count(); ++i)
+            m_clientList->item(i)->setHidden(!m_clientList->item(i)->text().contains(text.trimmed(), Qt::CaseInsensitive));
+    });
     auto *clientsLayout = new QVBoxLayout(clientsBox);
     clientsLayout->addWidget(m_allClients);
     clientsLayout->addWidget(m_chosenClients);
+    clientsLayout->addWidget(m_clientFilter);
     clientsLayout->addWidget(m_clientList);
     m_allClients->setChecked(true);
     m_clientList->setEnabled(false);
     connect(m_chosenClients, &QRadioButton::toggled, m_clientList, &QWidget::setEnabled);
+    connect(m_chosenClients, &QRadioButton::toggled, m_clientFilter, &QWidget::setEnabled);
+    m_clientFilter->setEnabled(false);
 
     auto *rangeBox = new QGroupBox(tr("Time range"), this);
     m_wholeHistory = new QCheckBox(tr("Whole history"), rangeBox);
@@ -77,7 +89,9 @@ ExportDialog::ExportDialog(QString databasePath, const ClientTableModel *clients
     });
 
     m_path = new QLineEdit(this);
-    m_path->setText(QDir(QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation))
+    // Documents when the desktop has one; home otherwise (a server rarely has ~/Documents).
+    const QString documents = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    m_path->setText(QDir(QDir(documents).exists() ? documents : QDir::homePath())
                         .filePath(QStringLiteral("autofact-export.csv")));
     m_path->setMinimumWidth(320);
     m_browse = new QPushButton(tr("Browse…"), this);
@@ -174,8 +188,10 @@ void ExportDialog::browse()
 {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export CSV"), outputPath(),
                                                       tr("CSV files (*.csv);;All files (*)"));
-    if (!path.isEmpty())
+    if (!path.isEmpty()) {
         m_path->setText(path);
+        m_replaceConfirmed = path; // the file dialog asked about replacing it already
+    }
 }
 
 void ExportDialog::startExport()
@@ -184,6 +200,12 @@ void ExportDialog::startExport()
         return;
     if (outputPath().isEmpty()) {
         m_status->setText(tr("Choose a file to write."));
+        return;
+    }
+    // A typed path that exists: say so, and replace it only when Export is pressed again.
+    if (QFileInfo::exists(outputPath()) && m_replaceConfirmed != outputPath()) {
+        m_replaceConfirmed = outputPath();
+        m_status->setText(tr("%1 exists. Press Export again to replace it.").arg(outputPath()));
         return;
     }
     server::CsvExporter::Options options;

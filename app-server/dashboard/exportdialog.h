@@ -69,6 +69,8 @@ private:
     QRadioButton *m_allClients = nullptr;
     QRadioButton *m_chosenClients = nullptr;
     QListWidget *m_clientList = nullptr;
+    QLineEdit *m_clientFilter = nullptr;
+    QString m_replaceConfirmed; ///< an existing file the user agreed to replace
     QCheckBox *m_wholeHistory = nullptr;
     QDateTimeEdit *m_from = nullptr;
     QDateTimeEdit *m_to = nullptr;
