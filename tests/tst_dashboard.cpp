@@ -34,6 +34,7 @@
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QComboBox>
+#include <QDialogButtonBox>
 #include <QHeaderView>
 #include <QListWidget>
 #include <QLineEdit>
@@ -842,6 +843,44 @@ private Q_SLOTS:
         QEvent leave(QEvent::Leave);
         QApplication::sendEvent(viewport, &leave);
         QCOMPARE(order(), QStringLiteral("a-live d-live b-down c-never"));
+    }
+
+    void agentBehaviourTakesDurationsAsTheCommandLineDoes()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("behaviour.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        ClientTableModel model;
+        const auto client = [](const QString &id, const QString &host) {
+            server::ClientInfo c;
+            c.id = id;
+            c.hostname = host;
+            return c;
+        };
+        model.setInventory({client(QStringLiteral("id2"), QStringLiteral("zulu")), client(QStringLiteral("id1"), QStringLiteral("alpha"))});
+        AgentConfigDialog dialog(&core, window.reader(), &model);
+        QSignalSpy loaded(&dialog, &AgentConfigDialog::loaded);
+        QVERIFY(dialog.isLoaded() || loaded.wait(5000));
+        auto *list = dialog.findChild<QListWidget *>();
+        QCOMPARE(list->item(1)->text(), QStringLiteral("alpha"));
+        QCOMPARE(list->item(2)->text(), QStringLiteral("zulu"));
+        // Retention reads as a duration, not "168.0 h".
+        QCOMPARE(dialog.durationField(QStringLiteral("Keep spooled samples:"))->text(), QStringLiteral("7d"));
+        QLineEdit *sample = dialog.durationField(QStringLiteral("Sample every:"));
+        QVERIFY(!sample->toolTip().isEmpty());
+        sample->setText(QStringLiteral("250ms"));
+        QCOMPARE(dialog.editedDefault().sampleIntervalMs, 250u);
+        QVERIFY(dialog.formError().isEmpty());
+        // 0 is refused with a reason, not turned into something else.
+        sample->setText(QStringLiteral("0"));
+        QVERIFY2(dialog.formError().contains(QStringLiteral("Sample every: expected 100ms to 1h")), qPrintable(dialog.formError()));
+        QCOMPARE(dialog.editedDefault().sampleIntervalMs, 250u);
+        auto *buttons = dialog.findChild<QDialogButtonBox *>();
+        QVERIFY(!buttons->button(QDialogButtonBox::Save)->isEnabled());
+        sample->setText(QStringLiteral("1s"));
+        QVERIFY(buttons->button(QDialogButtonBox::Save)->isEnabled());
+        core.stop();
     }
 
     void firstStartSaysWhatToDo()

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "agentconfigdialog.h"
 
+#include "duration.h"
+
 #include "clienttablemodel.h"
 #include "servercore.h"
 #include "storereader.h"
@@ -12,6 +14,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSpinBox>
@@ -20,14 +23,23 @@
 namespace autofact::dashboard {
 
 namespace {
-QDoubleSpinBox *secondsBox(double min, double max, const QString &suffix, QWidget *parent)
+/** A duration typed as the command line takes it ("250ms", "5s", "7d"), with its bounds. */
+struct DurationLimits {
+    qint64 minMs;
+    qint64 maxMs;
+};
+
+QLineEdit *durationEdit(const QString &tip, QWidget *parent)
 {
-    auto *box = new QDoubleSpinBox(parent);
-    box->setRange(min, max);
-    box->setDecimals(1);
-    box->setSuffix(suffix);
-    box->setMinimumWidth(120);
-    return box;
+    auto *edit = new QLineEdit(parent);
+    edit->setToolTip(tip);
+    edit->setMinimumWidth(120);
+    return edit;
+}
+
+QString durationText(qint64 ms)
+{
+    return duration::format(std::chrono::milliseconds(ms));
 }
 } // namespace
 
@@ -45,27 +57,44 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     bold.setBold(true);
     defaults->setFont(bold);
     if (clients) {
+        // Sorted by hostname after the default, which stays first.
+        QList<std::pair<QString, QString>> hosts;
         for (int row = 0; row < clients->rowCount(); ++row) {
             const ClientTableModel::Row &r = clients->rowAt(row);
-            auto *item = new QListWidgetItem(r.info.hostname.isEmpty() ? r.info.id : r.info.hostname, m_list);
-            item->setData(Qt::UserRole, r.info.id);
-            item->setToolTip(r.info.id);
+            hosts.append({r.info.hostname.isEmpty() ? r.info.id : r.info.hostname, r.info.id});
+        }
+        std::sort(hosts.begin(), hosts.end(), [](const auto &a, const auto &b) {
+            return a.first.compare(b.first, Qt::CaseInsensitive) < 0;
+        });
+        for (const auto &[host, id] : hosts) {
+            auto *item = new QListWidgetItem(host, m_list);
+            item->setData(Qt::UserRole, id);
+            item->setToolTip(id);
         }
     }
+    m_find = new QLineEdit(this);
+    m_find->setPlaceholderText(tr("Find a client"));
+    m_find->setClearButtonEnabled(true);
+    connect(m_find, &QLineEdit::textChanged, this, [this](const QString &text) {
+        for (int i = 1; i < m_list->count(); ++i)
+            m_list->item(i)->setHidden(!m_list->item(i)->text().contains(text.trimmed(), Qt::CaseInsensitive)
+                                       && !m_list->item(i)->data(Qt::UserRole).toString().contains(text.trimmed()));
+    });
 
     auto *form = new QGroupBox(tr("Behaviour"), this);
     m_override = new QCheckBox(tr("Override the default for this client"), form);
-    const QString s = tr(" s");
-    m_sample = secondsBox(0.1, 3600, s, form);
-    m_send = secondsBox(0.1, 3600, s, form);
-    m_heartbeat = secondsBox(1, 3600, s, form);
-    m_reconnectBase = secondsBox(0.5, 3600, s, form);
-    m_reconnectMax = secondsBox(1, 86400, s, form);
-    m_giveUp = secondsBox(1, 7 * 24 * 60, tr(" min"), form);
+    m_sample = durationEdit(tr("How often the agent samples: 100ms to 1h (250ms, 1s, 10s)"), form);
+    m_send = durationEdit(tr("How often it sends what it sampled: 100ms to 1h"), form);
+    m_heartbeat = durationEdit(tr("How often an idle agent says it is alive: 1s to 1h; the server ends a session "
+                                  "after three missed"), form);
+    m_reconnectBase = durationEdit(tr("First pause before reconnecting: 500ms to 1h"), form);
+    m_reconnectMax = durationEdit(tr("Longest pause between reconnects (the pause doubles up to this): 1s to 1d"), form);
+    m_giveUp = durationEdit(tr("An agent that cannot connect this long exits (systemd restarts it): 1m to 7d"), form);
     m_spoolMiB = new QSpinBox(form);
     m_spoolMiB->setRange(1, 1024 * 1024);
     m_spoolMiB->setSuffix(tr(" MiB"));
-    m_spoolAgeH = secondsBox(1, 24 * 365, tr(" h"), form);
+    m_spoolMiB->setToolTip(tr("Largest spool on the node's disk; past it the oldest unsent samples go (and are counted)"));
+    m_spoolAgeH = durationEdit(tr("Unsent samples older than this are dropped (and counted): 1h to 365d"), form);
     auto *formLayout = new QFormLayout(form);
     formLayout->addRow(m_override);
     formLayout->addRow(tr("Sample every:"), m_sample);
@@ -77,6 +106,11 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     formLayout->addRow(tr("Spool at most:"), m_spoolMiB);
     formLayout->addRow(tr("Keep spooled samples:"), m_spoolAgeH);
 
+    m_formError = new QLabel(this);
+    m_formError->setTextFormat(Qt::PlainText);
+    m_formError->setStyleSheet(QStringLiteral("color: #c03030"));
+    formLayout->addRow(m_formError);
+
     m_note = new QLabel(tr("Loading…"), this);
     m_note->setWordWrap(true);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, this);
@@ -85,8 +119,11 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     connect(buttons, &QDialogButtonBox::accepted, this, &AgentConfigDialog::save);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
 
+    auto *listColumn = new QVBoxLayout;
+    listColumn->addWidget(m_find);
+    listColumn->addWidget(m_list, 1);
     auto *top = new QHBoxLayout;
-    top->addWidget(m_list);
+    top->addLayout(listColumn);
     top->addWidget(form, 1);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(top);
@@ -94,9 +131,8 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     layout->addWidget(buttons);
 
     connect(m_list, &QListWidget::currentRowChanged, this, &AgentConfigDialog::showEntry);
-    for (QDoubleSpinBox *box : {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax,
-                                m_giveUp, m_spoolAgeH})
-        connect(box, &QDoubleSpinBox::valueChanged, this, &AgentConfigDialog::formToConfig);
+    for (QLineEdit *edit : {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax, m_giveUp, m_spoolAgeH})
+        connect(edit, &QLineEdit::textChanged, this, &AgentConfigDialog::formToConfig);
     connect(m_spoolMiB, &QSpinBox::valueChanged, this, &AgentConfigDialog::formToConfig);
     connect(m_override, &QCheckBox::toggled, this, [this](bool on) {
         if (m_updatingForm)
@@ -171,14 +207,14 @@ void AgentConfigDialog::showEntry(int row)
 
 void AgentConfigDialog::configToForm(const AgentConfig &c)
 {
-    m_sample->setValue(c.sampleIntervalMs / 1000.0);
-    m_send->setValue(c.sendIntervalMs / 1000.0);
-    m_heartbeat->setValue(c.heartbeatIntervalMs / 1000.0);
-    m_reconnectBase->setValue(c.reconnectBaseMs / 1000.0);
-    m_reconnectMax->setValue(c.reconnectMaxMs / 1000.0);
-    m_giveUp->setValue(double(c.giveUpMs) / 60000.0);
+    m_sample->setText(durationText(c.sampleIntervalMs));
+    m_send->setText(durationText(c.sendIntervalMs));
+    m_heartbeat->setText(durationText(c.heartbeatIntervalMs));
+    m_reconnectBase->setText(durationText(c.reconnectBaseMs));
+    m_reconnectMax->setText(durationText(c.reconnectMaxMs));
+    m_giveUp->setText(durationText(qint64(c.giveUpMs)));
     m_spoolMiB->setValue(int(c.spoolMaxBytes / (1024 * 1024)));
-    m_spoolAgeH->setValue(double(c.spoolMaxAgeMs) / 3600000.0);
+    m_spoolAgeH->setText(durationText(qint64(c.spoolMaxAgeMs)));
 }
 
 void AgentConfigDialog::formToConfig()
@@ -189,14 +225,61 @@ void AgentConfigDialog::formToConfig()
     AgentConfig *target = id.isEmpty() ? &m_default : (m_overrides.contains(id) ? &m_overrides[id] : nullptr);
     if (!target)
         return;
-    target->sampleIntervalMs = quint32(m_sample->value() * 1000);
-    target->sendIntervalMs = quint32(m_send->value() * 1000);
-    target->heartbeatIntervalMs = quint32(m_heartbeat->value() * 1000);
-    target->reconnectBaseMs = quint32(m_reconnectBase->value() * 1000);
-    target->reconnectMaxMs = quint32(m_reconnectMax->value() * 1000);
-    target->giveUpMs = quint64(m_giveUp->value() * 60000);
+    // Every field is checked and said wrong rather than silently clamped: 0 is not 100 ms.
+    struct Field {
+        QLineEdit *edit;
+        const char *name;
+        DurationLimits limits;
+        qint64 value = 0;
+    };
+    Field fields[] = {
+            {m_sample, "Sample every", {100, 3600'000}},
+            {m_send, "Send every", {100, 3600'000}},
+            {m_heartbeat, "Heartbeat every", {1000, 3600'000}},
+            {m_reconnectBase, "Reconnect after", {500, 3600'000}},
+            {m_reconnectMax, "Reconnect at most every", {1000, 86400'000}},
+            {m_giveUp, "Give up after offline", {60'000, 7 * 86400'000LL}},
+            {m_spoolAgeH, "Keep spooled samples", {3600'000, 365 * 86400'000LL}},
+    };
+    QStringList errors;
+    for (Field &f : fields) {
+        const auto d = duration::parse(f.edit->text());
+        const bool ok = d && d->count() >= f.limits.minMs && d->count() <= f.limits.maxMs;
+        f.edit->setStyleSheet(ok ? QString() : QStringLiteral("color: #c03030"));
+        if (!ok)
+            errors << tr("%1: expected %2 to %3").arg(tr(f.name), durationText(f.limits.minMs), durationText(f.limits.maxMs));
+        else
+            f.value = d->count();
+    }
+    m_formError->setText(errors.join(u'\n'));
+    m_saveButton->setEnabled(errors.isEmpty());
+    if (!errors.isEmpty())
+        return;
+    target->sampleIntervalMs = quint32(fields[0].value);
+    target->sendIntervalMs = quint32(fields[1].value);
+    target->heartbeatIntervalMs = quint32(fields[2].value);
+    target->reconnectBaseMs = quint32(fields[3].value);
+    target->reconnectMaxMs = quint32(fields[4].value);
+    target->giveUpMs = quint64(fields[5].value);
     target->spoolMaxBytes = quint64(m_spoolMiB->value()) * 1024 * 1024;
-    target->spoolMaxAgeMs = quint64(m_spoolAgeH->value() * 3600000);
+    target->spoolMaxAgeMs = quint64(fields[6].value);
+}
+
+QLineEdit *AgentConfigDialog::durationField(const QString &label) const
+{
+    const QList<std::pair<QString, QLineEdit *>> fields = {
+            {tr("Sample every:"), m_sample}, {tr("Send every:"), m_send}, {tr("Heartbeat every:"), m_heartbeat},
+            {tr("Reconnect after:"), m_reconnectBase}, {tr("Reconnect at most every:"), m_reconnectMax},
+            {tr("Give up after offline:"), m_giveUp}, {tr("Keep spooled samples:"), m_spoolAgeH}};
+    for (const auto &[name, edit] : fields)
+        if (name == label)
+            return edit;
+    return nullptr;
+}
+
+QString AgentConfigDialog::formError() const
+{
+    return m_formError->text();
 }
 
 std::optional<AgentConfig> AgentConfigDialog::editedOverride(const QString &clientId) const

@@ -10,6 +10,7 @@
 
 class QCheckBox;
 class QDoubleSpinBox;
+class QLineEdit;
 class QLabel;
 class QListWidget;
 class QPushButton;
@@ -44,6 +45,10 @@ public:
     void setEditedDefault(const AgentConfig &config);
     void setEditedOverride(const QString &clientId, const std::optional<AgentConfig> &config);
     bool isLoaded() const { return m_loaded; }
+    /** The duration fields by label ("Sample every:" …), for tests that type into them. */
+    QLineEdit *durationField(const QString &label) const;
+    /** An error shown under the form (empty when every field is valid). */
+    QString formError() const;
 
 public Q_SLOTS:
     /** Pushes every change through ServerCore and closes. */
@@ -69,15 +74,17 @@ private:
 
     QListWidget *m_list = nullptr;
     QCheckBox *m_override = nullptr;
-    QDoubleSpinBox *m_sample = nullptr;
-    QDoubleSpinBox *m_send = nullptr;
-    QDoubleSpinBox *m_heartbeat = nullptr;
-    QDoubleSpinBox *m_reconnectBase = nullptr;
-    QDoubleSpinBox *m_reconnectMax = nullptr;
-    QDoubleSpinBox *m_giveUp = nullptr;
+    QLineEdit *m_sample = nullptr;
+    QLineEdit *m_send = nullptr;
+    QLineEdit *m_heartbeat = nullptr;
+    QLineEdit *m_reconnectBase = nullptr;
+    QLineEdit *m_reconnectMax = nullptr;
+    QLineEdit *m_giveUp = nullptr;
     QSpinBox *m_spoolMiB = nullptr;
-    QDoubleSpinBox *m_spoolAgeH = nullptr;
+    QLineEdit *m_spoolAgeH = nullptr;
     QLabel *m_note = nullptr;
+    QLabel *m_formError = nullptr;
+    QLineEdit *m_find = nullptr;
     QPushButton *m_saveButton = nullptr;
 };
 
