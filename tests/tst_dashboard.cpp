@@ -20,6 +20,7 @@
 #include "clienttile.h"
 #include "sampling/sampler.h"
 #include "servercore.h"
+#include "store/store.h"
 #include "tlsidentity.h"
 
 #include <QAction>
@@ -880,6 +881,51 @@ private Q_SLOTS:
         QVERIFY(!buttons->button(QDialogButtonBox::Save)->isEnabled());
         sample->setText(QStringLiteral("1s"));
         QVERIFY(buttons->button(QDialogButtonBox::Save)->isEnabled());
+        core.stop();
+    }
+
+    void forgetActsOnEverySelectedClient()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("forget-many.db"));
+        {
+            server::Store store(db);
+            QVERIFY(store.open().ok());
+            store.enrolment().setTokenRequired(false);
+            for (const QString &host : {QStringLiteral("one"), QStringLiteral("two"), QStringLiteral("three")}) {
+                Hello hello;
+                hello.hostname = host;
+                QVERIFY(store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), 1'780'000'000'000).ok());
+            }
+        }
+        server::ServerCore core(coreOptions(QStringLiteral("forget-many.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 3, 10000);
+        window.tableView()->selectAll();
+        QString asked;
+        QTimer answer;
+        answer.setInterval(10);
+        connect(&answer, &QTimer::timeout, this, [&] {
+            auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+            if (!box)
+                return;
+            answer.stop();
+            asked = box->text();
+            for (QAbstractButton *b : box->buttons())
+                if (b->text() == QStringLiteral("Forget and delete history"))
+                    b->click();
+        });
+        answer.start();
+        window.findChild<QAction *>(QStringLiteral("forgetClientAction"))->trigger();
+        QVERIFY2(asked.startsWith(QStringLiteral("Forget these 3 clients?")), qPrintable(asked));
+        for (const QString &host : {QStringLiteral("one ("), QStringLiteral("two ("), QStringLiteral("three (")})
+            QVERIFY2(asked.contains(host), qPrintable(asked));
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 0, 10000);
+        window.close();
         core.stop();
     }
 

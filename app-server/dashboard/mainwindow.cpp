@@ -332,6 +332,7 @@ void MainWindow::createActions()
     QAction *block = clients->addAction(tr("B&lock client…"), this, &MainWindow::blockSelectedClients);
     block->setObjectName(QStringLiteral("blockClientAction"));
     QAction *forget = clients->addAction(tr("&Forget client…"), this, &MainWindow::forgetSelectedClient);
+    forget->setObjectName(QStringLiteral("forgetClientAction"));
     forget->setShortcut(QKeySequence::Delete);
     forget->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     QAction *find = clients->addAction(tr("&Search"), this, [this] {
@@ -521,13 +522,23 @@ void MainWindow::forgetSelectedClient()
     const QStringList ids = selectedClientIds();
     if (ids.isEmpty())
         return;
-    const QString id = ids.first();
-    const ClientTableModel::Row *row = m_model->row(id);
-    const QString name = row && !row->info.hostname.isEmpty() ? row->info.hostname : id;
-    QMessageBox box(QMessageBox::Warning, tr("Forget client"),
-                    tr("Forget %1 (%2)?\n\nIts credentials are wiped: the agent must enrol again "
-                       "and will get a new ID.").arg(name, id),
-                    QMessageBox::Cancel, this);
+    // Every selected client is named (up to ten, then a count) and forgotten.
+    QStringList names;
+    bool anyOnline = false;
+    for (const QString &id : ids) {
+        const ClientTableModel::Row *row = m_model->row(id);
+        anyOnline = anyOnline || (row && row->online);
+        if (names.size() < 10)
+            names.append(row && !row->info.hostname.isEmpty() ? tr("%1 (%2)").arg(row->info.hostname, id) : id);
+    }
+    if (ids.size() > names.size())
+        names.append(tr("… and %1 more").arg(ids.size() - names.size()));
+    QString question = ids.size() == 1 ? tr("Forget %1?").arg(names.first())
+                                       : tr("Forget these %1 clients?").arg(ids.size()) + u"\n\n" + names.join(u'\n');
+    question += u"\n\n" + tr("Credentials are wiped: an agent must enrol again (with a token) and gets a new ID.");
+    if (anyOnline)
+        question += u"\n" + tr("Connected agents are disconnected now. To stop a machine from sending, Block it instead.");
+    QMessageBox box(QMessageBox::Warning, tr("Forget client"), question, QMessageBox::Cancel, this);
     box.setTextFormat(Qt::PlainText); // the hostname is the agent's text
     QPushButton *keep = box.addButton(tr("Forget, keep history"), QMessageBox::AcceptRole);
     QPushButton *drop = box.addButton(tr("Forget and delete history"), QMessageBox::DestructiveRole);
@@ -538,7 +549,8 @@ void MainWindow::forgetSelectedClient()
     const bool deleteHistory = box.clickedButton() == drop;
     // Writes go through the store worker; the dashboard's own connection is read-only.
     m_pendingAction = tr("Forget client");
-    m_core.forgetClient(id, deleteHistory);
+    for (const QString &id : ids)
+        m_core.forgetClient(id, deleteHistory);
 }
 
 void MainWindow::blockSelectedClients()
@@ -553,7 +565,7 @@ void MainWindow::blockSelectedClients()
     }
     const QString question = ids.size() == 1
                                  ? tr("Block %1?").arg(names.first())
-                                 : tr("Block %n clients?", nullptr, int(ids.size())) + u"\n\n"
+                                 : tr("Block these %1 clients?").arg(ids.size()) + u"\n\n"
                                        + names.join(u'\n');
     QMessageBox box(QMessageBox::Warning, tr("Block client"),
                     question + u"\n\n"
