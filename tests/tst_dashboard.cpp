@@ -20,6 +20,7 @@
 #include "clienttile.h"
 #include "sampling/sampler.h"
 #include "servercore.h"
+#include "storereader.h"
 #include "store/store.h"
 #include "tlsidentity.h"
 
@@ -35,6 +36,7 @@
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QComboBox>
+#include <QDateTimeEdit>
 #include <QDialogButtonBox>
 #include <QHeaderView>
 #include <QListWidget>
@@ -927,6 +929,46 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 0, 10000);
         window.close();
         core.stop();
+    }
+
+    void timeRangesFollowTheClockWithRoundTicks()
+    {
+        StoreReader reader(m_dir.filePath(QStringLiteral("server.db")));
+        ClientDetailView detail(&reader);
+        detail.resize(1200, 700);
+        detail.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&detail));
+        // Fixed ranges move on with the clock, each at its own pace.
+        detail.setRange(ClientDetailView::Range::Hour);
+        QCOMPARE(detail.followingEveryMs(), 10'000);
+        detail.setRange(ClientDetailView::Range::Day);
+        QCOMPARE(detail.followingEveryMs(), 60'000);
+        // Round ticks that do not drift: the day range ends on a 4-hour boundary, a tick per 4 h,
+        // with dates in the labels.
+        QCOMPARE(detail.toMs() % (4 * 3600'000), 0);
+        QCOMPARE(detail.fromMs() % (4 * 3600'000), 0);
+        QVERIFY(detail.toMs() > QDateTime::currentMSecsSinceEpoch());
+        QCOMPARE(detail.cpuChart()->axisTicks(), int((detail.toMs() - detail.fromMs()) / (4 * 3600'000)) + 1);
+        QVERIFY2(detail.cpuChart()->axisFormat().contains(QStringLiteral("MMM d")), qPrintable(detail.cpuChart()->axisFormat()));
+        detail.setRange(ClientDetailView::Range::Hour);
+        QCOMPARE(detail.fromMs() % (10 * 60'000), 0);
+        QVERIFY(detail.toMs() - detail.fromMs() >= 3600'000);
+        // Zoom, then double-click: back to the range chosen before, not to "last hour".
+        detail.setRange(ClientDetailView::Range::Live5Min);
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        Q_EMIT detail.cpuChart()->userRangeChanged(now - 120'000, now - 60'000);
+        QCOMPARE(detail.range(), ClientDetailView::Range::Custom);
+        QCOMPARE(detail.followingEveryMs(), 0);
+        Q_EMIT detail.cpuChart()->resetRequested();
+        QCOMPARE(detail.range(), ClientDetailView::Range::Live5Min);
+        // A custom time applies without Enter.
+        detail.setCustomRange(now - 7200'000, now - 3600'000);
+        auto edits = detail.findChildren<QDateTimeEdit *>();
+        QVERIFY(edits.size() >= 2);
+        QDateTimeEdit *from = edits[0]->dateTime().toMSecsSinceEpoch() < edits[1]->dateTime().toMSecsSinceEpoch() ? edits[0] : edits[1];
+        const QDateTime wanted = QDateTime::fromMSecsSinceEpoch(now - 5400'000);
+        from->setDateTime(wanted);
+        QTRY_COMPARE_WITH_TIMEOUT(detail.fromMs() / 1000, wanted.toMSecsSinceEpoch() / 1000, 3000);
     }
 
     void firstStartSaysWhatToDo()

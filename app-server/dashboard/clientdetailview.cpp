@@ -20,6 +20,7 @@
 #include <QMenu>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QToolButton>
@@ -175,15 +176,20 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     };
     connect(m_fromEdit, &QDateTimeEdit::editingFinished, this, customEdited);
     connect(m_toEdit, &QDateTimeEdit::editingFinished, this, customEdited);
+    // A changed custom time applies by itself after a pause, not only after Enter.
+    m_customEdit.setSingleShot(true);
+    m_customEdit.setInterval(600);
+    connect(&m_customEdit, &QTimer::timeout, this, customEdited);
+    for (QDateTimeEdit *edit : {m_fromEdit, m_toEdit})
+        connect(edit, &QDateTimeEdit::dateTimeChanged, this, [this] { m_customEdit.start(); });
     connect(m_coresBox, &QCheckBox::toggled, this, &ClientDetailView::setCoreLinesVisible);
     connect(m_exportButton, &QPushButton::clicked, this, [this] {
         Q_EMIT exportRequested(m_clientId, m_fromMs, m_toMs);
     });
     for (HistoryChartView *chart : {m_cpuChart, m_memoryChart}) {
         connect(chart, &HistoryChartView::userRangeChanged, this, &ClientDetailView::onUserRange);
-        connect(chart, &HistoryChartView::resetRequested, this, [this] {
-            setRange(m_range == Range::Custom ? Range::Hour : m_range);
-        });
+        // Double-click: back to the range chosen before zooming or panning (Live by default).
+        connect(chart, &HistoryChartView::resetRequested, this, [this] { setRange(m_rangeBeforeZoom); });
     }
     connect(m_reader, &StoreReader::historyLoaded, this, &ClientDetailView::showHistory);
 
@@ -275,10 +281,30 @@ void ClientDetailView::updateFacts(const server::ClientInfo &info)
 void ClientDetailView::setRange(Range range)
 {
     m_range = range;
+    if (range != Range::Custom)
+        m_rangeBeforeZoom = range;
     m_rangeBox->setCurrentIndex(m_rangeBox->findData(int(range)));
     computeRange();
     reload();
     Q_EMIT rangeChanged(range);
+}
+
+int ClientDetailView::followIntervalMs(Range range)
+{
+    // How often a "last …" range moves on: about a pixel column's worth of time or less.
+    switch (range) {
+    case Range::Live5Min: return 2000;
+    case Range::Hour: return 10'000;
+    case Range::Day: return 60'000;
+    case Range::Week: return 300'000;
+    case Range::Custom: return 0;
+    }
+    return 0;
+}
+
+int ClientDetailView::followingEveryMs() const
+{
+    return m_liveTimer.isActive() ? m_liveTimer.interval() : 0;
 }
 
 void ClientDetailView::setCustomRange(qint64 fromMs, qint64 toMs)
@@ -296,22 +322,25 @@ void ClientDetailView::setCustomRange(qint64 fromMs, qint64 toMs)
 void ClientDetailView::computeRange()
 {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    // Fixed ranges end on a round time and start a whole number of tick steps before it, so
+    // ticks fall at 10:20, 10:30 … and stay there as the range follows the clock.
+    const auto aligned = [&](qint64 span, qint64 step) {
+        m_toMs = (now / step + 1) * step;
+        m_fromMs = m_toMs - ((span + step - 1) / step + 1) * step;
+    };
     switch (m_range) {
     case Range::Live5Min:
         m_fromMs = now - 5 * kMinute;
         m_toMs = now + 1000; // the newest sample must fall inside [from, to)
         break;
     case Range::Hour:
-        m_fromMs = now - kHour;
-        m_toMs = now + 1000;
+        aligned(kHour, 10 * kMinute);
         break;
     case Range::Day:
-        m_fromMs = now - kDay;
-        m_toMs = now + 1000;
+        aligned(kDay, 4 * kHour);
         break;
     case Range::Week:
-        m_fromMs = now - 7 * kDay;
-        m_toMs = now + 1000;
+        aligned(7 * kDay, kDay);
         break;
     case Range::Custom:
         if (m_toMs <= m_fromMs) {
@@ -323,12 +352,17 @@ void ClientDetailView::computeRange()
     const bool custom = m_range == Range::Custom;
     m_fromEdit->setEnabled(custom);
     m_toEdit->setEnabled(custom);
-    m_fromEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(m_fromMs));
-    m_toEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(m_toMs));
+    {
+        // Programmatic: not the user's edit that applies a custom range.
+        const QSignalBlocker blockFrom(m_fromEdit);
+        const QSignalBlocker blockTo(m_toEdit);
+        m_fromEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(m_fromMs));
+        m_toEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(m_toMs));
+    }
     m_cpuChart->setXRange(m_fromMs, m_toMs);
     m_memoryChart->setXRange(m_fromMs, m_toMs);
-    if (m_range == Range::Live5Min && isVisible())
-        m_liveTimer.start();
+    if (followIntervalMs(m_range) > 0 && isVisible())
+        m_liveTimer.start(followIntervalMs(m_range));
     else
         m_liveTimer.stop();
 }
@@ -367,8 +401,12 @@ void ClientDetailView::onUserRange(qint64 fromMs, qint64 toMs)
     m_liveTimer.stop();
     m_fromEdit->setEnabled(true);
     m_toEdit->setEnabled(true);
-    m_fromEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(fromMs));
-    m_toEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(toMs));
+    {
+        const QSignalBlocker blockFrom(m_fromEdit);
+        const QSignalBlocker blockTo(m_toEdit);
+        m_fromEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(fromMs));
+        m_toEdit->setDateTime(QDateTime::fromMSecsSinceEpoch(toMs));
+    }
     m_zoomReload.start();
 }
 
@@ -498,8 +536,8 @@ void ClientDetailView::applyCoreVisibility()
 void ClientDetailView::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
-    if (m_range == Range::Live5Min)
-        m_liveTimer.start();
+    if (followIntervalMs(m_range) > 0)
+        m_liveTimer.start(followIntervalMs(m_range));
 }
 
 void ClientDetailView::hideEvent(QHideEvent *event)

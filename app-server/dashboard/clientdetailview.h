@@ -54,6 +54,10 @@ public:
 
     void setRange(Range range);
     Range range() const { return m_range; }
+    /** How often a fixed range moves on with the clock (0: it does not, Custom). */
+    static int followIntervalMs(Range range);
+    /** The reload period running now (0: none; hidden, or a custom range). */
+    int followingEveryMs() const;
     void setCustomRange(qint64 fromMs, qint64 toMs);
     /** The range being shown, in ms since the epoch. */
     qint64 fromMs() const { return m_fromMs; }
@@ -91,6 +95,8 @@ private:
 
     StoreReader *m_reader;
     QString m_clientId;
+    Range m_rangeBeforeZoom = Range::Live5Min; ///< where a double-click goes back to
+    QTimer m_customEdit; ///< applies a typed custom range after a pause
     QStackedWidget *m_pages = nullptr;
     QLabel *m_placeholder = nullptr;
     Range m_range = Range::Hour;

@@ -93,12 +93,25 @@ void HistoryChartView::setXRange(qint64 fromMs, qint64 toMs)
     m_fromMs = fromMs;
     m_toMs = toMs;
     const qint64 span = toMs - fromMs;
+    // Over a few hours the labels carry the date: "10:00" of which day is the question.
     if (span <= 2 * 3600 * 1000)
         m_axisX->setFormat(QStringLiteral("HH:mm:ss"));
-    else if (span <= 36 * 3600 * 1000)
+    else if (span <= 8 * 3600 * 1000)
         m_axisX->setFormat(QStringLiteral("HH:mm"));
     else
         m_axisX->setFormat(QStringLiteral("MMM d HH:mm"));
+    // A tick per round step when the range is a whole number of them (the fixed ranges are).
+    static constexpr qint64 steps[] = {60'000, 5 * 60'000, 10 * 60'000, 30 * 60'000, 3600'000, 2 * 3600'000,
+                                       4 * 3600'000, 6 * 3600'000, 12 * 3600'000, 86400'000};
+    int ticks = 7;
+    for (qint64 step : steps) {
+        const qint64 n = span / step;
+        if (span % step == 0 && fromMs % step == 0 && n >= 4 && n <= 10) {
+            ticks = int(n) + 1;
+            break;
+        }
+    }
+    m_axisX->setTickCount(ticks);
     m_axisX->setRange(QDateTime::fromMSecsSinceEpoch(fromMs), QDateTime::fromMSecsSinceEpoch(toMs));
     viewport()->update();
 }
@@ -117,8 +130,11 @@ void HistoryChartView::setGaps(const QList<server::Gap> &gaps)
 
 int HistoryChartView::plotWidth() const
 {
+    // The chart lays its plot area out later than the widget is sized (a page just shown, a
+    // resize in progress): a plot area far smaller than the widget is stale, not real.
     const int w = int(chart()->plotArea().width());
-    return w > 10 ? w : std::max(100, width() - 80);
+    const int fallback = std::max(100, width() - 80);
+    return w > fallback / 2 ? w : fallback;
 }
 
 double HistoryChartView::xAtViewPos(QPointF viewPos) const
@@ -337,6 +353,16 @@ void HistoryChartView::drawForeground(QPainter *painter, const QRectF &rect)
         }
     }
     painter->restore();
+}
+
+QString HistoryChartView::axisFormat() const
+{
+    return m_axisX->format();
+}
+
+int HistoryChartView::axisTicks() const
+{
+    return m_axisX->tickCount();
 }
 
 } // namespace autofact::dashboard

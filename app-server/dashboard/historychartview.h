@@ -39,6 +39,9 @@ public:
     void setXRange(qint64 fromMs, qint64 toMs);
     qint64 xFrom() const { return m_fromMs; }
     qint64 xTo() const { return m_toMs; }
+    /** The time axis' label format and tick count (tests). */
+    QString axisFormat() const;
+    int axisTicks() const;
     void setYRange(double min, double max);
     void setGaps(const QList<server::Gap> &gaps);
     const QList<server::Gap> &gaps() const { return m_gaps; }
