@@ -87,7 +87,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_table->setColumnWidth(ClientTableModel::StatusColumn, 90);
+    m_table->setColumnWidth(ClientTableModel::StatusColumn, 130); // "never seen data" in full
     m_table->setColumnWidth(ClientTableModel::HostnameColumn, 160);
     m_table->setColumnWidth(ClientTableModel::IdColumn, 150);
     m_table->setColumnWidth(ClientTableModel::OsColumn, 150);
@@ -456,7 +456,7 @@ void MainWindow::updateStatusBar()
     m_sizeLabel->setText(m_databaseBytes < 0
                              ? tr("Database: …")
                              : tr("Database: %1").arg(locale.formattedDataSize(m_databaseBytes, 1,
-                                                                               QLocale::DataSizeTraditionalFormat)));
+                                                                               QLocale::DataSizeIecFormat)));
 }
 
 QStringList MainWindow::selectedClientIds() const

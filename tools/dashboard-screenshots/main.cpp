@@ -10,6 +10,7 @@
 #include "servercore.h"
 
 #include <QApplication>
+#include <QHash>
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
@@ -79,8 +80,10 @@ int main(int argc, char *argv[])
             {QStringLiteral("ci-runner-3"), QStringLiteral("Debian GNU/Linux"), QStringLiteral("12"), 8, 16ull << 30, 55, 30, 0.45},
             {QStringLiteral("laptop-anna"), QStringLiteral("Arch Linux"), QStringLiteral("rolling"), 8, 16ull << 30, 12, 8, 0.50},
         };
+        QHash<QString, QString> idOf;
         for (int i = 0; i < machines.size(); ++i) {
             const QString id = tools::enrolFake(store, machines[i], now - day);
+            idOf.insert(machines[i].hostname, id);
             if (i == 0)
                 firstId = id;
             // build-01: a day at 1 s with a 40-minute outage; the others: the last hour.
@@ -95,6 +98,29 @@ int main(int argc, char *argv[])
         }
         // One client that enrolled but never sent a sample.
         tools::enrolFake(store, {QStringLiteral("new-box")}, now - 60000);
+        // Alerts as the server would have stored them: three firing (restored at start, as
+        // after a restart), one resolved in the history.
+        const auto alert = [&](const QString &rule, const QString &host, double value, double threshold,
+                               qint64 startedMs, qint64 resolvedMs) {
+            server::AlertRecord a;
+            a.rule = rule;
+            a.clientId = idOf.value(host);
+            a.hostname = host;
+            a.value = value;
+            a.threshold = threshold;
+            a.startedMs = startedMs;
+            a.firedMs = startedMs + 300000;
+            a.notifiedMs = a.firedMs;
+            const auto id = store.alerts().insertFiring(a);
+            if (id && resolvedMs > 0)
+                (void)store.alerts().resolve(*id, resolvedMs, value - 20, QStringLiteral("condition cleared"));
+            return id ? *id : 0;
+        };
+        alert(QStringLiteral("cpu_busy"), QStringLiteral("build-01"), 93.4, 90, now - 14 * 60000, 0);
+        alert(QStringLiteral("host_down"), QStringLiteral("nas"), 600, 180, now - 40 * 60000, 0);
+        const qint64 acked = alert(QStringLiteral("spool_backlog"), QStringLiteral("ci-runner-3"), 412, 100, now - 9 * 60000, 0);
+        (void)store.alerts().acknowledge(acked, true, now - 5 * 60000);
+        alert(QStringLiteral("memory_used"), QStringLiteral("db-primary"), 94.1, 90, now - 5 * 3600000, now - 4 * 3600000);
     }
 
     server::ServerCore::Options options;
@@ -164,6 +190,10 @@ int main(int argc, char *argv[])
     waitUntil([&] { return window.detailView()->shownData().samples > 0; }, 20000);
     settle(300);
     ok &= save(&window, out, QStringLiteral("detail.png"));
+
+    window.tabs()->setCurrentIndex(dashboard::MainWindow::AlertsTab);
+    settle(300);
+    ok &= save(&window, out, QStringLiteral("alerts.png"));
 
     dashboard::ExportDialog *dialog = window.showExportDialog({firstId}, now - day, now);
     dialog->setOutputPath(QStringLiteral("/home/user/build-01-last-day.csv"));
