@@ -1105,6 +1105,32 @@ private Q_SLOTS:
         core.stop();
     }
 
+    void closingTheWindowKeepsTheServerInTheTray()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("tray.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        // No tray offscreen: closing stops, as the View menu says.
+        QVERIFY(!window.keepsRunningOnClose());
+        QVERIFY(!window.findChild<QAction *>(QStringLiteral("keepRunningAction"))->isEnabled());
+        // With a tray: closing hides the window, the server goes on, and the user is told once.
+        window.alertTray()->assumeAvailable(true);
+        QVERIFY(window.keepsRunningOnClose());
+        QVERIFY(!window.close());
+        QVERIFY(!window.isVisible());
+        QCOMPARE(window.alertTray()->shown().size(), 1);
+        QVERIFY(window.alertTray()->shown().first().startsWith(QStringLiteral("autofactory is still running")));
+        QVERIFY(core.hub() != nullptr);
+        // The user's choice: close means stop.
+        window.show();
+        window.setKeepRunningOnClose(false);
+        QVERIFY(window.close());
+        core.stop();
+    }
+
     void aSteadyTrickleOfAlertsIsNotHeldBack()
     {
         AlertTray tray;

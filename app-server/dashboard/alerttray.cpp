@@ -4,6 +4,7 @@
 #include "dashboard.h"
 #include "dashboardlogging.h"
 
+#include <QMenu>
 #include <QSystemTrayIcon>
 
 namespace autofact::dashboard {
@@ -37,6 +38,13 @@ AlertTray::AlertTray(QObject *parent)
     }
     m_icon = new QSystemTrayIcon(applicationIcon(), this);
     m_icon->setToolTip(tr("autofactory: no alerts firing"));
+    // Owned by the tray object; QSystemTrayIcon does not take ownership of its menu.
+    auto *menu = new QMenu;
+    connect(this, &QObject::destroyed, menu, &QObject::deleteLater);
+    menu->addAction(tr("Open dashboard"), this, &AlertTray::activated);
+    menu->addSeparator();
+    menu->addAction(tr("Quit (stops the server)…"), this, &AlertTray::quitRequested);
+    m_icon->setContextMenu(menu);
     connect(m_icon, &QSystemTrayIcon::activated, this, &AlertTray::activated);
     connect(m_icon, &QSystemTrayIcon::messageClicked, this, &AlertTray::activated);
     m_icon->show();
@@ -93,6 +101,13 @@ void AlertTray::flush()
                             notices.first().status == server::AlertNotice::Status::Firing ? QSystemTrayIcon::Warning
                                                                                           : QSystemTrayIcon::Information,
                             kMessageMs);
+}
+
+void AlertTray::showInfo(const QString &title, const QString &text)
+{
+    m_shown.append(title + u'\n' + text);
+    if (m_icon)
+        m_icon->showMessage(title, text, QSystemTrayIcon::Information, kMessageMs);
 }
 
 void AlertTray::setFiringCount(int firing)

@@ -11,7 +11,8 @@ class QSystemTrayIcon;
 namespace autofact::dashboard {
 
 /**
- * Desktop notifications for alerts through the system tray (QSystemTrayIcon): one message per
+ * The dashboard's tray icon: its menu (open the window, quit, which stops the server) and
+ * desktop notifications for alerts (QSystemTrayIcon): one message per
  * burst of firings, repeats and resolutions (gathered for a moment, so a rack losing power is
  * one message and not a hundred), the number firing in the icon's tooltip, and
  * a click that brings the window to its Alerts tab. Without a tray (no desktop, a headless
@@ -23,7 +24,12 @@ class AlertTray : public QObject
 public:
     explicit AlertTray(QObject *parent = nullptr);
 
-    bool available() const { return m_icon != nullptr; }
+    /** A tray exists (or a test says so): closing the window may leave the server running. */
+    bool available() const { return m_icon != nullptr || m_assumeAvailable; }
+    /** Tests and platforms without a tray API: behave as if there were one. */
+    void assumeAvailable(bool on) { m_assumeAvailable = on; }
+    /** One message now, outside the alert gathering ("still running in the tray"). */
+    void showInfo(const QString &title, const QString &text);
     /** Messages shown so far (tests read them; the tray may not exist). */
     const QStringList &shown() const { return m_shown; }
 
@@ -35,9 +41,12 @@ public:
 
 Q_SIGNALS:
     void activated();
+    /** The tray menu's Quit: the window asks and stops the server. */
+    void quitRequested();
 
 private:
     QSystemTrayIcon *m_icon = nullptr;
+    bool m_assumeAvailable = false;
     QStringList m_shown;
     QList<server::AlertNotice> m_pending;
     qsizetype m_overflow = 0;

@@ -261,6 +261,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     connect(m_alerts, &AlertsView::clientActivated, this, &MainWindow::openDetail);
     connect(m_alerts, &AlertsView::rulesRequested, this, [this] { showAlertRules(); });
     connect(m_alerts, &AlertsView::notifiersRequested, this, &MainWindow::showNotifiers);
+    connect(m_tray, &AlertTray::quitRequested, this, &MainWindow::quit);
     connect(m_tray, &AlertTray::activated, this, [this] {
         showNormal();
         raise();
@@ -290,6 +291,8 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
 
     resize(1280, 800);
     restoreSettings();
+    if (auto *keep = findChild<QAction *>(QStringLiteral("keepRunningAction")))
+        keep->setChecked(m_keepRunning);
     updateStatusBar();
     refreshInventory();
     core.publishAlertState();
@@ -309,10 +312,7 @@ void MainWindow::createActions()
     });
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     file->addSeparator();
-    QAction *quit = file->addAction(tr("&Quit"), this, [this] {
-        if (confirmQuit())
-            close();
-    });
+    QAction *quit = file->addAction(tr("&Quit"), this, &MainWindow::quit);
     quit->setObjectName(QStringLiteral("quitAction"));
     quit->setShortcut(QKeySequence::Quit);
 
@@ -350,6 +350,14 @@ void MainWindow::createActions()
         QAction *a = view->addAction(name, this, [this, t = tab] { m_tabs->setCurrentIndex(t); });
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + int(tab))));
     }
+    view->addSeparator();
+    QAction *keep = view->addAction(tr("&Keep running in the tray when closed"));
+    keep->setObjectName(QStringLiteral("keepRunningAction"));
+    keep->setCheckable(true);
+    keep->setChecked(m_keepRunning);
+    keep->setEnabled(m_tray->available());
+    keep->setToolTip(m_tray->available() ? QString() : tr("No system tray here: closing the window stops the server"));
+    connect(keep, &QAction::toggled, this, &MainWindow::setKeepRunningOnClose);
     view->addSeparator();
     QAction *refresh = view->addAction(tr("&Refresh"), this, [this] {
         refreshInventory();
@@ -609,6 +617,7 @@ void MainWindow::restoreSettings()
     const int range = settings.value(QStringLiteral("detailRange"), int(ClientDetailView::Range::Hour)).toInt();
     if (range >= 0 && range < int(ClientDetailView::Range::Custom))
         m_detail->setRange(ClientDetailView::Range(range));
+    m_keepRunning = settings.value(QStringLiteral("keepRunningInTray"), true).toBool();
     const int sort = settings.value(QStringLiteral("overviewSort"), int(OverviewWidget::SortKey::Cpu)).toInt();
     m_overview->setSortKey(OverviewWidget::SortKey(std::clamp(sort, 0, 2)));
     m_tabs->setCurrentIndex(std::clamp(settings.value(QStringLiteral("tab"), 0).toInt(), 0, int(OverviewTab)));
@@ -626,6 +635,7 @@ void MainWindow::saveSettings()
     if (m_detail->range() != ClientDetailView::Range::Custom)
         settings.setValue(QStringLiteral("detailRange"), int(m_detail->range()));
     settings.setValue(QStringLiteral("overviewSort"), int(m_overview->sortKey()));
+    settings.setValue(QStringLiteral("keepRunningInTray"), m_keepRunning);
     settings.setValue(QStringLiteral("tab"), std::min(m_tabs->currentIndex(), int(OverviewTab)));
     settings.endGroup();
 }
@@ -674,9 +684,41 @@ bool MainWindow::confirmQuit()
     return box.clickedButton() == quit;
 }
 
+void MainWindow::quit()
+{
+    if (!confirmQuit())
+        return;
+    m_quitting = true;
+    close();
+    // A window hidden in the tray is not "the last window closed": quit explicitly.
+    QCoreApplication::quit();
+}
+
+void MainWindow::setKeepRunningOnClose(bool on)
+{
+    m_keepRunning = on;
+}
+
+bool MainWindow::keepsRunningOnClose() const
+{
+    return m_keepRunning && m_tray->available();
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     saveSettings();
+    if (!m_quitting && keepsRunningOnClose()) {
+        // The server keeps serving the fleet; the window comes back from the tray icon.
+        event->ignore();
+        hide();
+        if (!m_toldStillRunning) {
+            m_toldStillRunning = true;
+            m_tray->showInfo(tr("autofactory is still running"),
+                             tr("Agents keep sending and alerts keep coming. Open the dashboard from the tray "
+                                "icon; its Quit stops the server."));
+        }
+        return;
+    }
     QMainWindow::closeEvent(event);
 }
 

@@ -93,6 +93,14 @@ public:
     void showAbout();
     /** With agents connected, asks whether stopping the server is meant; true: go on. */
     bool confirmQuit();
+    /** File → Quit and the tray's Quit: asks (confirmQuit), then closes for good and quits. */
+    void quit();
+    /**
+     * Closing the window leaves the server running in the tray (when there is one and this is
+     * on, the default); only Quit stops it. Kept in the settings.
+     */
+    void setKeepRunningOnClose(bool on);
+    bool keepsRunningOnClose() const;
     /** The header's menu: one checkable entry per column (a new menu each time). */
     QMenu *columnsMenu();
     QComboBox *stateFilter() const { return m_stateFilter; }
@@ -142,6 +150,9 @@ private:
     qint64 m_repeatMs = server::AlertStore::defaultRepeatIntervalMs;
     QList<server::NotifierInfo> m_notifierList;
     int m_firing = 0;
+    bool m_keepRunning = true;
+    bool m_quitting = false;
+    bool m_toldStillRunning = false;
     QTimer m_clock;
     QTimer m_inventoryTimer;
     bool m_inventoryPending = false;
