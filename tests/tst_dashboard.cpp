@@ -846,6 +846,14 @@ private Q_SLOTS:
         QEvent leave(QEvent::Leave);
         QApplication::sendEvent(viewport, &leave);
         QCOMPARE(order(), QStringLiteral("a-live d-live b-down c-never"));
+        // A pinned host goes first whatever the sort, even under the pointer (it was asked for).
+        QApplication::sendEvent(viewport, &enter);
+        Q_EMIT tileOf(QStringLiteral("c-never"))->pinToggled(true);
+        QCOMPARE(order(), QStringLiteral("c-never a-live d-live b-down"));
+        QVERIFY(tileOf(QStringLiteral("c-never"))->isPinned());
+        QCOMPARE(overview.pinned(), QStringList{QStringLiteral("c-never")});
+        overview.setPinned(QStringLiteral("c-never"), false);
+        QCOMPARE(order(), QStringLiteral("a-live d-live b-down c-never"));
     }
 
     void agentBehaviourTakesDurationsAsTheCommandLineDoes()

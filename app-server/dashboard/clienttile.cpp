@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "clienttile.h"
 
+#include <QContextMenuEvent>
 #include <QKeyEvent>
+#include <QMenu>
 #include <QLocale>
 #include <QMouseEvent>
 #include <QPainter>
@@ -133,6 +135,26 @@ void ClientTile::setAlerts(const QStringList &titles)
     update();
 }
 
+void ClientTile::setPinned(bool pinned)
+{
+    if (pinned == m_pinned)
+        return;
+    m_pinned = pinned;
+    update();
+}
+
+void ClientTile::contextMenuEvent(QContextMenuEvent *event)
+{
+    QMenu menu(this);
+    QAction *open = menu.addAction(tr("Open detail"));
+    QAction *pin = menu.addAction(m_pinned ? tr("Unpin") : tr("Pin to the top"));
+    QAction *chosen = menu.exec(event->globalPos());
+    if (chosen == open)
+        Q_EMIT activated(m_clientId);
+    else if (chosen == pin)
+        Q_EMIT pinToggled(!m_pinned);
+}
+
 void ClientTile::setNeverSentData(bool never)
 {
     if (m_neverSentData == never)
@@ -162,6 +184,12 @@ void ClientTile::paintEvent(QPaintEvent *)
     p.setPen(QPen(hasFocus() ? pal.color(QPalette::Highlight) : pal.color(QPalette::Mid), hasFocus() ? 2 : 1));
     p.setBrush(pal.brush(QPalette::Base));
     p.drawRoundedRect(frame, 4, 4);
+    if (m_pinned) {
+        // Pinned: a bar along the top edge in the highlight colour.
+        p.setPen(Qt::NoPen);
+        p.setBrush(pal.color(QPalette::Highlight));
+        p.drawRect(QRectF(frame.left() + 4, frame.top(), frame.width() - 8, 3));
+    }
 
     const QFontMetrics fm(font());
     const int pad = 8;

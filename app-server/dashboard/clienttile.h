@@ -31,6 +31,9 @@ public:
     /** Alerts firing for it (their titles): a red badge with the count. */
     void setAlerts(const QStringList &titles);
     int alertCount() const { return int(m_alerts.size()); }
+    /** Pinned tiles come first in the overview and show a marker. */
+    void setPinned(bool pinned);
+    bool isPinned() const { return m_pinned; }
     /** Appends a live point (percentages; memory < 0 if unknown). */
     void addSample(qint64 timestampMs, double cpuPercent, double memoryPercent);
     double cpu() const { return m_points.empty() ? -1 : m_points.back().cpu; }
@@ -58,11 +61,14 @@ public:
 
 Q_SIGNALS:
     void activated(const QString &clientId);
+    /** The tile's context menu: pin to the top, or unpin. */
+    void pinToggled(bool pinned);
 
 protected:
     void paintEvent(QPaintEvent *event) override;
     void mouseReleaseEvent(QMouseEvent *event) override;
     void keyPressEvent(QKeyEvent *event) override;
+    void contextMenuEvent(QContextMenuEvent *event) override;
 
 private:
     void updateToolTip();
@@ -73,6 +79,7 @@ private:
     bool m_neverSentData = false;
     bool m_stale = false;
     QStringList m_alerts;
+    bool m_pinned = false;
     std::deque<Point> m_points;
 };
 

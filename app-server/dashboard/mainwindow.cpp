@@ -618,6 +618,7 @@ void MainWindow::restoreSettings()
     if (range >= 0 && range < int(ClientDetailView::Range::Custom))
         m_detail->setRange(ClientDetailView::Range(range));
     m_keepRunning = settings.value(QStringLiteral("keepRunningInTray"), true).toBool();
+    m_overview->setPinnedList(settings.value(QStringLiteral("pinnedClients")).toStringList());
     const int sort = settings.value(QStringLiteral("overviewSort"), int(OverviewWidget::SortKey::Cpu)).toInt();
     m_overview->setSortKey(OverviewWidget::SortKey(std::clamp(sort, 0, 2)));
     m_tabs->setCurrentIndex(std::clamp(settings.value(QStringLiteral("tab"), 0).toInt(), 0, int(OverviewTab)));
@@ -636,6 +637,7 @@ void MainWindow::saveSettings()
         settings.setValue(QStringLiteral("detailRange"), int(m_detail->range()));
     settings.setValue(QStringLiteral("overviewSort"), int(m_overview->sortKey()));
     settings.setValue(QStringLiteral("keepRunningInTray"), m_keepRunning);
+    settings.setValue(QStringLiteral("pinnedClients"), m_overview->pinned());
     settings.setValue(QStringLiteral("tab"), std::min(m_tabs->currentIndex(), int(OverviewTab)));
     settings.endGroup();
 }

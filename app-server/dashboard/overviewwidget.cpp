@@ -105,7 +105,9 @@ void OverviewWidget::syncTiles()
         if (m_tiles.contains(id))
             continue;
         auto *tile = new ClientTile(id, m_container);
+        tile->setPinned(m_pinned.contains(id));
         connect(tile, &ClientTile::activated, this, &OverviewWidget::clientActivated);
+        connect(tile, &ClientTile::pinToggled, this, [this, id](bool on) { setPinned(id, on); });
         m_tiles.insert(id, tile);
     }
     updateStates();
@@ -126,17 +128,45 @@ void OverviewWidget::updateStates()
     }
 }
 
-void OverviewWidget::relayout()
+void OverviewWidget::setPinned(const QString &clientId, bool pinned)
+{
+    if (pinned)
+        m_pinned.insert(clientId);
+    else
+        m_pinned.remove(clientId);
+    if (ClientTile *tile = m_tiles.value(clientId))
+        tile->setPinned(pinned);
+    relayout(true);
+}
+
+QStringList OverviewWidget::pinned() const
+{
+    QStringList ids(m_pinned.cbegin(), m_pinned.cend());
+    ids.sort();
+    return ids;
+}
+
+void OverviewWidget::setPinnedList(const QStringList &clientIds)
+{
+    m_pinned = QSet<QString>(clientIds.cbegin(), clientIds.cend());
+    for (ClientTile *tile : std::as_const(m_tiles))
+        tile->setPinned(m_pinned.contains(tile->clientId()));
+    relayout(true);
+}
+
+void OverviewWidget::relayout(bool force)
 {
     QList<ClientTile *> order = m_tiles.values();
     const SortKey key = m_sortKey;
     // Connected first, then down, then never seen: a down host's last CPU is history, and
     // "CPU —" must never rank above a live value.
-    const auto rank = [](const ClientTile *t) { return t->isOnline() ? 0 : t->neverSentData() ? 2 : 1; };
+    const auto rank = [](const ClientTile *t) {
+        return (t->isPinned() ? 0 : 3) + (t->isOnline() ? 0 : t->neverSentData() ? 2 : 1);
+    };
     std::sort(order.begin(), order.end(), [key, rank](const ClientTile *a, const ClientTile *b) {
         if (rank(a) != rank(b))
             return rank(a) < rank(b);
-        if (rank(a) == 0) {
+        if (rank(a) % 3 == 0) {
             switch (key) {
             case SortKey::Cpu:
                 if (a->cpu() != b->cpu())
@@ -159,7 +189,7 @@ void OverviewWidget::relayout()
     if (order == m_order && columns == m_columns)
         return;
     // Under the pointer only a new or removed tile (or a new width) may move tiles.
-    if (m_pointerInside && columns == m_columns && order.size() == m_order.size()
+    if (!force && m_pointerInside && columns == m_columns && order.size() == m_order.size()
         && QSet<ClientTile *>(order.cbegin(), order.cend()) == QSet<ClientTile *>(m_order.cbegin(), m_order.cend()))
         return;
     m_order = order;

@@ -4,6 +4,7 @@
 #include "historydata.h"
 
 #include <QHash>
+#include <QSet>
 #include <QTimer>
 #include <QWidget>
 
@@ -38,6 +39,10 @@ public:
     SortKey sortKey() const { return m_sortKey; }
     /** Tiles in display order (tests, screenshots). */
     QList<ClientTile *> orderedTiles() const { return m_order; }
+    /** Pinned clients come first, whatever the sort (right-click a tile; kept in the settings). */
+    void setPinned(const QString &clientId, bool pinned);
+    QStringList pinned() const;
+    void setPinnedList(const QStringList &clientIds);
 
 Q_SIGNALS:
     void clientActivated(const QString &clientId);
@@ -49,7 +54,8 @@ protected:
 private:
     void syncTiles();
     void updateStates();
-    void relayout();
+    /** @p force: re-place tiles even under the pointer (the user asked for it). */
+    void relayout(bool force = false);
 
     ClientTableModel *m_model;
     SortKey m_sortKey = SortKey::Cpu;
@@ -61,6 +67,7 @@ private:
     QList<ClientTile *> m_order;
     int m_columns = 0;
     bool m_pointerInside = false; ///< over the grid: keep tiles where they are
+    QSet<QString> m_pinned;
     QTimer m_relayout; ///< re-sorting coalesced: live values must not shuffle tiles each sample
 };
 
