@@ -1139,6 +1139,26 @@ private Q_SLOTS:
         core.stop();
     }
 
+    void aDarkThemeReachesTheCharts()
+    {
+        server::ServerCore core(coreOptions(QStringLiteral("theme.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const QColor systemWindow = QApplication::palette().color(QPalette::Window);
+        window.findChild<QAction *>(QStringLiteral("theme2"))->trigger(); // View → Theme → Dark
+        QCOMPARE(window.theme(), MainWindow::Theme::Dark);
+        QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 80);
+        QTRY_VERIFY(window.detailView()->cpuChart()->chart()->backgroundBrush().color().lightness() < 80);
+        window.setTheme(MainWindow::Theme::System);
+        QCOMPARE(QApplication::palette().color(QPalette::Window), systemWindow);
+        QTRY_VERIFY(window.detailView()->cpuChart()->chart()->backgroundBrush().color().lightness() > 150);
+        window.close();
+        core.stop();
+    }
+
     void aSteadyTrickleOfAlertsIsNotHeldBack()
     {
         AlertTray tray;

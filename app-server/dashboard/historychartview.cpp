@@ -27,11 +27,6 @@ HistoryChartView::HistoryChartView(const QString &title, const QString &unit, QW
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->setMargins(QMargins(4, 4, 4, 4));
     chart->setBackgroundRoundness(0);
-    // Follow the system palette (light or dark) instead of a Qt Charts theme.
-    const QPalette pal = palette();
-    chart->setBackgroundBrush(pal.brush(QPalette::Base));
-    chart->setTitleBrush(pal.brush(QPalette::Text));
-    chart->legend()->setLabelColor(pal.color(QPalette::Text));
     setChart(chart);
 
     m_axisX = new QDateTimeAxis;
@@ -39,13 +34,7 @@ HistoryChartView::HistoryChartView(const QString &title, const QString &unit, QW
     m_axisY = new QValueAxis;
     m_axisY->setLabelFormat(QStringLiteral("%.0f"));
     m_axisY->setTitleText(unit);
-    for (QAbstractAxis *axis : {static_cast<QAbstractAxis *>(m_axisX),
-                                static_cast<QAbstractAxis *>(m_axisY)}) {
-        axis->setLabelsBrush(pal.brush(QPalette::Text));
-        axis->setTitleBrush(pal.brush(QPalette::Text));
-        axis->setGridLineColor(pal.color(QPalette::Mid));
-        axis->setLinePenColor(pal.color(QPalette::Mid));
-    }
+    applyPalette();
     chart->addAxis(m_axisX, Qt::AlignBottom);
     chart->addAxis(m_axisY, Qt::AlignLeft);
     setRenderHint(QPainter::Antialiasing, true);
@@ -363,6 +352,28 @@ QString HistoryChartView::axisFormat() const
 int HistoryChartView::axisTicks() const
 {
     return m_axisX->tickCount();
+}
+
+void HistoryChartView::applyPalette()
+{
+    // Follow the application's palette (system, light or dark) instead of a Qt Charts theme.
+    const QPalette pal = palette();
+    chart()->setBackgroundBrush(pal.brush(QPalette::Base));
+    chart()->setTitleBrush(pal.brush(QPalette::Text));
+    chart()->legend()->setLabelColor(pal.color(QPalette::Text));
+    for (QAbstractAxis *axis : {static_cast<QAbstractAxis *>(m_axisX), static_cast<QAbstractAxis *>(m_axisY)}) {
+        axis->setLabelsBrush(pal.brush(QPalette::Text));
+        axis->setTitleBrush(pal.brush(QPalette::Text));
+        axis->setGridLineColor(pal.color(QPalette::Mid));
+        axis->setLinePenColor(pal.color(QPalette::Mid));
+    }
+}
+
+void HistoryChartView::changeEvent(QEvent *event)
+{
+    QChartView::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
 }
 
 } // namespace autofact::dashboard

@@ -39,6 +39,8 @@ public:
     void setXRange(qint64 fromMs, qint64 toMs);
     qint64 xFrom() const { return m_fromMs; }
     qint64 xTo() const { return m_toMs; }
+    /** Colours from the widget's palette: background, text, grid (also on a theme change). */
+    void applyPalette();
     /** The time axis' label format and tick count (tests). */
     QString axisFormat() const;
     int axisTicks() const;
@@ -59,6 +61,7 @@ Q_SIGNALS:
 
 protected:
     void wheelEvent(QWheelEvent *event) override;
+    void changeEvent(QEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
     void mouseMoveEvent(QMouseEvent *event) override;
     void mouseReleaseEvent(QMouseEvent *event) override;

@@ -22,6 +22,7 @@
 #include "storereader.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -40,6 +41,7 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QStyle>
 #include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -293,6 +295,8 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     restoreSettings();
     if (auto *keep = findChild<QAction *>(QStringLiteral("keepRunningAction")))
         keep->setChecked(m_keepRunning);
+    if (auto *chosen = findChild<QAction *>(QStringLiteral("theme%1").arg(int(m_theme))))
+        chosen->setChecked(true);
     updateStatusBar();
     refreshInventory();
     core.publishAlertState();
@@ -351,6 +355,16 @@ void MainWindow::createActions()
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + int(tab))));
     }
     view->addSeparator();
+    QMenu *themes = view->addMenu(tr("&Theme"));
+    auto *themeGroup = new QActionGroup(this);
+    for (const auto &[text, theme] : {std::pair{tr("&System"), Theme::System}, std::pair{tr("&Light"), Theme::Light},
+                                      std::pair{tr("&Dark"), Theme::Dark}}) {
+        QAction *a = themes->addAction(text, this, [this, t = theme] { setTheme(t); });
+        a->setCheckable(true);
+        a->setData(int(theme));
+        a->setObjectName(QStringLiteral("theme%1").arg(int(theme)));
+        themeGroup->addAction(a);
+    }
     QAction *keep = view->addAction(tr("&Keep running in the tray when closed"));
     keep->setObjectName(QStringLiteral("keepRunningAction"));
     keep->setCheckable(true);
@@ -618,6 +632,8 @@ void MainWindow::restoreSettings()
     if (range >= 0 && range < int(ClientDetailView::Range::Custom))
         m_detail->setRange(ClientDetailView::Range(range));
     m_keepRunning = settings.value(QStringLiteral("keepRunningInTray"), true).toBool();
+    if (const int theme = settings.value(QStringLiteral("theme"), 0).toInt(); theme > 0 && theme <= int(Theme::Dark))
+        setTheme(Theme(theme));
     m_overview->setPinnedList(settings.value(QStringLiteral("pinnedClients")).toStringList());
     const int sort = settings.value(QStringLiteral("overviewSort"), int(OverviewWidget::SortKey::Cpu)).toInt();
     m_overview->setSortKey(OverviewWidget::SortKey(std::clamp(sort, 0, 2)));
@@ -637,6 +653,7 @@ void MainWindow::saveSettings()
         settings.setValue(QStringLiteral("detailRange"), int(m_detail->range()));
     settings.setValue(QStringLiteral("overviewSort"), int(m_overview->sortKey()));
     settings.setValue(QStringLiteral("keepRunningInTray"), m_keepRunning);
+    settings.setValue(QStringLiteral("theme"), int(m_theme));
     settings.setValue(QStringLiteral("pinnedClients"), m_overview->pinned());
     settings.setValue(QStringLiteral("tab"), std::min(m_tabs->currentIndex(), int(OverviewTab)));
     settings.endGroup();
@@ -694,6 +711,44 @@ void MainWindow::quit()
     close();
     // A window hidden in the tray is not "the last window closed": quit explicitly.
     QCoreApplication::quit();
+}
+
+void MainWindow::setTheme(Theme theme)
+{
+    // The system's palette as the application started with it: what "System" goes back to.
+    static const QPalette system = QApplication::palette();
+    m_theme = theme;
+    QPalette pal;
+    switch (theme) {
+    case Theme::System:
+        pal = system;
+        break;
+    case Theme::Light:
+        pal = QApplication::style()->standardPalette();
+        break;
+    case Theme::Dark: {
+        const QColor window(0x2b, 0x2b, 0x2b), base(0x1e, 0x1e, 0x1e), text(0xe6, 0xe6, 0xe6);
+        pal = QPalette(window);
+        pal.setColor(QPalette::Window, window);
+        pal.setColor(QPalette::WindowText, text);
+        pal.setColor(QPalette::Base, base);
+        pal.setColor(QPalette::AlternateBase, QColor(0x26, 0x26, 0x26));
+        pal.setColor(QPalette::Text, text);
+        pal.setColor(QPalette::Button, window);
+        pal.setColor(QPalette::ButtonText, text);
+        pal.setColor(QPalette::ToolTipBase, QColor(0x3a, 0x3a, 0x3a));
+        pal.setColor(QPalette::ToolTipText, text);
+        pal.setColor(QPalette::Highlight, QColor(0x2f, 0x6f, 0xb3));
+        pal.setColor(QPalette::HighlightedText, Qt::white);
+        pal.setColor(QPalette::Mid, QColor(0x55, 0x55, 0x55));
+        pal.setColor(QPalette::Midlight, QColor(0x44, 0x44, 0x44));
+        pal.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
+        for (QPalette::ColorRole role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+            pal.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
+        break;
+    }
+    }
+    QApplication::setPalette(pal);
 }
 
 void MainWindow::setKeepRunningOnClose(bool on)

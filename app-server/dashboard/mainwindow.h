@@ -100,6 +100,10 @@ public:
      * on, the default); only Quit stops it. Kept in the settings.
      */
     void setKeepRunningOnClose(bool on);
+    /** The colours: the system's (default), or a light or dark one chosen in View → Theme. */
+    enum class Theme { System, Light, Dark };
+    void setTheme(Theme theme);
+    Theme theme() const { return m_theme; }
     bool keepsRunningOnClose() const;
     /** The header's menu: one checkable entry per column (a new menu each time). */
     QMenu *columnsMenu();
@@ -151,6 +155,7 @@ private:
     QList<server::NotifierInfo> m_notifierList;
     int m_firing = 0;
     bool m_keepRunning = true;
+    Theme m_theme = Theme::System;
     bool m_quitting = false;
     bool m_toldStillRunning = false;
     QTimer m_clock;
