@@ -54,6 +54,7 @@ IngestServer::IngestServer(Options options, StoreWorker *worker, QObject *parent
     connect(m_worker, &StoreWorker::committed, this, &IngestServer::onCommitted);
     connect(m_worker, &StoreWorker::configChanged, this, &IngestServer::onConfigChanged);
     connect(m_worker, &StoreWorker::clientRevoked, this, &IngestServer::onClientRevoked);
+    connect(m_worker, &StoreWorker::clientForgotten, this, &IngestServer::onClientForgotten);
 
     // One timer for all connections: per-socket timers cost too much at 10,000 agents.
     m_housekeeping.setInterval(500);
@@ -435,6 +436,26 @@ void IngestServer::onClientRevoked(const QString &clientId)
     if (Session *s = session(*it))
         refuse(*s, ErrorCode::Revoked, QStringLiteral("client %1 was revoked").arg(clientId),
                QWebSocketProtocol::CloseCodePolicyViolated);
+}
+
+void IngestServer::endSessionOf(const QString &clientId, const QString &reason)
+{
+    const auto it = m_byClient.find(clientId);
+    if (it == m_byClient.end())
+        return;
+    if (Session *s = session(*it); s && s->phase != Phase::Closing) {
+        qCInfo(lcHub).noquote() << "client" << clientId << "session ends:" << reason;
+        s->phase = Phase::Closing; // nothing more it sends is handed to the store
+        s->socket->close(QWebSocketProtocol::CloseCodeNormal, reason);
+    }
+}
+
+void IngestServer::onClientForgotten(const QString &clientId)
+{
+    // Its credentials are gone: the session must not go on sending under them (with its history
+    // deleted, every batch would fail). The agent reconnects and is treated as a new one: it
+    // enrols again only with a valid token.
+    endSessionOf(clientId, QStringLiteral("client forgotten on the server"));
 }
 
 void IngestServer::onDisconnected(quint64 sessionId)

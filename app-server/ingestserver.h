@@ -72,6 +72,8 @@ public:
     void shutdown();
 
     int connectionCount() const { return int(m_sessions.size()); }
+    /** Closes @p clientId's live session, if any (normal close, @p reason to the agent). */
+    void endSessionOf(const QString &clientId, const QString &reason);
     int onlineClientCount() const { return int(m_byClient.size()); }
 
 Q_SIGNALS:
@@ -115,6 +117,7 @@ private:
     void onCommitted(const std::vector<SessionCommit> &commits, const CommitStats &stats);
     void onConfigChanged(const QString &clientId, const AgentConfig &config);
     void onClientRevoked(const QString &clientId);
+    void onClientForgotten(const QString &clientId);
     void leaveStrangers(Session &session);
     void onHousekeeping();
     void handleMessage(Session &session, Message &&message);

@@ -122,8 +122,11 @@ namespace autofact::server {
 
 void ServerCore::forgetClient(const QString &clientId, bool deleteHistory)
 {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId, deleteHistory] {
-        w->forgetClient(clientId, deleteHistory);
+    // The session ends first, on the network thread, and the forget is queued from there: it
+    // reaches the worker after every batch that session handed over, and no batch follows it.
+    QMetaObject::invokeMethod(m_hub, [h = m_hub, w = m_worker, clientId, deleteHistory] {
+        h->endSessionOf(clientId, QStringLiteral("client forgotten on the server"));
+        QMetaObject::invokeMethod(w, [w, clientId, deleteHistory] { w->forgetClient(clientId, deleteHistory); });
     });
 }
 

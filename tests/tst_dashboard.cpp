@@ -42,6 +42,7 @@
 #include <QListWidget>
 #include <QLineEdit>
 #include <QMenu>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QTableView>
@@ -977,6 +978,47 @@ private Q_SLOTS:
         const QDateTime wanted = QDateTime::fromMSecsSinceEpoch(now - 5400'000);
         from->setDateTime(wanted);
         QTRY_COMPARE_WITH_TIMEOUT(detail.fromMs() / 1000, wanted.toMSecsSinceEpoch() / 1000, 3000);
+    }
+
+    void forgettingAConnectedClientEndsItsSession()
+    {
+        // Regression: the session went on sending under wiped credentials (with the history
+        // deleted every batch failed, "internal server error"), so the agent was stuck.
+        server::ServerCore core(coreOptions(QStringLiteral("forget-live.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("forget-live-agent.json"));
+        settings.server = core.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(QStringLiteral("forget-live-spool.db"));
+        agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("forgotten-host")));
+        QVERIFY2(agent.start(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(window.model()->rowCount() == 1 && window.model()->rowAt(0).online, 10000);
+        const QString oldId = window.model()->rowAt(0).info.id;
+        QTRY_VERIFY_WITH_TIMEOUT(window.model()->rowAt(0).info.sampleCount > 0, 10000);
+        // Without the session ending, the next batch arrives for a client the store no longer
+        // knows: the store warns and the agent is refused with an internal error.
+        QTest::failOnWarning(QRegularExpression(QStringLiteral("batch for (unknown|forgotten) client")));
+        QStringList storeErrors; // the worker's thread: a receiver here, not a QSignalSpy
+        QObject receiver;
+        connect(core.worker(), &server::StoreWorker::storeError, &receiver,
+                [&](const QString &message) { storeErrors << message; });
+        core.forgetClient(oldId, true);
+        // The session ends, the agent reconnects as a new one (no token needed in this test's
+        // server; a real one asks for a token) and its samples are stored again.
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            for (int r = 0; r < window.model()->rowCount(); ++r) {
+                const auto &row = window.model()->rowAt(r);
+                if (row.info.id != oldId && row.online && row.info.sampleCount > 0)
+                    return true;
+            }
+            return false;
+        }(), 20000);
+        QCOMPARE(window.model()->rowOf(oldId), -1);
+        QVERIFY2(storeErrors.isEmpty(), qPrintable(storeErrors.join(u'\n')));
+        core.stop();
     }
 
     void firstStartSaysWhatToDo()
