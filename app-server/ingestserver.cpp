@@ -456,6 +456,11 @@ void IngestServer::onClientForgotten(const QString &clientId)
     // deleted, every batch would fail). The agent reconnects and is treated as a new one: it
     // enrols again only with a valid token.
     endSessionOf(clientId, QStringLiteral("client forgotten on the server"));
+    // Its last batches were written just before the forget: their news must not bring the
+    // row back in the views.
+    m_pendingActivity.latest.remove(clientId);
+    m_pendingActivity.backlog.remove(clientId);
+    m_pendingActivity.staleNow.remove(clientId);
 }
 
 void IngestServer::onDisconnected(quint64 sessionId)

@@ -122,6 +122,8 @@ namespace autofact::server {
 
 void ServerCore::forgetClient(const QString &clientId, bool deleteHistory)
 {
+    if (!m_hub || !m_worker)
+        return; // not running: nothing to forget through
     // The session ends first, on the network thread, and the forget is queued from there: it
     // reaches the worker after every batch that session handed over, and no batch follows it.
     QMetaObject::invokeMethod(m_hub, [h = m_hub, w = m_worker, clientId, deleteHistory] {

@@ -36,6 +36,7 @@
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QComboBox>
+#include <QCursor>
 #include <QDateTimeEdit>
 #include <QDialogButtonBox>
 #include <QHeaderView>
@@ -839,10 +840,11 @@ private Q_SLOTS:
         QCOMPARE(order(), QStringLiteral("d-live a-live b-down c-never"));
         // The pointer rests on the grid; a-live gets busier: nothing moves until it leaves.
         QWidget *viewport = overview.findChild<QScrollArea *>()->viewport();
+        QCursor::setPos(viewport->mapToGlobal(QPoint(20, 20)));
         QEnterEvent enter(QPointF(20, 20), QPointF(20, 20), viewport->mapToGlobal(QPointF(20, 20)));
         QApplication::sendEvent(viewport, &enter);
         tileOf(QStringLiteral("a-live"))->addSample(2000, 60, 20);
-        overview.setSortKey(OverviewWidget::SortKey::Cpu);
+        overview.refreshOrder();
         QCOMPARE(order(), QStringLiteral("d-live a-live b-down c-never"));
         QEvent leave(QEvent::Leave);
         QApplication::sendEvent(viewport, &leave);

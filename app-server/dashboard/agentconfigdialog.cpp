@@ -199,6 +199,13 @@ void AgentConfigDialog::showEntry(int row)
     const bool editable = isDefault || m_overrides.contains(id);
     const AgentConfig shown = isDefault ? m_default : m_overrides.value(id, m_default);
     configToForm(shown);
+    // What is shown now is the entry's stored value: no field is wrong in it.
+    for (QLineEdit *edit : {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax, m_giveUp, m_spoolAgeH})
+        edit->setStyleSheet(QString());
+    m_formError->setText(m_invalidEntries.isEmpty() ? QString()
+                                                    : tr("Another entry has a value to fix before saving."));
+    m_invalidEntries.remove(id);
+    m_saveButton->setEnabled(m_invalidEntries.isEmpty());
     for (QWidget *w : std::initializer_list<QWidget *>{m_sample, m_send, m_heartbeat, m_reconnectBase,
                                                        m_reconnectMax, m_giveUp, m_spoolMiB, m_spoolAgeH})
         w->setEnabled(editable);
@@ -252,7 +259,13 @@ void AgentConfigDialog::formToConfig()
             f.value = d->count();
     }
     m_formError->setText(errors.join(u'\n'));
-    m_saveButton->setEnabled(errors.isEmpty());
+    // An entry left with a wrong field keeps Save off until it is fixed: moving to another
+    // entry must not save the last value that happened to parse while typing.
+    if (errors.isEmpty())
+        m_invalidEntries.remove(id);
+    else
+        m_invalidEntries.insert(id);
+    m_saveButton->setEnabled(m_invalidEntries.isEmpty());
     if (!errors.isEmpty())
         return;
     target->sampleIntervalMs = quint32(fields[0].value);
@@ -306,7 +319,7 @@ void AgentConfigDialog::setEditedOverride(const QString &clientId, const std::op
 
 void AgentConfigDialog::save()
 {
-    if (!m_loaded)
+    if (!m_loaded || !m_invalidEntries.isEmpty())
         return;
     auto check = [this](const AgentConfig &c) {
         // An agent that sends more often than it samples would send empty batches.

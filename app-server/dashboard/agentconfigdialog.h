@@ -5,6 +5,7 @@
 
 #include <QDialog>
 #include <QHash>
+#include <QSet>
 
 #include <optional>
 
@@ -85,6 +86,7 @@ private:
     QLabel *m_note = nullptr;
     QLabel *m_formError = nullptr;
     QLineEdit *m_find = nullptr;
+    QSet<QString> m_invalidEntries; ///< entries (client IDs, "" the default) left with a wrong field
     QPushButton *m_saveButton = nullptr;
 };
 

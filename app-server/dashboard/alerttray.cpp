@@ -39,15 +39,25 @@ AlertTray::AlertTray(QObject *parent)
     m_icon = new QSystemTrayIcon(applicationIcon(), this);
     m_icon->setToolTip(tr("autofactory: no alerts firing"));
     // Owned by the tray object; QSystemTrayIcon does not take ownership of its menu.
-    auto *menu = new QMenu;
-    connect(this, &QObject::destroyed, menu, &QObject::deleteLater);
+    m_menu = new QMenu;
+    QMenu *menu = m_menu;
     menu->addAction(tr("Open dashboard"), this, &AlertTray::activated);
     menu->addSeparator();
     menu->addAction(tr("Quit (stops the server)…"), this, &AlertTray::quitRequested);
     m_icon->setContextMenu(menu);
-    connect(m_icon, &QSystemTrayIcon::activated, this, &AlertTray::activated);
+    // A right-click opens the menu; only a click or a double-click opens the window.
+    connect(m_icon, &QSystemTrayIcon::activated, this, [this](QSystemTrayIcon::ActivationReason reason) {
+        if (reason == QSystemTrayIcon::Trigger || reason == QSystemTrayIcon::DoubleClick)
+            Q_EMIT activated();
+    });
     connect(m_icon, &QSystemTrayIcon::messageClicked, this, &AlertTray::activated);
     m_icon->show();
+}
+
+AlertTray::~AlertTray()
+{
+    delete m_icon; // before its menu, which it does not own
+    delete m_menu;
 }
 
 void AlertTray::notify(const QList<server::AlertNotice> &notices)

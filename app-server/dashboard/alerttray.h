@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QTimer>
 
+class QMenu;
 class QSystemTrayIcon;
 
 namespace autofact::dashboard {
@@ -23,6 +24,7 @@ class AlertTray : public QObject
     Q_OBJECT
 public:
     explicit AlertTray(QObject *parent = nullptr);
+    ~AlertTray() override;
 
     /** A tray exists (or a test says so): closing the window may leave the server running. */
     bool available() const { return m_icon != nullptr || m_assumeAvailable; }
@@ -46,6 +48,7 @@ Q_SIGNALS:
 
 private:
     QSystemTrayIcon *m_icon = nullptr;
+    QMenu *m_menu = nullptr; ///< the tray's context menu (QSystemTrayIcon does not own it)
     bool m_assumeAvailable = false;
     QStringList m_shown;
     QList<server::AlertNotice> m_pending;

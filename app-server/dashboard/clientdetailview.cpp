@@ -201,6 +201,7 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
     connect(&m_zoomReload, &QTimer::timeout, this, &ClientDetailView::reload);
 
     computeRange();
+    m_rangeBeforeZoom = m_range;
     setCoreLinesVisible(false);
 }
 
@@ -324,8 +325,10 @@ void ClientDetailView::computeRange()
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // Fixed ranges end on a round time and start a whole number of tick steps before it, so
     // ticks fall at 10:20, 10:30 … and stay there as the range follows the clock.
+    // In local time: a 4-hour tick at 00:00, 04:00 … and a day at midnight where the user is.
+    const qint64 offset = qint64(QDateTime::fromMSecsSinceEpoch(now).offsetFromUtc()) * 1000;
     const auto aligned = [&](qint64 span, qint64 step) {
-        m_toMs = (now / step + 1) * step;
+        m_toMs = ((now + offset) / step + 1) * step - offset;
         m_fromMs = m_toMs - ((span + step - 1) / step + 1) * step;
     };
     switch (m_range) {
@@ -536,8 +539,10 @@ void ClientDetailView::applyCoreVisibility()
 void ClientDetailView::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
-    if (followIntervalMs(m_range) > 0)
+    if (followIntervalMs(m_range) > 0) {
         m_liveTimer.start(followIntervalMs(m_range));
+        reload(); // back on the tab (or from the tray): the range has moved on meanwhile
+    }
 }
 
 void ClientDetailView::hideEvent(QHideEvent *event)

@@ -145,14 +145,13 @@ void ClientTile::setPinned(bool pinned)
 
 void ClientTile::contextMenuEvent(QContextMenuEvent *event)
 {
-    QMenu menu(this);
-    QAction *open = menu.addAction(tr("Open detail"));
-    QAction *pin = menu.addAction(m_pinned ? tr("Unpin") : tr("Pin to the top"));
-    QAction *chosen = menu.exec(event->globalPos());
-    if (chosen == open)
-        Q_EMIT activated(m_clientId);
-    else if (chosen == pin)
-        Q_EMIT pinToggled(!m_pinned);
+    // Not modal: the tile may be removed (a forgotten client) while the menu is open.
+    auto *menu = new QMenu;
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    connect(this, &QObject::destroyed, menu, &QWidget::close);
+    menu->addAction(tr("Open detail"), this, [this] { Q_EMIT activated(m_clientId); });
+    menu->addAction(m_pinned ? tr("Unpin") : tr("Pin to the top"), this, [this] { Q_EMIT pinToggled(!m_pinned); });
+    menu->popup(event->globalPos());
 }
 
 void ClientTile::setNeverSentData(bool never)

@@ -39,6 +39,9 @@ std::unique_ptr<QCoreApplication> createDashboardApplication(int &argc, char **a
 
 int runDashboard(server::ServerCore &core)
 {
+    // The window may hide in the tray: closing a dialog then must not end the server. The window
+    // quits the application itself when its close is final (MainWindow::closeEvent).
+    QApplication::setQuitOnLastWindowClosed(false);
     MainWindow window(core);
     window.show();
     return QApplication::exec();

@@ -203,11 +203,16 @@ void ExportDialog::startExport()
         return;
     }
     // A typed path that exists: say so, and replace it only when Export is pressed again.
+    if (QFileInfo(outputPath()).isDir()) {
+        m_status->setText(tr("%1 is a folder: choose a file name.").arg(outputPath()));
+        return;
+    }
     if (QFileInfo::exists(outputPath()) && m_replaceConfirmed != outputPath()) {
         m_replaceConfirmed = outputPath();
         m_status->setText(tr("%1 exists. Press Export again to replace it.").arg(outputPath()));
         return;
     }
+    m_replaceConfirmed.clear(); // the next export to it asks again
     server::CsvExporter::Options options;
     options.clientIds = selectedClients();
     if (m_chosenClients->isChecked() && options.clientIds.isEmpty()) {

@@ -93,9 +93,10 @@ void HistoryChartView::setXRange(qint64 fromMs, qint64 toMs)
     static constexpr qint64 steps[] = {60'000, 5 * 60'000, 10 * 60'000, 30 * 60'000, 3600'000, 2 * 3600'000,
                                        4 * 3600'000, 6 * 3600'000, 12 * 3600'000, 86400'000};
     int ticks = 7;
+    const qint64 offset = qint64(QDateTime::fromMSecsSinceEpoch(fromMs).offsetFromUtc()) * 1000;
     for (qint64 step : steps) {
         const qint64 n = span / step;
-        if (span % step == 0 && fromMs % step == 0 && n >= 4 && n <= 10) {
+        if (span % step == 0 && (fromMs + offset) % step == 0 && n >= 4 && n <= 10) {
             ticks = int(n) + 1;
             break;
         }

@@ -103,6 +103,8 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
             [this](int section, Qt::SortOrder order) {
                 const bool numeric = section >= ClientTableModel::CpuColumn && section != ClientTableModel::LastSeenColumn
                                      && section != ClientTableModel::ConfigColumn;
+                if (m_restoringHeader)
+                    return;
                 const bool firstClick = section != m_sortSection;
                 m_sortSection = section;
                 if (numeric && firstClick && order == Qt::AscendingOrder)
@@ -292,6 +294,8 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_inventoryTimer.start();
 
     resize(1280, 800);
+    qApp->installEventFilter(this);
+    connect(qApp, &QGuiApplication::commitDataRequest, this, [this] { m_quitting = true; });
     restoreSettings();
     if (auto *keep = findChild<QAction *>(QStringLiteral("keepRunningAction")))
         keep->setChecked(m_keepRunning);
@@ -626,7 +630,10 @@ void MainWindow::restoreSettings()
     settings.beginGroup(QStringLiteral("dashboard"));
     restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
+    m_restoringHeader = true; // a restored sort is the user's, not a first click
     m_table->horizontalHeader()->restoreState(settings.value(QStringLiteral("clientsHeader")).toByteArray());
+    m_sortSection = m_table->horizontalHeader()->sortIndicatorSection();
+    m_restoringHeader = false;
     m_detail->splitter()->restoreState(settings.value(QStringLiteral("detailSplitter")).toByteArray());
     const int range = settings.value(QStringLiteral("detailRange"), int(ClientDetailView::Range::Hour)).toInt();
     if (range >= 0 && range < int(ClientDetailView::Range::Custom))
@@ -777,6 +784,18 @@ void MainWindow::closeEvent(QCloseEvent *event)
         return;
     }
     QMainWindow::closeEvent(event);
+    // The window's close is final: the application ends (dialogs closing never end it).
+    if (QGuiApplication::quitOnLastWindowClosed() == false)
+        QCoreApplication::quit();
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    // A quit from outside (SIGTERM through QCoreApplication::quit, the session ending) closes
+    // windows: that close is final, not a move to the tray.
+    if (watched == qApp && event->type() == QEvent::Quit)
+        m_quitting = true;
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::onAlerts(const QList<server::AlertRecord> &active)

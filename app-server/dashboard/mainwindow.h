@@ -115,6 +115,7 @@ public:
 
 protected:
     void closeEvent(QCloseEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     void createActions();
@@ -140,6 +141,7 @@ private:
     QComboBox *m_stateFilter = nullptr;
     QStackedWidget *m_clientsPages = nullptr; ///< the empty-state hint, or the table
     int m_sortSection = -1;
+    bool m_restoringHeader = false;
     OverviewWidget *m_overview = nullptr;
     ClientDetailView *m_detail = nullptr;
     QLabel *m_urlLabel = nullptr;

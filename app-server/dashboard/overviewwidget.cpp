@@ -6,6 +6,7 @@
 #include "clienttile.h"
 
 #include <QComboBox>
+#include <QCursor>
 #include <QEvent>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -74,7 +75,7 @@ void OverviewWidget::setSortKey(SortKey key)
 {
     m_sortKey = key;
     m_sortBox->setCurrentIndex(m_sortBox->findData(int(key)));
-    relayout();
+    relayout(true); // the user chose a new order
 }
 
 void OverviewWidget::seed(const RecentHistory &recent)
@@ -189,6 +190,11 @@ void OverviewWidget::relayout(bool force)
     if (order == m_order && columns == m_columns)
         return;
     // Under the pointer only a new or removed tile (or a new width) may move tiles.
+    // Qt sends no Leave when the page is hidden under the pointer: check the pointer is really
+    // over the visible grid.
+    if (m_pointerInside
+        && (!isVisible() || !m_scroll->viewport()->rect().contains(m_scroll->viewport()->mapFromGlobal(QCursor::pos()))))
+        m_pointerInside = false;
     if (!force && m_pointerInside && columns == m_columns && order.size() == m_order.size()
         && QSet<ClientTile *>(order.cbegin(), order.cend()) == QSet<ClientTile *>(m_order.cbegin(), m_order.cend()))
         return;

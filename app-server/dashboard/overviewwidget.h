@@ -39,6 +39,8 @@ public:
     SortKey sortKey() const { return m_sortKey; }
     /** Tiles in display order (tests, screenshots). */
     QList<ClientTile *> orderedTiles() const { return m_order; }
+    /** Re-sorts now, as the 2 s timer does after live updates (tiles under the pointer stay). */
+    void refreshOrder() { relayout(false); }
     /** Pinned clients come first, whatever the sort (right-click a tile; kept in the settings). */
     void setPinned(const QString &clientId, bool pinned);
     QStringList pinned() const;
