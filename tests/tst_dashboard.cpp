@@ -611,11 +611,7 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
 
-        agent::AgentSettings settings;
-        settings.path = m_dir.filePath(QStringLiteral("block-agent.json"));
-        settings.server = core.url();
-        settings.insecure = true;
-        settings.spool = m_dir.filePath(QStringLiteral("block-spool.db"));
+        const agent::AgentSettings settings = agentSettings(core, QStringLiteral("block"));
         agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("doomed-host")));
         QVERIFY2(agent.start(&error), qPrintable(error));
         ClientTableModel *model = window.model();
@@ -673,11 +669,7 @@ private Q_SLOTS:
         MainWindow window(core);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
-        agent::AgentSettings settings;
-        settings.path = m_dir.filePath(QStringLiteral("alerts-agent.json"));
-        settings.server = core.url();
-        settings.insecure = true;
-        settings.spool = m_dir.filePath(QStringLiteral("alerts-spool.db"));
+        const agent::AgentSettings settings = agentSettings(core, QStringLiteral("alerts"));
         agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("busy-host")));
         QVERIFY2(agent.start(&error), qPrintable(error));
 
@@ -990,11 +982,7 @@ private Q_SLOTS:
         QString error;
         QVERIFY2(core.start(&error), qPrintable(error));
         MainWindow window(core);
-        agent::AgentSettings settings;
-        settings.path = m_dir.filePath(QStringLiteral("forget-live-agent.json"));
-        settings.server = core.url();
-        settings.insecure = true;
-        settings.spool = m_dir.filePath(QStringLiteral("forget-live-spool.db"));
+        const agent::AgentSettings settings = agentSettings(core, QStringLiteral("forget-live"));
         agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("forgotten-host")));
         QVERIFY2(agent.start(&error), qPrintable(error));
         QTRY_VERIFY_WITH_TIMEOUT(window.model()->rowCount() == 1 && window.model()->rowAt(0).online, 10000);
@@ -1039,11 +1027,7 @@ private Q_SLOTS:
         add->click();
         QTRY_VERIFY(window.findChild<AddAgentDialog *>() && window.findChild<AddAgentDialog *>()->isVisible());
         window.findChild<AddAgentDialog *>()->close();
-        agent::AgentSettings settings;
-        settings.path = m_dir.filePath(QStringLiteral("first-agent.json"));
-        settings.server = core.url();
-        settings.insecure = true;
-        settings.spool = m_dir.filePath(QStringLiteral("first-spool.db"));
+        const agent::AgentSettings settings = agentSettings(core, QStringLiteral("first"));
         agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("first-host")));
         QVERIFY2(agent.start(&error), qPrintable(error));
         QTRY_VERIFY_WITH_TIMEOUT(!window.showsEmptyHint(), 10000);
@@ -1122,11 +1106,7 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QVERIFY(window.confirmQuit()); // nobody connected: nothing to ask
-        agent::AgentSettings settings;
-        settings.path = m_dir.filePath(QStringLiteral("quit-agent.json"));
-        settings.server = core.url();
-        settings.insecure = true;
-        settings.spool = m_dir.filePath(QStringLiteral("quit-spool.db"));
+        const agent::AgentSettings settings = agentSettings(core, QStringLiteral("quit"));
         agent::Agent agent(settings, std::make_unique<FakeSampler>(2, QStringLiteral("kept-host")));
         QVERIFY2(agent.start(&error), qPrintable(error));
         QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 1, 10000);
@@ -1241,6 +1221,17 @@ private Q_SLOTS:
     }
 
 private:
+    /** An agent for one test, talking plain ws:// to @p core, its files named after @p name. */
+    agent::AgentSettings agentSettings(const server::ServerCore &core, const QString &name) const
+    {
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(name + QStringLiteral("-agent.json"));
+        settings.server = core.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(name + QStringLiteral("-spool.db"));
+        return settings;
+    }
+
     /** A server for one test: loopback, a free port, its database in the test's folder. */
     server::ServerCore::Options coreOptions(const QString &databaseName) const
     {
