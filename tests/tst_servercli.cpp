@@ -342,6 +342,64 @@ private slots:
         QCOMPARE(noClient.code, 2);
         QVERIFY(noClient.err.contains(QStringLiteral("unknown client: nobody")));
     }
+
+    void alertsAndNotifyCommands()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("notify.db"));
+        const auto notify = [&](QStringList args) {
+            args.prepend(QStringLiteral("notify"));
+            args << QStringLiteral("--db") << db;
+            return run(args);
+        };
+        // Bad channels are refused with a reason and exit 2; nothing is stored.
+        Run bad = notify({QStringLiteral("add"), QStringLiteral("webhook"), QStringLiteral("ftp://example.org/x")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY(bad.err.contains(QStringLiteral("expected an http:// or https:// URL")));
+        bad = notify({QStringLiteral("add"), QStringLiteral("command"), QStringLiteral("  ")});
+        QCOMPARE(bad.code, 2);
+        bad = notify({QStringLiteral("add"), QStringLiteral("command"), QStringLiteral("echo"), QStringLiteral("hi")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY(bad.err.contains(QStringLiteral("quote the command")));
+        bad = notify({QStringLiteral("add"), QStringLiteral("pager"), QStringLiteral("x")});
+        QCOMPARE(bad.code, 2);
+        QCOMPARE(run({QStringLiteral("notify"), QStringLiteral("frobnicate")}).code, 2);
+        // A missing database is an error for the readers, never created by them.
+        const Run missing = run({QStringLiteral("alerts"), QStringLiteral("--db"), m_dir.filePath(QStringLiteral("none.db"))});
+        QCOMPARE(missing.code, 2);
+        QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("none.db"))));
+
+        const QString marker = m_dir.filePath(QStringLiteral("ran.txt"));
+        const Run added = notify({QStringLiteral("add"), QStringLiteral("command"),
+                                  QStringLiteral("printf '%s %s' \"$AUTOFACT_STATUS\" \"$AUTOFACT_TEST\" > '%1'").arg(marker)});
+        QCOMPARE(added.code, 0);
+        QVERIFY(added.out.startsWith(QStringLiteral("added command notifier 1")));
+        QCOMPARE(notify({QStringLiteral("add"), QStringLiteral("command"), QStringLiteral("exit 7")}).code, 0);
+        const Run list = notify({QStringLiteral("list"), QStringLiteral("--json")});
+        QCOMPARE(list.code, 0);
+        const QJsonArray channels = QJsonDocument::fromJson(list.out.toUtf8()).array();
+        QCOMPARE(channels.size(), 2);
+        QCOMPARE(channels[1][QStringLiteral("target")].toString(), QStringLiteral("exit 7"));
+        // A test reaches each channel once and says how it went; one failure is exit 2.
+        const Run tested = notify({QStringLiteral("test")});
+        QCOMPARE(tested.code, 2);
+        QVERIFY2(tested.out.contains(QStringLiteral("notifier 1: delivered")), qPrintable(tested.out));
+        QVERIFY2(tested.out.contains(QStringLiteral("notifier 2: failed: exit status 7")), qPrintable(tested.out));
+        QFile ran(marker);
+        QVERIFY(ran.open(QIODevice::ReadOnly));
+        QCOMPARE(ran.readAll(), QByteArray("firing 1"));
+        QCOMPARE(notify({QStringLiteral("test"), QStringLiteral("1")}).code, 0);
+        QCOMPARE(notify({QStringLiteral("test"), QStringLiteral("99")}).code, 2);
+        QCOMPARE(notify({QStringLiteral("remove"), QStringLiteral("2")}).code, 0);
+        const Run again = notify({QStringLiteral("remove"), QStringLiteral("2")});
+        QCOMPARE(again.code, 2);
+        QVERIFY(again.err.contains(QStringLiteral("no notifier with ID 2")));
+        QCOMPARE(notify({QStringLiteral("remove"), QStringLiteral("x")}).code, 2);
+
+        const Run none = run({QStringLiteral("alerts"), QStringLiteral("--db"), db, QStringLiteral("--all"), QStringLiteral("--json")});
+        QCOMPARE(none.code, 0);
+        QVERIFY(QJsonDocument::fromJson(none.out.toUtf8()).isArray());
+        QCOMPARE(QJsonDocument::fromJson(none.out.toUtf8()).array().size(), 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestServerCli)
