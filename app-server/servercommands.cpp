@@ -141,6 +141,8 @@ int runClientsCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
                     {QStringLiteral("applied_revision"), qint64(c.appliedRevision)},
                     {QStringLiteral("dropped_total"), qint64(c.droppedTotal)},
                     {QStringLiteral("last_sequence"), qint64(c.lastSequence)},
+                    {QStringLiteral("group"), c.groupName},
+                    {QStringLiteral("previous_id"), c.previousId.isEmpty() ? QJsonValue() : QJsonValue(c.previousId)},
             });
         }
         out << QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented));
@@ -276,6 +278,103 @@ int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &
     }
     out << "revoked " << info->id << " (" << printable(info->hostname)
         << "); a running server ends its session within 5 s" << Qt::endl;
+    return 0;
+}
+
+int runGroupSetCommand(const QString &dbPath, const QString &group, const QStringList &clients, QTextStream &out,
+                       QTextStream &err)
+{
+    const QString name = group.isEmpty() ? QStringLiteral("group clear") : QStringLiteral("group set");
+    if (!group.isEmpty())
+        if (const QString problem = ConfigStore::groupNameProblem(group); !problem.isEmpty()) {
+            err << "autofactory " << name << ": " << problem << Qt::endl;
+            return kExitError;
+        }
+    auto store = openForWriting(dbPath, name, err);
+    if (!store)
+        return kExitError;
+    auto ids = store->inventory().resolveClients(clients);
+    if (!ids) {
+        err << "autofactory " << name << ": " << oneLine(printable(ids.error().message)) << Qt::endl;
+        return kExitError;
+    }
+    if (auto set = store->configs().setClientGroup(*ids, group); !set) {
+        err << "autofactory " << name << ": " << oneLine(set.error().message) << Qt::endl;
+        return kExitError;
+    }
+    const QString what = ids->size() == 1 ? QStringLiteral("1 client") : QStringLiteral("%1 clients").arg(ids->size());
+    if (group.isEmpty())
+        out << what << " now in no group";
+    else
+        out << what << " now in group " << group;
+    out << "; a running server applies it within 5 s" << Qt::endl;
+    return 0;
+}
+
+int runGroupListCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err)
+{
+    Store store(dbPath, {StoreOptions::Mode::ReadOnly});
+    auto opened = store.open();
+    auto groups = opened ? store.inventory().groups() : StoreResult<QList<GroupInfo>>(opened.error());
+    auto rules = groups ? store.alerts().rules() : StoreResult<QList<AlertRuleRow>>(groups.error());
+    if (!rules) {
+        err << "autofactory group list: " << oneLine(rules.error().message) << Qt::endl;
+        return kExitError;
+    }
+    QHash<QString, int> ruleCounts;
+    for (const AlertRuleRow &r : std::as_const(*rules))
+        if (r.clientId.startsWith(u'@'))
+            ++ruleCounts[r.clientId.mid(1)];
+    if (json) {
+        QJsonArray array;
+        for (const GroupInfo &g : std::as_const(*groups))
+            array.append(QJsonObject{{QStringLiteral("name"), g.name},
+                                     {QStringLiteral("members"), g.members},
+                                     {QStringLiteral("behaviour_override"), g.hasConfigOverride},
+                                     {QStringLiteral("alert_overrides"), ruleCounts.value(g.name)}});
+        out << QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented));
+        out.flush();
+        return 0;
+    }
+    QList<QStringList> rows;
+    for (const GroupInfo &g : std::as_const(*groups))
+        rows.append({printable(g.name), QString::number(g.members),
+                     g.hasConfigOverride ? QStringLiteral("own") : QStringLiteral("default"),
+                     QString::number(ruleCounts.value(g.name))});
+    printTable(out, {QStringLiteral("GROUP"), QStringLiteral("MEMBERS"), QStringLiteral("BEHAVIOUR"),
+                     QStringLiteral("ALERT OVERRIDES")},
+               rows, {false, true, false, true});
+    out.flush();
+    return 0;
+}
+
+int runMergeCommand(const QString &dbPath, const QString &oldClient, const QString &newClient, QTextStream &out,
+                    QTextStream &err)
+{
+    auto store = openForWriting(dbPath, QStringLiteral("merge"), err);
+    if (!store)
+        return kExitError;
+    // By ID only: hostnames are the agents' words, and the two identities often share one.
+    for (const QString &id : {oldClient, newClient})
+        if (auto known = store->inventory().clientNum(id); !known) {
+            err << "autofactory merge: " << oneLine(printable(known.error().message)) << " (name clients by ID)"
+                << Qt::endl;
+            return kExitError;
+        }
+    auto oldInfo = store->inventory().client(oldClient);
+    auto merged = store->inventory().mergeClients(oldClient, newClient, QDateTime::currentMSecsSinceEpoch());
+    if (!merged) {
+        err << "autofactory merge: " << oneLine(printable(merged.error().message)) << Qt::endl;
+        return kExitError;
+    }
+    out << "merged " << oldClient << " (" << (oldInfo ? printable(oldInfo->hostname) : QString()) << ") into "
+        << newClient << ": " << merged->samplesMoved << " samples, " << merged->batchesMoved << " batches, "
+        << merged->gapsMoved << " gaps, " << merged->alertsMoved << " alerts moved";
+    if (merged->duplicateSamples > 0)
+        out << "; " << merged->duplicateSamples << " samples both identities stored were kept once";
+    if (merged->gapRecorded)
+        out << "; the time between them is recorded as a gap (re-enrolled)";
+    out << Qt::endl;
     return 0;
 }
 

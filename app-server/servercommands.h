@@ -35,6 +35,15 @@ int runTokenRevokeCommand(const QString &dbPath, const QString &tokenId, QTextSt
 /** `autofactory revoke CLIENT`. */
 int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &out, QTextStream &err);
 
+/** `autofactory group set NAME CLIENT...` (@p group non-empty) and `group clear CLIENT...` (empty). */
+int runGroupSetCommand(const QString &dbPath, const QString &group, const QStringList &clients, QTextStream &out,
+                       QTextStream &err);
+/** `autofactory group list`: groups with their member counts and whether they set behaviour. */
+int runGroupListCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err);
+/** `autofactory merge OLD-CLIENT NEW-CLIENT`: Inventory::mergeClients, with what it did. */
+int runMergeCommand(const QString &dbPath, const QString &oldClient, const QString &newClient, QTextStream &out,
+                    QTextStream &err);
+
 /**
  * Writes CSV (docs/STORAGE.md) for @p clients (IDs or hostnames; empty: all) with
  * from <= timestamp < to. @p from / @p to: ISO 8601 or relative (-1h), empty: unbounded.

@@ -132,6 +132,21 @@ void ServerCore::forgetClient(const QString &clientId, bool deleteHistory)
     });
 }
 
+void ServerCore::setClientGroup(const QStringList &clientIds, const QString &group)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, clientIds, group] { w->setClientGroup(clientIds, group); });
+}
+
+void ServerCore::setGroupOverride(const QString &group, const std::optional<AgentConfig> &config)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, group, config] { w->setGroupOverride(group, config); });
+}
+
+void ServerCore::mergeClients(const QString &oldId, const QString &newId)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, oldId, newId] { w->mergeClients(oldId, newId); });
+}
+
 void ServerCore::revokeClient(const QString &clientId)
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId] { w->revokeClient(clientId); });

@@ -53,6 +53,12 @@ public:
     void setDefaultConfig(const AgentConfig &config);
     /** Queued: set or clear one client's override. */
     void setClientOverride(const QString &clientId, const std::optional<AgentConfig> &config);
+    /** Queued: put clients into @p group (empty: none); their agents get their behaviour at once. */
+    void setClientGroup(const QStringList &clientIds, const QString &group);
+    /** Queued: set or clear a group's behaviour override. */
+    void setGroupOverride(const QString &group, const std::optional<AgentConfig> &config);
+    /** Queued: join a retired identity's history to its successor; the worker answers with clientsMerged. */
+    void mergeClients(const QString &oldId, const QString &newId);
     /** Queued: forget a client; the worker answers with clientForgotten or storeError. */
     void forgetClient(const QString &clientId, bool deleteHistory);
     /** Queued: revoke (block) a client; its live session ends, the worker emits clientRevoked. */

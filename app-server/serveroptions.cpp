@@ -79,6 +79,10 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         "  autofactory token list [--db PATH] [--json]\n"
         "  autofactory token revoke TOKEN-ID [--db PATH]\n"
         "  autofactory revoke CLIENT [--db PATH]\n"
+        "  autofactory group set NAME CLIENT... [--db PATH]\n"
+        "  autofactory group clear CLIENT... [--db PATH]\n"
+        "  autofactory group list [--db PATH] [--json]\n"
+        "  autofactory merge OLD-CLIENT NEW-CLIENT [--db PATH]\n"
         "  autofactory alerts [--db PATH] [--json] [--all]\n"
         "  autofactory notify add webhook URL [--db PATH]\n"
         "  autofactory notify add command CMD [--db PATH]\n"
@@ -196,7 +200,7 @@ bool prepareTls(ServeCommand &command, QString *error)
 bool isSubcommand(const QString &name)
 {
     return name == u"clients" || name == u"export" || name == u"token" || name == u"revoke"
-           || name == u"alerts" || name == u"notify";
+           || name == u"alerts" || name == u"notify" || name == u"group" || name == u"merge";
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -233,6 +237,22 @@ int runSubcommand(const QStringList &arguments)
                 return 0;
             }
             err << "autofactory notify: expected add, list, remove or test (try autofactory notify --help)" << Qt::endl;
+            return 2;
+        }
+        command += u' ' + action;
+        args.removeAt(1);
+    }
+    // `group set|clear|list`: likewise.
+    if (command == u"group") {
+        const QString action = args.value(1);
+        if (action != u"set" && action != u"clear" && action != u"list") {
+            if (action == u"--help" || action == u"-h") {
+                out << "Usage: autofactory group set|clear|list [options]\n"
+                       "Groups of clients: filters in the dashboard, shared behaviour and alert rules.\n"
+                       "Run autofactory group ACTION --help for its options.\n";
+                return 0;
+            }
+            err << "autofactory group: expected set, clear or list (try autofactory group --help)" << Qt::endl;
             return 2;
         }
         command += u' ' + action;
@@ -293,6 +313,29 @@ int runSubcommand(const QStringList &arguments)
             "autofactory notify test [ID]: sends a test notification to one channel, or to all, once each,\n"
             "from this process, and says what happened. Exit status 2 if any failed."));
         parser.addPositionalArgument(QStringLiteral("ID"), QStringLiteral("The notifier's ID (default: all)."), QStringLiteral("[ID]"));
+    } else if (command == u"group set") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory group set NAME CLIENT...: puts clients (IDs or hostnames) into group NAME, out of\n"
+            "any other: a client is in one group at most. Its behaviour and alert rules are the group's\n"
+            "unless it has its own. A running server pushes the change to connected agents within 5 s."));
+        parser.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("The group, up to 64 characters."));
+        parser.addPositionalArgument(QStringLiteral("CLIENT"), QStringLiteral("Client IDs or hostnames."), QStringLiteral("CLIENT..."));
+    } else if (command == u"group clear") {
+        parser.setApplicationDescription(QStringLiteral("autofactory group clear CLIENT...: takes clients out of their group."));
+        parser.addPositionalArgument(QStringLiteral("CLIENT"), QStringLiteral("Client IDs or hostnames."), QStringLiteral("CLIENT..."));
+    } else if (command == u"group list") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory group list: every group with its member count, whether it sets its own agent\n"
+            "behaviour, and how many alert rules it overrides."));
+        parser.addOption(json);
+    } else if (command == u"merge") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory merge OLD-CLIENT NEW-CLIENT: joins the history of a forgotten or revoked client to\n"
+            "the identity its machine enrolled under since (autofactory clients --json: previous_id).\n"
+            "Samples, gaps, alerts and overrides move; batches both stored are kept once; the time between\n"
+            "them becomes a gap. OLD-CLIENT is gone afterwards. Name both by ID."));
+        parser.addPositionalArgument(QStringLiteral("OLD-CLIENT"), QStringLiteral("The retired client's ID."));
+        parser.addPositionalArgument(QStringLiteral("NEW-CLIENT"), QStringLiteral("The current client's ID."));
     } else {
         parser.setApplicationDescription(QStringLiteral(
             "autofactory revoke CLIENT: the client's secret stops working; a running server ends\n"
@@ -317,6 +360,22 @@ int runSubcommand(const QStringList &arguments)
             return 2;
         }
         return runNotifyAddCommand(db, positional.at(0), positional.at(1), out, err);
+    }
+    if (command == u"group set" || command == u"group clear") {
+        const bool set = command == u"group set";
+        if (positional.size() < (set ? 2 : 1)) {
+            err << "autofactory " << command << ": expected " << (set ? "NAME CLIENT..." : "CLIENT...") << Qt::endl;
+            return 2;
+        }
+        return runGroupSetCommand(db, set ? positional.first() : QString(), set ? positional.mid(1) : positional,
+                                  out, err);
+    }
+    if (command == u"merge") {
+        if (positional.size() != 2) {
+            err << "autofactory merge: expected OLD-CLIENT NEW-CLIENT" << Qt::endl;
+            return 2;
+        }
+        return runMergeCommand(db, positional.at(0), positional.at(1), out, err);
     }
     if (command == u"notify test") {
         if (positional.size() > 1) {
@@ -370,6 +429,8 @@ int runSubcommand(const QStringList &arguments)
         return runTokenListCommand(db, parser.isSet(json), out, err);
     if (command == u"alerts")
         return runAlertsCommand(db, parser.isSet(json), parser.isSet(allAlerts), out, err);
+    if (command == u"group list")
+        return runGroupListCommand(db, parser.isSet(json), out, err);
     if (command == u"notify list")
         return runNotifyListCommand(db, parser.isSet(json), out, err);
     if (command == u"notify remove") {

@@ -31,6 +31,7 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     qRegisterMetaType<QList<AlertRecord>>();
     qRegisterMetaType<QList<AlertRuleRow>>();
     qRegisterMetaType<QList<NotifierInfo>>();
+    qRegisterMetaType<MergeResult>();
     m_commitTimer.setSingleShot(true);
     // A few milliseconds of waiting lets batches from many agents share one transaction;
     // that is what makes synchronous=FULL affordable.
@@ -46,8 +47,10 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     connect(&m_alertTimer, &QTimer::timeout, this, [this] {
         evaluateAlerts();
         writeDeliveries();
-        if (++m_alertTicks % 2 == 0)
+        if (++m_alertTicks % 2 == 0) {
             pollNotifiers();
+            pollConfigChanges();
+        }
     });
 }
 
@@ -94,6 +97,10 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     if (auto loaded = alerts->load(now()); !loaded)
         return StoreError{loaded.error().kind,
                           QStringLiteral("cannot load the alert rules: %1").arg(loaded.error().message)};
+    auto counter = store->configs().revisionCounter();
+    if (!counter)
+        return counter.error();
+    m_configCounter = *counter;
     m_store = std::move(store);
     m_alerts = std::move(alerts);
     m_revocationTimer.start();
@@ -289,8 +296,10 @@ void StoreWorker::setDefaultConfig(const AgentConfig &config)
         Q_EMIT storeError(QStringLiteral("cannot store the default agent config: database is closed"));
         return;
     }
-    if (!check(m_store->configs().setDefaultConfig(config), QStringLiteral("cannot store the default agent config")))
+    auto revision = m_store->configs().setDefaultConfig(config);
+    if (!check(revision, QStringLiteral("cannot store the default agent config")))
         return;
+    m_configCounter = std::max(m_configCounter, *revision);
     Q_EMIT configStored();
     auto clients = m_store->inventory().clients();
     if (!check(clients, QStringLiteral("reading clients to push the new default")))
@@ -308,13 +317,101 @@ void StoreWorker::setClientOverride(const QString &clientId, const std::optional
         Q_EMIT storeError(QStringLiteral("cannot store the config of %1: database is closed").arg(clientId));
         return;
     }
-    if (!check(m_store->configs().setClientOverride(clientId, config),
-               QStringLiteral("cannot store the config override of %1").arg(clientId)))
+    auto revision = m_store->configs().setClientOverride(clientId, config);
+    if (!check(revision, QStringLiteral("cannot store the config override of %1").arg(clientId)))
         return;
+    m_configCounter = std::max(m_configCounter, *revision);
     Q_EMIT configStored();
     auto effective = m_store->configs().effectiveConfig(clientId);
     if (check(effective, QStringLiteral("reading the config of %1").arg(clientId)))
         Q_EMIT configChanged(clientId, *effective);
+}
+
+void StoreWorker::pushConfigsSince(quint32 sinceRevision)
+{
+    auto clients = m_store->inventory().clients();
+    if (!check(clients, QStringLiteral("reading clients to push their behaviour")))
+        return;
+    for (const ClientInfo &c : std::as_const(*clients)) {
+        if (c.configRevision <= sinceRevision || c.forgotten || c.blockedMs > 0)
+            continue;
+        auto effective = m_store->configs().effectiveConfig(c.id);
+        if (check(effective, QStringLiteral("reading the config of %1").arg(c.id)))
+            Q_EMIT configChanged(c.id, *effective);
+    }
+}
+
+void StoreWorker::pollConfigChanges()
+{
+    if (!m_store)
+        return;
+    auto counter = m_store->configs().revisionCounter();
+    if (!counter) {
+        qCWarning(lcStore).noquote() << "cannot read the behaviour revision:" << counter.error().message;
+        return;
+    }
+    if (*counter == m_configCounter)
+        return;
+    const quint32 since = m_configCounter;
+    m_configCounter = *counter;
+    qCInfo(lcStore) << "behaviour or groups changed by another process (revision" << *counter << ")";
+    Q_EMIT configStored();
+    pushConfigsSince(since);
+    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the group alert rules")))
+        emitNotices(m_alerts->settle(now()));
+}
+
+void StoreWorker::setClientGroup(const QStringList &clientIds, const QString &group)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot change groups: database is closed"));
+        return;
+    }
+    const quint32 since = m_configCounter;
+    auto revision = m_store->configs().setClientGroup(clientIds, group);
+    if (!check(revision, QStringLiteral("cannot change the group of %1").arg(clientIds.join(QStringLiteral(", ")))))
+        return;
+    m_configCounter = *revision;
+    Q_EMIT configStored();
+    pushConfigsSince(since);
+    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the group alert rules")))
+        emitNotices(m_alerts->settle(now()));
+}
+
+void StoreWorker::setGroupOverride(const QString &group, const std::optional<AgentConfig> &config)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot store the behaviour of group %1: database is closed").arg(group));
+        return;
+    }
+    const quint32 since = m_configCounter;
+    auto revision = m_store->configs().setGroupOverride(group, config);
+    if (!check(revision, QStringLiteral("cannot store the behaviour of group %1").arg(group)))
+        return;
+    m_configCounter = *revision;
+    Q_EMIT configStored();
+    pushConfigsSince(since);
+}
+
+void StoreWorker::mergeClients(const QString &oldId, const QString &newId)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot merge %1 into %2: database is closed").arg(oldId, newId));
+        return;
+    }
+    flush();
+    const quint32 since = m_configCounter;
+    auto merged = m_store->inventory().mergeClients(oldId, newId, now());
+    if (!check(merged, QStringLiteral("cannot merge %1 into %2").arg(oldId, newId)))
+        return;
+    if (auto counter = m_store->configs().revisionCounter())
+        m_configCounter = *counter;
+    // The old identity could not connect, so the engine holds nothing of it; the new one may
+    // have taken over its alert overrides or group.
+    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the alert rules")))
+        emitNotices(m_alerts->settle(now()));
+    pushConfigsSince(since);
+    Q_EMIT clientsMerged(oldId, newId, *merged);
 }
 
 void StoreWorker::forgetClient(const QString &clientId, bool deleteHistory)

@@ -81,6 +81,17 @@ public:
     void setDefaultConfig(const autofact::AgentConfig &config);
     /** Sets or clears one client's override; emits configChanged for it. */
     void setClientOverride(const QString &clientId, const std::optional<autofact::AgentConfig> &config);
+    /** Puts clients into @p group (empty: none); their agents get their new behaviour at once. */
+    void setClientGroup(const QStringList &clientIds, const QString &group);
+    /** Sets or clears a group's behaviour override; its members' agents get it at once. */
+    void setGroupOverride(const QString &group, const std::optional<autofact::AgentConfig> &config);
+    /** Joins @p oldId's history to @p newId (Inventory::mergeClients); answers with clientsMerged. */
+    void mergeClients(const QString &oldId, const QString &newId);
+    /**
+     * Looks for behaviour and group changes made by another process (`autofactory group`):
+     * pushes each changed client its config and applies group alert rules. Every 2 s.
+     */
+    void pollConfigChanges();
     /** Forgets a client (see Store::forgetClient); answers with clientForgotten or storeError. */
     void forgetClient(const QString &clientId, bool deleteHistory);
     /**
@@ -155,6 +166,8 @@ Q_SIGNALS:
     /** A default or override change is stored (configChanged follows for each client). */
     void configStored();
     void clientForgotten(const QString &clientId, bool historyDeleted);
+    /** @p oldId's history now belongs to @p newId and @p oldId is gone. */
+    void clientsMerged(const QString &oldId, const QString &newId, const autofact::server::MergeResult &result);
     /** @p clientId was revoked (here or by another process): its sessions must end. */
     void clientRevoked(const QString &clientId);
     /** A token from createToken(): @p token is shown once and never stored. */
@@ -183,6 +196,8 @@ private:
     };
 
     void emitNotices(std::vector<AlertNotice> notices);
+    /** Pushes the effective config of every client whose revision is above @p sinceRevision. */
+    void pushConfigsSince(quint32 sinceRevision);
     void emitAlertSettings();
 
     QString m_path;
@@ -201,6 +216,7 @@ private:
     QTimer m_commitTimer{this};
     QTimer m_revocationTimer{this};
     QSet<QString> m_revoked;
+    quint32 m_configCounter = 0; ///< behaviour revisions up to this one are pushed
     bool m_tokenRequired = true;
     std::atomic<quint64> m_queued{0}; // child: moves with the worker to its thread
 };
@@ -216,3 +232,4 @@ Q_DECLARE_METATYPE(autofact::AgentConfig)
 Q_DECLARE_METATYPE(autofact::server::AlertRecord)
 Q_DECLARE_METATYPE(autofact::server::AlertRuleRow)
 Q_DECLARE_METATYPE(autofact::server::NotifierInfo)
+Q_DECLARE_METATYPE(autofact::server::MergeResult)

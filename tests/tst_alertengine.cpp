@@ -155,6 +155,32 @@ private Q_SLOTS:
         QCOMPARE(out.size(), std::size_t(1));
     }
 
+    void groupOverridesSitBetweenFleetAndClient()
+    {
+        const QString member = QStringLiteral("c2");
+        const QString own = QStringLiteral("c3");
+        const QString web = groupRuleScope(QStringLiteral("web"));
+        AlertRuleSet rules(
+                {
+                        AlertRuleRow{QStringLiteral("cpu_busy"), QString(), {true, 50, 0, kSecond}},
+                        AlertRuleRow{QStringLiteral("cpu_busy"), web, {true, 80, 0, kSecond}},
+                        AlertRuleRow{QStringLiteral("memory_used"), web, {false, 70, 0, kSecond}},
+                        AlertRuleRow{QStringLiteral("cpu_busy"), own, {true, 99, 0, kSecond}},
+                },
+                {{member, QStringLiteral("web")}, {own, QStringLiteral("web")}});
+        const auto cpu = std::size_t(AlertRule::CpuBusy);
+        const auto memory = std::size_t(AlertRule::MemoryUsed);
+        QCOMPARE(rules.forClient(kClient)[cpu].threshold, 50.0);  // in no group
+        QCOMPARE(rules.forClient(member)[cpu].threshold, 80.0);   // the group's
+        QVERIFY(!rules.forClient(member)[memory].enabled);
+        QCOMPARE(rules.forClient(own)[cpu].threshold, 99.0);      // its own beats the group's
+        QVERIFY(!rules.forClient(own)[memory].enabled);           // rule by rule
+        QCOMPARE(rules.forGroup(QStringLiteral("web"))[cpu].threshold, 80.0);
+        QCOMPARE(rules.forGroup(QStringLiteral("db"))[cpu].threshold, 50.0);
+        QCOMPARE(rules.groupOf(own), QStringLiteral("web"));
+        QVERIFY(rules.override(web, AlertRule::CpuBusy));
+    }
+
     void clientOverridesBeatTheFleetDefault()
     {
         const QString other = QStringLiteral("c2");

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 // autofactory's command line is a contract: flags, messages, exit codes, the "listening on" line.
+#include "store/store.h"
+#include "storetesting.h"
+
 #include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
@@ -341,6 +344,83 @@ private slots:
         const Run noClient = run({QStringLiteral("revoke"), QStringLiteral("nobody"), QStringLiteral("--db"), db});
         QCOMPARE(noClient.code, 2);
         QVERIFY(noClient.err.contains(QStringLiteral("unknown client: nobody")));
+    }
+
+    void groupAndMergeCommands()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("groups.db"));
+        QString a, b, old, successor;
+        {
+            // Clients as the server would have enrolled them; the second machine's agent was
+            // forgotten and came back under a new identity.
+            using namespace autofact::server;
+            Store store(db);
+            QVERIFY_STORE(store.open());
+            auto hello = [](const QString &host, const QString &id = {}, const QString &secret = {}) {
+                autofact::Hello h;
+                h.hostname = host;
+                h.agentId = id;
+                h.secret = secret;
+                return h;
+            };
+            Enrolment &enrolment = autofact::testing::trustedEnrolment(store);
+            a = STORE_OK(enrolment.authenticate(hello(QStringLiteral("web-1")), QStringLiteral("p"), 1000)).clientId;
+            b = STORE_OK(enrolment.authenticate(hello(QStringLiteral("web-2")), QStringLiteral("p"), 1000)).clientId;
+            const AuthResult first = STORE_OK(enrolment.authenticate(hello(QStringLiteral("db-1")), QStringLiteral("p"), 1000));
+            old = first.clientId;
+            STORE_OK(store.inventory().forgetClient(old, false, 2000));
+            successor = STORE_OK(enrolment.authenticate(hello(QStringLiteral("db-1"), old, first.issuedSecret),
+                                                        QStringLiteral("p"), 3000)).clientId;
+            STORE_OK(store.enrolment().markAllOffline(4000, QStringLiteral("test")));
+        }
+        const QString dbFlag = QStringLiteral("--db");
+        const Run set = run({QStringLiteral("group"), QStringLiteral("set"), QStringLiteral("web"), a,
+                             QStringLiteral("web-2"), dbFlag, db});
+        QCOMPARE(set.code, 0);
+        QVERIFY2(set.out.contains(QStringLiteral("2 clients now in group web")), qPrintable(set.out));
+        const Run badName = run({QStringLiteral("group"), QStringLiteral("set"), QStringLiteral(" web"), a, dbFlag, db});
+        QCOMPARE(badName.code, 2);
+        QVERIFY(badName.err.contains(QStringLiteral("cannot start or end with a space")));
+        const Run unknown = run({QStringLiteral("group"), QStringLiteral("set"), QStringLiteral("web"), QStringLiteral("nobody"), dbFlag, db});
+        QCOMPARE(unknown.code, 2);
+        QVERIFY(unknown.err.contains(QStringLiteral("unknown client: nobody")));
+        QCOMPARE(run({QStringLiteral("group"), QStringLiteral("set"), QStringLiteral("web"), dbFlag, db}).code, 2);
+        QCOMPARE(run({QStringLiteral("group"), QStringLiteral("rename"), dbFlag, db}).code, 2);
+
+        const Run list = run({QStringLiteral("group"), QStringLiteral("list"), dbFlag, db, QStringLiteral("--json")});
+        QCOMPARE(list.code, 0);
+        const QJsonArray groups = QJsonDocument::fromJson(list.out.toUtf8()).array();
+        QCOMPARE(groups.size(), 1);
+        QCOMPARE(groups[0][QStringLiteral("name")].toString(), QStringLiteral("web"));
+        QCOMPARE(groups[0][QStringLiteral("members")].toInt(), 2);
+        QCOMPARE(groups[0][QStringLiteral("behaviour_override")].toBool(), false);
+        const Run clients = run({QStringLiteral("clients"), dbFlag, db, QStringLiteral("--json")});
+        const QJsonArray rows = QJsonDocument::fromJson(clients.out.toUtf8()).array();
+        QHash<QString, QJsonObject> byId;
+        for (const QJsonValue v : rows)
+            byId.insert(v[QStringLiteral("id")].toString(), v.toObject());
+        QCOMPARE(byId.value(a)[QStringLiteral("group")].toString(), QStringLiteral("web"));
+        QCOMPARE(byId.value(successor)[QStringLiteral("previous_id")].toString(), old);
+
+        QCOMPARE(run({QStringLiteral("group"), QStringLiteral("clear"), b, dbFlag, db}).code, 0);
+        const Run table = run({QStringLiteral("group"), QStringLiteral("list"), dbFlag, db});
+        QVERIFY2(table.out.contains(QStringLiteral("GROUP")) && table.out.contains(QStringLiteral("web")), qPrintable(table.out));
+        QVERIFY(QJsonDocument::fromJson(run({QStringLiteral("group"), QStringLiteral("list"), dbFlag, db,
+                                             QStringLiteral("--json")}).out.toUtf8())
+                        .array()[0][QStringLiteral("members")].toInt() == 1);
+
+        // Merge: by ID only, the retired identity into its successor, once.
+        const Run byHost = run({QStringLiteral("merge"), QStringLiteral("db-1"), successor, dbFlag, db});
+        QCOMPARE(byHost.code, 2);
+        QVERIFY(byHost.err.contains(QStringLiteral("name clients by ID")));
+        const Run live = run({QStringLiteral("merge"), a, successor, dbFlag, db});
+        QCOMPARE(live.code, 2);
+        QVERIFY(live.err.contains(QStringLiteral("can still connect")));
+        const Run merged = run({QStringLiteral("merge"), old, successor, dbFlag, db});
+        QCOMPARE(merged.code, 0);
+        QVERIFY2(merged.out.startsWith(QStringLiteral("merged %1 (db-1) into %2").arg(old, successor)), qPrintable(merged.out));
+        QCOMPARE(run({QStringLiteral("merge"), old, successor, dbFlag, db}).code, 2);
+        QCOMPARE(run({QStringLiteral("merge"), old, dbFlag, db}).code, 2);
     }
 
     void alertsAndNotifyCommands()

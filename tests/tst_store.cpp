@@ -843,6 +843,210 @@ private slots:
         QCOMPARE(r.config.revision, 5u);
     }
 
+    void groupsShareBehaviour()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString a = enrol(store, QStringLiteral("web-1"));
+        const QString b = enrol(store, QStringLiteral("web-2"));
+        const QString c = enrol(store, QStringLiteral("db-1"));
+        const AgentConfig defaults = STORE_OK(store.configs().defaultConfig());
+
+        // Bad names are refused before anything is written.
+        for (const QString &bad : {QString(), QStringLiteral(" web"), QStringLiteral("a\nb"), QString(65, u'x')})
+            QVERIFY(!ConfigStore::groupNameProblem(bad).isEmpty());
+        QVERIFY(!store.configs().setClientGroup({a}, QStringLiteral("bad\tname")));
+        QCOMPARE(store.configs().setClientGroup({a, QStringLiteral("nobody")}, QStringLiteral("web")).error().kind,
+                 StoreError::Kind::NotFound);
+        QCOMPARE(STORE_OK(store.inventory().client(a)).groupName, QString()); // all or nothing
+
+        const quint32 joined = STORE_OK(store.configs().setClientGroup({a, b}, QStringLiteral("web")));
+        QVERIFY(joined > defaults.revision);
+        QCOMPARE(STORE_OK(store.inventory().client(a)).groupName, QStringLiteral("web"));
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).revision, joined);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(c)).revision, defaults.revision);
+
+        // The group's behaviour reaches every member, not others; a member's own override wins.
+        AgentConfig web = defaults;
+        web.sampleIntervalMs = 250;
+        const quint32 set = STORE_OK(store.configs().setGroupOverride(QStringLiteral("web"), web));
+        QVERIFY(set > joined);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).sampleIntervalMs, 250u);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(b)).revision, set);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(c)).sampleIntervalMs, defaults.sampleIntervalMs);
+        QCOMPARE(STORE_OK(store.inventory().client(b)).configRevision, set);
+        AgentConfig own = defaults;
+        own.sampleIntervalMs = 5000;
+        STORE_OK(store.configs().setClientOverride(b, own));
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(b)).sampleIntervalMs, 5000u);
+        QCOMPARE(STORE_OK(store.configs().groupOverrides()).value(QStringLiteral("web")).sampleIntervalMs, 250u);
+
+        // Leaving the group, or clearing its behaviour, moves revisions forward, never back.
+        const quint32 left = STORE_OK(store.configs().setClientGroup({a}, QString()));
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).sampleIntervalMs, defaults.sampleIntervalMs);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).revision, left);
+        STORE_OK(store.configs().setClientGroup({a}, QStringLiteral("web")));
+        const quint32 cleared = STORE_OK(store.configs().setGroupOverride(QStringLiteral("web"), std::nullopt));
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).sampleIntervalMs, defaults.sampleIntervalMs);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).revision, cleared);
+        QVERIFY(STORE_OK(store.configs().groupOverrides()).isEmpty());
+        QCOMPARE(STORE_OK(store.configs().revisionCounter()), cleared);
+
+        // An empty group with behaviour is listed (so it can be found and cleared); one with neither is not.
+        STORE_OK(store.configs().setGroupOverride(QStringLiteral("spare"), web));
+        STORE_OK(store.configs().setClientGroup({c}, QStringLiteral("db")));
+        const QList<GroupInfo> groups = STORE_OK(store.inventory().groups());
+        QCOMPARE(groups.size(), 3);
+        QCOMPARE(groups[0].name, QStringLiteral("db"));
+        QCOMPARE(groups[0].members, 1);
+        QCOMPARE(groups[1].name, QStringLiteral("spare"));
+        QCOMPARE(groups[1].members, 0);
+        QVERIFY(groups[1].hasConfigOverride);
+        QCOMPARE(groups[2].name, QStringLiteral("web"));
+        QCOMPARE(groups[2].members, 2);
+        QVERIFY(!groups[2].hasConfigOverride);
+        const QHash<QString, QString> membership = STORE_OK(store.inventory().groupMembership());
+        QCOMPARE(membership.size(), 3);
+        QCOMPARE(membership.value(c), QStringLiteral("db"));
+    }
+
+    void mergeJoinsHistoryOnce()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const qint64 start = 1'700'000'040'000 + 30'000; // half a minute in: batches straddle minutes
+        auto batchAt = [](quint64 seq, qint64 startMs) {
+            SampleBatch b = testdata::makeBatch(seq, 20, 2, startMs);
+            for (std::size_t i = 0; i < b.samples.size(); ++i)
+                b.samples[i].cpu.user = float(seq * 10 + i);
+            return b;
+        };
+        const AuthResult first = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
+                makeHello(QStringLiteral("box")), QStringLiteral("127.0.0.1:1"), kNow));
+        const QString oldId = first.clientId;
+        for (quint64 seq = 1; seq <= 3; ++seq)
+            QCOMPARE(ingestOne(store, oldId, batchAt(seq, start + qint64(seq - 1) * 20'000)).front().status, Status::Stored);
+        AgentConfig own = STORE_OK(store.configs().defaultConfig());
+        own.sampleIntervalMs = 2000;
+        STORE_OK(store.configs().setClientOverride(oldId, own));
+        STORE_OK(store.configs().setClientGroup({oldId}, QStringLiteral("lab")));
+        STORE_OK(store.alerts().setRule(QStringLiteral("cpu_busy"), oldId, AlertRuleSettings{true, 50, 1000, 1000}));
+        AlertRecord firing;
+        firing.rule = QStringLiteral("cpu_busy");
+        firing.clientId = oldId;
+        firing.hostname = QStringLiteral("box");
+        firing.value = 97;
+        firing.threshold = 50;
+        firing.startedMs = firing.firedMs = kNow;
+        const qint64 alertId = STORE_OK(store.alerts().insertFiring(firing));
+
+        // Forgotten while batch 3's ack was in flight: the agent enrols anew and resends it.
+        QCOMPARE(store.inventory().mergeClients(oldId, oldId + QStringLiteral("0"), kNow).error().kind, StoreError::Kind::Invalid);
+        STORE_OK(store.inventory().forgetClient(oldId, false, kNow + 1));
+        QCOMPARE(store.inventory().mergeClients(oldId, first.clientId + QStringLiteral("0"), kNow).error().kind,
+                 StoreError::Kind::Invalid); // still connected
+        STORE_OK(store.enrolment().recordDisconnect(first.connectionId, kNow + 1, QStringLiteral("forgotten")));
+        const AuthResult again = STORE_OK(store.enrolment().authenticate(
+                makeHello(QStringLiteral("box"), oldId, first.issuedSecret), QStringLiteral("127.0.0.1:2"), kNow + 2));
+        QCOMPARE(again.outcome, AuthResult::Outcome::NewClient);
+        const QString newId = again.clientId;
+        QCOMPARE(STORE_OK(store.inventory().client(newId)).previousId, oldId);
+        STORE_OK(store.enrolment().recordDisconnect(again.connectionId, kNow + 3, QStringLiteral("test")));
+        for (quint64 seq = 3; seq <= 5; ++seq)
+            QCOMPARE(ingestOne(store, newId, batchAt(seq, start + qint64(seq - 1) * 20'000)).front().status, Status::Stored);
+        QVERIFY(STORE_OK(store.history().gaps(newId)).isEmpty());
+
+        // Only a retired identity can be merged, and not into itself.
+        QCOMPARE(store.inventory().mergeClients(newId, oldId, kNow).error().kind, StoreError::Kind::Invalid);
+        QCOMPARE(store.inventory().mergeClients(oldId, oldId, kNow).error().kind, StoreError::Kind::Invalid);
+        QCOMPARE(store.inventory().mergeClients(QStringLiteral("nobody"), newId, kNow).error().kind,
+                 StoreError::Kind::NotFound);
+
+        const MergeResult r = STORE_OK(store.inventory().mergeClients(oldId, newId, kNow + 10));
+        QCOMPARE(r.samplesMoved, 40u);
+        QCOMPARE(r.duplicateSamples, 20u);
+        QCOMPARE(r.batchesMoved, 2u);
+        QCOMPARE(r.alertsMoved, 1u);
+        QVERIFY(!r.gapRecorded); // contiguous sequences, no pause
+        QCOMPARE(store.inventory().client(oldId).error().kind, StoreError::Kind::NotFound);
+
+        const ClientInfo merged = STORE_OK(store.inventory().client(newId));
+        QCOMPARE(merged.sampleCount, 100);
+        QCOMPARE(merged.groupName, QStringLiteral("lab"));
+        QVERIFY(merged.hasOverride);
+        QCOMPARE(STORE_OK(store.configs().effectiveConfig(newId)).sampleIntervalMs, 2000u);
+        QCOMPARE(merged.firstSeenMs, kNow);
+        QVERIFY(merged.previousId.isEmpty());
+        QCOMPARE(STORE_OK(store.history().countSamples({newId}, 0, std::numeric_limits<qint64>::max())), 100);
+
+        // Every sample once, in order, and the minute rollups agree with them.
+        QHash<qint64, std::pair<quint32, double>> perMinute; // count, max user
+        qint64 previous = 0;
+        QVERIFY(store.history().forEachSample({newId}, 0, std::numeric_limits<qint64>::max(), [&](const StoredSample &x) {
+            const qint64 t = x.sample.timestampMs;
+            if (t <= previous)
+                return false;
+            previous = t;
+            auto &m = perMinute[(t / 60000) * 60000];
+            ++m.first;
+            m.second = std::max(m.second, double(x.sample.cpu.user) + double(x.sample.cpu.nice));
+            return true;
+        }));
+        QCOMPARE(previous, start + 99'000);
+        int minutes = 0;
+        QVERIFY(store.history().forEachMinute(newId, 0, std::numeric_limits<qint64>::max(), [&](const MinuteRollup &m) {
+            ++minutes;
+            [&] {
+                QCOMPARE(m.count, perMinute.value(m.minuteMs).first);
+                QCOMPARE(m.max(MinuteRollup::Series::CpuUser), perMinute.value(m.minuteMs).second);
+            }();
+            return true;
+        }));
+        QCOMPARE(minutes, perMinute.size());
+
+        // Alerts: the old firing is resolved as merged and belongs to the new ID; so does the override.
+        const QList<AlertRecord> alerts = STORE_OK(store.alerts().alerts(true));
+        QCOMPARE(alerts.size(), 1);
+        QCOMPARE(alerts.front().id, alertId);
+        QCOMPARE(alerts.front().clientId, newId);
+        QCOMPARE(alerts.front().resolution, QStringLiteral("client merged"));
+        bool ruleMoved = false;
+        for (const AlertRuleRow &row : STORE_OK(store.alerts().rules()))
+            ruleMoved = ruleMoved || (row.clientId == newId && row.settings.threshold == 50);
+        QVERIFY(ruleMoved);
+    }
+
+    void mergeRecordsTheTimeBetween()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const AuthResult first = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
+                makeHello(QStringLiteral("box")), QStringLiteral("127.0.0.1:1"), kNow));
+        QCOMPARE(ingestOne(store, first.clientId, testdata::makeBatch(1, 10, 0, kNow)).front().status, Status::Stored);
+        QCOMPARE(ingestOne(store, first.clientId, testdata::makeBatch(2, 10, 0, kNow + 10'000)).front().status, Status::Stored);
+        STORE_OK(store.enrolment().revoke(first.clientId, kNow + 30'000));
+        STORE_OK(store.enrolment().markAllOffline(kNow + 30'000, QStringLiteral("test")));
+        // The machine comes back under a new identity (its agent presents an ID this server
+        // does not know, so its first batch is its baseline); batches 3-5 were lost on the way
+        // and the new identity starts ten minutes later.
+        const QString next = STORE_OK(store.enrolment().authenticate(
+                makeHello(QStringLiteral("box"), QStringLiteral("0123456789ab"), QStringLiteral("lost")),
+                QStringLiteral("127.0.0.1:3"), kNow + 600'000)).clientId;
+        QCOMPARE(ingestOne(store, next, testdata::makeBatch(6, 10, 0, kNow + 600'000)).front().status, Status::Stored);
+        const MergeResult r = STORE_OK(store.inventory().mergeClients(first.clientId, next, kNow + 700'000));
+        QVERIFY(r.gapRecorded);
+        QCOMPARE(r.samplesMoved, 20u);
+        QCOMPARE(r.gapsMoved, 1u); // the old identity's own (its agent's first drop count)
+        QList<Store::Gap> gaps = STORE_OK(store.history().gaps(next));
+        QCOMPARE(gaps.size(), 2);
+        std::sort(gaps.begin(), gaps.end(), [](const auto &x, const auto &y) { return x.endMs < y.endMs; });
+        QCOMPARE(gaps.back().reason, QStringLiteral("re-enrolled"));
+        QCOMPARE(gaps.back().startMs, kNow + 19'000);
+        QCOMPARE(gaps.back().endMs, kNow + 600'000);
+        QCOMPARE(gaps.back().sequenceFirst, 3u);
+        QCOMPARE(gaps.back().sequenceLast, 5u);
+    }
+
     // --- inventory ------------------------------------------------------------------------------
 
     void clientsRoundTrip()

@@ -40,7 +40,10 @@ StoreResult<void> AlertMonitor::load(qint64 nowMs)
     if (!clients)
         return clients.error();
     std::vector<AlertTransition> none;
-    m_engine.setRules(AlertRuleSet(*rows), nowMs, none);
+    auto groups = m_store.inventory().groupMembership();
+    if (!groups)
+        return groups.error();
+    m_engine.setRules(AlertRuleSet(*rows, *groups), nowMs, none);
     for (const ClientInfo &c : std::as_const(*clients)) {
         if (c.forgotten || c.blockedMs > 0)
             continue;
@@ -253,12 +256,23 @@ StoreResult<void> AlertMonitor::setRule(const QString &rule, const QString &clie
                                       .arg(info.minThreshold)
                                       .arg(info.maxThreshold));
     }
+    if (clientId.startsWith(QLatin1Char('@')))
+        if (const QString problem = ConfigStore::groupNameProblem(clientId.mid(1)); !problem.isEmpty())
+            return storeError(StoreError::Kind::Invalid, problem);
     if (auto r = m_store.alerts().setRule(rule, clientId, settings); !r)
         return r;
+    return reloadRules(nowMs);
+}
+
+StoreResult<void> AlertMonitor::reloadRules(qint64 nowMs)
+{
     auto rows = m_store.alerts().rules();
     if (!rows)
         return rows.error();
-    m_engine.setRules(AlertRuleSet(*rows), nowMs, m_transitions);
+    auto groups = m_store.inventory().groupMembership();
+    if (!groups)
+        return groups.error();
+    m_engine.setRules(AlertRuleSet(*rows, *groups), nowMs, m_transitions);
     return {};
 }
 

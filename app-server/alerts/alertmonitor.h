@@ -49,6 +49,11 @@ public:
     /** Writes transitions observed since the last call; returns the notices to send. */
     std::vector<AlertNotice> settle(qint64 nowMs);
 
+    /**
+     * Reads the rules and group memberships again (a group or rule changed, here or in another
+     * process) and applies them at once.
+     */
+    StoreResult<void> reloadRules(qint64 nowMs);
     /** Stores a rule setting (empty client: the fleet default) and applies it at once. */
     StoreResult<void> setRule(const QString &rule, const QString &clientId,
                               const std::optional<AlertRuleSettings> &settings, qint64 nowMs);

@@ -49,9 +49,15 @@ AlertRuleSet::AlertRuleSet()
         m_defaults[std::size_t(info.rule)] = info.shipped;
 }
 
-AlertRuleSet::AlertRuleSet(const QList<AlertRuleRow> &rows)
+QString groupRuleScope(const QString &group)
+{
+    return QLatin1Char('@') + group;
+}
+
+AlertRuleSet::AlertRuleSet(const QList<AlertRuleRow> &rows, QHash<QString, QString> groupOf)
     : AlertRuleSet()
 {
+    m_groupOf = std::move(groupOf);
     for (const AlertRuleRow &row : rows) {
         const auto rule = alertRuleFromKey(row.rule);
         if (!rule)
@@ -63,21 +69,36 @@ AlertRuleSet::AlertRuleSet(const QList<AlertRuleRow> &rows)
     }
 }
 
-RuleSettingsArray AlertRuleSet::forClient(const QString &clientId) const
+void AlertRuleSet::overlay(RuleSettingsArray &out, const Overrides *overrides)
+{
+    if (!overrides)
+        return;
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if ((*overrides)[i])
+            out[i] = *(*overrides)[i];
+}
+
+RuleSettingsArray AlertRuleSet::forGroup(const QString &group) const
 {
     RuleSettingsArray out = m_defaults;
-    const auto it = m_overrides.constFind(clientId);
-    if (it == m_overrides.cend())
-        return out;
-    for (std::size_t i = 0; i < out.size(); ++i)
-        if ((*it)[i])
-            out[i] = *(*it)[i];
+    if (!group.isEmpty()) {
+        const auto it = m_overrides.constFind(groupRuleScope(group));
+        overlay(out, it == m_overrides.cend() ? nullptr : &*it);
+    }
     return out;
 }
 
-std::optional<AlertRuleSettings> AlertRuleSet::override(const QString &clientId, AlertRule rule) const
+RuleSettingsArray AlertRuleSet::forClient(const QString &clientId) const
 {
+    RuleSettingsArray out = forGroup(m_groupOf.value(clientId));
     const auto it = m_overrides.constFind(clientId);
+    overlay(out, it == m_overrides.cend() ? nullptr : &*it);
+    return out;
+}
+
+std::optional<AlertRuleSettings> AlertRuleSet::override(const QString &scope, AlertRule rule) const
+{
+    const auto it = m_overrides.constFind(scope);
     if (it == m_overrides.cend())
         return std::nullopt;
     return (*it)[std::size_t(rule)];

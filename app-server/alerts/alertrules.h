@@ -45,27 +45,39 @@ const std::array<AlertRuleInfo, alertRuleCount> &alertRules();
 using RuleSettingsArray = std::array<AlertRuleSettings, alertRuleCount>;
 
 /**
- * The shipped defaults, overlaid by stored fleet defaults (client ID empty) and then by
- * per-client overrides, rule by rule. Rows naming an unknown rule (a newer build's) are kept
- * in the database and ignored here.
+ * Where a group's rule overrides are stored: AlertRuleRow::clientId is "" for the fleet, a
+ * client ID (hexadecimal) for one client, or "@" and the group name for a group.
+ */
+QString groupRuleScope(const QString &group);
+
+/**
+ * The shipped defaults, overlaid by stored fleet defaults (client ID empty), then by the
+ * overrides of the client's group, then by the client's own, rule by rule. Rows naming an
+ * unknown rule (a newer build's) are kept in the database and ignored here.
  */
 class AlertRuleSet
 {
 public:
     AlertRuleSet();
-    explicit AlertRuleSet(const QList<AlertRuleRow> &rows);
+    /** @p groupOf: each grouped client's group (clients in no group are absent). */
+    explicit AlertRuleSet(const QList<AlertRuleRow> &rows, QHash<QString, QString> groupOf = {});
 
     const RuleSettingsArray &defaults() const { return m_defaults; }
     /** The settings in force for @p clientId. */
     RuleSettingsArray forClient(const QString &clientId) const;
-    /** The override of @p rule for @p clientId, if one is stored. */
-    std::optional<AlertRuleSettings> override(const QString &clientId, AlertRule rule) const;
-    /** Clients with at least one override. */
-    QList<QString> overriddenClients() const { return m_overrides.keys(); }
+    /** The settings in force for members of @p group with no override of their own. */
+    RuleSettingsArray forGroup(const QString &group) const;
+    /** The override of @p rule stored under @p scope (a client ID or groupRuleScope()), if any. */
+    std::optional<AlertRuleSettings> override(const QString &scope, AlertRule rule) const;
+    QString groupOf(const QString &clientId) const { return m_groupOf.value(clientId); }
 
 private:
+    using Overrides = std::array<std::optional<AlertRuleSettings>, alertRuleCount>;
+    static void overlay(RuleSettingsArray &out, const Overrides *overrides);
+
     RuleSettingsArray m_defaults;
-    QHash<QString, std::array<std::optional<AlertRuleSettings>, alertRuleCount>> m_overrides;
+    QHash<QString, Overrides> m_overrides; ///< by scope
+    QHash<QString, QString> m_groupOf;
 };
 
 /** "97 %", "2.4", "120 s": a rule's value with its unit. */

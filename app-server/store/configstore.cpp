@@ -169,25 +169,130 @@ StoreResult<AgentConfig> ConfigStore::effectiveConfig(const QString &clientId)
     auto result = defaultConfig();
     if (!result)
         return result;
-    auto q = m_db.exec(QStringLiteral("SELECT config_override, config_revision FROM clients"
-                                      " WHERE id = ?"),
+    auto q = m_db.exec(QStringLiteral("SELECT c.config_override, c.config_revision, g.config_override,"
+                                      " COALESCE(g.config_revision, 0), c.group_name FROM clients c"
+                                      " LEFT JOIN group_configs g ON g.name = c.group_name"
+                                      " AND c.group_name <> '' WHERE c.id = ?"),
                        {clientId});
     if (!q)
         return q.error();
     if (!q->next())
         return storeError(StoreError::Kind::NotFound, QStringLiteral("unknown client: %1").arg(clientId));
     const quint32 defaultRevision = result->revision;
-    if (!q->value(0).isNull()) {
-        const auto o = fromJson(q->value(0).toString());
-        if (o && codec::validate(Message(*o)).isEmpty())
+    auto apply = [&result](const QVariant &json, const QString &whose) {
+        if (json.isNull())
+            return false;
+        const auto o = fromJson(json.toString());
+        if (o && codec::validate(Message(*o)).isEmpty()) {
             *result = *o;
-        else
-            qCWarning(lcStore).noquote() << "override of" << clientId << "is unusable; using the default";
-    }
-    // Clearing an override must not make the revision go backwards: the client's own counter
-    // was bumped by that change, the default's was not.
-    result->revision = std::max(defaultRevision, q->value(1).toUInt());
+            return true;
+        }
+        qCWarning(lcStore).noquote() << "override of" << whose << "is unusable; skipping it";
+        return false;
+    };
+    if (!apply(q->value(0), clientId))
+        apply(q->value(2), QStringLiteral("group ") + q->value(4).toString());
+    // Clearing an override must not make the revision go backwards: the client's (or group's)
+    // own counter was bumped by that change, the default's was not.
+    result->revision = std::max({defaultRevision, q->value(1).toUInt(), q->value(3).toUInt()});
     return result;
+}
+
+QString ConfigStore::groupNameProblem(const QString &name)
+{
+    if (name.isEmpty())
+        return QStringLiteral("a group name cannot be empty");
+    if (name.size() > 64)
+        return QStringLiteral("a group name has at most 64 characters");
+    if (name != name.trimmed())
+        return QStringLiteral("a group name cannot start or end with a space");
+    for (const QChar c : name)
+        if (c.category() == QChar::Other_Control || c.category() == QChar::Other_Format)
+            return QStringLiteral("a group name cannot hold control characters");
+    return {};
+}
+
+StoreResult<quint32> ConfigStore::revisionCounter()
+{
+    auto v = m_db.scalar(QStringLiteral("SELECT value FROM settings WHERE key = 'config_counter'"));
+    if (!v)
+        return v.error();
+    return v->toUInt();
+}
+
+StoreResult<quint32> ConfigStore::setGroupOverride(const QString &group, const std::optional<AgentConfig> &config)
+{
+    if (const QString problem = groupNameProblem(group); !problem.isEmpty())
+        return storeError(StoreError::Kind::Invalid, problem);
+    if (config && !codec::validate(Message(*config)).isEmpty())
+        return invalidConfig(*config);
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto revision = bumpCounter();
+    if (!revision)
+        return revision;
+    QVariant json = QVariant(QMetaType(QMetaType::QString));
+    if (config) {
+        AgentConfig stored = *config;
+        stored.revision = *revision;
+        json = toJson(stored);
+    }
+    // The row stays when cleared: its revision keeps members from going backwards.
+    if (auto q = m_db.exec(QStringLiteral("INSERT INTO group_configs(name, config_override, config_revision)"
+                                          " VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                                          " config_override = excluded.config_override,"
+                                          " config_revision = excluded.config_revision"),
+                           {group, json, *revision});
+        !q)
+        return q.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    qCInfo(lcStore).noquote() << "behaviour of group" << group << (config ? "set" : "cleared")
+                              << "at revision" << *revision;
+    return *revision;
+}
+
+StoreResult<QHash<QString, AgentConfig>> ConfigStore::groupOverrides()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT name, config_override FROM group_configs"
+                                      " WHERE config_override IS NOT NULL"));
+    if (!q)
+        return q.error();
+    QHash<QString, AgentConfig> out;
+    while (q->next())
+        if (const auto c = fromJson(q->value(1).toString()))
+            out.insert(q->value(0).toString(), *c);
+    return out;
+}
+
+StoreResult<quint32> ConfigStore::setClientGroup(const QStringList &clientIds, const QString &group)
+{
+    if (!group.isEmpty())
+        if (const QString problem = groupNameProblem(group); !problem.isEmpty())
+            return storeError(StoreError::Kind::Invalid, problem);
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto revision = bumpCounter();
+    if (!revision)
+        return revision;
+    for (const QString &id : clientIds) {
+        // The client's own revision moves, so an agent whose effective config changed with its
+        // group sees a new revision and applies it.
+        auto q = m_db.exec(QStringLiteral("UPDATE clients SET group_name = ?, config_revision = ? WHERE id = ?"),
+                           {group.isEmpty() ? QStringLiteral("") : group, *revision, id});
+        if (!q)
+            return q.error();
+        if (q->numRowsAffected() != 1)
+            return storeError(StoreError::Kind::NotFound, QStringLiteral("unknown client: %1").arg(id));
+    }
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    qCInfo(lcStore).noquote() << clientIds.size() << (clientIds.size() == 1 ? "client" : "clients")
+                              << (group.isEmpty() ? QStringLiteral("left their group")
+                                                  : QStringLiteral("now in group ") + group);
+    return *revision;
 }
 
 StoreResult<void> ConfigStore::recordConfigApplied(const QString &clientId, quint32 revision,

@@ -87,13 +87,14 @@ StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer
             QStringLiteral("INSERT INTO clients(id, secret_salt, secret_hash, hostname, os_name,"
                            " os_version, kernel, arch, cpu_model, cpu_count, mem_total,"
                            " boot_time_ms, agent_version, first_seen_ms, last_seen_ms,"
-                           " connection_count, baseline_pending, enrolment_token)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)"),
+                           " connection_count, baseline_pending, enrolment_token, previous_id)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)"),
             {id, salt, secretHash(salt, secret), text(hello.hostname), text(hello.osName),
              text(hello.osVersion), text(hello.kernel), text(hello.arch), text(hello.cpuModel),
              int(hello.cpuCount), qint64(hello.memTotal), qint64(hello.bootTimeMs),
              text(hello.agentVersion), nowMs, nowMs, hello.agentId.isEmpty() ? 0 : 1,
-             tokenId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(tokenId)});
+             tokenId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(tokenId),
+             hello.agentId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(text(hello.agentId))});
     if (!inserted)
         return inserted.error();
     const qint64 num = inserted->lastInsertId().toLongLong();

@@ -4,6 +4,9 @@
 #include "configstore.h"
 #include "database.h"
 #include "storelogging.h"
+#include "transaction.h"
+
+#include <QRegularExpression>
 
 #include <algorithm>
 
@@ -31,8 +34,10 @@ StoreResult<QList<ClientInfo>> Inventory::query(const QString &whereClause, cons
                     "        AND k.disconnected_ms IS NULL),"
                     " c.forgotten_ms IS NOT NULL, c.config_override IS NOT NULL, c.config_revision,"
                     " c.applied_revision, c.applied_ms, c.dropped_total, c.last_sequence,"
-                    " COALESCE(c.blocked_ms, 0)"
-                    " FROM clients c %1 ORDER BY c.id")
+                    " COALESCE(c.blocked_ms, 0), c.group_name, COALESCE(c.previous_id, ''),"
+                    " COALESCE(g.config_revision, 0)"
+                    " FROM clients c LEFT JOIN group_configs g"
+                    " ON g.name = c.group_name AND c.group_name <> '' %1 ORDER BY c.id")
                     .arg(whereClause),
             binds);
     if (!q)
@@ -59,12 +64,14 @@ StoreResult<QList<ClientInfo>> Inventory::query(const QString &whereClause, cons
         c.online = q->value(16).toBool();
         c.forgotten = q->value(17).toBool();
         c.hasOverride = q->value(18).toBool();
-        c.configRevision = std::max(defaultRevision, q->value(19).toUInt());
+        c.configRevision = std::max({defaultRevision, q->value(19).toUInt(), q->value(27).toUInt()});
         c.appliedRevision = q->value(20).toUInt();
         c.appliedMs = q->value(21).toLongLong();
         c.droppedTotal = q->value(22).toULongLong();
         c.lastSequence = q->value(23).toULongLong();
         c.blockedMs = q->value(24).toLongLong();
+        c.groupName = q->value(25).toString();
+        c.previousId = q->value(26).toString();
         list.append(c);
     }
     return list;
@@ -142,6 +149,244 @@ StoreResult<void> Inventory::forgetClient(const QString &id, bool deleteHistory,
         return unknownClient(id);
     qCInfo(lcStore).noquote() << (deleteHistory ? "deleted client and history" : "forgot client") << id;
     return {};
+}
+
+StoreResult<QHash<QString, QString>> Inventory::groupMembership()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT id, group_name FROM clients WHERE group_name <> ''"));
+    if (!q)
+        return q.error();
+    QHash<QString, QString> out;
+    while (q->next())
+        out.insert(q->value(0).toString(), q->value(1).toString());
+    return out;
+}
+
+StoreResult<QList<GroupInfo>> Inventory::groups()
+{
+    auto q = m_db.exec(QStringLiteral(
+            "SELECT name, sum(members), max(overridden) FROM ("
+            " SELECT group_name AS name, count(*) AS members, 0 AS overridden FROM clients"
+            "  WHERE group_name <> '' GROUP BY group_name"
+            " UNION ALL SELECT name, 0, config_override IS NOT NULL FROM group_configs)"
+            " GROUP BY name HAVING sum(members) > 0 OR max(overridden) ORDER BY name"));
+    if (!q)
+        return q.error();
+    QList<GroupInfo> out;
+    while (q->next())
+        out.append({q->value(0).toString(), q->value(1).toInt(), q->value(2).toBool()});
+    return out;
+}
+
+namespace {
+
+// The minute rollup's columns folded when two identities have a row for the same minute.
+constexpr const char *kMinColumns[] = {"user_min", "system_min", "iowait_min", "steal_min",
+                                       "used_min", "cache_min", "available_min", "swap_min"};
+constexpr const char *kMaxColumns[] = {"user_max", "system_max", "iowait_max", "steal_max",
+                                       "used_max", "cache_max", "available_max", "swap_max",
+                                       "mem_total"};
+
+} // namespace
+
+StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QString &newId, qint64 nowMs)
+{
+    if (oldId == newId)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("a client cannot be merged with itself"));
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto o = m_db.exec(QStringLiteral("SELECT num, forgotten_ms IS NOT NULL OR blocked_ms IS NOT NULL,"
+                                      " EXISTS(SELECT 1 FROM connections k WHERE k.client = c.num"
+                                      " AND k.disconnected_ms IS NULL), hostname"
+                                      " FROM clients c WHERE id = ?"),
+                       {oldId});
+    if (!o)
+        return o.error();
+    if (!o->next())
+        return unknownClient(oldId);
+    const qint64 oldNum = o->value(0).toLongLong();
+    const bool oldRetired = o->value(1).toBool();
+    const bool oldOnline = o->value(2).toBool();
+    o->finish();
+    // An identity that can still connect would go on adding history of its own.
+    if (!oldRetired)
+        return storeError(StoreError::Kind::Invalid,
+                          QStringLiteral("%1 can still connect: forget or revoke it before merging its history")
+                                  .arg(oldId));
+    if (oldOnline)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("%1 is still connected").arg(oldId));
+    auto newNumber = clientNum(newId);
+    if (!newNumber)
+        return newNumber.error();
+    const qint64 newNum = *newNumber;
+
+    MergeResult r;
+    // SQLite's numbered parameters (?1) let one value appear twice; Qt's driver counts each
+    // occurrence, so they become plain '?' with the values repeated in order.
+    auto run = [this](const QString &sql, const QVariantList &binds) {
+        static const QRegularExpression numbered(QStringLiteral("\\?(\\d+)"));
+        QString plain;
+        QVariantList values;
+        qsizetype at = 0;
+        for (auto it = numbered.globalMatch(sql); it.hasNext();) {
+            const QRegularExpressionMatch m = it.next();
+            plain += QStringView(sql).mid(at, m.capturedStart() - at);
+            plain += u'?';
+            values.append(binds.value(m.captured(1).toInt() - 1));
+            at = m.capturedEnd();
+        }
+        if (at == 0)
+            return m_db.exec(sql, binds);
+        plain += QStringView(sql).mid(at);
+        return m_db.exec(plain, values);
+    };
+
+    // Where the identities meet: the old one's newest sample and sequence, the new one's first after them.
+    auto edge = run(QStringLiteral("SELECT (SELECT max(ts_ms) FROM samples WHERE client = ?1),"
+                                   " (SELECT max(sequence) FROM batches WHERE client = ?1)"),
+                    {oldNum});
+    if (!edge)
+        return edge.error();
+    edge->next();
+    const QVariant oldLastMs = edge->value(0);
+    const QVariant oldLastSeq = edge->value(1);
+    edge->finish();
+
+    // Batches both identities stored (an unacked batch resent under the new ID): the new
+    // identity's copy stays, the old one's samples go, so nothing is counted twice.
+    const QString dupMinutes = QStringLiteral(
+            "SELECT (ts_ms / 60000) * 60000, count(*) FROM samples WHERE client = ?1"
+            " AND sequence IN (SELECT sequence FROM batches WHERE client = ?2) GROUP BY 1");
+    auto dups = run(dupMinutes, {oldNum, newNum});
+    if (!dups)
+        return dups.error();
+    QList<std::pair<qint64, qint64>> duplicateMinutes;
+    while (dups->next())
+        duplicateMinutes.append({dups->value(0).toLongLong(), dups->value(1).toLongLong()});
+    dups->finish();
+
+    // Minutes both identities have: folded into the new row, less the duplicates counted twice.
+    QStringList sets{QStringLiteral("n = sample_minutes.n + o.n"),
+                     QStringLiteral("first_ms = min(sample_minutes.first_ms, o.first_ms)"),
+                     QStringLiteral("last_ms = max(sample_minutes.last_ms, o.last_ms)")};
+    for (const char *c : kMinColumns)
+        sets.append(QStringLiteral("%1 = min(sample_minutes.%1, o.%1)").arg(QLatin1StringView(c)));
+    for (const char *c : kMaxColumns)
+        sets.append(QStringLiteral("%1 = max(sample_minutes.%1, o.%1)").arg(QLatin1StringView(c)));
+    const QList<std::pair<QString, QVariantList>> steps = {
+            {QStringLiteral("UPDATE sample_minutes SET %1 FROM (SELECT * FROM sample_minutes WHERE client = ?1) AS o"
+                            " WHERE sample_minutes.client = ?2 AND sample_minutes.minute_ms = o.minute_ms")
+                     .arg(sets.join(QStringLiteral(", "))),
+             {oldNum, newNum}},
+            {QStringLiteral("DELETE FROM sample_minutes WHERE client = ?1 AND minute_ms IN"
+                            " (SELECT minute_ms FROM sample_minutes WHERE client = ?2)"),
+             {oldNum, newNum}},
+            {QStringLiteral("UPDATE sample_minutes SET client = ?2 WHERE client = ?1"), {oldNum, newNum}},
+    };
+    for (const auto &[sql, binds] : steps)
+        if (auto q = run(sql, binds); !q)
+            return q.error();
+    for (const auto &[minute, count] : duplicateMinutes)
+        if (auto q = run(QStringLiteral("UPDATE sample_minutes SET n = n - ? WHERE client = ? AND minute_ms = ?"),
+                         {count, newNum, minute});
+            !q)
+            return q.error();
+
+    auto removed = run(QStringLiteral("DELETE FROM samples WHERE client = ?1 AND sequence IN"
+                                      " (SELECT sequence FROM batches WHERE client = ?2)"),
+                       {oldNum, newNum});
+    if (!removed)
+        return removed.error();
+    r.duplicateSamples = quint64(removed->numRowsAffected());
+    auto moved = run(QStringLiteral("UPDATE samples SET client = ?2 WHERE client = ?1"), {oldNum, newNum});
+    if (!moved)
+        return moved.error();
+    r.samplesMoved = quint64(moved->numRowsAffected());
+    if (auto q = run(QStringLiteral("DELETE FROM batches WHERE client = ?1 AND sequence IN"
+                                    " (SELECT sequence FROM batches WHERE client = ?2)"),
+                     {oldNum, newNum});
+        !q)
+        return q.error();
+    auto batches = run(QStringLiteral("UPDATE batches SET client = ?2 WHERE client = ?1"), {oldNum, newNum});
+    if (!batches)
+        return batches.error();
+    r.batchesMoved = quint64(batches->numRowsAffected());
+    auto gaps = run(QStringLiteral("UPDATE gaps SET client = ?2 WHERE client = ?1"), {oldNum, newNum});
+    if (!gaps)
+        return gaps.error();
+    r.gapsMoved = quint64(gaps->numRowsAffected());
+    if (auto q = run(QStringLiteral("UPDATE connections SET client = ?2 WHERE client = ?1"), {oldNum, newNum}); !q)
+        return q.error();
+
+    if (!oldLastMs.isNull()) {
+        auto next = run(QStringLiteral("SELECT min(ts_ms), (SELECT min(sequence) FROM batches WHERE client = ?1"
+                                       " AND sequence > ?3) FROM samples WHERE client = ?1 AND ts_ms > ?2"),
+                        {newNum, oldLastMs, oldLastSeq.isNull() ? QVariant(0) : oldLastSeq});
+        if (!next)
+            return next.error();
+        next->next();
+        if (!next->value(0).isNull()) {
+            const qint64 fromMs = oldLastMs.toLongLong();
+            const qint64 toMs = next->value(0).toLongLong();
+            const quint64 lastSeq = oldLastSeq.toULongLong();
+            const quint64 nextSeq = next->value(1).isNull() ? 0 : next->value(1).toULongLong();
+            const bool missing = nextSeq > lastSeq + 1;
+            next->finish();
+            if (missing || toMs - fromMs > 30000) {
+                auto g = run(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first,"
+                                            " seq_last, samples_lost, recorded_ms) VALUES (?,?,?,?,?,?,0,?)"),
+                             {newNum, fromMs, toMs, QStringLiteral("re-enrolled"),
+                              missing ? QVariant(lastSeq + 1) : QVariant(QMetaType(QMetaType::LongLong)),
+                              missing ? QVariant(nextSeq - 1) : QVariant(QMetaType(QMetaType::LongLong)), nowMs});
+                if (!g)
+                    return g.error();
+                r.gapRecorded = true;
+            }
+        }
+    }
+
+    // The old identity's behaviour override and group carry over unless the new one has its
+    // own: that is what the user set up for this machine. Either change moves the revision.
+    const QList<std::pair<QString, QVariantList>> tail = {
+            {QStringLiteral("UPDATE clients SET"
+                            " first_seen_ms = min(first_seen_ms, (SELECT first_seen_ms FROM clients WHERE num = ?1)),"
+                            " connection_count = connection_count + (SELECT connection_count FROM clients WHERE num = ?1),"
+                            " sample_count = sample_count + ?3,"
+                            " last_sequence = max(last_sequence, (SELECT last_sequence FROM clients WHERE num = ?1)),"
+                            " config_revision = CASE WHEN (config_override IS NULL AND (SELECT config_override"
+                            "   FROM clients WHERE num = ?1) IS NOT NULL) OR (group_name = '' AND (SELECT group_name"
+                            "   FROM clients WHERE num = ?1) <> '') THEN (SELECT CAST(value AS INTEGER) + 1 FROM"
+                            "   settings WHERE key = 'config_counter') ELSE config_revision END,"
+                            " config_override = COALESCE(config_override, (SELECT config_override FROM clients WHERE num = ?1)),"
+                            " group_name = CASE WHEN group_name = '' THEN (SELECT group_name FROM clients WHERE num = ?1)"
+                            "   ELSE group_name END,"
+                            " previous_id = (SELECT previous_id FROM clients WHERE num = ?1)"
+                            " WHERE num = ?2"),
+             {oldNum, newNum, qint64(r.samplesMoved)}},
+            {QStringLiteral("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'config_counter'"), {}},
+            {QStringLiteral("UPDATE alerts SET resolved_ms = ?1, resolution = 'client merged'"
+                            " WHERE client_id = ?2 AND resolved_ms IS NULL"),
+             {nowMs, oldId}},
+            {QStringLiteral("INSERT OR IGNORE INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms)"
+                            " SELECT rule, ?2, enabled, threshold, for_ms, resolve_ms FROM alert_rules WHERE client_id = ?1"),
+             {oldId, newId}},
+            {QStringLiteral("DELETE FROM alert_rules WHERE client_id = ?"), {oldId}},
+            {QStringLiteral("DELETE FROM clients WHERE num = ?"), {oldNum}},
+    };
+    for (const auto &[sql, binds] : tail)
+        if (auto q = run(sql, binds); !q)
+            return q.error();
+    auto alerts = run(QStringLiteral("UPDATE alerts SET client_id = ?2 WHERE client_id = ?1"), {oldId, newId});
+    if (!alerts)
+        return alerts.error();
+    r.alertsMoved = quint64(alerts->numRowsAffected());
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    qCInfo(lcStore).noquote() << "merged the history of" << oldId << "into" << newId << ":" << r.samplesMoved
+                              << "samples," << r.batchesMoved << "batches," << r.duplicateSamples
+                              << "duplicate samples dropped";
+    return r;
 }
 
 StoreResult<qint64> Inventory::clientNum(const QString &id)

@@ -4,6 +4,7 @@
 #include "storeresult.h"
 #include "storetypes.h"
 
+#include <QHash>
 #include <QList>
 #include <QStringList>
 
@@ -32,6 +33,19 @@ public:
      * (it must enrol again, under a new ID) and its history stays exportable.
      */
     StoreResult<void> forgetClient(const QString &id, bool deleteHistory, qint64 nowMs);
+    /** The group of every client in one. */
+    StoreResult<QHash<QString, QString>> groupMembership();
+    /** Groups with at least one member or a behaviour override, ordered by name. */
+    StoreResult<QList<GroupInfo>> groups();
+    /**
+     * Joins the history of @p oldId (forgotten or revoked, not connected) to @p newId in one
+     * transaction: samples, batches, gaps, connections, minute rollups, alerts and alert
+     * overrides move; batches both identities stored are kept once (the new one's); the time
+     * between the two is recorded as a "re-enrolled" gap when batches are missing or it lasted
+     * more than 30 s; the old behaviour override and group are kept when the new one has none;
+     * then @p oldId is gone. Invalid when the old client could still connect.
+     */
+    StoreResult<MergeResult> mergeClients(const QString &oldId, const QString &newId, qint64 nowMs);
     /** The row key of client @p id; NotFound when there is none. */
     StoreResult<qint64> clientNum(const QString &id);
     /** Row keys of every client, ordered by ID. */

@@ -192,6 +192,21 @@ constexpr const char *kSchemaV6[] = {
          last_error_ms INTEGER))",
 };
 
+// Version 7: groups (issue 15). A client is in at most one group, so behaviour and alert rules
+// resolve in one order (client, group, fleet) with no tie to break; a group's behaviour
+// override keeps its revision when cleared, so members' revisions never go backwards. A client
+// enrolled anew by an agent that presented an ID (forgotten, or a replaced database) remembers
+// that ID, so its history can be merged with the old identity.
+constexpr const char *kSchemaV7[] = {
+    "ALTER TABLE clients ADD COLUMN group_name TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX clients_group ON clients(group_name) WHERE group_name <> ''",
+    "ALTER TABLE clients ADD COLUMN previous_id TEXT",
+    R"(CREATE TABLE group_configs (
+         name TEXT PRIMARY KEY,
+         config_override TEXT,
+         config_revision INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID)",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -251,7 +266,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

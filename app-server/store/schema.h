@@ -15,7 +15,7 @@ class Database;
 class Schema
 {
 public:
-    static constexpr int currentVersion = 6;
+    static constexpr int currentVersion = 7;
 
     /**
      * Read-write: creates or migrates to currentVersion in one write transaction (another

@@ -62,6 +62,29 @@ struct ClientInfo : SystemFacts {
     qint64 appliedMs = 0;
     quint64 droppedTotal = 0;
     quint64 lastSequence = 0;
+    QString groupName;  ///< empty: in no group
+    /**
+     * The ID its agent presented when this identity was issued (the old one was forgotten or
+     * unknown): the history `autofactory merge` can join to this one. Empty for a new agent.
+     */
+    QString previousId;
+};
+
+/** One group as `autofactory group list` and the dashboard show it. */
+struct GroupInfo {
+    QString name;
+    int members = 0;
+    bool hasConfigOverride = false;
+};
+
+/** What Inventory::mergeClients() did. */
+struct MergeResult {
+    quint64 samplesMoved = 0;
+    quint64 duplicateSamples = 0; ///< the old identity's copies of batches the new one also stored: removed
+    quint64 batchesMoved = 0;
+    quint64 gapsMoved = 0;
+    quint64 alertsMoved = 0;
+    bool gapRecorded = false; ///< the time between the identities was recorded as a gap
 };
 
 /** A recorded hole in a client's history, with its reason. */
