@@ -18,6 +18,7 @@
 #include "mainwindow.h"
 #include "overviewwidget.h"
 #include "clienttile.h"
+#include "alerts/alertrules.h"
 #include "sampling/sampler.h"
 #include "servercore.h"
 #include "storereader.h"
@@ -930,6 +931,118 @@ private Q_SLOTS:
         for (const QString &host : {QStringLiteral("one ("), QStringLiteral("two ("), QStringLiteral("three (")})
             QVERIFY2(asked.contains(host), qPrintable(asked));
         QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 0, 10000);
+        window.close();
+        core.stop();
+    }
+
+    void groupsFilterTheFleetAndShareBehaviour()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("groups.db"));
+        QString oldBox, box;
+        {
+            server::Store store(db);
+            QVERIFY(store.open().ok());
+            store.enrolment().setTokenRequired(false);
+            for (const QString &host : {QStringLiteral("web-1"), QStringLiteral("web-2"), QStringLiteral("db-1")}) {
+                Hello hello;
+                hello.hostname = host;
+                QVERIFY(store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), 1'780'000'000'000).ok());
+            }
+            // A machine forgotten once and back under a new identity.
+            Hello hello;
+            hello.hostname = QStringLiteral("box");
+            const auto first = store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), 1'780'000'000'000);
+            QVERIFY(first.ok());
+            oldBox = first->clientId;
+            QVERIFY(store.inventory().forgetClient(oldBox, false, 1'780'000'000'001).ok());
+            hello.agentId = oldBox;
+            hello.secret = first->issuedSecret;
+            const auto again = store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), 1'780'000'000'002);
+            QVERIFY(again.ok());
+            box = again->clientId;
+            QVERIFY(store.enrolment().markAllOffline(1'780'000'000'003, QStringLiteral("test")).ok());
+        }
+        server::ServerCore core(coreOptions(QStringLiteral("groups.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 5, 10000);
+
+        // Select the two web hosts and put them into one group.
+        window.searchBox()->setText(QStringLiteral("web-"));
+        QTRY_COMPARE(window.proxy()->rowCount(), 2);
+        window.tableView()->selectAll();
+        window.setGroupOfSelected(QStringLiteral("frontend"));
+        const auto groupOf = [&](const QString &host) {
+            for (int r = 0; r < window.model()->rowCount(); ++r)
+                if (window.model()->rowAt(r).info.hostname == host)
+                    return window.model()->rowAt(r).info.groupName;
+            return QStringLiteral("?");
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(groupOf(QStringLiteral("web-2")), QStringLiteral("frontend"), 10000);
+        QCOMPARE(groupOf(QStringLiteral("web-1")), QStringLiteral("frontend"));
+        QCOMPARE(groupOf(QStringLiteral("db-1")), QString());
+        window.searchBox()->clear();
+
+        // Shown in the table, searchable, filterable in the table and the overview alike.
+        QCOMPARE(window.model()->headerData(ClientTableModel::GroupColumn, Qt::Horizontal).toString(), QStringLiteral("Group"));
+        window.searchBox()->setText(QStringLiteral("frontend"));
+        QTRY_COMPARE(window.proxy()->rowCount(), 2);
+        window.searchBox()->clear();
+        QTRY_VERIFY(window.groupFilter()->findData(QStringLiteral("frontend")) >= 0);
+        window.setGroupFilter(QStringLiteral("frontend"));
+        QCOMPARE(window.proxy()->rowCount(), 2);
+        QCOMPARE(window.overview()->orderedTiles().size(), 2);
+        for (ClientTile *tile : window.overview()->orderedTiles())
+            QCOMPARE(tile->group(), QStringLiteral("frontend"));
+        window.setGroupFilter(QStringLiteral(""));
+        QCOMPARE(window.proxy()->rowCount(), 3); // db-1 and both box identities
+        QCOMPARE(window.overview()->orderedTiles().size(), 3);
+        // The overview's own box drives the table too.
+        auto *overviewBox = window.overview()->findChild<QComboBox *>(QStringLiteral("overviewGroupFilter"));
+        QVERIFY(overviewBox);
+        overviewBox->setCurrentIndex(0);
+        Q_EMIT overviewBox->activated(0);
+        QCOMPARE(window.proxy()->rowCount(), 5);
+        QCOMPARE(window.groupFilter()->currentIndex(), 0);
+
+        // Alert rules and behaviour can be set for the group.
+        AlertRulesDialog *rules = window.showAlertRules();
+        QVERIFY(rules->findChild<QComboBox *>(QStringLiteral("ruleScope"))->findData(server::groupRuleScope(QStringLiteral("frontend"))) >= 0);
+        rules->selectScope(server::groupRuleScope(QStringLiteral("frontend")));
+        QCOMPARE(rules->scope(), server::groupRuleScope(QStringLiteral("frontend")));
+        rules->close();
+        window.tableView()->clearSelection();
+        auto *behaviour = new AgentConfigDialog(&core, window.reader(), window.model(), &window);
+        QTRY_VERIFY_WITH_TIMEOUT(behaviour->isLoaded(), 10000);
+        behaviour->selectClient(server::groupRuleScope(QStringLiteral("frontend")));
+        AgentConfig slow = behaviour->editedDefault();
+        slow.sampleIntervalMs = 2000;
+        slow.sendIntervalMs = 10'000;
+        behaviour->setEditedOverride(server::groupRuleScope(QStringLiteral("frontend")), slow);
+        behaviour->save();
+        QString web1;
+        for (int r = 0; r < window.model()->rowCount(); ++r)
+            if (window.model()->rowAt(r).info.hostname == QStringLiteral("web-1"))
+                web1 = window.model()->rowAt(r).info.id;
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            server::Store reader(db, {server::StoreOptions::Mode::ReadOnly});
+            if (!reader.open())
+                return false;
+            const auto effective = reader.configs().effectiveConfig(web1);
+            return effective && effective->sampleIntervalMs == 2000;
+        }(), 10000);
+        delete behaviour;
+
+        // Merge: the new identity's predecessor is offered first, and its row goes.
+        QCOMPARE(window.mergeCandidates(box).value(0), oldBox);
+        QCOMPARE(window.mergeCandidates(web1), QStringList{oldBox}); // only retired identities are offered
+        core.mergeClients(oldBox, box);
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowOf(oldBox), -1, 10000);
+        QTRY_VERIFY(window.statusBar()->currentMessage().startsWith(QStringLiteral("Merged %1 into %2").arg(oldBox, box)));
         window.close();
         core.stop();
     }

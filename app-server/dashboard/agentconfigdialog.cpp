@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "agentconfigdialog.h"
 
+#include "alerts/alertrules.h"
+
 #include "duration.h"
 
 #include "clienttablemodel.h"
@@ -57,7 +59,17 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     bold.setBold(true);
     defaults->setFont(bold);
     if (clients) {
-        // Sorted by hostname after the default, which stays first.
+        // Groups after the default, then clients sorted by hostname.
+        QStringList groups;
+        for (int row = 0; row < clients->rowCount(); ++row)
+            if (const QString &g = clients->rowAt(row).info.groupName; !g.isEmpty()) {
+                m_groupOf.insert(clients->rowAt(row).info.id, g);
+                if (!groups.contains(g))
+                    groups.append(g);
+            }
+        groups.sort(Qt::CaseInsensitive);
+        for (const QString &g : std::as_const(groups))
+            addGroupItem(g);
         QList<std::pair<QString, QString>> hosts;
         for (int row = 0; row < clients->rowCount(); ++row) {
             const ClientTableModel::Row &r = clients->rowAt(row);
@@ -139,7 +151,7 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
             return;
         const QString id = currentId();
         if (on)
-            m_overrides.insert(id, m_overrides.value(id, m_default));
+            m_overrides.insert(id, m_overrides.value(id, inherited(id)));
         else
             m_overrides.remove(id);
         showEntry(m_list->currentRow());
@@ -148,6 +160,28 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     connect(reader, &StoreReader::configsLoaded, this, &AgentConfigDialog::onLoaded,
             Qt::SingleShotConnection);
     QMetaObject::invokeMethod(reader, [reader] { reader->loadConfigs(); });
+}
+
+void AgentConfigDialog::addGroupItem(const QString &group)
+{
+    int at = 1;
+    while (at < m_list->count() && m_list->item(at)->data(Qt::UserRole).toString().startsWith(u'@'))
+        ++at;
+    auto *item = new QListWidgetItem(tr("Group %1").arg(group));
+    item->setData(Qt::UserRole, server::groupRuleScope(group));
+    item->setToolTip(tr("What members of %1 do unless they have their own").arg(group));
+    QFont italic = item->font();
+    italic.setItalic(true);
+    item->setFont(italic);
+    m_list->insertItem(at, item);
+}
+
+AgentConfig AgentConfigDialog::inherited(const QString &id) const
+{
+    if (id.isEmpty() || id.startsWith(u'@'))
+        return m_default;
+    const QString group = m_groupOf.value(id);
+    return group.isEmpty() ? m_default : m_overrides.value(server::groupRuleScope(group), m_default);
 }
 
 QString AgentConfigDialog::currentId() const
@@ -161,6 +195,16 @@ void AgentConfigDialog::onLoaded(const AgentConfig &defaults, const QHash<QStrin
     m_default = m_loadedDefault = defaults;
     m_overrides = m_loadedOverrides = overrides;
     m_loaded = true;
+    // A group with its own behaviour and no members yet still gets its entry.
+    for (auto it = overrides.cbegin(); it != overrides.cend(); ++it) {
+        if (!it.key().startsWith(u'@'))
+            continue;
+        bool listed = false;
+        for (int i = 1; i < m_list->count() && !listed; ++i)
+            listed = m_list->item(i)->data(Qt::UserRole).toString() == it.key();
+        if (!listed)
+            addGroupItem(it.key().mid(1));
+    }
     m_saveButton->setEnabled(true);
     m_note->setText(tr("Default revision %1. Saving pushes the change to connected agents at once; "
                        "the Config column of the clients table shows when each has applied it.")
@@ -195,9 +239,13 @@ void AgentConfigDialog::showEntry(int row)
     m_updatingForm = true;
     const bool isDefault = id.isEmpty();
     m_override->setVisible(!isDefault);
+    m_override->setText(id.startsWith(u'@') ? tr("Own behaviour for this group (members without their own use it)")
+                        : m_groupOf.contains(id)
+                                ? tr("Override for this client (instead of group %1's)").arg(m_groupOf.value(id))
+                                : tr("Override the default for this client"));
     m_override->setChecked(!isDefault && m_overrides.contains(id));
     const bool editable = isDefault || m_overrides.contains(id);
-    const AgentConfig shown = isDefault ? m_default : m_overrides.value(id, m_default);
+    const AgentConfig shown = isDefault ? m_default : m_overrides.value(id, inherited(id));
     configToForm(shown);
     // What is shown now is the entry's stored value: no field is wrong in it.
     for (QLineEdit *edit : {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax, m_giveUp, m_spoolAgeH})
@@ -352,9 +400,12 @@ void AgentConfigDialog::save()
         const std::optional<AgentConfig> now = editedOverride(id);
         const auto before = m_loadedOverrides.constFind(id);
         const bool had = before != m_loadedOverrides.constEnd();
-        if (!now && had)
-            m_core->setClientOverride(id, std::nullopt);
-        else if (now && (!had || !same(*now, *before)))
+        const bool changed = (!now && had) || (now && (!had || !same(*now, *before)));
+        if (!changed)
+            continue;
+        if (id.startsWith(u'@'))
+            m_core->setGroupOverride(id.mid(1), now);
+        else
             m_core->setClientOverride(id, now);
     }
     accept();

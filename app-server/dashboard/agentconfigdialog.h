@@ -28,7 +28,7 @@ class StoreReader;
 
 /**
  * Agent behaviour: the default sample/send/heartbeat intervals, reconnect policy and spool
- * limits, and per-client overrides. Current values are read on the reader thread; Save goes
+ * limits, per-group overrides (entries keyed "@" and the group name) and per-client overrides. Current values are read on the reader thread; Save goes
  * through ServerCore, which stores the change and pushes it to connected agents at once.
  */
 class AgentConfigDialog : public QDialog
@@ -38,7 +38,7 @@ public:
     AgentConfigDialog(server::ServerCore *core, StoreReader *reader, const ClientTableModel *clients,
                       QWidget *parent = nullptr);
 
-    /** Selects the default (empty ID) or a client's entry. */
+    /** Selects the default (empty ID), a group's ("@NAME") or a client's entry. */
     void selectClient(const QString &clientId);
     /** Values as currently edited: the default, or a client's override (nullopt: none). */
     AgentConfig editedDefault() const { return m_default; }
@@ -64,6 +64,10 @@ private:
     void formToConfig();
     void configToForm(const AgentConfig &config);
     QString currentId() const;
+    /** A group's entry, after the default and the other groups. */
+    void addGroupItem(const QString &group);
+    /** What @p id shows without an override: its group's behaviour, or the default. */
+    AgentConfig inherited(const QString &id) const;
 
     server::ServerCore *m_core;
     bool m_loaded = false;
@@ -72,6 +76,7 @@ private:
     AgentConfig m_loadedDefault;
     QHash<QString, AgentConfig> m_overrides;
     QHash<QString, AgentConfig> m_loadedOverrides;
+    QHash<QString, QString> m_groupOf; ///< client ID -> group, for clients in one
 
     QListWidget *m_list = nullptr;
     QCheckBox *m_override = nullptr;

@@ -16,7 +16,10 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <QMap>
+
 #include <algorithm>
+#include <ranges>
 
 namespace autofact::dashboard {
 
@@ -57,18 +60,38 @@ const char *ruleHelp(AlertRule rule)
     return "";
 }
 
+QHash<QString, QString> groupsOf(const ClientTableModel *clients)
+{
+    QHash<QString, QString> out;
+    for (int r = 0; r < clients->rowCount(); ++r)
+        if (const server::ClientInfo &info = clients->rowAt(r).info; !info.groupName.isEmpty())
+            out.insert(info.id, info.groupName);
+    return out;
+}
+
 } // namespace
 
 AlertRulesDialog::AlertRulesDialog(server::ServerCore *core, const ClientTableModel *clients,
                                    const QList<server::AlertRuleRow> &rows, QWidget *parent)
     : QDialog(parent)
     , m_core(core)
-    , m_stored(rows)
+    , m_stored(rows, groupsOf(clients))
 {
     setWindowTitle(tr("Alert rules"));
     m_scope = new QComboBox;
     m_scope->setObjectName(QStringLiteral("ruleScope"));
     m_scope->addItem(tr("Every client (defaults)"), QString());
+    // Groups next: what a group sets applies to its members without their own setting.
+    QMap<QString, int> groups;
+    for (const QString &group : groupsOf(clients))
+        ++groups[group];
+    for (const QString &scope : std::as_const(rows) | std::views::transform(&server::AlertRuleRow::clientId))
+        if (scope.startsWith(u'@'))
+            groups.insert(scope.mid(1), groups.value(scope.mid(1)));
+    for (auto it = groups.cbegin(); it != groups.cend(); ++it)
+        m_scope->addItem(it.value() == 1 ? tr("Group %1 (1 client)").arg(it.key())
+                                         : tr("Group %1 (%2 clients)").arg(it.key()).arg(it.value()),
+                         server::groupRuleScope(it.key()));
     // Sorted by hostname: the list a person scans for a machine.
     QList<std::pair<QString, QString>> hosts;
     for (const QString &id : clients->clientIds()) {
@@ -87,7 +110,9 @@ AlertRulesDialog::AlertRulesDialog(server::ServerCore *core, const ClientTableMo
     m_table->horizontalHeaderItem(HoldCol)->setToolTip(tr("The condition must hold this long before the alert fires"));
     m_table->horizontalHeaderItem(ResolveCol)->setToolTip(
             tr("And must be false this long before it resolves: no flapping at the threshold"));
-    m_table->horizontalHeaderItem(OverrideCol)->setToolTip(tr("This client's own setting instead of the default"));
+    m_table->horizontalHeaderItem(OverrideCol)->setToolTip(
+            tr("This client's or group's own setting instead of the one it inherits (a client inherits its "
+               "group's, a group the defaults)"));
     m_table->verticalHeader()->hide();
     m_table->setSelectionMode(QAbstractItemView::NoSelection);
     for (const server::AlertRuleInfo &info : server::alertRules()) {
@@ -121,8 +146,8 @@ AlertRulesDialog::AlertRulesDialog(server::ServerCore *core, const ClientTableMo
                                static_cast<QWidget *>(rw.resolveAfter)})
                 e->setEnabled(on);
             rw.threshold->setEnabled(on && server::alertRuleInfo(AlertRule(r)).hasThreshold);
-            if (!on && !m_loading) // back to the default: show what applies
-                setEdited(AlertRule(r), m_stored.defaults()[std::size_t(r)], false);
+            if (!on && !m_loading) // back to what it inherits: show what applies
+                setEdited(AlertRule(r), inherited(m_current)[std::size_t(r)], false);
             validate();
         });
         connect(w.holdFor, &QLineEdit::textChanged, this, &AlertRulesDialog::validate);
@@ -177,7 +202,9 @@ void AlertRulesDialog::load(const QString &clientId)
     m_current = clientId;
     const bool client = !clientId.isEmpty();
     m_table->setColumnHidden(OverrideCol, !client);
-    const server::RuleSettingsArray effective = client ? m_stored.forClient(clientId) : m_stored.defaults();
+    const server::RuleSettingsArray effective = !client                      ? m_stored.defaults()
+                                                : clientId.startsWith(u'@') ? m_stored.forGroup(clientId.mid(1))
+                                                                            : m_stored.forClient(clientId);
     const auto edits = m_edits.value(clientId);
     for (int r = 0; r < server::alertRuleCount; ++r) {
         const AlertRule rule = AlertRule(r);
@@ -195,6 +222,13 @@ void AlertRulesDialog::load(const QString &clientId)
     }
     m_loading = false;
     validate();
+}
+
+server::RuleSettingsArray AlertRulesDialog::inherited(const QString &scope) const
+{
+    if (scope.isEmpty() || scope.startsWith(u'@'))
+        return m_stored.defaults();
+    return m_stored.forGroup(m_stored.groupOf(scope));
 }
 
 void AlertRulesDialog::setEdited(AlertRule rule, const AlertRuleSettings &s, bool override)

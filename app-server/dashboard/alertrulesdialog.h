@@ -24,7 +24,8 @@ class ClientTableModel;
 
 /**
  * The rule editor: every rule's switch, threshold, hold time ("fire after") and resolve time,
- * for every client (the fleet defaults over the shipped ones) or as one client's override.
+ * for every client (the fleet defaults over the shipped ones), as a group's override or as one
+ * client's.
  * Save sends only what changed, through ServerCore; the server applies it at once.
  */
 class AlertRulesDialog : public QDialog
@@ -34,7 +35,7 @@ public:
     AlertRulesDialog(server::ServerCore *core, const ClientTableModel *clients,
                      const QList<server::AlertRuleRow> &rows, QWidget *parent = nullptr);
 
-    /** Shows the defaults (empty ID) or a client's rules. */
+    /** Shows the defaults (empty ID), a group's (server::groupRuleScope()) or a client's rules. */
     void selectScope(const QString &clientId);
     QString scope() const;
     /** The edited settings of @p rule in the current scope; nullopt when the form is invalid. */
@@ -62,6 +63,8 @@ private:
         QLineEdit *resolveAfter = nullptr;
     };
     void load(const QString &clientId);
+    /** What @p scope gets where it has no override: a client its group's, a group the defaults. */
+    server::RuleSettingsArray inherited(const QString &scope) const;
     void captureScope();
     void validate();
 

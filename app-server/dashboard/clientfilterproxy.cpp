@@ -32,9 +32,20 @@ void ClientFilterProxy::setStateFilter(StateFilter filter)
     invalidateFilter();
 }
 
+void ClientFilterProxy::setGroupFilter(const std::optional<QString> &group)
+{
+    if (group == m_group)
+        return;
+    m_group = group;
+    invalidateFilter();
+}
+
 bool ClientFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
 {
     const QAbstractItemModel *model = sourceModel();
+    if (m_group
+        && !groupMatches(m_group, model->index(sourceRow, ClientTableModel::GroupColumn, sourceParent).data().toString()))
+        return false;
     if (m_state != StateFilter::All) {
         using Status = ClientTableModel::Status;
         const auto status = Status(model->index(sourceRow, 0, sourceParent).data(ClientTableModel::StatusRole).toInt());
@@ -56,7 +67,7 @@ bool ClientFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourc
     if (m_search.isEmpty())
         return true;
     for (int column : {ClientTableModel::HostnameColumn, ClientTableModel::IdColumn,
-                       ClientTableModel::OsColumn, ClientTableModel::StatusColumn}) {
+                       ClientTableModel::OsColumn, ClientTableModel::StatusColumn, ClientTableModel::GroupColumn}) {
         const QString text = model->index(sourceRow, column, sourceParent).data().toString();
         if (text.contains(m_search, Qt::CaseInsensitive))
             return true;

@@ -143,8 +143,25 @@ QVariant ClientTableModel::displayData(const Row &row, int column) const
         return tr("r%1 → r%2 pending").arg(row.info.appliedRevision).arg(row.info.configRevision);
     case AlertsColumn:
         return row.alerts.isEmpty() ? QString() : QString::number(row.alerts.size());
+    case GroupColumn:
+        return row.info.groupName;
     }
     return {};
+}
+
+bool ClientTableModel::isNumeric(int column)
+{
+    return column >= CpuColumn && column != LastSeenColumn && column != ConfigColumn && column != GroupColumn;
+}
+
+QStringList ClientTableModel::groups() const
+{
+    QStringList out;
+    for (const Row &r : m_rows)
+        if (!r.info.groupName.isEmpty() && !out.contains(r.info.groupName))
+            out.append(r.info.groupName);
+    out.sort(Qt::CaseInsensitive);
+    return out;
 }
 
 QVariant ClientTableModel::sortData(const Row &row, int column) const
@@ -192,7 +209,7 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
     case StatusRole:
         return int(status(row));
     case Qt::TextAlignmentRole:
-        if (column >= CpuColumn && column != LastSeenColumn && column != ConfigColumn)
+        if (isNumeric(column))
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
     case Qt::ForegroundRole:
@@ -259,6 +276,7 @@ QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, 
         case DroppedColumn: return tr("Samples the agent dropped because its spool was full (in all)");
         case ConfigColumn: return tr("Behaviour revision the agent runs, and whether a newer one is pending");
         case AlertsColumn: return tr("Alerts firing for this client");
+        case GroupColumn: return tr("The client's group: it shares the group's behaviour and alert rules");
         default: return {};
         }
     }
@@ -291,6 +309,8 @@ QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, 
         return tr("Dropped");
     case ConfigColumn:
         return tr("Config");
+    case GroupColumn:
+        return tr("Group");
     }
     return {};
 }

@@ -38,6 +38,7 @@ public:
         DroppedColumn,
         ConfigColumn,
         AlertsColumn, ///< alerts firing (the hostname carries a badge too)
+        GroupColumn,  ///< the client's group (last: saved header states keep their meaning)
         ColumnCount
     };
     Q_ENUM(Column)
@@ -105,6 +106,11 @@ public:
     const Row &rowAt(int row) const { return m_rows[std::size_t(row)]; }
     QStringList clientIds() const;
     Status status(const Row &row) const;
+
+    /** Columns holding numbers: aligned right, busiest first on the first click. */
+    static bool isNumeric(int column);
+    /** The group names clients are in, sorted. */
+    QStringList groups() const;
 
     /** "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
     static QString formatAgo(qint64 deltaMs);

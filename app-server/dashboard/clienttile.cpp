@@ -98,6 +98,15 @@ void ClientTile::setHostname(const QString &hostname)
     update();
 }
 
+void ClientTile::setGroup(const QString &group)
+{
+    if (group == m_group)
+        return;
+    m_group = group;
+    setToolTip(group.isEmpty() ? QString() : tr("Group: %1").arg(group));
+    update();
+}
+
 void ClientTile::setOnline(bool online)
 {
     if (online == m_online)
@@ -197,8 +206,18 @@ void ClientTile::paintEvent(QPaintEvent *)
     p.setFont(bold);
     p.setPen(pal.color(m_online ? QPalette::Active : QPalette::Disabled, QPalette::Text));
     const QRectF titleRect(pad, pad, width() - 2 * pad - 14, fm.height());
-    p.drawText(titleRect, Qt::AlignLeft | Qt::AlignVCenter,
-               QFontMetrics(bold).elidedText(m_hostname, Qt::ElideRight, int(titleRect.width())));
+    // The group follows the hostname, quieter, and gives way to it when space is short.
+    const QString group = m_group.isEmpty() ? QString()
+                                            : fm.elidedText(m_group, Qt::ElideRight, int(titleRect.width() / 3));
+    const int groupWidth = group.isEmpty() ? 0 : fm.horizontalAdvance(group) + 8;
+    const QString host = QFontMetrics(bold).elidedText(m_hostname, Qt::ElideRight, int(titleRect.width()) - groupWidth);
+    p.drawText(titleRect, Qt::AlignLeft | Qt::AlignVCenter, host);
+    if (!group.isEmpty()) {
+        p.setFont(font());
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(titleRect.adjusted(QFontMetrics(bold).horizontalAdvance(host) + 8, 0, 0, 0),
+                   Qt::AlignLeft | Qt::AlignVCenter, group);
+    }
     // Status dot, as in the table.
     p.setPen(Qt::NoPen);
     p.setBrush(!m_online ? QColor(0x8a, 0x8a, 0x8a) : m_stale ? kStaleColor : QColor(0x2e, 0xa0, 0x43));

@@ -20,6 +20,9 @@ public:
 
     QString clientId() const { return m_clientId; }
     void setHostname(const QString &hostname);
+    /** Shown after the hostname; empty: in no group. */
+    void setGroup(const QString &group);
+    QString group() const { return m_group; }
     void setOnline(bool online);
     bool isOnline() const { return m_online; }
     bool neverSentData() const { return m_neverSentData; }
@@ -75,6 +78,7 @@ private:
 
     QString m_clientId;
     QString m_hostname;
+    QString m_group;
     bool m_online = false;
     bool m_neverSentData = false;
     bool m_stale = false;

@@ -32,6 +32,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QInputDialog>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -101,8 +102,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     // Numbers sort busiest first on the first click; text sorts A to Z.
     connect(m_table->horizontalHeader(), &QHeaderView::sortIndicatorChanged, this,
             [this](int section, Qt::SortOrder order) {
-                const bool numeric = section >= ClientTableModel::CpuColumn && section != ClientTableModel::LastSeenColumn
-                                     && section != ClientTableModel::ConfigColumn;
+                const bool numeric = ClientTableModel::isNumeric(section);
                 if (m_restoringHeader)
                     return;
                 const bool firstClick = section != m_sortSection;
@@ -135,9 +135,18 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     connect(m_stateFilter, &QComboBox::currentIndexChanged, this, [this](int index) {
         m_proxy->setStateFilter(ClientFilterProxy::StateFilter(m_stateFilter->itemData(index).toInt()));
     });
+    m_groupFilter = new QComboBox;
+    m_groupFilter->setObjectName(QStringLiteral("groupFilter"));
+    m_groupFilter->setToolTip(tr("Show only the clients of one group"));
+    m_groupFilter->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    connect(m_groupFilter, &QComboBox::activated, this, [this](int index) {
+        const QVariant data = m_groupFilter->itemData(index);
+        setGroupFilter(data.isNull() ? std::nullopt : std::optional(data.toString()));
+    });
     auto *searchRow = new QHBoxLayout;
     searchRow->addWidget(m_search, 1);
     searchRow->addWidget(m_stateFilter);
+    searchRow->addWidget(m_groupFilter);
     clientsLayout->addLayout(searchRow);
     // First start: say what to do instead of showing an empty table.
     auto *emptyPage = new QWidget;
@@ -164,6 +173,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     connect(m_model, &QAbstractItemModel::modelReset, this, showEmpty);
 
     m_overview = new OverviewWidget(m_model);
+    connect(m_overview, &OverviewWidget::groupFilterChanged, this, &MainWindow::setGroupFilter);
     m_detail = new ClientDetailView(m_reader);
 
     m_tabs = new QTabWidget;
@@ -212,7 +222,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
         connect(worker, &server::StoreWorker::storeError, this, &MainWindow::onStoreError);
         connect(worker, &server::StoreWorker::configStored, this, [this] {
             m_pendingAction.clear();
-            statusBar()->showMessage(tr("Agent behaviour saved and pushed to connected agents"), 5000);
+            statusBar()->showMessage(tr("Behaviour saved and pushed to connected agents"), 5000);
             refreshInventory();
         });
         connect(worker, &server::StoreWorker::clientForgotten, this,
@@ -222,6 +232,18 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
                         m_model->removeClient(id);
                     refreshInventory();
                     statusBar()->showMessage(tr("Forgot %1").arg(id), 5000);
+                });
+        connect(worker, &server::StoreWorker::clientsMerged, this,
+                [this](const QString &oldId, const QString &newId, const server::MergeResult &r) {
+                    m_pendingAction.clear();
+                    m_model->removeClient(oldId);
+                    refreshInventory();
+                    if (m_detail->clientId() == newId)
+                        m_detail->reload();
+                    QString text = tr("Merged %1 into %2: %3 samples moved").arg(oldId, newId).arg(r.samplesMoved);
+                    if (r.duplicateSamples > 0)
+                        text += tr(", %1 stored by both kept once").arg(r.duplicateSamples);
+                    statusBar()->showMessage(text, 10000);
                 });
         // Also emitted for clients blocked by another process (`autofactory revoke`).
         connect(worker, &server::StoreWorker::clientRevoked, this, [this](const QString &id) {
@@ -392,12 +414,25 @@ void MainWindow::createActions()
     QAction *channels = alerts->addAction(tr("&Notifications…"), this, &MainWindow::showNotifiers);
     channels->setObjectName(QStringLiteral("notifiersAction"));
 
+    clients->addSeparator();
+    QAction *setGroup = clients->addAction(tr("Set &group…"), this, &MainWindow::askGroupOfSelected);
+    setGroup->setObjectName(QStringLiteral("setGroupAction"));
+    setGroup->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
+    QAction *leaveGroup = clients->addAction(tr("Remove from group"), this, [this] { setGroupOfSelected(QString()); });
+    leaveGroup->setObjectName(QStringLiteral("leaveGroupAction"));
+    QAction *merge = clients->addAction(tr("&Merge earlier history…"), this, &MainWindow::askMergeIntoSelected);
+    merge->setObjectName(QStringLiteral("mergeHistoryAction"));
+    merge->setToolTip(tr("Join the history of this machine's forgotten or blocked identity to this client"));
+
     // The table's context menu: what can be done to the selected clients.
     auto *exportSelected = new QAction(tr("&Export history…"), this);
     connect(exportSelected, &QAction::triggered, this, [this] { showExportDialog(selectedClientIds()); });
     auto *separator = new QAction(this);
     separator->setSeparator(true);
-    m_table->addActions({open, exportSelected, behaviour, rules, separator, block, forget});
+    auto *separator2 = new QAction(this);
+    separator2->setSeparator(true);
+    m_table->addActions({open, exportSelected, behaviour, rules, separator, setGroup, leaveGroup, merge, separator2,
+                         block, forget});
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About autofactory"), this, &MainWindow::showAbout);
@@ -441,6 +476,7 @@ void MainWindow::onInventory(const QList<server::ClientInfo> &clients, qint64 da
     }
     m_databaseBytes = databaseBytes;
     m_model->setInventory(clients);
+    fillGroupFilter();
     if (!m_seeded) {
         // Once, after the first inventory built the tiles: their last five minutes.
         m_seeded = true;
@@ -577,6 +613,150 @@ void MainWindow::forgetSelectedClient()
     m_pendingAction = tr("Forget client");
     for (const QString &id : ids)
         m_core.forgetClient(id, deleteHistory);
+}
+
+void MainWindow::fillGroupFilter()
+{
+    // Rebuilt only when the groups change: an open popup must not be reset under the user.
+    QStringList wanted = m_model->groups();
+    const std::optional<QString> current = m_proxy->groupFilter();
+    if (current && !current->isEmpty() && !wanted.contains(*current))
+        wanted.append(*current);
+    QStringList have;
+    for (int i = 2; i < m_groupFilter->count(); ++i)
+        have.append(m_groupFilter->itemData(i).toString());
+    if (m_groupFilter->count() >= 2 && have == wanted)
+        return;
+    m_groupFilter->clear();
+    m_groupFilter->addItem(tr("All groups"), QVariant());
+    m_groupFilter->addItem(tr("In no group"), QStringLiteral(""));
+    for (const QString &g : std::as_const(wanted))
+        m_groupFilter->addItem(g, g);
+    m_groupFilter->setCurrentIndex(std::max(0, current ? m_groupFilter->findData(*current) : 0));
+}
+
+void MainWindow::setGroupFilter(const std::optional<QString> &group)
+{
+    m_proxy->setGroupFilter(group);
+    m_overview->setGroupFilter(group);
+    fillGroupFilter();
+    m_groupFilter->setCurrentIndex(std::max(0, group ? m_groupFilter->findData(*group) : 0));
+}
+
+void MainWindow::askGroupOfSelected()
+{
+    const QStringList ids = selectedClientIds();
+    if (ids.isEmpty())
+        return;
+    const ClientTableModel::Row *first = m_model->row(ids.first());
+    QStringList groups = m_model->groups();
+    const QString current = first ? first->info.groupName : QString();
+    bool ok = false;
+    const QString label = ids.size() == 1 ? tr("Group of %1 (a client is in one group at most):")
+                                                    .arg(first && !first->info.hostname.isEmpty() ? first->info.hostname : ids.first())
+                                          : tr("Group of these %1 clients (a client is in one group at most):").arg(ids.size());
+    const QString name = QInputDialog::getItem(this, tr("Set group"), label, groups,
+                                               std::max(0, int(groups.indexOf(current))), true, &ok)
+                                 .trimmed();
+    if (!ok)
+        return;
+    if (name.isEmpty()) {
+        setGroupOfSelected(QString());
+        return;
+    }
+    if (const QString problem = server::ConfigStore::groupNameProblem(name); !problem.isEmpty()) {
+        QMessageBox box(QMessageBox::Warning, tr("Set group"), problem, QMessageBox::Ok, this);
+        box.setTextFormat(Qt::PlainText);
+        box.exec();
+        return;
+    }
+    setGroupOfSelected(name);
+}
+
+void MainWindow::setGroupOfSelected(const QString &group)
+{
+    const QStringList ids = selectedClientIds();
+    if (ids.isEmpty())
+        return;
+    m_pendingAction = tr("Set group");
+    m_core.setClientGroup(ids, group);
+}
+
+QStringList MainWindow::mergeCandidates(const QString &clientId) const
+{
+    const ClientTableModel::Row *target = m_model->row(clientId);
+    if (!target)
+        return {};
+    QList<std::pair<int, QString>> ranked;
+    for (int r = 0; r < m_model->rowCount(); ++r) {
+        const ClientTableModel::Row &row = m_model->rowAt(r);
+        const server::ClientInfo &c = row.info;
+        if (c.id == clientId || row.online || !(c.forgotten || c.blockedMs > 0))
+            continue;
+        // Its own predecessor first, then the same hostname, then the rest by hostname.
+        const int rank = c.id == target->info.previousId ? 0 : c.hostname == target->info.hostname ? 1 : 2;
+        ranked.append({rank, c.id});
+    }
+    std::sort(ranked.begin(), ranked.end(), [this](const auto &a, const auto &b) {
+        if (a.first != b.first)
+            return a.first < b.first;
+        return m_model->row(a.second)->info.hostname.compare(m_model->row(b.second)->info.hostname, Qt::CaseInsensitive) < 0;
+    });
+    QStringList out;
+    for (const auto &[rank, id] : ranked)
+        out.append(id);
+    return out;
+}
+
+void MainWindow::askMergeIntoSelected()
+{
+    const QStringList ids = selectedClientIds();
+    if (ids.size() != 1) {
+        statusBar()->showMessage(tr("Select the one client that should receive the history"), 5000);
+        return;
+    }
+    const QString target = ids.first();
+    const QStringList candidates = mergeCandidates(target);
+    const auto describe = [this](const QString &id) {
+        const ClientTableModel::Row *r = m_model->row(id);
+        if (!r)
+            return id;
+        return tr("%1 (%2), %3, %4 samples")
+                .arg(r->info.hostname, id, r->info.blockedMs > 0 ? tr("blocked") : tr("forgotten"))
+                .arg(r->info.sampleCount);
+    };
+    if (candidates.isEmpty()) {
+        QMessageBox box(QMessageBox::Information, tr("Merge earlier history"),
+                        tr("No forgotten or blocked client to merge into %1. Forget or block the old identity "
+                           "first; its history is kept until merged.")
+                                .arg(describe(target)),
+                        QMessageBox::Ok, this);
+        box.setTextFormat(Qt::PlainText);
+        box.exec();
+        return;
+    }
+    QStringList labels;
+    for (const QString &id : candidates)
+        labels.append(describe(id));
+    bool ok = false;
+    const QString chosen = QInputDialog::getItem(this, tr("Merge earlier history"),
+                                                 tr("History to join to %1:").arg(describe(target)), labels, 0, false, &ok);
+    if (!ok)
+        return;
+    const QString oldId = candidates.value(labels.indexOf(chosen));
+    QMessageBox box(QMessageBox::Question, tr("Merge earlier history"),
+                    tr("Move every sample, gap and alert of %1 to %2?\n\nBatches both stored are kept once, the "
+                       "time between them becomes a gap, and %3 disappears from the list. This cannot be undone.")
+                            .arg(describe(oldId), describe(target), oldId),
+                    QMessageBox::Cancel, this);
+    box.setTextFormat(Qt::PlainText); // hostnames are the agents' text
+    QPushButton *go = box.addButton(tr("Merge"), QMessageBox::AcceptRole);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() != go)
+        return;
+    m_pendingAction = tr("Merge earlier history");
+    m_core.mergeClients(oldId, target);
 }
 
 void MainWindow::blockSelectedClients()

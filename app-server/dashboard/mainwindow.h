@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <optional>
+
 #include "alerts/alertnotice.h"
 #include "store/alertstore.h"
 #include "store/storetypes.h"
@@ -108,6 +110,20 @@ public:
     /** The header's menu: one checkable entry per column (a new menu each time). */
     QMenu *columnsMenu();
     QComboBox *stateFilter() const { return m_stateFilter; }
+    QComboBox *groupFilter() const { return m_groupFilter; }
+    /** Shows one group in the table and the overview (nullopt: all; empty: clients in no group). */
+    void setGroupFilter(const std::optional<QString> &group);
+    /** Asks for a group name (existing ones offered) for the selected clients. */
+    void askGroupOfSelected();
+    /** Puts the selected clients into @p group (empty: out of their group), through the store worker. */
+    void setGroupOfSelected(const QString &group);
+    /**
+     * Offers the retired identities (forgotten or blocked, not connected) whose history can
+     * be joined to the selected client, its own predecessor first; asks to confirm; merges.
+     */
+    void askMergeIntoSelected();
+    /** Clients whose history can be merged into @p clientId, the likeliest first. */
+    QStringList mergeCandidates(const QString &clientId) const;
     /** True while no client is known and the first-start hint shows. */
     bool showsEmptyHint() const;
     /** Re-reads the inventory now (it is also refreshed every few seconds). */
@@ -139,6 +155,8 @@ private:
     QTableView *m_table = nullptr;
     QLineEdit *m_search = nullptr;
     QComboBox *m_stateFilter = nullptr;
+    QComboBox *m_groupFilter = nullptr;
+    void fillGroupFilter();
     QStackedWidget *m_clientsPages = nullptr; ///< the empty-state hint, or the table
     int m_sortSection = -1;
     bool m_restoringHeader = false;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "overviewwidget.h"
 
+#include "clientfilterproxy.h"
+
 #include "clienttablemodel.h"
 #include "metrics.h"
 #include "clienttile.h"
@@ -28,9 +30,15 @@ OverviewWidget::OverviewWidget(ClientTableModel *model, QWidget *parent)
     m_sortBox->addItem(tr("Busiest CPU first"), int(SortKey::Cpu));
     m_sortBox->addItem(tr("Most memory used first"), int(SortKey::Memory));
     m_sortBox->addItem(tr("Hostname"), int(SortKey::Hostname));
+    m_groupBox = new QComboBox(this);
+    m_groupBox->setObjectName(QStringLiteral("overviewGroupFilter"));
+    m_groupBox->setToolTip(tr("Show only the clients of one group"));
+    m_groupBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     auto *bar = new QHBoxLayout;
     bar->addWidget(new QLabel(tr("Sort:"), this));
     bar->addWidget(m_sortBox);
+    bar->addSpacing(12);
+    bar->addWidget(m_groupBox);
     bar->addStretch(1);
 
     m_container = new QWidget;
@@ -50,6 +58,13 @@ OverviewWidget::OverviewWidget(ClientTableModel *model, QWidget *parent)
     connect(m_sortBox, &QComboBox::activated, this, [this](int index) {
         setSortKey(SortKey(m_sortBox->itemData(index).toInt()));
     });
+    connect(m_groupBox, &QComboBox::activated, this, [this](int index) {
+        const QVariant data = m_groupBox->itemData(index);
+        const std::optional<QString> group = data.isNull() ? std::nullopt : std::optional(data.toString());
+        setGroupFilter(group);
+        Q_EMIT groupFilterChanged(group);
+    });
+    fillGroupBox();
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &OverviewWidget::syncTiles);
     connect(m_model, &QAbstractItemModel::rowsRemoved, this, &OverviewWidget::syncTiles);
     connect(m_model, &QAbstractItemModel::modelReset, this, &OverviewWidget::syncTiles);
@@ -115,12 +130,43 @@ void OverviewWidget::syncTiles()
     relayout();
 }
 
+void OverviewWidget::fillGroupBox()
+{
+    // Rebuilt only when the groups change: a popup open under the user must not be reset.
+    QStringList wanted = m_model->groups();
+    if (m_groupFilter && !m_groupFilter->isEmpty() && !wanted.contains(*m_groupFilter))
+        wanted.append(*m_groupFilter);
+    QStringList have;
+    for (int i = 2; i < m_groupBox->count(); ++i)
+        have.append(m_groupBox->itemData(i).toString());
+    if (m_groupBox->count() >= 2 && have == wanted)
+        return;
+    m_groupBox->clear();
+    m_groupBox->addItem(tr("All groups"), QVariant());
+    m_groupBox->addItem(tr("In no group"), QStringLiteral(""));
+    for (const QString &g : std::as_const(wanted))
+        m_groupBox->addItem(g, g);
+    const int index = m_groupFilter ? m_groupBox->findData(*m_groupFilter) : 0;
+    m_groupBox->setCurrentIndex(std::max(0, index));
+}
+
+void OverviewWidget::setGroupFilter(const std::optional<QString> &group)
+{
+    if (group == m_groupFilter)
+        return;
+    m_groupFilter = group;
+    updateStates(); // tiles learn their groups on the next timer otherwise
+    relayout(true);
+}
+
 void OverviewWidget::updateStates()
 {
+    fillGroupBox();
     for (int row = 0; row < m_model->rowCount(); ++row) {
         const ClientTableModel::Row &r = m_model->rowAt(row);
         if (ClientTile *tile = m_tiles.value(r.info.id)) {
             tile->setHostname(r.info.hostname);
+            tile->setGroup(r.info.groupName);
             tile->setOnline(r.online);
             tile->setStale(r.online && r.stale);
             tile->setNeverSentData(r.info.sampleCount == 0 && !r.latest);
@@ -157,7 +203,14 @@ void OverviewWidget::setPinnedList(const QStringList &clientIds)
 
 void OverviewWidget::relayout(bool force)
 {
-    QList<ClientTile *> order = m_tiles.values();
+    QList<ClientTile *> order;
+    for (ClientTile *tile : std::as_const(m_tiles)) {
+        const bool shown = ClientFilterProxy::groupMatches(m_groupFilter, tile->group());
+        if (shown)
+            order.append(tile);
+        else
+            tile->hide();
+    }
     const SortKey key = m_sortKey;
     // Connected first, then down, then never seen: a down host's last CPU is history, and
     // "CPU —" must never rank above a live value.

@@ -8,6 +8,8 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <optional>
+
 class QComboBox;
 class QGridLayout;
 class QScrollArea;
@@ -45,9 +47,14 @@ public:
     void setPinned(const QString &clientId, bool pinned);
     QStringList pinned() const;
     void setPinnedList(const QStringList &clientIds);
+    /** Tiles of one group only (nullopt: all; empty name: clients in no group). */
+    void setGroupFilter(const std::optional<QString> &group);
+    std::optional<QString> groupFilter() const { return m_groupFilter; }
 
 Q_SIGNALS:
     void clientActivated(const QString &clientId);
+    /** The user picked a group in the overview's own filter box. */
+    void groupFilterChanged(const std::optional<QString> &group);
 
 protected:
     void resizeEvent(QResizeEvent *event) override;
@@ -62,6 +69,9 @@ private:
     ClientTableModel *m_model;
     SortKey m_sortKey = SortKey::Cpu;
     QComboBox *m_sortBox = nullptr;
+    QComboBox *m_groupBox = nullptr;
+    std::optional<QString> m_groupFilter;
+    void fillGroupBox();
     QScrollArea *m_scroll = nullptr;
     QWidget *m_container = nullptr;
     QGridLayout *m_grid = nullptr;

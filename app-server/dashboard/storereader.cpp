@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "storereader.h"
 
+#include "alerts/alertrules.h"
+
 #include "dashboardlogging.h"
 #include "clienttablemodel.h"
 #include "decimator.h"
@@ -84,6 +86,13 @@ void StoreReader::loadConfigs()
         }
         overrides.insert(c.id, *effective);
     }
+    auto groups = s->configs().groupOverrides();
+    if (!groups) {
+        Q_EMIT readError(groups.error().message);
+        return;
+    }
+    for (auto it = groups->cbegin(); it != groups->cend(); ++it)
+        overrides.insert(server::groupRuleScope(it.key()), *it);
     Q_EMIT configsLoaded(*defaults, overrides);
 }
 

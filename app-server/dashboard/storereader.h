@@ -29,7 +29,10 @@ public:
     void loadInventory();
     /** Reads, decimates and emits historyLoaded, unless a newer request is already posted. */
     void loadHistory(const autofact::dashboard::HistoryRequest &request);
-    /** Reads the default config and every override; emits configsLoaded. */
+    /**
+     * Reads the default config and every override; emits configsLoaded, with group overrides
+     * keyed by server::groupRuleScope() ("@" and the group name).
+     */
     void loadConfigs();
     /** Reads every client's samples since @p sinceMs (at most @p perClient newest each). */
     void loadRecent(qint64 sinceMs, int perClient);
