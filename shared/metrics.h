@@ -65,8 +65,10 @@ enum class Series {
     MemCache,     ///< cached + buffers, bytes
     MemAvailable, ///< bytes
     SwapUsed,     ///< swap total - swap free, bytes
+    CpuBusy,      ///< all but idle and iowait, % (its own min/max: the sum of the parts' extremes is not it)
+    Load1,        ///< 1-minute load average
 };
-inline constexpr int seriesCount = 8;
+inline constexpr int seriesCount = 10;
 
 /** The value of @p series for one sample. */
 inline double seriesValue(const Sample &s, Series series)
@@ -80,6 +82,11 @@ inline double seriesValue(const Sample &s, Series series)
     case Series::MemCache: return double(memCache(s.memory));
     case Series::MemAvailable: return double(s.memory.available);
     case Series::SwapUsed: return double(swapUsed(s.memory));
+    case Series::CpuBusy:
+        // Summed in double, as the store's SQL does when it backfills this series.
+        return double(s.cpu.user) + double(s.cpu.nice) + double(s.cpu.system) + double(s.cpu.irq)
+               + double(s.cpu.softirq) + double(s.cpu.steal);
+    case Series::Load1: return s.load1;
     }
     return 0;
 }

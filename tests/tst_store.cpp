@@ -270,6 +270,9 @@ private slots:
         QCOMPARE(minutes[0].min(MinuteRollup::Series::CpuUser), 3.0);         // user 1 + nice 2
         QCOMPARE(minutes[0].max(MinuteRollup::Series::CpuSystem), 3.0 + 6 + 7); // system + irq + softirq
         QCOMPARE(minutes[0].min(MinuteRollup::Series::SwapUsed), 0.0);          // free 17 > total 16: clamped
+        // v8 backfilled CPU busy (all but idle 4 and iowait 5) and the load.
+        QCOMPARE(minutes[0].min(MinuteRollup::Series::CpuBusy), 1.0 + 2 + 3 + 6 + 7 + 8);
+        QCOMPARE(minutes[0].max(MinuteRollup::Series::Load1), double(0.5f));
         // The migrated database is fully usable: next batch goes on, a duplicate is caught.
         const SampleBatch next = testdata::makeBatch(8, 3, 0, 1'700'000'001'000);
         QCOMPARE(ingestOne(store, QStringLiteral("aaaaaaaaaaaa"), next).front().status,
@@ -535,6 +538,10 @@ private slots:
             QCOMPARE(r.max(MinuteRollup::Series::CpuUser), userMax);
             QCOMPARE(r.min(MinuteRollup::Series::MemUsed), usedMin);
             QCOMPARE(r.max(MinuteRollup::Series::MemUsed), usedMax);
+            // Busy has its own extremes: user + nice + system 4 + irq 0.25 + softirq 0.75 + steal 0.5.
+            QCOMPARE(r.max(MinuteRollup::Series::CpuBusy), userMax + 4 + 0.25 + 0.75 + 0.5);
+            QCOMPARE(r.min(MinuteRollup::Series::CpuBusy), userMin + 4 + 0.25 + 0.75 + 0.5);
+            QVERIFY(r.max(MinuteRollup::Series::Load1) > r.min(MinuteRollup::Series::Load1));
             QCOMPARE(r.firstMs, r.minuteMs);
         }
         // Progress estimates count whole minutes at the edges; exact counts do not.

@@ -181,10 +181,10 @@ StoreResult<QList<GroupInfo>> Inventory::groups()
 namespace {
 
 // The minute rollup's columns folded when two identities have a row for the same minute.
-constexpr const char *kMinColumns[] = {"user_min", "system_min", "iowait_min", "steal_min",
-                                       "used_min", "cache_min", "available_min", "swap_min"};
-constexpr const char *kMaxColumns[] = {"user_max", "system_max", "iowait_max", "steal_max",
-                                       "used_max", "cache_max", "available_max", "swap_max",
+constexpr const char *kMinColumns[] = {"user_min", "system_min", "iowait_min", "steal_min", "used_min",
+                                       "cache_min", "available_min", "swap_min", "busy_min", "load_min"};
+constexpr const char *kMaxColumns[] = {"user_max", "system_max", "iowait_max", "steal_max", "used_max",
+                                       "cache_max", "available_max", "swap_max", "busy_max", "load_max",
                                        "mem_total"};
 
 } // namespace

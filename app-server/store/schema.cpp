@@ -207,6 +207,23 @@ constexpr const char *kSchemaV7[] = {
          config_revision INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID)",
 };
 
+// Version 8: CPU busy and the 1-minute load in the minute rollups, so charts that compare hosts
+// over weeks read rollups (min/max of a sum is not a sum of min/max), backfilled from samples.
+constexpr const char *kSchemaV8[] = {
+    "ALTER TABLE sample_minutes ADD COLUMN busy_min REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE sample_minutes ADD COLUMN busy_max REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE sample_minutes ADD COLUMN load_min REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE sample_minutes ADD COLUMN load_max REAL NOT NULL DEFAULT 0",
+    // The same definition as metrics::seriesValue(CpuBusy), in SQL.
+    R"(UPDATE sample_minutes SET busy_min = s.bmin, busy_max = s.bmax, load_min = s.lmin, load_max = s.lmax
+       FROM (SELECT client, (ts_ms / 60000) * 60000 AS minute,
+                    min(cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + cpu_steal) AS bmin,
+                    max(cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + cpu_steal) AS bmax,
+                    min(load1) AS lmin, max(load1) AS lmax
+             FROM samples GROUP BY client, ts_ms / 60000) AS s
+       WHERE sample_minutes.client = s.client AND sample_minutes.minute_ms = s.minute)",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -266,7 +283,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

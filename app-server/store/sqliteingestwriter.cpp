@@ -41,7 +41,7 @@ StoreResult<void> SqliteIngestWriter::prepare()
          " WHERE num = ?1"},
         {&m_upsMinute,
          "INSERT INTO sample_minutes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-         "?16,?17,?18,?19,?20,?21,?22)"
+         "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26)"
          " ON CONFLICT(client, minute_ms) DO UPDATE SET n = n + excluded.n,"
          " first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),"
          " mem_total = max(mem_total, excluded.mem_total),"
@@ -55,7 +55,9 @@ StoreResult<void> SqliteIngestWriter::prepare()
          " cache_min = min(cache_min, excluded.cache_min), cache_max = max(cache_max, excluded.cache_max),"
          " available_min = min(available_min, excluded.available_min),"
          " available_max = max(available_max, excluded.available_max),"
-         " swap_min = min(swap_min, excluded.swap_min), swap_max = max(swap_max, excluded.swap_max)"},
+         " swap_min = min(swap_min, excluded.swap_min), swap_max = max(swap_max, excluded.swap_max),"
+         " busy_min = min(busy_min, excluded.busy_min), busy_max = max(busy_max, excluded.busy_max),"
+         " load_min = min(load_min, excluded.load_min), load_max = max(load_max, excluded.load_max)"},
     });
 }
 

@@ -48,7 +48,8 @@ StoreResult<void> SqliteSampleReader::prepare()
         {&m_selMinutes,
          "SELECT minute_ms, n, first_ms, last_ms, mem_total, user_min, user_max, system_min,"
          " system_max, iowait_min, iowait_max, steal_min, steal_max, used_min, used_max,"
-         " cache_min, cache_max, available_min, available_max, swap_min, swap_max"
+         " cache_min, cache_max, available_min, available_max, swap_min, swap_max,"
+         " busy_min, busy_max, load_min, load_max"
          " FROM sample_minutes WHERE client = ?1 AND minute_ms >= ?2 AND minute_ms < ?3"
          " ORDER BY minute_ms"},
     });
