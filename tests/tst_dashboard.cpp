@@ -18,6 +18,7 @@
 #include "mainwindow.h"
 #include "overviewwidget.h"
 #include "clienttile.h"
+#include "compareview.h"
 #include "alerts/alertrules.h"
 #include "sampling/sampler.h"
 #include "servercore.h"
@@ -1043,6 +1044,137 @@ private Q_SLOTS:
         core.mergeClients(oldBox, box);
         QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowOf(oldBox), -1, 10000);
         QTRY_VERIFY(window.statusBar()->currentMessage().startsWith(QStringLiteral("Merged %1 into %2").arg(oldBox, box)));
+        window.close();
+        core.stop();
+    }
+
+    void compareSplitsLinesAtGaps()
+    {
+        constexpr qint64 t0 = 1'700'000'000'000;
+        QList<QPointF> points;
+        for (int s = 0; s <= 10; ++s)
+            points.append(QPointF(double(t0 + s * 1000), 50));
+        for (int s = 50; s <= 60; ++s)
+            points.append(QPointF(double(t0 + s * 1000), 50));
+        server::Gap stall;
+        stall.startMs = t0 + 10'000;
+        stall.endMs = t0 + 50'000;
+        QList<QList<QPointF>> parts = CompareView::splitAtGaps(points, {stall}, 0);
+        QCOMPARE(parts.size(), 2);
+        QCOMPARE(parts[0].size(), 11);
+        QCOMPARE(parts[1].first().x(), double(t0 + 50'000));
+        QCOMPARE(CompareView::splitAtGaps(points, {}, 0).size(), 1);
+        // A gap somewhere else cuts nothing; minute points (rollups) cut with a minute's slack.
+        server::Gap elsewhere = stall;
+        elsewhere.startMs = t0 + 100'000;
+        elsewhere.endMs = t0 + 200'000;
+        QCOMPARE(CompareView::splitAtGaps(points, {elsewhere}, 0).size(), 1);
+        const QList<QPointF> minutes = {QPointF(double(t0 + 30'000), 1), QPointF(double(t0 + 90'000), 1),
+                                        QPointF(double(t0 + 630'000), 1)};
+        server::Gap hour = stall;
+        hour.startMs = t0 + 85'000; // before the point that stands for its minute
+        hour.endMs = t0 + 610'000;
+        QCOMPARE(CompareView::splitAtGaps(minutes, {hour}, 0).size(), 1);
+        QCOMPARE(CompareView::splitAtGaps(minutes, {hour}, 60'000).size(), 2);
+    }
+
+    void compareShowsOneMetricForManyHosts()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("compare.db"));
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        QStringList ids;
+        {
+            server::Store store(db);
+            QVERIFY(store.open().ok());
+            store.enrolment().setTokenRequired(false);
+            // Three hosts over the last 20 minutes at 1 s; the third was silent for 5 minutes.
+            for (int h = 0; h < 3; ++h) {
+                Hello hello;
+                hello.hostname = QStringLiteral("host-%1").arg(h);
+                hello.cpuCount = 2;
+                const auto auth = store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), now - 1'300'000);
+                QVERIFY(auth.ok());
+                ids.append(auth->clientId);
+                quint64 seq = 0;
+                for (qint64 start = now - 1'200'000; start < now; start += 60'000) {
+                    if (h == 2 && start >= now - 900'000 && start < now - 600'000)
+                        continue;
+                    SampleBatch batch;
+                    batch.sequence = ++seq;
+                    for (int i = 0; i < 60; ++i) {
+                        Sample x;
+                        x.timestampMs = start + i * 1000;
+                        x.cpu.user = float(20 + 30 * h);
+                        x.cpu.idle = 100 - x.cpu.user;
+                        x.memory.total = 8ull << 30;
+                        x.memory.used = quint64(h + 1) << 30;
+                        x.load1 = float(h);
+                        batch.samples.push_back(x);
+                    }
+                    const server::IngestItem item{auth->clientId, &batch};
+                    QVERIFY(store.ingest().write(std::span(&item, 1), start + 60'000).ok());
+                }
+            }
+        }
+        server::ServerCore core(coreOptions(QStringLiteral("compare.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.resize(1300, 800);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 3, 10000);
+
+        // From the table: select, Compare.
+        window.tabs()->setCurrentIndex(MainWindow::ClientsTab);
+        window.tableView()->selectAll();
+        window.findChild<QAction *>(QStringLiteral("compareAction"))->trigger();
+        QCOMPARE(window.tabs()->currentIndex(), int(MainWindow::CompareTab));
+        CompareView *compare = window.compareView();
+        QCOMPARE(QSet<QString>(compare->clients().cbegin(), compare->clients().cend()),
+                 QSet<QString>(ids.cbegin(), ids.cend()));
+        compare->setRange(CompareView::Range::Hour);
+        QTRY_COMPARE_WITH_TIMEOUT(compare->shownData().series.size(), 3, 10000);
+        QVERIFY(!compare->shownData().fromRollups);
+        QCOMPARE(compare->followingEveryMs(), ClientDetailView::followIntervalMs(CompareView::Range::Hour));
+        // One line per host, and the silent host's line is two: nothing drawn across its gap.
+        QCOMPARE(compare->chart()->series().size(), 4);
+        QVERIFY(compare->chart()->chart()->legend()->isVisible());
+        QSet<QRgb> colors;
+        for (const QString &id : ids)
+            colors.insert(compare->colorOf(id).rgb());
+        QCOMPARE(colors.size(), 3);
+        // The crosshair lists the hosts with data there, highest first.
+        const QString values = compare->chart()->valuesAt(double(now - 60'000));
+        const qsizetype top = values.indexOf(QStringLiteral("host-2: 80"));
+        const qsizetype bottom = values.indexOf(QStringLiteral("host-0: 20"));
+        QVERIFY2(top > 0 && bottom > top, qPrintable(values));
+        QVERIFY2(!compare->chart()->valuesAt(double(now - 750'000)).contains(QStringLiteral("host-2")),
+                 qPrintable(compare->chart()->valuesAt(double(now - 750'000))));
+
+        // Another metric: load per core, a ratio without a unit.
+        compare->setMetric(CompareMetric::LoadPerCore);
+        QTRY_COMPARE_WITH_TIMEOUT(compare->shownData().metric, CompareMetric::LoadPerCore, 10000);
+        QVERIFY2(compare->chart()->valuesAt(double(now - 60'000)).contains(QStringLiteral("host-2: 1.00")),
+                 qPrintable(compare->chart()->valuesAt(double(now - 60'000))));
+        // A week reads the rollups; a zoom reads its range, a double-click goes back.
+        compare->setRange(CompareView::Range::Week);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->shownData().fromRollups, 10000);
+        QCOMPARE(compare->shownData().series.size(), 3);
+        Q_EMIT compare->chart()->userRangeChanged(now - 600'000, now);
+        QCOMPARE(compare->range(), CompareView::Range::Custom);
+        QTRY_VERIFY_WITH_TIMEOUT(!compare->shownData().fromRollups && compare->shownData().fromMs == now - 600'000, 10000);
+        Q_EMIT compare->chart()->resetRequested();
+        QCOMPARE(compare->range(), CompareView::Range::Week);
+
+        // Unchecking a host in the list drops its line.
+        auto *list = compare->findChild<QListWidget *>(QStringLiteral("compareHosts"));
+        QVERIFY(list);
+        QTRY_COMPARE(list->count(), 3); // the list follows the inventory half a second later
+        list->item(0)->setCheckState(Qt::Unchecked);
+        QCOMPARE(compare->clients().size(), 2);
+        QTRY_COMPARE_WITH_TIMEOUT(compare->shownData().series.size(), 2, 10000);
+        QVERIFY(!compare->colorOf(list->item(0)->data(Qt::UserRole).toString()).isValid());
         window.close();
         core.stop();
     }

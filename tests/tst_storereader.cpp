@@ -10,6 +10,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <tuple>
 
 using namespace autofact;
 using namespace autofact::dashboard;
@@ -19,6 +20,79 @@ class TestStoreReader : public QObject
 {
     Q_OBJECT
 private slots:
+    void compareReadsOneMetricPerHost()
+    {
+        QTemporaryDir dir;
+        Store store(dir.filePath(QStringLiteral("c.db")));
+        QVERIFY_STORE(store.open());
+        // Two hosts for a day at 10 s: "busy" at a steady 70 % on 4 cores with load 2, "idle"
+        // at 10 % on 2 cores with load 0.5 and an hour missing (a recorded gap).
+        const qint64 from = 1'700'000'000'000 - 1'700'000'000'000 % 60000;
+        AgentConfig tenSeconds = STORE_OK(store.configs().defaultConfig());
+        tenSeconds.sampleIntervalMs = 10'000;
+        tenSeconds.sendIntervalMs = 600'000;
+        STORE_OK(store.configs().setDefaultConfig(tenSeconds));
+        QStringList ids;
+        for (const auto &[host, cores, user, load] : {std::tuple{"busy", 4, 70.0f, 2.0f}, std::tuple{"idle", 2, 10.0f, 0.5f}}) {
+            Hello hello;
+            hello.hostname = QString::fromLatin1(host);
+            hello.cpuCount = std::uint16_t(cores);
+            const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("t"), 1)).clientId;
+            ids.append(id);
+            std::uint64_t seq = 0;
+            for (int start = 0; start < 8640; start += 60) {
+                if (ids.size() == 2 && start >= 3600 && start < 3960)
+                    continue; // an hour of silence: the next batch records a gap
+                SampleBatch b = testdata::makeBatch(++seq, 60, 0, from + qint64(start) * 10'000);
+                b.droppedTotal = 0;
+                for (std::size_t i = 0; i < b.samples.size(); ++i) {
+                    Sample &x = b.samples[i];
+                    x.timestampMs = from + qint64(start + int(i)) * 10'000;
+                    x.cpu = {user, 0, 0, 100 - user, 0, 0, 0, 0, 0};
+                    x.load1 = load;
+                    x.memory.total = 8ull << 30;
+                    x.memory.used = 2ull << 30;
+                }
+                const Store::IngestItem item{id, &b};
+                QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), b.samples.back().timestampMs)).front().status,
+                         Store::IngestResult::Status::Stored);
+            }
+        }
+        CompareRequest request;
+        request.clientIds = {ids[0], QStringLiteral("nobody"), ids[1]};
+        request.fromMs = from;
+        request.toMs = from + 86'400'000;
+        for (const int columns : {2000, 200}) { // 43 s per column: raw samples; 432 s: rollups
+            request.columns = columns;
+            for (const auto &[metric, expectBusy, expectIdle] :
+                 {std::tuple{CompareMetric::CpuBusy, 70.0, 10.0}, std::tuple{CompareMetric::MemoryUsed, 25.0, 25.0},
+                  std::tuple{CompareMetric::LoadPerCore, 0.5, 0.25}, std::tuple{CompareMetric::CpuIowait, 0.0, 0.0}}) {
+                request.metric = metric;
+                const CompareData data = StoreReader::readCompare(store, request);
+                QVERIFY2(data.error.isEmpty(), qPrintable(data.error));
+                QCOMPARE(data.fromRollups, columns == 200);
+                QCOMPARE(data.series.size(), 2); // the unknown client is left out
+                QCOMPARE(data.series[0].hostname, QStringLiteral("busy"));
+                QCOMPARE(data.series[1].clientId, ids[1]);
+                QCOMPARE(data.samples, qint64(8640 + 8640 - 360));
+                for (int h = 0; h < 2; ++h) {
+                    const QList<QPointF> &points = data.series[h].points;
+                    QVERIFY(points.size() > 50 && points.size() <= 2 * columns + 2);
+                    for (const QPointF &p : points)
+                        QVERIFY2(std::abs(p.y() - (h == 0 ? expectBusy : expectIdle)) < 1e-4,
+                                 qPrintable(QStringLiteral("%1 at %2").arg(p.y()).arg(p.x())));
+                }
+                QVERIFY(data.series[0].gaps.isEmpty());
+                QCOMPARE(data.series[1].gaps.size(), 1);
+                QCOMPARE(data.series[1].gaps.front().startMs, from + qint64(3599) * 10'000);
+            }
+        }
+        // A newer request posted meanwhile stops the read.
+        std::atomic<quint64> latest{5};
+        request.id = 4;
+        QVERIFY(StoreReader::readCompare(store, request, &latest).series.isEmpty());
+    }
+
     void rollupsShowTheSameExtremesAsRawSamples()
     {
         QTemporaryDir dir;

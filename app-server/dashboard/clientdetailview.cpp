@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "clientdetailview.h"
 
+#include <tuple>
+
 #include "dashboardlogging.h"
 #include "historychartview.h"
 #include "storereader.h"
@@ -320,38 +322,36 @@ void ClientDetailView::setCustomRange(qint64 fromMs, qint64 toMs)
     reload();
 }
 
-void ClientDetailView::computeRange()
+std::pair<qint64, qint64> ClientDetailView::fixedRange(Range range, qint64 nowMs)
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // Fixed ranges end on a round time and start a whole number of tick steps before it, so
     // ticks fall at 10:20, 10:30 … and stay there as the range follows the clock.
     // In local time: a 4-hour tick at 00:00, 04:00 … and a day at midnight where the user is.
-    const qint64 offset = qint64(QDateTime::fromMSecsSinceEpoch(now).offsetFromUtc()) * 1000;
+    const qint64 offset = qint64(QDateTime::fromMSecsSinceEpoch(nowMs).offsetFromUtc()) * 1000;
     const auto aligned = [&](qint64 span, qint64 step) {
-        m_toMs = ((now + offset) / step + 1) * step - offset;
-        m_fromMs = m_toMs - ((span + step - 1) / step + 1) * step;
+        const qint64 to = ((nowMs + offset) / step + 1) * step - offset;
+        return std::pair{to - ((span + step - 1) / step + 1) * step, to};
     };
-    switch (m_range) {
+    switch (range) {
     case Range::Live5Min:
-        m_fromMs = now - 5 * kMinute;
-        m_toMs = now + 1000; // the newest sample must fall inside [from, to)
-        break;
+        return {nowMs - 5 * kMinute, nowMs + 1000}; // the newest sample must fall inside [from, to)
     case Range::Hour:
-        aligned(kHour, 10 * kMinute);
-        break;
+        return aligned(kHour, 10 * kMinute);
     case Range::Day:
-        aligned(kDay, 4 * kHour);
-        break;
+        return aligned(kDay, 4 * kHour);
     case Range::Week:
-        aligned(7 * kDay, kDay);
-        break;
+        return aligned(7 * kDay, kDay);
     case Range::Custom:
-        if (m_toMs <= m_fromMs) {
-            m_fromMs = now - kHour;
-            m_toMs = now;
-        }
         break;
     }
+    return {nowMs - kHour, nowMs};
+}
+
+void ClientDetailView::computeRange()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (m_range != Range::Custom || m_toMs <= m_fromMs)
+        std::tie(m_fromMs, m_toMs) = fixedRange(m_range, now);
     const bool custom = m_range == Range::Custom;
     m_fromEdit->setEnabled(custom);
     m_toEdit->setEnabled(custom);

@@ -8,6 +8,8 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <utility>
+
 class QCheckBox;
 class QComboBox;
 class QDateTimeEdit;
@@ -56,6 +58,8 @@ public:
     Range range() const { return m_range; }
     /** How often a fixed range moves on with the clock (0: it does not, Custom). */
     static int followIntervalMs(Range range);
+    /** [from, to) of a fixed range at @p nowMs, aligned to round local times (Custom: the last hour). */
+    static std::pair<qint64, qint64> fixedRange(Range range, qint64 nowMs);
     /** The reload period running now (0: none; hidden, or a custom range). */
     int followingEveryMs() const;
     void setCustomRange(qint64 fromMs, qint64 toMs);

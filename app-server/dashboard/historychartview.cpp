@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "historychartview.h"
 
+#include <QHash>
+
 #include "store/gapdetector.h"
 
 #include <QDateTime>
@@ -112,6 +114,13 @@ void HistoryChartView::setYRange(double min, double max)
     m_axisY->applyNiceNumbers();
 }
 
+void HistoryChartView::setUnit(const QString &unit)
+{
+    m_unit = unit;
+    m_axisY->setTitleText(unit);
+    m_axisY->setLabelFormat(unit.isEmpty() ? QStringLiteral("%.2f") : QStringLiteral("%.0f"));
+}
+
 void HistoryChartView::setGaps(const QList<server::Gap> &gaps)
 {
     m_gaps = gaps;
@@ -179,6 +188,29 @@ QString HistoryChartView::valuesAt(double xMs) const
 {
     QString text = QLocale().toString(QDateTime::fromMSecsSinceEpoch(qint64(xMs)),
                                       QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+    if (m_crosshairTop > 0) {
+        QHash<QString, double> at; // by name: a line broken at gaps is several series
+        for (const QLineSeries *series : m_series) {
+            if (!series->isVisible() || series->count() == 0)
+                continue;
+            const QList<QPointF> points = series->points();
+            if (xMs < points.first().x() || xMs > points.last().x())
+                continue;
+            at.insert(series->name(), points.at(nearestPoint(points, xMs)).y());
+        }
+        QList<std::pair<double, QString>> sorted;
+        for (auto it = at.cbegin(); it != at.cend(); ++it)
+            sorted.append({it.value(), it.key()});
+        std::sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        for (qsizetype i = 0; i < sorted.size() && i < m_crosshairTop; ++i)
+            text += u'\n' + sorted[i].second + QStringLiteral(": ") + QLocale().toString(sorted[i].first, 'f', m_unit.isEmpty() ? 2 : 1)
+                    + (m_unit.isEmpty() ? QString() : u' ' + m_unit);
+        if (sorted.size() > m_crosshairTop)
+            text += u'\n' + tr("… and %1 more").arg(sorted.size() - m_crosshairTop);
+        return text;
+    }
     for (const QLineSeries *series : m_series) {
         if (!series->isVisible() || series->count() == 0)
             continue;

@@ -45,11 +45,19 @@ public:
     QString axisFormat() const;
     int axisTicks() const;
     void setYRange(double min, double max);
+    /** The value axis' unit ("%", "" for a ratio); two decimals without one. */
+    void setUnit(const QString &unit);
     void setGaps(const QList<server::Gap> &gaps);
     const QList<server::Gap> &gaps() const { return m_gaps; }
 
     /** Width of the plot area in device-independent pixels: the decimation target. */
     int plotWidth() const;
+    /**
+     * Many lines (one per host): the crosshair lists only series that have data at its x (a
+     * host's line broken at a gap is several series of one name), highest first, at most
+     * @p count of them. 0 (the default) lists every visible series.
+     */
+    void setCrosshairTop(int count) { m_crosshairTop = count; }
     /** Text of the crosshair box at chart x @p xMs (also used by tests). */
     QString valuesAt(double xMs) const;
 
@@ -84,6 +92,7 @@ private:
     qint64 m_fromMs = 0;
     qint64 m_toMs = 1;
     std::optional<QPointF> m_crosshair; ///< view position
+    int m_crosshairTop = 0;
     std::optional<QPoint> m_dragStart;
     qint64 m_dragFrom = 0;
     qint64 m_dragTo = 0;

@@ -8,6 +8,7 @@
 #include <QMetaType>
 #include <QPointF>
 #include <QString>
+#include <QStringList>
 
 namespace autofact::dashboard {
 
@@ -44,6 +45,45 @@ struct HistoryData {
     QString error;
 };
 
+/** What the compare view plots for each host. */
+enum class CompareMetric {
+    CpuBusy,     ///< %, all but idle and iowait
+    MemoryUsed,  ///< % of total
+    LoadPerCore, ///< 1-minute load average divided by the core count
+    CpuIowait,   ///< %
+};
+
+/** One metric of several clients over a range (the compare view's request). */
+struct CompareRequest {
+    quint64 id = 0; ///< increasing; answers to older requests are dropped
+    QStringList clientIds;
+    CompareMetric metric = CompareMetric::CpuBusy;
+    qint64 fromMs = 0; ///< inclusive
+    qint64 toMs = 0;   ///< exclusive
+    int columns = 1000; ///< plot width in pixels: decimation target per host
+};
+
+/** One host's line in a CompareData: decimated points, and the gaps to break it at. */
+struct CompareSeries {
+    QString clientId;
+    QString hostname;
+    QList<QPointF> points;
+    QList<server::Gap> gaps;
+};
+
+/** The answer to a CompareRequest. */
+struct CompareData {
+    quint64 requestId = 0;
+    CompareMetric metric = CompareMetric::CpuBusy;
+    qint64 fromMs = 0;
+    qint64 toMs = 0;
+    QList<CompareSeries> series; ///< in the request's order; unknown clients are left out
+    qint64 samples = 0;
+    bool fromRollups = false;
+    qint64 readMs = 0;
+    QString error;
+};
+
 /** One point of an overview sparkline. */
 struct SparkPoint {
     qint64 timestampMs = 0;
@@ -59,3 +99,5 @@ using RecentHistory = QHash<QString, QList<SparkPoint>>;
 Q_DECLARE_METATYPE(autofact::dashboard::RecentHistory)
 Q_DECLARE_METATYPE(autofact::dashboard::HistoryRequest)
 Q_DECLARE_METATYPE(autofact::dashboard::HistoryData)
+Q_DECLARE_METATYPE(autofact::dashboard::CompareRequest)
+Q_DECLARE_METATYPE(autofact::dashboard::CompareData)

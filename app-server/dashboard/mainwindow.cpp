@@ -12,6 +12,7 @@
 #include "alerts/alertrules.h"
 #include "notifiersdialog.h"
 #include "clientdetailview.h"
+#include "compareview.h"
 #include "clientfilterproxy.h"
 #include "dashboard.h"
 #include "clienttablemodel.h"
@@ -183,6 +184,8 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_tabs->addTab(m_detail, tr("&Detail"));
     m_alerts = new AlertsView;
     m_tabs->addTab(m_alerts, tr("&Alerts"));
+    m_compare = new CompareView(m_reader, m_model);
+    m_tabs->addTab(m_compare, tr("Co&mpare"));
     m_tray = new AlertTray(this);
     setCentralWidget(m_tabs);
 
@@ -375,7 +378,7 @@ void MainWindow::createActions()
     QMenu *view = menuBar()->addMenu(tr("&View"));
     const QList<std::pair<QString, Tab>> tabs = {
         {tr("&Clients"), ClientsTab}, {tr("&Overview"), OverviewTab}, {tr("&Detail"), DetailTab},
-        {tr("&Alerts"), AlertsTab}};
+        {tr("&Alerts"), AlertsTab}, {tr("Co&mpare"), CompareTab}};
     for (const auto &[name, tab] : tabs) {
         QAction *a = view->addAction(name, this, [this, t = tab] { m_tabs->setCurrentIndex(t); });
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + int(tab))));
@@ -420,6 +423,9 @@ void MainWindow::createActions()
     setGroup->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
     QAction *leaveGroup = clients->addAction(tr("Remove from group"), this, [this] { setGroupOfSelected(QString()); });
     leaveGroup->setObjectName(QStringLiteral("leaveGroupAction"));
+    QAction *compare = clients->addAction(tr("&Compare"), this, &MainWindow::compareSelected);
+    compare->setObjectName(QStringLiteral("compareAction"));
+    compare->setToolTip(tr("One metric of the selected clients on one time axis"));
     QAction *merge = clients->addAction(tr("&Merge earlier history…"), this, &MainWindow::askMergeIntoSelected);
     merge->setObjectName(QStringLiteral("mergeHistoryAction"));
     merge->setToolTip(tr("Join the history of this machine's forgotten or blocked identity to this client"));
@@ -431,8 +437,8 @@ void MainWindow::createActions()
     separator->setSeparator(true);
     auto *separator2 = new QAction(this);
     separator2->setSeparator(true);
-    m_table->addActions({open, exportSelected, behaviour, rules, separator, setGroup, leaveGroup, merge, separator2,
-                         block, forget});
+    m_table->addActions({open, compare, exportSelected, behaviour, rules, separator, setGroup, leaveGroup, merge,
+                         separator2, block, forget});
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About autofactory"), this, &MainWindow::showAbout);
@@ -477,6 +483,12 @@ void MainWindow::onInventory(const QList<server::ClientInfo> &clients, qint64 da
     m_databaseBytes = databaseBytes;
     m_model->setInventory(clients);
     fillGroupFilter();
+    if (!m_compareRestored) {
+        // The compared hosts come back once the inventory knows them.
+        m_compareRestored = true;
+        if (!m_compareSettings.first.isEmpty())
+            m_compare->setClients(m_compareSettings.first);
+    }
     if (!m_seeded) {
         // Once, after the first inventory built the tiles: their last five minutes.
         m_seeded = true;
@@ -613,6 +625,17 @@ void MainWindow::forgetSelectedClient()
     m_pendingAction = tr("Forget client");
     for (const QString &id : ids)
         m_core.forgetClient(id, deleteHistory);
+}
+
+void MainWindow::compareSelected()
+{
+    const QStringList ids = selectedClientIds();
+    if (!ids.isEmpty())
+        m_compare->setClients(ids);
+    m_tabs->setCurrentIndex(CompareTab);
+    if (ids.size() > CompareView::maxHosts)
+        statusBar()->showMessage(tr("Comparing the first %1 of %2 selected clients").arg(CompareView::maxHosts).arg(ids.size()),
+                                 8000);
 }
 
 void MainWindow::fillGroupFilter()
@@ -825,7 +848,10 @@ void MainWindow::restoreSettings()
     const int sort = settings.value(QStringLiteral("overviewSort"), int(OverviewWidget::SortKey::Cpu)).toInt();
     m_overview->setSortKey(OverviewWidget::SortKey(std::clamp(sort, 0, 2)));
     m_tabs->setCurrentIndex(std::clamp(settings.value(QStringLiteral("tab"), 0).toInt(), 0, int(OverviewTab)));
+    m_compareSettings = {settings.value(QStringLiteral("compareClients")).toStringList(),
+                         settings.value(QStringLiteral("compareMetric"), 0).toInt()};
     settings.endGroup();
+    m_compare->setMetric(CompareMetric(std::clamp(m_compareSettings.second, 0, int(CompareMetric::CpuIowait))));
 }
 
 void MainWindow::saveSettings()
@@ -842,6 +868,9 @@ void MainWindow::saveSettings()
     settings.setValue(QStringLiteral("keepRunningInTray"), m_keepRunning);
     settings.setValue(QStringLiteral("theme"), int(m_theme));
     settings.setValue(QStringLiteral("pinnedClients"), m_overview->pinned());
+    if (m_compareRestored) // before the first inventory, the restored list is not applied yet
+        settings.setValue(QStringLiteral("compareClients"), m_compare->clients());
+    settings.setValue(QStringLiteral("compareMetric"), int(m_compare->metric()));
     settings.setValue(QStringLiteral("tab"), std::min(m_tabs->currentIndex(), int(OverviewTab)));
     settings.endGroup();
 }

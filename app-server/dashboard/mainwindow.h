@@ -36,6 +36,7 @@ class AddAgentDialog;
 class AlertRulesDialog;
 class AlertTray;
 class AlertsView;
+class CompareView;
 class NotifiersDialog;
 class ClientDetailView;
 class ClientFilterProxy;
@@ -56,7 +57,7 @@ class MainWindow : public QMainWindow
 {
     Q_OBJECT
 public:
-    enum Tab { ClientsTab, OverviewTab, DetailTab, AlertsTab };
+    enum Tab { ClientsTab, OverviewTab, DetailTab, AlertsTab, CompareTab };
 
     explicit MainWindow(server::ServerCore &core, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -70,6 +71,9 @@ public:
     QTabWidget *tabs() const { return m_tabs; }
     StoreReader *reader() const { return m_reader; }
     AlertsView *alertsView() const { return m_alerts; }
+    CompareView *compareView() const { return m_compare; }
+    /** Compares the selected clients (Clients → Compare), on the Compare tab. */
+    void compareSelected();
     AlertTray *alertTray() const { return m_tray; }
     /** The rule editor (non-modal, deleted on close), on @p clientId's rules if given. */
     AlertRulesDialog *showAlertRules(const QString &clientId = QString());
@@ -168,6 +172,9 @@ private:
     QLabel *m_sizeLabel = nullptr;
     QLabel *m_alertLabel = nullptr;
     AlertsView *m_alerts = nullptr;
+    CompareView *m_compare = nullptr;
+    std::pair<QStringList, int> m_compareSettings; ///< saved hosts and metric, applied after the first inventory
+    bool m_compareRestored = false;
     AlertTray *m_tray = nullptr;
     QPointer<NotifiersDialog> m_notifiersDialog;
     QList<server::AlertRuleRow> m_ruleRows;

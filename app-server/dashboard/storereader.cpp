@@ -25,6 +25,8 @@ StoreReader::StoreReader(QString databasePath, QObject *parent)
 {
     qRegisterMetaType<HistoryRequest>();
     qRegisterMetaType<HistoryData>();
+    qRegisterMetaType<CompareRequest>();
+    qRegisterMetaType<CompareData>();
     qRegisterMetaType<RecentHistory>();
     qRegisterMetaType<QList<server::ClientInfo>>();
     qRegisterMetaType<AgentConfig>();
@@ -128,6 +130,104 @@ void StoreReader::loadHistory(const HistoryRequest &request)
     if (request.id < m_latestRequest.load())
         return;
     Q_EMIT historyLoaded(data);
+}
+
+void StoreReader::loadCompare(const CompareRequest &request)
+{
+    if (request.id < m_latestCompare.load())
+        return;
+    Store *s = store();
+    if (!s)
+        return;
+    CompareData data = readCompare(*s, request, &m_latestCompare);
+    if (request.id < m_latestCompare.load())
+        return;
+    Q_EMIT compareLoaded(data);
+}
+
+CompareData StoreReader::readCompare(Store &store, const CompareRequest &request, const std::atomic<quint64> *latest)
+{
+    QElapsedTimer timer;
+    timer.start();
+    CompareData data;
+    data.requestId = request.id;
+    data.metric = request.metric;
+    data.fromMs = request.fromMs;
+    data.toMs = request.toMs;
+    const int columns = std::max(1, request.columns);
+    // Same rule as one client's history: a pixel column of two minutes or more reads the
+    // per-minute min/max rollups, which keep every extreme a column can show.
+    constexpr qint64 rollupColumnMs = 2 * 60 * 1000;
+    data.fromRollups = (request.toMs - request.fromMs) / columns >= rollupColumnMs;
+    using metrics::Series;
+    for (const QString &id : request.clientIds) {
+        if (latest && latest->load() > request.id)
+            break; // superseded: the caller drops this answer
+        auto info = store.inventory().client(id);
+        if (!info) {
+            if (info.error().kind != server::StoreError::Kind::NotFound)
+                data.error = info.error().message;
+            continue;
+        }
+        const double cores = std::max<double>(1, info->cpuCount);
+        Decimator decimator(double(request.fromMs), double(request.toMs), columns);
+        StoreResult<void> read;
+        if (data.fromRollups) {
+            read = store.history().forEachMinute(
+                id, metrics::minuteStart(request.fromMs), request.toMs, [&](const server::MinuteRollup &r) {
+                    data.samples += r.count;
+                    const double x = double(r.firstMs + r.lastMs) / 2.0;
+                    double lo = 0, hi = 0;
+                    switch (request.metric) {
+                    case CompareMetric::CpuBusy: lo = r.min(Series::CpuBusy); hi = r.max(Series::CpuBusy); break;
+                    case CompareMetric::CpuIowait: lo = r.min(Series::CpuIowait); hi = r.max(Series::CpuIowait); break;
+                    case CompareMetric::LoadPerCore: lo = r.min(Series::Load1) / cores; hi = r.max(Series::Load1) / cores; break;
+                    case CompareMetric::MemoryUsed:
+                        if (r.memTotal <= 0)
+                            return true;
+                        lo = 100.0 * r.min(Series::MemUsed) / r.memTotal;
+                        hi = 100.0 * r.max(Series::MemUsed) / r.memTotal;
+                        break;
+                    }
+                    decimator.add(x, lo);
+                    decimator.add(x, hi);
+                    return true;
+                });
+        } else {
+            read = store.history().forEachSample({id}, request.fromMs, request.toMs, [&](const server::StoredSample &stored) {
+                ++data.samples;
+                const Sample &s = stored.sample;
+                double v = 0;
+                switch (request.metric) {
+                case CompareMetric::CpuBusy: v = metrics::seriesValue(s, Series::CpuBusy); break;
+                case CompareMetric::CpuIowait: v = s.cpu.iowait; break;
+                case CompareMetric::LoadPerCore: v = double(s.load1) / (s.coreCount > 0 ? double(s.coreCount) : cores); break;
+                case CompareMetric::MemoryUsed:
+                    v = metrics::memoryPercent(s);
+                    if (v < 0)
+                        return true;
+                    break;
+                }
+                decimator.add(double(s.timestampMs), v);
+                return true;
+            });
+        }
+        if (!read)
+            data.error = read.error().message;
+        CompareSeries series;
+        series.clientId = id;
+        series.hostname = info->hostname.isEmpty() ? id : info->hostname;
+        series.points = decimator.take();
+        auto gaps = store.history().gaps(id, request.fromMs, std::numeric_limits<qint64>::max());
+        if (!gaps)
+            data.error = gaps.error().message;
+        for (const server::Gap &gap : gaps.valueOr({}))
+            if (gap.startMs < request.toMs)
+                series.gaps.append(gap);
+        data.series.append(series);
+    }
+    data.readMs = timer.elapsed();
+    return data;
 }
 
 HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request,

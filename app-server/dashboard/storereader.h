@@ -34,6 +34,13 @@ public:
      * keyed by server::groupRuleScope() ("@" and the group name).
      */
     void loadConfigs();
+    /** Reads, decimates and emits compareLoaded, unless a newer compare request is posted. */
+    void loadCompare(const autofact::dashboard::CompareRequest &request);
+    /** Thread-safe, as setLatestHistoryRequest, for compare requests. */
+    void setLatestCompareRequest(quint64 id) { m_latestCompare.store(id); }
+    /** The synchronous work behind loadCompare (benchmarks call it directly). */
+    static CompareData readCompare(server::Store &store, const CompareRequest &request,
+                                   const std::atomic<quint64> *latest = nullptr);
     /** Reads every client's samples since @p sinceMs (at most @p perClient newest each). */
     void loadRecent(qint64 sinceMs, int perClient);
 
@@ -51,6 +58,7 @@ Q_SIGNALS:
     void inventoryLoaded(const QList<autofact::server::ClientInfo> &clients,
                          qint64 databaseBytes);
     void historyLoaded(const autofact::dashboard::HistoryData &data);
+    void compareLoaded(const autofact::dashboard::CompareData &data);
     void configsLoaded(const autofact::AgentConfig &defaults,
                        const QHash<QString, autofact::AgentConfig> &overrides);
     void readError(const QString &message);
@@ -62,6 +70,7 @@ private:
     QString m_path;
     std::unique_ptr<server::Store> m_store;
     std::atomic<quint64> m_latestRequest{0};
+    std::atomic<quint64> m_latestCompare{0};
 };
 
 } // namespace autofact::dashboard
