@@ -83,6 +83,9 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_table->setObjectName(QStringLiteral("clientsTable"));
     m_table->setModel(m_proxy);
     m_table->setSortingEnabled(true);
+    // The group is the model's last column (saved header states keep their meaning) but reads
+    // best beside the hostname; a restored header state puts it where the user left it.
+    m_table->horizontalHeader()->moveSection(ClientTableModel::GroupColumn, ClientTableModel::HostnameColumn + 1);
     m_table->sortByColumn(ClientTableModel::HostnameColumn, Qt::AscendingOrder);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);

@@ -4,6 +4,7 @@
 // the real MainWindow grabbed with QWidget::grab(). Run through scripts/screenshots.
 #include "clientdetailview.h"
 #include "clienttablemodel.h"
+#include "compareview.h"
 #include "exportdialog.h"
 #include "fakehistory.h"
 #include "mainwindow.h"
@@ -121,6 +122,11 @@ int main(int argc, char *argv[])
         const qint64 acked = alert(QStringLiteral("spool_backlog"), QStringLiteral("ci-runner-3"), 412, 100, now - 9 * 60000, 0);
         (void)store.alerts().acknowledge(acked, true, now - 5 * 60000);
         alert(QStringLiteral("memory_used"), QStringLiteral("db-primary"), 94.1, 90, now - 5 * 3600000, now - 4 * 3600000);
+        // Groups, as `autofactory group set` would make them.
+        (void)store.configs().setClientGroup({idOf.value(QStringLiteral("build-01")), idOf.value(QStringLiteral("ci-runner-3"))},
+                                             QStringLiteral("build"));
+        (void)store.configs().setClientGroup({idOf.value(QStringLiteral("web-frontend")), idOf.value(QStringLiteral("db-primary"))},
+                                             QStringLiteral("production"));
     }
 
     server::ServerCore::Options options;
@@ -202,7 +208,45 @@ int main(int argc, char *argv[])
     ok &= save(dialog, out, QStringLiteral("export.png"));
     dialog->close();
 
+    // Compare: CPU busy of every host with data over the last hour.
+    QStringList withData;
+    for (int row = 0; row < window.model()->rowCount(); ++row)
+        if (window.model()->rowAt(row).info.sampleCount > 0)
+            withData.append(window.model()->rowAt(row).info.id);
+    window.tabs()->setCurrentIndex(dashboard::MainWindow::CompareTab);
+    window.compareView()->setRange(dashboard::ClientDetailView::Range::Hour);
+    window.compareView()->setClients(withData);
+    waitUntil([&] { return window.compareView()->shownData().series.size() == withData.size(); }, 20000);
+    settle(300);
+    ok &= save(&window, out, QStringLiteral("compare.png"));
+
+    // Dark mode, on the detail view (its charts follow the palette).
+    window.setTheme(dashboard::MainWindow::Theme::Dark);
+    window.tabs()->setCurrentIndex(dashboard::MainWindow::DetailTab);
+    settle(500);
+    ok &= save(&window, out, QStringLiteral("dark.png"));
+    window.setTheme(dashboard::MainWindow::Theme::System);
+
     window.close();
     core.stop();
+
+    // First start: an empty database says what to do.
+    server::ServerCore::Options emptyOptions = options;
+    emptyOptions.databasePath = tmp.filePath(QStringLiteral("empty.db"));
+    server::ServerCore emptyCore(emptyOptions);
+    if (!emptyCore.start(&error)) {
+        QTextStream(stderr) << "screenshots: " << error << Qt::endl;
+        return 1;
+    }
+    {
+        dashboard::MainWindow empty(emptyCore);
+        empty.resize(1000, 600);
+        empty.show();
+        empty.tabs()->setCurrentIndex(dashboard::MainWindow::ClientsTab);
+        settle(1200);
+        ok &= save(&empty, out, QStringLiteral("empty.png"));
+        empty.close();
+    }
+    emptyCore.stop();
     return ok ? 0 : 1;
 }
