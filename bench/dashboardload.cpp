@@ -4,10 +4,14 @@
 // runs a 5 ms timer (its "stall"), while the views are cycled (clients, overview, detail,
 // alerts). With --alerts N, a third of the way in, N clients get a rule that fires at once
 // (memory used above 1 %): N alerts reach the window together, with their tray notification.
+// With --compare N, the compare view (live range, CPU busy) shows the first N clients to connect
+// and joins the cycle of views.
 //
 //   bench_dashboard_load --loadgen PATH [--agents N] [--duration SECONDS]
-//                        [--sample-interval D] [--send-interval D] [--alerts N]
+//                        [--sample-interval D] [--send-interval D] [--alerts N] [--compare N]
 #include "alertsview.h"
+#include "clientdetailview.h"
+#include "compareview.h"
 #include "alerttablemodel.h"
 #include "alerttray.h"
 #include "mainwindow.h"
@@ -44,7 +48,8 @@ int main(int argc, char *argv[])
     const QCommandLineOption sample(QStringLiteral("sample-interval"), QStringLiteral("agent sampling (default 1s)"), QStringLiteral("D"), QStringLiteral("1s"));
     const QCommandLineOption send(QStringLiteral("send-interval"), QStringLiteral("agent sending (default 1s)"), QStringLiteral("D"), QStringLiteral("1s"));
     const QCommandLineOption alerts(QStringLiteral("alerts"), QStringLiteral("alerts to fire at once (default 0)"), QStringLiteral("N"), QStringLiteral("0"));
-    parser.addOptions({loadgen, agents, duration, sample, send, alerts});
+    const QCommandLineOption compare(QStringLiteral("compare"), QStringLiteral("hosts in the compare view (default 0: not shown)"), QStringLiteral("N"), QStringLiteral("0"));
+    parser.addOptions({loadgen, agents, duration, sample, send, alerts, compare});
     parser.process(app);
     QTextStream out(stdout);
     if (!parser.isSet(loadgen)) {
@@ -156,6 +161,20 @@ int main(int argc, char *argv[])
             alertsShownMs = sinceStart.elapsed();
     });
 
+    // The compare view on the first N clients, once they are connected.
+    const int compareCount = parser.value(compare).toInt();
+    bool compareSet = false;
+    int compareAnswers = 0;
+    qint64 compareWorstMs = 0;
+    qint64 compareSamples = 0;
+    QObject::connect(window.compareView(), &dashboard::CompareView::compareShown, &window,
+                     [&](qint64 samples, qint64 elapsedMs) {
+                         ++compareAnswers;
+                         compareWorstMs = std::max(compareWorstMs, elapsedMs);
+                         compareSamples = std::max(compareSamples, samples);
+                     });
+    window.compareView()->setRange(dashboard::ClientDetailView::Range::Live5Min);
+
     // Cycle the views so live updates repaint what a user would be looking at.
     int view = 0;
     QTimer cycle;
@@ -163,7 +182,11 @@ int main(int argc, char *argv[])
     QObject::connect(&cycle, &QTimer::timeout, &window, [&] {
         if (!tabs)
             return;
-        view = (view + 1) % 4;
+        if (compareCount > 0 && !compareSet && clientIds.size() >= compareCount) {
+            window.compareView()->setClients(clientIds.mid(0, compareCount));
+            compareSet = true;
+        }
+        view = (view + 1) % (compareCount > 0 ? 5 : 4);
         if (view == 2 && !firstClient.isEmpty())
             window.openDetail(firstClient);
         else
@@ -208,6 +231,10 @@ int main(int argc, char *argv[])
             << " (at " << QString::number(alertsAskedMs / 1000.0, 'f', 1)
             << " s); GUI lateness max from then until 10 s after the last was shown: " << QString::number(worstAfterAlerts, 'f', 2) << " ms; "
             << window.alertTray()->shown().size() << " desktop notification(s)" << Qt::endl;
+    if (compareCount > 0)
+        out << "  compare view: " << window.compareView()->clients().size() << " hosts (CPU busy, live 5 min); "
+            << compareAnswers << " answers shown, up to " << compareSamples << " samples each, slowest "
+            << compareWorstMs << " ms from request to chart" << Qt::endl;
     core.stop();
     // Figures of a run whose load generator failed describe no load: the exit code says so.
     const bool loadOk = load.exitStatus() == QProcess::NormalExit && load.exitCode() == 0;
