@@ -330,9 +330,9 @@ int runSubcommand(const QStringList &arguments)
         parser.addOption(json);
     } else if (command == u"merge") {
         parser.setApplicationDescription(QStringLiteral(
-            "autofactory merge OLD-CLIENT NEW-CLIENT: joins the history of a forgotten or revoked client to\n"
+            "autofactory merge OLD-CLIENT NEW-CLIENT: joins the history of a forgotten client to\n"
             "the identity its machine enrolled under since (autofactory clients --json: previous_id).\n"
-            "Samples, gaps, alerts and overrides move; batches both stored are kept once; the time between\n"
+            "Samples, gaps, alerts and overrides move; samples both stored are kept once; the time between\n"
             "them becomes a gap. OLD-CLIENT is gone afterwards. Name both by ID."));
         parser.addPositionalArgument(QStringLiteral("OLD-CLIENT"), QStringLiteral("The retired client's ID."));
         parser.addPositionalArgument(QStringLiteral("NEW-CLIENT"), QStringLiteral("The current client's ID."));

@@ -296,10 +296,11 @@ void StoreWorker::setDefaultConfig(const AgentConfig &config)
         Q_EMIT storeError(QStringLiteral("cannot store the default agent config: database is closed"));
         return;
     }
+    const quint32 since = m_configCounter;
     auto revision = m_store->configs().setDefaultConfig(config);
     if (!check(revision, QStringLiteral("cannot store the default agent config")))
         return;
-    m_configCounter = std::max(m_configCounter, *revision);
+    catchUp(since, *revision);
     Q_EMIT configStored();
     auto clients = m_store->inventory().clients();
     if (!check(clients, QStringLiteral("reading clients to push the new default")))
@@ -317,10 +318,11 @@ void StoreWorker::setClientOverride(const QString &clientId, const std::optional
         Q_EMIT storeError(QStringLiteral("cannot store the config of %1: database is closed").arg(clientId));
         return;
     }
+    const quint32 since = m_configCounter;
     auto revision = m_store->configs().setClientOverride(clientId, config);
     if (!check(revision, QStringLiteral("cannot store the config override of %1").arg(clientId)))
         return;
-    m_configCounter = std::max(m_configCounter, *revision);
+    catchUp(since, *revision);
     Q_EMIT configStored();
     auto effective = m_store->configs().effectiveConfig(clientId);
     if (check(effective, QStringLiteral("reading the config of %1").arg(clientId)))
@@ -357,8 +359,7 @@ void StoreWorker::pollConfigChanges()
     qCInfo(lcStore) << "behaviour or groups changed by another process (revision" << *counter << ")";
     Q_EMIT configStored();
     pushConfigsSince(since);
-    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the group alert rules")))
-        emitNotices(m_alerts->settle(now()));
+    reloadAlertRules();
 }
 
 void StoreWorker::setClientGroup(const QStringList &clientIds, const QString &group)
@@ -374,8 +375,7 @@ void StoreWorker::setClientGroup(const QStringList &clientIds, const QString &gr
     m_configCounter = *revision;
     Q_EMIT configStored();
     pushConfigsSince(since);
-    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the group alert rules")))
-        emitNotices(m_alerts->settle(now()));
+    reloadAlertRules();
 }
 
 void StoreWorker::setGroupOverride(const QString &group, const std::optional<AgentConfig> &config)
@@ -388,9 +388,30 @@ void StoreWorker::setGroupOverride(const QString &group, const std::optional<Age
     auto revision = m_store->configs().setGroupOverride(group, config);
     if (!check(revision, QStringLiteral("cannot store the behaviour of group %1").arg(group)))
         return;
-    m_configCounter = *revision;
     Q_EMIT configStored();
     pushConfigsSince(since);
+    if (*revision > since + 1)
+        reloadAlertRules(); // another process changed groups meanwhile
+    m_configCounter = std::max(m_configCounter, *revision);
+}
+
+void StoreWorker::catchUp(quint32 since, quint32 revision)
+{
+    // Another process (`autofactory group set`) may have bumped the counter since the last
+    // poll: its change must not hide behind this one.
+    if (revision > since + 1) {
+        pushConfigsSince(since);
+        reloadAlertRules();
+    }
+    m_configCounter = std::max(m_configCounter, revision);
+}
+
+void StoreWorker::reloadAlertRules()
+{
+    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the group alert rules"))) {
+        emitNotices(m_alerts->settle(now()));
+        emitAlertSettings();
+    }
 }
 
 void StoreWorker::mergeClients(const QString &oldId, const QString &newId)
@@ -399,18 +420,49 @@ void StoreWorker::mergeClients(const QString &oldId, const QString &newId)
         Q_EMIT storeError(QStringLiteral("cannot merge %1 into %2: database is closed").arg(oldId, newId));
         return;
     }
+    if (m_merge) {
+        Q_EMIT storeError(QStringLiteral("cannot merge %1 into %2: another merge is running").arg(oldId, newId));
+        return;
+    }
     flush();
-    const quint32 since = m_configCounter;
-    auto merged = m_store->inventory().mergeClients(oldId, newId, now());
-    if (!check(merged, QStringLiteral("cannot merge %1 into %2").arg(oldId, newId)))
+    auto job = m_store->inventory().beginMerge(oldId, newId);
+    if (!check(job, QStringLiteral("cannot merge %1 into %2").arg(oldId, newId)))
+        return;
+    m_merge = *job;
+    m_mergeSince = m_configCounter;
+    // Samples move in slices, each its own short transaction, with the event loop in between:
+    // batches keep being stored and acknowledged during a merge of any size.
+    QMetaObject::invokeMethod(this, &StoreWorker::continueMerge, Qt::QueuedConnection);
+}
+
+void StoreWorker::continueMerge()
+{
+    if (!m_store || !m_merge)
+        return;
+    MergeJob &job = *m_merge;
+    const QString what = QStringLiteral("cannot merge %1 into %2").arg(job.oldId, job.newId);
+    auto moved = m_store->inventory().moveMergeSlice(job, kMergeSliceRows);
+    if (!check(moved, what)) {
+        m_merge.reset(); // run it again to finish: every step left the database consistent
+        return;
+    }
+    if (*moved > 0) {
+        QMetaObject::invokeMethod(this, &StoreWorker::continueMerge, Qt::QueuedConnection);
+        return;
+    }
+    flush();
+    auto merged = m_store->inventory().finishMerge(job, now());
+    const QString oldId = job.oldId;
+    const QString newId = job.newId;
+    m_merge.reset();
+    if (!check(merged, what))
         return;
     if (auto counter = m_store->configs().revisionCounter())
-        m_configCounter = *counter;
+        m_configCounter = std::max(m_configCounter, *counter);
     // The old identity could not connect, so the engine holds nothing of it; the new one may
     // have taken over its alert overrides or group.
-    if (m_alerts && check(m_alerts->reloadRules(now()), QStringLiteral("cannot apply the alert rules")))
-        emitNotices(m_alerts->settle(now()));
-    pushConfigsSince(since);
+    reloadAlertRules();
+    pushConfigsSince(m_mergeSince);
     Q_EMIT clientsMerged(oldId, newId, *merged);
 }
 

@@ -85,7 +85,10 @@ public:
     void setClientGroup(const QStringList &clientIds, const QString &group);
     /** Sets or clears a group's behaviour override; its members' agents get it at once. */
     void setGroupOverride(const QString &group, const std::optional<autofact::AgentConfig> &config);
-    /** Joins @p oldId's history to @p newId (Inventory::mergeClients); answers with clientsMerged. */
+    /**
+     * Joins @p oldId's history to @p newId (Inventory::beginMerge and the steps after it, with
+     * ingest in between); answers with clientsMerged or storeError.
+     */
     void mergeClients(const QString &oldId, const QString &newId);
     /**
      * Looks for behaviour and group changes made by another process (`autofactory group`):
@@ -196,8 +199,14 @@ private:
     };
 
     void emitNotices(std::vector<AlertNotice> notices);
+    /** The next slice of a running merge, or its end. */
+    void continueMerge();
     /** Pushes the effective config of every client whose revision is above @p sinceRevision. */
     void pushConfigsSince(quint32 sinceRevision);
+    /** After a change of ours at @p revision: also applies what others changed since @p since. */
+    void catchUp(quint32 since, quint32 revision);
+    /** Group memberships or rules changed: the monitor re-reads them, the window hears of it. */
+    void reloadAlertRules();
     void emitAlertSettings();
 
     QString m_path;
@@ -217,6 +226,9 @@ private:
     QTimer m_revocationTimer{this};
     QSet<QString> m_revoked;
     quint32 m_configCounter = 0; ///< behaviour revisions up to this one are pushed
+    std::optional<MergeJob> m_merge; ///< a merge moving samples slice by slice
+    quint32 m_mergeSince = 0;
+    static constexpr int kMergeSliceRows = 20000;
     bool m_tokenRequired = true;
     std::atomic<quint64> m_queued{0}; // child: moves with the worker to its thread
 };

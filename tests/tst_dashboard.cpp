@@ -274,6 +274,16 @@ private Q_SLOTS:
         for (QLabel *label : detail->findChildren<QLabel *>())
             facts << label->text();
         QVERIFY2(facts.contains(QStringLiteral("8.0 GiB")), qPrintable(facts.join(u'|')));
+        // The compare legend draws series names as rich text: the hostname goes in escaped,
+        // and the crosshair says it as it is.
+        window.compareView()->setClients({model->rowAt(0).info.id});
+        window.tabs()->setCurrentIndex(MainWindow::CompareTab);
+        QTRY_VERIFY_WITH_TIMEOUT(!window.compareView()->chart()->series().isEmpty()
+                                         && window.compareView()->chart()->series().first()->count() > 0,
+                                 10000);
+        QLineSeries *line = window.compareView()->chart()->series().first();
+        QCOMPARE(line->name(), hostile.toHtmlEscaped());
+        QVERIFY(window.compareView()->chart()->valuesAt(line->points().last().x()).contains(hostile));
     }
 
     void exportCancelWritesNothing()
@@ -1002,7 +1012,10 @@ private Q_SLOTS:
         window.setGroupFilter(QStringLiteral(""));
         QCOMPARE(window.proxy()->rowCount(), 3); // db-1 and both box identities
         QCOMPARE(window.overview()->orderedTiles().size(), 3);
-        // The overview's own box drives the table too.
+        // The table's filter shows in the overview's box, and the overview's box drives the table.
+        auto *overviewCombo = window.overview()->findChild<QComboBox *>(QStringLiteral("overviewGroupFilter"));
+        window.setGroupFilter(QStringLiteral("frontend"));
+        QCOMPARE(overviewCombo->currentText(), QStringLiteral("frontend"));
         auto *overviewBox = window.overview()->findChild<QComboBox *>(QStringLiteral("overviewGroupFilter"));
         QVERIFY(overviewBox);
         overviewBox->setCurrentIndex(0);
@@ -1171,8 +1184,11 @@ private Q_SLOTS:
         auto *list = compare->findChild<QListWidget *>(QStringLiteral("compareHosts"));
         QVERIFY(list);
         QTRY_COMPARE(list->count(), 3); // the list follows the inventory half a second later
+        const QString kept = list->item(2)->data(Qt::UserRole).toString();
+        const QColor keptColor = compare->colorOf(kept);
         list->item(0)->setCheckState(Qt::Unchecked);
         QCOMPARE(compare->clients().size(), 2);
+        QCOMPARE(compare->colorOf(kept), keptColor); // the others keep their colours
         QTRY_COMPARE_WITH_TIMEOUT(compare->shownData().series.size(), 2, 10000);
         QVERIFY(!compare->colorOf(list->item(0)->data(Qt::UserRole).toString()).isValid());
         window.close();

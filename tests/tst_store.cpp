@@ -1031,8 +1031,13 @@ private slots:
                 makeHello(QStringLiteral("box")), QStringLiteral("127.0.0.1:1"), kNow));
         QCOMPARE(ingestOne(store, first.clientId, testdata::makeBatch(1, 10, 0, kNow)).front().status, Status::Stored);
         QCOMPARE(ingestOne(store, first.clientId, testdata::makeBatch(2, 10, 0, kNow + 10'000)).front().status, Status::Stored);
+        // Blocked first: a blocked identity is not merged until it is forgotten (merging would
+        // otherwise lift its block: its agent could enrol again under the same ID).
         STORE_OK(store.enrolment().revoke(first.clientId, kNow + 30'000));
         STORE_OK(store.enrolment().markAllOffline(kNow + 30'000, QStringLiteral("test")));
+        const QString placeholder = enrol(store, QStringLiteral("other"));
+        QCOMPARE(store.inventory().mergeClients(first.clientId, placeholder, kNow).error().kind, StoreError::Kind::Invalid);
+        STORE_OK(store.inventory().forgetClient(first.clientId, false, kNow + 31'000));
         // The machine comes back under a new identity (its agent presents an ID this server
         // does not know, so its first batch is its baseline); batches 3-5 were lost on the way
         // and the new identity starts ten minutes later.
@@ -1052,6 +1057,57 @@ private slots:
         QCOMPARE(gaps.back().endMs, kNow + 600'000);
         QCOMPARE(gaps.back().sequenceFirst, 3u);
         QCOMPARE(gaps.back().sequenceLast, 5u);
+    }
+
+    void mergeKeepsSamplesThatOnlyShareASequence()
+    {
+        // A reinstalled agent counts its batches from 1 again: the same sequence at other
+        // times is different data, and every sample of both identities stays.
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString oldId = enrol(store, QStringLiteral("box"));
+        QCOMPARE(ingestOne(store, oldId, testdata::makeBatch(1, 10, 0, kNow)).front().status, Status::Stored);
+        QCOMPARE(ingestOne(store, oldId, testdata::makeBatch(2, 10, 0, kNow + 10'000)).front().status, Status::Stored);
+        STORE_OK(store.inventory().forgetClient(oldId, false, kNow + 30'000));
+        STORE_OK(store.enrolment().markAllOffline(kNow + 30'000, QStringLiteral("test")));
+        const QString newId = enrol(store, QStringLiteral("box"));
+        QCOMPARE(ingestOne(store, newId, testdata::makeBatch(1, 10, 0, kNow + 600'000)).front().status, Status::Stored);
+        const qint64 minutesBefore = STORE_OK(store.history().estimateSamples({oldId, newId}, 0, std::numeric_limits<qint64>::max()));
+        // Three samples at a time: the slices leave the database consistent after each.
+        const MergeResult r = STORE_OK(store.inventory().mergeClients(oldId, newId, kNow + 700'000, 3));
+        QCOMPARE(r.duplicateSamples, 0u);
+        QCOMPARE(r.samplesMoved, 20u);
+        QCOMPARE(STORE_OK(store.history().countSamples({newId}, 0, std::numeric_limits<qint64>::max())), 30);
+        QCOMPARE(STORE_OK(store.inventory().client(newId)).sampleCount, 30);
+        QCOMPARE(STORE_OK(store.history().estimateSamples({newId}, 0, std::numeric_limits<qint64>::max())), minutesBefore);
+        // The new identity's batch 1 keeps guarding its stream: a resend is a duplicate.
+        QCOMPARE(ingestOne(store, newId, testdata::makeBatch(1, 10, 0, kNow + 600'000)).front().status, Status::Duplicate);
+    }
+
+    void interruptedMergeRunsAgain()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString oldId = enrol(store, QStringLiteral("box"));
+        for (quint64 seq = 1; seq <= 4; ++seq)
+            QCOMPARE(ingestOne(store, oldId, testdata::makeBatch(seq, 10, 0, kNow + qint64(seq) * 10'000)).front().status,
+                     Status::Stored);
+        STORE_OK(store.inventory().forgetClient(oldId, false, kNow + 60'000));
+        STORE_OK(store.enrolment().markAllOffline(kNow + 60'000, QStringLiteral("test")));
+        const QString newId = enrol(store, QStringLiteral("box"));
+        QCOMPARE(ingestOne(store, newId, testdata::makeBatch(5, 10, 0, kNow + 70'000)).front().status, Status::Stored);
+        // Stopped after one slice (the server was killed): half the samples moved.
+        MergeJob job = STORE_OK(store.inventory().beginMerge(oldId, newId));
+        QCOMPARE(STORE_OK(store.inventory().moveMergeSlice(job, 15)), 15u);
+        QCOMPARE(STORE_OK(store.inventory().client(oldId)).sampleCount, 25);
+        QCOMPARE(STORE_OK(store.inventory().client(newId)).sampleCount, 25);
+        // Run again: it finishes, and nothing is lost or counted twice.
+        const MergeResult r = STORE_OK(store.inventory().mergeClients(oldId, newId, kNow + 100'000));
+        QCOMPARE(r.duplicateSamples, 0u);
+        QCOMPARE(r.samplesMoved, 25u);
+        QCOMPARE(STORE_OK(store.history().countSamples({newId}, 0, std::numeric_limits<qint64>::max())), 50);
+        QCOMPARE(STORE_OK(store.inventory().client(newId)).sampleCount, 50);
+        QCOMPARE(STORE_OK(store.history().estimateSamples({newId}, 0, std::numeric_limits<qint64>::max())), 50);
     }
 
     // --- inventory ------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ void ClientTile::setGroup(const QString &group)
     if (group == m_group)
         return;
     m_group = group;
-    setToolTip(group.isEmpty() ? QString() : tr("Group: %1").arg(group));
+    updateToolTip();
     update();
 }
 
@@ -127,6 +127,8 @@ void ClientTile::setStale(bool stale)
 void ClientTile::updateToolTip()
 {
     QStringList tip;
+    if (!m_group.isEmpty())
+        tip << tr("Group: %1").arg(m_group);
     if (m_stale)
         tip << tr("stale: connected, but no data arrives (a hung agent or host)");
     if (!m_alerts.isEmpty())

@@ -182,6 +182,16 @@ void CompareView::syncHostList()
         const int c = a.first.compare(b.first, Qt::CaseInsensitive);
         return c != 0 ? c < 0 : a.second < b.second;
     });
+    // A client that is gone (forgotten with its history, merged away) leaves the comparison.
+    if (m_clients->rowCount() > 0) {
+        const qsizetype before = m_checked.size();
+        m_checked.removeIf([this](const QString &id) { return !m_clients->row(id); });
+        if (m_checked.size() != before) {
+            assignSlots();
+            Q_EMIT selectionChanged();
+            reload();
+        }
+    }
     bool same = hosts.size() == m_hosts->count();
     for (int i = 0; same && i < hosts.size(); ++i)
         same = m_hosts->item(i)->data(Qt::UserRole).toString() == hosts[i].second
@@ -221,6 +231,7 @@ void CompareView::onItemChanged(QListWidgetItem *item)
     } else if (!on) {
         m_checked.removeAll(id);
     }
+    assignSlots();
     updateMarks();
     Q_EMIT selectionChanged();
     reload();
@@ -237,8 +248,46 @@ void CompareView::updateMarks()
 
 QColor CompareView::colorOf(const QString &clientId) const
 {
-    const qsizetype index = m_checked.indexOf(clientId);
-    return index < 0 ? QColor() : hostColor(int(index));
+    const auto it = m_slots.constFind(clientId);
+    return it == m_slots.cend() ? QColor() : hostColor(*it);
+}
+
+void CompareView::assignSlots()
+{
+    // A host keeps its colour while it stays compared: unchecking another must not repaint it.
+    for (auto it = m_slots.begin(); it != m_slots.end();) {
+        if (!m_checked.contains(it.key()))
+            it = m_slots.erase(it);
+        else
+            ++it;
+    }
+    for (const QString &id : std::as_const(m_checked)) {
+        if (m_slots.contains(id))
+            continue;
+        int slot = 0;
+        const QList<int> taken = m_slots.values();
+        while (taken.contains(slot))
+            ++slot;
+        m_slots.insert(id, slot);
+    }
+}
+
+void CompareView::replaceClient(const QString &oldId, const QString &newId)
+{
+    const qsizetype at = m_checked.indexOf(oldId);
+    if (at < 0)
+        return;
+    if (m_checked.contains(newId))
+        m_checked.removeAt(at);
+    else
+        m_checked[at] = newId;
+    if (m_slots.contains(oldId) && !m_slots.contains(newId))
+        m_slots.insert(newId, m_slots.value(oldId));
+    m_slots.remove(oldId);
+    syncHostList();
+    updateMarks();
+    Q_EMIT selectionChanged();
+    reload();
 }
 
 void CompareView::setClients(const QStringList &clientIds)
@@ -248,6 +297,7 @@ void CompareView::setClients(const QStringList &clientIds)
         if (!wanted.contains(id) && wanted.size() < maxHosts && m_clients->row(id))
             wanted.append(id);
     m_checked = wanted;
+    assignSlots();
     m_syncing = true;
     for (int i = 0; i < m_hosts->count(); ++i)
         m_hosts->item(i)->setCheckState(m_checked.contains(m_hosts->item(i)->data(Qt::UserRole).toString())
@@ -366,6 +416,7 @@ void CompareView::showData(const CompareData &data)
     m_data = data;
     struct Segment {
         QString name;
+        QString clientId;
         QColor color;
         QList<QPointF> points;
         bool first;
@@ -373,12 +424,16 @@ void CompareView::showData(const CompareData &data)
     std::vector<Segment> segments;
     double yMax = 0;
     const qint64 slack = data.fromRollups ? 60'000 : 0;
+    QHash<QString, int> hostnames; // two identities of one machine share a hostname
+    for (const CompareSeries &s : data.series)
+        ++hostnames[s.hostname];
     for (const CompareSeries &s : data.series) {
         bool first = true;
+        const QString name = hostnames.value(s.hostname) > 1 ? tr("%1 (%2)").arg(s.hostname, s.clientId) : s.hostname;
         for (QList<QPointF> &part : splitAtGaps(s.points, s.gaps, slack)) {
             for (const QPointF &p : std::as_const(part))
                 yMax = std::max(yMax, p.y());
-            segments.push_back({s.hostname, colorOf(s.clientId), std::move(part), first});
+            segments.push_back({name, s.clientId, colorOf(s.clientId), std::move(part), first});
             first = false;
         }
     }
@@ -390,8 +445,11 @@ void CompareView::showData(const CompareData &data)
     m_chart->chart()->legend()->setVisible(legend);
     for (std::size_t i = 0; i < segments.size(); ++i) {
         const Segment &seg = segments[i];
-        QLineSeries *series = i < std::size_t(have.size()) ? have[qsizetype(i)] : m_chart->addSeries(seg.name, seg.color);
-        series->setName(seg.name);
+        QLineSeries *series = i < std::size_t(have.size()) ? have[qsizetype(i)] : m_chart->addSeries(QString(), seg.color);
+        // The legend draws names as rich text; hostnames are the agents' words.
+        series->setName(seg.name.toHtmlEscaped());
+        series->setProperty(HistoryChartView::plainNameProperty, seg.name);
+        series->setProperty(HistoryChartView::keyProperty, seg.clientId);
         QPen pen = series->pen();
         pen.setColor(seg.color);
         pen.setWidthF(1.5);

@@ -51,7 +51,9 @@ public:
     HistoryChartView *chart() const { return m_chart; }
     /** The last answer shown (tests, benchmarks). */
     const CompareData &shownData() const { return m_data; }
-    /** The colour of @p clientId's line (invalid when it is not compared). */
+    /** @p oldId's history now belongs to @p newId (a merge): compare that one instead. */
+    void replaceClient(const QString &oldId, const QString &newId);
+    /** The colour of @p clientId's line (invalid when it is not compared); kept while compared. */
     QColor colorOf(const QString &clientId) const;
     /** The reload period running now (0: none; hidden, or a custom range). */
     int followingEveryMs() const;
@@ -85,10 +87,13 @@ private:
     void computeRange();
     void updateFollowing();
     void updateMarks();
+    /** Gives every compared host a colour slot; hosts keep theirs while compared. */
+    void assignSlots();
 
     StoreReader *m_reader;
     const ClientTableModel *m_clients;
     QStringList m_checked;
+    QHash<QString, int> m_slots; ///< colour slot of each compared host
     CompareMetric m_metric = CompareMetric::CpuBusy;
     Range m_range = Range::Hour;
     Range m_rangeBeforeZoom = Range::Hour;

@@ -189,18 +189,22 @@ QString HistoryChartView::valuesAt(double xMs) const
     QString text = QLocale().toString(QDateTime::fromMSecsSinceEpoch(qint64(xMs)),
                                       QStringLiteral("yyyy-MM-dd HH:mm:ss"));
     if (m_crosshairTop > 0) {
-        QHash<QString, double> at; // by name: a line broken at gaps is several series
+        // By key: a line broken at gaps is several series of one key.
+        QHash<QString, std::pair<double, QString>> at;
         for (const QLineSeries *series : m_series) {
             if (!series->isVisible() || series->count() == 0)
                 continue;
             const QList<QPointF> points = series->points();
             if (xMs < points.first().x() || xMs > points.last().x())
                 continue;
-            at.insert(series->name(), points.at(nearestPoint(points, xMs)).y());
+            const QVariant plain = series->property(plainNameProperty);
+            const QString name = plain.isValid() ? plain.toString() : series->name();
+            const QVariant key = series->property(keyProperty);
+            at.insert(key.isValid() ? key.toString() : name, {points.at(nearestPoint(points, xMs)).y(), name});
         }
         QList<std::pair<double, QString>> sorted;
         for (auto it = at.cbegin(); it != at.cend(); ++it)
-            sorted.append({it.value(), it.key()});
+            sorted.append(it.value());
         std::sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) {
             return a.first != b.first ? a.first > b.first : a.second < b.second;
         });

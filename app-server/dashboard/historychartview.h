@@ -58,6 +58,13 @@ public:
      * @p count of them. 0 (the default) lists every visible series.
      */
     void setCrosshairTop(int count) { m_crosshairTop = count; }
+    /**
+     * Series properties the crosshair reads when set: the name as plain text (a series' name is
+     * drawn as rich text in the legend, so it holds an escaped one), and a key that tells two
+     * lines of one name apart (segments of one line share it).
+     */
+    static constexpr const char *plainNameProperty = "autofactPlainName";
+    static constexpr const char *keyProperty = "autofactKey";
     /** Text of the crosshair box at chart x @p xMs (also used by tests). */
     QString valuesAt(double xMs) const;
 

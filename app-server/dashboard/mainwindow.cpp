@@ -54,6 +54,27 @@ using server::HubActivity;
 using server::IngestServer;
 
 namespace {
+
+/**
+ * QInputDialog::getItem with a plain-text label: the label names hosts, the agents' words,
+ * and a QLabel would guess at rich text. nullopt when cancelled.
+ */
+std::optional<QString> askItem(QWidget *parent, const QString &title, const QString &label, const QStringList &items,
+                               int current, bool editable)
+{
+    QInputDialog dialog(parent);
+    dialog.setWindowTitle(title);
+    dialog.setLabelText(label);
+    dialog.setComboBoxItems(items);
+    dialog.setComboBoxEditable(editable);
+    if (current >= 0 && current < items.size())
+        dialog.setTextValue(items.at(current));
+    for (QLabel *l : dialog.findChildren<QLabel *>())
+        l->setTextFormat(Qt::PlainText);
+    if (dialog.exec() != QDialog::Accepted)
+        return std::nullopt;
+    return dialog.textValue();
+}
 constexpr qint64 kRateWindowMs = 5000;
 }
 
@@ -244,7 +265,15 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
                     m_pendingAction.clear();
                     m_model->removeClient(oldId);
                     refreshInventory();
-                    if (m_detail->clientId() == newId)
+                    m_compare->replaceClient(oldId, newId);
+                    if (m_detail->clientId() == oldId) {
+                        // Showing the old identity: show the one its history now belongs to.
+                        server::ClientInfo info;
+                        info.id = newId;
+                        if (const ClientTableModel::Row *row = m_model->row(newId))
+                            info = row->info;
+                        m_detail->setClient(info);
+                    } else if (m_detail->clientId() == newId)
                         m_detail->reload();
                     QString text = tr("Merged %1 into %2: %3 samples moved").arg(oldId, newId).arg(r.samplesMoved);
                     if (r.duplicateSamples > 0)
@@ -431,7 +460,7 @@ void MainWindow::createActions()
     compare->setToolTip(tr("One metric of the selected clients on one time axis"));
     QAction *merge = clients->addAction(tr("&Merge earlier history…"), this, &MainWindow::askMergeIntoSelected);
     merge->setObjectName(QStringLiteral("mergeHistoryAction"));
-    merge->setToolTip(tr("Join the history of this machine's forgotten or blocked identity to this client"));
+    merge->setToolTip(tr("Join the history of this machine's forgotten identity to this client"));
 
     // The table's context menu: what can be done to the selected clients.
     auto *exportSelected = new QAction(tr("&Export history…"), this);
@@ -677,15 +706,14 @@ void MainWindow::askGroupOfSelected()
     const ClientTableModel::Row *first = m_model->row(ids.first());
     QStringList groups = m_model->groups();
     const QString current = first ? first->info.groupName : QString();
-    bool ok = false;
     const QString label = ids.size() == 1 ? tr("Group of %1 (a client is in one group at most):")
                                                     .arg(first && !first->info.hostname.isEmpty() ? first->info.hostname : ids.first())
                                           : tr("Group of these %1 clients (a client is in one group at most):").arg(ids.size());
-    const QString name = QInputDialog::getItem(this, tr("Set group"), label, groups,
-                                               std::max(0, int(groups.indexOf(current))), true, &ok)
-                                 .trimmed();
-    if (!ok)
+    const std::optional<QString> answer = askItem(this, tr("Set group"), label, groups,
+                                                  std::max(0, int(groups.indexOf(current))), true);
+    if (!answer)
         return;
+    const QString name = answer->trimmed();
     if (name.isEmpty()) {
         setGroupOfSelected(QString());
         return;
@@ -717,7 +745,7 @@ QStringList MainWindow::mergeCandidates(const QString &clientId) const
     for (int r = 0; r < m_model->rowCount(); ++r) {
         const ClientTableModel::Row &row = m_model->rowAt(r);
         const server::ClientInfo &c = row.info;
-        if (c.id == clientId || row.online || !(c.forgotten || c.blockedMs > 0))
+        if (c.id == clientId || row.online || !c.forgotten)
             continue;
         // Its own predecessor first, then the same hostname, then the rest by hostname.
         const int rank = c.id == target->info.previousId ? 0 : c.hostname == target->info.hostname ? 1 : 2;
@@ -748,13 +776,14 @@ void MainWindow::askMergeIntoSelected()
         if (!r)
             return id;
         return tr("%1 (%2), %3, %4 samples")
-                .arg(r->info.hostname, id, r->info.blockedMs > 0 ? tr("blocked") : tr("forgotten"))
+                .arg(r->info.hostname, id,
+                     r->info.forgotten ? tr("forgotten") : r->info.online ? tr("connected") : tr("can connect"))
                 .arg(r->info.sampleCount);
     };
     if (candidates.isEmpty()) {
         QMessageBox box(QMessageBox::Information, tr("Merge earlier history"),
-                        tr("No forgotten or blocked client to merge into %1. Forget or block the old identity "
-                           "first; its history is kept until merged.")
+                        tr("No forgotten client to merge into %1. Forget the old identity first (Forget, keep "
+                           "history); its history is kept until merged.")
                                 .arg(describe(target)),
                         QMessageBox::Ok, this);
         box.setTextFormat(Qt::PlainText);
@@ -764,14 +793,13 @@ void MainWindow::askMergeIntoSelected()
     QStringList labels;
     for (const QString &id : candidates)
         labels.append(describe(id));
-    bool ok = false;
-    const QString chosen = QInputDialog::getItem(this, tr("Merge earlier history"),
-                                                 tr("History to join to %1:").arg(describe(target)), labels, 0, false, &ok);
-    if (!ok)
+    const std::optional<QString> chosen = askItem(this, tr("Merge earlier history"),
+                                                  tr("History to join to %1:").arg(describe(target)), labels, 0, false);
+    if (!chosen)
         return;
-    const QString oldId = candidates.value(labels.indexOf(chosen));
+    const QString oldId = candidates.value(labels.indexOf(*chosen));
     QMessageBox box(QMessageBox::Question, tr("Merge earlier history"),
-                    tr("Move every sample, gap and alert of %1 to %2?\n\nBatches both stored are kept once, the "
+                    tr("Move every sample, gap and alert of %1 to %2?\n\nSamples both stored are kept once, the "
                        "time between them becomes a gap, and %3 disappears from the list. This cannot be undone.")
                             .arg(describe(oldId), describe(target), oldId),
                     QMessageBox::Cancel, this);

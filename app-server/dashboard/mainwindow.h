@@ -122,7 +122,7 @@ public:
     /** Puts the selected clients into @p group (empty: out of their group), through the store worker. */
     void setGroupOfSelected(const QString &group);
     /**
-     * Offers the retired identities (forgotten or blocked, not connected) whose history can
+     * Offers the retired identities (forgotten, not connected) whose history can
      * be joined to the selected client, its own predecessor first; asks to confirm; merges.
      */
     void askMergeIntoSelected();

@@ -156,6 +156,11 @@ void OverviewWidget::setGroupFilter(const std::optional<QString> &group)
         return;
     m_groupFilter = group;
     updateStates(); // tiles learn their groups on the next timer otherwise
+    {
+        // The box says what is shown, also when the filter came from the clients table.
+        const QSignalBlocker block(m_groupBox);
+        m_groupBox->setCurrentIndex(std::max(0, group ? m_groupBox->findData(*group) : 0));
+    }
     relayout(true);
 }
 

@@ -7,6 +7,7 @@
 #include "transaction.h"
 
 #include <QRegularExpression>
+#include <QSqlQuery>
 
 #include <algorithm>
 
@@ -178,6 +179,130 @@ StoreResult<QList<GroupInfo>> Inventory::groups()
     return out;
 }
 
+
+namespace {
+
+// SQLite's numbered parameters (?1) let one value appear twice; Qt's driver counts each
+// occurrence, so they become plain '?' with the values repeated in order.
+StoreResult<QSqlQuery> runNumbered(Database &db, const QString &sql, const QVariantList &binds)
+{
+    static const QRegularExpression numbered(QStringLiteral("\\?(\\d+)"));
+    QString plain;
+    QVariantList values;
+    qsizetype at = 0;
+    for (auto it = numbered.globalMatch(sql); it.hasNext();) {
+        const QRegularExpressionMatch m = it.next();
+        plain += QStringView(sql).mid(at, m.capturedStart() - at);
+        plain += u'?';
+        values.append(binds.value(m.captured(1).toInt() - 1));
+        at = m.capturedEnd();
+    }
+    if (at == 0)
+        return db.exec(sql, binds);
+    plain += QStringView(sql).mid(at);
+    return db.exec(plain, values);
+}
+
+// A sample of the old identity that the new one also stored: same batch sequence and same
+// time. A sequence alone is not enough: a reinstalled agent counts from 1 again.
+constexpr const char *kSameSample =
+        "EXISTS (SELECT 1 FROM samples n WHERE n.client = ?2 AND n.ts_ms = samples.ts_ms"
+        " AND n.sequence = samples.sequence)";
+
+} // namespace
+
+StoreResult<MergeJob> Inventory::beginMerge(const QString &oldId, const QString &newId)
+{
+    if (oldId == newId)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("a client cannot be merged with itself"));
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto o = m_db.exec(QStringLiteral("SELECT num, forgotten_ms IS NOT NULL,"
+                                      " EXISTS(SELECT 1 FROM connections k WHERE k.client = c.num"
+                                      " AND k.disconnected_ms IS NULL)"
+                                      " FROM clients c WHERE id = ?"),
+                       {oldId});
+    if (!o)
+        return o.error();
+    if (!o->next())
+        return unknownClient(oldId);
+    MergeJob job;
+    job.oldId = oldId;
+    job.newId = newId;
+    job.oldNum = o->value(0).toLongLong();
+    const bool forgotten = o->value(1).toBool();
+    const bool online = o->value(2).toBool();
+    o->finish();
+    // An identity that can still connect would go on adding history of its own; a revoked one
+    // is forgotten first, so its block is not lifted behind the user's back.
+    if (!forgotten)
+        return storeError(StoreError::Kind::Invalid,
+                          QStringLiteral("%1 can still connect: forget it before merging its history").arg(oldId));
+    if (online)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("%1 is still connected").arg(oldId));
+    auto newNumber = clientNum(newId);
+    if (!newNumber)
+        return newNumber.error();
+    job.newNum = *newNumber;
+
+    // Samples both identities stored (an unacknowledged batch resent after the forget) leave
+    // the old identity, with its counts and minute counts, so nothing is counted twice.
+    auto dups = runNumbered(m_db,
+                            QStringLiteral("SELECT (ts_ms / 60000) * 60000, count(*) FROM samples WHERE client = ?1 AND %1"
+                                           " GROUP BY 1")
+                                    .arg(QLatin1StringView(kSameSample)),
+                            {job.oldNum, job.newNum});
+    if (!dups)
+        return dups.error();
+    QList<std::pair<qint64, qint64>> perMinute;
+    while (dups->next())
+        perMinute.append({dups->value(0).toLongLong(), dups->value(1).toLongLong()});
+    dups->finish();
+    for (const auto &[minute, count] : perMinute)
+        if (auto q = m_db.exec(QStringLiteral("UPDATE sample_minutes SET n = n - ? WHERE client = ? AND minute_ms = ?"),
+                               {count, job.oldNum, minute});
+            !q)
+            return q.error();
+    auto removed = runNumbered(m_db,
+                               QStringLiteral("DELETE FROM samples WHERE client = ?1 AND %1").arg(QLatin1StringView(kSameSample)),
+                               {job.oldNum, job.newNum});
+    if (!removed)
+        return removed.error();
+    job.result.duplicateSamples = quint64(removed->numRowsAffected());
+    if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = max(0, sample_count - ?) WHERE num = ?"),
+                           {qint64(job.result.duplicateSamples), job.oldNum});
+        !q)
+        return q.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    return job;
+}
+
+StoreResult<quint64> Inventory::moveMergeSlice(MergeJob &job, int rows)
+{
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto moved = m_db.exec(QStringLiteral("UPDATE samples SET client = ? WHERE rowid IN"
+                                          " (SELECT rowid FROM samples WHERE client = ? LIMIT ?)"),
+                           {job.newNum, job.oldNum, rows});
+    if (!moved)
+        return moved.error();
+    const qint64 k = moved->numRowsAffected();
+    if (k > 0) {
+        for (const auto &[num, delta] : {std::pair{job.oldNum, -k}, std::pair{job.newNum, k}})
+            if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = max(0, sample_count + ?) WHERE num = ?"),
+                                   {delta, num});
+                !q)
+                return q.error();
+    }
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    job.result.samplesMoved += quint64(k);
+    return quint64(k);
+}
+
 namespace {
 
 // The minute rollup's columns folded when two identities have a row for the same minute.
@@ -189,84 +314,30 @@ constexpr const char *kMaxColumns[] = {"user_max", "system_max", "iowait_max", "
 
 } // namespace
 
-StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QString &newId, qint64 nowMs)
+StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
 {
-    if (oldId == newId)
-        return storeError(StoreError::Kind::Invalid, QStringLiteral("a client cannot be merged with itself"));
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
-    auto o = m_db.exec(QStringLiteral("SELECT num, forgotten_ms IS NOT NULL OR blocked_ms IS NOT NULL,"
-                                      " EXISTS(SELECT 1 FROM connections k WHERE k.client = c.num"
-                                      " AND k.disconnected_ms IS NULL), hostname"
-                                      " FROM clients c WHERE id = ?"),
-                       {oldId});
-    if (!o)
-        return o.error();
-    if (!o->next())
-        return unknownClient(oldId);
-    const qint64 oldNum = o->value(0).toLongLong();
-    const bool oldRetired = o->value(1).toBool();
-    const bool oldOnline = o->value(2).toBool();
-    o->finish();
-    // An identity that can still connect would go on adding history of its own.
-    if (!oldRetired)
-        return storeError(StoreError::Kind::Invalid,
-                          QStringLiteral("%1 can still connect: forget or revoke it before merging its history")
-                                  .arg(oldId));
-    if (oldOnline)
-        return storeError(StoreError::Kind::Invalid, QStringLiteral("%1 is still connected").arg(oldId));
-    auto newNumber = clientNum(newId);
-    if (!newNumber)
-        return newNumber.error();
-    const qint64 newNum = *newNumber;
+    const qint64 oldNum = job.oldNum;
+    const qint64 newNum = job.newNum;
+    MergeResult &r = job.result;
+    auto run = [this](const QString &sql, const QVariantList &binds) { return runNumbered(m_db, sql, binds); };
 
-    MergeResult r;
-    // SQLite's numbered parameters (?1) let one value appear twice; Qt's driver counts each
-    // occurrence, so they become plain '?' with the values repeated in order.
-    auto run = [this](const QString &sql, const QVariantList &binds) {
-        static const QRegularExpression numbered(QStringLiteral("\\?(\\d+)"));
-        QString plain;
-        QVariantList values;
-        qsizetype at = 0;
-        for (auto it = numbered.globalMatch(sql); it.hasNext();) {
-            const QRegularExpressionMatch m = it.next();
-            plain += QStringView(sql).mid(at, m.capturedStart() - at);
-            plain += u'?';
-            values.append(binds.value(m.captured(1).toInt() - 1));
-            at = m.capturedEnd();
-        }
-        if (at == 0)
-            return m_db.exec(sql, binds);
-        plain += QStringView(sql).mid(at);
-        return m_db.exec(plain, values);
-    };
-
-    // Where the identities meet: the old one's newest sample and sequence, the new one's first after them.
-    auto edge = run(QStringLiteral("SELECT (SELECT max(ts_ms) FROM samples WHERE client = ?1),"
-                                   " (SELECT max(sequence) FROM batches WHERE client = ?1)"),
+    // Where the identities meet: the old one's newest sample and sequence (its samples have
+    // moved by now; its row and batches still say), the new one's first after them.
+    auto edge = run(QStringLiteral("SELECT last_sample_ms, (SELECT max(sequence) FROM batches WHERE client = ?1)"
+                                   " FROM clients WHERE num = ?1"),
                     {oldNum});
     if (!edge)
         return edge.error();
-    edge->next();
+    if (!edge->next())
+        return unknownClient(job.oldId);
     const QVariant oldLastMs = edge->value(0);
     const QVariant oldLastSeq = edge->value(1);
     edge->finish();
 
-    // Batches both identities stored (an unacked batch resent under the new ID): the new
-    // identity's copy stays, the old one's samples go, so nothing is counted twice.
-    const QString dupMinutes = QStringLiteral(
-            "SELECT (ts_ms / 60000) * 60000, count(*) FROM samples WHERE client = ?1"
-            " AND sequence IN (SELECT sequence FROM batches WHERE client = ?2) GROUP BY 1");
-    auto dups = run(dupMinutes, {oldNum, newNum});
-    if (!dups)
-        return dups.error();
-    QList<std::pair<qint64, qint64>> duplicateMinutes;
-    while (dups->next())
-        duplicateMinutes.append({dups->value(0).toLongLong(), dups->value(1).toLongLong()});
-    dups->finish();
-
-    // Minutes both identities have: folded into the new row, less the duplicates counted twice.
+    // Minutes both identities have: folded into the new row.
     QStringList sets{QStringLiteral("n = sample_minutes.n + o.n"),
                      QStringLiteral("first_ms = min(sample_minutes.first_ms, o.first_ms)"),
                      QStringLiteral("last_ms = max(sample_minutes.last_ms, o.last_ms)")};
@@ -274,7 +345,7 @@ StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QSt
         sets.append(QStringLiteral("%1 = min(sample_minutes.%1, o.%1)").arg(QLatin1StringView(c)));
     for (const char *c : kMaxColumns)
         sets.append(QStringLiteral("%1 = max(sample_minutes.%1, o.%1)").arg(QLatin1StringView(c)));
-    const QList<std::pair<QString, QVariantList>> steps = {
+    const QList<std::pair<QString, QVariantList>> minutes = {
             {QStringLiteral("UPDATE sample_minutes SET %1 FROM (SELECT * FROM sample_minutes WHERE client = ?1) AS o"
                             " WHERE sample_minutes.client = ?2 AND sample_minutes.minute_ms = o.minute_ms")
                      .arg(sets.join(QStringLiteral(", "))),
@@ -283,31 +354,15 @@ StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QSt
                             " (SELECT minute_ms FROM sample_minutes WHERE client = ?2)"),
              {oldNum, newNum}},
             {QStringLiteral("UPDATE sample_minutes SET client = ?2 WHERE client = ?1"), {oldNum, newNum}},
+            // A sequence both stored keeps the new identity's row: it guards the new stream
+            // against resends (its samples, if different, have moved all the same).
+            {QStringLiteral("DELETE FROM batches WHERE client = ?1 AND sequence IN"
+                            " (SELECT sequence FROM batches WHERE client = ?2)"),
+             {oldNum, newNum}},
     };
-    for (const auto &[sql, binds] : steps)
+    for (const auto &[sql, binds] : minutes)
         if (auto q = run(sql, binds); !q)
             return q.error();
-    for (const auto &[minute, count] : duplicateMinutes)
-        if (auto q = run(QStringLiteral("UPDATE sample_minutes SET n = n - ? WHERE client = ? AND minute_ms = ?"),
-                         {count, newNum, minute});
-            !q)
-            return q.error();
-
-    auto removed = run(QStringLiteral("DELETE FROM samples WHERE client = ?1 AND sequence IN"
-                                      " (SELECT sequence FROM batches WHERE client = ?2)"),
-                       {oldNum, newNum});
-    if (!removed)
-        return removed.error();
-    r.duplicateSamples = quint64(removed->numRowsAffected());
-    auto moved = run(QStringLiteral("UPDATE samples SET client = ?2 WHERE client = ?1"), {oldNum, newNum});
-    if (!moved)
-        return moved.error();
-    r.samplesMoved = quint64(moved->numRowsAffected());
-    if (auto q = run(QStringLiteral("DELETE FROM batches WHERE client = ?1 AND sequence IN"
-                                    " (SELECT sequence FROM batches WHERE client = ?2)"),
-                     {oldNum, newNum});
-        !q)
-        return q.error();
     auto batches = run(QStringLiteral("UPDATE batches SET client = ?2 WHERE client = ?1"), {oldNum, newNum});
     if (!batches)
         return batches.error();
@@ -331,7 +386,7 @@ StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QSt
             const qint64 toMs = next->value(0).toLongLong();
             const quint64 lastSeq = oldLastSeq.toULongLong();
             const quint64 nextSeq = next->value(1).isNull() ? 0 : next->value(1).toULongLong();
-            const bool missing = nextSeq > lastSeq + 1;
+            const bool missing = !oldLastSeq.isNull() && nextSeq > lastSeq + 1;
             next->finish();
             if (missing || toMs - fromMs > 30000) {
                 auto g = run(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first,"
@@ -352,7 +407,6 @@ StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QSt
             {QStringLiteral("UPDATE clients SET"
                             " first_seen_ms = min(first_seen_ms, (SELECT first_seen_ms FROM clients WHERE num = ?1)),"
                             " connection_count = connection_count + (SELECT connection_count FROM clients WHERE num = ?1),"
-                            " sample_count = sample_count + ?3,"
                             " last_sequence = max(last_sequence, (SELECT last_sequence FROM clients WHERE num = ?1)),"
                             " config_revision = CASE WHEN (config_override IS NULL AND (SELECT config_override"
                             "   FROM clients WHERE num = ?1) IS NOT NULL) OR (group_name = '' AND (SELECT group_name"
@@ -363,30 +417,46 @@ StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QSt
                             "   ELSE group_name END,"
                             " previous_id = (SELECT previous_id FROM clients WHERE num = ?1)"
                             " WHERE num = ?2"),
-             {oldNum, newNum, qint64(r.samplesMoved)}},
+             {oldNum, newNum}},
             {QStringLiteral("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'config_counter'"), {}},
             {QStringLiteral("UPDATE alerts SET resolved_ms = ?1, resolution = 'client merged'"
                             " WHERE client_id = ?2 AND resolved_ms IS NULL"),
-             {nowMs, oldId}},
+             {nowMs, job.oldId}},
             {QStringLiteral("INSERT OR IGNORE INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms)"
                             " SELECT rule, ?2, enabled, threshold, for_ms, resolve_ms FROM alert_rules WHERE client_id = ?1"),
-             {oldId, newId}},
-            {QStringLiteral("DELETE FROM alert_rules WHERE client_id = ?"), {oldId}},
+             {job.oldId, job.newId}},
+            {QStringLiteral("DELETE FROM alert_rules WHERE client_id = ?"), {job.oldId}},
             {QStringLiteral("DELETE FROM clients WHERE num = ?"), {oldNum}},
     };
     for (const auto &[sql, binds] : tail)
         if (auto q = run(sql, binds); !q)
             return q.error();
-    auto alerts = run(QStringLiteral("UPDATE alerts SET client_id = ?2 WHERE client_id = ?1"), {oldId, newId});
+    auto alerts = run(QStringLiteral("UPDATE alerts SET client_id = ?2 WHERE client_id = ?1"), {job.oldId, job.newId});
     if (!alerts)
         return alerts.error();
     r.alertsMoved = quint64(alerts->numRowsAffected());
     if (auto c = txn.commit(); !c)
         return c.error();
-    qCInfo(lcStore).noquote() << "merged the history of" << oldId << "into" << newId << ":" << r.samplesMoved
+    qCInfo(lcStore).noquote() << "merged the history of" << job.oldId << "into" << job.newId << ":" << r.samplesMoved
                               << "samples," << r.batchesMoved << "batches," << r.duplicateSamples
                               << "duplicate samples dropped";
     return r;
+}
+
+StoreResult<MergeResult> Inventory::mergeClients(const QString &oldId, const QString &newId, qint64 nowMs,
+                                                 int sliceRows)
+{
+    auto job = beginMerge(oldId, newId);
+    if (!job)
+        return job.error();
+    for (;;) {
+        auto moved = moveMergeSlice(*job, sliceRows);
+        if (!moved)
+            return moved.error();
+        if (*moved == 0)
+            break;
+    }
+    return finishMerge(*job, nowMs);
 }
 
 StoreResult<qint64> Inventory::clientNum(const QString &id)

@@ -38,14 +38,23 @@ public:
     /** Groups with at least one member or a behaviour override, ordered by name. */
     StoreResult<QList<GroupInfo>> groups();
     /**
-     * Joins the history of @p oldId (forgotten or revoked, not connected) to @p newId in one
-     * transaction: samples, batches, gaps, connections, minute rollups, alerts and alert
-     * overrides move; batches both identities stored are kept once (the new one's); the time
+     * Joins the history of @p oldId (forgotten, not connected) to @p newId: samples, batches,
+     * gaps, connections, minute rollups, alerts and alert overrides move; samples both
+     * identities stored (same sequence and time) are kept once (the new one's); the time
      * between the two is recorded as a "re-enrolled" gap when batches are missing or it lasted
      * more than 30 s; the old behaviour override and group are kept when the new one has none;
      * then @p oldId is gone. Invalid when the old client could still connect.
+     *
+     * Three steps, each its own transaction, so a server can ingest between them: beginMerge()
+     * (checks, duplicates out), moveMergeSlice() until it moves nothing, finishMerge(). Every
+     * step leaves the database consistent; interrupted, the merge is simply run again.
      */
-    StoreResult<MergeResult> mergeClients(const QString &oldId, const QString &newId, qint64 nowMs);
+    StoreResult<MergeResult> mergeClients(const QString &oldId, const QString &newId, qint64 nowMs,
+                                          int sliceRows = 20000);
+    StoreResult<MergeJob> beginMerge(const QString &oldId, const QString &newId);
+    /** Moves up to @p rows samples; returns how many (0: none left). */
+    StoreResult<quint64> moveMergeSlice(MergeJob &job, int rows);
+    StoreResult<MergeResult> finishMerge(MergeJob &job, qint64 nowMs);
     /** The row key of client @p id; NotFound when there is none. */
     StoreResult<qint64> clientNum(const QString &id);
     /** Row keys of every client, ordered by ID. */

@@ -87,6 +87,15 @@ struct MergeResult {
     bool gapRecorded = false; ///< the time between the identities was recorded as a gap
 };
 
+/** A merge in progress (Inventory::beginMerge). */
+struct MergeJob {
+    QString oldId;
+    QString newId;
+    qint64 oldNum = 0;
+    qint64 newNum = 0;
+    MergeResult result;
+};
+
 /** A recorded hole in a client's history, with its reason. */
 struct Gap {
     QString clientId;
