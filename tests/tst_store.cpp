@@ -888,6 +888,21 @@ private slots:
         QCOMPARE(STORE_OK(store.configs().effectiveConfig(b)).sampleIntervalMs, 5000u);
         QCOMPARE(STORE_OK(store.configs().groupOverrides()).value(QStringLiteral("web")).sampleIntervalMs, 250u);
 
+        // The gap rules judge a member's samples by its group's sampling interval: ten seconds
+        // apart is on time for "web", not a run of late samples.
+        web.sampleIntervalMs = 10'000;
+        web.sendIntervalMs = 60'000;
+        STORE_OK(store.configs().setGroupOverride(QStringLiteral("web"), web));
+        SampleBatch slow = testdata::makeBatch(1, 6, 0, kNow);
+        for (std::size_t i = 0; i < slow.samples.size(); ++i)
+            slow.samples[i].timestampMs = kNow + qint64(i) * 10'000;
+        slow.droppedTotal = 0;
+        QCOMPARE(ingestOne(store, a, slow).front().status, Status::Stored);
+        QVERIFY(STORE_OK(store.history().gaps(a)).isEmpty());
+        web.sampleIntervalMs = 250;
+        web.sendIntervalMs = defaults.sendIntervalMs;
+        STORE_OK(store.configs().setGroupOverride(QStringLiteral("web"), web));
+
         // Leaving the group, or clearing its behaviour, moves revisions forward, never back.
         const quint32 left = STORE_OK(store.configs().setClientGroup({a}, QString()));
         QCOMPARE(STORE_OK(store.configs().effectiveConfig(a)).sampleIntervalMs, defaults.sampleIntervalMs);

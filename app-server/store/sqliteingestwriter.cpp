@@ -17,6 +17,8 @@ StoreResult<void> SqliteIngestWriter::prepare()
          "SELECT c.num, c.last_sequence, c.last_sample_ms, c.dropped_total,"
          " c.forgotten_ms IS NOT NULL,"
          " COALESCE(json_extract(c.config_override, '$.sampleIntervalMs'),"
+         "  (SELECT json_extract(g.config_override, '$.sampleIntervalMs') FROM group_configs g"
+         "   WHERE g.name = c.group_name AND c.group_name <> ''),"
          "  (SELECT json_extract(value, '$.sampleIntervalMs') FROM settings"
          "   WHERE key = 'default_config'), 1000),"
          " c.baseline_pending"
