@@ -1125,6 +1125,165 @@ private slots:
         QCOMPARE(STORE_OK(store.history().estimateSamples({newId}, 0, std::numeric_limits<qint64>::max())), 50);
     }
 
+    // --- retention ------------------------------------------------------------------------------
+
+    /** Three days of one client at 10 s (batches of 60), ending at @p end. */
+    static QString threeDays(Store &store, qint64 end, QList<SampleBatch> *kept = nullptr)
+    {
+        AgentConfig tenSeconds = STORE_OK(store.configs().defaultConfig());
+        tenSeconds.sampleIntervalMs = 10'000;
+        tenSeconds.sendIntervalMs = 600'000;
+        STORE_OK(store.configs().setDefaultConfig(tenSeconds));
+        const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
+                makeHello(QStringLiteral("old-timer")), QStringLiteral("t"), end - 4 * RetentionSettings::day)).clientId;
+        const qint64 start = end - 3 * RetentionSettings::day;
+        quint64 seq = 0;
+        for (qint64 t = start; t < end; t += 600'000) {
+            SampleBatch b = testdata::makeBatch(++seq, 60, 0, t);
+            b.droppedTotal = 0;
+            for (std::size_t i = 0; i < b.samples.size(); ++i) {
+                b.samples[i].timestampMs = t + qint64(i) * 10'000;
+                b.samples[i].flags = 0;
+                b.samples[i].cpu.user = float((seq * 60 + i) % 50);
+            }
+            const Store::IngestItem item{id, &b};
+            if (STORE_OK(store.ingest().write(std::span(&item, 1), t + 600'000)).front().status != Status::Stored)
+                return {};
+            if (kept && seq <= 2)
+                kept->append(b);
+        }
+        return id;
+    }
+
+    void retentionPurgesEachTierInSlices()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const qint64 end = 1'700'006'400'000 - 1'700'006'400'000 % 3'600'000; // on an hour
+        QList<SampleBatch> first;
+        const QString id = threeDays(store, end, &first);
+        QVERIFY(!id.isEmpty());
+        const qint64 total = 3 * 8640;
+        QCOMPARE(STORE_OK(store.inventory().client(id)).sampleCount, total);
+        // The hour tier: 72 hours, each with the average of its samples.
+        QCOMPARE(STORE_OK(store.retention().stats()).tiers[2].rows, 72);
+        QCOMPARE(STORE_OK(store.retention().settings()), RetentionSettings{}); // the defaults
+        // Nothing is old enough for the defaults.
+        PurgeResult none = STORE_OK(store.retention().purgeSlice(end, 1000));
+        QCOMPARE(none.total(), 0);
+        QVERIFY(!none.more);
+
+        RetentionSettings s;
+        s.keepRawMs = RetentionSettings::day;
+        s.keepMinutesMs = 2 * RetentionSettings::day;
+        STORE_OK(store.retention().setSettings(s));
+        int slices = 0;
+        PurgeResult all;
+        for (;;) {
+            const PurgeResult r = STORE_OK(store.retention().purgeSlice(end, 1000));
+            QVERIFY2(r.total() <= 1000, qPrintable(QString::number(r.total()))); // bounded work per slice
+            all.rawRows += r.rawRows;
+            all.minuteRows += r.minuteRows;
+            all.batchRows += r.batchRows;
+            ++slices;
+            if (!r.more)
+                break;
+            QVERIFY(slices < 200);
+        }
+        QVERIFY(slices > 10);
+        QCOMPARE(all.rawRows, 2 * 8640);
+        QCOMPARE(all.minuteRows, 1440);
+        QCOMPARE(all.batchRows, 2 * 144);
+        // What is left: a day of raw samples, two days of minutes, every hour.
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), 8640);
+        QCOMPARE(STORE_OK(store.inventory().client(id)).sampleCount, 8640);
+        const StorageStats stats = STORE_OK(store.retention().stats());
+        QCOMPARE(stats.tiers[0].name, QStringLiteral("raw"));
+        QCOMPARE(stats.tiers[0].rows, 8640);
+        QCOMPARE(stats.tiers[0].oldestMs, end - RetentionSettings::day);
+        QCOMPARE(stats.tiers[1].rows, 2 * 1440);
+        QCOMPARE(stats.tiers[1].oldestMs, end - 2 * RetentionSettings::day);
+        QCOMPARE(stats.tiers[2].rows, 72);
+        QVERIFY(stats.tiers[0].bytes > 0 && stats.fileBytes > 0);
+        // The gaps table says why: one "expired" row for the whole range.
+        int expired = 0;
+        for (const Store::Gap &g : STORE_OK(store.history().gaps(id))) {
+            if (g.reason != QStringLiteral("expired"))
+                continue;
+            ++expired;
+            QCOMPARE(g.startMs, end - 3 * RetentionSettings::day);
+            QCOMPARE(g.endMs, end - RetentionSettings::day - 10'000);
+        }
+        QCOMPARE(expired, 1);
+        // A batch stored before it expired is acknowledged again, never stored twice.
+        const Store::IngestItem resend{id, &first.front()};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&resend, 1), end)).front().status, Status::Duplicate);
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), 8640);
+        // A day later the horizon moves on by a day.
+        STORE_OK(store.retention().purgeSlice(end + RetentionSettings::day, 100000));
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), 0);
+    }
+
+    void sizeBudgetDropsTheOldestRawFirst()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const qint64 end = 1'700'006'400'000 - 1'700'006'400'000 % 3'600'000;
+        const QString id = threeDays(store, end);
+        QVERIFY(!id.isEmpty());
+        const qint64 before = STORE_OK(store.retention().usedBytes());
+        RetentionSettings s;
+        s.keepRawMs = 0; // forever: only the budget deletes
+        s.maxDbBytes = before / 2;
+        STORE_OK(store.retention().setSettings(s));
+        PurgeResult r;
+        int slices = 0;
+        do {
+            r = STORE_OK(store.retention().purgeSlice(end, 2000));
+            QVERIFY(++slices < 500);
+        } while (r.more);
+        QVERIFY2(STORE_OK(store.retention().usedBytes()) <= s.maxDbBytes,
+                 qPrintable(QStringLiteral("%1 > %2").arg(STORE_OK(store.retention().usedBytes())).arg(s.maxDbBytes)));
+        const StorageStats stats = STORE_OK(store.retention().stats());
+        // The oldest raw samples went; the newest day is there, and every minute and hour.
+        QVERIFY(stats.tiers[0].rows > 0 && stats.tiers[0].rows < 3 * 8640);
+        QVERIFY(stats.tiers[0].oldestMs > end - 3 * RetentionSettings::day);
+        QCOMPARE(stats.tiers[0].newestMs, end - 10'000);
+        QCOMPARE(stats.tiers[1].rows, 3 * 1440);
+        QCOMPARE(stats.tiers[2].rows, 72);
+        // A new file gives the pages back to the file system.
+        QCOMPARE(STORE_OK(store.retention().usedBytes()) <= stats.fileBytes, true);
+    }
+
+    void hourTierKeepsMinMaxAndAverage()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const qint64 end = 1'700'006'400'000 - 1'700'006'400'000 % 3'600'000;
+        const QString id = threeDays(store, end);
+        QList<MinuteRollup> hours;
+        QVERIFY_STORE(store.history().forEachHour(id, 0, std::numeric_limits<qint64>::max(), [&](const MinuteRollup &h) {
+            hours.append(h);
+            return true;
+        }));
+        QCOMPARE(hours.size(), 72);
+        double min = 1e9, max = -1, sum = 0;
+        int n = 0;
+        QVERIFY_STORE(store.history().forEachSample({id}, hours[5].minuteMs, hours[5].minuteMs + 3'600'000,
+                                                    [&](const StoredSample &x) {
+                                                        const double v = metrics::seriesValue(x.sample, metrics::Series::CpuUser);
+                                                        min = std::min(min, v);
+                                                        max = std::max(max, v);
+                                                        sum += v;
+                                                        ++n;
+                                                        return true;
+                                                    }));
+        QCOMPARE(int(hours[5].count), n);
+        QCOMPARE(hours[5].min(metrics::Series::CpuUser), min);
+        QCOMPARE(hours[5].max(metrics::Series::CpuUser), max);
+        QCOMPARE(hours[5].avg(metrics::Series::CpuUser), sum / n);
+    }
+
     // --- inventory ------------------------------------------------------------------------------
 
     void clientsRoundTrip()

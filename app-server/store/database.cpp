@@ -110,6 +110,12 @@ StoreResult<void> Database::configure()
         return fk.error();
     if (readOnly())
         return {};
+    // A new file reclaims the pages retention frees (PRAGMA incremental_vacuum after each
+    // purge slice); this can only be chosen before the first table exists. An older file
+    // reuses freed pages instead, so it stops growing but does not shrink (docs/STORAGE.md).
+    if (auto pages = scalar(QStringLiteral("PRAGMA page_count")); pages && pages->toLongLong() == 0)
+        if (auto v = exec(QStringLiteral("PRAGMA auto_vacuum = INCREMENTAL")); !v)
+            return v.error();
     auto mode = scalar(QStringLiteral("PRAGMA journal_mode = WAL"));
     if (!mode)
         return mode.error();

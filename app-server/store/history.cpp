@@ -85,6 +85,36 @@ StoreResult<void> History::forEachMinute(const QString &clientId, qint64 fromMs,
     return {};
 }
 
+StoreResult<void> History::forEachHour(const QString &clientId, qint64 fromMs, qint64 toMs,
+                                       const SampleReader::MinuteVisitor &visit)
+{
+    auto num = m_inventory.clientNum(clientId);
+    if (!num)
+        return num.error();
+    // A coarse tier (24 rows a day): plain SQL, not the backend's prepared hot path.
+    auto q = m_db.exec(QStringLiteral("SELECT * FROM sample_hours WHERE client = ? AND hour_ms >= ? AND hour_ms < ?"
+                                      " ORDER BY hour_ms"),
+                       {*num, fromMs, toMs});
+    if (!q)
+        return q.error();
+    MinuteRollup r;
+    while (q->next()) {
+        r.minuteMs = q->value(1).toLongLong();
+        r.count = quint32(q->value(2).toLongLong());
+        r.firstMs = q->value(3).toLongLong();
+        r.lastMs = q->value(4).toLongLong();
+        r.memTotal = q->value(5).toDouble();
+        for (int i = 0; i < metrics::seriesCount; ++i) {
+            r.mins[std::size_t(i)] = q->value(6 + 3 * i).toDouble();
+            r.maxs[std::size_t(i)] = q->value(7 + 3 * i).toDouble();
+            r.sums[std::size_t(i)] = q->value(8 + 3 * i).toDouble();
+        }
+        if (!visit(r))
+            break;
+    }
+    return {};
+}
+
 StoreResult<qint64> History::sumPerClient(const QStringList &clientIds, const QString &allSql,
                                           const QString &oneSql, qint64 fromMs, qint64 toMs)
 {

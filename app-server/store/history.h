@@ -37,6 +37,9 @@ public:
     /** Streams the minute rollups of @p clientId whose minute starts in [fromMs, toMs). */
     StoreResult<void> forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
                                     const SampleReader::MinuteVisitor &visit);
+    /** Streams the hour rollups (min, max, sum) of @p clientId whose hour starts in [fromMs, toMs). */
+    StoreResult<void> forEachHour(const QString &clientId, qint64 fromMs, qint64 toMs,
+                                  const SampleReader::MinuteVisitor &visit);
     /**
      * About how many samples forEachSample() would visit, from the minute rollups (whole
      * minutes at both edges): cheap enough for progress bars on any history.

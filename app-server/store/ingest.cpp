@@ -72,6 +72,9 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
     }
 
     bool late = false;
+    // Stored once and expired since (retention): acknowledged, never stored a second time.
+    if (batch->sequence <= client.purgedSequence)
+        return Status::Duplicate;
     if (batch->sequence <= client.state.lastSequence) {
         auto exists = m_writer->batchExists(client.num, batch->sequence);
         if (!exists)
@@ -107,6 +110,26 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
     }
     if (rollup.count > 0)
         if (auto r = m_writer->mergeMinute(client.num, rollup); !r)
+            return r.error();
+    // The hour tier likewise: one merge per hour the batch touches (almost always one).
+    constexpr qint64 hourMs = 3600 * 1000;
+    MinuteRollup hour;
+    for (const Sample &sample : batch->samples) {
+        if (hour.count > 0 && sample.timestampMs - hour.minuteMs >= hourMs) {
+            if (auto r = m_writer->mergeHour(client.num, hour); !r)
+                return r.error();
+            hour.count = 0;
+        }
+        if (hour.count == 0 || sample.timestampMs < hour.minuteMs) {
+            if (hour.count > 0)
+                if (auto r = m_writer->mergeHour(client.num, hour); !r)
+                    return r.error();
+            hour.reset(sample.timestampMs, hourMs);
+        }
+        hour.add(sample);
+    }
+    if (hour.count > 0)
+        if (auto r = m_writer->mergeHour(client.num, hour); !r)
             return r.error();
 
     const auto samples = quint32(batch->samples.size());

@@ -22,6 +22,7 @@ public:
     struct ClientRow {
         qint64 num = 0; ///< the client's row key
         bool forgotten = false;
+        quint64 purgedSequence = 0; ///< batches up to this one expired after they were stored
         GapDetector::ClientState state;
     };
 
@@ -36,6 +37,8 @@ public:
     virtual StoreResult<void> insertSamples(qint64 client, const SampleBatch &batch) = 0;
     /** Merges @p rollup into the stored minute (min of mins, max of maxes, counts added). */
     virtual StoreResult<void> mergeMinute(qint64 client, const MinuteRollup &rollup) = 0;
+    /** Merges @p rollup (an hour's) into the stored hour (and adds its sums). */
+    virtual StoreResult<void> mergeHour(qint64 client, const MinuteRollup &rollup) = 0;
     virtual StoreResult<void> insertBatch(qint64 client, quint64 sequence, quint32 samples,
                                           qint64 nowMs) = 0;
     /** Stores the client's state after a batch of @p samples samples. */

@@ -6,9 +6,10 @@
 
 namespace autofact::server {
 
-void MinuteRollup::reset(qint64 timestampMs)
+void MinuteRollup::reset(qint64 timestampMs, qint64 periodMs)
 {
-    minuteMs = metrics::minuteStart(timestampMs);
+    minuteMs = timestampMs - ((timestampMs % periodMs) + periodMs) % periodMs;
+    sums.fill(0);
     firstMs = lastMs = timestampMs;
     count = 0;
     memTotal = 0;
@@ -26,6 +27,7 @@ void MinuteRollup::add(const Sample &sample)
         const double v = metrics::seriesValue(sample, Series(i));
         mins[std::size_t(i)] = std::min(mins[std::size_t(i)], v);
         maxs[std::size_t(i)] = std::max(maxs[std::size_t(i)], v);
+        sums[std::size_t(i)] += v;
     }
 }
 

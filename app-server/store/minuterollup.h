@@ -25,12 +25,17 @@ struct MinuteRollup {
     double memTotal = 0; ///< largest memory total seen in the minute, bytes
     std::array<double, metrics::seriesCount> mins{};
     std::array<double, metrics::seriesCount> maxs{};
+    std::array<double, metrics::seriesCount> sums{}; ///< the hour tier's averages; minutes keep none
 
     double min(Series s) const { return mins[std::size_t(s)]; }
     double max(Series s) const { return maxs[std::size_t(s)]; }
 
-    /** Starts an empty rollup for the minute holding @p timestampMs. */
-    void reset(qint64 timestampMs);
+    double avg(Series s) const { return count > 0 ? sums[std::size_t(s)] / count : 0; }
+    /**
+     * Starts an empty rollup for the period holding @p timestampMs: a minute, or an hour for
+     * the hour tier (minuteMs is then the start of the hour).
+     */
+    void reset(qint64 timestampMs, qint64 periodMs = metrics::minuteMs);
     /** Adds one sample of this minute. */
     void add(const Sample &sample);
 };

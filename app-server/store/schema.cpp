@@ -224,6 +224,49 @@ constexpr const char *kSchemaV8[] = {
        WHERE sample_minutes.client = s.client AND sample_minutes.minute_ms = s.minute)",
 };
 
+// Version 9: retention (issue 13). An hour tier (min, max and sum for the average of each
+// series), backfilled from samples; the sequence up to which a client's raw samples have
+// expired (a resend of such a batch is acknowledged, never stored again); the retention
+// settings with the defaults a small shop can leave alone (docs/STORAGE.md, "Retention").
+constexpr const char *kSchemaV9[] = {
+    R"(CREATE TABLE sample_hours (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         hour_ms INTEGER NOT NULL,
+         n INTEGER NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL,
+         mem_total REAL NOT NULL,
+         user_min REAL NOT NULL, user_max REAL NOT NULL, user_sum REAL NOT NULL,
+         system_min REAL NOT NULL, system_max REAL NOT NULL, system_sum REAL NOT NULL,
+         iowait_min REAL NOT NULL, iowait_max REAL NOT NULL, iowait_sum REAL NOT NULL,
+         steal_min REAL NOT NULL, steal_max REAL NOT NULL, steal_sum REAL NOT NULL,
+         used_min REAL NOT NULL, used_max REAL NOT NULL, used_sum REAL NOT NULL,
+         cache_min REAL NOT NULL, cache_max REAL NOT NULL, cache_sum REAL NOT NULL,
+         available_min REAL NOT NULL, available_max REAL NOT NULL, available_sum REAL NOT NULL,
+         swap_min REAL NOT NULL, swap_max REAL NOT NULL, swap_sum REAL NOT NULL,
+         busy_min REAL NOT NULL, busy_max REAL NOT NULL, busy_sum REAL NOT NULL,
+         load_min REAL NOT NULL, load_max REAL NOT NULL, load_sum REAL NOT NULL,
+         PRIMARY KEY (client, hour_ms)) WITHOUT ROWID)",
+    // The same series definitions as metrics::seriesValue() (shared/metrics.h), in SQL.
+    R"(INSERT INTO sample_hours
+         SELECT client, (ts_ms / 3600000) * 3600000, count(*), min(ts_ms), max(ts_ms), max(mem_total),
+                min(cpu_user + cpu_nice), max(cpu_user + cpu_nice), total(cpu_user + cpu_nice),
+                min(cpu_system + cpu_irq + cpu_softirq), max(cpu_system + cpu_irq + cpu_softirq), total(cpu_system + cpu_irq + cpu_softirq),
+                min(cpu_iowait), max(cpu_iowait), total(cpu_iowait),
+                min(cpu_steal), max(cpu_steal), total(cpu_steal),
+                min(mem_used), max(mem_used), total(mem_used),
+                min(mem_cached + mem_buffers), max(mem_cached + mem_buffers), total(mem_cached + mem_buffers),
+                min(mem_available), max(mem_available), total(mem_available),
+                min(swap_total - min(swap_free, swap_total)), max(swap_total - min(swap_free, swap_total)), total(swap_total - min(swap_free, swap_total)),
+                min(cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + cpu_steal), max(cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + cpu_steal), total(cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + cpu_steal),
+                min(load1), max(load1), total(load1)
+         FROM samples GROUP BY client, ts_ms / 3600000)",
+    "ALTER TABLE clients ADD COLUMN purged_sequence INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE clients ADD COLUMN purged_ms INTEGER NOT NULL DEFAULT 0",
+    R"(INSERT INTO settings(key, value) VALUES ('keep_raw_ms', '2592000000'),
+         ('keep_minutes_ms', '31536000000'), ('keep_hours_ms', '0'), ('max_db_bytes', '0'))",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -283,7 +326,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

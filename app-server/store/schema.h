@@ -15,7 +15,7 @@ class Database;
 class Schema
 {
 public:
-    static constexpr int currentVersion = 8;
+    static constexpr int currentVersion = 9;
 
     /**
      * Read-write: creates or migrates to currentVersion in one write transaction (another

@@ -7,12 +7,38 @@
 
 #include <algorithm>
 #include <bit>
+#include <string>
 
 namespace autofact::server {
+
+namespace {
+
+/** The hour tier's UPSERT: min of mins, max of maxes, sums and counts added. */
+const char *hourUpsert()
+{
+    static const std::string sql = [] {
+        const char *series[] = {"user", "system", "iowait", "steal", "used", "cache", "available", "swap", "busy", "load"};
+        std::string values = "?1,?2,?3,?4,?5,?6";
+        for (int i = 7; i <= 36; ++i)
+            values += ",?" + std::to_string(i);
+        std::string sets = "n = n + excluded.n, first_ms = min(first_ms, excluded.first_ms),"
+                           " last_ms = max(last_ms, excluded.last_ms), mem_total = max(mem_total, excluded.mem_total)";
+        for (const char *x : series) {
+            const std::string c(x);
+            sets += ", " + c + "_min = min(" + c + "_min, excluded." + c + "_min), " + c + "_max = max(" + c
+                    + "_max, excluded." + c + "_max), " + c + "_sum = " + c + "_sum + excluded." + c + "_sum";
+        }
+        return "INSERT INTO sample_hours VALUES (" + values + ") ON CONFLICT(client, hour_ms) DO UPDATE SET " + sets;
+    }();
+    return sql.c_str();
+}
+
+} // namespace
 
 StoreResult<void> SqliteIngestWriter::prepare()
 {
     return m_statements.prepare({
+        {&m_upsHour, hourUpsert()},
         {&m_selClient,
          "SELECT c.num, c.last_sequence, c.last_sample_ms, c.dropped_total,"
          " c.forgotten_ms IS NOT NULL,"
@@ -21,7 +47,7 @@ StoreResult<void> SqliteIngestWriter::prepare()
          "   WHERE g.name = c.group_name AND c.group_name <> ''),"
          "  (SELECT json_extract(value, '$.sampleIntervalMs') FROM settings"
          "   WHERE key = 'default_config'), 1000),"
-         " c.baseline_pending"
+         " c.baseline_pending, c.purged_sequence"
          " FROM clients c WHERE c.id = ?1"},
         {&m_selBatch, "SELECT 1 FROM batches WHERE client = ?1 AND sequence = ?2"},
         {&m_insBatch,
@@ -85,6 +111,7 @@ StoreResult<std::optional<IngestWriter::ClientRow>> SqliteIngestWriter::client(c
     row.forgotten = sqlite3_column_int(s, 4) != 0;
     row.state.intervalMs = std::max<qint64>(1, sqlite3_column_int64(s, 5));
     row.state.baselinePending = sqlite3_column_int(s, 6) != 0;
+    row.purgedSequence = quint64(sqlite3_column_int64(s, 7));
     sqlite3_reset(s);
     return std::optional<ClientRow>(row);
 }
@@ -187,6 +214,23 @@ StoreResult<void> SqliteIngestWriter::mergeMinute(qint64 client, const MinuteRol
         sqlite3_bind_double(s, 8 + 2 * i, r.maxs[std::size_t(i)]);
     }
     return m_statements.run(s, "updating a minute rollup");
+}
+
+StoreResult<void> SqliteIngestWriter::mergeHour(qint64 client, const MinuteRollup &r)
+{
+    sqlite3_stmt *s = m_upsHour;
+    sqlite3_bind_int64(s, 1, client);
+    sqlite3_bind_int64(s, 2, r.minuteMs);
+    sqlite3_bind_int64(s, 3, r.count);
+    sqlite3_bind_int64(s, 4, r.firstMs);
+    sqlite3_bind_int64(s, 5, r.lastMs);
+    sqlite3_bind_double(s, 6, r.memTotal);
+    for (int i = 0; i < metrics::seriesCount; ++i) {
+        sqlite3_bind_double(s, 7 + 3 * i, r.mins[std::size_t(i)]);
+        sqlite3_bind_double(s, 8 + 3 * i, r.maxs[std::size_t(i)]);
+        sqlite3_bind_double(s, 9 + 3 * i, r.sums[std::size_t(i)]);
+    }
+    return m_statements.run(s, "updating an hour rollup");
 }
 
 StoreResult<void> SqliteIngestWriter::insertBatch(qint64 client, quint64 sequence, quint32 samples,

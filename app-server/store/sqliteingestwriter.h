@@ -21,6 +21,7 @@ public:
     StoreResult<void> insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs) override;
     StoreResult<void> insertSamples(qint64 client, const SampleBatch &batch) override;
     StoreResult<void> mergeMinute(qint64 client, const MinuteRollup &rollup) override;
+    StoreResult<void> mergeHour(qint64 client, const MinuteRollup &rollup) override;
     StoreResult<void> insertBatch(qint64 client, quint64 sequence, quint32 samples,
                                   qint64 nowMs) override;
     StoreResult<void> updateClient(qint64 client, const GapDetector::ClientState &state,
@@ -35,6 +36,7 @@ private:
     sqlite3_stmt *m_insGap = nullptr;
     sqlite3_stmt *m_updClient = nullptr;
     sqlite3_stmt *m_upsMinute = nullptr;
+    sqlite3_stmt *m_upsHour = nullptr;
     /// Reused on big-endian hosts to convert per-core values; empty elsewhere.
     std::vector<std::uint32_t> m_coreScratch;
 };

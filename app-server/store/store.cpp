@@ -26,7 +26,7 @@ struct Store::Parts {
     explicit Parts(std::unique_ptr<Database> database)
         : db(std::move(database)), configs(*db), tokens(*db), enrolment(*db, configs, tokens),
           inventory(*db, configs),
-          ingest(*db), history(*db, inventory), alerts(*db)
+          ingest(*db), history(*db, inventory), alerts(*db), retention(*db)
     {
     }
     std::unique_ptr<Database> db;
@@ -41,6 +41,7 @@ struct Store::Parts {
     Ingest ingest;
     History history;
     AlertStore alerts;
+    Retention retention;
 };
 
 namespace {
@@ -139,6 +140,11 @@ History &Store::history()
 AlertStore &Store::alerts()
 {
     return m_parts->alerts;
+}
+
+Retention &Store::retention()
+{
+    return m_parts->retention;
 }
 
 } // namespace autofact::server

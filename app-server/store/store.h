@@ -9,6 +9,7 @@
 #include "ingest.h"
 #include "inventory.h"
 #include "minuterollup.h"
+#include "retention.h"
 #include "schema.h"
 #include "storeresult.h"
 #include "storetypes.h"
@@ -31,6 +32,7 @@ namespace autofact::server {
  * | inventory()   | the clients: list, lookup by ID or hostname, forget       |
  * | history()     | samples, minute rollups, gaps, counts                     |
  * | alerts()      | alert rules, firings, notifiers, repeat interval          |
+ * | retention()   | how long each tier is kept, the size budget, purging      |
  *
  * Every call of every part returns a StoreResult: a failed read is an error, never an empty
  * answer. Before open() succeeded, every call fails with StoreError::Kind::NotOpen.
@@ -68,6 +70,7 @@ public:
     Inventory &inventory();
     History &history();
     AlertStore &alerts();
+    Retention &retention();
 
 private:
     struct Parts;

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+#include "retention.h"
+
+#include "database.h"
+#include "storelogging.h"
+#include "transaction.h"
+
+#include <QFileInfo>
+#include <QHash>
+
+#include <limits>
+
+namespace autofact::server {
+
+namespace {
+
+constexpr qint64 kNever = std::numeric_limits<qint64>::min();
+constexpr qint64 kHourMs = 3600LL * 1000;
+
+struct Key {
+    const char *key;
+    qint64 RetentionSettings::*field;
+};
+constexpr Key kKeys[] = {
+        {"keep_raw_ms", &RetentionSettings::keepRawMs},
+        {"keep_minutes_ms", &RetentionSettings::keepMinutesMs},
+        {"keep_hours_ms", &RetentionSettings::keepHoursMs},
+        {"max_db_bytes", &RetentionSettings::maxDbBytes},
+};
+
+} // namespace
+
+StoreResult<RetentionSettings> Retention::settings()
+{
+    RetentionSettings s;
+    auto q = m_db.exec(QStringLiteral("SELECT key, value FROM settings WHERE key IN"
+                                      " ('keep_raw_ms', 'keep_minutes_ms', 'keep_hours_ms', 'max_db_bytes')"));
+    if (!q)
+        return q.error();
+    while (q->next()) {
+        bool ok = false;
+        const qint64 v = q->value(1).toString().toLongLong(&ok);
+        for (const Key &k : kKeys)
+            if (q->value(0).toString() == QLatin1StringView(k.key)) {
+                if (ok && v >= 0)
+                    s.*k.field = v;
+                else
+                    qCWarning(lcStore).noquote() << "stored setting" << k.key << "is not a valid number; using the default";
+            }
+    }
+    return s;
+}
+
+StoreResult<void> Retention::setSettings(const RetentionSettings &s)
+{
+    for (const Key &k : kKeys)
+        if (s.*k.field < 0)
+            return storeError(StoreError::Kind::Invalid, QStringLiteral("%1 cannot be negative").arg(QLatin1StringView(k.key)));
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    for (const Key &k : kKeys)
+        if (auto q = m_db.exec(QStringLiteral("INSERT INTO settings(key, value) VALUES (?, ?)"
+                                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+                               {QString::fromLatin1(k.key), QString::number(s.*k.field)});
+            !q)
+            return q.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    qCInfo(lcStore).noquote() << "retention: raw" << s.keepRawMs / 1000 << "s, minutes" << s.keepMinutesMs / 1000
+                              << "s, hours" << s.keepHoursMs / 1000 << "s, size cap" << s.maxDbBytes << "bytes (0: none)";
+    return {};
+}
+
+StoreResult<qint64> Retention::usedBytes()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT (SELECT page_count FROM pragma_page_count())"
+                                      " - (SELECT freelist_count FROM pragma_freelist_count()),"
+                                      " (SELECT page_size FROM pragma_page_size())"));
+    if (!q)
+        return q.error();
+    if (!q->next())
+        return databaseError(QStringLiteral("cannot read the page counts"));
+    return q->value(0).toLongLong() * q->value(1).toLongLong();
+}
+
+StoreResult<qint64> Retention::oldest(const char *table, const char *timeColumn)
+{
+    // One index seek per client: min() over a whole (client, time) key would scan it.
+    auto v = m_db.scalar(QStringLiteral("SELECT coalesce(min(m), 0) FROM (SELECT (SELECT min(%2) FROM %1"
+                                        " WHERE client = c.num) AS m FROM clients c)")
+                                 .arg(QLatin1StringView(table), QLatin1StringView(timeColumn)));
+    if (!v)
+        return v.error();
+    return v->toLongLong();
+}
+
+StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result)
+{
+    if (horizonMs == kNever || budget <= 0)
+        return {};
+    auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(ts_ms) FROM samples"
+                                            " WHERE client = c.num) AS m FROM clients c) WHERE m < ?"),
+                             {horizonMs});
+    if (!clients)
+        return clients.error();
+    QList<qint64> nums;
+    while (clients->next())
+        nums.append(clients->value(0).toLongLong());
+    clients->finish();
+    for (const qint64 num : std::as_const(nums)) {
+        if (budget <= 0)
+            break;
+        const QVariantList slice{num, horizonMs, budget};
+        auto span = m_db.exec(QStringLiteral("SELECT max(sequence), min(ts_ms), max(ts_ms) FROM (SELECT sequence, ts_ms"
+                                             " FROM samples WHERE client = ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?)"),
+                              slice);
+        if (!span)
+            return span.error();
+        if (!span->next() || span->value(1).isNull())
+            continue;
+        const qint64 maxSequence = span->value(0).toLongLong();
+        const qint64 firstMs = span->value(1).toLongLong();
+        const qint64 lastMs = span->value(2).toLongLong();
+        span->finish();
+        auto deleted = m_db.exec(QStringLiteral("DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples"
+                                                " WHERE client = ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?)"),
+                                 slice);
+        if (!deleted)
+            return deleted.error();
+        const qint64 k = deleted->numRowsAffected();
+        budget -= k;
+        result.rawRows += k;
+        if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = max(0, sample_count - ?),"
+                                              " purged_sequence = max(purged_sequence, ?), purged_ms = max(purged_ms, ?)"
+                                              " WHERE num = ?"),
+                               {k, maxSequence, lastMs + 1, num});
+            !q)
+            return q.error();
+        // One "expired" gap per client, growing with the horizon: charts and exports say why
+        // the raw samples are gone and show the range from the rollups.
+        auto gap = m_db.exec(QStringLiteral("UPDATE gaps SET start_ms = min(start_ms, ?), end_ms = max(end_ms, ?)"
+                                            " WHERE client = ? AND reason = 'expired'"),
+                             {firstMs, lastMs, num});
+        if (!gap)
+            return gap.error();
+        if (gap->numRowsAffected() == 0)
+            if (auto q = m_db.exec(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, samples_lost, recorded_ms)"
+                                                  " VALUES (?, ?, ?, 'expired', 0, ?)"),
+                                   {num, firstMs, lastMs, lastMs});
+                !q)
+                return q.error();
+        // Their batches go too; the purged sequence keeps a resend from being stored again.
+        if (budget > 0) {
+            auto batches = m_db.exec(QStringLiteral("DELETE FROM batches WHERE client = ? AND sequence IN (SELECT sequence"
+                                                    " FROM batches WHERE client = ? AND sequence <= ? LIMIT ?)"),
+                                     {num, num, maxSequence, budget});
+            if (!batches)
+                return batches.error();
+            budget -= batches->numRowsAffected();
+            result.batchRows += batches->numRowsAffected();
+        }
+    }
+    return {};
+}
+
+StoreResult<void> Retention::purgeRollups(const char *table, const char *timeColumn, qint64 horizonMs, qint64 &budget,
+                                          qint64 &deleted)
+{
+    if (horizonMs == kNever || budget <= 0)
+        return {};
+    const QLatin1StringView t(table);
+    const QLatin1StringView c(timeColumn);
+    auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(%2) FROM %1 WHERE client = c.num)"
+                                            " AS m FROM clients c) WHERE m < ?")
+                                     .arg(t, c),
+                             {horizonMs});
+    if (!clients)
+        return clients.error();
+    QList<qint64> nums;
+    while (clients->next())
+        nums.append(clients->value(0).toLongLong());
+    clients->finish();
+    for (const qint64 num : std::as_const(nums)) {
+        if (budget <= 0)
+            break;
+        auto q = m_db.exec(QStringLiteral("DELETE FROM %1 WHERE client = ? AND %2 IN (SELECT %2 FROM %1"
+                                          " WHERE client = ? AND %2 < ? ORDER BY %2 LIMIT ?)")
+                                   .arg(t, c),
+                           {num, num, horizonMs, budget});
+        if (!q)
+            return q.error();
+        budget -= q->numRowsAffected();
+        deleted += q->numRowsAffected();
+    }
+    return {};
+}
+
+StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
+{
+    auto s = settings();
+    if (!s)
+        return s.error();
+    PurgeResult result;
+    qint64 budget = std::max(1, maxRows);
+    qint64 rawHorizon = s->keepRawMs > 0 ? nowMs - s->keepRawMs : kNever;
+    qint64 minuteHorizon = s->keepMinutesMs > 0 ? nowMs - s->keepMinutesMs : kNever;
+    qint64 hourHorizon = s->keepHoursMs > 0 ? nowMs - s->keepHoursMs : kNever;
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    if (s->maxDbBytes > 0) {
+        auto used = usedBytes();
+        if (!used)
+            return used.error();
+        if (*used > s->maxDbBytes) {
+            // Over the budget: the oldest hour of raw samples, then the oldest day of minutes,
+            // then the oldest week of hours, a step per slice until the pages in use fit.
+            result.overBudget = true;
+            auto raw = oldest("samples", "ts_ms");
+            if (!raw)
+                return raw.error();
+            if (*raw != 0) {
+                rawHorizon = std::max(rawHorizon, *raw + kHourMs);
+            } else {
+                auto minutes = oldest("sample_minutes", "minute_ms");
+                if (!minutes)
+                    return minutes.error();
+                if (*minutes != 0) {
+                    minuteHorizon = std::max(minuteHorizon, *minutes + 24 * kHourMs);
+                } else {
+                    auto hours = oldest("sample_hours", "hour_ms");
+                    if (!hours)
+                        return hours.error();
+                    if (*hours != 0)
+                        hourHorizon = std::max(hourHorizon, *hours + 7 * 24 * kHourMs);
+                }
+            }
+        }
+    }
+    if (auto r = purgeRaw(rawHorizon, budget, result); !r)
+        return r.error();
+    if (auto r = purgeRollups("sample_minutes", "minute_ms", minuteHorizon, budget, result.minuteRows); !r)
+        return r.error();
+    if (auto r = purgeRollups("sample_hours", "hour_ms", hourHorizon, budget, result.hourRows); !r)
+        return r.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    result.more = budget <= 0 || (result.overBudget && result.total() > 0);
+    if (result.total() > 0) {
+        // Freed pages go back to the file system where the file allows it (new databases).
+        if (auto mode = m_db.scalar(QStringLiteral("PRAGMA auto_vacuum")); mode && mode->toInt() == 2)
+            if (auto v = m_db.exec(QStringLiteral("PRAGMA incremental_vacuum(4096)")); !v)
+                return v.error();
+    }
+    return result;
+}
+
+StoreResult<StorageStats> Retention::stats()
+{
+    StorageStats out;
+    const QFileInfo main(m_db.path());
+    const QFileInfo wal(m_db.path() + QStringLiteral("-wal"));
+    out.fileBytes = (main.exists() ? main.size() : 0) + (wal.exists() ? wal.size() : 0);
+    auto used = usedBytes();
+    if (!used)
+        return used.error();
+    out.usedBytes = *used;
+    // Bytes per table from SQLite's dbstat, when the library has it (Debian's does).
+    QHash<QString, qint64> pages;
+    if (auto q = m_db.exec(QStringLiteral("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")))
+        while (q->next())
+            pages.insert(q->value(0).toString(), q->value(1).toLongLong());
+    struct Tier {
+        const char *name;
+        const char *table;
+        const char *column;
+        QStringList objects;
+    };
+    const Tier tiers[] = {
+            {"raw", "samples", "ts_ms", {QStringLiteral("samples"), QStringLiteral("samples_client_ts")}},
+            {"minutes", "sample_minutes", "minute_ms", {QStringLiteral("sample_minutes")}},
+            {"hours", "sample_hours", "hour_ms", {QStringLiteral("sample_hours")}},
+    };
+    for (const Tier &t : tiers) {
+        TierStats s;
+        s.name = QString::fromLatin1(t.name);
+        const bool raw = s.name == u"raw";
+        auto rows = m_db.scalar(raw ? QStringLiteral("SELECT coalesce(sum(sample_count), 0) FROM clients")
+                                    : QStringLiteral("SELECT count(*) FROM %1").arg(QLatin1StringView(t.table)));
+        if (!rows)
+            return rows.error();
+        s.rows = rows->toLongLong();
+        auto first = oldest(t.table, t.column);
+        if (!first)
+            return first.error();
+        s.oldestMs = *first;
+        auto last = m_db.scalar(QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(%2) FROM %1"
+                                               " WHERE client = c.num) AS m FROM clients c)")
+                                        .arg(QLatin1StringView(t.table), QLatin1StringView(t.column)));
+        if (!last)
+            return last.error();
+        s.newestMs = last->toLongLong();
+        for (const QString &o : t.objects)
+            s.bytes += pages.value(o);
+        out.tiers.append(s);
+    }
+    return out;
+}
+
+} // namespace autofact::server
