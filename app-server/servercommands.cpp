@@ -5,6 +5,7 @@
 #include "alerts/notificationsender.h"
 #include "clienthealth.h"
 #include "csvexporter.h"
+#include "duration.h"
 #include "store/store.h"
 #include "timeargument.h"
 
@@ -278,6 +279,75 @@ int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &
     }
     out << "revoked " << info->id << " (" << printable(info->hostname)
         << "); a running server ends its session within 5 s" << Qt::endl;
+    return 0;
+}
+
+namespace {
+
+QString keepText(qint64 ms)
+{
+    return ms == 0 ? QStringLiteral("forever") : duration::format(std::chrono::milliseconds(ms));
+}
+
+QString bytesText(qint64 bytes)
+{
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = double(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? QStringLiteral("%1 B").arg(bytes) : QStringLiteral("%1 %2").arg(v, 0, 'f', 1).arg(QLatin1StringView(units[u]));
+}
+
+} // namespace
+
+int runStorageCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err)
+{
+    Store store(dbPath, {StoreOptions::Mode::ReadOnly});
+    auto opened = store.open();
+    auto stats = opened ? store.retention().stats() : StoreResult<StorageStats>(opened.error());
+    auto keep = stats ? store.retention().settings() : StoreResult<RetentionSettings>(stats.error());
+    if (!keep) {
+        err << "autofactory storage: " << oneLine(keep.error().message) << Qt::endl;
+        return kExitError;
+    }
+    const auto iso = [](qint64 ms) { return ms == 0 ? QJsonValue() : QJsonValue(formatUtc(ms)); };
+    if (json) {
+        QJsonArray tiers;
+        for (const TierStats &t : std::as_const(stats->tiers))
+            tiers.append(QJsonObject{{QStringLiteral("name"), t.name},
+                                     {QStringLiteral("rows"), t.rows},
+                                     {QStringLiteral("bytes"), t.bytes},
+                                     {QStringLiteral("oldest"), iso(t.oldestMs)},
+                                     {QStringLiteral("newest"), iso(t.newestMs)}});
+        const QJsonObject doc{
+                {QStringLiteral("file_bytes"), stats->fileBytes},
+                {QStringLiteral("used_bytes"), stats->usedBytes},
+                {QStringLiteral("tiers"), tiers},
+                {QStringLiteral("retention"),
+                 QJsonObject{{QStringLiteral("keep_raw_ms"), keep->keepRawMs},
+                             {QStringLiteral("keep_minutes_ms"), keep->keepMinutesMs},
+                             {QStringLiteral("keep_hours_ms"), keep->keepHoursMs},
+                             {QStringLiteral("max_db_bytes"), keep->maxDbBytes}}},
+        };
+        out << QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Indented));
+        out.flush();
+        return 0;
+    }
+    out << "file " << bytesText(stats->fileBytes) << " (pages in use " << bytesText(stats->usedBytes) << "); keeps raw "
+        << keepText(keep->keepRawMs) << ", minutes " << keepText(keep->keepMinutesMs) << ", hours "
+        << keepText(keep->keepHoursMs) << "; "
+        << (keep->maxDbBytes > 0 ? QStringLiteral("size cap ") + bytesText(keep->maxDbBytes) : QStringLiteral("no size cap"))
+        << "\n";
+    QList<QStringList> rows;
+    for (const TierStats &t : std::as_const(stats->tiers))
+        rows.append({t.name, QString::number(t.rows), bytesText(t.bytes), formatUtc(t.oldestMs), formatUtc(t.newestMs)});
+    printTable(out, {QStringLiteral("TIER"), QStringLiteral("ROWS"), QStringLiteral("BYTES"), QStringLiteral("OLDEST"),
+                     QStringLiteral("NEWEST")},
+               rows, {false, true, true, false, false});
+    out.flush();
     return 0;
 }
 

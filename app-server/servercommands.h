@@ -35,6 +35,12 @@ int runTokenRevokeCommand(const QString &dbPath, const QString &tokenId, QTextSt
 /** `autofactory revoke CLIENT`. */
 int runRevokeCommand(const QString &dbPath, const QString &client, QTextStream &out, QTextStream &err);
 
+/**
+ * `autofactory storage`: the file size and, per tier (raw, minutes, hours), rows, bytes,
+ * oldest and newest, with the retention settings; a table or JSON.
+ */
+int runStorageCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err);
+
 /** `autofactory group set NAME CLIENT...` (@p group non-empty) and `group clear CLIENT...` (empty). */
 int runGroupSetCommand(const QString &dbPath, const QString &group, const QStringList &clients, QTextStream &out,
                        QTextStream &err);

@@ -142,6 +142,11 @@ void ServerCore::setGroupOverride(const QString &group, const std::optional<Agen
     QMetaObject::invokeMethod(m_worker, [w = m_worker, group, config] { w->setGroupOverride(group, config); });
 }
 
+void ServerCore::setRetention(const RetentionSettings &settings)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, settings] { w->setRetention(settings); });
+}
+
 void ServerCore::mergeClients(const QString &oldId, const QString &newId)
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, oldId, newId] { w->mergeClients(oldId, newId); });

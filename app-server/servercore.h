@@ -59,6 +59,8 @@ public:
     void setGroupOverride(const QString &group, const std::optional<AgentConfig> &config);
     /** Queued: join a retired identity's history to its successor; the worker answers with clientsMerged. */
     void mergeClients(const QString &oldId, const QString &newId);
+    /** Queued: store retention settings; the worker answers with retentionChanged and purges. */
+    void setRetention(const RetentionSettings &settings);
     /** Queued: forget a client; the worker answers with clientForgotten or storeError. */
     void forgetClient(const QString &clientId, bool deleteHistory);
     /** Queued: revoke (block) a client; its live session ends, the worker emits clientRevoked. */

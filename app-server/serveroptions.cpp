@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "serveroptions.h"
 
+#include <cmath>
+#include <QRegularExpression>
+
 #include "duration.h"
 #include "servercommands.h"
 #include "tlsidentity.h"
@@ -34,6 +37,27 @@ std::optional<quint32> parseInterval(const QCommandLineParser &parser, const QSt
         return std::nullopt;
     }
     return quint32(d->count());
+}
+
+/** "500MiB", "20GiB", "1.5TB", "4096" (bytes): binary and decimal units; nullopt if not a size. */
+std::optional<qint64> parseSize(const QString &text)
+{
+    static const QRegularExpression shape(QStringLiteral("^\\s*(\\d+(?:\\.\\d+)?)\\s*([KMGT]i?B|B)?\\s*$"),
+                                          QRegularExpression::CaseInsensitiveOption);
+    const QRegularExpressionMatch m = shape.match(text);
+    if (!m.hasMatch())
+        return std::nullopt;
+    const double number = m.captured(1).toDouble();
+    const QString unit = m.captured(2).toUpper();
+    double scale = 1;
+    if (!unit.isEmpty() && unit != u"B") {
+        const int power = int(QStringLiteral("KMGT").indexOf(unit.at(0))) + 1;
+        scale = std::pow(unit.contains(u'I') ? 1024.0 : 1000.0, power);
+    }
+    const double bytes = number * scale;
+    if (bytes > 9.0e18)
+        return std::nullopt;
+    return qint64(bytes);
 }
 
 /**
@@ -83,6 +107,7 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         "  autofactory group clear CLIENT... [--db PATH]\n"
         "  autofactory group list [--db PATH] [--json]\n"
         "  autofactory merge OLD-CLIENT NEW-CLIENT [--db PATH]\n"
+        "  autofactory storage [--db PATH] [--json]\n"
         "  autofactory alerts [--db PATH] [--json] [--all]\n"
         "  autofactory notify add webhook URL [--db PATH]\n"
         "  autofactory notify add command CMD [--db PATH]\n"
@@ -103,7 +128,12 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     const QCommandLineOption sample(QStringLiteral("sample-interval"), QStringLiteral("Default agent sampling interval, e.g. 1s (stored in the database)."), QStringLiteral("D"));
     const QCommandLineOption send(QStringLiteral("send-interval"), QStringLiteral("Default agent send interval, e.g. 5s (stored)."), QStringLiteral("D"));
     const QCommandLineOption heartbeat(QStringLiteral("heartbeat-interval"), QStringLiteral("Default agent heartbeat interval, e.g. 15s (stored)."), QStringLiteral("D"));
-    parser.addOptions({dbOption(), listen, headless, cert, key, insecure, sample, send, heartbeat});
+    const QCommandLineOption keepRaw(QStringLiteral("keep-raw"), QStringLiteral("Keep raw samples this long, e.g. 30d; 0 = forever (stored; default 30d)."), QStringLiteral("D"));
+    const QCommandLineOption keepMinutes(QStringLiteral("keep-minutes"), QStringLiteral("Keep per-minute rollups this long, e.g. 365d; 0 = forever (stored; default 365d)."), QStringLiteral("D"));
+    const QCommandLineOption keepHours(QStringLiteral("keep-hours"), QStringLiteral("Keep per-hour rollups this long; 0 = forever (stored; the default)."), QStringLiteral("D"));
+    const QCommandLineOption maxSize(QStringLiteral("max-db-size"), QStringLiteral("Disk budget for the database, e.g. 500MiB, 20GiB; oldest raw samples go first; 0 = no cap (stored; the default)."), QStringLiteral("SIZE"));
+    parser.addOptions({dbOption(), listen, headless, cert, key, insecure, sample, send, heartbeat, keepRaw, keepMinutes,
+                       keepHours, maxSize});
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
         return std::nullopt;
@@ -168,6 +198,29 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     cmd.core.defaults.heartbeatIntervalMs = parseInterval(parser, heartbeat.names().first(), error);
     if (!error->isEmpty())
         return std::nullopt;
+    for (const auto &[option, field] : {std::pair{&keepRaw, &StoreWorker::DefaultChanges::keepRawMs},
+                                         std::pair{&keepMinutes, &StoreWorker::DefaultChanges::keepMinutesMs},
+                                         std::pair{&keepHours, &StoreWorker::DefaultChanges::keepHoursMs}}) {
+        if (!parser.isSet(*option))
+            continue;
+        const QString value = parser.value(*option);
+        const auto d = value == u"0" ? std::optional(std::chrono::milliseconds(0)) : duration::parse(value);
+        if (!d || (d->count() != 0 && d->count() < 60'000)) {
+            *error = QStringLiteral("--%1 \"%2\": expected a duration of at least 1m, like 30d or 12h, or 0 for forever")
+                             .arg(option->names().first(), value);
+            return std::nullopt;
+        }
+        cmd.core.defaults.*field = d->count();
+    }
+    if (parser.isSet(maxSize)) {
+        const auto bytes = parseSize(parser.value(maxSize));
+        if (!bytes || (*bytes != 0 && *bytes < 1024 * 1024)) {
+            *error = QStringLiteral("--max-db-size \"%1\": expected a size of at least 1MiB, like 500MiB or 20GiB, or 0 for no cap")
+                             .arg(parser.value(maxSize));
+            return std::nullopt;
+        }
+        cmd.core.defaults.maxDbBytes = *bytes;
+    }
     return cmd;
 }
 
@@ -200,7 +253,8 @@ bool prepareTls(ServeCommand &command, QString *error)
 bool isSubcommand(const QString &name)
 {
     return name == u"clients" || name == u"export" || name == u"token" || name == u"revoke"
-           || name == u"alerts" || name == u"notify" || name == u"group" || name == u"merge";
+           || name == u"alerts" || name == u"notify" || name == u"group" || name == u"merge"
+           || name == u"storage";
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -328,6 +382,12 @@ int runSubcommand(const QStringList &arguments)
             "autofactory group list: every group with its member count, whether it sets its own agent\n"
             "behaviour, and how many alert rules it overrides."));
         parser.addOption(json);
+    } else if (command == u"storage") {
+        parser.setApplicationDescription(QStringLiteral(
+            "autofactory storage: the database's size and, per tier (raw samples, per-minute and per-hour\n"
+            "rollups), rows, bytes, oldest and newest, with how long each is kept (--keep-raw, --keep-minutes,\n"
+            "--keep-hours, --max-db-size on the server)."));
+        parser.addOption(json);
     } else if (command == u"merge") {
         parser.setApplicationDescription(QStringLiteral(
             "autofactory merge OLD-CLIENT NEW-CLIENT: joins the history of a forgotten client to\n"
@@ -429,6 +489,8 @@ int runSubcommand(const QStringList &arguments)
         return runTokenListCommand(db, parser.isSet(json), out, err);
     if (command == u"alerts")
         return runAlertsCommand(db, parser.isSet(json), parser.isSet(allAlerts), out, err);
+    if (command == u"storage")
+        return runStorageCommand(db, parser.isSet(json), out, err);
     if (command == u"group list")
         return runGroupListCommand(db, parser.isSet(json), out, err);
     if (command == u"notify list")

@@ -32,6 +32,12 @@ StoreWorker::StoreWorker(QString path, QObject *parent)
     qRegisterMetaType<QList<AlertRuleRow>>();
     qRegisterMetaType<QList<NotifierInfo>>();
     qRegisterMetaType<MergeResult>();
+    qRegisterMetaType<RetentionSettings>();
+    qRegisterMetaType<PurgeResult>();
+    // Retention needs no hurry: a look every minute, then slices back to back while there is
+    // work, each its own short transaction with ingest commits in between.
+    m_purgeTimer.setInterval(60'000);
+    connect(&m_purgeTimer, &QTimer::timeout, this, [this] { purge(); });
     m_commitTimer.setSingleShot(true);
     // A few milliseconds of waiting lets batches from many agents share one transaction;
     // that is what makes synchronous=FULL affordable.
@@ -93,6 +99,17 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
             return StoreError{set.error().kind,
                               QStringLiteral("cannot store the default agent config: %1").arg(set.error().message)};
     }
+    auto retention = store->retention().settings();
+    if (!retention)
+        return retention.error();
+    RetentionSettings keep = *retention;
+    keep.keepRawMs = changes.keepRawMs.value_or(keep.keepRawMs);
+    keep.keepMinutesMs = changes.keepMinutesMs.value_or(keep.keepMinutesMs);
+    keep.keepHoursMs = changes.keepHoursMs.value_or(keep.keepHoursMs);
+    keep.maxDbBytes = changes.maxDbBytes.value_or(keep.maxDbBytes);
+    if (!(keep == *retention))
+        if (auto set = store->retention().setSettings(keep); !set)
+            return StoreError{set.error().kind, QStringLiteral("cannot store the retention settings: %1").arg(set.error().message)};
     auto alerts = std::make_unique<AlertMonitor>(*store, m_serverName);
     if (auto loaded = alerts->load(now()); !loaded)
         return StoreError{loaded.error().kind,
@@ -105,6 +122,10 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     m_alerts = std::move(alerts);
     m_revocationTimer.start();
     m_alertTimer.start();
+    m_purgeTimer.start();
+    Q_EMIT retentionChanged(keep);
+    // The first look soon after start: a server that was down for a while has catching up to do.
+    QTimer::singleShot(10'000, this, [this] { purge(); });
     Q_EMIT alertsChanged(m_alerts->active());
     m_alerts->takeChanged();
     emitAlertSettings();
@@ -112,8 +133,55 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     return {};
 }
 
+void StoreWorker::setRetention(const RetentionSettings &settings)
+{
+    if (!m_store) {
+        Q_EMIT storeError(QStringLiteral("cannot store the retention settings: database is closed"));
+        return;
+    }
+    if (!check(m_store->retention().setSettings(settings), QStringLiteral("cannot store the retention settings")))
+        return;
+    Q_EMIT retentionChanged(settings);
+    purge();
+}
+
+void StoreWorker::purge(qint64 nowMs)
+{
+    if (!m_store)
+        return;
+    if (nowMs == 0)
+        nowMs = now();
+    flush(); // what is queued is older than what the slice may delete
+    auto slice = m_store->retention().purgeSlice(nowMs, m_purgeSliceRows);
+    if (!check(slice, QStringLiteral("cannot purge expired history"))) {
+        m_purging = false;
+        m_purgeRun = {};
+        return;
+    }
+    m_purging = true;
+    m_purgeRun.rawRows += slice->rawRows;
+    m_purgeRun.minuteRows += slice->minuteRows;
+    m_purgeRun.hourRows += slice->hourRows;
+    m_purgeRun.batchRows += slice->batchRows;
+    m_purgeRun.overBudget = m_purgeRun.overBudget || slice->overBudget;
+    if (slice->more) {
+        QMetaObject::invokeMethod(this, [this, nowMs] { purge(nowMs); }, Qt::QueuedConnection);
+        return;
+    }
+    const PurgeResult total = m_purgeRun;
+    m_purging = false;
+    m_purgeRun = {};
+    if (total.total() > 0) {
+        qCInfo(lcStore).noquote() << "retention: deleted" << total.rawRows << "raw samples," << total.minuteRows
+                                  << "minute rows," << total.hourRows << "hour rows," << total.batchRows << "batch rows"
+                                  << (total.overBudget ? "(over the size budget)" : "");
+        Q_EMIT purged(total);
+    }
+}
+
 void StoreWorker::close()
 {
+    m_purgeTimer.stop();
     m_revocationTimer.stop();
     m_alertTimer.stop();
     flush();

@@ -63,6 +63,11 @@ public:
         std::optional<quint32> sampleIntervalMs;
         std::optional<quint32> sendIntervalMs;
         std::optional<quint32> heartbeatIntervalMs;
+        // Retention (--keep-raw, --keep-minutes, --keep-hours, --max-db-size); 0 = forever / no cap.
+        std::optional<qint64> keepRawMs;
+        std::optional<qint64> keepMinutesMs;
+        std::optional<qint64> keepHoursMs;
+        std::optional<qint64> maxDbBytes;
     };
 
     /** Whether unknown agents need an enrolment token (default true); before open(). */
@@ -113,6 +118,15 @@ public:
     void pollRevocations();
     /** Writes what is queued now. */
     void flush();
+    /** Stores new retention settings (the dashboard's Storage page) and purges by them. */
+    void setRetention(const autofact::server::RetentionSettings &settings);
+    /**
+     * One purge slice at @p nowMs (0: the clock); while it finds more, the next is queued, so
+     * ingest commits run between slices. Runs every minute while open.
+     */
+    void purge(qint64 nowMs = 0);
+    /** Slice size: rows deleted per transaction. */
+    void setPurgeSliceRows(int rows) { m_purgeSliceRows = rows; }
 
     // --- alerts (AlertMonitor) ---
     /** The hub saw @p clientId's health change at @p atMs (server clock). */
@@ -169,6 +183,10 @@ Q_SIGNALS:
     /** A default or override change is stored (configChanged follows for each client). */
     void configStored();
     void clientForgotten(const QString &clientId, bool historyDeleted);
+    /** Retention settings as stored (after a change, and once at open). */
+    void retentionChanged(const autofact::server::RetentionSettings &settings);
+    /** A purge run finished (all slices): what it deleted. */
+    void purged(const autofact::server::PurgeResult &total);
     /** @p oldId's history now belongs to @p newId and @p oldId is gone. */
     void clientsMerged(const QString &oldId, const QString &newId, const autofact::server::MergeResult &result);
     /** @p clientId was revoked (here or by another process): its sessions must end. */
@@ -226,6 +244,10 @@ private:
     QTimer m_revocationTimer{this};
     QSet<QString> m_revoked;
     quint32 m_configCounter = 0; ///< behaviour revisions up to this one are pushed
+    QTimer m_purgeTimer{this};
+    int m_purgeSliceRows = 5000;
+    bool m_purging = false;
+    PurgeResult m_purgeRun; ///< totals of the run in progress
     std::optional<MergeJob> m_merge; ///< a merge moving samples slice by slice
     quint32 m_mergeSince = 0;
     static constexpr int kMergeSliceRows = 20000;
@@ -245,3 +267,5 @@ Q_DECLARE_METATYPE(autofact::server::AlertRecord)
 Q_DECLARE_METATYPE(autofact::server::AlertRuleRow)
 Q_DECLARE_METATYPE(autofact::server::NotifierInfo)
 Q_DECLARE_METATYPE(autofact::server::MergeResult)
+Q_DECLARE_METATYPE(autofact::server::RetentionSettings)
+Q_DECLARE_METATYPE(autofact::server::PurgeResult)

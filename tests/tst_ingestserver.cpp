@@ -464,7 +464,9 @@ private slots:
 
     void idleClientIsClosed()
     {
-        startCore({}, {std::nullopt, std::nullopt, 200}); // heartbeat 200 ms: idle after 600 ms
+        StoreWorker::DefaultChanges heartbeat;
+        heartbeat.heartbeatIntervalMs = 200;
+        startCore({}, heartbeat); // heartbeat 200 ms: idle after 600 ms
         QWebSocket raw;
         ErrorCode got = ErrorCode::None;
         connect(&raw, &QWebSocket::binaryMessageReceived, this, [&](const QByteArray &b) {

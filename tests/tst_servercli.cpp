@@ -137,6 +137,16 @@ private slots:
                                             << QStringLiteral("missing argument");
         QTest::addRow("revoke-no-client") << QStringList{QStringLiteral("revoke"), QStringLiteral("--db"), db}
                                           << QStringLiteral("missing argument");
+        QTest::addRow("keep-raw") << QStringList{QStringLiteral("--headless"), QStringLiteral("--keep-raw"), QStringLiteral("10s"), QStringLiteral("--db"), db}
+                                  << QStringLiteral("--keep-raw");
+        QTest::addRow("keep-minutes") << QStringList{QStringLiteral("--headless"), QStringLiteral("--keep-minutes"), QStringLiteral("a year"), QStringLiteral("--db"), db}
+                                      << QStringLiteral("--keep-minutes");
+        QTest::addRow("max-db-size") << QStringList{QStringLiteral("--headless"), QStringLiteral("--max-db-size"), QStringLiteral("20 gigs"), QStringLiteral("--db"), db}
+                                     << QStringLiteral("--max-db-size");
+        QTest::addRow("max-db-size-tiny") << QStringList{QStringLiteral("--headless"), QStringLiteral("--max-db-size"), QStringLiteral("100KiB"), QStringLiteral("--db"), db}
+                                          << QStringLiteral("at least 1MiB");
+        QTest::addRow("storage-missing-db") << QStringList{QStringLiteral("storage"), QStringLiteral("--db"), db}
+                                            << QStringLiteral("never-created.db");
         QTest::addRow("insecure-with-cert") << QStringList{QStringLiteral("--headless"), QStringLiteral("--insecure-ws"), QStringLiteral("--tls-cert"), QStringLiteral("c"), QStringLiteral("--tls-key"), QStringLiteral("k"), QStringLiteral("--db"), db}
                                             << QStringLiteral("--insecure-ws");
     }
@@ -282,6 +292,47 @@ private slots:
         const Run csv = run({QStringLiteral("export"), QStringLiteral("--db"), db});
         QCOMPARE(csv.code, 0);
         QVERIFY(csv.out.startsWith(QStringLiteral("client_id,hostname,timestamp,")));
+    }
+
+    void retentionFlagsAreStoredAndStorageReportsTiers()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("keep/served.db"));
+        QVERIFY(QDir().mkpath(m_dir.filePath(QStringLiteral("keep"))));
+        QProcess p;
+        const QStringList lines = startServer(p, {QStringLiteral("--db"), db, QStringLiteral("--insecure-ws"),
+                                                  QStringLiteral("--keep-raw"), QStringLiteral("10m"),
+                                                  QStringLiteral("--keep-hours"), QStringLiteral("730d"),
+                                                  QStringLiteral("--max-db-size"), QStringLiteral("1.5GiB")},
+                                              1);
+        QCOMPARE(lines.size(), 1);
+        p.terminate();
+        QVERIFY(p.waitForFinished(15000));
+        QCOMPARE(p.exitCode(), 0);
+        const Run json = run({QStringLiteral("storage"), QStringLiteral("--db"), db, QStringLiteral("--json")});
+        QCOMPARE(json.code, 0);
+        const QJsonObject doc = QJsonDocument::fromJson(json.out.toUtf8()).object();
+        QVERIFY(doc[QStringLiteral("file_bytes")].toInteger() > 0);
+        const QJsonArray tiers = doc[QStringLiteral("tiers")].toArray();
+        QCOMPARE(tiers.size(), 3);
+        QStringList names;
+        for (const QJsonValue t : tiers) {
+            names << t[QStringLiteral("name")].toString();
+            QCOMPARE(t[QStringLiteral("rows")].toInteger(), 0);
+            QVERIFY(t[QStringLiteral("bytes")].isDouble());
+            QVERIFY(t[QStringLiteral("oldest")].isNull()); // empty tiers have no times
+            QVERIFY(t.toObject().contains(QStringLiteral("newest")));
+        }
+        QCOMPARE(names, (QStringList{QStringLiteral("raw"), QStringLiteral("minutes"), QStringLiteral("hours")}));
+        const QJsonObject keep = doc[QStringLiteral("retention")].toObject();
+        QCOMPARE(keep[QStringLiteral("keep_raw_ms")].toInteger(), 600'000);
+        QCOMPARE(keep[QStringLiteral("keep_minutes_ms")].toInteger(), 365LL * 86'400'000); // untouched default
+        QCOMPARE(keep[QStringLiteral("keep_hours_ms")].toInteger(), 730LL * 86'400'000);
+        QCOMPARE(keep[QStringLiteral("max_db_bytes")].toInteger(), qint64(1.5 * 1024 * 1024 * 1024));
+        const Run table = run({QStringLiteral("storage"), QStringLiteral("--db"), db});
+        QCOMPARE(table.code, 0);
+        QVERIFY2(table.out.contains(QStringLiteral("keeps raw 10m, minutes 365d, hours 730d; size cap 1.5 GiB")),
+                 qPrintable(table.out));
+        QVERIFY(table.out.contains(QStringLiteral("TIER")) && table.out.contains(QStringLiteral("hours")));
     }
 
     void insecureWsIsExplicitAndWarned()
