@@ -9,6 +9,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -20,6 +21,79 @@ class TestStoreReader : public QObject
 {
     Q_OBJECT
 private slots:
+    void readsAcrossTierBoundaries()
+    {
+        // Three days at 10 s; raw kept a day, minutes two: a three-day chart at raw resolution
+        // draws day one from hours, day two from minutes, day three from samples.
+        QTemporaryDir dir;
+        Store store(dir.filePath(QStringLiteral("t.db")));
+        QVERIFY_STORE(store.open());
+        AgentConfig tenSeconds = STORE_OK(store.configs().defaultConfig());
+        tenSeconds.sampleIntervalMs = 10'000;
+        tenSeconds.sendIntervalMs = 600'000;
+        STORE_OK(store.configs().setDefaultConfig(tenSeconds));
+        Hello hello;
+        hello.hostname = QStringLiteral("h");
+        hello.cpuCount = 1;
+        const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("t"), 1)).clientId;
+        constexpr qint64 day = 86'400'000;
+        const qint64 end = 1'700'006'400'000 - 1'700'006'400'000 % 3'600'000;
+        quint64 seq = 0;
+        for (qint64 t = end - 3 * day; t < end; t += 600'000) {
+            SampleBatch b = testdata::makeBatch(++seq, 60, 0, t);
+            b.droppedTotal = 0;
+            for (std::size_t i = 0; i < b.samples.size(); ++i) {
+                b.samples[i].timestampMs = t + qint64(i) * 10'000;
+                b.samples[i].flags = 0;
+                b.samples[i].cpu = {50, 0, 0, 50, 0, 0, 0, 0, 0};
+            }
+            const Store::IngestItem item{id, &b};
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), t + 600'000)).front().status,
+                     Store::IngestResult::Status::Stored);
+        }
+        server::RetentionSettings keep;
+        keep.keepRawMs = day;
+        keep.keepMinutesMs = 2 * day;
+        STORE_OK(store.retention().setSettings(keep));
+        while (STORE_OK(store.retention().purgeSlice(end, 100000)).more) {
+        }
+        HistoryRequest request;
+        request.clientId = id;
+        request.fromMs = end - 3 * day;
+        request.toMs = end;
+        request.columns = 10'000; // 26 s a column: raw where there is raw
+        const StoreReader::TierPlan plan = StoreReader::planTiers(store, id, request.fromMs, request.toMs, request.columns, false);
+        QCOMPARE(plan.hoursEnd, end - 2 * day);
+        QCOMPARE(plan.minutesEnd, end - day);
+        const HistoryData data = StoreReader::readHistory(store, request);
+        QVERIFY(data.error.isEmpty());
+        QVERIFY(data.fromRollups);
+        const QList<QPointF> &user = data.cpu[HistoryData::CpuUser];
+        int perDay[3] = {0, 0, 0};
+        for (const QPointF &p : user) {
+            QCOMPARE(p.y(), 50.0);
+            ++perDay[std::clamp(int((qint64(p.x()) - request.fromMs) / day), 0, 2)];
+        }
+        QVERIFY2(perDay[0] >= 24 && perDay[0] <= 2 * 24 + 2, qPrintable(QString::number(perDay[0]))); // hours
+        QVERIFY2(perDay[1] > 100 && perDay[1] <= 2 * 1440 + 2, qPrintable(QString::number(perDay[1]))); // minutes
+        QVERIFY2(perDay[2] > 1440, qPrintable(QString::number(perDay[2])));                               // samples
+        QCOMPARE(data.samples, 3 * 8640); // every sample, counted once whichever tier drew it
+        // The "expired" gap is there for the chart to tint, not to blank.
+        bool expired = false;
+        for (const server::Gap &g : data.gaps)
+            expired = expired || g.reason == QStringLiteral("expired");
+        QVERIFY(expired);
+        // The compare view reads across the same boundaries.
+        CompareRequest compare;
+        compare.clientIds = {id};
+        compare.fromMs = request.fromMs;
+        compare.toMs = request.toMs;
+        compare.columns = 10'000;
+        const CompareData c = StoreReader::readCompare(store, compare);
+        QCOMPARE(c.samples, 3 * 8640);
+        QVERIFY(c.series.front().points.first().x() < double(end - 2 * day));
+    }
+
     void compareReadsOneMetricPerHost()
     {
         QTemporaryDir dir;

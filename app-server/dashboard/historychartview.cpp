@@ -340,16 +340,18 @@ void HistoryChartView::drawForeground(QPainter *painter, const QRectF &rect)
         double x1 = chart()->mapToPosition(QPointF(double(gap.endMs), 0), ref).x();
         x1 = std::max(x1, x0 + 2); // a short gap over a long range is still visible
         const QRectF band(x0, plot.top(), x1 - x0, plot.height());
-        if (band.width() > 2)
+        // Expired raw samples are no hole: the rollups draw that range, so it is only tinted.
+        const bool expired = gap.reason == u"expired";
+        if (band.width() > 2 && !expired)
             painter->fillRect(band.adjusted(1, 0, -1, 0), background);
-        painter->fillRect(band, gapFill);
-        painter->setPen(QPen(gapEdge, 1, Qt::DashLine));
+        painter->fillRect(band, expired ? QColor(120, 120, 160, 28) : gapFill);
+        painter->setPen(QPen(expired ? QColor(120, 120, 160, 120) : gapEdge, 1, Qt::DashLine));
         painter->drawLine(QPointF(x0, plot.top()), QPointF(x0, plot.bottom()));
         painter->drawLine(QPointF(x1, plot.top()), QPointF(x1, plot.bottom()));
         if (band.width() > 60) {
             painter->setPen(palette().color(QPalette::Text));
             painter->drawText(band.adjusted(4, 4, -4, -4), Qt::AlignTop | Qt::AlignHCenter | Qt::TextWordWrap,
-                              gap.reason);
+                              expired ? tr("raw samples expired: per-minute or per-hour min/max") : gap.reason);
         }
     }
     if (m_crosshair && !m_dragStart) {

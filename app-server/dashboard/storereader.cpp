@@ -132,6 +132,44 @@ void StoreReader::loadHistory(const HistoryRequest &request)
     Q_EMIT historyLoaded(data);
 }
 
+namespace {
+
+qint64 hourStart(qint64 ms)
+{
+    constexpr qint64 hour = 3600 * 1000;
+    return ms - ((ms % hour) + hour) % hour;
+}
+
+} // namespace
+
+StoreReader::TierPlan StoreReader::planTiers(Store &store, const QString &clientId, qint64 fromMs, qint64 toMs, int columns,
+                                             bool needRaw)
+{
+    // The finest tier a pixel column can use: raw samples below two minutes a column (and for
+    // per-core lines), minutes below two hours, hours beyond. Older than a tier's oldest row
+    // (retention took it), the next coarser one draws: a range never shows empty while a
+    // coarser tier has it.
+    const qint64 columnMs = (toMs - fromMs) / std::max(1, columns);
+    constexpr qint64 twoMinutes = 2 * 60 * 1000;
+    constexpr qint64 twoHours = 2 * 3600 * 1000;
+    TierPlan plan{toMs, toMs};
+    if (!needRaw && columnMs >= twoHours)
+        return plan;
+    auto horizons = store.history().tierStarts(clientId);
+    const qint64 rawStart = horizons ? horizons->first : std::numeric_limits<qint64>::min();
+    const qint64 minuteStart = horizons ? horizons->second : std::numeric_limits<qint64>::min();
+    // Boundaries on whole minutes and hours: a rollup row is drawn only where the finer tier
+    // has nothing (the partial minute or hour at a horizon was purged from the finer tier).
+    if (needRaw || columnMs < twoMinutes)
+        plan.minutesEnd = rawStart == std::numeric_limits<qint64>::min()
+                                  ? fromMs
+                                  : std::clamp<qint64>(metrics::minuteStart(rawStart + metrics::minuteMs - 1), fromMs, toMs);
+    plan.hoursEnd = minuteStart == std::numeric_limits<qint64>::min()
+                            ? fromMs
+                            : std::clamp(hourStart(minuteStart), fromMs, plan.minutesEnd);
+    return plan;
+}
+
 void StoreReader::loadCompare(const CompareRequest &request)
 {
     if (request.id < m_latestCompare.load())
@@ -155,10 +193,6 @@ CompareData StoreReader::readCompare(Store &store, const CompareRequest &request
     data.fromMs = request.fromMs;
     data.toMs = request.toMs;
     const int columns = std::max(1, request.columns);
-    // Same rule as one client's history: a pixel column of two minutes or more reads the
-    // per-minute min/max rollups, which keep every extreme a column can show.
-    constexpr qint64 rollupColumnMs = 2 * 60 * 1000;
-    data.fromRollups = (request.toMs - request.fromMs) / columns >= rollupColumnMs;
     using metrics::Series;
     for (const QString &id : request.clientIds) {
         if (latest && latest->load() > request.id)
@@ -172,9 +206,10 @@ CompareData StoreReader::readCompare(Store &store, const CompareRequest &request
         const double cores = std::max<double>(1, info->cpuCount);
         Decimator decimator(double(request.fromMs), double(request.toMs), columns);
         StoreResult<void> read;
-        if (data.fromRollups) {
-            read = store.history().forEachMinute(
-                id, metrics::minuteStart(request.fromMs), request.toMs, [&](const server::MinuteRollup &r) {
+        const TierPlan plan = planTiers(store, id, request.fromMs, request.toMs, columns, false);
+        data.fromRollups = data.fromRollups || plan.minutesEnd > request.fromMs;
+        {
+            const auto addRollup = [&](const server::MinuteRollup &r) {
                     data.samples += r.count;
                     const double x = double(r.firstMs + r.lastMs) / 2.0;
                     double lo = 0, hi = 0;
@@ -192,9 +227,14 @@ CompareData StoreReader::readCompare(Store &store, const CompareRequest &request
                     decimator.add(x, lo);
                     decimator.add(x, hi);
                     return true;
-                });
-        } else {
-            read = store.history().forEachSample({id}, request.fromMs, request.toMs, [&](const server::StoredSample &stored) {
+            };
+            if (plan.hoursEnd > request.fromMs)
+                read = store.history().forEachHour(id, hourStart(request.fromMs), plan.hoursEnd, addRollup);
+            if (read && plan.minutesEnd > plan.hoursEnd)
+                read = store.history().forEachMinute(id, metrics::minuteStart(plan.hoursEnd), plan.minutesEnd, addRollup);
+        }
+        if (read && plan.minutesEnd < request.toMs) {
+            read = store.history().forEachSample({id}, plan.minutesEnd, request.toMs, [&](const server::StoredSample &stored) {
                 ++data.samples;
                 const Sample &s = stored.sample;
                 double v = 0;
@@ -269,30 +309,31 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     qint64 count = 0;
     qint64 rows = 0; ///< rollup rows read, for the superseded-request check
 
-    // A pixel column of two minutes or more: per-minute min/max rollups show exactly the same
-    // extremes per column and are 60x fewer rows to read. Per-core lines need raw samples.
-    constexpr qint64 rollupColumnMs = 2 * 60 * 1000;
-    if (!request.withCores && (request.toMs - request.fromMs) / columns >= rollupColumnMs) {
-        data.fromRollups = true;
-        auto read = store.history().forEachMinute(
-            request.clientId, metrics::minuteStart(request.fromMs), request.toMs,
-            [&](const server::MinuteRollup &r) {
-                if (latest && (++rows & 1023) == 0 && latest->load() > request.id)
-                    return false;
-                count += r.count;
-                const double x = double(r.firstMs + r.lastMs) / 2.0;
-                for (const Charted &c : charted) {
-                    c.decimator->add(x, r.min(c.series) / c.scale);
-                    c.decimator->add(x, r.max(c.series) / c.scale);
-                }
-                memoryMax = std::max({memoryMax, r.memTotal / gib, r.max(Series::SwapUsed) / gib});
-                return true;
-            });
-        if (!read)
+    // Which tier draws which part of the range (planTiers): hours, then minutes, then raw.
+    const TierPlan plan = planTiers(store, request.clientId, request.fromMs, request.toMs, columns, request.withCores);
+    data.fromRollups = plan.minutesEnd > request.fromMs;
+    const auto addRollup = [&](const server::MinuteRollup &r) {
+        if (latest && (++rows & 1023) == 0 && latest->load() > request.id)
+            return false;
+        count += r.count;
+        const double x = double(r.firstMs + r.lastMs) / 2.0;
+        for (const Charted &c : charted) {
+            c.decimator->add(x, r.min(c.series) / c.scale);
+            c.decimator->add(x, r.max(c.series) / c.scale);
+        }
+        memoryMax = std::max({memoryMax, r.memTotal / gib, r.max(Series::SwapUsed) / gib});
+        return true;
+    };
+    if (plan.hoursEnd > request.fromMs)
+        if (auto read = store.history().forEachHour(request.clientId, hourStart(request.fromMs), plan.hoursEnd, addRollup); !read)
             data.error = read.error().message;
-    }
-    auto read = data.fromRollups ? StoreResult<void>() : store.history().forEachSample(
-        {request.clientId}, request.fromMs, request.toMs,
+    if (plan.minutesEnd > plan.hoursEnd)
+        if (auto read = store.history().forEachMinute(request.clientId, metrics::minuteStart(plan.hoursEnd), plan.minutesEnd,
+                                                      addRollup);
+            !read)
+            data.error = read.error().message;
+    auto read = plan.minutesEnd >= request.toMs ? StoreResult<void>() : store.history().forEachSample(
+        {request.clientId}, plan.minutesEnd, request.toMs,
         [&](const server::StoredSample &stored) {
             // Checked every 4096 rows: an atomic load per row would show in the profile.
             if (latest && (count & 4095) == 0 && latest->load() > request.id)

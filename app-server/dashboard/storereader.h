@@ -50,6 +50,17 @@ public:
      */
     void setLatestHistoryRequest(quint64 id) { m_latestRequest.store(id); }
 
+    /** Which tier draws which part of a range: [from, hoursEnd) hours, [hoursEnd, minutesEnd) minutes, then raw. */
+    struct TierPlan {
+        qint64 hoursEnd = 0;
+        qint64 minutesEnd = 0;
+    };
+    /**
+     * The tiers for @p clientId over [@p fromMs, @p toMs) at @p columns pixels: the finest the
+     * column width allows (raw when @p needRaw), and coarser ones where retention took it.
+     */
+    static TierPlan planTiers(server::Store &store, const QString &clientId, qint64 fromMs, qint64 toMs, int columns,
+                              bool needRaw);
     /** The synchronous work behind loadHistory (benchmarks call it directly). */
     static HistoryData readHistory(server::Store &store, const HistoryRequest &request,
                                    const std::atomic<quint64> *latest = nullptr);

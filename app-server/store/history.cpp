@@ -85,6 +85,20 @@ StoreResult<void> History::forEachMinute(const QString &clientId, qint64 fromMs,
     return {};
 }
 
+StoreResult<std::pair<qint64, qint64>> History::tierStarts(const QString &clientId)
+{
+    auto q = m_db.exec(QStringLiteral("SELECT purged_ms, (SELECT min(minute_ms) FROM sample_minutes WHERE client = c.num)"
+                                      " FROM clients c WHERE id = ?"),
+                       {clientId});
+    if (!q)
+        return q.error();
+    if (!q->next())
+        return storeError(StoreError::Kind::NotFound, QStringLiteral("unknown client: %1").arg(clientId));
+    constexpr qint64 none = std::numeric_limits<qint64>::min();
+    const qint64 purged = q->value(0).toLongLong();
+    return std::pair{purged > 0 ? purged : none, q->value(1).isNull() ? none : q->value(1).toLongLong()};
+}
+
 StoreResult<void> History::forEachHour(const QString &clientId, qint64 fromMs, qint64 toMs,
                                        const SampleReader::MinuteVisitor &visit)
 {

@@ -37,6 +37,12 @@ public:
     /** Streams the minute rollups of @p clientId whose minute starts in [fromMs, toMs). */
     StoreResult<void> forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
                                     const SampleReader::MinuteVisitor &visit);
+    /**
+     * Where @p clientId's raw samples start after retention (its purge horizon) and its oldest
+     * minute row; std::numeric_limits<qint64>::min() for a tier retention never touched or
+     * that is empty.
+     */
+    StoreResult<std::pair<qint64, qint64>> tierStarts(const QString &clientId);
     /** Streams the hour rollups (min, max, sum) of @p clientId whose hour starts in [fromMs, toMs). */
     StoreResult<void> forEachHour(const QString &clientId, qint64 fromMs, qint64 toMs,
                                   const SampleReader::MinuteVisitor &visit);
