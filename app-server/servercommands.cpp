@@ -4,6 +4,7 @@
 #include "alerts/alertrules.h"
 #include "alerts/notificationsender.h"
 #include "clienthealth.h"
+#include "bytesize.h"
 #include "csvexporter.h"
 #include "duration.h"
 #include "store/store.h"
@@ -289,18 +290,6 @@ QString keepText(qint64 ms)
     return ms == 0 ? QStringLiteral("forever") : duration::format(std::chrono::milliseconds(ms));
 }
 
-QString bytesText(qint64 bytes)
-{
-    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = double(bytes);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    return u == 0 ? QStringLiteral("%1 B").arg(bytes) : QStringLiteral("%1 %2").arg(v, 0, 'f', 1).arg(QLatin1StringView(units[u]));
-}
-
 } // namespace
 
 int runStorageCommand(const QString &dbPath, bool json, QTextStream &out, QTextStream &err)
@@ -336,14 +325,14 @@ int runStorageCommand(const QString &dbPath, bool json, QTextStream &out, QTextS
         out.flush();
         return 0;
     }
-    out << "file " << bytesText(stats->fileBytes) << " (pages in use " << bytesText(stats->usedBytes) << "); keeps raw "
+    out << "file " << bytesize::format(stats->fileBytes) << " (pages in use " << bytesize::format(stats->usedBytes) << "); keeps raw "
         << keepText(keep->keepRawMs) << ", minutes " << keepText(keep->keepMinutesMs) << ", hours "
         << keepText(keep->keepHoursMs) << "; "
-        << (keep->maxDbBytes > 0 ? QStringLiteral("size cap ") + bytesText(keep->maxDbBytes) : QStringLiteral("no size cap"))
+        << (keep->maxDbBytes > 0 ? QStringLiteral("size cap ") + bytesize::format(keep->maxDbBytes) : QStringLiteral("no size cap"))
         << "\n";
     QList<QStringList> rows;
     for (const TierStats &t : std::as_const(stats->tiers))
-        rows.append({t.name, QString::number(t.rows), bytesText(t.bytes), formatUtc(t.oldestMs), formatUtc(t.newestMs)});
+        rows.append({t.name, QString::number(t.rows), bytesize::format(t.bytes), formatUtc(t.oldestMs), formatUtc(t.newestMs)});
     printTable(out, {QStringLiteral("TIER"), QStringLiteral("ROWS"), QStringLiteral("BYTES"), QStringLiteral("OLDEST"),
                      QStringLiteral("NEWEST")},
                rows, {false, true, true, false, false});

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "serveroptions.h"
 
+#include "bytesize.h"
+
 #include <cmath>
 #include <QRegularExpression>
 
@@ -37,27 +39,6 @@ std::optional<quint32> parseInterval(const QCommandLineParser &parser, const QSt
         return std::nullopt;
     }
     return quint32(d->count());
-}
-
-/** "500MiB", "20GiB", "1.5TB", "4096" (bytes): binary and decimal units; nullopt if not a size. */
-std::optional<qint64> parseSize(const QString &text)
-{
-    static const QRegularExpression shape(QStringLiteral("^\\s*(\\d+(?:\\.\\d+)?)\\s*([KMGT]i?B|B)?\\s*$"),
-                                          QRegularExpression::CaseInsensitiveOption);
-    const QRegularExpressionMatch m = shape.match(text);
-    if (!m.hasMatch())
-        return std::nullopt;
-    const double number = m.captured(1).toDouble();
-    const QString unit = m.captured(2).toUpper();
-    double scale = 1;
-    if (!unit.isEmpty() && unit != u"B") {
-        const int power = int(QStringLiteral("KMGT").indexOf(unit.at(0))) + 1;
-        scale = std::pow(unit.contains(u'I') ? 1024.0 : 1000.0, power);
-    }
-    const double bytes = number * scale;
-    if (bytes > 9.0e18)
-        return std::nullopt;
-    return qint64(bytes);
 }
 
 /**
@@ -213,7 +194,7 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         cmd.core.defaults.*field = d->count();
     }
     if (parser.isSet(maxSize)) {
-        const auto bytes = parseSize(parser.value(maxSize));
+        const auto bytes = bytesize::parse(parser.value(maxSize));
         if (!bytes || (*bytes != 0 && *bytes < 1024 * 1024)) {
             *error = QStringLiteral("--max-db-size \"%1\": expected a size of at least 1MiB, like 500MiB or 20GiB, or 0 for no cap")
                              .arg(parser.value(maxSize));

@@ -19,6 +19,7 @@
 #include "overviewwidget.h"
 #include "clienttile.h"
 #include "compareview.h"
+#include "storagedialog.h"
 #include "alerts/alertrules.h"
 #include "sampling/sampler.h"
 #include "servercore.h"
@@ -1057,6 +1058,80 @@ private Q_SLOTS:
         core.mergeClients(oldBox, box);
         QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowOf(oldBox), -1, 10000);
         QTRY_VERIFY(window.statusBar()->currentMessage().startsWith(QStringLiteral("Merged %1 into %2").arg(oldBox, box)));
+        window.close();
+        core.stop();
+    }
+
+    void storagePageEditsRetentionAndTheServerPurges()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("storage.db"));
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        constexpr qint64 day = 86'400'000;
+        QString id;
+        {
+            server::Store store(db);
+            QVERIFY(store.open().ok());
+            store.enrolment().setTokenRequired(false);
+            AgentConfig minute = store.configs().defaultConfig().value();
+            minute.sampleIntervalMs = 60'000;
+            minute.sendIntervalMs = 3'600'000;
+            QVERIFY(store.configs().setDefaultConfig(minute).ok());
+            Hello hello;
+            hello.hostname = QStringLiteral("archive");
+            id = store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), now - 3 * day)->clientId;
+            // Two days at one sample a minute, an hour a batch.
+            quint64 seq = 0;
+            for (qint64 start = now - 2 * day; start < now - 3'600'000; start += 3'600'000) {
+                SampleBatch batch;
+                batch.sequence = ++seq;
+                for (int i = 0; i < 60; ++i) {
+                    Sample x;
+                    x.timestampMs = start + i * 60'000;
+                    x.cpu.user = 10;
+                    x.cpu.idle = 90;
+                    x.memory.total = 1ull << 30;
+                    batch.samples.push_back(x);
+                }
+                const server::IngestItem item{id, &batch};
+                QVERIFY(store.ingest().write(std::span(&item, 1), start + 3'600'000).ok());
+            }
+            QVERIFY(store.enrolment().markAllOffline(now - 1000, QStringLiteral("test")).ok());
+        }
+        server::ServerCore core(coreOptions(QStringLiteral("storage.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        window.show();
+        StorageDialog *dialog = window.showStorage();
+        QTRY_VERIFY_WITH_TIMEOUT(dialog->isLoaded(), 10000);
+        // The defaults a small shop can leave alone, and what they cost a machine.
+        QCOMPARE(dialog->field(0)->text(), QStringLiteral("30d"));
+        QCOMPARE(dialog->field(1)->text(), QStringLiteral("365d"));
+        QCOMPARE(dialog->field(2)->text(), QStringLiteral("0"));
+        QCOMPARE(dialog->field(3)->text(), QStringLiteral("0"));
+        QVERIFY2(dialog->costText().contains(QStringLiteral("a machine")), qPrintable(dialog->costText()));
+        auto *tiers = dialog->findChild<QTableWidget *>(QStringLiteral("storageTiers"));
+        QCOMPARE(tiers->item(0, 1)->text(), QLocale().toString(47 * 60)); // 47 hours of samples
+        // Wrong values are said, and Save waits for them.
+        dialog->field(0)->setText(QStringLiteral("10s"));
+        QVERIFY(!dialog->edited());
+        QVERIFY(dialog->error().contains(QStringLiteral("Keep raw samples")));
+        dialog->field(0)->setText(QStringLiteral("1d"));
+        dialog->field(3)->setText(QStringLiteral("5 gigs"));
+        QVERIFY(!dialog->edited());
+        dialog->field(3)->setText(QStringLiteral("1GiB"));
+        QVERIFY(dialog->edited());
+        dialog->save();
+        // The server stores it and purges at once: a day of samples is left.
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            server::Store reader(db, {server::StoreOptions::Mode::ReadOnly});
+            if (!reader.open())
+                return false;
+            const auto keep = reader.retention().settings();
+            const auto count = reader.history().countSamples({id}, 0, std::numeric_limits<qint64>::max());
+            return keep && keep->keepRawMs == day && keep->maxDbBytes == 1024LL * 1024 * 1024 && count
+                   && *count > 0 && *count <= 24 * 60;
+        }(), 10000);
         window.close();
         core.stop();
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "store/retention.h"
 #include "store/storetypes.h"
 
 #include <QHash>
@@ -101,3 +102,4 @@ Q_DECLARE_METATYPE(autofact::dashboard::HistoryRequest)
 Q_DECLARE_METATYPE(autofact::dashboard::HistoryData)
 Q_DECLARE_METATYPE(autofact::dashboard::CompareRequest)
 Q_DECLARE_METATYPE(autofact::dashboard::CompareData)
+Q_DECLARE_METATYPE(autofact::server::StorageStats)

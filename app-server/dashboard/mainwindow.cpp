@@ -13,6 +13,7 @@
 #include "notifiersdialog.h"
 #include "clientdetailview.h"
 #include "compareview.h"
+#include "storagedialog.h"
 #include "clientfilterproxy.h"
 #include "dashboard.h"
 #include "clienttablemodel.h"
@@ -434,6 +435,8 @@ void MainWindow::createActions()
     keep->setToolTip(m_tray->available() ? QString() : tr("No system tray here: closing the window stops the server"));
     connect(keep, &QAction::toggled, this, &MainWindow::setKeepRunningOnClose);
     view->addSeparator();
+    QAction *storage = view->addAction(tr("&Storage…"), this, &MainWindow::showStorage);
+    storage->setObjectName(QStringLiteral("storageAction"));
     QAction *refresh = view->addAction(tr("&Refresh"), this, [this] {
         refreshInventory();
         m_detail->reload();
@@ -1064,6 +1067,17 @@ AlertRulesDialog *MainWindow::showAlertRules(const QString &clientId)
     if (!clientId.isEmpty())
         dialog->selectScope(clientId);
     connect(dialog, &QDialog::accepted, this, [this] { statusBar()->showMessage(tr("Alert rules saved"), 5000); });
+    dialog->show();
+    return dialog;
+}
+
+StorageDialog *MainWindow::showStorage()
+{
+    auto *dialog = new StorageDialog(&m_core, m_reader, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this] {
+        statusBar()->showMessage(tr("Retention saved; the server purges by it now"), 5000);
+    });
     dialog->show();
     return dialog;
 }

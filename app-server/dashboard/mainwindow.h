@@ -37,6 +37,7 @@ class AlertRulesDialog;
 class AlertTray;
 class AlertsView;
 class CompareView;
+class StorageDialog;
 class NotifiersDialog;
 class ClientDetailView;
 class ClientFilterProxy;
@@ -77,6 +78,8 @@ public:
     AlertTray *alertTray() const { return m_tray; }
     /** The rule editor (non-modal, deleted on close), on @p clientId's rules if given. */
     AlertRulesDialog *showAlertRules(const QString &clientId = QString());
+    /** The Storage page: retention, size cap, tier figures (non-modal, deleted on close). */
+    StorageDialog *showStorage();
     /** Notification settings (one at a time, non-modal). */
     NotifiersDialog *showNotifiers();
     QString statusText() const;

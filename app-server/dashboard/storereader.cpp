@@ -27,6 +27,8 @@ StoreReader::StoreReader(QString databasePath, QObject *parent)
     qRegisterMetaType<HistoryData>();
     qRegisterMetaType<CompareRequest>();
     qRegisterMetaType<CompareData>();
+    qRegisterMetaType<server::StorageStats>();
+    qRegisterMetaType<server::RetentionSettings>();
     qRegisterMetaType<RecentHistory>();
     qRegisterMetaType<QList<server::ClientInfo>>();
     qRegisterMetaType<AgentConfig>();
@@ -64,6 +66,20 @@ void StoreReader::loadInventory()
     if (!size)
         Q_EMIT readError(size.error().message);
     Q_EMIT inventoryLoaded(*clients, size.valueOr(0));
+}
+
+void StoreReader::loadStorage()
+{
+    Store *s = store();
+    if (!s)
+        return;
+    auto stats = s->retention().stats();
+    auto settings = stats ? s->retention().settings() : StoreResult<server::RetentionSettings>(stats.error());
+    if (!settings) {
+        Q_EMIT readError(settings.error().message);
+        return;
+    }
+    Q_EMIT storageLoaded(*stats, *settings);
 }
 
 void StoreReader::loadConfigs()

@@ -41,6 +41,8 @@ public:
     /** The synchronous work behind loadCompare (benchmarks call it directly). */
     static CompareData readCompare(server::Store &store, const CompareRequest &request,
                                    const std::atomic<quint64> *latest = nullptr);
+    /** Reads the retention settings and each tier's figures; emits storageLoaded. */
+    void loadStorage();
     /** Reads every client's samples since @p sinceMs (at most @p perClient newest each). */
     void loadRecent(qint64 sinceMs, int perClient);
 
@@ -70,6 +72,7 @@ Q_SIGNALS:
                          qint64 databaseBytes);
     void historyLoaded(const autofact::dashboard::HistoryData &data);
     void compareLoaded(const autofact::dashboard::CompareData &data);
+    void storageLoaded(const autofact::server::StorageStats &stats, const autofact::server::RetentionSettings &settings);
     void configsLoaded(const autofact::AgentConfig &defaults,
                        const QHash<QString, autofact::AgentConfig> &overrides);
     void readError(const QString &message);
