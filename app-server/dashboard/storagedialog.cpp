@@ -179,14 +179,14 @@ void StorageDialog::validate()
     if (!s || m_stats.tiers.size() < 3)
         return;
     // What one machine sampled every second costs, at the row sizes of this database (or the
-    // sizes measured in docs/BENCHMARKS.md while it is nearly empty).
+    // sizes measured in docs/STORAGE.md while it is nearly empty).
     const auto perRow = [this](int tier, double fallback) {
         const server::TierStats &t = m_stats.tiers[tier];
         return t.rows >= 1000 ? double(t.bytes) / double(t.rows) : fallback;
     };
-    const double rawDay = 86400 * perRow(0, 180);
-    const double minuteDay = 1440 * perRow(1, 120);
-    const double hourDay = 24 * perRow(2, 300);
+    const double rawDay = 86400 * perRow(0, 224);
+    const double minuteDay = 1440 * perRow(1, 220);
+    const double hourDay = 24 * perRow(2, 330);
     const auto kept = [](double perDay, qint64 keepMs) { return keepMs == 0 ? perDay * 365 : perDay * double(keepMs) / kDay; };
     const double total = kept(rawDay, s->keepRawMs) + kept(minuteDay, s->keepMinutesMs) + kept(hourDay, s->keepHoursMs);
     m_cost->setText(tr("One machine sampled every second: raw samples %1 a day, minutes %2 a day, hours %3 a day. "
