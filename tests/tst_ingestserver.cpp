@@ -285,6 +285,74 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(agent.spool().backlogBatches() <= 1, 10000);
     }
 
+    void purgingDoesNotHoldBackAcks()
+    {
+        // 500,000 samples two months old: past the default 30 days, a hundred slices to delete.
+        constexpr qint64 day = 86'400'000;
+        const qint64 old = QDateTime::currentMSecsSinceEpoch() - 60 * day;
+        {
+            Store store(dbPath());
+            QVERIFY(store.open().ok());
+            store.enrolment().setTokenRequired(false);
+            Hello hello;
+            hello.hostname = QStringLiteral("archive");
+            const auto auth = store.enrolment().authenticate(hello, QStringLiteral("t"), old);
+            QVERIFY(auth.ok());
+            std::vector<SampleBatch> batches;
+            for (quint64 seq = 1; seq <= 500; ++seq) {
+                batches.push_back(testdata::makeBatch(seq, 1000, 0, old + qint64(seq) * 1'000'000));
+                batches.back().droppedTotal = 0;
+            }
+            std::vector<Store::IngestItem> items;
+            for (const SampleBatch &b : batches)
+                items.push_back({auth->clientId, &b});
+            QVERIFY(store.ingest().write(items, old).ok());
+            QVERIFY(store.enrolment().markAllOffline(old, QStringLiteral("test")).ok());
+        }
+        startCore();
+        Agent agent(agentSettings(QStringLiteral("live")), std::make_unique<testdata::FakeSampler>());
+        QString error;
+        QVERIFY(agent.start(&error));
+        QElapsedTimer clock;
+        clock.start();
+        QList<qint64> ackTimes;
+        QObject context;
+        connect(&agent.link(), &AgentLink::acknowledged, &context, [&] { ackTimes.append(clock.elapsed()); });
+        QTRY_VERIFY_WITH_TIMEOUT(ackTimes.size() >= 2, 10000);
+        // The worker's thread: a receiver here, not a QSignalSpy.
+        std::optional<PurgeResult> done;
+        qint64 startedAt = 0;
+        qint64 endedAt = 0;
+        connect(m_core->worker(), &StoreWorker::purged, &context, [&](const PurgeResult &r) {
+            done = r;
+            endedAt = clock.elapsed();
+        });
+        startedAt = clock.elapsed();
+        QMetaObject::invokeMethod(m_core->worker(), [w = m_core->worker()] { w->purge(); });
+        QTRY_VERIFY_WITH_TIMEOUT(done.has_value(), 60000);
+        QCOMPARE(done->rawRows, 500'000);
+        QCOMPARE(done->batchRows, 500);
+        // Acks kept coming while the slices ran: the agent sends every 300 ms; batches sent
+        // after the purge began were stored and acknowledged before it ended, and no pause
+        // between two acks grew past a second.
+        qint64 longest = 0;
+        int during = 0;
+        for (qsizetype i = 1; i < ackTimes.size(); ++i) {
+            if (ackTimes[i] < startedAt || ackTimes[i - 1] > endedAt)
+                continue;
+            longest = std::max(longest, ackTimes[i] - ackTimes[i - 1]);
+            if (ackTimes[i] > startedAt + 400 && ackTimes[i] < endedAt)
+                ++during;
+        }
+        qInfo() << "purge of 500000 samples took" << endedAt - startedAt << "ms;" << during
+                << "acks of later batches meanwhile, longest pause" << longest << "ms";
+        QVERIFY2(longest < 1000, qPrintable(QString::number(longest)));
+        // A purge shorter than about three send intervals leaves no room to see batches pass it.
+        if (endedAt - startedAt > 1000)
+            QVERIFY(during >= 2);
+        QCOMPARE(DbReader(dbPath()).scalar(QStringLiteral("SELECT count(*) FROM samples WHERE ts_ms < %1").arg(old + day)), 0);
+    }
+
     void busyServerShedsLoadWithoutLosingSamples()
     {
         IngestServer::Options net;

@@ -97,7 +97,7 @@ StoreResult<qint64> Retention::oldest(const char *table, const char *timeColumn)
 
 StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result)
 {
-    if (horizonMs == kNever || budget <= 0)
+    if (budget <= 0)
         return {};
     auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(ts_ms) FROM samples"
                                             " WHERE client = c.num) AS m FROM clients c) WHERE m < ?"),
@@ -150,16 +150,28 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
                                    {num, firstMs, lastMs, lastMs});
                 !q)
                 return q.error();
-        // Their batches go too; the purged sequence keeps a resend from being stored again.
-        if (budget > 0) {
-            auto batches = m_db.exec(QStringLiteral("DELETE FROM batches WHERE client = ? AND sequence IN (SELECT sequence"
-                                                    " FROM batches WHERE client = ? AND sequence <= ? LIMIT ?)"),
-                                     {num, num, maxSequence, budget});
-            if (!batches)
-                return batches.error();
-            budget -= batches->numRowsAffected();
-            result.batchRows += batches->numRowsAffected();
-        }
+    }
+    // Their batches go too, in this slice or a later one; the purged sequence keeps a resend
+    // from being stored again.
+    auto owing = m_db.exec(QStringLiteral("SELECT num, purged_sequence FROM clients c WHERE purged_sequence > 0"
+                                          " AND EXISTS (SELECT 1 FROM batches b WHERE b.client = c.num"
+                                          " AND b.sequence <= c.purged_sequence)"));
+    if (!owing)
+        return owing.error();
+    QList<std::pair<qint64, qint64>> batchesOf;
+    while (owing->next())
+        batchesOf.append({owing->value(0).toLongLong(), owing->value(1).toLongLong()});
+    owing->finish();
+    for (const auto &[num, upTo] : std::as_const(batchesOf)) {
+        if (budget <= 0)
+            break;
+        auto batches = m_db.exec(QStringLiteral("DELETE FROM batches WHERE client = ? AND sequence IN (SELECT sequence"
+                                                " FROM batches WHERE client = ? AND sequence <= ? LIMIT ?)"),
+                                 {num, num, upTo, budget});
+        if (!batches)
+            return batches.error();
+        budget -= batches->numRowsAffected();
+        result.batchRows += batches->numRowsAffected();
     }
     return {};
 }
