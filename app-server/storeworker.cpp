@@ -149,8 +149,15 @@ void StoreWorker::purge(qint64 nowMs)
 {
     if (!m_store)
         return;
-    if (nowMs == 0)
+    if (nowMs == 0) {
+        // A new run (timer, start-up, new settings): one chain at a time; a request during a
+        // run starts another run after it.
+        if (m_purging) {
+            m_purgeAgain = true;
+            return;
+        }
         nowMs = now();
+    }
     flush(); // what is queued is older than what the slice may delete
     auto slice = m_store->retention().purgeSlice(nowMs, m_purgeSliceRows);
     if (!check(slice, QStringLiteral("cannot purge expired history"))) {
@@ -171,6 +178,17 @@ void StoreWorker::purge(qint64 nowMs)
     const PurgeResult total = m_purgeRun;
     m_purging = false;
     m_purgeRun = {};
+    if (slice->stuckOverBudget && !m_warnedOverBudget) {
+        m_warnedOverBudget = true;
+        qCWarning(lcStore) << "the database is over its size budget with only the last hour of raw samples,"
+                              " day of minutes and week of hours left: raise --max-db-size";
+        Q_EMIT storeError(QStringLiteral("the database is over its size budget (--max-db-size) and nothing more may "
+                                         "be deleted: raise the budget"));
+    }
+    if (m_purgeAgain) {
+        m_purgeAgain = false;
+        QMetaObject::invokeMethod(this, [this] { purge(); }, Qt::QueuedConnection);
+    }
     if (total.total() > 0) {
         qCInfo(lcStore).noquote() << "retention: deleted" << total.rawRows << "raw samples," << total.minuteRows
                                   << "minute rows," << total.hourRows << "hour rows," << total.batchRows << "batch rows"

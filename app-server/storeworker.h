@@ -247,6 +247,8 @@ private:
     QTimer m_purgeTimer{this};
     int m_purgeSliceRows = 5000;
     bool m_purging = false;
+    bool m_purgeAgain = false;
+    bool m_warnedOverBudget = false;
     PurgeResult m_purgeRun; ///< totals of the run in progress
     std::optional<MergeJob> m_merge; ///< a merge moving samples slice by slice
     quint32 m_mergeSince = 0;

@@ -180,9 +180,10 @@ StoreReader::TierPlan StoreReader::planTiers(Store &store, const QString &client
         plan.minutesEnd = rawStart == std::numeric_limits<qint64>::min()
                                   ? fromMs
                                   : std::clamp<qint64>(metrics::minuteStart(rawStart + metrics::minuteMs - 1), fromMs, toMs);
+    // No minute rows at all: the hours draw everything the raw samples do not.
     plan.hoursEnd = minuteStart == std::numeric_limits<qint64>::min()
-                            ? fromMs
-                            : std::clamp(hourStart(minuteStart), fromMs, plan.minutesEnd);
+                            ? plan.minutesEnd
+                            : std::clamp<qint64>(minuteStart, fromMs, plan.minutesEnd);
     return plan;
 }
 

@@ -18,7 +18,8 @@ namespace autofact::server {
  * the store uses: the parts run their SQL through exec() and their transactions through
  * Transaction. Which backend sits behind it is the driver's business; today it is SQLite
  * (QSQLITE), and sqliteHandle() exposes SQLite's own handle only to the SQLite backend's
- * measured hot path (SqliteIngestWriter, SqliteSampleReader).
+ * measured hot path (SqliteIngestWriter, SqliteSampleReader) and to retention's incremental
+ * vacuum (a pragma Qt Sql steps only once).
  *
  * Single-threaded: one instance per thread, with a unique Qt connection name.
  */

@@ -87,9 +87,18 @@ StoreResult<void> History::forEachMinute(const QString &clientId, qint64 fromMs,
 
 StoreResult<std::pair<qint64, qint64>> History::tierStarts(const QString &clientId)
 {
-    auto q = m_db.exec(QStringLiteral("SELECT purged_ms, (SELECT min(minute_ms) FROM sample_minutes WHERE client = c.num)"
-                                      " FROM clients c WHERE id = ?"),
-                       {clientId});
+    // Where hours stop and minutes take over: the hour of the oldest minute row is drawn from
+    // minutes when they hold all of it (a client's first hour), from hours when retention took
+    // part of it (no hole, and no sample counted twice either way).
+    auto q = m_db.exec(QStringLiteral("SELECT purged_ms, CASE WHEN h.first_ms < m.oldest THEN h.hour_ms + 3600000"
+                                      " ELSE (m.oldest / 3600000) * 3600000 END"
+                                      " FROM clients c"
+                                      " JOIN (SELECT (SELECT min(minute_ms) FROM sample_minutes WHERE client = num) AS oldest,"
+                                      "       num AS n FROM clients WHERE id = ?) m ON m.n = c.num"
+                                      " LEFT JOIN sample_hours h ON h.client = c.num"
+                                      "  AND h.hour_ms = (m.oldest / 3600000) * 3600000"
+                                      " WHERE c.id = ?"),
+                       {clientId, clientId});
     if (!q)
         return q.error();
     if (!q->next())

@@ -38,9 +38,10 @@ public:
     StoreResult<void> forEachMinute(const QString &clientId, qint64 fromMs, qint64 toMs,
                                     const SampleReader::MinuteVisitor &visit);
     /**
-     * Where @p clientId's raw samples start after retention (its purge horizon) and its oldest
-     * minute row; std::numeric_limits<qint64>::min() for a tier retention never touched or
-     * that is empty.
+     * Where @p clientId's raw samples start after retention (its purge horizon), and where the
+     * hour tier hands over to minutes (the start of the oldest minute's hour, or the next hour
+     * when retention took part of that one); std::numeric_limits<qint64>::min() for raw samples
+     * retention never touched, or when there are no minute rows.
      */
     StoreResult<std::pair<qint64, qint64>> tierStarts(const QString &clientId);
     /** Streams the hour rollups (min, max, sum) of @p clientId whose hour starts in [fromMs, toMs). */

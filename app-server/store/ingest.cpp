@@ -72,9 +72,16 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
     }
 
     bool late = false;
-    // Stored once and expired since (retention): acknowledged, never stored a second time.
-    if (batch->sequence <= client.purgedSequence)
-        return Status::Duplicate;
+    // Stored once and expired since (retention): acknowledged, never stored a second time. A
+    // sequence alone is not proof (a reinstalled agent counts from 1 again, a late resend fills
+    // a gap): the batch's samples must also all lie before the client's raw horizon.
+    if (batch->sequence <= client.purgedSequence && !batch->samples.empty()) {
+        qint64 newest = std::numeric_limits<qint64>::min();
+        for (const Sample &sample : batch->samples)
+            newest = std::max<qint64>(newest, sample.timestampMs);
+        if (newest < client.purgedMs)
+            return Status::Duplicate;
+    }
     if (batch->sequence <= client.state.lastSequence) {
         auto exists = m_writer->batchExists(client.num, batch->sequence);
         if (!exists)

@@ -23,6 +23,7 @@ public:
         qint64 num = 0; ///< the client's row key
         bool forgotten = false;
         quint64 purgedSequence = 0; ///< batches up to this one expired after they were stored
+        qint64 purgedMs = 0;        ///< raw samples before this time have expired
         GapDetector::ClientState state;
     };
 

@@ -203,6 +203,20 @@ StoreResult<QSqlQuery> runNumbered(Database &db, const QString &sql, const QVari
     return db.exec(plain, values);
 }
 
+// The hour tier's series, with their definitions in SQL (metrics::seriesValue, schema v9).
+constexpr std::pair<const char *, const char *> kHourSeries[] = {
+        {"user", "cpu_user + cpu_nice"},
+        {"system", "cpu_system + cpu_irq + cpu_softirq"},
+        {"iowait", "cpu_iowait"},
+        {"steal", "cpu_steal"},
+        {"used", "mem_used"},
+        {"cache", "mem_cached + mem_buffers"},
+        {"available", "mem_available"},
+        {"swap", "swap_total - min(swap_free, swap_total)"},
+        {"busy", "cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + cpu_steal"},
+        {"load", "load1"},
+};
+
 // A sample of the old identity that the new one also stored: same batch sequence and same
 // time. A sequence alone is not enough: a reinstalled agent counts from 1 again.
 constexpr const char *kSameSample =
@@ -262,6 +276,35 @@ StoreResult<MergeJob> Inventory::beginMerge(const QString &oldId, const QString 
     for (const auto &[minute, count] : perMinute)
         if (auto q = m_db.exec(QStringLiteral("UPDATE sample_minutes SET n = n - ? WHERE client = ? AND minute_ms = ?"),
                                {count, job.oldNum, minute});
+            !q)
+            return q.error();
+    // The hour rows keep sums: the duplicates' values leave them too.
+    QStringList totals;
+    QStringList minus;
+    for (const auto &[name, expr] : kHourSeries) {
+        totals << QStringLiteral("total(%1)").arg(QLatin1StringView(expr));
+        minus << QStringLiteral("%1_sum = %1_sum - ?").arg(QLatin1StringView(name));
+    }
+    auto hourDups = runNumbered(m_db,
+                                QStringLiteral("SELECT (ts_ms / 3600000) * 3600000, count(*), %1 FROM samples"
+                                               " WHERE client = ?1 AND %2 GROUP BY 1")
+                                        .arg(totals.join(QStringLiteral(", ")), QLatin1StringView(kSameSample)),
+                                {job.oldNum, job.newNum});
+    if (!hourDups)
+        return hourDups.error();
+    QList<QVariantList> hourFixes;
+    while (hourDups->next()) {
+        QVariantList binds{hourDups->value(1)};
+        for (int i = 0; i < int(std::size(kHourSeries)); ++i)
+            binds << hourDups->value(2 + i);
+        binds << job.oldNum << hourDups->value(0);
+        hourFixes.append(binds);
+    }
+    hourDups->finish();
+    for (const QVariantList &binds : std::as_const(hourFixes))
+        if (auto q = m_db.exec(QStringLiteral("UPDATE sample_hours SET n = n - ?, %1 WHERE client = ? AND hour_ms = ?")
+                                       .arg(minus.join(QStringLiteral(", "))),
+                               binds);
             !q)
             return q.error();
     auto removed = runNumbered(m_db,
@@ -345,6 +388,20 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
         sets.append(QStringLiteral("%1 = min(sample_minutes.%1, o.%1)").arg(QLatin1StringView(c)));
     for (const char *c : kMaxColumns)
         sets.append(QStringLiteral("%1 = max(sample_minutes.%1, o.%1)").arg(QLatin1StringView(c)));
+    // Hours both identities have: the same fold, with the sums added.
+    QStringList hourSets{QStringLiteral("n = sample_hours.n + o.n"),
+                         QStringLiteral("first_ms = min(sample_hours.first_ms, o.first_ms)"),
+                         QStringLiteral("last_ms = max(sample_hours.last_ms, o.last_ms)"),
+                         QStringLiteral("mem_total = max(sample_hours.mem_total, o.mem_total)")};
+    for (const auto &[name, expr] : kHourSeries) {
+        const QLatin1StringView n(name);
+        hourSets << QStringLiteral("%1_min = min(sample_hours.%1_min, o.%1_min)").arg(n)
+                 << QStringLiteral("%1_max = max(sample_hours.%1_max, o.%1_max)").arg(n)
+                 << QStringLiteral("%1_sum = sample_hours.%1_sum + o.%1_sum").arg(n);
+    }
+    const QString hourFold = QStringLiteral("UPDATE sample_hours SET %1 FROM (SELECT * FROM sample_hours WHERE client = ?1)"
+                                            " AS o WHERE sample_hours.client = ?2 AND sample_hours.hour_ms = o.hour_ms")
+                                     .arg(hourSets.join(QStringLiteral(", ")));
     const QList<std::pair<QString, QVariantList>> minutes = {
             {QStringLiteral("UPDATE sample_minutes SET %1 FROM (SELECT * FROM sample_minutes WHERE client = ?1) AS o"
                             " WHERE sample_minutes.client = ?2 AND sample_minutes.minute_ms = o.minute_ms")
@@ -354,6 +411,11 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
                             " (SELECT minute_ms FROM sample_minutes WHERE client = ?2)"),
              {oldNum, newNum}},
             {QStringLiteral("UPDATE sample_minutes SET client = ?2 WHERE client = ?1"), {oldNum, newNum}},
+            {hourFold, {oldNum, newNum}},
+            {QStringLiteral("DELETE FROM sample_hours WHERE client = ?1 AND hour_ms IN"
+                            " (SELECT hour_ms FROM sample_hours WHERE client = ?2)"),
+             {oldNum, newNum}},
+            {QStringLiteral("UPDATE sample_hours SET client = ?2 WHERE client = ?1"), {oldNum, newNum}},
             // A sequence both stored keeps the new identity's row: it guards the new stream
             // against resends (its samples, if different, have moved all the same).
             {QStringLiteral("DELETE FROM batches WHERE client = ?1 AND sequence IN"
@@ -415,7 +477,9 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
                             " config_override = COALESCE(config_override, (SELECT config_override FROM clients WHERE num = ?1)),"
                             " group_name = CASE WHEN group_name = '' THEN (SELECT group_name FROM clients WHERE num = ?1)"
                             "   ELSE group_name END,"
-                            " previous_id = (SELECT previous_id FROM clients WHERE num = ?1)"
+                            " previous_id = (SELECT previous_id FROM clients WHERE num = ?1),"
+                            " purged_ms = max(purged_ms, (SELECT purged_ms FROM clients WHERE num = ?1)),"
+                            " purged_sequence = max(purged_sequence, (SELECT purged_sequence FROM clients WHERE num = ?1))"
                             " WHERE num = ?2"),
              {oldNum, newNum}},
             {QStringLiteral("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'config_counter'"), {}},

@@ -6,6 +6,8 @@
 #include "transaction.h"
 
 #include <QFileInfo>
+
+#include <sqlite3.h>
 #include <QHash>
 
 #include <limits>
@@ -229,25 +231,22 @@ StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
             // Over the budget: the oldest hour of raw samples, then the oldest day of minutes,
             // then the oldest week of hours, a step per slice until the pages in use fit.
             result.overBudget = true;
+            // Each tier keeps a floor the budget never takes (the last hour of raw samples,
+            // the last day of minutes, the last week of hours): a cap too small for what a
+            // live server holds must not delete what was just acknowledged.
             auto raw = oldest("samples", "ts_ms");
-            if (!raw)
-                return raw.error();
-            if (*raw != 0) {
+            auto minutes = raw ? oldest("sample_minutes", "minute_ms") : StoreResult<qint64>(raw.error());
+            auto hours = minutes ? oldest("sample_hours", "hour_ms") : StoreResult<qint64>(minutes.error());
+            if (!hours)
+                return hours.error();
+            if (*raw != 0 && *raw + kHourMs <= nowMs - kHourMs)
                 rawHorizon = std::max(rawHorizon, *raw + kHourMs);
-            } else {
-                auto minutes = oldest("sample_minutes", "minute_ms");
-                if (!minutes)
-                    return minutes.error();
-                if (*minutes != 0) {
-                    minuteHorizon = std::max(minuteHorizon, *minutes + 24 * kHourMs);
-                } else {
-                    auto hours = oldest("sample_hours", "hour_ms");
-                    if (!hours)
-                        return hours.error();
-                    if (*hours != 0)
-                        hourHorizon = std::max(hourHorizon, *hours + 7 * 24 * kHourMs);
-                }
-            }
+            else if (*minutes != 0 && *minutes + 24 * kHourMs <= nowMs - 24 * kHourMs)
+                minuteHorizon = std::max(minuteHorizon, *minutes + 24 * kHourMs);
+            else if (*hours != 0 && *hours + 7 * 24 * kHourMs <= nowMs - 7 * 24 * kHourMs)
+                hourHorizon = std::max(hourHorizon, *hours + 7 * 24 * kHourMs);
+            else
+                result.overBudget = false; // nothing the budget may take: say so once, below
         }
     }
     if (auto r = purgeRaw(rawHorizon, budget, result); !r)
@@ -259,11 +258,24 @@ StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
     if (auto c = txn.commit(); !c)
         return c.error();
     result.more = budget <= 0 || (result.overBudget && result.total() > 0);
+    if (s->maxDbBytes > 0 && !result.overBudget && result.total() == 0) {
+        auto used = usedBytes();
+        if (used && *used > s->maxDbBytes)
+            result.stuckOverBudget = true;
+    }
     if (result.total() > 0) {
         // Freed pages go back to the file system where the file allows it (new databases).
         if (auto mode = m_db.scalar(QStringLiteral("PRAGMA auto_vacuum")); mode && mode->toInt() == 2)
-            if (auto v = m_db.exec(QStringLiteral("PRAGMA incremental_vacuum(4096)")); !v)
-                return v.error();
+            if (sqlite3 *handle = m_db.sqliteHandle()) {
+                // The pragma frees one page per step and has no columns, so Qt Sql (like most
+                // wrappers) steps it once: stepped here until it is done.
+                sqlite3_stmt *v = nullptr;
+                if (sqlite3_prepare_v2(handle, "PRAGMA incremental_vacuum(4096)", -1, &v, nullptr) == SQLITE_OK) {
+                    while (sqlite3_step(v) == SQLITE_ROW) {
+                    }
+                }
+                sqlite3_finalize(v);
+            }
     }
     return result;
 }

@@ -43,6 +43,7 @@ struct PurgeResult {
     qint64 batchRows = 0;
     bool overBudget = false; ///< the database was over its size budget
     bool more = false;       ///< the slice hit its bound: run another
+    bool stuckOverBudget = false; ///< over the budget with only the tiers' floors left: nothing deleted
     qint64 total() const { return rawRows + minuteRows + hourRows + batchRows; }
 };
 
@@ -55,7 +56,7 @@ struct PurgeResult {
  * runs slices between ingest commits, so acknowledgements wait at most one slice. Raw samples
  * older than keepRawMs go first, then minute and hour rows past their own limits; over the
  * size budget the oldest hour of raw samples goes (then the oldest minutes, then hours) until
- * the pages in use fit. Each client's expired raw range is one "expired" gap row, and a batch
+ * the pages in use fit, never the last hour of raw samples, day of minutes or week of hours. Each client's expired raw range is one "expired" gap row, and a batch
  * stored before it expired is acknowledged, never stored again (clients.purged_sequence).
  */
 class Retention

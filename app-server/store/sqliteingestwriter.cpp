@@ -47,7 +47,7 @@ StoreResult<void> SqliteIngestWriter::prepare()
          "   WHERE g.name = c.group_name AND c.group_name <> ''),"
          "  (SELECT json_extract(value, '$.sampleIntervalMs') FROM settings"
          "   WHERE key = 'default_config'), 1000),"
-         " c.baseline_pending, c.purged_sequence"
+         " c.baseline_pending, c.purged_sequence, c.purged_ms"
          " FROM clients c WHERE c.id = ?1"},
         {&m_selBatch, "SELECT 1 FROM batches WHERE client = ?1 AND sequence = ?2"},
         {&m_insBatch,
@@ -112,6 +112,7 @@ StoreResult<std::optional<IngestWriter::ClientRow>> SqliteIngestWriter::client(c
     row.state.intervalMs = std::max<qint64>(1, sqlite3_column_int64(s, 5));
     row.state.baselinePending = sqlite3_column_int(s, 6) != 0;
     row.purgedSequence = quint64(sqlite3_column_int64(s, 7));
+    row.purgedMs = sqlite3_column_int64(s, 8);
     sqlite3_reset(s);
     return std::optional<ClientRow>(row);
 }
