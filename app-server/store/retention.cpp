@@ -97,20 +97,29 @@ StoreResult<qint64> Retention::oldest(const char *table, const char *timeColumn)
     return v->toLongLong();
 }
 
-StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result)
+StoreResult<QList<qint64>> Retention::clientsOlderThan(const char *table, const char *timeColumn, qint64 horizonMs)
 {
-    if (budget <= 0)
-        return {};
-    auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(ts_ms) FROM samples"
-                                            " WHERE client = c.num) AS m FROM clients c) WHERE m < ?"),
+    // One index seek per client on its (client, time) key, never a scan of the tier.
+    auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(%2) FROM %1 WHERE client = c.num)"
+                                            " AS m FROM clients c) WHERE m < ?")
+                                     .arg(QLatin1StringView(table), QLatin1StringView(timeColumn)),
                              {horizonMs});
     if (!clients)
         return clients.error();
     QList<qint64> nums;
     while (clients->next())
         nums.append(clients->value(0).toLongLong());
-    clients->finish();
-    for (const qint64 num : std::as_const(nums)) {
+    return nums;
+}
+
+StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result)
+{
+    if (budget <= 0)
+        return {};
+    auto nums = clientsOlderThan("samples", "ts_ms", horizonMs);
+    if (!nums)
+        return nums.error();
+    for (const qint64 num : std::as_const(*nums)) {
         if (budget <= 0)
             break;
         const QVariantList slice{num, horizonMs, budget};
@@ -185,17 +194,10 @@ StoreResult<void> Retention::purgeRollups(const char *table, const char *timeCol
         return {};
     const QLatin1StringView t(table);
     const QLatin1StringView c(timeColumn);
-    auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(%2) FROM %1 WHERE client = c.num)"
-                                            " AS m FROM clients c) WHERE m < ?")
-                                     .arg(t, c),
-                             {horizonMs});
-    if (!clients)
-        return clients.error();
-    QList<qint64> nums;
-    while (clients->next())
-        nums.append(clients->value(0).toLongLong());
-    clients->finish();
-    for (const qint64 num : std::as_const(nums)) {
+    auto nums = clientsOlderThan(table, timeColumn, horizonMs);
+    if (!nums)
+        return nums.error();
+    for (const qint64 num : std::as_const(*nums)) {
         if (budget <= 0)
             break;
         auto q = m_db.exec(QStringLiteral("DELETE FROM %1 WHERE client = ? AND %2 IN (SELECT %2 FROM %1"

@@ -78,6 +78,8 @@ private:
     StoreResult<void> purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result);
     StoreResult<void> purgeRollups(const char *table, const char *timeColumn, qint64 horizonMs, qint64 &budget,
                                    qint64 &deleted);
+    /** Clients with rows in @p table older than @p horizonMs. */
+    StoreResult<QList<qint64>> clientsOlderThan(const char *table, const char *timeColumn, qint64 horizonMs);
     /** The oldest timestamp in @p table (per-client index seeks), 0 when empty. */
     StoreResult<qint64> oldest(const char *table, const char *timeColumn);
 
