@@ -176,7 +176,6 @@ void StoreWorker::purge(qint64 nowMs)
         return;
     }
     const PurgeResult total = m_purgeRun;
-    m_purging = false;
     m_purgeRun = {};
     if (slice->stuckOverBudget && !m_warnedOverBudget) {
         m_warnedOverBudget = true;
@@ -185,15 +184,56 @@ void StoreWorker::purge(qint64 nowMs)
         Q_EMIT storeError(QStringLiteral("the database is over its size budget (--max-db-size) and nothing more may "
                                          "be deleted: raise the budget"));
     }
-    if (m_purgeAgain) {
-        m_purgeAgain = false;
-        QMetaObject::invokeMethod(this, [this] { purge(); }, Qt::QueuedConnection);
-    }
     if (total.total() > 0) {
         qCInfo(lcStore).noquote() << "retention: deleted" << total.rawRows << "raw samples," << total.minuteRows
                                   << "minute rows," << total.hourRows << "hour rows," << total.batchRows << "batch rows"
                                   << (total.overBudget ? "(over the size budget)" : "");
         Q_EMIT purged(total);
+    }
+    // Then what is left of the closed windows goes into chunks, in slices as well.
+    auto backlog = m_store->sealer().backlog(nowMs);
+    if (!check(backlog, QStringLiteral("cannot count the samples waiting for sealing"))) {
+        m_purging = false;
+        return;
+    }
+    m_sealBacklog = *backlog;
+    m_sealRun = {};
+    m_sealReported = 0;
+    if (m_sealBacklog >= kSealProgressFrom)
+        qCInfo(lcStore).noquote() << "sealing" << m_sealBacklog
+                                  << "raw samples into chunks (history stored as rows: the storage migration); ingest goes on meanwhile";
+    seal(nowMs);
+}
+
+void StoreWorker::seal(qint64 nowMs)
+{
+    if (!m_store) {
+        m_purging = false;
+        return;
+    }
+    flush();
+    auto slice = m_store->sealer().sealSlice(nowMs, m_purgeSliceRows);
+    if (!check(slice, QStringLiteral("cannot seal raw samples into chunks"))) {
+        m_purging = false;
+        return;
+    }
+    m_sealRun.samples += slice->samples;
+    m_sealRun.chunks += slice->chunks;
+    if (m_sealBacklog >= kSealProgressFrom && m_sealRun.samples * 10 / m_sealBacklog > m_sealReported) {
+        m_sealReported = m_sealRun.samples * 10 / m_sealBacklog;
+        qCInfo(lcStore).noquote() << "sealed" << m_sealRun.samples << "of" << m_sealBacklog << "raw samples into"
+                                  << m_sealRun.chunks << "chunks";
+    }
+    if (slice->more) {
+        QMetaObject::invokeMethod(this, [this, nowMs] { seal(nowMs); }, Qt::QueuedConnection);
+        return;
+    }
+    m_purging = false;
+    if (m_sealRun.samples > 0)
+        qCDebug(lcStore).noquote() << "sealed" << m_sealRun.samples << "raw samples into" << m_sealRun.chunks << "chunks";
+    if (m_purgeAgain) {
+        m_purgeAgain = false;
+        QMetaObject::invokeMethod(this, [this] { purge(); }, Qt::QueuedConnection);
     }
 }
 

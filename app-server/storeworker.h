@@ -125,7 +125,12 @@ public:
      * ingest commits run between slices. Runs every minute while open.
      */
     void purge(qint64 nowMs = 0);
-    /** Slice size: rows deleted per transaction. */
+    /**
+     * One seal slice at @p nowMs: closed windows of head rows into chunks (ChunkSealer). Runs
+     * after each purge run, slice after slice like it.
+     */
+    void seal(qint64 nowMs);
+    /** Slice size: rows deleted (or sealed) per transaction. */
     void setPurgeSliceRows(int rows) { m_purgeSliceRows = rows; }
 
     // --- alerts (AlertMonitor) ---
@@ -250,6 +255,10 @@ private:
     bool m_purgeAgain = false;
     bool m_warnedOverBudget = false;
     PurgeResult m_purgeRun; ///< totals of the run in progress
+    SealResult m_sealRun;   ///< totals of the seal run in progress
+    qint64 m_sealBacklog = 0;
+    qint64 m_sealReported = 0; ///< tenths of the backlog reported
+    static constexpr qint64 kSealProgressFrom = 100000; ///< backlogs this big are a migration: progress in the log
     std::optional<MergeJob> m_merge; ///< a merge moving samples slice by slice
     quint32 m_mergeSince = 0;
     static constexpr int kMergeSliceRows = 20000;

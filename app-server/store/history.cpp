@@ -162,11 +162,31 @@ StoreResult<qint64> History::sumPerClient(const QStringList &clientIds, const QS
 
 StoreResult<qint64> History::countSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)
 {
-    return sumPerClient(clientIds,
-                        QStringLiteral("SELECT count(*) FROM samples WHERE ts_ms >= ? AND ts_ms < ?"),
-                        QStringLiteral("SELECT count(*) FROM samples WHERE client = ?"
-                                       " AND ts_ms >= ? AND ts_ms < ?"),
-                        fromMs, toMs);
+    if (!m_reader)
+        return Database::notOpen();
+    QList<qint64> nums;
+    if (clientIds.isEmpty()) {
+        auto all = m_inventory.allClientNums();
+        if (!all)
+            return all.error();
+        for (const auto &entry : std::as_const(*all))
+            nums.append(entry.second);
+    } else {
+        for (const QString &id : clientIds) {
+            auto num = m_inventory.clientNum(id);
+            if (!num)
+                return num.error();
+            nums.append(*num);
+        }
+    }
+    qint64 total = 0;
+    for (const qint64 num : std::as_const(nums)) {
+        auto n = m_reader->count(num, fromMs, toMs);
+        if (!n)
+            return n.error();
+        total += *n;
+    }
+    return total;
 }
 
 StoreResult<qint64> History::estimateSamples(const QStringList &clientIds, qint64 fromMs, qint64 toMs)

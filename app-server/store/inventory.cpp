@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "inventory.h"
 
+#include "chunksealer.h"
+
 #include "configstore.h"
 #include "database.h"
 #include "storelogging.h"
@@ -259,6 +261,24 @@ StoreResult<MergeJob> Inventory::beginMerge(const QString &oldId, const QString 
     if (!newNumber)
         return newNumber.error();
     job.newNum = *newNumber;
+    // Samples are compared and moved as rows: the old identity's chunks, and the new one's
+    // where the two overlap in time, become head rows again; the sealer seals them afresh
+    // under the new identity, merged with its windows.
+    if (m_sealer) {
+        auto unsealed = m_sealer->unseal(job.oldNum, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max());
+        if (!unsealed)
+            return unsealed.error();
+        auto span = m_db.exec(QStringLiteral("SELECT min(ts_ms), max(ts_ms) FROM samples WHERE client = ?"), {job.oldNum});
+        if (!span)
+            return span.error();
+        if (span->next() && !span->value(0).isNull()) {
+            const qint64 from = span->value(0).toLongLong();
+            const qint64 to = span->value(1).toLongLong();
+            span->finish();
+            if (auto again = m_sealer->unseal(job.newNum, from, to); !again)
+                return again.error();
+        }
+    }
 
     // Samples both identities stored (an unacknowledged batch resent after the forget) leave
     // the old identity, with its counts and minute counts, so nothing is counted twice.
@@ -443,9 +463,17 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
         if (!next)
             return next.error();
         next->next();
-        if (!next->value(0).isNull()) {
+        QVariant firstAfter = next->value(0);
+        // The new identity's history after the old one's may be sealed already.
+        auto sealed = m_db.scalar(QStringLiteral("SELECT min(first_ms) FROM sample_chunks WHERE client = ? AND first_ms > ?"),
+                                  {newNum, oldLastMs});
+        if (!sealed)
+            return sealed.error();
+        if (!sealed->isNull() && (firstAfter.isNull() || sealed->toLongLong() < firstAfter.toLongLong()))
+            firstAfter = *sealed;
+        if (!firstAfter.isNull()) {
             const qint64 fromMs = oldLastMs.toLongLong();
-            const qint64 toMs = next->value(0).toLongLong();
+            const qint64 toMs = firstAfter.toLongLong();
             const quint64 lastSeq = oldLastSeq.toULongLong();
             const quint64 nextSeq = next->value(1).isNull() ? 0 : next->value(1).toULongLong();
             const bool missing = !oldLastSeq.isNull() && nextSeq > lastSeq + 1;

@@ -14,10 +14,14 @@ class ConfigStore;
 class Database;
 
 /** The clients the server knows: listing, lookup by ID or hostname, forgetting. */
+class ChunkSealer;
+
 class Inventory
 {
 public:
     Inventory(Database &db, ConfigStore &configs) : m_db(db), m_configs(configs) {}
+    /** The chunk sealer, set once the database is open: merges turn chunks back into rows. */
+    void setSealer(ChunkSealer *sealer) { m_sealer = sealer; }
 
     /** Every client, ordered by ID. */
     StoreResult<QList<ClientInfo>> clients();
@@ -64,6 +68,7 @@ private:
     StoreResult<QList<ClientInfo>> query(const QString &whereClause, const QVariantList &binds);
 
     Database &m_db;
+    ChunkSealer *m_sealer = nullptr;
     ConfigStore &m_configs;
 };
 

@@ -2,6 +2,7 @@
 #include "retention.h"
 
 #include "database.h"
+#include "samplechunk.h"
 #include "storelogging.h"
 #include "transaction.h"
 
@@ -97,6 +98,19 @@ StoreResult<qint64> Retention::oldest(const char *table, const char *timeColumn)
     return v->toLongLong();
 }
 
+StoreResult<qint64> Retention::oldestRaw()
+{
+    auto head = oldest("samples", "ts_ms");
+    if (!head)
+        return head;
+    auto chunks = oldest("sample_chunks", "window_ms"); // a window starts at or before its first sample
+    if (!chunks)
+        return chunks;
+    if (*head == 0 || *chunks == 0)
+        return std::max(*head, *chunks);
+    return std::min(*head, *chunks);
+}
+
 StoreResult<QList<qint64>> Retention::clientsOlderThan(const char *table, const char *timeColumn, qint64 horizonMs)
 {
     // One index seek per client on its (client, time) key, never a scan of the tier.
@@ -112,10 +126,75 @@ StoreResult<QList<qint64>> Retention::clientsOlderThan(const char *table, const 
     return nums;
 }
 
+StoreResult<void> Retention::markExpired(qint64 num, qint64 samples, qint64 maxSequence, qint64 firstMs, qint64 lastMs)
+{
+    if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = max(0, sample_count - ?),"
+                                          " purged_sequence = max(purged_sequence, ?), purged_ms = max(purged_ms, ?)"
+                                          " WHERE num = ?"),
+                           {samples, maxSequence, lastMs + 1, num});
+        !q)
+        return q.error();
+    // One "expired" gap per client, growing with the horizon: charts and exports say why
+    // the raw samples are gone and show the range from the rollups.
+    auto gap = m_db.exec(QStringLiteral("UPDATE gaps SET start_ms = min(start_ms, ?), end_ms = max(end_ms, ?)"
+                                        " WHERE client = ? AND reason = 'expired'"),
+                         {firstMs, lastMs, num});
+    if (!gap)
+        return gap.error();
+    if (gap->numRowsAffected() == 0)
+        if (auto q = m_db.exec(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, samples_lost, recorded_ms)"
+                                              " VALUES (?, ?, ?, 'expired', 0, ?)"),
+                               {num, firstMs, lastMs, lastMs});
+            !q)
+            return q.error();
+    return {};
+}
+
 StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result)
 {
     if (budget <= 0)
         return {};
+    // Chunks first: whole ten-minute windows that ended before the horizon, a few rows each.
+    // A window the horizon cuts stays until it has passed entirely.
+    const qint64 lastWindow = horizonMs - SampleChunk::windowMs; // windows starting before it end before the horizon
+    auto chunkClients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(window_ms) FROM sample_chunks"
+                                                 " WHERE client = c.num) AS m FROM clients c) WHERE m <= ?"),
+                                  {lastWindow});
+    if (!chunkClients)
+        return chunkClients.error();
+    QList<qint64> withChunks;
+    while (chunkClients->next())
+        withChunks.append(chunkClients->value(0).toLongLong());
+    chunkClients->finish();
+    for (const qint64 num : std::as_const(withChunks)) {
+        if (budget <= 0)
+            break;
+        auto span = m_db.exec(QStringLiteral("SELECT rowid, samples, seq_max, first_ms, last_ms FROM sample_chunks"
+                                             " WHERE client = ? AND window_ms <= ? ORDER BY window_ms"),
+                              {num, lastWindow});
+        if (!span)
+            return span.error();
+        QList<qint64> rowIds;
+        qint64 samples = 0, maxSequence = 0;
+        qint64 firstMs = std::numeric_limits<qint64>::max(), lastMs = std::numeric_limits<qint64>::min();
+        while (budget - samples > 0 && span->next()) {
+            rowIds.append(span->value(0).toLongLong());
+            samples += span->value(1).toLongLong();
+            maxSequence = std::max(maxSequence, span->value(2).toLongLong());
+            firstMs = std::min(firstMs, span->value(3).toLongLong());
+            lastMs = std::max(lastMs, span->value(4).toLongLong());
+        }
+        span->finish();
+        for (const qint64 rowId : std::as_const(rowIds))
+            if (auto q = m_db.exec(QStringLiteral("DELETE FROM sample_chunks WHERE rowid = ?"), {rowId}); !q)
+                return q.error();
+        if (rowIds.isEmpty())
+            continue;
+        budget -= samples;
+        result.rawRows += samples;
+        if (auto r = markExpired(num, samples, maxSequence, firstMs, lastMs); !r)
+            return r;
+    }
     auto nums = clientsOlderThan("samples", "ts_ms", horizonMs);
     if (!nums)
         return nums.error();
@@ -142,25 +221,8 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         const qint64 k = deleted->numRowsAffected();
         budget -= k;
         result.rawRows += k;
-        if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = max(0, sample_count - ?),"
-                                              " purged_sequence = max(purged_sequence, ?), purged_ms = max(purged_ms, ?)"
-                                              " WHERE num = ?"),
-                               {k, maxSequence, lastMs + 1, num});
-            !q)
-            return q.error();
-        // One "expired" gap per client, growing with the horizon: charts and exports say why
-        // the raw samples are gone and show the range from the rollups.
-        auto gap = m_db.exec(QStringLiteral("UPDATE gaps SET start_ms = min(start_ms, ?), end_ms = max(end_ms, ?)"
-                                            " WHERE client = ? AND reason = 'expired'"),
-                             {firstMs, lastMs, num});
-        if (!gap)
-            return gap.error();
-        if (gap->numRowsAffected() == 0)
-            if (auto q = m_db.exec(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, samples_lost, recorded_ms)"
-                                                  " VALUES (?, ?, ?, 'expired', 0, ?)"),
-                                   {num, firstMs, lastMs, lastMs});
-                !q)
-                return q.error();
+        if (auto r = markExpired(num, k, maxSequence, firstMs, lastMs); !r)
+            return r;
     }
     // Their batches go too, in this slice or a later one; the purged sequence keeps a resend
     // from being stored again.
@@ -236,7 +298,7 @@ StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
             // Each tier keeps a floor the budget never takes (the last hour of raw samples,
             // the last day of minutes, the last week of hours): a cap too small for what a
             // live server holds must not delete what was just acknowledged.
-            auto raw = oldest("samples", "ts_ms");
+            auto raw = oldestRaw();
             auto minutes = raw ? oldest("sample_minutes", "minute_ms") : StoreResult<qint64>(raw.error());
             auto hours = minutes ? oldest("sample_hours", "hour_ms") : StoreResult<qint64>(minutes.error());
             if (!hours)
@@ -304,7 +366,9 @@ StoreResult<StorageStats> Retention::stats()
         QStringList objects;
     };
     const Tier tiers[] = {
-            {"raw", "samples", "ts_ms", {QStringLiteral("samples"), QStringLiteral("samples_client_ts")}},
+            {"raw", "samples", "ts_ms",
+             {QStringLiteral("samples"), QStringLiteral("samples_client_ts"), QStringLiteral("sample_chunks"),
+              QStringLiteral("sample_chunks_client_window")}},
             {"minutes", "sample_minutes", "minute_ms", {QStringLiteral("sample_minutes")}},
             {"hours", "sample_hours", "hour_ms", {QStringLiteral("sample_hours")}},
     };
@@ -321,9 +385,21 @@ StoreResult<StorageStats> Retention::stats()
         if (!first)
             return first.error();
         s.oldestMs = *first;
-        auto last = m_db.scalar(QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(%2) FROM %1"
-                                               " WHERE client = c.num) AS m FROM clients c)")
-                                        .arg(QLatin1StringView(t.table), QLatin1StringView(t.column)));
+        if (raw) {
+            // The exact first sample: the oldest chunk's, when it is older than the head's.
+            auto chunkFirst = m_db.scalar(QStringLiteral("SELECT coalesce(min(m), 0) FROM (SELECT (SELECT first_ms FROM sample_chunks"
+                                                         " WHERE client = c.num ORDER BY window_ms LIMIT 1) AS m FROM clients c)"));
+            if (!chunkFirst)
+                return chunkFirst.error();
+            if (const qint64 c = chunkFirst->toLongLong(); c != 0 && (s.oldestMs == 0 || c < s.oldestMs))
+                s.oldestMs = c;
+        }
+        auto last = m_db.scalar(raw ? QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT max(coalesce((SELECT max(ts_ms) FROM samples"
+                                                     " WHERE client = c.num), 0), coalesce((SELECT last_ms FROM sample_chunks"
+                                                     " WHERE client = c.num ORDER BY window_ms DESC LIMIT 1), 0)) AS m FROM clients c)")
+                                    : QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(%2) FROM %1"
+                                                     " WHERE client = c.num) AS m FROM clients c)")
+                                              .arg(QLatin1StringView(t.table), QLatin1StringView(t.column)));
         if (!last)
             return last.error();
         s.newestMs = last->toLongLong();

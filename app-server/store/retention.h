@@ -80,6 +80,10 @@ private:
                                    qint64 &deleted);
     /** Clients with rows in @p table older than @p horizonMs. */
     StoreResult<QList<qint64>> clientsOlderThan(const char *table, const char *timeColumn, qint64 horizonMs);
+    /** Counts @p samples of client row @p num as expired: purge horizon, counts, its "expired" gap. */
+    StoreResult<void> markExpired(qint64 num, qint64 samples, qint64 maxSequence, qint64 firstMs, qint64 lastMs);
+    /** The oldest raw sample, in chunks or the head table, 0 when there is none. */
+    StoreResult<qint64> oldestRaw();
     /** The oldest timestamp in @p table (per-client index seeks), 0 when empty. */
     StoreResult<qint64> oldest(const char *table, const char *timeColumn);
 

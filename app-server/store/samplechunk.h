@@ -42,6 +42,9 @@ class SampleChunk
 {
 public:
     static constexpr std::uint8_t formatVersion = 1;
+    /// A chunk holds one client's samples of one aligned ten-minute window (600 at 1 s).
+    static constexpr qint64 windowMs = 10 * 60 * 1000;
+    static qint64 windowOf(qint64 timestampMs) { return timestampMs - ((timestampMs % windowMs) + windowMs) % windowMs; }
     enum class Compression : std::uint8_t { None = 0, Zstd = 1 };
     /// Limits decode() enforces (and the sealer keeps chunks under).
     static constexpr std::size_t maxSamples = 1u << 16;

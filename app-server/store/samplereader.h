@@ -23,12 +23,34 @@ public:
     };
     using SampleVisitor = std::function<bool(const StoredSample &)>;
     using MinuteVisitor = std::function<bool(const MinuteRollup &)>;
+    /** One stored chunk of raw samples (samplechunk.h); data is valid during the visit only. */
+    struct Chunk {
+        qint64 rowId = 0;
+        qint64 windowMs = 0;
+        qint64 firstMs = 0;
+        qint64 lastMs = 0;
+        qint64 samples = 0;
+        quint64 sequenceMax = 0;
+        QByteArrayView data;
+    };
+    using ChunkVisitor = std::function<bool(const Chunk &)>;
 
     virtual ~SampleReader() = default;
 
-    /** Samples of client row @p client with fromMs <= timestamp < toMs, stamped @p clientId. */
+    /**
+     * Samples of client row @p client with fromMs <= timestamp < toMs, stamped @p clientId: the
+     * sealed chunks and the head table merged in time order.
+     */
     virtual StoreResult<End> samples(qint64 client, const QString &clientId, qint64 fromMs,
                                      qint64 toMs, const SampleVisitor &visit) = 0;
+    /** Only the head table's samples (not yet sealed into chunks), in time order. */
+    virtual StoreResult<End> headSamples(qint64 client, const QString &clientId, qint64 fromMs,
+                                         qint64 toMs, const SampleVisitor &visit) = 0;
+    /** Chunks of @p client whose window starts in [fromWindowMs, toWindowMs), in time order. */
+    virtual StoreResult<End> chunks(qint64 client, qint64 fromWindowMs, qint64 toWindowMs,
+                                    const ChunkVisitor &visit) = 0;
+    /** Exactly how many samples samples() would visit (chunks inside the range are not decoded). */
+    virtual StoreResult<qint64> count(qint64 client, qint64 fromMs, qint64 toMs) = 0;
     /** Minute rollups of client row @p client whose minute starts in [fromMs, toMs). */
     virtual StoreResult<End> minutes(qint64 client, qint64 fromMs, qint64 toMs,
                                      const MinuteVisitor &visit) = 0;

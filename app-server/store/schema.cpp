@@ -267,6 +267,23 @@ constexpr const char *kSchemaV9[] = {
          ('keep_minutes_ms', '31536000000'), ('keep_hours_ms', '0'), ('max_db_bytes', '0'))",
 };
 
+// Version 10: raw samples in compact chunks (issue 13, samplechunk.h): one row per client and
+// ten-minute window once it closed. The samples table stays as the head: the open window and late
+// batches, sealed by ChunkSealer. Existing history is sealed by the server after start-up, in
+// slices with ingest between them (the log reports progress), not in this transaction.
+constexpr const char *kSchemaV10[] = {
+    R"(CREATE TABLE sample_chunks (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         window_ms INTEGER NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL,
+         samples INTEGER NOT NULL,
+         seq_min INTEGER NOT NULL,
+         seq_max INTEGER NOT NULL,
+         data BLOB NOT NULL))",
+    "CREATE INDEX sample_chunks_client_window ON sample_chunks(client, window_ms)",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -326,7 +343,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}, {10, kSchemaV10}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "sqlitesamplereader.h"
 
+#include <QtEndian>
+
 #include <sqlite3.h>
+
+#include <bit>
 
 namespace autofact::server {
 
@@ -45,6 +49,10 @@ StoreResult<void> SqliteSampleReader::prepare()
          " cpu_softirq, cpu_steal, cpu_guest, mem_total, mem_free, mem_available, mem_buffers,"
          " mem_cached, mem_used, swap_total, swap_free, load1, load5, load15, flags, cores"
          " FROM samples WHERE client = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms"},
+        {&m_selChunks,
+         "SELECT rowid, window_ms, first_ms, last_ms, samples, seq_max, data FROM sample_chunks"
+         " WHERE client = ?1 AND window_ms >= ?2 AND window_ms < ?3 ORDER BY window_ms, first_ms"},
+        {&m_countHead, "SELECT count(*) FROM samples WHERE client = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"},
         {&m_selMinutes,
          "SELECT minute_ms, n, first_ms, last_ms, mem_total, user_min, user_max, system_min,"
          " system_max, iowait_min, iowait_max, steal_min, steal_max, used_min, used_max,"
@@ -55,14 +63,11 @@ StoreResult<void> SqliteSampleReader::prepare()
     });
 }
 
-StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const QString &clientId,
-                                                           qint64 fromMs, qint64 toMs,
-                                                           const SampleVisitor &visit)
+namespace {
+
+/** The head table's current row, as a StoredSample viewing SQLite's buffers. */
+const StoredSample &readHeadRow(sqlite3_stmt *st, StoredSample &row)
 {
-    sqlite3_stmt *s = bindRange(m_selSamples, client, fromMs, toMs);
-    StoredSample row;
-    row.clientId = clientId;
-    const auto read = [&row](sqlite3_stmt *st) -> const StoredSample & {
         Sample &x = row.sample;
         x.timestampMs = sqlite3_column_int64(st, 0);
         row.sequence = quint64(sqlite3_column_int64(st, 1));
@@ -92,8 +97,145 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
         row.coresLE = QByteArrayView(static_cast<const char *>(blob), blob ? bytes : 0);
         x.coreCount = quint16(row.coresLE.size() / 4);
         return row;
+}
+
+qint64 saturatedSub(qint64 a, qint64 b)
+{
+    return a < std::numeric_limits<qint64>::min() + b ? std::numeric_limits<qint64>::min() : a - b;
+}
+
+} // namespace
+
+StoreResult<SampleReader::End> SqliteSampleReader::headSamples(qint64 client, const QString &clientId,
+                                                               qint64 fromMs, qint64 toMs,
+                                                               const SampleVisitor &visit)
+{
+    sqlite3_stmt *s = bindRange(m_selSamples, client, fromMs, toMs);
+    StoredSample row;
+    row.clientId = clientId;
+    return stepRows(
+            s, m_statements, "reading samples", [&row](sqlite3_stmt *st) -> const StoredSample & { return readHeadRow(st, row); },
+            visit);
+}
+
+StoreResult<SampleReader::End> SqliteSampleReader::chunks(qint64 client, qint64 fromWindowMs, qint64 toWindowMs,
+                                                          const ChunkVisitor &visit)
+{
+    sqlite3_stmt *s = bindRange(m_selChunks, client, fromWindowMs, toWindowMs);
+    Chunk c;
+    const auto read = [&c](sqlite3_stmt *st) -> const Chunk & {
+        c.rowId = sqlite3_column_int64(st, 0);
+        c.windowMs = sqlite3_column_int64(st, 1);
+        c.firstMs = sqlite3_column_int64(st, 2);
+        c.lastMs = sqlite3_column_int64(st, 3);
+        c.samples = sqlite3_column_int64(st, 4);
+        c.sequenceMax = quint64(sqlite3_column_int64(st, 5));
+        const void *blob = sqlite3_column_blob(st, 6);
+        c.data = QByteArrayView(static_cast<const char *>(blob), blob ? sqlite3_column_bytes(st, 6) : 0);
+        return c;
     };
-    return stepRows(s, m_statements, "reading samples", read, visit);
+    return stepRows(s, m_statements, "reading sample chunks", read, visit);
+}
+
+StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const QString &clientId,
+                                                           qint64 fromMs, qint64 toMs,
+                                                           const SampleVisitor &visit)
+{
+    // Two sorted streams merged: the sealed chunks (their windows never overlap) and the head
+    // table, which holds the open window and any late batch not sealed yet.
+    sqlite3_stmt *head = bindRange(m_selSamples, client, fromMs, toMs);
+    StoredSample headRow;
+    headRow.clientId = clientId;
+    int rc = sqlite3_step(head);
+    bool stopped = false;
+    const auto drainHeadBefore = [&](qint64 ts, bool all) {
+        while (rc == SQLITE_ROW && (all || sqlite3_column_int64(head, 0) < ts)) {
+            if (!visit(readHeadRow(head, headRow))) {
+                stopped = true;
+                return;
+            }
+            rc = sqlite3_step(head);
+        }
+    };
+    StoredSample row;
+    row.clientId = clientId;
+    QString corrupt;
+    auto end = chunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
+        if (c.lastMs < fromMs)
+            return true;
+        if (!SampleChunk::decode(c.data, m_decoded, &corrupt)) {
+            corrupt = QStringLiteral("%1 (client %2, window at %3 ms)").arg(corrupt).arg(client).arg(c.windowMs);
+            return false;
+        }
+        const float *cores = m_decoded.cores.data();
+        for (std::size_t i = 0; i < m_decoded.size(); ++i) {
+            const Sample &x = m_decoded.samples[i];
+            const float *mine = cores;
+            cores += x.coreCount;
+            if (x.timestampMs < fromMs || x.timestampMs >= toMs)
+                continue;
+            drainHeadBefore(x.timestampMs, false);
+            if (stopped)
+                return false;
+            row.sample = x;
+            row.sequence = m_decoded.sequences[i];
+            if constexpr (std::endian::native == std::endian::little) {
+                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(mine), qsizetype(x.coreCount) * 4);
+            } else {
+                m_coreScratch.resize(x.coreCount);
+                for (int k = 0; k < x.coreCount; ++k)
+                    m_coreScratch[std::size_t(k)] = qToLittleEndian(std::bit_cast<std::uint32_t>(mine[k]));
+                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(m_coreScratch.data()), qsizetype(x.coreCount) * 4);
+            }
+            if (!visit(row)) {
+                stopped = true;
+                return false;
+            }
+        }
+        return true;
+    });
+    if (end && !stopped && corrupt.isEmpty())
+        drainHeadBefore(0, true);
+    sqlite3_reset(head);
+    if (!end)
+        return end.error();
+    if (!corrupt.isEmpty())
+        return storeError(StoreError::Kind::Database, corrupt);
+    if (stopped)
+        return End::Stopped;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return m_statements.error("reading samples");
+    return End::Done;
+}
+
+StoreResult<qint64> SqliteSampleReader::count(qint64 client, qint64 fromMs, qint64 toMs)
+{
+    sqlite3_stmt *s = bindRange(m_countHead, client, fromMs, toMs);
+    const int rc = sqlite3_step(s);
+    qint64 total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return m_statements.error("counting samples");
+    QString corrupt;
+    auto end = chunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
+        if (c.firstMs >= fromMs && c.lastMs < toMs) {
+            total += c.samples;
+            return true;
+        }
+        if (c.lastMs < fromMs || c.firstMs >= toMs)
+            return true;
+        // Only a chunk the range cuts is decoded.
+        if (!SampleChunk::decode(c.data, m_decoded, &corrupt))
+            return false;
+        for (const Sample &x : m_decoded.samples)
+            total += x.timestampMs >= fromMs && x.timestampMs < toMs;
+        return true;
+    });
+    if (!end)
+        return end.error();
+    if (!corrupt.isEmpty())
+        return storeError(StoreError::Kind::Database, corrupt);
+    return total;
 }
 
 StoreResult<SampleReader::End> SqliteSampleReader::minutes(qint64 client, qint64 fromMs, qint64 toMs,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "samplereader.h"
+#include "samplechunk.h"
 #include "sqlitestatements.h"
 
 namespace autofact::server {
@@ -18,6 +19,11 @@ public:
 
     StoreResult<End> samples(qint64 client, const QString &clientId, qint64 fromMs, qint64 toMs,
                              const SampleVisitor &visit) override;
+    StoreResult<End> headSamples(qint64 client, const QString &clientId, qint64 fromMs, qint64 toMs,
+                                 const SampleVisitor &visit) override;
+    StoreResult<End> chunks(qint64 client, qint64 fromWindowMs, qint64 toWindowMs,
+                            const ChunkVisitor &visit) override;
+    StoreResult<qint64> count(qint64 client, qint64 fromMs, qint64 toMs) override;
     StoreResult<End> minutes(qint64 client, qint64 fromMs, qint64 toMs,
                              const MinuteVisitor &visit) override;
 
@@ -25,6 +31,10 @@ private:
     SqliteStatements m_statements;
     sqlite3_stmt *m_selSamples = nullptr;
     sqlite3_stmt *m_selMinutes = nullptr;
+    sqlite3_stmt *m_selChunks = nullptr;
+    sqlite3_stmt *m_countHead = nullptr;
+    ChunkSamples m_decoded;
+    std::vector<std::uint32_t> m_coreScratch; // big-endian hosts: per-core values as little-endian
 };
 
 } // namespace autofact::server

@@ -26,7 +26,7 @@ struct Store::Parts {
     explicit Parts(std::unique_ptr<Database> database)
         : db(std::move(database)), configs(*db), tokens(*db), enrolment(*db, configs, tokens),
           inventory(*db, configs),
-          ingest(*db), history(*db, inventory), alerts(*db), retention(*db)
+          ingest(*db), history(*db, inventory), alerts(*db), retention(*db), sealer(*db)
     {
     }
     std::unique_ptr<Database> db;
@@ -42,6 +42,7 @@ struct Store::Parts {
     History history;
     AlertStore alerts;
     Retention retention;
+    ChunkSealer sealer;
 };
 
 namespace {
@@ -102,6 +103,8 @@ StoreResult<void> Store::open()
     m_parts->reader = std::move(backend->second);
     m_parts->ingest.setWriter(m_parts->writer.get());
     m_parts->history.setReader(m_parts->reader.get());
+    m_parts->sealer.setReader(m_parts->reader.get());
+    m_parts->inventory.setSealer(&m_parts->sealer);
     qCDebug(lcStore) << "opened" << m_path << "schema" << m_schemaVersion
                      << (db.readOnly() ? "read-only" : "read-write");
     return {};
@@ -145,6 +148,11 @@ AlertStore &Store::alerts()
 Retention &Store::retention()
 {
     return m_parts->retention;
+}
+
+ChunkSealer &Store::sealer()
+{
+    return m_parts->sealer;
 }
 
 } // namespace autofact::server

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "alertstore.h"
+#include "chunksealer.h"
 #include "configstore.h"
 #include "enrolment.h"
 #include "enrolmenttokens.h"
@@ -33,6 +34,7 @@ namespace autofact::server {
  * | history()     | samples, minute rollups, gaps, counts                     |
  * | alerts()      | alert rules, firings, notifiers, repeat interval          |
  * | retention()   | how long each tier is kept, the size budget, purging      |
+ * | sealer()      | raw samples from the head table into compact chunks       |
  *
  * Every call of every part returns a StoreResult: a failed read is an error, never an empty
  * answer. Before open() succeeded, every call fails with StoreError::Kind::NotOpen.
@@ -71,6 +73,7 @@ public:
     History &history();
     AlertStore &alerts();
     Retention &retention();
+    ChunkSealer &sealer();
 
 private:
     struct Parts;
