@@ -3,6 +3,8 @@
 #include "storetesting.h"
 #include "testdata.h"
 
+#include "store/samplechunk.h"
+
 #include <QFile>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -1169,8 +1171,157 @@ private slots:
         return id;
     }
 
+    /** Seals every closed window (as the server does after each purge run); returns the slices. */
+    static int sealAll(Store &store, qint64 nowMs, int rows = 5000)
+    {
+        int slices = 0;
+        for (;;) {
+            auto r = store.sealer().sealSlice(nowMs, rows);
+            if (!r) {
+                qWarning() << r.error().message;
+                return -1;
+            }
+            ++slices;
+            if (!r->more || slices > 10000)
+                return slices;
+        }
+    }
+
+    void sealingKeepsEverySampleOnceInTimeOrder()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString id = enrol(store);
+        const qint64 t0 = SampleChunk::windowOf(kNow) + SampleChunk::windowMs; // on a window
+        // 25 minutes at 1 s in batches of 5, with irregular values: two closed windows, one open.
+        QList<SampleBatch> sent;
+        quint64 seq = 0;
+        for (qint64 t = t0; t < t0 + 25 * 60'000; t += 5000) {
+            SampleBatch b = testdata::makeBatch(++seq, 5, 8, t);
+            b.droppedTotal = 0;
+            for (std::size_t i = 0; i < b.samples.size(); ++i) {
+                b.samples[i].timestampMs += qint64((seq * 37 + i * 11) % 9); // ms of jitter
+                b.samples[i].cpu.user = float((seq * 13 + i * 7) % 1000) / 10.0f * 0.9f;
+                b.samples[i].memory.free += (seq * 4096 * 3) % (1 << 24);
+                b.samples[i].flags = 0;
+            }
+            for (float &c : b.coreBusy)
+                c = float((qint64(c * 31) + qint64(seq)) % 10000) / 100.0f + 0.001f;
+            sent.append(b);
+            const Store::IngestItem item{id, &sent.back()};
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), t + 5000)).front().status, Status::Stored);
+        }
+        const qint64 now = t0 + 25 * 60'000;
+        RawConnection raw(store.path());
+        // Slices are bounded: 700 rows a slice takes two slices for two windows of 600.
+        QCOMPARE(sealAll(store, now, 700), 2);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM sample_chunks")).toInt(), 2);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 300); // the open window
+        QVERIFY(raw.scalar(QStringLiteral("SELECT min(ts_ms) FROM samples")).toLongLong() - (t0 + 20 * 60'000) < 9);
+
+        // A late batch for the first, sealed window: stored, then merged into that window's chunk.
+        SampleBatch late = testdata::makeBatch(++seq, 5, 8, t0 + 100'500);
+        late.droppedTotal = 0;
+        for (Sample &x : late.samples)
+            x.flags = 0;
+        sent.append(late);
+        const Store::IngestItem lateItem{id, &sent.back()};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&lateItem, 1), now)).front().status, Status::Stored);
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&lateItem, 1), now)).front().status, Status::Duplicate);
+        QCOMPARE(sealAll(store, now), 1);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM sample_chunks WHERE window_ms = %1").arg(t0)).toInt(), 1);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT samples FROM sample_chunks WHERE window_ms = %1").arg(t0)).toInt(), 605);
+
+        // Everything reads back once, in time order, equal to what was sent to the stated precision.
+        struct Row {
+            qint64 ts;
+            quint64 seq;
+            Sample s;
+            std::vector<float> cores;
+        };
+        std::vector<Row> expected;
+        for (const SampleBatch &b : std::as_const(sent))
+            for (std::size_t i = 0; i < b.samples.size(); ++i)
+                expected.push_back({b.samples[i].timestampMs, b.sequence, b.samples[i],
+                                    std::vector<float>(b.coreBusy.begin() + qsizetype(i) * 8,
+                                                       b.coreBusy.begin() + qsizetype(i + 1) * 8)});
+        std::stable_sort(expected.begin(), expected.end(), [](const Row &a, const Row &b) { return a.ts < b.ts; });
+        std::size_t at = 0;
+        bool same = true;
+        QString firstDifference;
+        QVERIFY(store.history().forEachSample({id}, 0, std::numeric_limits<qint64>::max(), [&](const StoredSample &r) {
+            if (at >= expected.size())
+                return same = false;
+            const Row &e = expected[at++];
+            // Sealed samples read back in hundredths; the open window's head rows as sent.
+            const bool sealedRow = r.sample.timestampMs < t0 + 20 * 60'000;
+            const auto kept = [sealedRow](float got, float original) {
+                return sealedRow ? got == SampleChunk::stored(original) && std::fabs(got - original) <= 0.00501f
+                                 : got == original;
+            };
+            bool ok = r.sample.timestampMs == e.ts && r.sequence == e.seq && r.sample.memory == e.s.memory
+                    && kept(r.sample.cpu.user, e.s.cpu.user) && kept(r.sample.cpu.idle, e.s.cpu.idle)
+                    && kept(r.sample.load1, e.s.load1) && r.sample.coreCount == 8;
+            for (int c = 0; ok && c < 8; ++c)
+                ok = kept(r.core(c), e.cores[std::size_t(c)]);
+            if (!ok && same)
+                firstDifference = QStringLiteral("sample %1 at %2").arg(at - 1).arg(r.sample.timestampMs);
+            same = same && ok;
+            return true;
+        }));
+        QVERIFY2(same, qPrintable(firstDifference));
+        QCOMPARE(at, expected.size());
+        // Exact counts of ranges that cut chunks, and of the whole.
+        const qint64 from = t0 + 90'000, to = t0 + 700'000;
+        const auto inRange = std::count_if(expected.begin(), expected.end(),
+                                           [&](const Row &r) { return r.ts >= from && r.ts < to; });
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, from, to)), qint64(inRange));
+        QCOMPARE(STORE_OK(store.history().countSamples({}, 0, std::numeric_limits<qint64>::max())), qint64(expected.size()));
+        // A range read inside one chunk starts and stops where asked.
+        QList<qint64> times;
+        QVERIFY(store.history().forEachSample({id}, t0 + 100'000, t0 + 103'000, [&](const StoredSample &r) {
+            times.append(r.sample.timestampMs);
+            return true;
+        }));
+        QCOMPARE(times.size(), 6); // three regular samples and three of the late batch
+        QVERIFY(std::is_sorted(times.begin(), times.end()));
+        const StorageStats stats = STORE_OK(store.retention().stats());
+        QCOMPARE(stats.tiers[0].rows, qint64(expected.size()));
+        QCOMPARE(stats.tiers[0].oldestMs, expected.front().ts);
+        QCOMPARE(stats.tiers[0].newestMs, expected.back().ts);
+    }
+
+    void corruptChunkIsAnErrorNotAnEmptyAnswer()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString id = enrol(store);
+        const qint64 t0 = SampleChunk::windowOf(kNow);
+        const SampleBatch b = testdata::makeBatch(1, 5, 2, t0);
+        const Store::IngestItem item{id, &b};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), t0)).front().status, Status::Stored);
+        QCOMPARE(sealAll(store, t0 + SampleChunk::windowMs + ChunkSealer::graceMs), 1);
+        {
+            RawConnection raw(store.path());
+            QVERIFY(raw.exec(QStringLiteral("UPDATE sample_chunks SET data = x'0101ffff'")));
+        }
+        auto read = store.history().forEachSample({id}, 0, std::numeric_limits<qint64>::max(),
+                                                  [](const StoredSample &) { return true; });
+        QVERIFY(!read);
+        QVERIFY2(read.error().message.contains(u"corrupt sample chunk"), qPrintable(read.error().message));
+        QVERIFY(!store.history().countSamples({id}, t0 + 1, t0 + 3000));
+    }
+
+    void retentionPurgesEachTierInSlices_data()
+    {
+        QTest::addColumn<bool>("sealed");
+        QTest::newRow("head rows") << false;
+        QTest::newRow("sealed chunks") << true;
+    }
+
     void retentionPurgesEachTierInSlices()
     {
+        QFETCH(bool, sealed);
         Store store(newPath());
         QVERIFY_STORE(store.open());
         const qint64 end = 1'700'006'400'000 - 1'700'006'400'000 % 3'600'000; // on an hour
@@ -1179,6 +1330,13 @@ private slots:
         QVERIFY(!id.isEmpty());
         const qint64 total = 3 * 8640;
         QCOMPARE(STORE_OK(store.inventory().client(id)).sampleCount, total);
+        if (sealed) {
+            QVERIFY(sealAll(store, end + ChunkSealer::graceMs) > 0);
+            QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), total);
+            RawConnection raw(store.path());
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM sample_chunks")).toInt(), 3 * 144);
+        }
         // The hour tier: 72 hours, each with the average of its samples.
         QCOMPARE(STORE_OK(store.retention().stats()).tiers[2].rows, 72);
         QCOMPARE(STORE_OK(store.retention().settings()), RetentionSettings{}); // the defaults

@@ -177,9 +177,12 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         QList<qint64> rowIds;
         qint64 samples = 0, maxSequence = 0;
         qint64 firstMs = std::numeric_limits<qint64>::max(), lastMs = std::numeric_limits<qint64>::min();
-        while (budget - samples > 0 && span->next()) {
+        while (span->next()) {
+            const qint64 n = span->value(1).toLongLong();
+            if (!rowIds.isEmpty() && samples + n > budget)
+                break; // whole chunks only, and the slice stays within its bound
             rowIds.append(span->value(0).toLongLong());
-            samples += span->value(1).toLongLong();
+            samples += n;
             maxSequence = std::max(maxSequence, span->value(2).toLongLong());
             firstMs = std::min(firstMs, span->value(3).toLongLong());
             lastMs = std::max(lastMs, span->value(4).toLongLong());
