@@ -934,8 +934,17 @@ private slots:
         QCOMPARE(membership.value(c), QStringLiteral("db"));
     }
 
+    void mergeJoinsHistoryOnce_data()
+    {
+        QTest::addColumn<bool>("sealed");
+        QTest::newRow("head rows") << false;
+        QTest::newRow("sealed chunks") << true;
+    }
+
     void mergeJoinsHistoryOnce()
     {
+        QFETCH(bool, sealed);
+        const qint64 sealAt = kNow + RetentionSettings::day; // every window closed
         Store store(newPath());
         QVERIFY_STORE(store.open());
         const qint64 start = 1'700'000'040'000 + 30'000; // half a minute in: batches straddle minutes
@@ -963,6 +972,8 @@ private slots:
         firing.threshold = 50;
         firing.startedMs = firing.firedMs = kNow;
         const qint64 alertId = STORE_OK(store.alerts().insertFiring(firing));
+        if (sealed)
+            QVERIFY(sealAll(store, sealAt) > 0);
 
         // Forgotten while batch 3's ack was in flight: the agent enrols anew and resends it.
         QCOMPARE(store.inventory().mergeClients(oldId, oldId + QStringLiteral("0"), kNow).error().kind, StoreError::Kind::Invalid);
@@ -979,6 +990,11 @@ private slots:
         for (quint64 seq = 3; seq <= 5; ++seq)
             QCOMPARE(ingestOne(store, newId, batchAt(seq, start + qint64(seq - 1) * 20'000)).front().status, Status::Stored);
         QVERIFY(STORE_OK(store.history().gaps(newId)).isEmpty());
+        if (sealed) {
+            QVERIFY(sealAll(store, sealAt) > 0);
+            RawConnection raw(store.path());
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
+        }
 
         // Only a retired identity can be merged, and not into itself.
         QCOMPARE(store.inventory().mergeClients(newId, oldId, kNow).error().kind, StoreError::Kind::Invalid);
@@ -1002,6 +1018,14 @@ private slots:
         QCOMPARE(merged.firstSeenMs, kNow);
         QVERIFY(merged.previousId.isEmpty());
         QCOMPARE(STORE_OK(store.history().countSamples({newId}, 0, std::numeric_limits<qint64>::max())), 100);
+        if (sealed) {
+            // The moved rows are sealed afresh under the new identity, merged with its windows.
+            QVERIFY(sealAll(store, sealAt) > 0);
+            RawConnection raw(store.path());
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT sum(samples) FROM sample_chunks")).toInt(), 100);
+            QCOMPARE(STORE_OK(store.history().countSamples({newId}, 0, std::numeric_limits<qint64>::max())), 100);
+        }
 
         // Every sample once, in order, and the minute rollups agree with them.
         QHash<qint64, std::pair<quint32, double>> perMinute; // count, max user
