@@ -22,7 +22,8 @@ constexpr char kHeader[] =
         "cpu_user,cpu_nice,cpu_system,cpu_idle,cpu_iowait,cpu_irq,cpu_softirq,cpu_steal,"
         "cpu_guest,cpu_busy,"
         "mem_total,mem_free,mem_available,mem_buffers,mem_cached,mem_used,swap_total,swap_free,"
-        "load1,load5,load15,cores,gap_before,gap_reason,averaged_over_s\r\n";
+        "load1,load5,load15,cores,gap_before,gap_reason,averaged_over_s,"
+        "source,samples,cpu_busy_min,cpu_busy_max,mem_used_min,mem_used_max,load1_min,load1_max\r\n";
 
 template<typename T>
 void appendNumber(QByteArray &out, T value)
@@ -197,6 +198,71 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
         qsizetype nextGap = 0;
         QByteArray gapReason;
 
+        // Where raw samples expired, the range comes from the rollups, one row a minute (or an
+        // hour, where minutes expired too), said so in the source column, before the raw rows.
+        auto starts = m_store.history().tierStarts(id);
+        if (!starts) {
+            result.error = starts.error().message;
+            return result;
+        }
+        const auto [rawStart, minuteStart] = *starts;
+        if (rawStart > options.fromMs) {
+            const qint64 rollTo = std::min(options.toMs, rawStart);
+            const qint64 minutesFrom = minuteStart == std::numeric_limits<qint64>::min()
+                                               ? std::numeric_limits<qint64>::max() // no minute rows left
+                                               : minuteStart;
+            const auto rollupRow = [&](const char *source) {
+                return [&, source](const MinuteRollup &r) {
+                    if (m_cancel && m_cancel->load(std::memory_order_relaxed)) {
+                        result.cancelled = true;
+                        return false;
+                    }
+                    while (nextGap < gaps.size() && gaps[nextGap].endMs <= r.minuteMs)
+                        ++nextGap; // a gap inside a rollup's range is the rollup's; the raw rows' start after
+                    buf.append(prefix);
+                    appendTimestamp(buf, r.minuteMs);
+                    buf.append(QByteArray(23, ',')); // no raw values: sequence to cores empty
+                    buf.append(",0,,,");
+                    buf.append(source);
+                    buf.append(',');
+                    appendNumber(buf, r.count);
+                    for (double v : {r.min(MinuteRollup::Series::CpuBusy), r.max(MinuteRollup::Series::CpuBusy),
+                                     r.min(MinuteRollup::Series::MemUsed), r.max(MinuteRollup::Series::MemUsed),
+                                     r.min(MinuteRollup::Series::Load1), r.max(MinuteRollup::Series::Load1)}) {
+                        buf.append(',');
+                        appendNumber(buf, v);
+                    }
+                    buf.append("\r\n");
+                    ++result.rollupRows;
+                    if (buf.size() >= kFlushBytes && !flush())
+                        return false;
+                    return true;
+                };
+            };
+            if (minutesFrom > options.fromMs) {
+                auto hours = m_store.history().forEachHour(id, options.fromMs, std::min(rollTo, minutesFrom),
+                                                           rollupRow("hours"));
+                if (!hours) {
+                    result.error = hours.error().message;
+                    return result;
+                }
+            }
+            if (!writeFailed && !result.cancelled && minutesFrom < rollTo) {
+                auto minutes = m_store.history().forEachMinute(id, std::max(options.fromMs, minutesFrom), rollTo,
+                                                               rollupRow("minutes"));
+                if (!minutes) {
+                    result.error = minutes.error().message;
+                    return result;
+                }
+            }
+            if (writeFailed)
+                return result;
+            if (result.cancelled) {
+                result.error = QStringLiteral("cancelled");
+                return result;
+            }
+        }
+
         auto read = m_store.history().forEachSample(
                 {id}, options.fromMs, options.toMs,
                 [&](const StoredSample &row) {
@@ -250,7 +316,7 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
                     buf.append(',');
                     if (averagedMs > 0)
                         appendNumber(buf, double(averagedMs) / 1000.0);
-                    buf.append("\r\n");
+                    buf.append(",raw,1,,,,,,\r\n");
                     ++result.rows;
                     if (buf.size() >= kFlushBytes && !flush())
                         return false;

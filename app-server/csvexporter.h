@@ -35,7 +35,8 @@ public:
     struct Result {
         bool ok = false;
         bool cancelled = false;
-        qint64 rows = 0; ///< data rows written (header excluded)
+        qint64 rows = 0; ///< raw sample rows written (header excluded)
+        qint64 rollupRows = 0; ///< rows from the minute or hour rollups where raw samples expired
         QString error;   ///< one line, when !ok
     };
     /** Called every progressInterval rows and once at the end; total is -1 if unknown. */

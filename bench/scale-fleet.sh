@@ -25,7 +25,7 @@ tail --pid="$LOADGEN_PID" -n +1 -f "$WORK/loadgen.txt" # progress for the reader
 loadgen_report "$WORK/loadgen.json" "$LOADGEN_PID"
 t1=$(date +%s.%N); cpu1=$(proc_cpu_s "$SERVER_PID"); hwm=$(proc_hwm_mib "$SERVER_PID")
 stop_server
-stored=$(sqlite3 "$WORK/server.db" 'SELECT COUNT(*) FROM samples')
+stored=$(sqlite3 "$WORK/server.db" 'SELECT (SELECT count(*) FROM samples) + (SELECT coalesce(sum(samples), 0) FROM sample_chunks)')
 
 jq -n --slurpfile lg "$WORK/loadgen.json" --argjson machine "$(machine_json)" \
   --argjson cpu "$(echo "$cpu1 - $cpu0" | bc)" --argjson wall "$(echo "$t1 - $t0" | bc)" \

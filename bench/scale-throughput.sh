@@ -44,7 +44,7 @@ loadgen_report "$WORK/loadgen.json" "$LOADGEN_PID"
 t1=$(date +%s.%N); cpu1=$(proc_cpu_s "$SERVER_PID"); hwm=$(proc_hwm_mib "$SERVER_PID")
 stop_server
 cat "$WORK/loadgen.txt"
-stored=$(sqlite3 "$WORK/server.db" 'SELECT COUNT(*) FROM samples')
+stored=$(sqlite3 "$WORK/server.db" 'SELECT (SELECT count(*) FROM samples) + (SELECT coalesce(sum(samples), 0) FROM sample_chunks)')
 
 jq -n --slurpfile lg "$WORK/loadgen.json" --slurpfile bs "$WORK/bench_store.json" \
   --argjson machine "$(machine_json)" --argjson stored "$stored" \

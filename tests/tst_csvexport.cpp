@@ -190,7 +190,8 @@ private slots:
                             "cpu_idle,cpu_iowait,cpu_irq,cpu_softirq,cpu_steal,cpu_guest,"
                             "cpu_busy,mem_total,mem_free,mem_available,mem_buffers,mem_cached,"
                             "mem_used,swap_total,swap_free,load1,load5,load15,cores,gap_before,"
-                            "gap_reason,averaged_over_s\r\n"));
+                            "gap_reason,averaged_over_s,source,samples,cpu_busy_min,cpu_busy_max,"
+                            "mem_used_min,mem_used_max,load1_min,load1_max\r\n"));
     }
 
     void fieldQuoting_data()
@@ -285,9 +286,12 @@ private slots:
         QVERIFY(records);
         QCOMPARE(records->size(), 36);
         const QStringList header = records->front();
-        QCOMPARE(header.size(), 29);
+        QCOMPARE(header.size(), 37);
         for (const QStringList &r : *records)
-            QCOMPARE(r.size(), 29);
+            QCOMPARE(r.size(), 37);
+        const int cSource = int(header.indexOf(QStringLiteral("source")));
+        for (qsizetype i = 1; i < records->size(); ++i)
+            QCOMPARE(records->at(i).at(cSource), QStringLiteral("raw"));
         const int cId = int(header.indexOf(QStringLiteral("client_id")));
         const int cHost = int(header.indexOf(QStringLiteral("hostname")));
         const int cTime = int(header.indexOf(QStringLiteral("timestamp")));
@@ -440,6 +444,85 @@ private slots:
         const CsvExporter::Result r = exporter.exportTo(&sink, {});
         QVERIFY(!r.ok);
         QVERIFY2(r.error.contains(QStringLiteral("disk full")), qPrintable(r.error));
+    }
+
+    void expiredRangeComesFromRollupsAndSaysSo()
+    {
+        // Three hours at 10 s; raw samples kept one hour, minutes two: the first hour is in the
+        // hour tier only, the second in minutes, the third raw. The export says which is which.
+        const QString path = m_dir.filePath(QStringLiteral("expired.sqlite"));
+        Store store(path);
+        QVERIFY_STORE(store.open());
+        const qint64 t0 = kT0 - kT0 % 3'600'000;
+        const qint64 end = t0 + 3 * 3'600'000;
+        AgentConfig tenSeconds = STORE_OK(store.configs().defaultConfig());
+        tenSeconds.sampleIntervalMs = 10'000;
+        STORE_OK(store.configs().setDefaultConfig(tenSeconds));
+        const QString id = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
+                makeHello(QStringLiteral("expiring")), QStringLiteral("p"), t0)).clientId;
+        quint64 seq = 0;
+        for (qint64 t = t0; t < end; t += 600'000) {
+            SampleBatch b = testdata::makeBatch(++seq, 60, 2, t);
+            b.droppedTotal = 0;
+            for (std::size_t i = 0; i < b.samples.size(); ++i) {
+                b.samples[i].timestampMs = t + qint64(i) * 10'000;
+                b.samples[i].flags = 0;
+            }
+            const Store::IngestItem item{id, &b};
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), t + 600'000)).front().status, Status::Stored);
+        }
+        RetentionSettings keep;
+        keep.keepRawMs = 3'600'000;
+        keep.keepMinutesMs = 2 * 3'600'000;
+        STORE_OK(store.retention().setSettings(keep));
+        while (STORE_OK(store.retention().purgeSlice(end, 100000)).more) {
+        }
+
+        CsvExporter::Result result;
+        const QByteArray bytes = exportBytes(store, {}, &result);
+        QVERIFY2(result.ok, qPrintable(result.error));
+        const auto records = parseCsv(bytes);
+        QVERIFY(records);
+        const QStringList header = records->front();
+        const int cSource = int(header.indexOf(QStringLiteral("source")));
+        const int cSamples = int(header.indexOf(QStringLiteral("samples")));
+        const int cTime = int(header.indexOf(QStringLiteral("timestamp")));
+        const int cUser = int(header.indexOf(QStringLiteral("cpu_user")));
+        const int cBusyMax = int(header.indexOf(QStringLiteral("cpu_busy_max")));
+        const int cReason = int(header.indexOf(QStringLiteral("gap_reason")));
+        QHash<QString, int> rows, samples;
+        QStringList order;
+        for (qsizetype i = 1; i < records->size(); ++i) {
+            const QStringList &r = records->at(i);
+            QCOMPARE(r.size(), header.size());
+            rows[r[cSource]] += 1;
+            samples[r[cSource]] += r[cSamples].toInt();
+            if (order.isEmpty() || order.back() != r[cSource])
+                order << r[cSource];
+            if (r[cSource] != u"raw") {
+                QVERIFY(r[cUser].isEmpty()); // no raw values made up
+                QCOMPARE(r[cBusyMax].toDouble(), 12.5 + 0.5 + 4.0 + 0.25 + 0.75 + 0.5); // makeBatch's busy
+            }
+        }
+        QCOMPARE(order, (QStringList{QStringLiteral("hours"), QStringLiteral("minutes"), QStringLiteral("raw")}));
+        QCOMPARE(rows.value(QStringLiteral("hours")), 1);
+        QCOMPARE(rows.value(QStringLiteral("minutes")), 60);
+        QCOMPARE(rows.value(QStringLiteral("raw")), 360);
+        QCOMPARE(samples.value(QStringLiteral("hours")) + samples.value(QStringLiteral("minutes"))
+                         + samples.value(QStringLiteral("raw")),
+                 3 * 360); // every sample ever stored is counted once
+        QCOMPARE(result.rows, 360);
+        QCOMPARE(result.rollupRows, 61);
+        const QStringList &firstRaw = records->at(1 + 61);
+        QCOMPARE(firstRaw[cTime], iso(t0 + 2 * 3'600'000));
+        QVERIFY2(firstRaw[cReason].contains(u"expired"), qPrintable(firstRaw[cReason]));
+        // A range that starts inside the expired part starts with the rollups from there.
+        CsvExporter::Options later;
+        later.fromMs = t0 + 90 * 60'000;
+        const auto part = parseCsv(exportBytes(store, later));
+        QVERIFY(part);
+        QCOMPARE(part->at(1)[cSource], QStringLiteral("minutes"));
+        QCOMPARE(part->at(1)[cTime], iso(t0 + 90 * 60'000));
     }
 
     void streamsMillionRowsInFlatMemory()
