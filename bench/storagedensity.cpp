@@ -34,6 +34,18 @@ qint64 scalar(const QString &connection, const QString &sql)
     return q.value(0).toLongLong();
 }
 
+/** VACUUM (into the WAL, in WAL mode), then a checkpoint that truncates it: the main file is all. */
+void compact(QSqlDatabase &db)
+{
+    for (const char *sql : {"PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"}) {
+        QSqlQuery q(db);
+        if (!q.exec(QString::fromLatin1(sql)))
+            std::fprintf(stderr, "%s failed\n", sql);
+        while (q.next()) {
+        }
+    }
+}
+
 int measure(const QString &source, const QString &workDir)
 {
     const QString copy = QDir(workDir).filePath(QFileInfo(source).fileName());
@@ -53,8 +65,7 @@ int measure(const QString &source, const QString &workDir)
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), c);
         db.setDatabaseName(copy);
         db.open();
-        QSqlQuery(db).exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)"));
-        QSqlQuery(db).exec(QStringLiteral("VACUUM"));
+        compact(db);
         rowsBytes = QFileInfo(copy).size();
         samples = scalar(c, QStringLiteral("SELECT count(*) FROM samples"));
         cores = double(scalar(c, QStringLiteral("SELECT coalesce(sum(length(cores)), 0) FROM samples"))) / 4
@@ -90,8 +101,7 @@ int measure(const QString &source, const QString &workDir)
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), c);
     db.setDatabaseName(copy);
     db.open();
-    QSqlQuery(db).exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)"));
-    QSqlQuery(db).exec(QStringLiteral("VACUUM"));
+    compact(db);
     const qint64 fileBytes = QFileInfo(copy).size();
     const qint64 chunkBytes = scalar(c, QStringLiteral("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'sample_chunks%'"));
     const qint64 headRows = scalar(c, QStringLiteral("SELECT count(*) FROM samples"));
@@ -115,6 +125,8 @@ int measure(const QString &source, const QString &workDir)
                           {"zstd level 9", SampleChunk::Compression::Zstd, 9},
                           {"zstd level 19", SampleChunk::Compression::Zstd, 19}};
     double decodeS = 0;
+    qint64 withoutCores = 0; // the same chunks with no per-core values: what the cores cost
+    qint64 coreValues = 0;
     {
         QSqlQuery q(db);
         q.setForwardOnly(true);
@@ -129,6 +141,12 @@ int measure(const QString &source, const QString &workDir)
                 return 1;
             }
             decodeS += double(t.nsecsElapsed()) / 1e9;
+            ChunkSamples bare = decoded;
+            coreValues += qint64(bare.cores.size());
+            for (Sample &x : bare.samples)
+                x.coreCount = 0;
+            bare.cores.clear();
+            withoutCores += SampleChunk::encode(bare).size();
             for (Variant &v : variants) {
                 t.start();
                 v.bytes += SampleChunk::encode(decoded, v.compression, v.level).size();
@@ -156,6 +174,10 @@ int measure(const QString &source, const QString &workDir)
         std::printf("    %-26s %7.2f  (%.2f)\n", v.name, double(v.bytes) / double(std::max<qint64>(1, chunkSamples)),
                     v.encodeS * 1e6 / double(std::max<qint64>(1, chunkSamples)));
     std::printf("    stored blobs               %7.2f\n", double(blobBytes) / double(std::max<qint64>(1, chunkSamples)));
+    const double perCore = double(blobBytes - withoutCores) / double(std::max<qint64>(1, coreValues));
+    const double base = double(withoutCores) / double(std::max<qint64>(1, chunkSamples));
+    std::printf("  stored blobs: %.2f bytes/sample without per-core values, %.2f bytes per per-core value;"
+                " an 8-core sample like these: %.1f bytes\n", base, perCore, base + 8 * perCore);
     return 0;
 }
 
