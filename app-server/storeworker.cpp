@@ -229,7 +229,9 @@ void StoreWorker::seal(qint64 nowMs)
         return;
     }
     m_purging = false;
-    if (m_sealRun.samples > 0)
+    if (m_sealBacklog >= kSealProgressFrom)
+        qCInfo(lcStore).noquote() << "sealing done:" << m_sealRun.samples << "raw samples in" << m_sealRun.chunks << "chunks";
+    else if (m_sealRun.samples > 0)
         qCDebug(lcStore).noquote() << "sealed" << m_sealRun.samples << "raw samples into" << m_sealRun.chunks << "chunks";
     if (m_purgeAgain) {
         m_purgeAgain = false;
