@@ -163,6 +163,19 @@ void BM_OpenWeekFromDatabase(benchmark::State &state)
         state.SkipWithError("cannot build the database");
         return;
     }
+    // Third argument 1: the week sealed into chunks, as the server keeps history once its
+    // windows closed (0: all of it still rows, as before chunks).
+    if (state.range(2) != 0) {
+        for (;;) {
+            auto sealed = store.sealer().sealSlice(kTo + server::SampleChunk::windowMs + server::ChunkSealer::graceMs, 50000);
+            if (!sealed) {
+                state.SkipWithError(qPrintable(sealed.errorMessage()));
+                return;
+            }
+            if (!sealed->more)
+                break;
+        }
+    }
     Charts charts;
     HistoryRequest request;
     request.clientId = id;
@@ -183,10 +196,12 @@ void BM_OpenWeekFromDatabase(benchmark::State &state)
     state.counters["read_ms"] = double(readMs) / double(state.iterations());
 }
 BENCHMARK(BM_OpenWeekFromDatabase)
-    ->Args({2, 0})
-    ->Args({16, 0})
-    ->Args({2, 1})
-    ->Args({16, 1})
+    ->Args({2, 0, 0})
+    ->Args({16, 0, 0})
+    ->Args({8, 1, 0})
+    ->Args({8, 1, 1})
+    ->Args({16, 1, 0})
+    ->Args({16, 1, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
 
