@@ -1005,7 +1005,7 @@ private slots:
         const MergeResult r = STORE_OK(store.inventory().mergeClients(oldId, newId, kNow + 10));
         QCOMPARE(r.samplesMoved, 40u);
         QCOMPARE(r.duplicateSamples, 20u);
-        QCOMPARE(r.batchesMoved, 2u);
+        QCOMPARE(r.batchesMoved, sealed ? 0u : 2u); // sealed batches are remembered by their chunks
         QCOMPARE(r.alertsMoved, 1u);
         QVERIFY(!r.gapRecorded); // contiguous sequences, no pause
         QCOMPARE(store.inventory().client(oldId).error().kind, StoreError::Kind::NotFound);
@@ -1025,6 +1025,11 @@ private slots:
             QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
             QCOMPARE(raw.scalar(QStringLiteral("SELECT sum(samples) FROM sample_chunks")).toInt(), 100);
             QCOMPARE(STORE_OK(store.history().countSamples({newId}, 0, std::numeric_limits<qint64>::max())), 100);
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM batches")).toInt(), 0);
+            // The old identity's batches, resent to the new one, are found in its chunks.
+            for (quint64 seq = 1; seq <= 5; ++seq)
+                QCOMPARE(ingestOne(store, newId, batchAt(seq, start + qint64(seq - 1) * 20'000)).front().status,
+                         Status::Duplicate);
         }
 
         // Every sample once, in order, and the minute rollups agree with them.
@@ -1241,6 +1246,13 @@ private slots:
         QCOMPARE(sealAll(store, now, 700), 2);
         QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM sample_chunks")).toInt(), 2);
         QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 300); // the open window
+        // Batch rows stay only for the head's batches; sealed ones are found in their chunks.
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM batches")).toInt(), 60);
+        for (const int resend : {0, 99, 239}) {
+            const Store::IngestItem again{id, &sent[resend]};
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&again, 1), now)).front().status, Status::Duplicate);
+        }
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), 1500);
         QVERIFY(raw.scalar(QStringLiteral("SELECT min(ts_ms) FROM samples")).toLongLong() - (t0 + 20 * 60'000) < 9);
 
         // A late batch for the first, sealed window: stored, then merged into that window's chunk.
@@ -1360,6 +1372,7 @@ private slots:
             RawConnection raw(store.path());
             QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
             QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM sample_chunks")).toInt(), 3 * 144);
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM batches")).toInt(), 0);
         }
         // The hour tier: 72 hours, each with the average of its samples.
         QCOMPARE(STORE_OK(store.retention().stats()).tiers[2].rows, 72);
@@ -1389,7 +1402,7 @@ private slots:
         QVERIFY(slices > 10);
         QCOMPARE(all.rawRows, 2 * 8640);
         QCOMPARE(all.minuteRows, 1440);
-        QCOMPARE(all.batchRows, 2 * 144);
+        QCOMPARE(all.batchRows, sealed ? 0 : 2 * 144); // sealing took the sealed batches' rows already
         // What is left: a day of raw samples, two days of minutes, every hour.
         QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), 8640);
         QCOMPARE(STORE_OK(store.inventory().client(id)).sampleCount, 8640);

@@ -75,6 +75,17 @@ StoreResult<SealResult> ChunkSealer::sealSlice(qint64 nowMs, int maxSamples)
                 break;
             oldest = next->toLongLong();
         }
+        // Batch rows whose samples are all in chunks: every sequence below the oldest one still
+        // in the head (a batch is stored whole, so none of its samples is left), and covered by
+        // the chunks. Empty batches keep their rows: no chunk remembers them.
+        auto batches = m_db.exec(QStringLiteral("DELETE FROM batches WHERE client = ? AND sample_count > 0"
+                                                " AND sequence <= (SELECT max(seq_max) FROM sample_chunks WHERE client = ?)"
+                                                " AND sequence < coalesce((SELECT min(sequence) FROM samples WHERE client = ?),"
+                                                " 9223372036854775807)"),
+                                 {num, num, num});
+        if (!batches)
+            return batches.error();
+        result.batchRows += batches->numRowsAffected();
         if (budget <= 0)
             break;
     }

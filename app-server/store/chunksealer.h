@@ -13,6 +13,7 @@ class SampleReader;
 struct SealResult {
     qint64 samples = 0; ///< head rows now in chunks
     qint64 chunks = 0;  ///< chunks written
+    qint64 batchRows = 0; ///< batch rows whose samples are all sealed: their chunks remember them
     bool more = false;  ///< the slice hit its bound: run another
 };
 
@@ -21,7 +22,9 @@ struct SealResult {
  * ten-minute windows, oldest first, a bounded slice per transaction. A window is closed once
  * it ended graceMs ago; a late batch for a sealed window lands in the head table and is merged
  * into that window's chunk by the next slice, so chunks never overlap. Forgotten clients are
- * left as rows (a merge moves them; see Inventory::beginMerge). On a database from before
+ * left as rows (a merge moves them; see Inventory::beginMerge). A batch row goes once all
+ * of its client's older batches are sealed too: from then on the chunk whose sequences cover it
+ * answers "already stored?" (SqliteIngestWriter::batchExists). On a database from before
  * chunks, the first runs after start-up seal all of its history: that is the migration.
  */
 class ChunkSealer

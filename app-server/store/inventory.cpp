@@ -389,7 +389,9 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
 
     // Where the identities meet: the old one's newest sample and sequence (its samples have
     // moved by now; its row and batches still say), the new one's first after them.
-    auto edge = run(QStringLiteral("SELECT last_sample_ms, (SELECT max(sequence) FROM batches WHERE client = ?1)"
+    // (Sealed batches have no rows: their chunks' sequence ranges stand in.)
+    auto edge = run(QStringLiteral("SELECT last_sample_ms, (SELECT max(s) FROM (SELECT max(sequence) AS s FROM batches"
+                                   " WHERE client = ?1 UNION ALL SELECT max(seq_max) FROM sample_chunks WHERE client = ?1))"
                                    " FROM clients WHERE num = ?1"),
                     {oldNum});
     if (!edge)
@@ -457,8 +459,9 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
         return q.error();
 
     if (!oldLastMs.isNull()) {
-        auto next = run(QStringLiteral("SELECT min(ts_ms), (SELECT min(sequence) FROM batches WHERE client = ?1"
-                                       " AND sequence > ?3) FROM samples WHERE client = ?1 AND ts_ms > ?2"),
+        auto next = run(QStringLiteral("SELECT min(ts_ms), (SELECT min(s) FROM (SELECT min(sequence) AS s FROM batches"
+                                       " WHERE client = ?1 AND sequence > ?3 UNION ALL SELECT min(seq_min) FROM sample_chunks"
+                                       " WHERE client = ?1 AND seq_min > ?3)) FROM samples WHERE client = ?1 AND ts_ms > ?2"),
                         {newNum, oldLastMs, oldLastSeq.isNull() ? QVariant(0) : oldLastSeq});
         if (!next)
             return next.error();

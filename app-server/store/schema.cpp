@@ -268,7 +268,7 @@ constexpr const char *kSchemaV9[] = {
 };
 
 // Version 10: raw samples in compact chunks (issue 13, samplechunk.h): one row per client and
-// ten-minute window once it closed. The samples table stays as the head: the open window and late
+// ten-minute window once it closed; sealed batches are remembered by their chunks. The samples table stays as the head: the open window and late
 // batches, sealed by ChunkSealer. Existing history is sealed by the server after start-up, in
 // slices with ingest between them (the log reports progress), not in this transaction.
 constexpr const char *kSchemaV10[] = {
@@ -282,6 +282,9 @@ constexpr const char *kSchemaV10[] = {
          seq_max INTEGER NOT NULL,
          data BLOB NOT NULL))",
     "CREATE INDEX sample_chunks_client_window ON sample_chunks(client, window_ms)",
+    // A resend of a sealed batch is found through the chunk whose sequences cover it (the
+    // batch's own row is deleted once all its samples are sealed).
+    "CREATE INDEX sample_chunks_client_sequence ON sample_chunks(client, seq_max, seq_min)",
 };
 
 StoreResult<int> readVersion(Database &db)

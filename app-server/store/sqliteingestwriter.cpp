@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "sqliteingestwriter.h"
 
+#include "samplechunk.h"
+
 #include <QtEndian>
 
 #include <sqlite3.h>
@@ -50,6 +52,8 @@ StoreResult<void> SqliteIngestWriter::prepare()
          " c.baseline_pending, c.purged_sequence, c.purged_ms"
          " FROM clients c WHERE c.id = ?1"},
         {&m_selBatch, "SELECT 1 FROM batches WHERE client = ?1 AND sequence = ?2"},
+        {&m_selChunkSeq,
+         "SELECT data FROM sample_chunks WHERE client = ?1 AND seq_max >= ?2 AND seq_min <= ?2"},
         {&m_insBatch,
          "INSERT INTO batches(client, sequence, received_ms, sample_count) VALUES (?1,?2,?3,?4)"},
         {&m_insSample,
@@ -122,13 +126,35 @@ StoreResult<bool> SqliteIngestWriter::batchExists(qint64 client, quint64 sequenc
     sqlite3_stmt *s = m_selBatch;
     sqlite3_bind_int64(s, 1, client);
     sqlite3_bind_int64(s, 2, qint64(sequence));
-    const int rc = sqlite3_step(s);
+    int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
         return true;
-    if (rc == SQLITE_DONE)
-        return false;
-    return m_statements.error("looking up a batch");
+    if (rc != SQLITE_DONE)
+        return m_statements.error("looking up a batch");
+    // A sealed batch has no row: the chunks whose sequence range covers it say whether one of
+    // their samples came in it (a range may have holes: gaps, late batches).
+    sqlite3_stmt *c = m_selChunkSeq;
+    sqlite3_bind_int64(c, 1, client);
+    sqlite3_bind_int64(c, 2, qint64(sequence));
+    bool found = false;
+    while (!found && (rc = sqlite3_step(c)) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(c, 0);
+        QString corrupt;
+        if (!SampleChunk::decode(QByteArrayView(static_cast<const char *>(blob), blob ? sqlite3_column_bytes(c, 0) : 0),
+                                 m_decoded, &corrupt)) {
+            sqlite3_reset(c);
+            return storeError(StoreError::Kind::Database,
+                              QStringLiteral("looking up batch %1 of client %2: %3").arg(sequence).arg(client).arg(corrupt));
+        }
+        found = std::find(m_decoded.sequences.begin(), m_decoded.sequences.end(), sequence) != m_decoded.sequences.end();
+    }
+    sqlite3_reset(c);
+    if (found)
+        return true;
+    if (rc != SQLITE_DONE)
+        return m_statements.error("looking up a sealed batch");
+    return false;
 }
 
 StoreResult<void> SqliteIngestWriter::insertGap(qint64 client, const GapDetector::Found &gap,

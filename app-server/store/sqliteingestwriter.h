@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ingestwriter.h"
+#include "samplechunk.h"
 #include "sqlitestatements.h"
 
 #include <cstdint>
@@ -31,6 +32,7 @@ private:
     SqliteStatements m_statements;
     sqlite3_stmt *m_selClient = nullptr;
     sqlite3_stmt *m_selBatch = nullptr;
+    sqlite3_stmt *m_selChunkSeq = nullptr;
     sqlite3_stmt *m_insBatch = nullptr;
     sqlite3_stmt *m_insSample = nullptr;
     sqlite3_stmt *m_insGap = nullptr;
@@ -39,6 +41,7 @@ private:
     sqlite3_stmt *m_upsHour = nullptr;
     /// Reused on big-endian hosts to convert per-core values; empty elsewhere.
     std::vector<std::uint32_t> m_coreScratch;
+    ChunkSamples m_decoded; ///< a sealed chunk looked through for a resent batch
 };
 
 } // namespace autofact::server
