@@ -263,8 +263,10 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
             }
         }
 
+        // Raw rows start at the horizon when rollups stood in before it: a late row older than
+        // it is in those rollups already.
         auto read = m_store.history().forEachSample(
-                {id}, options.fromMs, options.toMs,
+                {id}, rawStart > options.fromMs ? rawStart : options.fromMs, options.toMs,
                 [&](const StoredSample &row) {
                     if (m_cancel && m_cancel->load(std::memory_order_relaxed)) {
                         result.cancelled = true;

@@ -6,6 +6,7 @@
 #include "store/samplechunk.h"
 
 #include <QFile>
+#include <QRegularExpression>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QSqlRecord>
@@ -1346,6 +1347,21 @@ private slots:
         QVERIFY(!read);
         QVERIFY2(read.error().message.contains(u"corrupt sample chunk"), qPrintable(read.error().message));
         QVERIFY(!store.history().countSamples({id}, t0 + 1, t0 + 3000));
+        // A late batch for that window cannot be sealed into it; other clients are sealed all
+        // the same, and the late rows stay readable as head rows once the chunk is gone.
+        SampleBatch late = testdata::makeBatch(2, 5, 2, t0 + 60'000);
+        const Store::IngestItem lateItem{id, &late};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&lateItem, 1), t0)).front().status, Status::Stored);
+        const QString other = enrol(store, QStringLiteral("host-b"));
+        const SampleBatch b2 = testdata::makeBatch(1, 5, 2, t0);
+        const Store::IngestItem otherItem{other, &b2};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&otherItem, 1), t0)).front().status, Status::Stored);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("not sealing client .* does not decode")));
+        QVERIFY(sealAll(store, t0 + SampleChunk::windowMs + ChunkSealer::graceMs) > 0);
+        QCOMPARE(STORE_OK(store.history().countSamples({other}, 0, std::numeric_limits<qint64>::max())), 5);
+        RawConnection raw(store.path());
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 5); // the late batch, as rows
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM sample_chunks")).toInt(), 2);
     }
 
     void retentionPurgesEachTierInSlices_data()

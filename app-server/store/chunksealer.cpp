@@ -3,6 +3,7 @@
 
 #include "database.h"
 #include "samplereader.h"
+#include "storelogging.h"
 #include "transaction.h"
 
 #include <QtEndian>
@@ -33,8 +34,9 @@ void appendStored(ChunkSamples &out, const StoredSample &row)
 
 StoreResult<qint64> ChunkSealer::backlog(qint64 nowMs)
 {
-    auto v = m_db.scalar(QStringLiteral("SELECT count(*) FROM samples s JOIN clients c ON c.num = s.client"
-                                        " WHERE c.forgotten_ms IS NULL AND s.ts_ms < ?"),
+    // A range count per client on its (client, time) key; forgotten clients are never sealed.
+    auto v = m_db.scalar(QStringLiteral("SELECT coalesce(sum((SELECT count(*) FROM samples WHERE client = c.num"
+                                        " AND ts_ms < ?)), 0) FROM clients c WHERE c.forgotten_ms IS NULL"),
                          {SampleChunk::windowOf(nowMs - graceMs)});
     if (!v)
         return v.error();
@@ -64,9 +66,21 @@ StoreResult<SealResult> ChunkSealer::sealSlice(qint64 nowMs, int maxSamples)
     clients->finish();
     for (auto [num, oldest] : std::as_const(todo)) {
         while (budget > 0 && oldest < cutoff) {
-            auto sealed = sealWindow(num, SampleChunk::windowOf(oldest), result);
+            const qint64 window = SampleChunk::windowOf(oldest);
+            auto sealed = sealWindow(num, window, result);
             if (!sealed)
                 return sealed.error();
+            if (*sealed < 0) {
+                // A chunk that does not decode is left as it is (reads report it); this
+                // client's later windows wait, every other client's go on.
+                if (!m_corruptReported.contains({num, window})) {
+                    m_corruptReported.insert({num, window});
+                    qCWarning(lcStore).noquote() << "not sealing client" << num << "from window at" << window
+                                                 << "ms: its chunk there does not decode";
+                }
+                --budget;
+                break;
+            }
             budget -= std::max<qint64>(1, *sealed);
             auto next = m_db.scalar(QStringLiteral("SELECT min(ts_ms) FROM samples WHERE client = ?"), {num});
             if (!next)
@@ -113,10 +127,7 @@ StoreResult<qint64> ChunkSealer::sealWindow(qint64 client, qint64 windowMs, Seal
     if (!chunks)
         return chunks.error();
     if (!corrupt.isEmpty())
-        return databaseError(QStringLiteral("%1 (client %2, window at %3 ms): not sealing over it")
-                                     .arg(corrupt)
-                                     .arg(client)
-                                     .arg(windowMs));
+        return qint64(-1);
     const std::size_t fromChunks = m_window.size();
     auto head = m_reader->headSamples(client, QString(), windowMs, windowMs + SampleChunk::windowMs,
                                       [this](const StoredSample &row) {
@@ -173,7 +184,9 @@ StoreResult<qint64> ChunkSealer::sealWindow(qint64 client, qint64 windowMs, Seal
         !q)
         return q.error();
     result.samples += headRows;
-    return headRows;
+    // The work done: the window's samples re-encoded, not only the new ones (a trickle of late
+    // rows into long windows must not make one slice unbounded).
+    return headRows + qint64(fromChunks);
 }
 
 StoreResult<qint64> ChunkSealer::unseal(qint64 client, qint64 fromMs, qint64 toMs)

@@ -4,6 +4,8 @@
 #include "samplechunk.h"
 #include "storeresult.h"
 
+#include <QSet>
+
 namespace autofact::server {
 
 class Database;
@@ -46,7 +48,10 @@ public:
     StoreResult<qint64> unseal(qint64 client, qint64 fromMs, qint64 toMs);
 
 private:
-    /** Seals client @p client's window at @p windowMs (its chunk, if any, and its head rows). */
+    /**
+     * Seals client @p client's window at @p windowMs (its chunk, if any, and its head rows);
+     * returns the samples encoded, or -1 when the window's chunk does not decode.
+     */
     StoreResult<qint64> sealWindow(qint64 client, qint64 windowMs, SealResult &result);
     StoreResult<void> insertHeadRows(qint64 client, const ChunkSamples &samples);
 
@@ -54,6 +59,7 @@ private:
     SampleReader *m_reader = nullptr;
     ChunkSamples m_window;
     ChunkSamples m_decoded;
+    QSet<std::pair<qint64, qint64>> m_corruptReported; ///< (client, window) warned about once
 };
 
 } // namespace autofact::server

@@ -2,6 +2,7 @@
 #include "inventory.h"
 
 #include "chunksealer.h"
+#include "samplereader.h"
 
 #include "configstore.h"
 #include "database.h"
@@ -388,12 +389,8 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
     auto run = [this](const QString &sql, const QVariantList &binds) { return runNumbered(m_db, sql, binds); };
 
     // Where the identities meet: the old one's newest sample and sequence (its samples have
-    // moved by now; its row and batches still say), the new one's first after them.
-    // (Sealed batches have no rows: their chunks' sequence ranges stand in.)
-    auto edge = run(QStringLiteral("SELECT last_sample_ms, (SELECT max(s) FROM (SELECT max(sequence) AS s FROM batches"
-                                   " WHERE client = ?1 UNION ALL SELECT max(seq_max) FROM sample_chunks WHERE client = ?1))"
-                                   " FROM clients WHERE num = ?1"),
-                    {oldNum});
+    // moved by now; its row still says), the new one's first after them.
+    auto edge = run(QStringLiteral("SELECT last_sample_ms, nullif(last_sequence, 0) FROM clients WHERE num = ?1"), {oldNum});
     if (!edge)
         return edge.error();
     if (!edge->next())
@@ -459,28 +456,25 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
         return q.error();
 
     if (!oldLastMs.isNull()) {
-        auto next = run(QStringLiteral("SELECT min(ts_ms), (SELECT min(s) FROM (SELECT min(sequence) AS s FROM batches"
-                                       " WHERE client = ?1 AND sequence > ?3 UNION ALL SELECT min(seq_min) FROM sample_chunks"
-                                       " WHERE client = ?1 AND seq_min > ?3)) FROM samples WHERE client = ?1 AND ts_ms > ?2"),
-                        {newNum, oldLastMs, oldLastSeq.isNull() ? QVariant(0) : oldLastSeq});
-        if (!next)
-            return next.error();
-        next->next();
-        QVariant firstAfter = next->value(0);
-        // The new identity's history after the old one's may be sealed already.
-        auto sealed = m_db.scalar(QStringLiteral("SELECT min(first_ms) FROM sample_chunks WHERE client = ? AND first_ms > ?"),
-                                  {newNum, oldLastMs});
-        if (!sealed)
-            return sealed.error();
-        if (!sealed->isNull() && (firstAfter.isNull() || sealed->toLongLong() < firstAfter.toLongLong()))
-            firstAfter = *sealed;
+        // The new identity's first sample after the old one's last, head or sealed alike.
+        QVariant firstAfter;
+        QVariant firstSeq;
+        if (m_reader) {
+            auto first = m_reader->samples(newNum, QString(), oldLastMs.toLongLong() + 1, std::numeric_limits<qint64>::max(),
+                                           [&](const StoredSample &x) {
+                                               firstAfter = qint64(x.sample.timestampMs);
+                                               firstSeq = qint64(x.sequence);
+                                               return false;
+                                           });
+            if (!first)
+                return first.error();
+        }
         if (!firstAfter.isNull()) {
             const qint64 fromMs = oldLastMs.toLongLong();
             const qint64 toMs = firstAfter.toLongLong();
             const quint64 lastSeq = oldLastSeq.toULongLong();
-            const quint64 nextSeq = next->value(1).isNull() ? 0 : next->value(1).toULongLong();
+            const quint64 nextSeq = firstSeq.isNull() ? 0 : firstSeq.toULongLong();
             const bool missing = !oldLastSeq.isNull() && nextSeq > lastSeq + 1;
-            next->finish();
             if (missing || toMs - fromMs > 30000) {
                 auto g = run(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first,"
                                             " seq_last, samples_lost, recorded_ms) VALUES (?,?,?,?,?,?,0,?)"),

@@ -15,6 +15,7 @@ class Database;
 
 /** The clients the server knows: listing, lookup by ID or hostname, forgetting. */
 class ChunkSealer;
+class SampleReader;
 
 class Inventory
 {
@@ -22,6 +23,8 @@ public:
     Inventory(Database &db, ConfigStore &configs) : m_db(db), m_configs(configs) {}
     /** The chunk sealer, set once the database is open: merges turn chunks back into rows. */
     void setSealer(ChunkSealer *sealer) { m_sealer = sealer; }
+    /** The backend's sample reader, set once the database is open (merges find where identities meet). */
+    void setReader(SampleReader *reader) { m_reader = reader; }
 
     /** Every client, ordered by ID. */
     StoreResult<QList<ClientInfo>> clients();
@@ -69,6 +72,7 @@ private:
 
     Database &m_db;
     ChunkSealer *m_sealer = nullptr;
+    SampleReader *m_reader = nullptr;
     ConfigStore &m_configs;
 };
 

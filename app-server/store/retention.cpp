@@ -156,7 +156,8 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         return {};
     // Chunks first: whole ten-minute windows that ended before the horizon, a few rows each.
     // A window the horizon cuts stays until it has passed entirely.
-    const qint64 lastWindow = horizonMs - SampleChunk::windowMs; // windows starting before it end before the horizon
+    // Windows starting at or before lastWindow end before the horizon (none when kept forever).
+    const qint64 lastWindow = horizonMs == kNever ? kNever : horizonMs - SampleChunk::windowMs;
     auto chunkClients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(window_ms) FROM sample_chunks"
                                                  " WHERE client = c.num) AS m FROM clients c) WHERE m <= ?"),
                                   {lastWindow});
@@ -198,13 +199,16 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         if (auto r = markExpired(num, samples, maxSequence, firstMs, lastMs); !r)
             return r;
     }
-    auto nums = clientsOlderThan("samples", "ts_ms", horizonMs);
+    // Head rows by whole windows too: a window the horizon cuts keeps its head rows with its
+    // chunk, so the raw horizon (purged_ms) never passes a sample that is still stored.
+    const qint64 headHorizon = horizonMs == kNever ? kNever : SampleChunk::windowOf(horizonMs);
+    auto nums = clientsOlderThan("samples", "ts_ms", headHorizon);
     if (!nums)
         return nums.error();
     for (const qint64 num : std::as_const(*nums)) {
         if (budget <= 0)
             break;
-        const QVariantList slice{num, horizonMs, budget};
+        const QVariantList slice{num, headHorizon, budget};
         auto span = m_db.exec(QStringLiteral("SELECT max(sequence), min(ts_ms), max(ts_ms) FROM (SELECT sequence, ts_ms"
                                              " FROM samples WHERE client = ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?)"),
                               slice);

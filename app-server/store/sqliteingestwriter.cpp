@@ -52,6 +52,7 @@ StoreResult<void> SqliteIngestWriter::prepare()
          " c.baseline_pending, c.purged_sequence, c.purged_ms"
          " FROM clients c WHERE c.id = ?1"},
         {&m_selBatch, "SELECT 1 FROM batches WHERE client = ?1 AND sequence = ?2"},
+        {&m_selHeadSeq, "SELECT 1 FROM samples WHERE client = ?1 AND sequence = ?2 LIMIT 1"},
         {&m_selChunkSeq,
          "SELECT data FROM sample_chunks WHERE client = ?1 AND seq_max >= ?2 AND seq_min <= ?2"},
         {&m_insBatch,
@@ -132,8 +133,18 @@ StoreResult<bool> SqliteIngestWriter::batchExists(qint64 client, quint64 sequenc
         return true;
     if (rc != SQLITE_DONE)
         return m_statements.error("looking up a batch");
-    // A sealed batch has no row: the chunks whose sequence range covers it say whether one of
-    // their samples came in it (a range may have holes: gaps, late batches).
+    // A batch without a row may still be stored: as head rows whose batch row went with an
+    // expired part of it, or moved by a merge; or sealed, when the chunks whose sequence range
+    // covers it hold one of its samples (a range may have holes: gaps, late batches).
+    sqlite3_stmt *h = m_selHeadSeq;
+    sqlite3_bind_int64(h, 1, client);
+    sqlite3_bind_int64(h, 2, qint64(sequence));
+    rc = sqlite3_step(h);
+    sqlite3_reset(h);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc != SQLITE_DONE)
+        return m_statements.error("looking up a batch's samples");
     sqlite3_stmt *c = m_selChunkSeq;
     sqlite3_bind_int64(c, 1, client);
     sqlite3_bind_int64(c, 2, qint64(sequence));

@@ -32,6 +32,7 @@ private:
     SqliteStatements m_statements;
     sqlite3_stmt *m_selClient = nullptr;
     sqlite3_stmt *m_selBatch = nullptr;
+    sqlite3_stmt *m_selHeadSeq = nullptr;
     sqlite3_stmt *m_selChunkSeq = nullptr;
     sqlite3_stmt *m_insBatch = nullptr;
     sqlite3_stmt *m_insSample = nullptr;

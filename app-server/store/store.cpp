@@ -105,6 +105,7 @@ StoreResult<void> Store::open()
     m_parts->history.setReader(m_parts->reader.get());
     m_parts->sealer.setReader(m_parts->reader.get());
     m_parts->inventory.setSealer(&m_parts->sealer);
+    m_parts->inventory.setReader(m_parts->reader.get());
     qCDebug(lcStore) << "opened" << m_path << "schema" << m_schemaVersion
                      << (db.readOnly() ? "read-only" : "read-write");
     return {};
