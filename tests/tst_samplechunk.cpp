@@ -4,6 +4,8 @@
 // clocks, counter resets, edge values, 1 and 4,096 cores; corrupt chunks are errors.
 #include "store/samplechunk.h"
 
+#include <QDir>
+#include <QFile>
 #include <QTest>
 
 #include <cmath>
@@ -101,6 +103,7 @@ private slots:
     void loadAveragesWithTwoDecimalsAreExact();
     void zstdAndColumnCodecsShrinkRandomData();
     void corruptChunksAreErrors();
+    void fuzzSeedsDecode();
 };
 
 void TestSampleChunk::roundTrip_data()
@@ -237,6 +240,33 @@ void TestSampleChunk::corruptChunksAreErrors()
     bomb.append("\xff\xff\xff\xff\x7f", 5);
     QVERIFY(!SampleChunk::decode(bomb, got, &error));
     QVERIFY(error.contains(u"size"));
+}
+
+void TestSampleChunk::fuzzSeedsDecode()
+{
+    // The fuzzer's seeds (hand-built, docs/STORAGE.md's table) are valid chunks: if the format
+    // changed under them, they would only exercise the error paths.
+    const QDir seeds(QStringLiteral(AUTOFACT_FIXTURES "/../fuzz/corpus/fuzz_samplechunk"));
+    const QStringList files = seeds.entryList(QDir::Files);
+    QVERIFY(files.size() >= 3);
+    for (const QString &name : files) {
+        QFile f(seeds.filePath(name));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        ChunkSamples got;
+        QString error;
+        QVERIFY2(SampleChunk::decode(f.readAll(), got, &error), qPrintable(name + u": " + error));
+        QCOMPARE(got.size(), 3u);
+        QCOMPARE(got.samples[0].timestampMs, 1'700'000'000'000);
+        QCOMPARE(got.samples[2].timestampMs, 1'700'000'002'002);
+        QCOMPARE(got.samples[0].cpu.user, 12.5f);
+        QCOMPARE(got.samples[1].cpu.idle, 80.51f); // 100 - the rest (80.50), residual +1 hundredth
+        QCOMPARE(got.samples[2].memory.used, got.samples[2].memory.total - got.samples[2].memory.available);
+        QCOMPARE(got.cores.size(), 5u);
+        QCOMPARE(got.cores[1], 50.0f); // core 1 of sample 0
+        QCOMPARE(got.cores[2], 90.0f); // core 0 of sample 1
+        QCOMPARE(got.cores[3], 49.0f); // core 1 of sample 1 (delta -1)
+        QCOMPARE(got.samples[2].coreCount, 1);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestSampleChunk)

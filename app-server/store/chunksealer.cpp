@@ -116,7 +116,7 @@ StoreResult<qint64> ChunkSealer::sealWindow(qint64 client, qint64 windowMs, Seal
     QList<qint64> oldChunks;
     QString corrupt;
     auto chunks = m_reader->chunks(client, windowMs, windowMs + 1, [&](const SampleReader::Chunk &c) {
-        if (!SampleChunk::decode(c.data, m_decoded, &corrupt))
+        if (!SampleChunk::decode(c.data(), m_decoded, &corrupt))
             return false;
         oldChunks.append(c.rowId);
         m_window.samples.insert(m_window.samples.end(), m_decoded.samples.begin(), m_decoded.samples.end());
@@ -204,7 +204,7 @@ StoreResult<qint64> ChunkSealer::unseal(qint64 client, qint64 fromMs, qint64 toM
     auto chunks = m_reader->chunks(client, fromWindow, toWindow, [&](const SampleReader::Chunk &c) {
         if (c.lastMs < fromMs || c.firstMs > toMs)
             return true;
-        if (!SampleChunk::decode(c.data, m_decoded, &corrupt))
+        if (!SampleChunk::decode(c.data(), m_decoded, &corrupt))
             return false;
         inserted = insertHeadRows(client, m_decoded);
         if (!inserted)

@@ -171,7 +171,7 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         if (budget <= 0)
             break;
         auto span = m_db.exec(QStringLiteral("SELECT rowid, samples, seq_max, first_ms, last_ms FROM sample_chunks"
-                                             " WHERE client = ? AND window_ms <= ? ORDER BY window_ms"),
+                                             " WHERE client = ? AND window_ms <= ? ORDER BY window_ms, first_ms"),
                               {num, lastWindow});
         if (!span)
             return span.error();
@@ -395,7 +395,7 @@ StoreResult<StorageStats> Retention::stats()
         if (raw) {
             // The exact first sample: the oldest chunk's, when it is older than the head's.
             auto chunkFirst = m_db.scalar(QStringLiteral("SELECT coalesce(min(m), 0) FROM (SELECT (SELECT first_ms FROM sample_chunks"
-                                                         " WHERE client = c.num ORDER BY window_ms LIMIT 1) AS m FROM clients c)"));
+                                                         " WHERE client = c.num ORDER BY window_ms, first_ms LIMIT 1) AS m FROM clients c)"));
             if (!chunkFirst)
                 return chunkFirst.error();
             if (const qint64 c = chunkFirst->toLongLong(); c != 0 && (s.oldestMs == 0 || c < s.oldestMs))
@@ -403,7 +403,7 @@ StoreResult<StorageStats> Retention::stats()
         }
         auto last = m_db.scalar(raw ? QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT max(coalesce((SELECT max(ts_ms) FROM samples"
                                                      " WHERE client = c.num), 0), coalesce((SELECT last_ms FROM sample_chunks"
-                                                     " WHERE client = c.num ORDER BY window_ms DESC LIMIT 1), 0)) AS m FROM clients c)")
+                                                     " WHERE client = c.num ORDER BY window_ms DESC, first_ms DESC LIMIT 1), 0)) AS m FROM clients c)")
                                     : QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(%2) FROM %1"
                                                      " WHERE client = c.num) AS m FROM clients c)")
                                               .arg(QLatin1StringView(t.table), QLatin1StringView(t.column)));

@@ -177,6 +177,7 @@ public:
     Reader(const char *data, std::size_t size) : m_p(data), m_end(data + size) {}
     bool ok() const { return !m_bad; }
     bool atEnd() const { return m_p == m_end; }
+    const char *position() const { return m_p; }
     std::uint8_t byte()
     {
         if (m_p >= m_end)
@@ -209,13 +210,14 @@ public:
     }
 
     /** An integer column of @p n values (@p predicted: the residual mode's base). */
-    bool column(std::size_t n, std::vector<std::int64_t> &out, const std::vector<std::int64_t> *predicted = nullptr)
+    bool column(std::size_t n, std::vector<std::int64_t> &out, const std::vector<std::int64_t> *predicted = nullptr,
+                bool allowKiB = true)
     {
         out.resize(n);
         const std::uint8_t head = byte();
         const std::uint8_t mode = head & 0x0f;
         const bool kib = head & kKiB;
-        if (!ok() || (head & ~(kKiB | 0x0f)) || mode == Float32 || mode > DeltaDelta
+        if (!ok() || (head & ~(kKiB | 0x0f)) || (kib && !allowKiB) || mode == Float32 || mode > DeltaDelta
             || (mode == Residual && (!predicted || predicted->size() != n)))
             return fail();
         if (mode == Constant) {
@@ -257,7 +259,7 @@ public:
         }
         std::vector<std::int64_t> local;
         std::vector<std::int64_t> &q = scaled ? *scaled : local;
-        if (!column(n, q, predicted && predicted->size() == n ? predicted : nullptr))
+        if (!column(n, q, predicted && predicted->size() == n ? predicted : nullptr, false))
             return false;
         for (std::size_t i = 0; i < n; ++i)
             out[i] = float(double(q[i]) / kScale);
@@ -424,11 +426,15 @@ bool SampleChunk::decode(QByteArrayView blob, ChunkSamples &out, QString *error)
         const std::uint64_t rawSize = head.varint();
         if (!head.ok() || rawSize > maxRawBytes)
             return failed("bad uncompressed size");
-        const std::size_t headBytes = std::size_t(varintBytes(rawSize));
+        const char *frame = head.position();
+        const std::size_t frameSize = payloadSize - std::size_t(frame - payload);
+        // The frame states its size too (the encoder always writes it): both must agree before
+        // anything is allocated, so a few corrupt bytes cannot ask for 64 MiB.
+        if (ZSTD_getFrameContentSize(frame, frameSize) != rawSize)
+            return failed("zstd frame does not state the uncompressed size");
         thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
         inflated.resize(rawSize);
-        const std::size_t got = ZSTD_decompressDCtx(ctx.get(), inflated.data(), inflated.size(), payload + headBytes,
-                                                    payloadSize - headBytes);
+        const std::size_t got = ZSTD_decompressDCtx(ctx.get(), inflated.data(), inflated.size(), frame, frameSize);
         if (ZSTD_isError(got) || got != rawSize)
             return failed("zstd frame does not decompress to its stated size");
         payload = inflated.data();
@@ -519,17 +525,22 @@ bool SampleChunk::decode(QByteArrayView blob, ChunkSamples &out, QString *error)
         offset[i] = at;
         at += out.samples[i].coreCount;
     }
-    out.cores.assign(coreValues, 0.0f);
-    for (std::size_t c = 0; c < coreColumns; ++c) {
-        std::size_t count = 0;
-        for (std::size_t i = 0; i < n; ++i)
-            count += out.samples[i].coreCount > c;
-        if (!r.floats(count, fl))
+    // How many samples have core k: a histogram of core counts, summed from the top (O(n + C),
+    // not O(n * C): a corrupt chunk must not cost billions of steps).
+    std::vector<std::size_t> withCore(coreColumns + 1, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        ++withCore[out.samples[i].coreCount];
+    for (std::size_t k = coreColumns; k-- > 0;)
+        withCore[k] += withCore[k + 1];
+    std::vector<std::vector<float>> columns(coreColumns);
+    for (std::size_t c = 0; c < coreColumns; ++c)
+        if (!r.floats(withCore[c + 1], columns[c]))
             return failed("per-core values");
-        for (std::size_t i = 0, k = 0; i < n; ++i)
-            if (out.samples[i].coreCount > c)
-                out.cores[offset[i] + c] = fl[k++];
-    }
+    out.cores.assign(coreValues, 0.0f);
+    std::vector<std::size_t> next(coreColumns, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t c = 0; c < out.samples[i].coreCount; ++c)
+            out.cores[offset[i] + c] = columns[c][next[c]++];
     if (!r.atEnd())
         return failed("bytes after the last column");
     return true;

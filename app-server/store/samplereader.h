@@ -31,7 +31,8 @@ public:
         qint64 lastMs = 0;
         qint64 samples = 0;
         quint64 sequenceMax = 0;
-        QByteArrayView data;
+        /** The chunk's bytes, read only when asked (a skipped chunk's pages are never read). */
+        std::function<QByteArrayView()> data;
     };
     using ChunkVisitor = std::function<bool(const Chunk &)>;
 

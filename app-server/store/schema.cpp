@@ -281,7 +281,7 @@ constexpr const char *kSchemaV10[] = {
          seq_min INTEGER NOT NULL,
          seq_max INTEGER NOT NULL,
          data BLOB NOT NULL))",
-    "CREATE INDEX sample_chunks_client_window ON sample_chunks(client, window_ms)",
+    "CREATE INDEX sample_chunks_client_window ON sample_chunks(client, window_ms, first_ms)",
     // A resend of a sealed batch is found through the chunk whose sequences cover it (the
     // batch's own row is deleted once all its samples are sealed).
     "CREATE INDEX sample_chunks_client_sequence ON sample_chunks(client, seq_max, seq_min)",

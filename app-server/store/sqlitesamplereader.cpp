@@ -130,8 +130,10 @@ StoreResult<SampleReader::End> SqliteSampleReader::chunks(qint64 client, qint64 
         c.lastMs = sqlite3_column_int64(st, 3);
         c.samples = sqlite3_column_int64(st, 4);
         c.sequenceMax = quint64(sqlite3_column_int64(st, 5));
-        const void *blob = sqlite3_column_blob(st, 6);
-        c.data = QByteArrayView(static_cast<const char *>(blob), blob ? sqlite3_column_bytes(st, 6) : 0);
+        c.data = [st] {
+            const void *blob = sqlite3_column_blob(st, 6);
+            return QByteArrayView(static_cast<const char *>(blob), blob ? sqlite3_column_bytes(st, 6) : 0);
+        };
         return c;
     };
     return stepRows(s, m_statements, "reading sample chunks", read, visit);
@@ -161,9 +163,9 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
     row.clientId = clientId;
     QString corrupt;
     auto end = chunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
-        if (c.lastMs < fromMs)
+        if (c.lastMs < fromMs || c.firstMs >= toMs)
             return true;
-        if (!SampleChunk::decode(c.data, m_decoded, &corrupt)) {
+        if (!SampleChunk::decode(c.data(), m_decoded, &corrupt)) {
             corrupt = QStringLiteral("%1 (client %2, window at %3 ms)").arg(corrupt).arg(client).arg(c.windowMs);
             return false;
         }
@@ -225,8 +227,10 @@ StoreResult<qint64> SqliteSampleReader::count(qint64 client, qint64 fromMs, qint
         if (c.lastMs < fromMs || c.firstMs >= toMs)
             return true;
         // Only a chunk the range cuts is decoded.
-        if (!SampleChunk::decode(c.data, m_decoded, &corrupt))
+        if (!SampleChunk::decode(c.data(), m_decoded, &corrupt)) {
+            corrupt = QStringLiteral("%1 (client %2, window at %3 ms)").arg(corrupt).arg(client).arg(c.windowMs);
             return false;
+        }
         for (const Sample &x : m_decoded.samples)
             total += x.timestampMs >= fromMs && x.timestampMs < toMs;
         return true;
