@@ -1084,14 +1084,24 @@ private slots:
         QVERIFY(ruleMoved);
     }
 
+    void mergeRecordsTheTimeBetween_data()
+    {
+        QTest::addColumn<bool>("sealed");
+        QTest::newRow("head rows") << false;
+        QTest::newRow("sealed chunks, moved whole") << true;
+    }
+
     void mergeRecordsTheTimeBetween()
     {
+        QFETCH(bool, sealed);
         Store store(newPath());
         QVERIFY_STORE(store.open());
         const AuthResult first = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(
                 makeHello(QStringLiteral("box")), QStringLiteral("127.0.0.1:1"), kNow));
         QCOMPARE(ingestOne(store, first.clientId, testdata::makeBatch(1, 10, 0, kNow)).front().status, Status::Stored);
         QCOMPARE(ingestOne(store, first.clientId, testdata::makeBatch(2, 10, 0, kNow + 10'000)).front().status, Status::Stored);
+        if (sealed)
+            QCOMPARE(sealAll(store, kNow + RetentionSettings::day), 1);
         // Blocked first: a blocked identity is not merged until it is forgotten (merging would
         // otherwise lift its block: its agent could enrol again under the same ID).
         STORE_OK(store.enrolment().revoke(first.clientId, kNow + 30'000));
@@ -1106,7 +1116,18 @@ private slots:
                 makeHello(QStringLiteral("box"), QStringLiteral("0123456789ab"), QStringLiteral("lost")),
                 QStringLiteral("127.0.0.1:3"), kNow + 600'000)).clientId;
         QCOMPARE(ingestOne(store, next, testdata::makeBatch(6, 10, 0, kNow + 600'000)).front().status, Status::Stored);
+        if (sealed)
+            QCOMPARE(sealAll(store, kNow + RetentionSettings::day), 1);
         const MergeResult r = STORE_OK(store.inventory().mergeClients(first.clientId, next, kNow + 700'000));
+        if (sealed) {
+            // Different windows: the old chunk changed hands without being unsealed, and still
+            // answers for its batches.
+            RawConnection raw(store.path());
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM samples")).toInt(), 0);
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(DISTINCT client) FROM sample_chunks")).toInt(), 1);
+            QCOMPARE(ingestOne(store, next, testdata::makeBatch(1, 10, 0, kNow)).front().status, Status::Duplicate);
+            QCOMPARE(STORE_OK(store.history().countSamples({next}, 0, std::numeric_limits<qint64>::max())), 30);
+        }
         QVERIFY(r.gapRecorded);
         QCOMPARE(r.samplesMoved, 20u);
         QCOMPARE(r.gapsMoved, 1u); // the old identity's own (its agent's first drop count)

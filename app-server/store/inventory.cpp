@@ -2,6 +2,7 @@
 #include "inventory.h"
 
 #include "chunksealer.h"
+#include "samplechunk.h"
 #include "samplereader.h"
 
 #include "configstore.h"
@@ -262,25 +263,40 @@ StoreResult<MergeJob> Inventory::beginMerge(const QString &oldId, const QString 
     if (!newNumber)
         return newNumber.error();
     job.newNum = *newNumber;
-    // Samples are compared and moved as rows: the old identity's chunks, and the new one's
-    // where the two overlap in time, become head rows again; the sealer seals them afresh
-    // under the new identity, merged with its windows.
+    // Samples are compared as rows where both identities have samples in the same ten-minute
+    // windows: those windows' chunks of either become head rows again (the sealer seals them
+    // afresh under the new identity). Every other chunk of the old identity moves whole.
     if (m_sealer) {
-        auto unsealed = m_sealer->unseal(job.oldNum, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max());
-        if (!unsealed)
-            return unsealed.error();
-        auto span = m_db.exec(QStringLiteral("SELECT min(ts_ms), max(ts_ms) FROM samples WHERE client = ?"), {job.oldNum});
-        if (!span)
-            return span.error();
-        if (span->next() && !span->value(0).isNull()) {
-            const qint64 from = span->value(0).toLongLong();
-            const qint64 to = span->value(1).toLongLong();
-            span->finish();
-            if (auto again = m_sealer->unseal(job.newNum, from, to); !again)
-                return again.error();
+        const auto span = [this](qint64 num) -> StoreResult<std::pair<QVariant, QVariant>> {
+            auto q = m_db.exec(QStringLiteral("SELECT min(m), max(x) FROM (SELECT min(ts_ms) AS m, max(ts_ms) AS x FROM samples"
+                                              " WHERE client = ? UNION ALL SELECT min(first_ms), max(last_ms) FROM sample_chunks"
+                                              " WHERE client = ?)"),
+                               {num, num});
+            if (!q)
+                return q.error();
+            if (!q->next())
+                return std::pair<QVariant, QVariant>();
+            return std::pair{q->value(0), q->value(1)};
+        };
+        auto oldSpan = span(job.oldNum);
+        if (!oldSpan)
+            return oldSpan.error();
+        auto newSpan = span(job.newNum);
+        if (!newSpan)
+            return newSpan.error();
+        const auto windowsOf = [](const std::pair<QVariant, QVariant> &r) {
+            return std::pair{SampleChunk::windowOf(r.first.toLongLong()),
+                             SampleChunk::windowOf(r.second.toLongLong()) + SampleChunk::windowMs - 1};
+        };
+        if (!oldSpan->first.isNull() && !newSpan->first.isNull()) {
+            const auto [newFrom, newTo] = windowsOf(*newSpan);
+            const auto [oldFrom, oldTo] = windowsOf(*oldSpan);
+            if (auto u = m_sealer->unseal(job.oldNum, newFrom, newTo); !u)
+                return u.error();
+            if (auto u = m_sealer->unseal(job.newNum, oldFrom, oldTo); !u)
+                return u.error();
         }
     }
-
     // Samples both identities stored (an unacknowledged batch resent after the forget) leave
     // the old identity, with its counts and minute counts, so nothing is counted twice.
     auto dups = runNumbered(m_db,
@@ -353,7 +369,25 @@ StoreResult<quint64> Inventory::moveMergeSlice(MergeJob &job, int rows)
                            {job.newNum, job.oldNum, rows});
     if (!moved)
         return moved.error();
-    const qint64 k = moved->numRowsAffected();
+    qint64 k = moved->numRowsAffected();
+    // Then whole chunks (none shares a window with the new identity's samples: see beginMerge).
+    if (k < rows) {
+        auto chunks = m_db.exec(QStringLiteral("SELECT rowid, samples FROM sample_chunks WHERE client = ?"
+                                               " ORDER BY window_ms LIMIT ?"),
+                                {job.oldNum, std::max(1, int((rows - k) / 600))});
+        if (!chunks)
+            return chunks.error();
+        QList<qint64> rowIds;
+        while (chunks->next()) {
+            rowIds.append(chunks->value(0).toLongLong());
+            k += chunks->value(1).toLongLong();
+        }
+        chunks->finish();
+        for (const qint64 rowId : std::as_const(rowIds))
+            if (auto q = m_db.exec(QStringLiteral("UPDATE sample_chunks SET client = ? WHERE rowid = ?"), {job.newNum, rowId});
+                !q)
+                return q.error();
+    }
     if (k > 0) {
         for (const auto &[num, delta] : {std::pair{job.oldNum, -k}, std::pair{job.newNum, k}})
             if (auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = max(0, sample_count + ?) WHERE num = ?"),
