@@ -1349,6 +1349,29 @@ private slots:
         QCOMPARE(stats.tiers[0].newestMs, expected.back().ts);
     }
 
+    void nestedReadIsRefused()
+    {
+        // One statement per query, stepped by one read at a time: a visitor that reads again
+        // through the same store gets an error, not a reset statement under the outer read.
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString id = enrol(store);
+        const SampleBatch b = testdata::makeBatch(1, 5, 2, kNow);
+        QCOMPARE(ingestOne(store, id, b).front().status, Status::Stored);
+        int visited = 0;
+        QString inner;
+        QVERIFY(store.history().forEachSample({id}, 0, std::numeric_limits<qint64>::max(), [&](const StoredSample &) {
+            ++visited;
+            auto n = store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max());
+            if (!n)
+                inner = n.error().message;
+            return true;
+        }));
+        QCOMPARE(visited, 5);
+        QVERIFY2(inner.contains(u"inside another"), qPrintable(inner));
+        QCOMPARE(STORE_OK(store.history().countSamples({id}, 0, std::numeric_limits<qint64>::max())), 5); // free again
+    }
+
     void corruptChunkIsAnErrorNotAnEmptyAnswer()
     {
         Store store(newPath());

@@ -99,6 +99,13 @@ const StoredSample &readHeadRow(sqlite3_stmt *st, StoredSample &row)
         return row;
 }
 
+StoreError reentered()
+{
+    // Each statement is stepped by one read at a time: a visitor that read again through the
+    // same reader would reset it mid-step (and reuse the decoded chunk under the outer read).
+    return storeError(StoreError::Kind::Invalid, QStringLiteral("a sample read was started inside another one"));
+}
+
 qint64 saturatedSub(qint64 a, qint64 b)
 {
     return a < std::numeric_limits<qint64>::min() + b ? std::numeric_limits<qint64>::min() : a - b;
@@ -110,6 +117,9 @@ StoreResult<SampleReader::End> SqliteSampleReader::headSamples(qint64 client, co
                                                                qint64 fromMs, qint64 toMs,
                                                                const SampleVisitor &visit)
 {
+    const Entry entry(*this);
+    if (!entry)
+        return reentered();
     sqlite3_stmt *s = bindRange(m_selSamples, client, fromMs, toMs);
     StoredSample row;
     row.clientId = clientId;
@@ -120,6 +130,15 @@ StoreResult<SampleReader::End> SqliteSampleReader::headSamples(qint64 client, co
 
 StoreResult<SampleReader::End> SqliteSampleReader::chunks(qint64 client, qint64 fromWindowMs, qint64 toWindowMs,
                                                           const ChunkVisitor &visit)
+{
+    const Entry entry(*this);
+    if (!entry)
+        return reentered();
+    return readChunks(client, fromWindowMs, toWindowMs, visit);
+}
+
+StoreResult<SampleReader::End> SqliteSampleReader::readChunks(qint64 client, qint64 fromWindowMs, qint64 toWindowMs,
+                                                              const ChunkVisitor &visit)
 {
     sqlite3_stmt *s = bindRange(m_selChunks, client, fromWindowMs, toWindowMs);
     Chunk c;
@@ -143,6 +162,9 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
                                                            qint64 fromMs, qint64 toMs,
                                                            const SampleVisitor &visit)
 {
+    const Entry entry(*this);
+    if (!entry)
+        return reentered();
     // Two sorted streams merged: the sealed chunks (their windows never overlap) and the head
     // table, which holds the open window and any late batch not sealed yet.
     sqlite3_stmt *head = bindRange(m_selSamples, client, fromMs, toMs);
@@ -162,7 +184,7 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
     StoredSample row;
     row.clientId = clientId;
     QString corrupt;
-    auto end = chunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
+    auto end = readChunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
         if (c.lastMs < fromMs || c.firstMs >= toMs)
             return true;
         if (!SampleChunk::decode(c.data(), m_decoded, &corrupt)) {
@@ -212,6 +234,9 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
 
 StoreResult<qint64> SqliteSampleReader::count(qint64 client, qint64 fromMs, qint64 toMs)
 {
+    const Entry entry(*this);
+    if (!entry)
+        return reentered();
     sqlite3_stmt *s = bindRange(m_countHead, client, fromMs, toMs);
     const int rc = sqlite3_step(s);
     qint64 total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
@@ -219,7 +244,7 @@ StoreResult<qint64> SqliteSampleReader::count(qint64 client, qint64 fromMs, qint
     if (rc != SQLITE_ROW)
         return m_statements.error("counting samples");
     QString corrupt;
-    auto end = chunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
+    auto end = readChunks(client, saturatedSub(fromMs, SampleChunk::windowMs - 1), toMs, [&](const Chunk &c) {
         if (c.firstMs >= fromMs && c.lastMs < toMs) {
             total += c.samples;
             return true;
@@ -245,6 +270,9 @@ StoreResult<qint64> SqliteSampleReader::count(qint64 client, qint64 fromMs, qint
 StoreResult<SampleReader::End> SqliteSampleReader::minutes(qint64 client, qint64 fromMs, qint64 toMs,
                                                            const MinuteVisitor &visit)
 {
+    const Entry entry(*this);
+    if (!entry)
+        return reentered();
     sqlite3_stmt *s = bindRange(m_selMinutes, client, fromMs, toMs);
     MinuteRollup r;
     const auto read = [&r](sqlite3_stmt *st) -> const MinuteRollup & {

@@ -28,6 +28,25 @@ public:
                              const MinuteVisitor &visit) override;
 
 private:
+    /** Marks the reader busy for one public call; false (and nothing marked) when it already is. */
+    class Entry
+    {
+    public:
+        explicit Entry(SqliteSampleReader &r) : m_reader(r), m_entered(!r.m_busy) { r.m_busy = true; }
+        ~Entry()
+        {
+            if (m_entered)
+                m_reader.m_busy = false;
+        }
+        explicit operator bool() const { return m_entered; }
+
+    private:
+        SqliteSampleReader &m_reader;
+        bool m_entered;
+    };
+    StoreResult<End> readChunks(qint64 client, qint64 fromWindowMs, qint64 toWindowMs, const ChunkVisitor &visit);
+
+    bool m_busy = false;
     SqliteStatements m_statements;
     sqlite3_stmt *m_selSamples = nullptr;
     sqlite3_stmt *m_selMinutes = nullptr;
