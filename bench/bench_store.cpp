@@ -86,7 +86,6 @@ static void BM_StoreIngest(benchmark::State &state)
     std::vector<Store::IngestItem> items(std::size_t(perCall), Store::IngestItem{});
     int next = 0;
     int64_t samples = 0;
-    int64_t sealedSamples = 0;
     for (auto _ : state) {
         for (int k = 0; k < perCall; ++k) {
             const int client = next++ % kClients;
@@ -103,34 +102,19 @@ static void BM_StoreIngest(benchmark::State &state)
                 return;
             }
         samples += int64_t(perCall) * kSamplesPerBatch;
-        // Third argument 1: the server's sealing runs too, one slice after each commit, at
-        // the clock of the newest samples (windows close as they would live), so the figure
-        // is what ingest sustains with the raw history turned into chunks behind it.
-        if (state.range(2) != 0) {
-            const qint64 nowMs = kT0 + qint64(fleet.batches[0].sequence) * kSamplesPerBatch * 1000;
-            auto sealed = store.sealer().sealSlice(nowMs, 5000);
-            if (!sealed) {
-                state.SkipWithError("sealing failed");
-                return;
-            }
-            sealedSamples += sealed->samples;
-        }
     }
     state.SetItemsProcessed(samples);
-    if (state.range(2) != 0)
-        state.counters["sealed/s"] = benchmark::Counter(double(sealedSamples), benchmark::Counter::kIsRate);
     state.counters["samples/s"] =
             benchmark::Counter(double(samples), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_StoreIngest)
-        ->ArgNames({"full", "batches", "seal"})
-        ->Args({1, 1, 0})
-        ->Args({1, 10, 0})
-        ->Args({1, 100, 0})
-        ->Args({1, 1000, 0})
-        ->Args({1, 1000, 1})
-        ->Args({0, 100, 0})
-        ->Args({0, 1000, 0})
+        ->ArgNames({"full", "batches"})
+        ->Args({1, 1})
+        ->Args({1, 10})
+        ->Args({1, 100})
+        ->Args({1, 1000})
+        ->Args({0, 100})
+        ->Args({0, 1000})
         ->UseRealTime()
         ->MinTime(2.0)
         ->Unit(benchmark::kMillisecond);

@@ -13,7 +13,7 @@ BENCH_STORE=${BENCH_STORE:-$BUILD/bench/bench_store}
 scale_workdir throughput
 
 # The raw ceiling first, on an idle machine.
-"$BENCH_STORE" --benchmark_filter='BM_StoreIngest/full:1/batches:1000/seal:0/|BM_RawSqliteInsert/full:1/batches:1000/' \
+"$BENCH_STORE" --benchmark_filter='(BM_StoreIngest|BM_RawSqliteInsert)/full:1/batches:1000/' \
   --benchmark_format=json >"$WORK/bench_store.json" 2>"$WORK/bench_store.err"
 
 start_server 127.0.0.1:0 "$WORK/server.db"
