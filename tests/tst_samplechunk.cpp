@@ -247,7 +247,8 @@ void TestSampleChunk::fuzzSeedsDecode()
     // The fuzzer's seeds (hand-built, docs/STORAGE.md's table) are valid chunks: if the format
     // changed under them, they would only exercise the error paths.
     const QDir seeds(QStringLiteral(AUTOFACT_FIXTURES "/../fuzz/corpus/fuzz_samplechunk"));
-    const QStringList files = seeds.entryList(QDir::Files);
+    QStringList files = seeds.entryList(QDir::Files);
+    files.removeIf([](const QString &f) { return f.startsWith(u"crash-"); }); // inputs that once failed: any bytes
     QVERIFY(files.size() >= 3);
     for (const QString &name : files) {
         QFile f(seeds.filePath(name));

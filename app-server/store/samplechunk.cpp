@@ -40,7 +40,9 @@ enum Mode : std::uint8_t {
 };
 constexpr std::uint8_t kKiB = 0x10;
 constexpr double kScale = 100.0; // hundredths
-constexpr double kMaxScaled = double(std::int64_t(1) << 50);
+// From 2^17 (131,072) up a float32 is coarser than a hundredth: such values are kept as they
+// are, and hundredths stay exact to read back and to re-encode (a round trip is a fixed point).
+constexpr double kMaxScaled = double(1 << 17) * kScale;
 
 std::uint64_t zig(std::int64_t v)
 {
@@ -152,7 +154,7 @@ public:
         std::vector<std::int64_t> scaled(v.size());
         for (std::size_t i = 0; i < v.size(); ++i) {
             const double x = double(v[i]) * kScale;
-            if (!std::isfinite(x) || std::fabs(x) > kMaxScaled) {
+            if (!std::isfinite(x) || std::fabs(x) >= kMaxScaled) {
                 byte(Float32);
                 for (float f : v)
                     float32(f);
@@ -299,7 +301,7 @@ constexpr float Sample::*kLoad[] = {&Sample::load1, &Sample::load5, &Sample::loa
 float SampleChunk::stored(float value)
 {
     const double x = double(value) * kScale;
-    if (!std::isfinite(x) || std::fabs(x) > kMaxScaled)
+    if (!std::isfinite(x) || std::fabs(x) >= kMaxScaled)
         return value;
     return float(double(std::llround(x)) / kScale);
 }

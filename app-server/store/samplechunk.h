@@ -33,7 +33,8 @@ struct ChunkSamples {
  * percentages, per-core percentages and load averages are kept to 0.01 (the decoded value is
  * within 0.005 of what the agent sent), finer than the kernel counts CPU time at any sampling
  * interval up to 10 s on one core, and exactly the two decimals /proc/loadavg prints. A column
- * with a value that does not fit hundredths in 2^50 is stored bit-exact as float32 instead.
+ * with a value of magnitude 131,072 or more (where a float32 is coarser than a hundredth), or
+ * one that is not finite, is stored bit-exact as float32 instead.
  *
  * Chunks are plain bytes, independent of the database that stores them. decode() checks every
  * length and count against the blob: a corrupt chunk is an error, never a crash.
