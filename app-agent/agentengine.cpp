@@ -25,6 +25,12 @@ AgentEngine::AgentEngine(BatchStore &store, const Clock &clock, QObject *parent)
     , m_store(store)
     , m_clock(clock)
 {
+    // Until a server says which collectors it wants, none run: an older server could not store
+    // their readings.
+    m_config.filesystemsIntervalMs = 0;
+    m_config.disksIntervalMs = 0;
+    m_config.networkIntervalMs = 0;
+    m_config.temperaturesIntervalMs = 0;
 }
 
 AgentEngine::~AgentEngine() = default;
@@ -52,6 +58,13 @@ void AgentEngine::setIntervalOverrides(std::optional<std::uint32_t> sampleMs,
 std::uint32_t AgentEngine::sampleIntervalMs() const
 {
     return std::max<std::uint32_t>(1, m_sampleOverrideMs.value_or(m_config.sampleIntervalMs));
+}
+
+AgentConfig AgentEngine::effectiveConfig() const
+{
+    AgentConfig c = m_config;
+    c.sampleIntervalMs = sampleIntervalMs();
+    return c;
 }
 
 std::uint32_t AgentEngine::sendIntervalMs() const
@@ -159,7 +172,8 @@ bool AgentEngine::takeSampleAt(std::int64_t wallMs)
         qCWarning(lcAgent).noquote() << "sampling failed:" << error;
         return false;
     }
-    m_store.append(m_sample, m_cores);
+    m_sampler->collectDevices(wallMs, effectiveConfig(), m_devices);
+    m_store.append(m_sample, m_cores, m_devices);
     ++m_samplesTaken;
     return true;
 }

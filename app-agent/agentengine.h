@@ -76,6 +76,8 @@ public:
     void applyConfig(const AgentConfig &config, bool fromServer);
     const AgentConfig &config() const { return m_config; }
     std::uint32_t sampleIntervalMs() const;
+    /** The server's config with the local interval overrides applied. */
+    AgentConfig effectiveConfig() const;
     std::uint32_t sendIntervalMs() const;
 
     /** Sends through @p link and follows its events; replaces any earlier link. */
@@ -150,6 +152,7 @@ private:
     std::uint64_t m_samplesTaken = 0;
     Sample m_sample;
     std::vector<float> m_cores;
+    DeviceTables m_devices; ///< reused between samples
     bool m_started = false;
     bool m_stopped = false;
     bool m_sampling = true;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "messages.h"
+#include "metrics.h"
 
 #include <QHash>
 #include <QMetaType>
@@ -18,6 +19,7 @@ struct HubActivity {
     QStringList connected;    ///< client IDs that (re)connected since the last report
     QStringList disconnected; ///< client IDs that went away
     QHash<QString, Sample> latest; ///< newest stored sample per client that sent any
+    QHash<QString, metrics::DeviceSummary> devices; ///< newest device figures per client that sent any
     QHash<QString, quint32> backlog; ///< agent-reported unsent batches
     /// Online state, at the time of the report, of every client that connected or disconnected
     /// in the period (the two lists above lose the order of events).

@@ -389,6 +389,8 @@ void IngestServer::onCommitted(const std::vector<SessionCommit> &commits, const 
     for (const SessionCommit &c : commits) {
         if (c.latest)
             m_pendingActivity.latest.insert(c.clientId, *c.latest);
+        if (!c.devices.empty())
+            m_pendingActivity.devices[c.clientId].merge(c.devices);
         Session *s = session(c.session);
         if (!s || s->phase != Phase::Ready)
             continue; // the agent resends after reconnecting; the store dedupes
@@ -459,6 +461,7 @@ void IngestServer::onClientForgotten(const QString &clientId)
     // Its last batches were written just before the forget: their news must not bring the
     // row back in the views.
     m_pendingActivity.latest.remove(clientId);
+    m_pendingActivity.devices.remove(clientId);
     m_pendingActivity.backlog.remove(clientId);
     m_pendingActivity.staleNow.remove(clientId);
 }

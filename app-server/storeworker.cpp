@@ -228,6 +228,16 @@ void StoreWorker::seal(qint64 nowMs)
         QMetaObject::invokeMethod(this, [this, nowMs] { seal(nowMs); }, Qt::QueuedConnection);
         return;
     }
+    // Device readings after the samples: a few rows per client and window, the same slices.
+    auto devices = m_store->devices().sealSlice(nowMs, std::max(1, m_purgeSliceRows / 100));
+    if (!check(devices, QStringLiteral("cannot seal device readings into chunks"))) {
+        m_purging = false;
+        return;
+    }
+    if (devices->more) {
+        QMetaObject::invokeMethod(this, [this, nowMs] { seal(nowMs); }, Qt::QueuedConnection);
+        return;
+    }
     m_purging = false;
     if (m_sealBacklog >= kSealProgressFrom)
         qCInfo(lcStore).noquote() << "sealing done:" << m_sealRun.samples << "raw samples in" << m_sealRun.chunks << "chunks";
@@ -368,7 +378,7 @@ void StoreWorker::flush()
         auto it = bySession.find(p.session);
         if (it == bySession.end()) {
             it = bySession.insert(p.session, commits.size());
-            commits.push_back({p.session, p.clientId, {}, 0, 0, 0, 0, std::nullopt});
+            commits.push_back({p.session, p.clientId, {}, 0, 0, 0, 0, std::nullopt, {}});
         }
         SessionCommit &c = commits[*it];
         ++c.batches;
@@ -381,12 +391,17 @@ void StoreWorker::flush()
             ++c.duplicateBatches;
         } else {
             if (m_alerts)
-                m_alerts->observeBatch(p.clientId, p.batch.samples, p.batch.droppedTotal);
+                m_alerts->observeBatch(p.clientId, p.batch.samples, p.batch.droppedTotal, p.batch.devices);
             c.storedSamples += p.batch.samples.size();
             stats.samples += p.batch.samples.size();
             if (!p.batch.samples.empty()
                 && (!c.latest || p.batch.samples.back().timestampMs >= c.latest->timestampMs))
                 c.latest = p.batch.samples.back();
+            if (!p.batch.devices.empty()) {
+                metrics::DeviceSummary newer;
+                newer.update(p.batch);
+                c.devices.merge(newer);
+            }
         }
         // Consecutive sequences of one session collapse into one range.
         if (!c.ranges.empty() && c.ranges.back().last + 1 == r.sequence)

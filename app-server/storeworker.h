@@ -4,6 +4,7 @@
 #include "alerts/alertnotice.h"
 #include "clienthealth.h"
 #include "messages.h"
+#include "metrics.h"
 #include "store/store.h"
 
 #include <QElapsedTimer>
@@ -31,6 +32,7 @@ struct SessionCommit {
     quint64 duplicateBatches = 0;
     quint64 failedBatches = 0; ///< not stored, not acked: the agent resends
     std::optional<Sample> latest; ///< newest sample stored, for live views
+    metrics::DeviceSummary devices; ///< newest device readings stored, for live views
 };
 
 /** Figures of one group commit. */

@@ -60,6 +60,20 @@ Builder &scratchBuilder()
     return builder;
 }
 
+template<typename Wire, typename Entry, typename Convert>
+flatbuffers::Offset<flatbuffers::Vector<const Wire *>> structVector(Builder &b,
+                                                                    const std::vector<Entry> &in,
+                                                                    Convert convert)
+{
+    if (in.empty())
+        return 0;
+    Wire *out = nullptr;
+    const auto offset = b.CreateUninitializedVectorOfStructs(in.size(), &out);
+    for (std::size_t i = 0; i < in.size(); ++i)
+        out[i] = convert(in[i]);
+    return offset;
+}
+
 flatbuffers::Offset<flatbuffers::String> str(Builder &b, const QString &s)
 {
     const QByteArray utf8 = s.toUtf8();
@@ -116,7 +130,9 @@ flatbuffers::Offset<void> encodePayload(Builder &b, const AgentConfig &m)
 {
     return w::CreateAgentConfig(b, m.revision, m.sampleIntervalMs, m.sendIntervalMs,
                                 m.heartbeatIntervalMs, m.reconnectBaseMs, m.reconnectMaxMs,
-                                m.giveUpMs, m.spoolMaxBytes, m.spoolMaxAgeMs)
+                                m.giveUpMs, m.spoolMaxBytes, m.spoolMaxAgeMs,
+                                m.filesystemsIntervalMs, m.disksIntervalMs, m.networkIntervalMs,
+                                m.temperaturesIntervalMs)
         .Union();
 }
 
@@ -132,7 +148,34 @@ flatbuffers::Offset<void> encodePayload(Builder &b, const SampleBatch &m)
     for (std::size_t i = 0; i < m.samples.size(); ++i)
         samples[i] = toWire(m.samples[i]);
     const auto cores = b.CreateVector(m.coreBusy.data(), m.coreBusy.size());
-    return w::CreateSampleBatch(b, m.sequence, m.droppedTotal, samplesOffset, cores).Union();
+    // Device tables only when there are readings: a batch without them is byte-identical to
+    // what an agent before 0.7 sent.
+    const DeviceTables &d = m.devices;
+    if (d.empty())
+        return w::CreateSampleBatch(b, m.sequence, m.droppedTotal, samplesOffset, cores).Union();
+    std::vector<flatbuffers::Offset<flatbuffers::String>> names;
+    names.reserve(d.names.size());
+    for (const QString &name : d.names)
+        names.push_back(str(b, name));
+    const auto namesOffset = b.CreateVector(names);
+    const auto fs = structVector<w::FilesystemUsage>(b, d.filesystems, [](const FilesystemUsage &e) {
+        return w::FilesystemUsage(e.sample, e.device, e.sizeBytes, e.usedBytes, e.availableBytes,
+                                  e.inodesUsed, e.inodesTotal);
+    });
+    const auto disks = structVector<w::DiskIo>(b, d.disks, [](const DiskIo &e) {
+        return w::DiskIo(e.sample, e.device, e.intervalMs, e.readBytes, e.writeBytes, e.reads,
+                         e.writes, e.busyMs);
+    });
+    const auto nets = structVector<w::NetworkIo>(b, d.networks, [](const NetworkIo &e) {
+        return w::NetworkIo(e.sample, e.device, e.intervalMs, e.rxBytes, e.txBytes, e.rxPackets,
+                            e.txPackets, e.rxErrors, e.txErrors, e.rxDrops, e.txDrops);
+    });
+    const auto temps = structVector<w::Temperature>(b, d.temperatures, [](const Temperature &e) {
+        return w::Temperature(e.sample, e.device, e.milliCelsius, e.criticalMilliCelsius);
+    });
+    return w::CreateSampleBatch(b, m.sequence, m.droppedTotal, samplesOffset, cores, namesOffset,
+                                fs, disks, nets, temps)
+        .Union();
 }
 
 flatbuffers::Offset<void> encodePayload(Builder &b, const Ack &m)
@@ -288,6 +331,73 @@ std::optional<Message> decodeWelcome(const w::Welcome *h, QString &reason)
     return m;
 }
 
+template<typename Wire, typename Entry, typename Convert>
+bool readEntries(const flatbuffers::Vector<const Wire *> *v, std::vector<Entry> &out,
+                 const char *field, QString &reason, Convert convert)
+{
+    if (!v)
+        return true;
+    if (v->size() > protocol::maxDeviceEntries) {
+        reason = QStringLiteral("batch has %1 %2 entries, over the limit of %3")
+                     .arg(v->size())
+                     .arg(QLatin1StringView(field))
+                     .arg(protocol::maxDeviceEntries);
+        return false;
+    }
+    if (!structsAligned(v, field, reason))
+        return false;
+    out.reserve(v->size());
+    for (const Wire *e : *v)
+        out.push_back(convert(*e));
+    return true;
+}
+
+bool decodeDevices(const w::SampleBatch *b, DeviceTables &d, QString &reason)
+{
+    if (const auto *names = b->device_names()) {
+        if (names->size() > protocol::maxDeviceNames) {
+            reason = QStringLiteral("batch has %1 device names, over the limit of %2")
+                         .arg(names->size())
+                         .arg(protocol::maxDeviceNames);
+            return false;
+        }
+        d.names.reserve(names->size());
+        for (const flatbuffers::String *name : *names) {
+            if (name && name->size() > flatbuffers::uoffset_t(protocol::maxDeviceNameBytes)) {
+                reason = QStringLiteral("a device name is %1 bytes, over the %2-byte limit")
+                             .arg(name->size())
+                             .arg(protocol::maxDeviceNameBytes);
+                return false;
+            }
+            QString text;
+            if (!readString(name, text, "device_names", reason))
+                return false;
+            d.names.push_back(text);
+        }
+    }
+    return readEntries(b->filesystems(), d.filesystems, "filesystems", reason,
+                       [](const w::FilesystemUsage &e) {
+                           return FilesystemUsage{e.sample(), e.device(), e.size_bytes(),
+                                                  e.used_bytes(), e.available_bytes(),
+                                                  e.inodes_used(), e.inodes_total()};
+                       })
+           && readEntries(b->disks(), d.disks, "disks", reason, [](const w::DiskIo &e) {
+                  return DiskIo{e.sample(), e.device(), e.interval_ms(), e.read_bytes(),
+                                e.write_bytes(), e.reads(), e.writes(), e.busy_ms()};
+              })
+           && readEntries(b->networks(), d.networks, "networks", reason, [](const w::NetworkIo &e) {
+                  return NetworkIo{e.sample(),    e.device(),     e.interval_ms(),
+                                   e.rx_bytes(),  e.tx_bytes(),   e.rx_packets(),
+                                   e.tx_packets(), e.rx_errors(), e.tx_errors(),
+                                   e.rx_drops(),  e.tx_drops()};
+              })
+           && readEntries(b->temperatures(), d.temperatures, "temperatures", reason,
+                          [](const w::Temperature &e) {
+                              return Temperature{e.sample(), e.device(), e.millicelsius(),
+                                                 e.critical_millicelsius()};
+                          });
+}
+
 std::optional<Message> decodeBatch(const w::SampleBatch *b, QString &reason)
 {
     SampleBatch m;
@@ -321,6 +431,8 @@ std::optional<Message> decodeBatch(const w::SampleBatch *b, QString &reason)
         m.coreBusy.assign(cores->begin(), cores->end());
 #endif
     }
+    if (!decodeDevices(b, m.devices, reason))
+        return std::nullopt;
     return m;
 }
 
@@ -368,7 +480,9 @@ std::optional<Message> decodeEnvelope(const w::Envelope *env, QString &reason)
                            c->send_interval_ms(),  c->heartbeat_interval_ms(),
                            c->reconnect_base_ms(), c->reconnect_max_ms(),
                            c->give_up_ms(),        c->spool_max_bytes(),
-                           c->spool_max_age_ms()};
+                           c->spool_max_age_ms(),  c->filesystems_interval_ms(),
+                           c->disks_interval_ms(), c->network_interval_ms(),
+                           c->temperatures_interval_ms()};
     }
     case w::Payload::ConfigApplied:
         return ConfigApplied{env->payload_as_ConfigApplied()->revision()};
@@ -503,6 +617,84 @@ QString checkBatch(const SampleBatch &b)
     return {};
 }
 
+QString checkDevices(const SampleBatch &b)
+{
+    const DeviceTables &d = b.devices;
+    if (d.names.size() > protocol::maxDeviceNames)
+        return QStringLiteral("batch has %1 device names, over the limit").arg(d.names.size());
+    for (const QString &name : d.names) {
+        if (name.isEmpty())
+            return QStringLiteral("a device name is empty");
+        if (name.size() > protocol::maxDeviceNameBytes)
+            return QStringLiteral("a device name is over %1 characters").arg(protocol::maxDeviceNameBytes);
+    }
+    // Every entry names a sample of this batch and a device of its names, in sample order.
+    const auto where = [](const char *kind, std::size_t i, const QString &what) {
+        return QStringLiteral("%1 entry %2: %3").arg(QLatin1StringView(kind)).arg(i).arg(what);
+    };
+    const auto place = [&](const char *kind, std::size_t i, std::uint32_t sample,
+                           std::uint16_t device, std::uint32_t &previous) -> QString {
+        if (sample >= b.samples.size())
+            return where(kind, i, QStringLiteral("sample %1 not in the batch").arg(sample));
+        if (device >= d.names.size())
+            return where(kind, i, QStringLiteral("device %1 has no name").arg(device));
+        if (sample < previous)
+            return where(kind, i, QStringLiteral("out of sample order"));
+        previous = sample;
+        return {};
+    };
+    const auto counters = [](std::initializer_list<std::uint64_t> values) {
+        for (std::uint64_t v : values)
+            if (v > protocol::maxCounter)
+                return false;
+        return true;
+    };
+    const auto interval = [](std::uint32_t ms) { return ms > 0 && ms <= 24u * 3600 * 1000; };
+    std::uint32_t previous = 0;
+    for (std::size_t i = 0; i < d.filesystems.size(); ++i) {
+        const FilesystemUsage &e = d.filesystems[i];
+        if (QString bad = place("filesystems", i, e.sample, e.device, previous); !bad.isEmpty())
+            return bad;
+        if (!counters({e.sizeBytes, e.inodesTotal}) || e.usedBytes > e.sizeBytes
+            || e.availableBytes > e.sizeBytes || e.inodesUsed > e.inodesTotal)
+            return where("filesystems", i, QStringLiteral("used, available or inodes exceed the total"));
+    }
+    previous = 0;
+    for (std::size_t i = 0; i < d.disks.size(); ++i) {
+        const DiskIo &e = d.disks[i];
+        if (QString bad = place("disks", i, e.sample, e.device, previous); !bad.isEmpty())
+            return bad;
+        if (!interval(e.intervalMs) || e.busyMs > e.intervalMs)
+            return where("disks", i, QStringLiteral("interval %1 ms, busy %2 ms").arg(e.intervalMs).arg(e.busyMs));
+        if (!counters({e.readBytes, e.writeBytes, e.reads, e.writes}))
+            return where("disks", i, QStringLiteral("counter above 2^53"));
+    }
+    previous = 0;
+    for (std::size_t i = 0; i < d.networks.size(); ++i) {
+        const NetworkIo &e = d.networks[i];
+        if (QString bad = place("networks", i, e.sample, e.device, previous); !bad.isEmpty())
+            return bad;
+        if (!interval(e.intervalMs))
+            return where("networks", i, QStringLiteral("interval %1 ms").arg(e.intervalMs));
+        if (!counters({e.rxBytes, e.txBytes, e.rxPackets, e.txPackets, e.rxErrors, e.txErrors,
+                       e.rxDrops, e.txDrops}))
+            return where("networks", i, QStringLiteral("counter above 2^53"));
+    }
+    previous = 0;
+    for (std::size_t i = 0; i < d.temperatures.size(); ++i) {
+        const Temperature &e = d.temperatures[i];
+        if (QString bad = place("temperatures", i, e.sample, e.device, previous); !bad.isEmpty())
+            return bad;
+        const auto valid = [](std::int32_t mc) {
+            return mc >= protocol::minMilliCelsius && mc <= protocol::maxMilliCelsius;
+        };
+        if (!valid(e.milliCelsius)
+            || (e.criticalMilliCelsius != noCriticalTemperature && !valid(e.criticalMilliCelsius)))
+            return where("temperatures", i, QStringLiteral("outside -273.15..1000 °C"));
+    }
+    return {};
+}
+
 QString checkConfig(const AgentConfig &c)
 {
     constexpr std::uint32_t hour = 3600 * 1000;
@@ -526,6 +718,18 @@ QString checkConfig(const AgentConfig &c)
         return QStringLiteral("spool limit of %1 bytes outside 64 KiB..1 TiB").arg(c.spoolMaxBytes);
     if (c.spoolMaxAgeMs < 1000 || c.spoolMaxAgeMs > year)
         return QStringLiteral("spool age limit of %1 ms outside 1 s..365 d").arg(c.spoolMaxAgeMs);
+    const std::pair<const char *, std::uint32_t> collectors[] = {
+        {"filesystems", c.filesystemsIntervalMs},
+        {"disks", c.disksIntervalMs},
+        {"network", c.networkIntervalMs},
+        {"temperatures", c.temperaturesIntervalMs},
+    };
+    for (const auto &[name, ms] : collectors) {
+        if (ms != 0 && (ms < 1000 || ms > protocol::maxCollectorIntervalMs))
+            return QStringLiteral("%1 interval %2 ms outside 1 s..1 h (0: off)")
+                .arg(QLatin1StringView(name))
+                .arg(ms);
+    }
     return {};
 }
 
@@ -586,7 +790,10 @@ QString validate(const Message &message)
     return std::visit(
         [](const auto &m) -> QString {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, SampleBatch>) return checkBatch(m);
+            if constexpr (std::is_same_v<T, SampleBatch>) {
+                QString bad = checkBatch(m);
+                return bad.isEmpty() ? checkDevices(m) : bad;
+            }
             else if constexpr (std::is_same_v<T, AgentConfig>) return checkConfig(m);
             else if constexpr (std::is_same_v<T, Ack>) return checkAck(m);
             else if constexpr (std::is_same_v<T, Hello>) return checkHello(m);

@@ -3,6 +3,7 @@
 
 #include <QString>
 
+#include <climits>
 #include <cstdint>
 #include <span>
 #include <variant>
@@ -35,6 +36,18 @@ inline constexpr std::uint64_t maxCounter = std::uint64_t(1) << 53;
 /// Sample timestamps: after 1970, up to the last millisecond of 9999-12-31 UTC (what ISO 8601
 /// dates in exports and charts can show).
 inline constexpr std::int64_t maxTimestampMs = 253402300799999;
+/// Per-device tables of one batch (filesystems, disks, networks, temperatures): names and
+/// entries of each kind. A sample from a machine with 64 mounts, 64 disks, 64 interfaces and
+/// 128 sensors, 20 samples a batch, stays far below both.
+inline constexpr std::size_t maxDeviceNames = 4096;
+inline constexpr std::size_t maxDeviceEntries = 65536;
+/// A device name (mount point, disk, interface, sensor) in bytes of UTF-8.
+inline constexpr qsizetype maxDeviceNameBytes = 512;
+/// Collector intervals: 0 (off) or 1 s .. 1 h.
+inline constexpr std::uint32_t maxCollectorIntervalMs = 3600 * 1000;
+/// Temperatures outside -273.15 .. 1000 °C are sensor faults, not readings.
+inline constexpr std::int32_t minMilliCelsius = -273150;
+inline constexpr std::int32_t maxMilliCelsius = 1000000;
 } // namespace protocol
 
 /** Error codes carried by ErrorMessage; values match the schema. */
@@ -101,6 +114,13 @@ struct AgentConfig {
     std::uint64_t giveUpMs = 15 * 60 * 1000;
     std::uint64_t spoolMaxBytes = 64ull * 1024 * 1024;
     std::uint64_t spoolMaxAgeMs = 7ull * 24 * 3600 * 1000;
+    /// Optional collectors: how often each runs (at the sample tick on or after the interval),
+    /// 0 = off. An older server sends none of these, so an agent behind it collects nothing
+    /// it could not store.
+    std::uint32_t filesystemsIntervalMs = 60000;
+    std::uint32_t disksIntervalMs = 5000;
+    std::uint32_t networkIntervalMs = 5000;
+    std::uint32_t temperaturesIntervalMs = 30000;
     bool operator==(const AgentConfig &) const = default;
 };
 
@@ -143,12 +163,80 @@ struct Sample {
     bool operator==(const Sample &) const = default;
 };
 
+/** One filesystem's use at a sample (statvfs), bytes. `sample`/`device` as in DeviceTables. */
+struct FilesystemUsage {
+    std::uint32_t sample = 0;
+    std::uint16_t device = 0; ///< the mount point
+    std::uint64_t sizeBytes = 0, usedBytes = 0, availableBytes = 0, inodesUsed = 0, inodesTotal = 0;
+    bool operator==(const FilesystemUsage &) const = default;
+};
+
+/** One whole disk's I/O over intervalMs before the sample (deltas of /proc/diskstats). */
+struct DiskIo {
+    std::uint32_t sample = 0;
+    std::uint16_t device = 0;
+    std::uint32_t intervalMs = 0;
+    std::uint64_t readBytes = 0, writeBytes = 0, reads = 0, writes = 0;
+    std::uint32_t busyMs = 0; ///< time with I/O in flight, at most intervalMs
+    bool operator==(const DiskIo &) const = default;
+};
+
+/** One interface's traffic over intervalMs before the sample (deltas of /proc/net/dev). */
+struct NetworkIo {
+    std::uint32_t sample = 0;
+    std::uint16_t device = 0;
+    std::uint32_t intervalMs = 0;
+    std::uint64_t rxBytes = 0, txBytes = 0, rxPackets = 0, txPackets = 0, rxErrors = 0,
+                  txErrors = 0, rxDrops = 0, txDrops = 0;
+    bool operator==(const NetworkIo &) const = default;
+};
+
+/** Marks Temperature::criticalMilliCelsius as absent (the kernel gives no threshold). */
+inline constexpr std::int32_t noCriticalTemperature = INT32_MIN;
+
+/** One sensor's reading, thousandths of a degree Celsius (the kernel's unit, kept exact). */
+struct Temperature {
+    std::uint32_t sample = 0;
+    std::uint16_t device = 0; ///< "chip/label"
+    std::int32_t milliCelsius = 0;
+    std::int32_t criticalMilliCelsius = noCriticalTemperature;
+    bool operator==(const Temperature &) const = default;
+};
+
+/**
+ * The optional per-device readings: filesystems, disks, network interfaces and temperature
+ * sensors. In a SampleBatch, `sample` indexes its samples and `device` indexes names (shared by
+ * all four kinds); entries are in sample order. A sampler fills one for one sample (sample 0).
+ */
+struct DeviceTables {
+    std::vector<QString> names;
+    std::vector<FilesystemUsage> filesystems;
+    std::vector<DiskIo> disks;
+    std::vector<NetworkIo> networks;
+    std::vector<Temperature> temperatures;
+
+    bool empty() const
+    {
+        return filesystems.empty() && disks.empty() && networks.empty() && temperatures.empty();
+    }
+    /** Empties every table, keeping capacity (samplers reuse one between samples). */
+    void clear();
+    /** Index of @p name in names, appending it when new. */
+    std::uint16_t nameIndex(const QString &name);
+    /** Appends @p one's readings (one sample's) as those of sample @p sample. */
+    void append(const DeviceTables &one, std::uint32_t sample);
+    /** The readings of sample @p sample alone, renumbered as sample 0 with their own names. */
+    DeviceTables forSample(std::uint32_t sample) const;
+    bool operator==(const DeviceTables &) const = default;
+};
+
 /** Agent → server: a batch of samples under one sequence number. */
 struct SampleBatch {
     std::uint64_t sequence = 0;
     std::uint64_t droppedTotal = 0;
     std::vector<Sample> samples;
     std::vector<float> coreBusy; ///< samples[0]'s cores, then samples[1]'s, ...
+    DeviceTables devices;        ///< optional: empty from agents before 0.7
     bool operator==(const SampleBatch &) const = default;
 };
 

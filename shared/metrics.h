@@ -91,4 +91,50 @@ inline double seriesValue(const Sample &s, Series series)
     return 0;
 }
 
+/** Filesystem use in percent as df shows it: used / (used + available); -1 when empty. */
+inline double filesystemPercent(const FilesystemUsage &f)
+{
+    const double denominator = double(f.usedBytes) + double(f.availableBytes);
+    return denominator > 0 ? 100.0 * double(f.usedBytes) / denominator : -1;
+}
+
+/** @p count per second over @p intervalMs. */
+inline double perSecond(std::uint64_t count, std::uint32_t intervalMs)
+{
+    return intervalMs > 0 ? double(count) * 1000.0 / double(intervalMs) : 0;
+}
+
+/** Disk busy in percent of its interval (io_ticks). */
+inline double diskBusyPercent(const DiskIo &d)
+{
+    return d.intervalMs > 0 ? std::min(100.0, 100.0 * double(d.busyMs) / double(d.intervalMs)) : 0;
+}
+
+/**
+ * The device figures a table row, a tile and the alert rules show: each kind's latest reading,
+ * kept until a newer one (filesystems may be read once a minute, samples every second).
+ */
+struct DeviceSummary {
+    std::int64_t filesystemsMs = 0;  ///< time of the latest filesystem reading (0: none yet)
+    double fullestPercent = -1;      ///< the fullest filesystem's use %
+    QString fullestMount;
+    std::int64_t networkMs = 0;
+    double rxBytesPerSec = 0, txBytesPerSec = 0; ///< all reported interfaces together
+    std::int64_t disksMs = 0;
+    double readBytesPerSec = 0, writeBytesPerSec = 0, busiestDiskPercent = 0;
+    std::int64_t temperaturesMs = 0;
+    double hottestCelsius = 0;
+    QString hottestSensor;
+
+    bool empty() const { return !filesystemsMs && !networkMs && !disksMs && !temperaturesMs; }
+    /** Takes each kind's newest sample in @p batch (samples of one batch are in time order). */
+    void update(const SampleBatch &batch);
+    /** Takes the kinds @p newer has readings of. */
+    void merge(const DeviceSummary &newer);
+    bool operator==(const DeviceSummary &) const = default;
+};
+
+/** The fullest filesystem's use % at each sample of @p batch that has filesystem readings. */
+std::vector<std::pair<std::uint32_t, double>> fullestFilesystemBySample(const DeviceTables &devices);
+
 } // namespace autofact::metrics

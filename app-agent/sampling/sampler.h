@@ -34,6 +34,22 @@ public:
                         QString *error = nullptr) = 0;
 
     /**
+     * Runs the optional collectors (filesystems, disks, network, temperatures) that are due at
+     * @p nowMs under @p config's intervals (0 = off) and puts their readings, as sample 0, in
+     * @p out (cleared first). Called right after each successful sample(). Collectors that
+     * fail are logged and skipped; the sample goes ahead without them.
+     *
+     * The default collects nothing: the macOS and Windows samplers have no device collectors
+     * yet (docs/PROTOCOL.md says what a server sees from them).
+     */
+    virtual void collectDevices(std::int64_t nowMs, const AgentConfig &config, DeviceTables &out)
+    {
+        Q_UNUSED(nowMs);
+        Q_UNUSED(config);
+        out.clear();
+    }
+
+    /**
      * Facts for Hello: hostname, OS, kernel, architecture, CPU model and count, memory total,
      * boot time and agent version. agentId and secret are left empty. Fields that cannot be
      * determined stay empty or 0.

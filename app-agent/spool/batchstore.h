@@ -26,12 +26,26 @@ struct AckedBatch {
     bool operator==(const AckedBatch &) const = default;
 };
 
-/** One sample not yet sealed into a batch, with its per-core values. */
+/** One sample not yet sealed into a batch, with its per-core values and device readings. */
 struct HeldSample {
     Sample sample;
     std::vector<float> cores;
     std::uint64_t bytes = 0; ///< encoded size (encodedSampleBytes()), what limits count
+    DeviceTables devices;    ///< this sample's device readings (sample 0)
 };
+
+/**
+ * Encoded open samples a batch holds at most (besides the count limit): device tables make
+ * samples of very different sizes. Each open sample carries its own envelope and names, so a
+ * batch is smaller than the sum; three quarters of the 1 MiB message cap leaves room.
+ */
+inline constexpr std::uint64_t maxBatchSampleBytes = 768 * 1024;
+
+/**
+ * How many of @p bytes' leading samples go in one batch: at most @p maxSamples, and no more
+ * than maxBatchSampleBytes of them (but always at least one).
+ */
+std::size_t batchLength(std::span<const std::uint64_t> bytes, std::size_t maxSamples);
 
 /**
  * True when @p ack covers @p sequence: at or below its cumulative mark, or inside one of its
@@ -40,7 +54,8 @@ struct HeldSample {
 bool ackCovers(const Ack &ack, std::uint64_t sequence);
 
 /** A sample on its own, encoded as a one-sample SampleBatch (how the spool keeps it on disk). */
-QByteArray encodeOpenSample(const Sample &sample, std::span<const float> cores);
+QByteArray encodeOpenSample(const Sample &sample, std::span<const float> cores,
+                            const DeviceTables &devices = {});
 
 /** Numbers @p samples as batch @p sequence and encodes it for the wire. */
 SpooledBatch encodeBatch(std::uint64_t sequence, std::uint64_t droppedTotal,
@@ -64,9 +79,13 @@ public:
 
     /** Size and age limits; enforced at once and after every seal. */
     virtual void setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs) = 0;
-    /** Adds one sample (with its per-core values) to the open batch. */
-    virtual void append(const Sample &sample, std::span<const float> coreBusy) = 0;
-    /** Seals open samples into batches of at most @p maxSamplesPerBatch; returns how many. */
+    /** Adds one sample (with its per-core values and device readings) to the open batch. */
+    virtual void append(const Sample &sample, std::span<const float> coreBusy,
+                        const DeviceTables &devices = {}) = 0;
+    /**
+     * Seals open samples into batches of at most @p maxSamplesPerBatch (and at most
+     * maxBatchSampleBytes of encoded samples); returns how many.
+     */
     virtual int seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch) = 0;
     /** Unacked batches with sequence > @p afterSequence, oldest first, at most @p maxBatches. */
     virtual std::vector<SpooledBatch> pending(std::uint64_t afterSequence,

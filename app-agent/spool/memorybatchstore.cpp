@@ -12,11 +12,12 @@ void MemoryBatchStore::setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, 
     enforceLimits(nowMs);
 }
 
-void MemoryBatchStore::append(const Sample &sample, std::span<const float> coreBusy)
+void MemoryBatchStore::append(const Sample &sample, std::span<const float> coreBusy,
+                              const DeviceTables &devices)
 {
     // Sized as the Spool sizes it, so both stores drop at the same point under the same limits.
-    const auto bytes = std::uint64_t(encodeOpenSample(sample, coreBusy).size());
-    HeldSample held{sample, std::vector<float>(coreBusy.begin(), coreBusy.end()), bytes};
+    const auto bytes = std::uint64_t(encodeOpenSample(sample, coreBusy, devices).size());
+    HeldSample held{sample, std::vector<float>(coreBusy.begin(), coreBusy.end()), bytes, devices};
     held.sample.coreCount = static_cast<std::uint16_t>(coreBusy.size());
     m_open.push_back(std::move(held));
     m_openBytes += bytes;
@@ -26,10 +27,13 @@ void MemoryBatchStore::append(const Sample &sample, std::span<const float> coreB
 
 int MemoryBatchStore::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
 {
-    const std::size_t step = std::max<std::size_t>(1, maxSamplesPerBatch);
+    std::vector<std::uint64_t> sizes;
+    sizes.reserve(m_open.size());
+    for (const HeldSample &h : m_open)
+        sizes.push_back(h.bytes);
     int sealed = 0;
-    for (std::size_t i = 0; i < m_open.size(); i += step) {
-        const std::size_t n = std::min(step, m_open.size() - i);
+    for (std::size_t i = 0, n = 0; i < m_open.size(); i += n) {
+        n = batchLength(std::span<const std::uint64_t>(sizes).subspan(i), maxSamplesPerBatch);
         m_batches.push_back(encodeBatch(m_nextSequence++, m_droppedTotal,
                                         std::span<const HeldSample>(m_open).subspan(i, n)));
         m_batchBytes += std::uint64_t(m_batches.back().payload.size());

@@ -32,7 +32,8 @@ public:
     std::uint64_t droppedTotal() const override { return m_droppedTotal; }
 
     // Writing.
-    void append(const Sample &sample, std::span<const float> coreBusy) override;
+    void append(const Sample &sample, std::span<const float> coreBusy,
+                const DeviceTables &devices = {}) override;
     int seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch) override;
     std::vector<AckedBatch> acknowledge(const Ack &ack) override;
     void ensureSequenceAbove(std::uint64_t sequence) override;

@@ -248,9 +248,10 @@ void Spool::setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_
     enforceLimits(nowMs);
 }
 
-void Spool::append(const Sample &sample, std::span<const float> coreBusy)
+void Spool::append(const Sample &sample, std::span<const float> coreBusy,
+                   const DeviceTables &devices)
 {
-    const QByteArray encoded = encodeOpenSample(sample, coreBusy);
+    const QByteArray encoded = encodeOpenSample(sample, coreBusy, devices);
     if (m_dbOpen && (!m_degraded || flushMemory())) {
         if (insertOpenSample(encoded)) {
             ++m_openCount;
@@ -264,7 +265,7 @@ void Spool::append(const Sample &sample, std::span<const float> coreBusy)
         enterDegraded(m_insertOpenSample.errorString());
     }
     HeldSample m{sample, std::vector<float>(coreBusy.begin(), coreBusy.end()),
-                   std::uint64_t(encoded.size())};
+                   std::uint64_t(encoded.size()), devices};
     m.sample.coreCount = static_cast<std::uint16_t>(coreBusy.size());
     m_memorySamples.push_back(std::move(m));
     m_memorySampleBytes += std::uint64_t(encoded.size());
@@ -293,6 +294,7 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
             SqliteStatement &q = m_selectOpenSamples;
             std::vector<SpooledBatch> built;
             std::vector<HeldSample> chunk;
+            std::uint64_t chunkBytes = 0;
             const std::uint64_t sequenceBefore = m_nextSequence;
             const std::uint64_t droppedBefore = m_droppedTotal;
             Step row = query(m_db, q, "SELECT data FROM open_samples ORDER BY id");
@@ -306,10 +308,18 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
                     qCWarning(lcSpool) << "dropping an unreadable spooled sample:" << r.reason;
                     continue;
                 }
-                chunk.push_back({one->samples.front(), one->coreBusy, 0});
-                if (chunk.size() == maxSamplesPerBatch) {
+                const auto bytes = std::uint64_t(q.columnBlob(0).size());
+                if (!chunk.empty() && chunkBytes + bytes > maxBatchSampleBytes) {
                     built.push_back(buildBatch(chunk));
                     chunk.clear();
+                    chunkBytes = 0;
+                }
+                chunk.push_back({one->samples.front(), one->coreBusy, bytes, one->devices});
+                chunkBytes += bytes;
+                if (chunk.size() >= maxSamplesPerBatch) {
+                    built.push_back(buildBatch(chunk));
+                    chunk.clear();
+                    chunkBytes = 0;
                 }
             }
             // A read that fails part-way must not let the DELETE below take unread rows with it.
@@ -346,8 +356,13 @@ int Spool::seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch)
         }
     }
     // Samples held in memory: their batches stay in memory until the disk takes them.
-    for (std::size_t i = 0; i < m_memorySamples.size(); i += maxSamplesPerBatch) {
-        const std::size_t end = std::min(m_memorySamples.size(), i + maxSamplesPerBatch);
+    std::vector<std::uint64_t> sizes;
+    sizes.reserve(m_memorySamples.size());
+    for (const HeldSample &h : m_memorySamples)
+        sizes.push_back(h.bytes);
+    for (std::size_t i = 0, n = 0; i < m_memorySamples.size(); i += n) {
+        n = batchLength(std::span<const std::uint64_t>(sizes).subspan(i), maxSamplesPerBatch);
+        const std::size_t end = i + n;
         std::vector<HeldSample> part(std::make_move_iterator(m_memorySamples.begin() + i),
                                        std::make_move_iterator(m_memorySamples.begin() + end));
         m_memoryBatches.push_back(buildBatch(part));
@@ -433,7 +448,7 @@ bool Spool::flushMemory()
     std::uint64_t addedBytes = 0;
     if (ok && !m_memorySamples.empty()) {
         for (const HeldSample &m : m_memorySamples) {
-            const QByteArray encoded = encodeOpenSample(m.sample, m.cores);
+            const QByteArray encoded = encodeOpenSample(m.sample, m.cores, m.devices);
             addedBytes += std::uint64_t(encoded.size());
             ok = ok && insertOpenSample(encoded);
         }

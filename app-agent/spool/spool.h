@@ -46,7 +46,8 @@ public:
      */
     void setLimits(std::uint64_t maxBytes, std::int64_t maxAgeMs, std::int64_t nowMs) override;
 
-    void append(const Sample &sample, std::span<const float> coreBusy) override;
+    void append(const Sample &sample, std::span<const float> coreBusy,
+                const DeviceTables &devices = {}) override;
     int seal(std::int64_t nowMs, std::size_t maxSamplesPerBatch) override;
     std::vector<SpooledBatch> pending(std::uint64_t afterSequence,
                                       std::size_t maxBatches) const override;

@@ -179,7 +179,8 @@ void AlertEngine::step(ClientState &c, AlertRule rule, bool cond, double value, 
 }
 
 void AlertEngine::observeSamples(const QString &clientId, const std::vector<Sample> &samples,
-                                 quint64 droppedTotal, std::vector<AlertTransition> &out)
+                                 quint64 droppedTotal, std::vector<AlertTransition> &out,
+                                 const DeviceTables *devices)
 {
     ClientState *c = client(clientId);
     if (!c || samples.empty())
@@ -191,7 +192,15 @@ void AlertEngine::observeSamples(const QString &clientId, const std::vector<Samp
     const double memLimit = s[at(AlertRule::MemoryUsed)].threshold;
     const double swapLimit = s[at(AlertRule::SwapUsed)].threshold;
     const double loadLimit = s[at(AlertRule::LoadPerCore)].threshold;
-    for (const Sample &sample : samples) {
+    const double diskLimit = s[at(AlertRule::DiskUsed)].threshold;
+    // The fullest filesystem at the samples that carry filesystem readings (index order).
+    const auto fullest = devices ? metrics::fullestFilesystemBySample(*devices)
+                                 : std::vector<std::pair<std::uint32_t, double>>{};
+    auto nextFullest = fullest.begin();
+    for (std::uint32_t index = 0; index < samples.size(); ++index) {
+        const Sample &sample = samples[index];
+        while (nextFullest != fullest.end() && nextFullest->first < index)
+            ++nextFullest;
         const qint64 t = sample.timestampMs;
         // A resend or an out-of-order batch: these times were judged already.
         if (t <= c->lastSampleMs)
@@ -210,6 +219,9 @@ void AlertEngine::observeSamples(const QString &clientId, const std::vector<Samp
             const double load = double(sample.load1) / sample.coreCount;
             step(*c, AlertRule::LoadPerCore, load > loadLimit, load, t, t, out);
         }
+        // Filesystems are read less often than samples: only a reading moves this rule.
+        if (nextFullest != fullest.end() && nextFullest->first == index && nextFullest->second >= 0)
+            step(*c, AlertRule::DiskUsed, nextFullest->second > diskLimit, nextFullest->second, t, t, out);
     }
     // The drop counter is the agent's running total: the first one seen is a baseline, and one
     // that goes back (a new spool) starts a new baseline rather than an alert.

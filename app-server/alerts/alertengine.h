@@ -68,7 +68,7 @@ public:
 
     /** Stored samples of one batch, oldest first, and the agent's drop counter with it. */
     void observeSamples(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal,
-                        std::vector<AlertTransition> &out);
+                        std::vector<AlertTransition> &out, const DeviceTables *devices = nullptr);
     /** The client's health changed at @p atMs (server clock). */
     void observeHealth(const QString &clientId, ClientHealth health, qint64 atMs);
     /** The agent reported @p batches unsent at @p atMs (server clock). */

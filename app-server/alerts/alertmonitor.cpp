@@ -78,9 +78,10 @@ StoreResult<void> AlertMonitor::load(qint64 nowMs)
     return {};
 }
 
-void AlertMonitor::observeBatch(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal)
+void AlertMonitor::observeBatch(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal,
+                                const DeviceTables &devices)
 {
-    m_engine.observeSamples(clientId, samples, droppedTotal, m_transitions);
+    m_engine.observeSamples(clientId, samples, droppedTotal, m_transitions, &devices);
 }
 
 void AlertMonitor::observeHealth(const QString &clientId, ClientHealth health, qint64 atMs)

@@ -35,7 +35,8 @@ public:
     AlertEngine &engine() { return m_engine; }
 
     /** A stored batch (not a duplicate) of @p clientId. */
-    void observeBatch(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal);
+    void observeBatch(const QString &clientId, const std::vector<Sample> &samples, quint64 droppedTotal,
+                      const DeviceTables &devices = {});
     void observeHealth(const QString &clientId, ClientHealth health, qint64 atMs);
     void observeBacklog(const QString &clientId, quint32 batches, qint64 atMs);
     void addClient(const QString &clientId, const QString &hostname, bool hasData = false)

@@ -21,6 +21,7 @@ const std::array<AlertRuleInfo, alertRuleCount> kRules{{
     {AlertRule::HostDown, "host_down", "Host down", "s", false, 0, 0, {true, 0, 3 * kMinute, 30 * kSecond}},
     {AlertRule::SamplesDropped, "samples_dropped", "Agent dropping samples", "samples", true, 0, 1e9, {true, 0, 0, 10 * kMinute}},
     {AlertRule::SpoolBacklog, "spool_backlog", "Agent spool backlog", "batches", true, 1, 1e9, {true, 100, 5 * kMinute, 1 * kMinute}},
+    {AlertRule::DiskUsed, "disk_used", "Filesystem almost full", "%", true, 1, 100, {true, 90, 5 * kMinute, 5 * kMinute}},
 }};
 
 } // namespace

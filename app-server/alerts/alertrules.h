@@ -22,8 +22,9 @@ enum class AlertRule : quint8 {
     HostDown,       ///< has sent data before, not connected (health "down")
     SamplesDropped, ///< the agent dropped more than threshold samples (its spool was full)
     SpoolBacklog,   ///< the agent reports more than threshold unsent batches
+    DiskUsed,       ///< the fullest filesystem's use % (as df shows it) above the threshold
 };
-inline constexpr int alertRuleCount = 8;
+inline constexpr int alertRuleCount = 9;
 
 /** What the user sees of a rule and what ships. */
 struct AlertRuleInfo {

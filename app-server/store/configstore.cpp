@@ -41,6 +41,10 @@ QString ConfigStore::toJson(const AgentConfig &c)
         {QStringLiteral("giveUpMs"), qint64(c.giveUpMs)},
         {QStringLiteral("spoolMaxBytes"), qint64(c.spoolMaxBytes)},
         {QStringLiteral("spoolMaxAgeMs"), qint64(c.spoolMaxAgeMs)},
+        {QStringLiteral("filesystemsIntervalMs"), qint64(c.filesystemsIntervalMs)},
+        {QStringLiteral("disksIntervalMs"), qint64(c.disksIntervalMs)},
+        {QStringLiteral("networkIntervalMs"), qint64(c.networkIntervalMs)},
+        {QStringLiteral("temperaturesIntervalMs"), qint64(c.temperaturesIntervalMs)},
     };
     return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
 }
@@ -66,6 +70,11 @@ std::optional<AgentConfig> ConfigStore::fromJson(const QString &json)
     get("giveUpMs", c.giveUpMs);
     get("spoolMaxBytes", c.spoolMaxBytes);
     get("spoolMaxAgeMs", c.spoolMaxAgeMs);
+    // Configs stored before 0.7 have no collector fields: they get the shipped intervals.
+    get("filesystemsIntervalMs", c.filesystemsIntervalMs);
+    get("disksIntervalMs", c.disksIntervalMs);
+    get("networkIntervalMs", c.networkIntervalMs);
+    get("temperaturesIntervalMs", c.temperaturesIntervalMs);
     return c;
 }
 

@@ -102,6 +102,8 @@ StoreResult<IngestResult::Status> Ingest::ingestOne(const IngestItem &item, qint
             return r.error();
     if (auto r = m_writer->insertSamples(client.num, *batch); !r)
         return r.error();
+    if (auto r = m_writer->insertDevices(client.num, *batch); !r)
+        return r.error();
 
     // Samples of a batch are in time order: one merge per minute they touch, not per sample.
     MinuteRollup rollup;

@@ -36,6 +36,8 @@ public:
     virtual StoreResult<void> insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs) = 0;
     /** Every sample of @p batch, with its per-core values. */
     virtual StoreResult<void> insertSamples(qint64 client, const SampleBatch &batch) = 0;
+    /** @p batch's device readings (none: nothing written), one head row per window they touch. */
+    virtual StoreResult<void> insertDevices(qint64 client, const SampleBatch &batch) = 0;
     /** Merges @p rollup into the stored minute (min of mins, max of maxes, counts added). */
     virtual StoreResult<void> mergeMinute(qint64 client, const MinuteRollup &rollup) = 0;
     /** Merges @p rollup (an hour's) into the stored hour (and adds its sums). */

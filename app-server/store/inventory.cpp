@@ -549,6 +549,8 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
                             " SELECT rule, ?2, enabled, threshold, for_ms, resolve_ms FROM alert_rules WHERE client_id = ?1"),
              {job.oldId, job.newId}},
             {QStringLiteral("DELETE FROM alert_rules WHERE client_id = ?"), {job.oldId}},
+            // Device readings move whole (a row per window; reads merge windows both hold).
+            {QStringLiteral("UPDATE device_chunks SET client = ?1 WHERE client = ?2"), {newNum, oldNum}},
             {QStringLiteral("DELETE FROM clients WHERE num = ?"), {oldNum}},
     };
     for (const auto &[sql, binds] : tail)

@@ -158,6 +158,16 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
     // A window the horizon cuts stays until it has passed entirely.
     // Windows starting at or before lastWindow end before the horizon (none when kept forever).
     const qint64 lastWindow = horizonMs == kNever ? kNever : horizonMs - SampleChunk::windowMs;
+    // Device readings go with the raw tier, window by window (a few rows per client and window).
+    if (horizonMs != kNever) {
+        auto devices = m_db.exec(QStringLiteral("DELETE FROM device_chunks WHERE rowid IN (SELECT rowid FROM device_chunks"
+                                                " WHERE window_ms <= ? LIMIT ?)"),
+                                 {lastWindow, budget});
+        if (!devices)
+            return devices.error();
+        result.deviceRows += devices->numRowsAffected();
+        budget -= devices->numRowsAffected();
+    }
     auto chunkClients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(window_ms) FROM sample_chunks"
                                                  " WHERE client = c.num) AS m FROM clients c) WHERE m <= ?"),
                                   {lastWindow});

@@ -41,10 +41,11 @@ struct PurgeResult {
     qint64 minuteRows = 0;
     qint64 hourRows = 0;
     qint64 batchRows = 0;
+    qint64 deviceRows = 0; ///< device_chunks rows (a client's window of device readings)
     bool overBudget = false; ///< the database was over its size budget
     bool more = false;       ///< the slice hit its bound: run another
     bool stuckOverBudget = false; ///< over the budget with only the tiers' floors left: nothing deleted
-    qint64 total() const { return rawRows + minuteRows + hourRows + batchRows; }
+    qint64 total() const { return rawRows + minuteRows + hourRows + batchRows + deviceRows; }
 };
 
 /**

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "samplechunk.h"
 
-#include <zstd.h>
+#include "columncoding.h"
 
 #include <array>
 #include <bit>
@@ -29,264 +29,8 @@ void ChunkSamples::append(const Sample &sample, quint64 sequence, const float *v
 
 namespace {
 
-// Column modes (the low nibble of a column's first byte); bit 0x10: values in KiB.
-enum Mode : std::uint8_t {
-    Delta = 0,       ///< first value, then differences
-    Plain = 1,       ///< every value
-    Residual = 2,    ///< difference from the value a formula of earlier columns predicts
-    Constant = 3,    ///< one value for every sample
-    Float32 = 4,     ///< float columns only: bit-exact IEEE-754, little-endian
-    DeltaDelta = 5,  ///< first value, first difference, then differences of differences
-};
-constexpr std::uint8_t kKiB = 0x10;
-constexpr double kScale = 100.0; // hundredths
-// From 2^17 (131,072) up a float32 is coarser than a hundredth: such values are kept as they
-// are, and hundredths stay exact to read back and to re-encode (a round trip is a fixed point).
-constexpr double kMaxScaled = double(1 << 17) * kScale;
+using namespace columncoding;
 
-std::uint64_t zig(std::int64_t v)
-{
-    return (std::uint64_t(v) << 1) ^ std::uint64_t(v >> 63);
-}
-
-std::int64_t unzig(std::uint64_t u)
-{
-    return std::int64_t(u >> 1) ^ -std::int64_t(u & 1);
-}
-
-int varintBytes(std::uint64_t v)
-{
-    return v == 0 ? 1 : (std::bit_width(v) + 6) / 7;
-}
-
-// Wrapping arithmetic: a corrupt chunk may hold any numbers, and must not be undefined behaviour.
-std::int64_t add(std::int64_t a, std::int64_t b)
-{
-    return std::int64_t(std::uint64_t(a) + std::uint64_t(b));
-}
-
-std::int64_t sub(std::int64_t a, std::int64_t b)
-{
-    return std::int64_t(std::uint64_t(a) - std::uint64_t(b));
-}
-
-class Writer
-{
-public:
-    explicit Writer(std::string &out) : m_out(out) {}
-    void byte(std::uint8_t b) { m_out.push_back(char(b)); }
-    void varint(std::uint64_t v)
-    {
-        while (v >= 0x80) {
-            m_out.push_back(char(std::uint8_t(v) | 0x80));
-            v >>= 7;
-        }
-        m_out.push_back(char(v));
-    }
-    void zz(std::int64_t v) { varint(zig(v)); }
-    void float32(float f)
-    {
-        const std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
-        for (int i = 0; i < 4; ++i)
-            m_out.push_back(char(std::uint8_t(bits >> (8 * i))));
-    }
-
-    /** One integer column: the mode that writes the fewest bytes. */
-    void column(const std::vector<std::int64_t> &v, const std::vector<std::int64_t> *predicted = nullptr,
-                bool allowKiB = false)
-    {
-        const std::size_t n = v.size();
-        bool kib = allowKiB && n > 0;
-        for (std::int64_t x : v)
-            if (x % 1024 != 0) {
-                kib = false;
-                break;
-            }
-        const auto at = [&](std::size_t i) { return kib ? v[i] / 1024 : v[i]; };
-        const auto pred = [&](std::size_t i) { return kib ? (*predicted)[i] / 1024 : (*predicted)[i]; };
-        std::array<std::uint64_t, 6> size{};
-        size.fill(std::numeric_limits<std::uint64_t>::max());
-        size[Delta] = size[Plain] = size[DeltaDelta] = 0;
-        if (predicted)
-            size[Residual] = 0;
-        bool constant = n > 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::int64_t x = at(i);
-            size[Plain] += varintBytes(zig(x));
-            const std::int64_t d = i == 0 ? x : sub(x, at(i - 1));
-            size[Delta] += varintBytes(zig(d));
-            const std::int64_t dd = i < 2 ? d : sub(d, sub(at(i - 1), at(i - 2)));
-            size[DeltaDelta] += varintBytes(zig(dd));
-            if (predicted)
-                size[Residual] += varintBytes(zig(sub(x, pred(i))));
-            if (i > 0 && x != at(0))
-                constant = false;
-        }
-        if (constant)
-            size[Constant] = varintBytes(zig(at(0)));
-        std::uint8_t mode = Delta;
-        for (std::uint8_t m : {Constant, Residual, DeltaDelta, Plain})
-            if (size[m] < size[mode])
-                mode = m;
-        byte(mode | (kib ? kKiB : 0));
-        if (mode == Constant) {
-            zz(at(0));
-            return;
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::int64_t x = at(i);
-            switch (mode) {
-            case Plain: zz(x); break;
-            case Residual: zz(sub(x, pred(i))); break;
-            case Delta: zz(i == 0 ? x : sub(x, at(i - 1))); break;
-            default: {
-                const std::int64_t d = i == 0 ? x : sub(x, at(i - 1));
-                zz(i < 2 ? d : sub(d, sub(at(i - 1), at(i - 2))));
-            }
-            }
-        }
-    }
-
-    /** A column of percentages or load averages: hundredths when they fit, else float32. */
-    void floats(const std::vector<float> &v, const std::vector<std::int64_t> *predicted = nullptr,
-                std::vector<std::int64_t> *scaledOut = nullptr)
-    {
-        std::vector<std::int64_t> scaled(v.size());
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            const double x = double(v[i]) * kScale;
-            if (!std::isfinite(x) || std::fabs(x) >= kMaxScaled) {
-                byte(Float32);
-                for (float f : v)
-                    float32(f);
-                if (scaledOut)
-                    scaledOut->clear();
-                return;
-            }
-            scaled[i] = std::llround(x);
-        }
-        column(scaled, predicted && predicted->size() == v.size() ? predicted : nullptr);
-        if (scaledOut)
-            *scaledOut = std::move(scaled);
-    }
-
-private:
-    std::string &m_out;
-};
-
-class Reader
-{
-public:
-    Reader(const char *data, std::size_t size) : m_p(data), m_end(data + size) {}
-    bool ok() const { return !m_bad; }
-    bool atEnd() const { return m_p == m_end; }
-    const char *position() const { return m_p; }
-    std::uint8_t byte()
-    {
-        if (m_p >= m_end)
-            return fail();
-        return std::uint8_t(*m_p++);
-    }
-    std::uint64_t varint()
-    {
-        std::uint64_t v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (m_p >= m_end)
-                return fail();
-            const auto b = std::uint8_t(*m_p++);
-            v |= std::uint64_t(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                return v;
-        }
-        return fail();
-    }
-    std::int64_t zz() { return unzig(varint()); }
-    float float32()
-    {
-        if (m_end - m_p < 4)
-            return float(fail());
-        std::uint32_t bits = 0;
-        for (int i = 0; i < 4; ++i)
-            bits |= std::uint32_t(std::uint8_t(m_p[i])) << (8 * i);
-        m_p += 4;
-        return std::bit_cast<float>(bits);
-    }
-
-    /** An integer column of @p n values (@p predicted: the residual mode's base). */
-    bool column(std::size_t n, std::vector<std::int64_t> &out, const std::vector<std::int64_t> *predicted = nullptr,
-                bool allowKiB = true)
-    {
-        out.resize(n);
-        const std::uint8_t head = byte();
-        const std::uint8_t mode = head & 0x0f;
-        const bool kib = head & kKiB;
-        if (!ok() || (head & ~(kKiB | 0x0f)) || (kib && !allowKiB) || mode == Float32 || mode > DeltaDelta
-            || (mode == Residual && (!predicted || predicted->size() != n)))
-            return fail();
-        if (mode == Constant) {
-            const std::int64_t x = zz();
-            std::fill(out.begin(), out.end(), x);
-        } else {
-            for (std::size_t i = 0; i < n && ok(); ++i) {
-                const std::int64_t x = zz();
-                switch (mode) {
-                case Plain: out[i] = x; break;
-                case Residual: out[i] = add(x, kib ? (*predicted)[i] / 1024 : (*predicted)[i]); break;
-                case Delta: out[i] = i == 0 ? x : add(out[i - 1], x); break;
-                default:
-                    out[i] = i < 2 ? (i == 0 ? x : add(out[0], x))
-                                   : add(out[i - 1], add(sub(out[i - 1], out[i - 2]), x));
-                }
-            }
-        }
-        if (kib)
-            for (std::int64_t &x : out)
-                x = std::int64_t(std::uint64_t(x) * 1024);
-        return ok();
-    }
-
-    /** A float column of @p n values; @p scaled gets the hundredths (empty for float32 columns). */
-    bool floats(std::size_t n, std::vector<float> &out, const std::vector<std::int64_t> *predicted = nullptr,
-                std::vector<std::int64_t> *scaled = nullptr)
-    {
-        out.resize(n);
-        if (m_p < m_end && (std::uint8_t(*m_p) & 0x0f) == Float32) {
-            if (std::uint8_t(*m_p) != Float32)
-                return fail();
-            ++m_p;
-            for (std::size_t i = 0; i < n && ok(); ++i)
-                out[i] = float32();
-            if (scaled)
-                scaled->clear();
-            return ok();
-        }
-        std::vector<std::int64_t> local;
-        std::vector<std::int64_t> &q = scaled ? *scaled : local;
-        if (!column(n, q, predicted && predicted->size() == n ? predicted : nullptr, false))
-            return false;
-        for (std::size_t i = 0; i < n; ++i)
-            out[i] = float(double(q[i]) / kScale);
-        return true;
-    }
-
-private:
-    bool fail()
-    {
-        m_bad = true;
-        m_p = m_end;
-        return false;
-    }
-
-    const char *m_p;
-    const char *m_end;
-    bool m_bad = false;
-};
-
-struct CCtxFree {
-    void operator()(ZSTD_CCtx *c) const { ZSTD_freeCCtx(c); }
-};
-struct DCtxFree {
-    void operator()(ZSTD_DCtx *c) const { ZSTD_freeDCtx(c); }
-};
 
 // The CPU columns in the order a chunk stores them; idle comes last, predicted from the rest.
 constexpr float CpuTimes::*kCpu[] = {&CpuTimes::user, &CpuTimes::nice, &CpuTimes::system, &CpuTimes::iowait,
@@ -382,27 +126,7 @@ QByteArray SampleChunk::encode(const ChunkSamples &data, Compression compression
         w.floats(column);
     }
 
-    QByteArray out;
-    out.append(char(formatVersion));
-    if (compression == Compression::Zstd) {
-        thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
-        std::string head;
-        Writer(head).varint(raw.size());
-        out.append(char(Compression::Zstd));
-        out.append(head.data(), qsizetype(head.size()));
-        const qsizetype at = out.size();
-        out.resize(at + qsizetype(ZSTD_compressBound(raw.size())));
-        const std::size_t z = ZSTD_compressCCtx(ctx.get(), out.data() + at, std::size_t(out.size() - at), raw.data(),
-                                                raw.size(), zstdLevel);
-        if (!ZSTD_isError(z)) {
-            out.resize(at + qsizetype(z));
-            return out;
-        }
-        out.resize(1); // cannot happen with a bound-sized buffer; stored uncompressed then
-    }
-    out.append(char(Compression::None));
-    out.append(raw.data(), qsizetype(raw.size()));
-    return out;
+    return pack(formatVersion, raw, columncoding::Compression(compression), zstdLevel);
 }
 
 bool SampleChunk::decode(QByteArrayView blob, ChunkSamples &out, QString *error)
@@ -413,40 +137,12 @@ bool SampleChunk::decode(QByteArrayView blob, ChunkSamples &out, QString *error)
         return false;
     };
     out.clear();
-    if (blob.size() < 2)
-        return failed("too short");
-    if (std::uint8_t(blob[0]) != formatVersion)
-        return failed("unknown format version");
     std::string inflated;
-    const char *payload = blob.data() + 2;
-    std::size_t payloadSize = std::size_t(blob.size() - 2);
-    switch (std::uint8_t(blob[1])) {
-    case std::uint8_t(Compression::None):
-        break;
-    case std::uint8_t(Compression::Zstd): {
-        Reader head(payload, payloadSize);
-        const std::uint64_t rawSize = head.varint();
-        if (!head.ok() || rawSize > maxRawBytes)
-            return failed("bad uncompressed size");
-        const char *frame = head.position();
-        const std::size_t frameSize = payloadSize - std::size_t(frame - payload);
-        // The frame states its size too (the encoder always writes it): both must agree before
-        // anything is allocated, so a few corrupt bytes cannot ask for 64 MiB.
-        if (ZSTD_getFrameContentSize(frame, frameSize) != rawSize)
-            return failed("zstd frame does not state the uncompressed size");
-        thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
-        inflated.resize(rawSize);
-        const std::size_t got = ZSTD_decompressDCtx(ctx.get(), inflated.data(), inflated.size(), frame, frameSize);
-        if (ZSTD_isError(got) || got != rawSize)
-            return failed("zstd frame does not decompress to its stated size");
-        payload = inflated.data();
-        payloadSize = inflated.size();
-        break;
-    }
-    default:
-        return failed("unknown compression");
-    }
-
+    const char *payload = nullptr;
+    std::size_t payloadSize = 0;
+    const char *why = nullptr;
+    if (!unpack(blob, formatVersion, maxRawBytes, inflated, payload, payloadSize, why))
+        return failed(why);
     Reader r(payload, payloadSize);
     const std::uint64_t n = r.varint();
     const std::uint64_t coreColumns = r.varint();

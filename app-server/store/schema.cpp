@@ -287,6 +287,23 @@ constexpr const char *kSchemaV10[] = {
     "CREATE INDEX sample_chunks_client_sequence ON sample_chunks(client, seq_max, seq_min)",
 };
 
+// Version 11: device readings (issue 17: filesystems, disks, network, temperatures) as
+// DeviceChunk blobs per client and ten-minute window; sealed = 0 rows are one batch's readings
+// (DeviceHistory seals them per window).
+constexpr const char *kSchemaV11[] = {
+    R"(CREATE TABLE device_chunks (
+         client INTEGER NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
+         window_ms INTEGER NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL,
+         sealed INTEGER NOT NULL DEFAULT 0,
+         data BLOB NOT NULL))",
+    "CREATE INDEX device_chunks_client_window ON device_chunks(client, window_ms)",
+    // Sealing finds open rows, retention old windows, without a scan.
+    "CREATE INDEX device_chunks_open ON device_chunks(sealed, window_ms)",
+    "CREATE INDEX device_chunks_window ON device_chunks(window_ms)",
+};
+
 StoreResult<int> readVersion(Database &db)
 {
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
@@ -346,7 +363,7 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
-    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}, {10, kSchemaV10}};
+    const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}, {10, kSchemaV10}, {11, kSchemaV11}};
     int at = from;
     for (const Step &step : steps) {
         if (at >= step.version)

@@ -15,7 +15,7 @@ class Database;
 class Schema
 {
 public:
-    static constexpr int currentVersion = 10;
+    static constexpr int currentVersion = 11;
 
     /**
      * Read-write: creates or migrates to currentVersion in one write transaction (another

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sqliteingestwriter.h"
 
+#include "devicechunk.h"
 #include "samplechunk.h"
 
 #include <QtEndian>
@@ -64,6 +65,9 @@ StoreResult<void> SqliteIngestWriter::prepare()
          " mem_used, swap_total, swap_free, load1, load5, load15, flags, cores)"
          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,"
          "?21,?22,?23,?24,?25)"},
+        {&m_insDevices,
+         "INSERT INTO device_chunks(client, window_ms, first_ms, last_ms, sealed, data)"
+         " VALUES (?1,?2,?3,?4,0,?5)"},
         {&m_insGap,
          "INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first, seq_last, samples_lost,"
          " recorded_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"},
@@ -234,6 +238,37 @@ StoreResult<void> SqliteIngestWriter::insertSamples(qint64 client, const SampleB
         cores += n;
         if (auto r = m_statements.run(s, "storing a sample"); !r)
             return r;
+    }
+    return {};
+}
+
+StoreResult<void> SqliteIngestWriter::insertDevices(qint64 client, const SampleBatch &batch)
+{
+    if (batch.devices.empty())
+        return {};
+    DeviceSeries all;
+    all.appendBatch(batch);
+    // One row per window the batch's readings touch (almost always one).
+    std::size_t i = 0;
+    while (i < all.timestamps.size()) {
+        const qint64 window = SampleChunk::windowOf(all.timestamps[i]);
+        qint64 first = all.timestamps[i], last = first;
+        std::size_t end = i;
+        while (end < all.timestamps.size() && SampleChunk::windowOf(all.timestamps[end]) == window) {
+            first = std::min<qint64>(first, all.timestamps[end]);
+            last = std::max<qint64>(last, all.timestamps[end]);
+            ++end;
+        }
+        const QByteArray blob = DeviceChunk::encode(i == 0 && end == all.timestamps.size() ? all : all.slice(first, last));
+        sqlite3_stmt *s = m_insDevices;
+        sqlite3_bind_int64(s, 1, client);
+        sqlite3_bind_int64(s, 2, window);
+        sqlite3_bind_int64(s, 3, first);
+        sqlite3_bind_int64(s, 4, last);
+        sqlite3_bind_blob(s, 5, blob.constData(), int(blob.size()), SQLITE_STATIC);
+        if (auto r = m_statements.run(s, "storing device readings"); !r)
+            return r;
+        i = end;
     }
     return {};
 }

@@ -21,6 +21,7 @@ public:
     StoreResult<bool> batchExists(qint64 client, quint64 sequence) override;
     StoreResult<void> insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs) override;
     StoreResult<void> insertSamples(qint64 client, const SampleBatch &batch) override;
+    StoreResult<void> insertDevices(qint64 client, const SampleBatch &batch) override;
     StoreResult<void> mergeMinute(qint64 client, const MinuteRollup &rollup) override;
     StoreResult<void> mergeHour(qint64 client, const MinuteRollup &rollup) override;
     StoreResult<void> insertBatch(qint64 client, quint64 sequence, quint32 samples,
@@ -37,6 +38,7 @@ private:
     sqlite3_stmt *m_insBatch = nullptr;
     sqlite3_stmt *m_insSample = nullptr;
     sqlite3_stmt *m_insGap = nullptr;
+    sqlite3_stmt *m_insDevices = nullptr;
     sqlite3_stmt *m_updClient = nullptr;
     sqlite3_stmt *m_upsMinute = nullptr;
     sqlite3_stmt *m_upsHour = nullptr;

@@ -26,7 +26,7 @@ struct Store::Parts {
     explicit Parts(std::unique_ptr<Database> database)
         : db(std::move(database)), configs(*db), tokens(*db), enrolment(*db, configs, tokens),
           inventory(*db, configs),
-          ingest(*db), history(*db, inventory), alerts(*db), retention(*db), sealer(*db)
+          ingest(*db), history(*db, inventory), alerts(*db), retention(*db), sealer(*db), devices(*db)
     {
     }
     std::unique_ptr<Database> db;
@@ -43,6 +43,7 @@ struct Store::Parts {
     AlertStore alerts;
     Retention retention;
     ChunkSealer sealer;
+    DeviceHistory devices;
 };
 
 namespace {
@@ -154,6 +155,11 @@ Retention &Store::retention()
 ChunkSealer &Store::sealer()
 {
     return m_parts->sealer;
+}
+
+DeviceHistory &Store::devices()
+{
+    return m_parts->devices;
 }
 
 } // namespace autofact::server

@@ -3,6 +3,7 @@
 
 #include "alertstore.h"
 #include "chunksealer.h"
+#include "devicehistory.h"
 #include "configstore.h"
 #include "enrolment.h"
 #include "enrolmenttokens.h"
@@ -74,6 +75,8 @@ public:
     AlertStore &alerts();
     Retention &retention();
     ChunkSealer &sealer();
+    /** Device readings (filesystems, disks, network, temperatures). */
+    DeviceHistory &devices();
 
 private:
     struct Parts;

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "messages.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QString>
+
+#include <cstdint>
+#include <vector>
+
+namespace autofact::server {
+
+/**
+ * One client's device readings (filesystems, disks, network, temperatures) over a stretch of
+ * time: the sample times that carry readings, ascending, and the readings, whose `sample`
+ * indexes timestamps. What a device chunk holds and what reads return.
+ */
+struct DeviceSeries {
+    std::vector<qint64> timestamps;
+    DeviceTables tables;
+
+    bool empty() const { return timestamps.empty(); }
+    void clear();
+    /** Appends @p batch's readings at its samples' times (samples after the last one held). */
+    void appendBatch(const SampleBatch &batch);
+    /** The readings at times in [@p fromMs, @p toMs]. */
+    DeviceSeries slice(qint64 fromMs, qint64 toMs) const;
+    /**
+     * @p parts merged in time order (stable: readings of equal times keep the order of
+     * @p parts). Parts may overlap in time (a late batch, a merged identity).
+     */
+    static DeviceSeries merged(const std::vector<const DeviceSeries *> &parts);
+    bool operator==(const DeviceSeries &) const = default;
+};
+
+/**
+ * The byte format of device_chunks.data (docs/STORAGE.md, "Device chunks"): names, then the
+ * sample times as one integer column, then each kind's entries sorted by device and time with
+ * every field an integer column (delta, delta-of-delta, constant, plain: the smallest), the
+ * whole in a zstd frame. Every value is kept exactly: bytes, counts and milli-degrees are the
+ * integers the agent sent.
+ */
+class DeviceChunk
+{
+public:
+    static constexpr std::uint8_t formatVersion = 1;
+    /// Limits a decoder enforces before allocating: a ten-minute window of one-second samples
+    /// with 64 devices of each kind is 2.5M readings; corrupt sizes past these are refused.
+    static constexpr std::size_t maxTimestamps = 1u << 20;
+    static constexpr std::size_t maxEntries = 1u << 24;
+    static constexpr std::size_t maxNames = 65535;
+    static constexpr std::size_t maxRawBytes = 256u << 20;
+
+    static QByteArray encode(const DeviceSeries &series, int zstdLevel = 3);
+    /**
+     * Decodes @p blob into @p out. On corrupt input returns false, with a one-line reason in
+     * @p error; never reads out of bounds or allocates past the limits above.
+     */
+    static bool decode(QByteArrayView blob, DeviceSeries &out, QString *error = nullptr);
+};
+
+} // namespace autofact::server

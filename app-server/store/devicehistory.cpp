@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include "devicehistory.h"
+
+#include "chunksealer.h"
+#include "samplechunk.h"
+#include "storelogging.h"
+#include "transaction.h"
+
+#include <QSqlQuery>
+
+namespace autofact::server {
+
+StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWindows)
+{
+    const qint64 cutoff = SampleChunk::windowOf(nowMs - ChunkSealer::graceMs);
+    DeviceSealResult result;
+    Transaction txn(m_db);
+    if (auto b = txn.begin(); !b)
+        return b.error();
+    auto windows = m_db.exec(QStringLiteral("SELECT DISTINCT client, window_ms FROM device_chunks"
+                                            " WHERE sealed = 0 AND window_ms < ? ORDER BY window_ms LIMIT ?"),
+                             {cutoff, maxWindows + 1});
+    if (!windows)
+        return windows.error();
+    QList<std::pair<qint64, qint64>> todo;
+    while (windows->next())
+        todo.append({windows->value(0).toLongLong(), windows->value(1).toLongLong()});
+    windows->finish();
+    if (todo.size() > maxWindows) {
+        todo.removeLast();
+        result.more = true;
+    }
+    for (const auto &[client, window] : std::as_const(todo)) {
+        auto rows = m_db.exec(QStringLiteral("SELECT rowid, data FROM device_chunks WHERE client = ? AND window_ms = ?"),
+                              {client, window});
+        if (!rows)
+            return rows.error();
+        std::vector<DeviceSeries> parts;
+        QList<qint64> rowIds;
+        bool corrupt = false;
+        while (rows->next()) {
+            DeviceSeries part;
+            QString error;
+            if (!DeviceChunk::decode(rows->value(1).toByteArray(), part, &error)) {
+                corrupt = true;
+                if (!m_corruptReported.contains({client, window})) {
+                    m_corruptReported.insert({client, window});
+                    qCWarning(lcStore).noquote() << "device readings of client row" << client << "window"
+                                                 << window << "not sealed:" << error;
+                }
+                break;
+            }
+            rowIds.append(rows->value(0).toLongLong());
+            parts.push_back(std::move(part));
+        }
+        rows->finish();
+        // A corrupt row stays as it is (reads report it); the window's other rows wait with it.
+        if (corrupt)
+            continue;
+        std::vector<const DeviceSeries *> pointers;
+        for (const DeviceSeries &p : parts)
+            pointers.push_back(&p);
+        const DeviceSeries whole = DeviceSeries::merged(pointers);
+        for (const qint64 rowId : std::as_const(rowIds))
+            if (auto q = m_db.exec(QStringLiteral("DELETE FROM device_chunks WHERE rowid = ?"), {rowId}); !q)
+                return q.error();
+        if (!whole.empty()) {
+            const auto [first, last] = std::minmax_element(whole.timestamps.begin(), whole.timestamps.end());
+            if (auto q = m_db.exec(QStringLiteral("INSERT INTO device_chunks(client, window_ms, first_ms, last_ms,"
+                                                  " sealed, data) VALUES (?, ?, ?, ?, 1, ?)"),
+                                   {client, window, qint64(*first), qint64(*last), DeviceChunk::encode(whole)});
+                !q)
+                return q.error();
+        }
+        ++result.windows;
+        result.headRows += rowIds.size();
+    }
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    return result;
+}
+
+StoreResult<DeviceSeries> DeviceHistory::read(const QString &clientId, qint64 fromMs, qint64 toMs)
+{
+    auto num = m_db.scalar(QStringLiteral("SELECT num FROM clients WHERE id = ?"), {clientId});
+    if (!num)
+        return num.error();
+    if (!num->isValid())
+        return DeviceSeries{};
+    return readNum(num->toLongLong(), fromMs, toMs);
+}
+
+StoreResult<DeviceSeries> DeviceHistory::readNum(qint64 clientNum, qint64 fromMs, qint64 toMs)
+{
+    // Windows are ten minutes wide: any row holding a time in range starts within one window
+    // before fromMs (the index on (client, window_ms) then bounds the scan).
+    auto rows = m_db.exec(QStringLiteral("SELECT window_ms, data FROM device_chunks WHERE client = ?"
+                                         " AND window_ms > ? AND window_ms <= ? AND last_ms >= ? AND first_ms <= ?"
+                                         " ORDER BY window_ms, sealed DESC, rowid"),
+                          {clientNum, fromMs - SampleChunk::windowMs, toMs, fromMs, toMs});
+    if (!rows)
+        return rows.error();
+    std::vector<DeviceSeries> parts;
+    while (rows->next()) {
+        DeviceSeries part;
+        QString error;
+        if (!DeviceChunk::decode(rows->value(1).toByteArray(), part, &error))
+            return storeError(StoreError::Kind::Database,
+                              QStringLiteral("device readings of client row %1, window at %2: %3")
+                                  .arg(clientNum)
+                                  .arg(rows->value(0).toLongLong())
+                                  .arg(error));
+        parts.push_back(part.slice(fromMs, toMs));
+    }
+    std::vector<const DeviceSeries *> pointers;
+    for (const DeviceSeries &p : parts)
+        pointers.push_back(&p);
+    if (pointers.empty())
+        return DeviceSeries{};
+    return DeviceSeries::merged(pointers);
+}
+
+} // namespace autofact::server

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "database.h"
+#include "devicechunk.h"
+#include "storeresult.h"
+
+#include <QSet>
+
+namespace autofact::server {
+
+/** What one DeviceHistory::sealSlice() did. */
+struct DeviceSealResult {
+    qint64 windows = 0;   ///< windows merged into one chunk each
+    qint64 headRows = 0;  ///< per-batch rows folded in
+    bool more = false;    ///< the slice hit its bound: run another
+};
+
+/**
+ * Device readings (filesystems, disks, network, temperatures) in the `device_chunks` table,
+ * DeviceChunk blobs by client and ten-minute window (the sample chunks' windows):
+ * - **Head rows** (sealed = 0): each stored batch's readings, one row per window it touches,
+ *   written in the batch's own transaction (SqliteIngestWriter::insertDevices), so a batch's
+ *   devices are acked, deduplicated and gap-checked with its samples.
+ * - **Sealing**: once a window is closed (as ChunkSealer decides), its rows become one sealed
+ *   chunk; a late batch's row for a sealed window is merged into it by the next slice.
+ * - **Retention** deletes whole windows with the raw tier (Retention::purgeRaw); a merge of
+ *   identities moves rows (Inventory); forgetting a client with its history cascades.
+ * Reads merge every row a range touches in time order.
+ */
+class DeviceHistory
+{
+public:
+    explicit DeviceHistory(Database &db) : m_db(db) {}
+
+    /** Seals closed windows at @p nowMs, at most @p maxWindows, in one transaction. */
+    StoreResult<DeviceSealResult> sealSlice(qint64 nowMs, int maxWindows);
+    /**
+     * Client @p clientId's readings with sample times in [@p fromMs, @p toMs]. A chunk that
+     * does not decode is an error naming the client and window.
+     */
+    StoreResult<DeviceSeries> read(const QString &clientId, qint64 fromMs, qint64 toMs);
+    /** The same for client row @p clientNum. */
+    StoreResult<DeviceSeries> readNum(qint64 clientNum, qint64 fromMs, qint64 toMs);
+
+private:
+    Database &m_db;
+    QSet<std::pair<qint64, qint64>> m_corruptReported; ///< (client, window) warned about once
+};
+
+} // namespace autofact::server
