@@ -9,6 +9,7 @@
 #include <QIODevice>
 
 #include <charconv>
+#include <cmath>
 #include <type_traits>
 
 namespace autofact::server {
@@ -100,9 +101,175 @@ void CsvExporter::setProgressCallback(ProgressCallback callback, qint64 progress
     m_progressInterval = std::max<qint64>(1, progressInterval);
 }
 
-QByteArray CsvExporter::headerLine()
+std::optional<CsvExporter::Table> CsvExporter::tableFromName(QStringView name)
 {
+    if (name == u"samples")
+        return Table::Samples;
+    if (name == u"filesystems")
+        return Table::Filesystems;
+    if (name == u"disks")
+        return Table::Disks;
+    if (name == u"network")
+        return Table::Network;
+    if (name == u"temperatures")
+        return Table::Temperatures;
+    return std::nullopt;
+}
+
+QByteArray CsvExporter::headerLine(Table table)
+{
+    switch (table) {
+    case Table::Samples: break;
+    case Table::Filesystems:
+        return QByteArrayLiteral("client_id,hostname,timestamp,mount,size_bytes,used_bytes,available_bytes,"
+                                 "use_percent,inodes_used,inodes_total\r\n");
+    case Table::Disks:
+        return QByteArrayLiteral("client_id,hostname,timestamp,disk,interval_s,read_bytes,write_bytes,reads,writes,"
+                                 "read_bytes_per_s,write_bytes_per_s,reads_per_s,writes_per_s,busy_percent\r\n");
+    case Table::Network:
+        return QByteArrayLiteral("client_id,hostname,timestamp,interface,interval_s,rx_bytes,tx_bytes,rx_packets,"
+                                 "tx_packets,rx_errors,tx_errors,rx_drops,tx_drops,rx_bytes_per_s,tx_bytes_per_s,"
+                                 "rx_packets_per_s,tx_packets_per_s\r\n");
+    case Table::Temperatures:
+        return QByteArrayLiteral("client_id,hostname,timestamp,sensor,celsius,critical_celsius\r\n");
+    }
     return QByteArray(kHeader);
+}
+
+CsvExporter::Result CsvExporter::exportDevices(QIODevice *device, const Options &options, const QStringList &ids)
+{
+    Result result;
+    QByteArray buf;
+    buf.reserve(kFlushBytes + 64 * 1024);
+    auto flush = [&]() {
+        if (buf.isEmpty())
+            return true;
+        if (device->write(buf) != buf.size()) {
+            result.error = QStringLiteral("write failed: %1").arg(device->errorString());
+            return false;
+        }
+        buf.clear();
+        return true;
+    };
+    const auto seconds = [](std::uint32_t ms) { return double(ms) / 1000.0; };
+    buf.append(headerLine(options.table));
+    constexpr qint64 dayMs = 24 * 3600 * 1000;
+    for (const QString &id : ids) {
+        auto info = m_store.inventory().client(id);
+        if (!info) {
+            result.error = info.error().message;
+            return result;
+        }
+        auto span = m_store.devices().span(id);
+        if (!span) {
+            result.error = span.error().message;
+            return result;
+        }
+        if (!span->has_value())
+            continue;
+        QByteArray prefix;
+        appendField(prefix, info->id);
+        prefix.append(',');
+        appendField(prefix, info->hostname);
+        prefix.append(',');
+        // toMs is exclusive; reads are inclusive.
+        const qint64 from = std::max(options.fromMs, (*span)->first);
+        const qint64 to = std::min(options.toMs == std::numeric_limits<qint64>::max() ? options.toMs : options.toMs - 1,
+                                   (*span)->second);
+        for (qint64 dayFrom = from; dayFrom <= to; dayFrom = dayFrom > to - dayMs ? to + 1 : dayFrom + dayMs) {
+            const qint64 dayTo = std::min(to, dayFrom > to - dayMs ? to : dayFrom + dayMs - 1);
+            auto series = m_store.devices().read(id, dayFrom, dayTo);
+            if (!series) {
+                result.error = series.error().message;
+                return result;
+            }
+            const DeviceTables &d = series->tables;
+            const auto row = [&](std::uint32_t sample, std::uint16_t dev) {
+                buf.append(prefix);
+                appendTimestamp(buf, series->timestamps[sample]);
+                buf.append(',');
+                appendField(buf, d.names[dev]);
+            };
+            const auto number = [&buf](auto v) {
+                buf.append(',');
+                appendNumber(buf, v);
+            };
+            const auto endRow = [&]() -> bool {
+                buf.append("\r\n");
+                ++result.rows;
+                if (m_cancel && m_cancel->load(std::memory_order_relaxed)) {
+                    result.cancelled = true;
+                    result.error = QStringLiteral("cancelled");
+                    return false;
+                }
+                if (m_progress && result.rows % m_progressInterval == 0)
+                    m_progress(result.rows, -1);
+                return buf.size() < kFlushBytes || flush();
+            };
+            switch (options.table) {
+            case Table::Samples: break;
+            case Table::Filesystems:
+                for (const FilesystemUsage &f : d.filesystems) {
+                    row(f.sample, f.device);
+                    for (std::uint64_t v : {f.sizeBytes, f.usedBytes, f.availableBytes})
+                        number(v);
+                    if (const double p = metrics::filesystemPercent(f); p >= 0)
+                        number(std::round(p * 100) / 100);
+                    else
+                        buf.append(',');
+                    number(f.inodesUsed);
+                    number(f.inodesTotal);
+                    if (!endRow())
+                        return result;
+                }
+                break;
+            case Table::Disks:
+                for (const DiskIo &k : d.disks) {
+                    row(k.sample, k.device);
+                    number(seconds(k.intervalMs));
+                    for (std::uint64_t v : {k.readBytes, k.writeBytes, k.reads, k.writes})
+                        number(v);
+                    for (std::uint64_t v : {k.readBytes, k.writeBytes, k.reads, k.writes})
+                        number(std::round(metrics::perSecond(v, k.intervalMs) * 100) / 100);
+                    number(std::round(metrics::diskBusyPercent(k) * 100) / 100);
+                    if (!endRow())
+                        return result;
+                }
+                break;
+            case Table::Network:
+                for (const NetworkIo &n : d.networks) {
+                    row(n.sample, n.device);
+                    number(seconds(n.intervalMs));
+                    for (std::uint64_t v : {n.rxBytes, n.txBytes, n.rxPackets, n.txPackets, n.rxErrors, n.txErrors,
+                                            n.rxDrops, n.txDrops})
+                        number(v);
+                    for (std::uint64_t v : {n.rxBytes, n.txBytes, n.rxPackets, n.txPackets})
+                        number(std::round(metrics::perSecond(v, n.intervalMs) * 100) / 100);
+                    if (!endRow())
+                        return result;
+                }
+                break;
+            case Table::Temperatures:
+                for (const Temperature &t : d.temperatures) {
+                    row(t.sample, t.device);
+                    number(double(t.milliCelsius) / 1000.0);
+                    if (t.criticalMilliCelsius != noCriticalTemperature)
+                        number(double(t.criticalMilliCelsius) / 1000.0);
+                    else
+                        buf.append(',');
+                    if (!endRow())
+                        return result;
+                }
+                break;
+            }
+        }
+    }
+    if (!flush())
+        return result;
+    if (m_progress)
+        m_progress(result.rows, result.rows);
+    result.ok = true;
+    return result;
 }
 
 void CsvExporter::appendField(QByteArray &out, QStringView text)
@@ -153,6 +320,8 @@ CsvExporter::Result CsvExporter::exportTo(QIODevice *device, const Options &opti
         for (const ClientInfo &c : *clients)
             ids.append(c.id);
     }
+    if (options.table != Table::Samples)
+        return exportDevices(device, options, ids);
     // For progress only: the rollup estimate costs 1/60 of an exact count.
     auto estimate = m_store.history().estimateSamples(ids, options.fromMs, options.toMs);
     if (!estimate) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <limits>
+#include <optional>
 
 class QIODevice;
 
@@ -27,7 +28,13 @@ class Store;
 class CsvExporter
 {
 public:
+    /** Which rows: samples, or one row per sample and device of one kind. */
+    enum class Table { Samples, Filesystems, Disks, Network, Temperatures };
+    /** "samples", "filesystems", "disks", "network", "temperatures" (the --table names). */
+    static std::optional<Table> tableFromName(QStringView name);
+
     struct Options {
+        Table table = Table::Samples;
         QStringList clientIds; ///< resolved IDs (Store::resolveClients); empty: every client
         qint64 fromMs = std::numeric_limits<qint64>::min(); ///< inclusive
         qint64 toMs = std::numeric_limits<qint64>::max();   ///< exclusive
@@ -51,8 +58,8 @@ public:
     /** Writes the header and every matching sample to @p device (open for writing). */
     Result exportTo(QIODevice *device, const Options &options);
 
-    /** The header row, CRLF included. */
-    static QByteArray headerLine();
+    /** The header row of @p table, CRLF included. */
+    static QByteArray headerLine(Table table = Table::Samples);
     /**
      * Appends @p text to @p out as one CSV text field, quoted only when needed; a field a
      * spreadsheet would run as a formula (starting with = + - @, tab or CR) is neutralised
@@ -61,6 +68,9 @@ public:
     static void appendField(QByteArray &out, QStringView text);
 
 private:
+    /** exportTo() for the device tables: read a day at a time, so memory stays bounded. */
+    Result exportDevices(QIODevice *device, const Options &options, const QStringList &ids);
+
     Store &m_store;
     ProgressCallback m_progress;
     qint64 m_progressInterval = 65536;

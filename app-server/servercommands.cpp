@@ -438,7 +438,7 @@ int runMergeCommand(const QString &dbPath, const QString &oldClient, const QStri
 }
 
 int runExportCommand(const QString &dbPath, const QStringList &clients, const QString &from,
-                     const QString &to, const QString &outPath, QTextStream &err)
+                     const QString &to, const QString &outPath, const QString &table, QTextStream &err)
 {
     auto fail = [&err](const QString &message) {
         err << "autofactory export: " << oneLine(message) << Qt::endl;
@@ -446,6 +446,11 @@ int runExportCommand(const QString &dbPath, const QStringList &clients, const QS
     };
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     CsvExporter::Options options;
+    if (const auto t = CsvExporter::tableFromName(table.isEmpty() ? QStringLiteral("samples") : table))
+        options.table = *t;
+    else
+        return fail(QStringLiteral("--table: expected samples, filesystems, disks, network or temperatures, not %1")
+                        .arg(table.left(64)));
     QString error;
     if (!from.isEmpty()) {
         const auto ms = parseTimeArgument(from, nowMs, &error);

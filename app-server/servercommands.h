@@ -54,9 +54,10 @@ int runMergeCommand(const QString &dbPath, const QString &oldClient, const QStri
  * Writes CSV (docs/STORAGE.md) for @p clients (IDs or hostnames; empty: all) with
  * from <= timestamp < to. @p from / @p to: ISO 8601 or relative (-1h), empty: unbounded.
  * @p outPath "-" or empty: stdout; a file is written atomically (complete or not at all).
+ * @p table: samples (empty: the same), filesystems, disks, network or temperatures.
  */
 int runExportCommand(const QString &dbPath, const QStringList &clients, const QString &from,
-                     const QString &to, const QString &outPath, QTextStream &err);
+                     const QString &to, const QString &outPath, const QString &table, QTextStream &err);
 
 /** `autofactory alerts`: active alerts, or with @p all the history (newest first). */
 int runAlertsCommand(const QString &dbPath, bool json, bool all, QTextStream &out, QTextStream &err);

@@ -80,6 +80,7 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         "Sub-commands:\n"
         "  autofactory clients [--db PATH] [--json]\n"
         "  autofactory export [--db PATH] [--client ID|HOSTNAME]... [--from TIME] [--to TIME] [--out FILE]\n"
+        "                     [--table samples|filesystems|disks|network|temperatures]\n"
         "  autofactory token create [--db PATH] [--uses N] [--expires D] [--label TEXT]\n"
         "  autofactory token list [--db PATH] [--json]\n"
         "  autofactory token revoke TOKEN-ID [--db PATH]\n"
@@ -304,13 +305,17 @@ int runSubcommand(const QStringList &arguments)
     QCommandLineOption uses(QStringLiteral("uses"), QStringLiteral("How many agents may enrol with it (default 1)."), QStringLiteral("N"), QStringLiteral("1"));
     QCommandLineOption expires(QStringLiteral("expires"), QStringLiteral("Valid for this long, like 30m, 24h, 7d; 0 = never (default 24h)."), QStringLiteral("D"), QStringLiteral("24h"));
     QCommandLineOption label(QStringLiteral("label"), QStringLiteral("A note for token list, e.g. where it is used."), QStringLiteral("TEXT"));
+    QCommandLineOption table(QStringLiteral("table"),
+                             QStringLiteral("Which rows: samples (default; one per sample), or one per sample and device:"
+                                            " filesystems, disks, network, temperatures."),
+                             QStringLiteral("TABLE"), QStringLiteral("samples"));
     QCommandLineOption allAlerts(QStringLiteral("all"), QStringLiteral("Every alert recorded (the history), not only the active ones."));
     if (command == u"clients") {
         parser.setApplicationDescription(QStringLiteral("autofactory clients: the client inventory."));
         parser.addOption(json);
     } else if (command == u"export") {
         parser.setApplicationDescription(QStringLiteral("autofactory export: client history as RFC 4180 CSV (columns: autofactory(1))."));
-        parser.addOptions({client, from, to, outFile});
+        parser.addOptions({client, from, to, outFile, table});
     } else if (command == u"token create") {
         parser.setApplicationDescription(QStringLiteral(
             "autofactory token create: a new enrolment token, printed alone on one line.\n"
@@ -446,7 +451,7 @@ int runSubcommand(const QStringList &arguments)
         return runClientsCommand(db, parser.isSet(json), out, err);
     if (command == u"export")
         return runExportCommand(db, parser.values(client), parser.value(from), parser.value(to),
-                                parser.value(outFile), err);
+                                parser.value(outFile), parser.value(table), err);
     if (command == u"token create") {
         bool ok = false;
         const int n = parser.value(uses).toInt(&ok);

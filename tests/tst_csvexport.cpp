@@ -667,7 +667,7 @@ private slots:
         QString errText;
         QTextStream err(&errText);
         const QString dbPath = m_dir.filePath(db);
-        const int rc = runExportCommand(dbPath, clients, from, to, m_dir.filePath(out), err);
+        const int rc = runExportCommand(dbPath, clients, from, to, m_dir.filePath(out), QString(), err);
         err.flush();
         QCOMPARE(rc, 2);
         QVERIFY2(errText.startsWith(QStringLiteral("autofactory export: ")), qPrintable(errText));
@@ -684,7 +684,7 @@ private slots:
         QString errText;
         QTextStream err(&errText);
         const int rc = runExportCommand(m_dbPath, {QStringLiteral("DB-1")},
-                                        QStringLiteral("2023-11-14T22:13:21Z"), QString(), out, err);
+                                        QStringLiteral("2023-11-14T22:13:21Z"), QString(), out, QString(), err);
         QCOMPARE(rc, 0);
         QVERIFY(errText.isEmpty());
         QFile f(out);

@@ -63,12 +63,18 @@ unsigned parseHex(QByteArrayView text)
 
 } // namespace
 
-LinuxSampler::LinuxSampler(const QString &procRoot)
+LinuxSampler::LinuxSampler(const QString &procRoot, const QString &sysRoot)
     : m_procRoot(procRoot)
     , m_stat(procRoot + u"/stat")
     , m_memInfo(procRoot + u"/meminfo")
     , m_loadAvg(procRoot + u"/loadavg")
+    , m_devices(procRoot, sysRoot)
 {
+}
+
+void LinuxSampler::collectDevices(std::int64_t nowMs, const AgentConfig &config, DeviceTables &out)
+{
+    m_devices.collect(nowMs, config, out);
 }
 
 bool LinuxSampler::sample(std::int64_t nowMs, Sample &out, std::vector<float> &coreBusy,

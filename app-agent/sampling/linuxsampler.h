@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sampling/cpudelta.h"
+#include "sampling/devicecollectors.h"
 #include "sampling/loadavg.h"
 #include "sampling/meminfo.h"
 #include "sampling/procstat.h"
@@ -46,16 +47,23 @@ namespace autofact::agent {
  * architecture name), kernel from `sys/kernel/osrelease` (falling back to QSysInfo), OS name
  * and version from QSysInfo (prettyProductName, productVersion).
  *
+ * Devices: collectDevices() runs DeviceCollectors on `<procRoot>/self/mountinfo`,
+ * `<procRoot>/diskstats`, `<procRoot>/net/dev` and, below @p sysRoot, `block/` and
+ * `class/hwmon/` (or `class/thermal/`); see there for what each reports and when.
+ *
  * Cost: after the first sample, sample() reuses its file buffers and counter arrays and does
- * not allocate (unless a CPU with a higher number comes online).
+ * not allocate (unless a CPU with a higher number comes online); collectDevices() likewise
+ * (unless a device appears or the mount table changes).
  */
 class LinuxSampler final : public Sampler
 {
 public:
-    explicit LinuxSampler(const QString &procRoot = QStringLiteral("/proc"));
+    explicit LinuxSampler(const QString &procRoot = QStringLiteral("/proc"),
+                          const QString &sysRoot = QStringLiteral("/sys"));
 
     bool sample(std::int64_t nowMs, Sample &out, std::vector<float> &coreBusy,
                 QString *error = nullptr) override;
+    void collectDevices(std::int64_t nowMs, const AgentConfig &config, DeviceTables &out) override;
     Hello systemFacts() const override;
 
     /**
@@ -71,6 +79,7 @@ private:
     MemInfo m_memInfo;
     LoadAvg m_loadAvg;
     CpuDeltaTracker m_cpu; ///< cores keyed by the kernel's CPU number
+    DeviceCollectors m_devices;
 };
 
 } // namespace autofact::agent

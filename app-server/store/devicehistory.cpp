@@ -90,6 +90,18 @@ StoreResult<DeviceSeries> DeviceHistory::read(const QString &clientId, qint64 fr
     return readNum(num->toLongLong(), fromMs, toMs);
 }
 
+StoreResult<std::optional<std::pair<qint64, qint64>>> DeviceHistory::span(const QString &clientId)
+{
+    auto q = m_db.exec(QStringLiteral("SELECT min(first_ms), max(last_ms) FROM device_chunks"
+                                      " WHERE client = (SELECT num FROM clients WHERE id = ?)"),
+                       {clientId});
+    if (!q)
+        return q.error();
+    if (!q->next() || q->value(0).isNull())
+        return std::optional<std::pair<qint64, qint64>>();
+    return std::optional<std::pair<qint64, qint64>>(std::pair{q->value(0).toLongLong(), q->value(1).toLongLong()});
+}
+
 StoreResult<DeviceSeries> DeviceHistory::readNum(qint64 clientNum, qint64 fromMs, qint64 toMs)
 {
     // Windows are ten minutes wide: any row holding a time in range starts within one window

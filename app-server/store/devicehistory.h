@@ -7,6 +7,8 @@
 
 #include <QSet>
 
+#include <optional>
+
 namespace autofact::server {
 
 /** What one DeviceHistory::sealSlice() did. */
@@ -40,6 +42,8 @@ public:
      * does not decode is an error naming the client and window.
      */
     StoreResult<DeviceSeries> read(const QString &clientId, qint64 fromMs, qint64 toMs);
+    /** First and last reading time of client @p clientId; nullopt when it has none. */
+    StoreResult<std::optional<std::pair<qint64, qint64>>> span(const QString &clientId);
     /** The same for client row @p clientNum. */
     StoreResult<DeviceSeries> readNum(qint64 clientNum, qint64 fromMs, qint64 toMs);
 

@@ -60,6 +60,9 @@ std::vector<std::pair<QString, Message>> messages()
     out.emplace_back(QStringLiteral("welcome-returning"), welcomeBack);
     out.emplace_back(QStringLiteral("batch-1x8"), testdata::makeBatch(1, 1, 8));
     out.emplace_back(QStringLiteral("batch-60x8"), testdata::makeBatch(42, 60, 8));
+    SampleBatch withDevices = testdata::makeBatch(43, 5, 2);
+    testdata::addDevices(withDevices);
+    out.emplace_back(QStringLiteral("batch-devices"), withDevices);
     Ack ack;
     ack.cumulative = 40;
     ack.ranges = {{42, 45}, {47, 47}, {50, 59}};

@@ -32,4 +32,32 @@ inline SampleBatch makeBatch(std::uint64_t sequence, int samples, int cores,
     return batch;
 }
 
+/**
+ * Device readings for every sample of @p batch, as an agent with every collector at the sample
+ * interval sends them: two filesystems (one mount with a space), an NVMe disk, two interfaces
+ * and two sensors (one without a critical threshold), the counters growing sample by sample.
+ */
+inline void addDevices(SampleBatch &batch)
+{
+    DeviceTables &d = batch.devices;
+    d.clear();
+    const std::uint16_t root = d.nameIndex(QStringLiteral("/"));
+    const std::uint16_t data = d.nameIndex(QStringLiteral("/srv/my data"));
+    const std::uint16_t nvme = d.nameIndex(QStringLiteral("nvme0n1"));
+    const std::uint16_t eth = d.nameIndex(QStringLiteral("eth0"));
+    const std::uint16_t wlan = d.nameIndex(QStringLiteral("wlp2s0"));
+    const std::uint16_t package = d.nameIndex(QStringLiteral("coretemp/Package id 0"));
+    const std::uint16_t composite = d.nameIndex(QStringLiteral("nvme/Composite"));
+    for (std::uint32_t i = 0; i < batch.samples.size(); ++i) {
+        const std::uint64_t k = i;
+        d.filesystems.push_back({i, root, 100ull << 30, (40ull << 30) + k * 4096, 55ull << 30, 1'000'000 + k, 6'553'600});
+        d.filesystems.push_back({i, data, 2ull << 40, (1ull << 40) + k * 1'048'576, 900ull << 30, 52'000, 134'217'728});
+        d.disks.push_back({i, nvme, 1000, 4096 * (10 + k), 65536 * k, 10 + k, 16 * k, std::uint32_t(30 + k)});
+        d.networks.push_back({i, eth, 1000, 125'000 + 1500 * k, 9'000 + k, 100 + k, 60, 0, 0, k % 2, 0});
+        d.networks.push_back({i, wlan, 1000, 0, 0, 0, 0, 0, 0, 0, 0});
+        d.temperatures.push_back({i, package, 45'000 + std::int32_t(i) * 1000, 100'000});
+        d.temperatures.push_back({i, composite, 38'850, noCriticalTemperature});
+    }
+}
+
 } // namespace autofact::testdata
