@@ -127,6 +127,48 @@ private Q_SLOTS:
         QCOMPARE(engine.firingCount(), 0);
     }
 
+    void aFillingFilesystemFiresOnItsReadingsAlone()
+    {
+        // Filesystems read once a minute, samples every second: only readings move the rule.
+        AlertEngine engine = engineWith(rulesWith(AlertRule::DiskUsed, {true, 90, 5 * 60 * kSecond, 2 * 60 * kSecond}));
+        const auto minute = [&engine](qint64 from, double rootPercent, double dataPercent) {
+            SampleBatch b;
+            for (int i = 0; i < 60; ++i)
+                b.samples.push_back(sample(from + i * kSecond, 5));
+            b.devices.names = {QStringLiteral("/"), QStringLiteral("/srv")};
+            // use % as df: used / (used + available); 1 % reserved for root.
+            const auto fs = [](std::uint16_t device, double percent) {
+                const auto used = std::uint64_t(percent * 1000);
+                return FilesystemUsage{0, device, 101000, used, 100000 - used, 0, 0};
+            };
+            b.devices.filesystems = {fs(0, rootPercent), fs(1, dataPercent)};
+            std::vector<AlertTransition> out;
+            engine.observeSamples(kClient, b.samples, 0, out, &b.devices);
+            return out;
+        };
+        // The fullest filesystem counts: /srv at 95 % for five readings (4 minutes) is pending.
+        for (int m = 0; m < 5; ++m)
+            QVERIFY(minute(kT0 + m * 60 * kSecond, 40, 95).empty());
+        // The sixth reading is five minutes after the first: it fires, naming the value.
+        auto out = minute(kT0 + 5 * 60 * kSecond, 40, 96);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].rule, AlertRule::DiskUsed);
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Fired);
+        QVERIFY(qAbs(out[0].value - 96) < 0.01);
+        // Samples without filesystem readings neither resolve nor move it.
+        std::vector<AlertTransition> none;
+        for (int i = 0; i < 600; ++i)
+            engine.observeSamples(kClient, {sample(kT0 + 360 * kSecond + i * kSecond, 5)}, 0, none);
+        QVERIFY(none.empty());
+        QCOMPARE(engine.firingCount(), 1);
+        // Cleaned up: readings below for two minutes resolve it.
+        QVERIFY(minute(kT0 + 1000 * kSecond, 40, 70).empty());
+        QVERIFY(minute(kT0 + 1060 * kSecond, 40, 70).empty());
+        out = minute(kT0 + 1120 * kSecond, 40, 70);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+    }
+
     void aValueHoveringAtTheThresholdFiresOnceAndDoesNotFlap()
     {
         AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 10 * kSecond, 30 * kSecond}));

@@ -92,6 +92,22 @@ private slots:
         SampleBatch edges = testdata::makeBatch(14, 2, 5);
         edges.coreBusy = {0.0f, -0.0f, 100.0f, 99.99999f, 1e-30f, 0.0f, 50.0f, 100.0f, 0.0f, 0.0f};
         QTest::addRow("batch-core-edges") << Message(edges);
+        SampleBatch devices = testdata::makeBatch(15, 5, 2);
+        testdata::addDevices(devices);
+        QTest::addRow("batch-devices") << Message(devices);
+        SampleBatch someDevices = testdata::makeBatch(16, 6, 1);
+        someDevices.devices.names = {QStringLiteral("/"), QStringLiteral("lo")};
+        // Filesystems on samples 0 and 5 only (a slower collector), a counter at 2^53.
+        someDevices.devices.filesystems = {{0, 0, 1000, 10, 990, 1, 2}, {5, 0, 1000, 11, 989, 1, 2}};
+        someDevices.devices.networks = {{3, 1, 60000, protocol::maxCounter, 0, 0, 0, 0, 0, 0, 0}};
+        someDevices.devices.temperatures = {{4, 0, protocol::minMilliCelsius, protocol::maxMilliCelsius}};
+        QTest::addRow("batch-some-devices") << Message(someDevices);
+        AgentConfig collectors;
+        collectors.filesystemsIntervalMs = 0;
+        collectors.disksIntervalMs = 1000;
+        collectors.networkIntervalMs = 3600000;
+        collectors.temperaturesIntervalMs = 12345;
+        QTest::addRow("config-collectors") << Message(collectors);
         QTest::addRow("ack-cumulative") << Message(Ack{99, {}});
         QTest::addRow("ack-ranges") << Message(Ack{5, {{7, 9}, {11, 11}}});
         QTest::addRow("heartbeat") << Message(Heartbeat{123456, 3, 4096, 17});
@@ -338,6 +354,50 @@ private slots:
         QTest::addRow("error-unknown-code")
             << codec::encode(Message(ErrorMessage{static_cast<ErrorCode>(999), QString()}))
             << QStringLiteral("unknown error code");
+        // Device tables: every entry must name a sample and a device of its batch, in sample
+        // order, with values that can be true.
+        const auto devices = [](auto mutate) {
+            SampleBatch b = testdata::makeBatch(3, 5, 1);
+            testdata::addDevices(b);
+            mutate(b.devices);
+            return codec::encode(Message(b));
+        };
+        QTest::addRow("device-sample-outside-batch") << devices([](DeviceTables &d) { d.disks[2].sample = 5; })
+                                                     << QStringLiteral("disks entry 2: sample 5 not in the batch");
+        QTest::addRow("device-without-name") << devices([](DeviceTables &d) { d.networks[0].device = 7; })
+                                             << QStringLiteral("networks entry 0: device 7 has no name");
+        QTest::addRow("device-out-of-order") << devices([](DeviceTables &d) { std::swap(d.temperatures[0], d.temperatures[4]); })
+                                             << QStringLiteral("out of sample order");
+        QTest::addRow("filesystem-used-over-size") << devices([](DeviceTables &d) { d.filesystems[1].usedBytes = d.filesystems[1].sizeBytes + 1; })
+                                                   << QStringLiteral("exceed the total");
+        QTest::addRow("inodes-over-total") << devices([](DeviceTables &d) { d.filesystems[0].inodesUsed = d.filesystems[0].inodesTotal + 1; })
+                                           << QStringLiteral("exceed the total");
+        QTest::addRow("disk-busy-over-interval") << devices([](DeviceTables &d) { d.disks[0].busyMs = d.disks[0].intervalMs + 1; })
+                                                 << QStringLiteral("busy");
+        QTest::addRow("disk-interval-zero") << devices([](DeviceTables &d) { d.disks[0].intervalMs = 0; d.disks[0].busyMs = 0; })
+                                            << QStringLiteral("interval 0 ms");
+        QTest::addRow("network-counter-over-2^53") << devices([](DeviceTables &d) { d.networks[1].rxBytes = protocol::maxCounter + 1; })
+                                                   << QStringLiteral("counter above 2^53");
+        QTest::addRow("temperature-below-absolute-zero") << devices([](DeviceTables &d) { d.temperatures[0].milliCelsius = -273151; })
+                                                         << QStringLiteral("outside -273.15..1000");
+        QTest::addRow("critical-over-1000C") << devices([](DeviceTables &d) { d.temperatures[0].criticalMilliCelsius = 1000001; })
+                                             << QStringLiteral("outside -273.15..1000");
+        QTest::addRow("device-name-empty") << devices([](DeviceTables &d) { d.names[0].clear(); })
+                                           << QStringLiteral("device name is empty");
+        QTest::addRow("device-name-too-long") << devices([](DeviceTables &d) { d.names[0] = QString(protocol::maxDeviceNameBytes + 1, u'x'); })
+                                              << QStringLiteral("over the 512-byte limit");
+        QTest::addRow("too-many-device-names") << devices([](DeviceTables &d) {
+            for (std::size_t i = d.names.size(); i <= protocol::maxDeviceNames; ++i)
+                d.names.push_back(QString::number(i));
+        }) << QStringLiteral("device names, over the limit");
+        AgentConfig badCollector;
+        badCollector.networkIntervalMs = 999;
+        QTest::addRow("collector-interval-under-1s") << codec::encode(Message(badCollector))
+                                                     << QStringLiteral("network interval 999 ms outside 1 s..1 h");
+        badCollector.networkIntervalMs = 0;
+        badCollector.temperaturesIntervalMs = protocol::maxCollectorIntervalMs + 1;
+        QTest::addRow("collector-interval-over-1h") << codec::encode(Message(badCollector))
+                                                    << QStringLiteral("temperatures interval");
         Hello longId;
         longId.agentId = QString(200, u'x');
         QTest::addRow("hello-long-id") << codec::encode(Message(longId))

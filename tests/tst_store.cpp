@@ -4,7 +4,12 @@
 #include "schemav1.h"
 #include "testdata.h"
 
+#include "csvexporter.h"
 #include "store/samplechunk.h"
+
+#include <QBuffer>
+#include <QDateTime>
+#include <QTimeZone>
 
 #include <QFile>
 #include <QRegularExpression>
@@ -1205,6 +1210,144 @@ private slots:
             if (!r->more || slices > 10000)
                 return slices;
         }
+    }
+
+    /** What a store should return for @p batches' device readings, in time order. */
+    static DeviceSeries expectedDevices(const QList<SampleBatch> &batches, qint64 fromMs, qint64 toMs)
+    {
+        std::vector<DeviceSeries> parts;
+        for (const SampleBatch &b : batches) {
+            DeviceSeries one;
+            one.appendBatch(b);
+            parts.push_back(one.slice(fromMs, toMs));
+        }
+        std::vector<const DeviceSeries *> pointers;
+        for (const DeviceSeries &p : parts)
+            pointers.push_back(&p);
+        return DeviceSeries::merged(pointers);
+    }
+
+    void deviceReadingsStoredOnceSealedExpiredAndExported()
+    {
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString id = enrol(store);
+        const qint64 t0 = SampleChunk::windowOf(kNow) + SampleChunk::windowMs;
+        // 25 minutes at 1 s in batches of 5, every sample with two filesystems, a disk, two
+        // interfaces and two sensors; every sixth batch carries none (an agent whose
+        // collectors are off for a while), and one mount name is a spreadsheet formula.
+        QList<SampleBatch> sent;
+        quint64 seq = 0;
+        for (qint64 t = t0; t < t0 + 25 * 60'000; t += 5000) {
+            SampleBatch b = testdata::makeBatch(++seq, 5, 2, t);
+            b.droppedTotal = 0;
+            for (Sample &x : b.samples)
+                x.flags = 0;
+            if (seq % 6 != 0)
+                testdata::addDevices(b);
+            if (seq == 3)
+                b.devices.names[1] = QStringLiteral("=HYPERLINK(\"x\")");
+            for (DiskIo &d : b.devices.disks)
+                d.writeBytes += seq * 512;
+            sent.append(b);
+            const Store::IngestItem item{id, &sent.back()};
+            QCOMPARE(STORE_OK(store.ingest().write(std::span(&item, 1), t + 5000)).front().status, Status::Stored);
+        }
+        const qint64 now = t0 + 25 * 60'000;
+        RawConnection raw(store.path());
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM device_chunks WHERE sealed = 0")).toInt(), 250);
+        // A resend is a duplicate for its devices too: nothing more is written.
+        const Store::IngestItem again{id, &sent[10]};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&again, 1), now)).front().status, Status::Duplicate);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM device_chunks")).toInt(), 250);
+
+        const qint64 end = std::numeric_limits<qint64>::max();
+        DeviceSeries all = STORE_OK(store.devices().read(id, 0, end));
+        QCOMPARE(all.timestamps.size(), std::size_t(1250));
+        QCOMPARE(all.tables.filesystems.size(), std::size_t(2500));
+        QVERIFY(all == expectedDevices(sent, 0, end));
+        // A range cut in the middle of batches.
+        const qint64 cutFrom = t0 + 61'500, cutTo = t0 + 12 * 60'000 + 2'000;
+        QVERIFY(STORE_OK(store.devices().read(id, cutFrom, cutTo)) == expectedDevices(sent, cutFrom, cutTo));
+
+        // Sealing: the two closed windows become one row each; the open one stays as head rows.
+        const DeviceSealResult sealed = STORE_OK(store.devices().sealSlice(now, 100));
+        QCOMPARE(sealed.windows, 2);
+        QCOMPARE(sealed.headRows, 200);
+        QVERIFY(!sealed.more);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM device_chunks WHERE sealed = 1")).toInt(), 2);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM device_chunks WHERE sealed = 0")).toInt(), 50);
+        QVERIFY(STORE_OK(store.devices().read(id, 0, end)) == all);
+        // Sealed, a window's readings take a fraction of their rows' bytes.
+        const qint64 sealedBytes = raw.scalar(QStringLiteral("SELECT sum(length(data)) FROM device_chunks WHERE sealed = 1")).toLongLong();
+        QVERIFY2(sealedBytes * 4 < 200 * raw.scalar(QStringLiteral("SELECT avg(length(data)) FROM device_chunks WHERE sealed = 0")).toLongLong(),
+                 qPrintable(QString::number(sealedBytes)));
+
+        // A late batch for the first window is merged into its chunk by the next slice.
+        SampleBatch late = testdata::makeBatch(++seq, 5, 2, t0 + 100'500);
+        late.droppedTotal = 0;
+        for (Sample &x : late.samples)
+            x.flags = 0;
+        testdata::addDevices(late);
+        sent.append(late);
+        const Store::IngestItem lateItem{id, &sent.back()};
+        QCOMPARE(STORE_OK(store.ingest().write(std::span(&lateItem, 1), now)).front().status, Status::Stored);
+        QCOMPARE(STORE_OK(store.devices().sealSlice(now, 100)).windows, 1);
+        QCOMPARE(raw.scalar(QStringLiteral("SELECT count(*) FROM device_chunks WHERE window_ms = %1").arg(t0)).toInt(), 1);
+        all = STORE_OK(store.devices().read(id, 0, end));
+        QCOMPARE(all.timestamps.size(), std::size_t(1255));
+        QVERIFY(std::is_sorted(all.timestamps.begin(), all.timestamps.end()));
+        QVERIFY(all == expectedDevices(sent, 0, end));
+
+        // Export: one row per sample and device, names as untrusted text.
+        const auto exported = [&store, &id](CsvExporter::Table table) {
+            QBuffer buffer;
+            buffer.open(QIODevice::WriteOnly);
+            CsvExporter exporter(store);
+            CsvExporter::Options options;
+            options.table = table;
+            options.clientIds = {id};
+            const CsvExporter::Result r = exporter.exportTo(&buffer, options);
+            return std::pair(r, QString::fromUtf8(buffer.data()).split(QStringLiteral("\r\n"), Qt::SkipEmptyParts));
+        };
+        const auto [fsResult, fsLines] = exported(CsvExporter::Table::Filesystems);
+        QVERIFY2(fsResult.ok, qPrintable(fsResult.error));
+        QCOMPARE(fsResult.rows, 2510);
+        QCOMPARE(fsLines.size(), 2511);
+        QCOMPARE(fsLines.first(), QStringLiteral("client_id,hostname,timestamp,mount,size_bytes,used_bytes,available_bytes,use_percent,inodes_used,inodes_total"));
+        const auto iso = [t0](int seconds) {
+            return QDateTime::fromMSecsSinceEpoch(t0 + seconds * 1000, QTimeZone::utc()).toString(u"yyyy-MM-ddTHH:mm:ss.zzz'Z'");
+        };
+        QCOMPARE(fsLines[1], id + u",host-a," + iso(0) + u",/,107374182400,42949672960,59055800320,42.11,1000000,6553600");
+        QVERIFY(fsLines.contains(id + u",host-a," + iso(10)
+                                 + u",\"'=HYPERLINK(\"\"x\"\")\",2199023255552,1099511627776,966367641600,53.22,52000,134217728"));
+        const auto [diskResult, diskLines] = exported(CsvExporter::Table::Disks);
+        QCOMPARE(diskResult.rows, 1255);
+        // Sample 2 of batch 1: 4096 × 12 read, 65536 × 2 + 512 written in 1 s, 32 ms busy.
+        QCOMPARE(diskLines[3], id + u",host-a," + iso(2)
+                                   + u",nvme0n1,1,49152,131584,12,32,49152,131584,12,32,3.2");
+        const auto [netResult, netLines] = exported(CsvExporter::Table::Network);
+        QCOMPARE(netResult.rows, 2510);
+        QCOMPARE(netLines[1], id + u",host-a," + iso(0) + u",eth0,1,125000,9000,100,60,0,0,0,0,125000,9000,100,60");
+        const auto [tempResult, tempLines] = exported(CsvExporter::Table::Temperatures);
+        QCOMPARE(tempResult.rows, 2510);
+        QCOMPARE(tempLines[2], id + u",host-a," + iso(0) + u",nvme/Composite,38.85,");
+        QCOMPARE(tempLines[1], id + u",host-a," + iso(0) + u",coretemp/Package id 0,45,100");
+
+        // Retention: device readings go with the raw tier, whole windows at a time.
+        RetentionSettings keep;
+        keep.keepRawMs = RetentionSettings::day;
+        STORE_OK(store.retention().setSettings(keep));
+        const PurgeResult purged = STORE_OK(store.retention().purgeSlice(t0 + RetentionSettings::day + 15 * 60'000, 100000));
+        QCOMPARE(purged.deviceRows, 1);
+        QCOMPARE(STORE_OK(store.devices().read(id, 0, end)).timestamps.front(), t0 + 10 * 60'000);
+
+        // A corrupt row: reads say which client and window; sealing leaves that window alone.
+        QVERIFY(raw.exec(QStringLiteral("UPDATE device_chunks SET data = x'01015555' WHERE rowid = (SELECT max(rowid) FROM device_chunks)")));
+        const auto broken = store.devices().read(id, 0, end);
+        QVERIFY(!broken);
+        QVERIFY2(broken.error().message.contains(u"corrupt device chunk"), qPrintable(broken.error().message));
+        QVERIFY(store.devices().sealSlice(now + 3'600'000, 100));
     }
 
     void sealingKeepsEverySampleOnceInTimeOrder()
