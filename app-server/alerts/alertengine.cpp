@@ -284,7 +284,7 @@ void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
             // Without data the sample rules cannot resolve: close them, or a powered-off host
             // would repeat "CPU busy" for as long as it stays off. "Host down" says what is known.
             for (AlertRule r : {AlertRule::CpuBusy, AlertRule::MemoryUsed, AlertRule::SwapUsed,
-                                AlertRule::LoadPerCore, AlertRule::SamplesDropped})
+                                AlertRule::LoadPerCore, AlertRule::SamplesDropped, AlertRule::DiskUsed})
                 if (c.rules[std::size_t(r)].firing)
                     resolve(c, r, nowMs, QStringLiteral("host down: no data to judge"), out);
             if (c.rules[std::size_t(AlertRule::HostStale)].firing)
