@@ -114,6 +114,11 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     const QCommandLineOption keepMinutes(QStringLiteral("keep-minutes"), QStringLiteral("Keep per-minute rollups this long, e.g. 365d; 0 = forever (stored; default 365d)."), QStringLiteral("D"));
     const QCommandLineOption keepHours(QStringLiteral("keep-hours"), QStringLiteral("Keep per-hour rollups this long; 0 = forever (stored; the default)."), QStringLiteral("D"));
     const QCommandLineOption maxSize(QStringLiteral("max-db-size"), QStringLiteral("Disk budget for the database, e.g. 500MiB, 20GiB; oldest raw samples go first; 0 = no cap (stored; the default)."), QStringLiteral("SIZE"));
+    const QCommandLineOption filesystems(QStringLiteral("filesystems-interval"), QStringLiteral("How often agents read their filesystems' use, e.g. 60s; 0 = off (default 60s; stored)."), QStringLiteral("D"));
+    const QCommandLineOption disks(QStringLiteral("disks-interval"), QStringLiteral("How often agents read disk I/O, e.g. 5s; 0 = off (default 5s; stored)."), QStringLiteral("D"));
+    const QCommandLineOption network(QStringLiteral("network-interval"), QStringLiteral("How often agents read network traffic, e.g. 5s; 0 = off (default 5s; stored)."), QStringLiteral("D"));
+    const QCommandLineOption temperatures(QStringLiteral("temperatures-interval"), QStringLiteral("How often agents read temperature sensors, e.g. 30s; 0 = off (default 30s; stored)."), QStringLiteral("D"));
+    parser.addOptions({filesystems, disks, network, temperatures});
     parser.addOptions({dbOption(), listen, headless, cert, key, insecure, sample, send, heartbeat, keepRaw, keepMinutes,
                        keepHours, maxSize});
     if (!parser.parse(arguments)) {
@@ -180,6 +185,21 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     cmd.core.defaults.heartbeatIntervalMs = parseInterval(parser, heartbeat.names().first(), error);
     if (!error->isEmpty())
         return std::nullopt;
+    for (const auto &[option, field] : {std::pair{&filesystems, &StoreWorker::DefaultChanges::filesystemsIntervalMs},
+                                         std::pair{&disks, &StoreWorker::DefaultChanges::disksIntervalMs},
+                                         std::pair{&network, &StoreWorker::DefaultChanges::networkIntervalMs},
+                                         std::pair{&temperatures, &StoreWorker::DefaultChanges::temperaturesIntervalMs}}) {
+        if (!parser.isSet(*option))
+            continue;
+        const QString value = parser.value(*option);
+        const auto d = value == u"0" ? std::optional(std::chrono::milliseconds(0)) : duration::parse(value);
+        if (!d || (d->count() != 0 && (d->count() < 1000 || d->count() > 3600 * 1000))) {
+            *error = QStringLiteral("--%1 \"%2\": expected a duration from 1s to 1h, like 5s or 1m, or 0 for off")
+                             .arg(option->names().first(), value);
+            return std::nullopt;
+        }
+        cmd.core.defaults.*field = quint32(d->count());
+    }
     for (const auto &[option, field] : {std::pair{&keepRaw, &StoreWorker::DefaultChanges::keepRawMs},
                                          std::pair{&keepMinutes, &StoreWorker::DefaultChanges::keepMinutesMs},
                                          std::pair{&keepHours, &StoreWorker::DefaultChanges::keepHoursMs}}) {

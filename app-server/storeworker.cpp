@@ -93,6 +93,10 @@ StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
     wanted.sampleIntervalMs = changes.sampleIntervalMs.value_or(current->sampleIntervalMs);
     wanted.sendIntervalMs = changes.sendIntervalMs.value_or(current->sendIntervalMs);
     wanted.heartbeatIntervalMs = changes.heartbeatIntervalMs.value_or(current->heartbeatIntervalMs);
+    wanted.filesystemsIntervalMs = changes.filesystemsIntervalMs.value_or(current->filesystemsIntervalMs);
+    wanted.disksIntervalMs = changes.disksIntervalMs.value_or(current->disksIntervalMs);
+    wanted.networkIntervalMs = changes.networkIntervalMs.value_or(current->networkIntervalMs);
+    wanted.temperaturesIntervalMs = changes.temperaturesIntervalMs.value_or(current->temperaturesIntervalMs);
     // Only a real change bumps the revision, so restarts with the same flags push nothing new.
     if (!(wanted == *current)) {
         if (auto set = store->configs().setDefaultConfig(wanted); !set)

@@ -65,6 +65,11 @@ public:
         std::optional<quint32> sampleIntervalMs;
         std::optional<quint32> sendIntervalMs;
         std::optional<quint32> heartbeatIntervalMs;
+        // Device collectors (--filesystems-interval …); 0 = off.
+        std::optional<quint32> filesystemsIntervalMs;
+        std::optional<quint32> disksIntervalMs;
+        std::optional<quint32> networkIntervalMs;
+        std::optional<quint32> temperaturesIntervalMs;
         // Retention (--keep-raw, --keep-minutes, --keep-hours, --max-db-size); 0 = forever / no cap.
         std::optional<qint64> keepRawMs;
         std::optional<qint64> keepMinutesMs;

@@ -65,12 +65,14 @@ private slots:
         QCOMPARE(r.code, 0);
         for (const char *flag : {"--listen", "--db", "--headless", "--tls-cert", "--tls-key",
                                  "--sample-interval", "--send-interval", "--heartbeat-interval",
+                                 "--filesystems-interval", "--disks-interval", "--network-interval",
+                                 "--temperatures-interval",
                                  "--insecure-ws", "clients", "export", "token create", "token list",
                                  "token revoke", "revoke CLIENT"})
             QVERIFY2(r.out.contains(QLatin1StringView(flag)), flag);
         const Run e = run({QStringLiteral("export"), QStringLiteral("--help")});
         QCOMPARE(e.code, 0);
-        for (const char *flag : {"--db", "--client", "--from", "--to", "--out"})
+        for (const char *flag : {"--db", "--client", "--from", "--to", "--out", "--table", "temperatures"})
             QVERIFY2(e.out.contains(QLatin1StringView(flag)), flag);
         const Run c = run({QStringLiteral("clients"), QStringLiteral("--help")});
         QVERIFY(c.out.contains(QStringLiteral("--json")));
@@ -117,6 +119,12 @@ private slots:
                               << QStringLiteral("--listen");
         QTest::addRow("interval") << QStringList{QStringLiteral("--headless"), QStringLiteral("--sample-interval"), QStringLiteral("5x"), QStringLiteral("--db"), db}
                                   << QStringLiteral("--sample-interval");
+        QTest::addRow("collector-interval-under-1s") << QStringList{QStringLiteral("--headless"), QStringLiteral("--filesystems-interval"), QStringLiteral("500ms"), QStringLiteral("--db"), db}
+                                                     << QStringLiteral("--filesystems-interval \"500ms\": expected a duration from 1s to 1h");
+        QTest::addRow("collector-interval-word") << QStringList{QStringLiteral("--headless"), QStringLiteral("--network-interval"), QStringLiteral("off"), QStringLiteral("--db"), db}
+                                                 << QStringLiteral("--network-interval");
+        QTest::addRow("export-table") << QStringList{QStringLiteral("export"), QStringLiteral("--table"), QStringLiteral("cpus"), QStringLiteral("--db"), db}
+                                      << QStringLiteral("--table: expected samples, filesystems, disks, network or temperatures, not cpus");
         QTest::addRow("tls-half") << QStringList{QStringLiteral("--headless"), QStringLiteral("--tls-cert"), QStringLiteral("x.pem"), QStringLiteral("--db"), db}
                                   << QStringLiteral("--tls-key");
         QTest::addRow("unknown-flag") << QStringList{QStringLiteral("--headless"), QStringLiteral("--frobnicate")}
