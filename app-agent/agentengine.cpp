@@ -173,6 +173,13 @@ bool AgentEngine::takeSampleAt(std::int64_t wallMs)
         return false;
     }
     m_sampler->collectDevices(wallMs, effectiveConfig(), m_devices);
+    // What a server would refuse (a sensor's nonsense, a filesystem reporting more free than its
+    // size, a delta over a day after a suspend) goes here, or it would cost the whole sample.
+    if (const std::size_t dropped = m_devices.dropInvalid(); dropped > 0 && !m_warnedInvalidDevices) {
+        m_warnedInvalidDevices = true;
+        qCWarning(lcAgent) << "left out" << dropped << "device readings with impossible values"
+                           << "(said once; more are left out silently)";
+    }
     m_store.append(m_sample, m_cores, m_devices);
     ++m_samplesTaken;
     return true;

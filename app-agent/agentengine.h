@@ -153,6 +153,7 @@ private:
     Sample m_sample;
     std::vector<float> m_cores;
     DeviceTables m_devices; ///< reused between samples
+    bool m_warnedInvalidDevices = false;
     bool m_started = false;
     bool m_stopped = false;
     bool m_sampling = true;

@@ -625,73 +625,42 @@ QString checkDevices(const SampleBatch &b)
     for (const QString &name : d.names) {
         if (name.isEmpty())
             return QStringLiteral("a device name is empty");
-        if (name.size() > protocol::maxDeviceNameBytes)
-            return QStringLiteral("a device name is over %1 characters").arg(protocol::maxDeviceNameBytes);
+        if (name.toUtf8().size() > protocol::maxDeviceNameBytes)
+            return QStringLiteral("a device name is over %1 bytes").arg(protocol::maxDeviceNameBytes);
     }
-    // Every entry names a sample of this batch and a device of its names, in sample order.
-    const auto where = [](const char *kind, std::size_t i, const QString &what) {
-        return QStringLiteral("%1 entry %2: %3").arg(QLatin1StringView(kind)).arg(i).arg(what);
-    };
-    const auto place = [&](const char *kind, std::size_t i, std::uint32_t sample,
-                           std::uint16_t device, std::uint32_t &previous) -> QString {
-        if (sample >= b.samples.size())
-            return where(kind, i, QStringLiteral("sample %1 not in the batch").arg(sample));
-        if (device >= d.names.size())
-            return where(kind, i, QStringLiteral("device %1 has no name").arg(device));
-        if (sample < previous)
-            return where(kind, i, QStringLiteral("out of sample order"));
-        previous = sample;
+    // Every entry names a sample of this batch and a device of its names, in sample order,
+    // each device once per sample, with values that can be true (the entry types' valid()).
+    std::vector<std::uint32_t> seenAt(d.names.size(), UINT32_MAX);
+    const auto check = [&](const char *kind, const auto &entries, const char *invalid) -> QString {
+        const auto where = [kind](std::size_t i, const QString &what) {
+            return QStringLiteral("%1 entry %2: %3").arg(QLatin1StringView(kind)).arg(i).arg(what);
+        };
+        std::fill(seenAt.begin(), seenAt.end(), UINT32_MAX);
+        std::uint32_t previous = 0;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const auto &e = entries[i];
+            if (e.sample >= b.samples.size())
+                return where(i, QStringLiteral("sample %1 not in the batch").arg(e.sample));
+            if (e.device >= d.names.size())
+                return where(i, QStringLiteral("device %1 has no name").arg(e.device));
+            if (e.sample < previous)
+                return where(i, QStringLiteral("out of sample order"));
+            previous = e.sample;
+            if (seenAt[e.device] == e.sample)
+                return where(i, QStringLiteral("a second reading of %1 at sample %2").arg(e.device).arg(e.sample));
+            seenAt[e.device] = e.sample;
+            if (!e.valid())
+                return where(i, QLatin1StringView(invalid));
+        }
         return {};
     };
-    const auto counters = [](std::initializer_list<std::uint64_t> values) {
-        for (std::uint64_t v : values)
-            if (v > protocol::maxCounter)
-                return false;
-        return true;
-    };
-    const auto interval = [](std::uint32_t ms) { return ms > 0 && ms <= 24u * 3600 * 1000; };
-    std::uint32_t previous = 0;
-    for (std::size_t i = 0; i < d.filesystems.size(); ++i) {
-        const FilesystemUsage &e = d.filesystems[i];
-        if (QString bad = place("filesystems", i, e.sample, e.device, previous); !bad.isEmpty())
+    for (const QString &bad :
+         {check("filesystems", d.filesystems, "used, available or inodes exceed the total, or a size above 2^53"),
+          check("disks", d.disks, "interval outside 1 ms..24 h, busy longer than the interval, or a counter above 2^53"),
+          check("networks", d.networks, "interval outside 1 ms..24 h, or a counter above 2^53"),
+          check("temperatures", d.temperatures, "outside -273.15..1000 °C")})
+        if (!bad.isEmpty())
             return bad;
-        if (!counters({e.sizeBytes, e.inodesTotal}) || e.usedBytes > e.sizeBytes
-            || e.availableBytes > e.sizeBytes || e.inodesUsed > e.inodesTotal)
-            return where("filesystems", i, QStringLiteral("used, available or inodes exceed the total"));
-    }
-    previous = 0;
-    for (std::size_t i = 0; i < d.disks.size(); ++i) {
-        const DiskIo &e = d.disks[i];
-        if (QString bad = place("disks", i, e.sample, e.device, previous); !bad.isEmpty())
-            return bad;
-        if (!interval(e.intervalMs) || e.busyMs > e.intervalMs)
-            return where("disks", i, QStringLiteral("interval %1 ms, busy %2 ms").arg(e.intervalMs).arg(e.busyMs));
-        if (!counters({e.readBytes, e.writeBytes, e.reads, e.writes}))
-            return where("disks", i, QStringLiteral("counter above 2^53"));
-    }
-    previous = 0;
-    for (std::size_t i = 0; i < d.networks.size(); ++i) {
-        const NetworkIo &e = d.networks[i];
-        if (QString bad = place("networks", i, e.sample, e.device, previous); !bad.isEmpty())
-            return bad;
-        if (!interval(e.intervalMs))
-            return where("networks", i, QStringLiteral("interval %1 ms").arg(e.intervalMs));
-        if (!counters({e.rxBytes, e.txBytes, e.rxPackets, e.txPackets, e.rxErrors, e.txErrors,
-                       e.rxDrops, e.txDrops}))
-            return where("networks", i, QStringLiteral("counter above 2^53"));
-    }
-    previous = 0;
-    for (std::size_t i = 0; i < d.temperatures.size(); ++i) {
-        const Temperature &e = d.temperatures[i];
-        if (QString bad = place("temperatures", i, e.sample, e.device, previous); !bad.isEmpty())
-            return bad;
-        const auto valid = [](std::int32_t mc) {
-            return mc >= protocol::minMilliCelsius && mc <= protocol::maxMilliCelsius;
-        };
-        if (!valid(e.milliCelsius)
-            || (e.criticalMilliCelsius != noCriticalTemperature && !valid(e.criticalMilliCelsius)))
-            return where("temperatures", i, QStringLiteral("outside -273.15..1000 °C"));
-    }
     return {};
 }
 

@@ -25,43 +25,92 @@ std::uint16_t DeviceTables::nameIndex(const QString &name)
 
 namespace {
 
+/// Device indexes are 16-bit: a table holds at most this many names.
+constexpr std::size_t kMaxNames = std::size_t(UINT16_MAX) + 1;
+constexpr int kNoName = -1;
+
 template<typename Entry>
-void appendEntries(std::vector<Entry> &to, const std::vector<Entry> &from,
-                   const std::vector<std::uint16_t> &map, std::uint32_t sample)
+void appendEntries(std::vector<Entry> &to, const std::vector<Entry> &from, const std::vector<int> &map,
+                   std::uint32_t sample)
 {
     for (Entry e : from) {
+        if (e.device >= map.size() || map[e.device] == kNoName)
+            continue;
         e.sample = sample;
-        e.device = e.device < map.size() ? map[e.device] : 0;
+        e.device = std::uint16_t(map[e.device]);
         to.push_back(e);
     }
 }
 
+/**
+ * Copies sample @p sample's run of @p from (entries are in sample order) into @p to as sample
+ * 0, giving each device its name in @p out through @p map (source index → out index).
+ */
 template<typename Entry>
 void takeSample(std::vector<Entry> &to, const std::vector<Entry> &from, std::uint32_t sample,
-                DeviceTables &out, const std::vector<QString> &names)
+                DeviceTables &out, const std::vector<QString> &names, std::vector<int> &map)
 {
-    // Entries are in sample order: find the run of this sample.
     auto first = std::lower_bound(from.begin(), from.end(), sample,
                                   [](const Entry &e, std::uint32_t s) { return e.sample < s; });
     for (; first != from.end() && first->sample == sample; ++first) {
+        if (first->device >= names.size())
+            continue;
+        int &at = map[first->device];
+        if (at == kNoName) {
+            at = int(out.names.size());
+            out.names.push_back(names[first->device]);
+        }
         Entry e = *first;
         e.sample = 0;
-        e.device = first->device < names.size() ? out.nameIndex(names[first->device]) : 0;
+        e.device = std::uint16_t(at);
         to.push_back(e);
     }
+}
+
+/** Keeps the entries marked in @p keep, renumbering devices through @p map; returns how many went. */
+template<typename Entry>
+std::size_t filterEntries(std::vector<Entry> &entries, const std::vector<int> &map, const std::vector<bool> &keep)
+{
+    std::size_t to = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (!keep[i])
+            continue;
+        entries[to] = entries[i];
+        entries[to].device = std::uint16_t(map[entries[i].device]);
+        ++to;
+    }
+    const std::size_t dropped = entries.size() - to;
+    entries.resize(to);
+    return dropped;
 }
 
 } // namespace
 
-void DeviceTables::append(const DeviceTables &one, std::uint32_t sample)
+void DeviceTables::append(const DeviceTables &one, std::uint32_t sample, QHash<QString, std::uint16_t> *index)
 {
     if (one.empty())
         return;
-    // Map the sample's names once; a batch holds few distinct devices.
-    std::vector<std::uint16_t> map;
+    QHash<QString, std::uint16_t> local;
+    if (!index) {
+        for (std::size_t i = 0; i < names.size(); ++i)
+            local.insert(names[i], std::uint16_t(i));
+        index = &local;
+    }
+    // The sample's names mapped once, through a hash: a window can hold thousands of names.
+    std::vector<int> map;
     map.reserve(one.names.size());
-    for (const QString &name : one.names)
-        map.push_back(nameIndex(name));
+    for (const QString &name : one.names) {
+        const auto it = index->constFind(name);
+        if (it != index->cend()) {
+            map.push_back(*it);
+        } else if (names.size() < kMaxNames) {
+            map.push_back(int(names.size()));
+            index->insert(name, std::uint16_t(names.size()));
+            names.push_back(name);
+        } else {
+            map.push_back(kNoName);
+        }
+    }
     appendEntries(filesystems, one.filesystems, map, sample);
     appendEntries(disks, one.disks, map, sample);
     appendEntries(networks, one.networks, map, sample);
@@ -71,105 +120,61 @@ void DeviceTables::append(const DeviceTables &one, std::uint32_t sample)
 DeviceTables DeviceTables::forSample(std::uint32_t sample) const
 {
     DeviceTables out;
-    takeSample(out.filesystems, filesystems, sample, out, names);
-    takeSample(out.disks, disks, sample, out, names);
-    takeSample(out.networks, networks, sample, out, names);
-    takeSample(out.temperatures, temperatures, sample, out, names);
+    std::vector<int> map(names.size(), kNoName);
+    takeSample(out.filesystems, filesystems, sample, out, names, map);
+    takeSample(out.disks, disks, sample, out, names, map);
+    takeSample(out.networks, networks, sample, out, names, map);
+    takeSample(out.temperatures, temperatures, sample, out, names, map);
     return out;
+}
+
+std::size_t DeviceTables::dropInvalid()
+{
+    std::vector<bool> goodName(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i)
+        goodName[i] = !names[i].isEmpty() && names[i].toUtf8().size() <= protocol::maxDeviceNameBytes;
+    // A device read twice at one sample: the second reading goes (rows are per sample and device).
+    std::vector<std::uint64_t> seenAt(names.size(), 0);
+    std::uint64_t generation = 0;
+    std::uint32_t lastSample = UINT32_MAX;
+    const auto keep = [&](const auto &e) {
+        if (e.device >= names.size() || !goodName[e.device] || !e.valid())
+            return false;
+        if (e.sample != lastSample) {
+            lastSample = e.sample;
+            ++generation;
+        }
+        if (seenAt[e.device] == generation)
+            return false;
+        seenAt[e.device] = generation;
+        return true;
+    };
+    // Entries that stay decide which names stay.
+    std::vector<int> map(names.size(), kNoName);
+    std::vector<bool> used(names.size());
+    const auto markUsed = [&](auto &entries) {
+        lastSample = UINT32_MAX;
+        ++generation;
+        std::vector<bool> keepIt(entries.size());
+        for (std::size_t i = 0; i < entries.size(); ++i)
+            if ((keepIt[i] = keep(entries[i])))
+                used[entries[i].device] = true;
+        return keepIt;
+    };
+    const std::vector<bool> keepFs = markUsed(filesystems);
+    const std::vector<bool> keepDisks = markUsed(disks);
+    const std::vector<bool> keepNets = markUsed(networks);
+    const std::vector<bool> keepTemps = markUsed(temperatures);
+    std::vector<QString> kept;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (used[i]) {
+            map[i] = int(kept.size());
+            kept.push_back(names[i]);
+        }
+    }
+    names = std::move(kept);
+    return filterEntries(filesystems, map, keepFs) + filterEntries(disks, map, keepDisks)
+           + filterEntries(networks, map, keepNets) + filterEntries(temperatures, map, keepTemps);
 }
 
 } // namespace autofact
-
-#include "metrics.h"
-
-namespace autofact::metrics {
-
-void DeviceSummary::update(const SampleBatch &batch)
-{
-    const DeviceTables &d = batch.devices;
-    const auto timeOf = [&batch](std::uint32_t sample) {
-        return sample < batch.samples.size() ? batch.samples[sample].timestampMs : 0;
-    };
-    const auto name = [&d](std::uint16_t device) { return device < d.names.size() ? d.names[device] : QString(); };
-    if (!d.filesystems.empty()) {
-        const std::uint32_t last = d.filesystems.back().sample;
-        filesystemsMs = timeOf(last);
-        fullestPercent = -1;
-        for (const FilesystemUsage &f : d.filesystems)
-            if (f.sample == last && filesystemPercent(f) > fullestPercent) {
-                fullestPercent = filesystemPercent(f);
-                fullestMount = name(f.device);
-            }
-    }
-    if (!d.networks.empty()) {
-        const std::uint32_t last = d.networks.back().sample;
-        networkMs = timeOf(last);
-        rxBytesPerSec = txBytesPerSec = 0;
-        for (const NetworkIo &n : d.networks)
-            if (n.sample == last) {
-                rxBytesPerSec += perSecond(n.rxBytes, n.intervalMs);
-                txBytesPerSec += perSecond(n.txBytes, n.intervalMs);
-            }
-    }
-    if (!d.disks.empty()) {
-        const std::uint32_t last = d.disks.back().sample;
-        disksMs = timeOf(last);
-        readBytesPerSec = writeBytesPerSec = busiestDiskPercent = 0;
-        for (const DiskIo &k : d.disks)
-            if (k.sample == last) {
-                readBytesPerSec += perSecond(k.readBytes, k.intervalMs);
-                writeBytesPerSec += perSecond(k.writeBytes, k.intervalMs);
-                busiestDiskPercent = std::max(busiestDiskPercent, diskBusyPercent(k));
-            }
-    }
-    if (!d.temperatures.empty()) {
-        const std::uint32_t last = d.temperatures.back().sample;
-        temperaturesMs = timeOf(last);
-        hottestCelsius = -1e9;
-        for (const Temperature &t : d.temperatures)
-            if (t.sample == last && t.milliCelsius / 1000.0 > hottestCelsius) {
-                hottestCelsius = t.milliCelsius / 1000.0;
-                hottestSensor = name(t.device);
-            }
-    }
-}
-
-void DeviceSummary::merge(const DeviceSummary &newer)
-{
-    if (newer.filesystemsMs >= filesystemsMs && newer.filesystemsMs) {
-        filesystemsMs = newer.filesystemsMs;
-        fullestPercent = newer.fullestPercent;
-        fullestMount = newer.fullestMount;
-    }
-    if (newer.networkMs >= networkMs && newer.networkMs) {
-        networkMs = newer.networkMs;
-        rxBytesPerSec = newer.rxBytesPerSec;
-        txBytesPerSec = newer.txBytesPerSec;
-    }
-    if (newer.disksMs >= disksMs && newer.disksMs) {
-        disksMs = newer.disksMs;
-        readBytesPerSec = newer.readBytesPerSec;
-        writeBytesPerSec = newer.writeBytesPerSec;
-        busiestDiskPercent = newer.busiestDiskPercent;
-    }
-    if (newer.temperaturesMs >= temperaturesMs && newer.temperaturesMs) {
-        temperaturesMs = newer.temperaturesMs;
-        hottestCelsius = newer.hottestCelsius;
-        hottestSensor = newer.hottestSensor;
-    }
-}
-
-std::vector<std::pair<std::uint32_t, double>> fullestFilesystemBySample(const DeviceTables &devices)
-{
-    std::vector<std::pair<std::uint32_t, double>> out;
-    for (const FilesystemUsage &f : devices.filesystems) {
-        const double percent = filesystemPercent(f);
-        if (out.empty() || out.back().first != f.sample)
-            out.push_back({f.sample, percent});
-        else
-            out.back().second = std::max(out.back().second, percent);
-    }
-    return out;
-}
-
-} // namespace autofact::metrics

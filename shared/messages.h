@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <QHash>
 #include <QString>
+
+#include <algorithm>
 
 #include <climits>
 #include <cstdint>
@@ -43,6 +46,9 @@ inline constexpr std::size_t maxDeviceNames = 4096;
 inline constexpr std::size_t maxDeviceEntries = 65536;
 /// A device name (mount point, disk, interface, sensor) in bytes of UTF-8.
 inline constexpr qsizetype maxDeviceNameBytes = 512;
+/// The time a disk or network delta may cover (a suspended laptop's first reading after a
+/// longer sleep is a new baseline, not a day-long average).
+inline constexpr std::uint32_t maxDeviceIntervalMs = 24u * 3600 * 1000;
 /// Collector intervals: 0 (off) or 1 s .. 1 h.
 inline constexpr std::uint32_t maxCollectorIntervalMs = 3600 * 1000;
 /// Temperatures outside -273.15 .. 1000 °C are sensor faults, not readings.
@@ -168,6 +174,12 @@ struct FilesystemUsage {
     std::uint32_t sample = 0;
     std::uint16_t device = 0; ///< the mount point
     std::uint64_t sizeBytes = 0, usedBytes = 0, availableBytes = 0, inodesUsed = 0, inodesTotal = 0;
+    /** Values that can be true: used and available within the size, counters ≤ 2^53. */
+    bool valid() const
+    {
+        return sizeBytes <= protocol::maxCounter && inodesTotal <= protocol::maxCounter && usedBytes <= sizeBytes
+               && availableBytes <= sizeBytes && inodesUsed <= inodesTotal;
+    }
     bool operator==(const FilesystemUsage &) const = default;
 };
 
@@ -178,6 +190,12 @@ struct DiskIo {
     std::uint32_t intervalMs = 0;
     std::uint64_t readBytes = 0, writeBytes = 0, reads = 0, writes = 0;
     std::uint32_t busyMs = 0; ///< time with I/O in flight, at most intervalMs
+    /** An interval of 1 ms to 24 h, busy within it, counters ≤ 2^53. */
+    bool valid() const
+    {
+        return intervalMs > 0 && intervalMs <= protocol::maxDeviceIntervalMs && busyMs <= intervalMs
+               && std::max({readBytes, writeBytes, reads, writes}) <= protocol::maxCounter;
+    }
     bool operator==(const DiskIo &) const = default;
 };
 
@@ -188,6 +206,13 @@ struct NetworkIo {
     std::uint32_t intervalMs = 0;
     std::uint64_t rxBytes = 0, txBytes = 0, rxPackets = 0, txPackets = 0, rxErrors = 0,
                   txErrors = 0, rxDrops = 0, txDrops = 0;
+    /** An interval of 1 ms to 24 h, counters ≤ 2^53. */
+    bool valid() const
+    {
+        return intervalMs > 0 && intervalMs <= protocol::maxDeviceIntervalMs
+               && std::max({rxBytes, txBytes, rxPackets, txPackets, rxErrors, txErrors, rxDrops, txDrops})
+                          <= protocol::maxCounter;
+    }
     bool operator==(const NetworkIo &) const = default;
 };
 
@@ -200,6 +225,14 @@ struct Temperature {
     std::uint16_t device = 0; ///< "chip/label"
     std::int32_t milliCelsius = 0;
     std::int32_t criticalMilliCelsius = noCriticalTemperature;
+    /** Within −273.15 … 1000 °C, the threshold too when there is one. */
+    bool valid() const
+    {
+        const auto inRange = [](std::int32_t mc) {
+            return mc >= protocol::minMilliCelsius && mc <= protocol::maxMilliCelsius;
+        };
+        return inRange(milliCelsius) && (criticalMilliCelsius == noCriticalTemperature || inRange(criticalMilliCelsius));
+    }
     bool operator==(const Temperature &) const = default;
 };
 
@@ -221,10 +254,20 @@ struct DeviceTables {
     }
     /** Empties every table, keeping capacity (samplers reuse one between samples). */
     void clear();
-    /** Index of @p name in names, appending it when new. */
+    /** Index of @p name in names, appending it when new (a sampler's few names: a linear search). */
     std::uint16_t nameIndex(const QString &name);
-    /** Appends @p one's readings (one sample's) as those of sample @p sample. */
-    void append(const DeviceTables &one, std::uint32_t sample);
+    /**
+     * Appends @p one's readings (one sample's) as those of sample @p sample. @p index, when
+     * given, maps names to their index here and is kept up to date (callers appending many
+     * samples keep one). Readings of a device beyond the 65,536th name are left out.
+     */
+    void append(const DeviceTables &one, std::uint32_t sample, QHash<QString, std::uint16_t> *index = nullptr);
+    /**
+     * Removes what a peer would refuse (valid() false, a name that is empty or over
+     * protocol::maxDeviceNameBytes of UTF-8, a second reading of a device at one sample) and
+     * names no entry uses; returns how many readings went.
+     */
+    std::size_t dropInvalid();
     /** The readings of sample @p sample alone, renumbered as sample 0 with their own names. */
     DeviceTables forSample(std::uint32_t sample) const;
     bool operator==(const DeviceTables &) const = default;

@@ -2,6 +2,7 @@
 // ClientTableModel + ClientFilterProxy: inventory merge, live updates, status, sort, filter.
 #include "clientfilterproxy.h"
 #include "clienttablemodel.h"
+#include "testdata.h"
 
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
@@ -42,6 +43,19 @@ Sample sample(qint64 ts, float user, quint64 used)
     s.memory.swapFree = 75;
     s.load1 = 1.5f;
     return s;
+}
+
+/** Figures as an agent sends them: a filesystem @p percent full at @p mount, rx and tx B/s. */
+metrics::DeviceSummary devices(qint64 ts, double percent, const QString &mount, double rx, double tx)
+{
+    metrics::DeviceSummary d;
+    d.filesystemsMs = ts;
+    d.fullestPercent = percent;
+    d.fullestMount = mount;
+    d.networkMs = ts;
+    d.rxBytesPerSec = rx;
+    d.txBytesPerSec = tx;
+    return d;
 }
 
 QString cell(const QAbstractItemModel &m, int row, int column)
@@ -110,6 +124,116 @@ private Q_SLOTS:
         QCOMPARE(cell(*m_model, b, ClientTableModel::SwapColumn), QStringLiteral("25.0 %"));
         QCOMPARE(cell(*m_model, b, ClientTableModel::BacklogColumn), QStringLiteral("7"));
         QCOMPARE(cell(*m_model, b, ClientTableModel::LastSeenColumn), QStringLiteral("now"));
+    }
+
+    void deviceColumnsFillFromActivity()
+    {
+        const int b = m_model->rowOf(QStringLiteral("id-b"));
+        // Nothing until a reading arrives (an old agent never sends one).
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("—"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("—"));
+        QCOMPARE(m_model->index(b, ClientTableModel::DiskColumn).data(ClientTableModel::SortRole).toDouble(), -1.0);
+        QVERIFY(m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ToolTipRole).isNull());
+
+        // The summary the hub makes of a real batch: "/srv/my data" is the fullest at 53.2 %,
+        // eth0 and wlp2s0 receive 128 kB/s and send 9 kB/s together.
+        SampleBatch batch = testdata::makeBatch(1, 3, 2, kNow - 2000);
+        testdata::addDevices(batch);
+        metrics::DeviceSummary summary;
+        summary.update(batch);
+        QSignalSpy live(m_model.get(), &ClientTableModel::liveDevices);
+        QSignalSpy changed(m_model.get(), &QAbstractItemModel::dataChanged);
+        HubActivity activity;
+        activity.devices.insert(QStringLiteral("id-b"), summary);
+        m_model->applyActivity(activity);
+        QCOMPARE(live.count(), 1);
+        QCOMPARE(live.at(0).at(0).toString(), QStringLiteral("id-b"));
+        QCOMPARE(live.at(0).at(1).value<metrics::DeviceSummary>(), summary);
+        QVERIFY(changed.count() >= 1);
+        QCOMPARE(changed.last().at(0).value<QModelIndex>().column(), int(ClientTableModel::DiskColumn));
+        QCOMPARE(changed.last().at(1).value<QModelIndex>().column(), int(ClientTableModel::NetworkColumn));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("53.2 %"));
+        QCOMPARE(m_model->index(b, ClientTableModel::DiskColumn).data(ClientTableModel::SortRole).toDouble(),
+                 summary.fullestPercent);
+        QVERIFY(m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ToolTipRole).toString().contains(QStringLiteral("/srv/my data")));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("↓128 kB/s ↑9.0 kB/s"));
+        QCOMPARE(m_model->index(b, ClientTableModel::NetworkColumn).data(ClientTableModel::SortRole).toDouble(), 128'000.0 + 9'002.0);
+        QCOMPARE(m_model->index(b, ClientTableModel::DiskColumn).data(Qt::TextAlignmentRole).toInt(),
+                 int(Qt::AlignRight | Qt::AlignVCenter));
+
+        // A report with network figures only (filesystems are read once a minute) keeps the disk.
+        metrics::DeviceSummary networkOnly;
+        networkOnly.networkMs = kNow;
+        networkOnly.rxBytesPerSec = 1'234'567;
+        networkOnly.txBytesPerSec = 80'000;
+        HubActivity later;
+        later.devices.insert(QStringLiteral("id-b"), networkOnly);
+        m_model->applyActivity(later);
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("53.2 %"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("↓1.2 MB/s ↑80 kB/s"));
+        QCOMPARE(live.count(), 2);
+        QCOMPARE(live.last().at(1).value<metrics::DeviceSummary>().fullestMount, QStringLiteral("/srv/my data"));
+
+        // The mount point is the agent's word: the tooltip shows it as text, never as markup.
+        HubActivity odd;
+        odd.devices.insert(QStringLiteral("id-b"), devices(kNow + 1000, 99, QStringLiteral("/mnt/<b>x</b>"), 0, 0));
+        m_model->applyActivity(odd);
+        const QString tip = m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(QStringLiteral("/mnt/&lt;b&gt;x&lt;/b&gt;")) && tip.startsWith(QStringLiteral("<qt>")), qPrintable(tip));
+
+        // Down: old figures are not shown as current ones.
+        m_model->clientDisconnected(QStringLiteral("id-b"), QString());
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("—"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("—"));
+    }
+
+    void deviceColumnsSortNumerically()
+    {
+        for (const char *id : {"id-a", "id-c"})
+            m_model->clientConnected(QString::fromLatin1(id));
+        HubActivity activity;
+        // As text "100.0 %" < "53.2 %" < "9.5 %", and "↓9 B/s" after "↓2.0 MB/s".
+        activity.devices.insert(QStringLiteral("id-a"), devices(kNow, 100.0, QStringLiteral("/"), 9, 0));
+        activity.devices.insert(QStringLiteral("id-b"), devices(kNow, 53.2, QStringLiteral("/home"), 500'000, 600'000));
+        activity.devices.insert(QStringLiteral("id-c"), devices(kNow, 9.5, QStringLiteral("/var"), 2'000'000, 0));
+        m_model->applyActivity(activity);
+        const auto hosts = [this] {
+            QStringList out;
+            for (int row = 0; row < m_proxy->rowCount(); ++row)
+                out << cell(*m_proxy, row, ClientTableModel::HostnameColumn);
+            return out;
+        };
+        m_proxy->sort(ClientTableModel::DiskColumn, Qt::DescendingOrder);
+        QCOMPARE(hosts(), (QStringList{QStringLiteral("alpha"), QStringLiteral("bravo"), QStringLiteral("charlie")}));
+        // By the sum of both directions: 2 MB/s, 1.1 MB/s, 9 B/s.
+        m_proxy->sort(ClientTableModel::NetworkColumn, Qt::DescendingOrder);
+        QCOMPARE(hosts(), (QStringList{QStringLiteral("charlie"), QStringLiteral("bravo"), QStringLiteral("alpha")}));
+        // Without readings a client sorts below every client with some.
+        m_model->clientDisconnected(QStringLiteral("id-c"), QString());
+        QCOMPARE(hosts(), (QStringList{QStringLiteral("bravo"), QStringLiteral("alpha"), QStringLiteral("charlie")}));
+        QVERIFY(ClientTableModel::isNumeric(ClientTableModel::DiskColumn));
+        QVERIFY(ClientTableModel::isNumeric(ClientTableModel::NetworkColumn));
+    }
+
+    void rateText_data()
+    {
+        QTest::addColumn<double>("bytesPerSecond");
+        QTest::addColumn<QString>("text");
+        QTest::addRow("idle") << 0.0 << QStringLiteral("0 B/s");
+        QTest::addRow("bytes") << 999.0 << QStringLiteral("999 B/s");
+        QTest::addRow("rounds up to a kilobyte") << 999.7 << QStringLiteral("1.0 kB/s");
+        QTest::addRow("kilobytes") << 80'000.0 << QStringLiteral("80 kB/s");
+        QTest::addRow("one decimal below ten") << 1'234'567.0 << QStringLiteral("1.2 MB/s");
+        QTest::addRow("none from ten") << 12'345'678.0 << QStringLiteral("12 MB/s");
+        QTest::addRow("gigabytes") << 2.5e9 << QStringLiteral("2.5 GB/s");
+        QTest::addRow("negative is none") << -5.0 << QStringLiteral("0 B/s");
+    }
+
+    void rateText()
+    {
+        QFETCH(double, bytesPerSecond);
+        QFETCH(QString, text);
+        QCOMPARE(ClientTableModel::rateText(bytesPerSecond), text);
     }
 
     void statusChanges()
@@ -335,7 +459,8 @@ private Q_SLOTS:
     void headersExplainThemselvesAndForgottenRowsLookDifferent()
     {
         for (int c : {ClientTableModel::BacklogColumn, ClientTableModel::DroppedColumn, ClientTableModel::CpuColumn,
-                      ClientTableModel::StatusColumn, ClientTableModel::AlertsColumn})
+                      ClientTableModel::StatusColumn, ClientTableModel::AlertsColumn, ClientTableModel::DiskColumn,
+                      ClientTableModel::NetworkColumn})
             QVERIFY2(!m_model->headerData(c, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty(), qPrintable(QString::number(c)));
         ClientInfo gone = info(QStringLiteral("id-a"), QStringLiteral("alpha"), QStringLiteral("Debian"), false, kNow - 120000);
         gone.forgotten = true;

@@ -375,7 +375,14 @@ private slots:
         QTest::addRow("disk-busy-over-interval") << devices([](DeviceTables &d) { d.disks[0].busyMs = d.disks[0].intervalMs + 1; })
                                                  << QStringLiteral("busy");
         QTest::addRow("disk-interval-zero") << devices([](DeviceTables &d) { d.disks[0].intervalMs = 0; d.disks[0].busyMs = 0; })
-                                            << QStringLiteral("interval 0 ms");
+                                            << QStringLiteral("interval outside 1 ms..24 h");
+        QTest::addRow("network-interval-over-a-day") << devices([](DeviceTables &d) { d.networks[0].intervalMs = 24 * 3600 * 1000 + 1; })
+                                                     << QStringLiteral("networks entry 0: interval outside 1 ms..24 h");
+        QTest::addRow("device-read-twice-at-a-sample") << devices([](DeviceTables &d) { d.disks.insert(d.disks.begin() + 1, d.disks[0]); })
+                                                       << QStringLiteral("disks entry 1: a second reading of");
+        // 200 characters of 3 UTF-8 bytes: over the limit in bytes, which is what the limit counts.
+        QTest::addRow("device-name-600-bytes") << devices([](DeviceTables &d) { d.names[0] = QString(200, QChar(0x4E2D)); })
+                                               << QStringLiteral("over the 512-byte limit");
         QTest::addRow("network-counter-over-2^53") << devices([](DeviceTables &d) { d.networks[1].rxBytes = protocol::maxCounter + 1; })
                                                    << QStringLiteral("counter above 2^53");
         QTest::addRow("temperature-below-absolute-zero") << devices([](DeviceTables &d) { d.temperatures[0].milliCelsius = -273151; })

@@ -773,7 +773,8 @@ private Q_SLOTS:
         };
         const auto sparkArea = [](const QImage &image) {
             const QFontMetrics fm(QApplication::font());
-            const qreal pad = 8, lineY = pad + fm.height() + 4, top = lineY + fm.height() + 6;
+            // Under the name, the CPU and memory line and the device line.
+            const qreal pad = 8, lineY = pad + fm.height() + 4, top = lineY + 2 * fm.height() + 6;
             return QRectF(pad, top, image.width() / image.devicePixelRatio() - 2 * pad,
                           image.height() / image.devicePixelRatio() - top - pad);
         };
@@ -806,6 +807,65 @@ private Q_SLOTS:
         image = render(std::vector<std::pair<int, double>>(full.begin(), full.begin() + 13));
         QVERIFY(lineAt(area.right() - 4));
         QVERIFY(!lineAt(area.left() + area.width() * 0.5));
+    }
+
+    void tilesShowTheFullestDiskAndTheNetwork()
+    {
+        // The hub's device figures reach each tile: a full disk must be visible in the overview.
+        ClientTableModel model;
+        server::ClientInfo full, fine, old;
+        for (auto [c, id] : {std::pair{&full, "full"}, std::pair{&fine, "fine"}, std::pair{&old, "old"}}) {
+            c->id = QString::fromLatin1(id);
+            c->hostname = c->id;
+            c->online = true;
+            c->sampleCount = 10;
+            c->lastSeenMs = 1;
+        }
+        model.setInventory({full, fine, old});
+        OverviewWidget overview(&model);
+        overview.resize(1200, 600);
+        overview.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&overview));
+        const auto tileOf = [&](const QString &id) -> ClientTile * {
+            for (ClientTile *t : overview.findChildren<ClientTile *>())
+                if (t->clientId() == id)
+                    return t;
+            return nullptr;
+        };
+        server::HubActivity activity;
+        metrics::DeviceSummary nearlyFull;
+        nearlyFull.filesystemsMs = 1'780'000'000'000;
+        nearlyFull.fullestPercent = 96.4;
+        nearlyFull.fullestMount = QStringLiteral("/var/<lib>");
+        nearlyFull.networkMs = nearlyFull.filesystemsMs;
+        nearlyFull.rxBytesPerSec = 1'234'567;
+        nearlyFull.txBytesPerSec = 80'000;
+        activity.devices.insert(QStringLiteral("full"), nearlyFull);
+        metrics::DeviceSummary roomy = nearlyFull;
+        roomy.fullestPercent = 41;
+        activity.devices.insert(QStringLiteral("fine"), roomy);
+        model.applyActivity(activity);
+        QCOMPARE(tileOf(QStringLiteral("full"))->deviceText(), QStringLiteral("Disk 96 % · ↓1.2 MB/s ↑80 kB/s"));
+        QCOMPARE(tileOf(QStringLiteral("fine"))->deviceText(), QStringLiteral("Disk 41 % · ↓1.2 MB/s ↑80 kB/s"));
+        QCOMPARE(tileOf(QStringLiteral("old"))->deviceText(), QString()); // no readings: no line
+        // The mount point is in the tooltip, as text.
+        QVERIFY2(tileOf(QStringLiteral("full"))->toolTip().contains(QStringLiteral("/var/&lt;lib&gt;")),
+                 qPrintable(tileOf(QStringLiteral("full"))->toolTip()));
+        // Drawn: the full disk's figure in red on its line, the roomy one's not.
+        const auto redOnDeviceLine = [](ClientTile *tile) {
+            const QImage image = tile->grab().toImage();
+            const QFontMetrics fm(tile->font());
+            const qreal top = 8 + fm.height() + 4 + fm.height() + 2;
+            for (qreal y = top; y < top + fm.height(); y += 1)
+                for (qreal x = 8; x < 8 + fm.horizontalAdvance(QStringLiteral("Disk 96 %")); x += 1) {
+                    const QColor c = image.pixelColor(int(x * image.devicePixelRatio()), int(y * image.devicePixelRatio()));
+                    if (c.red() > 150 && c.green() < 90 && c.blue() < 90)
+                        return true;
+                }
+            return false;
+        };
+        QVERIFY(redOnDeviceLine(tileOf(QStringLiteral("full"))));
+        QVERIFY(!redOnDeviceLine(tileOf(QStringLiteral("fine"))));
     }
 
     void overviewPutsLiveHostsFirstAndHoldsStillUnderThePointer()

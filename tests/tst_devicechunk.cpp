@@ -2,6 +2,7 @@
 #include "store/devicechunk.h"
 #include "testdata.h"
 
+#include <QFile>
 #include <QTest>
 
 using namespace autofact;
@@ -101,6 +102,31 @@ private Q_SLOTS:
                 }
             }
         }
+    }
+
+    void fuzzSeedsDecodeToWhatTheyWereBuiltWith()
+    {
+        // tests/fuzz/corpus/fuzz_devicechunk: written by hand from docs/STORAGE.md's layout.
+        const QString dir = QStringLiteral(AUTOFACT_SOURCE_DIR "/tests/fuzz/corpus/fuzz_devicechunk/");
+        DeviceSeries plain, zstd;
+        for (const auto &[name, out] : {std::pair{"plain-filesystems-network-temps", &plain},
+                                        std::pair{"zstd-filesystems-network-temps", &zstd}}) {
+            QFile file(dir + QLatin1StringView(name));
+            QVERIFY2(file.open(QIODevice::ReadOnly), name);
+            QString error;
+            QVERIFY2(DeviceChunk::decode(file.readAll(), *out, &error), qPrintable(error));
+        }
+        QVERIFY(plain == zstd);
+        QCOMPARE(plain.tables.names, (std::vector<QString>{QStringLiteral("/"), QStringLiteral("eth0")}));
+        QCOMPARE(plain.timestamps, (std::vector<qint64>{1'700'000'000'000, 1'700'000'001'000, 1'700'000'002'000}));
+        QCOMPARE(plain.tables.filesystems.size(), std::size_t(3));
+        QCOMPARE(plain.tables.filesystems[2].usedBytes, 42949672960ull);
+        QCOMPARE(plain.tables.networks.size(), std::size_t(2));
+        QCOMPARE(plain.tables.networks[1].sample, 2u);
+        QCOMPARE(plain.tables.networks[1].rxBytes, 126500ull);
+        QCOMPARE(plain.tables.networks[1].rxDrops, 1ull);
+        QCOMPARE(plain.tables.temperatures[1].milliCelsius, -5000);
+        QCOMPARE(plain.tables.temperatures[1].criticalMilliCelsius, noCriticalTemperature);
     }
 
     void uncompressedSizeBombRefused()

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "dashboardlogging.h"
+#include "devicechartsview.h"
 #include "historychartview.h"
 #include "storereader.h"
 
@@ -25,6 +26,7 @@
 #include <QSignalBlocker>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -140,7 +142,16 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
 
     m_splitter = new QSplitter(Qt::Horizontal, this);
     m_splitter->setObjectName(QStringLiteral("detailSplitter"));
-    m_splitter->addWidget(charts);
+    // Device charts on a tab of their own: four more charts under CPU and memory would squeeze
+    // all six below readability on a laptop screen.
+    m_deviceCharts = new DeviceChartsView(this);
+    m_chartTabs = new QTabWidget(this);
+    m_chartTabs->setObjectName(QStringLiteral("detailChartTabs"));
+    m_chartTabs->setDocumentMode(true);
+    m_chartTabs->addTab(charts, tr("CPU and memory"));
+    m_chartTabs->addTab(m_deviceCharts, tr("Devices"));
+    m_chartTabs->setTabToolTip(1, tr("Filesystems, disks, network interfaces and temperature sensors"));
+    m_splitter->addWidget(m_chartTabs);
     m_splitter->addWidget(factsScroll);
     m_splitter->setStretchFactor(0, 4);
     m_splitter->setStretchFactor(1, 1);
@@ -194,6 +205,14 @@ ClientDetailView::ClientDetailView(StoreReader *reader, QWidget *parent)
         connect(chart, &HistoryChartView::resetRequested, this, [this] { setRange(m_rangeBeforeZoom); });
     }
     connect(m_reader, &StoreReader::historyLoaded, this, &ClientDetailView::showHistory);
+    connect(m_reader, &StoreReader::devicesLoaded, this, &ClientDetailView::showDevices);
+    connect(m_deviceCharts, &DeviceChartsView::userRangeChanged, this, &ClientDetailView::onUserRange);
+    connect(m_deviceCharts, &DeviceChartsView::resetRequested, this, [this] { setRange(m_rangeBeforeZoom); });
+    connect(m_chartTabs, &QTabWidget::currentChanged, this, [this] {
+        // Device readings are read while their tab is shown only; coming back, the range has moved on.
+        if (showsDevices())
+            reloadDevices();
+    });
 
     m_liveTimer.setInterval(2000);
     connect(&m_liveTimer, &QTimer::timeout, this, &ClientDetailView::reload);
@@ -225,6 +244,7 @@ void ClientDetailView::setClient(const server::ClientInfo &info)
                 series->clear();
             chart->setGaps({});
         }
+        m_deviceCharts->clear();
         m_coreVisible.clear();
         m_cpuChart->truncateSeries(HistoryData::CpuSeriesCount);
         rebuildCoreMenu(0);
@@ -364,6 +384,7 @@ void ClientDetailView::computeRange()
     }
     m_cpuChart->setXRange(m_fromMs, m_toMs);
     m_memoryChart->setXRange(m_fromMs, m_toMs);
+    m_deviceCharts->setXRange(m_fromMs, m_toMs);
     if (followIntervalMs(m_range) > 0 && isVisible())
         m_liveTimer.start(followIntervalMs(m_range));
     else
@@ -390,6 +411,43 @@ void ClientDetailView::reload()
     QMetaObject::invokeMethod(m_reader, [reader = m_reader, request] { reader->loadHistory(request); });
     if (m_data.clientId != m_clientId)
         m_statusLabel->setText(tr("Loading history…"));
+    if (showsDevices())
+        reloadDevices();
+}
+
+bool ClientDetailView::showsDevices() const
+{
+    return m_chartTabs->currentWidget() == m_deviceCharts;
+}
+
+void ClientDetailView::setDevicesShown(bool shown)
+{
+    m_chartTabs->setCurrentWidget(shown ? static_cast<QWidget *>(m_deviceCharts) : m_chartTabs->widget(0));
+}
+
+void ClientDetailView::reloadDevices()
+{
+    if (m_clientId.isEmpty())
+        return;
+    DeviceRequest request;
+    request.id = ++m_deviceRequestId;
+    request.clientId = m_clientId;
+    request.fromMs = m_fromMs;
+    request.toMs = m_toMs;
+    request.columns = int(m_deviceCharts->plotWidth() * devicePixelRatioF());
+    m_deviceClock.start();
+    m_reader->setLatestDeviceRequest(request.id);
+    QMetaObject::invokeMethod(m_reader, [reader = m_reader, request] { reader->loadDevices(request); });
+    if (m_deviceCharts->shownData().clientId != m_clientId)
+        m_deviceCharts->setStatus(tr("Loading device readings…"));
+}
+
+void ClientDetailView::showDevices(const DeviceData &data)
+{
+    if (data.requestId != m_deviceRequestId || data.clientId != m_clientId)
+        return;
+    m_deviceCharts->showDevices(data);
+    Q_EMIT devicesShown(data.readings, m_deviceClock.elapsed());
 }
 
 void ClientDetailView::onUserRange(qint64 fromMs, qint64 toMs)
@@ -397,6 +455,7 @@ void ClientDetailView::onUserRange(qint64 fromMs, qint64 toMs)
     // Keep both charts on the same time axis.
     m_cpuChart->setXRange(fromMs, toMs);
     m_memoryChart->setXRange(fromMs, toMs);
+    m_deviceCharts->setXRange(fromMs, toMs);
     m_range = Range::Custom;
     m_rangeBox->setCurrentIndex(m_rangeBox->findData(int(Range::Custom)));
     m_fromMs = fromMs;
@@ -443,6 +502,7 @@ void ClientDetailView::showHistory(const HistoryData &data)
     m_memoryChart->setYRange(0, data.memoryMaxGiB > 0 ? data.memoryMaxGiB : 1);
     m_cpuChart->setGaps(data.gaps);
     m_memoryChart->setGaps(data.gaps);
+    m_deviceCharts->setGaps(data.gaps);
 
     const qint64 elapsed = m_requestClock.elapsed();
     if (!data.error.isEmpty()) {

@@ -19,16 +19,19 @@ class QStackedWidget;
 class QMenu;
 class QPushButton;
 class QSplitter;
+class QTabWidget;
 class QToolButton;
 
 namespace autofact::dashboard {
 
+class DeviceChartsView;
 class HistoryChartView;
 class StoreReader;
 
 /**
  * One client in depth: CPU and memory history charts over a chosen range (live 5 min, 1 h,
  * 24 h, 7 d, custom), gap bands, per-core lines, and the client's Hello facts in a side panel.
+ * A Devices tab charts filesystems, disks, network and temperatures over the same range.
  *
  * History is read and decimated on the StoreReader's thread for the current plot width; this
  * widget only replaces whole series. Zooming or panning a chart reloads that range at full
@@ -69,6 +72,10 @@ public:
 
     HistoryChartView *cpuChart() const { return m_cpuChart; }
     HistoryChartView *memoryChart() const { return m_memoryChart; }
+    DeviceChartsView *deviceCharts() const { return m_deviceCharts; }
+    /** Shows the Devices tab (true) or the CPU and memory charts. */
+    void setDevicesShown(bool shown);
+    bool showsDevices() const;
     QSplitter *splitter() const { return m_splitter; }
     /** The last history shown (tests). */
     const HistoryData &shownData() const { return m_data; }
@@ -83,6 +90,8 @@ Q_SIGNALS:
     void exportRequested(const QString &clientId, qint64 fromMs, qint64 toMs);
     /** A history answer reached the charts; @p elapsedMs since it was requested. */
     void historyShown(qint64 samples, qint64 elapsedMs);
+    /** A device answer reached the Devices tab. */
+    void devicesShown(qint64 readings, qint64 elapsedMs);
     void rangeChanged(autofact::dashboard::ClientDetailView::Range range);
 
 protected:
@@ -91,6 +100,9 @@ protected:
 
 private:
     void showHistory(const HistoryData &data);
+    void showDevices(const DeviceData &data);
+    /** Asks the reader for the device readings of the current range (Devices tab shown). */
+    void reloadDevices();
     void alignPlotAreas();
     void computeRange();
     void onUserRange(qint64 fromMs, qint64 toMs);
@@ -107,7 +119,9 @@ private:
     qint64 m_fromMs = 0;
     qint64 m_toMs = 0;
     quint64 m_requestId = 0;
+    quint64 m_deviceRequestId = 0;
     QElapsedTimer m_requestClock;
+    QElapsedTimer m_deviceClock;
     HistoryData m_data;
     QList<bool> m_coreVisible;
     bool m_coreLines = false;
@@ -124,6 +138,8 @@ private:
     QLabel *m_statusLabel = nullptr;
     HistoryChartView *m_cpuChart = nullptr;
     HistoryChartView *m_memoryChart = nullptr;
+    QTabWidget *m_chartTabs = nullptr;
+    DeviceChartsView *m_deviceCharts = nullptr;
     QSplitter *m_splitter = nullptr;
     QFormLayout *m_facts = nullptr;
     QTimer m_liveTimer;

@@ -85,6 +85,20 @@ QString dateTimeText(qint64 ms)
 }
 } // namespace
 
+QString ClientTableModel::rateText(double bytesPerSecond)
+{
+    // SI units, as network tools show rates; below 10 of a unit one decimal, else none.
+    static const char *const units[] = {"B/s", "kB/s", "MB/s", "GB/s", "TB/s"};
+    double value = std::max(0.0, bytesPerSecond);
+    std::size_t unit = 0;
+    while (value >= 999.5 && unit + 1 < std::size(units)) {
+        value /= 1000.0;
+        ++unit;
+    }
+    const int decimals = unit > 0 && value < 9.95 ? 1 : 0;
+    return QLocale().toString(value, 'f', decimals) + u' ' + QLatin1StringView(units[unit]);
+}
+
 QVariant ClientTableModel::displayData(const Row &row, int column) const
 {
     const Sample *s = row.latest ? &*row.latest : nullptr;
@@ -145,6 +159,14 @@ QVariant ClientTableModel::displayData(const Row &row, int column) const
         return row.alerts.isEmpty() ? QString() : QString::number(row.alerts.size());
     case GroupColumn:
         return row.info.groupName;
+    case DiskColumn:
+        if (!row.online || !row.devices.filesystemsMs || row.devices.fullestPercent < 0)
+            return QStringLiteral("—");
+        return percentText(row.devices.fullestPercent);
+    case NetworkColumn:
+        if (!row.online || !row.devices.networkMs)
+            return QStringLiteral("—");
+        return QStringLiteral("↓%1 ↑%2").arg(rateText(row.devices.rxBytesPerSec), rateText(row.devices.txBytesPerSec));
     }
     return {};
 }
@@ -188,6 +210,10 @@ QVariant ClientTableModel::sortData(const Row &row, int column) const
         return qulonglong(row.info.appliedRevision);
     case AlertsColumn:
         return int(row.alerts.size());
+    case DiskColumn:
+        return row.online && row.devices.filesystemsMs ? row.devices.fullestPercent : -1.0;
+    case NetworkColumn:
+        return row.online && row.devices.networkMs ? row.devices.rxBytesPerSec + row.devices.txBytesPerSec : -1.0;
     default:
         return displayData(row, column).toString().toLower();
     }
@@ -254,6 +280,12 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
                      row.info.hasOverride ? tr(" (client override)") : QString());
         if (column == BacklogColumn)
             return tr("Batches waiting in the agent's spool");
+        if (column == DiskColumn && row.online && row.devices.filesystemsMs)
+            // The mount point is the agent's word: escaped, as tooltips guess at rich text.
+            return QStringLiteral("<qt>%1</qt>").arg(tr("Fullest filesystem: %1").arg(row.devices.fullestMount).toHtmlEscaped());
+        if (column == NetworkColumn && row.online && row.devices.networkMs)
+            return tr("Received %1, sent %2 (all reported interfaces)")
+                .arg(rateText(row.devices.rxBytesPerSec), rateText(row.devices.txBytesPerSec));
         if ((column == HostnameColumn || column == AlertsColumn) && !row.alerts.isEmpty())
             return QStringLiteral("<qt>%1</qt>").arg(tr("Alerts firing: %1").arg(row.alerts.join(QStringLiteral(", "))).toHtmlEscaped());
         return {};
@@ -277,6 +309,8 @@ QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, 
         case ConfigColumn: return tr("Behaviour revision the agent runs, and whether a newer one is pending");
         case AlertsColumn: return tr("Alerts firing for this client");
         case GroupColumn: return tr("The client's group: it shares the group's behaviour and alert rules");
+        case DiskColumn: return tr("The fullest filesystem's use, % (used / (used + available), as df shows it)");
+        case NetworkColumn: return tr("Received (↓) and sent (↑) per second, all reported interfaces together");
         default: return {};
         }
     }
@@ -311,6 +345,10 @@ QVariant ClientTableModel::headerData(int section, Qt::Orientation orientation, 
         return tr("Config");
     case GroupColumn:
         return tr("Group");
+    case DiskColumn:
+        return tr("Disk");
+    case NetworkColumn:
+        return tr("Network");
     }
     return {};
 }
@@ -414,6 +452,14 @@ void ClientTableModel::applyActivity(const server::HubActivity &activity)
         // A sample says nothing about now: its batch may commit after the agent left.
         rowChanged(row);
         Q_EMIT liveSample(it.key(), it.value());
+    }
+    for (auto it = activity.devices.constBegin(); it != activity.devices.constEnd(); ++it) {
+        stale = stale || !m_index.contains(it.key());
+        const int row = ensureRow(it.key());
+        Row &r = m_rows[std::size_t(row)];
+        r.devices.merge(it.value());
+        Q_EMIT dataChanged(index(row, DiskColumn), index(row, NetworkColumn));
+        Q_EMIT liveDevices(it.key(), r.devices);
     }
     for (auto it = activity.staleNow.constBegin(); it != activity.staleNow.constEnd(); ++it) {
         const int row = rowOf(it.key());

@@ -3,6 +3,7 @@
 
 #include "hubactivity.h"
 #include "messages.h"
+#include "metrics.h"
 #include "store/storetypes.h"
 
 #include <QAbstractTableModel>
@@ -38,7 +39,9 @@ public:
         DroppedColumn,
         ConfigColumn,
         AlertsColumn, ///< alerts firing (the hostname carries a badge too)
-        GroupColumn,  ///< the client's group (last: saved header states keep their meaning)
+        GroupColumn,  ///< the client's group (after the first columns: saved header states keep their meaning)
+        DiskColumn,   ///< the fullest filesystem's use % (tooltip: its mount point)
+        NetworkColumn, ///< receive and send rates of all reported interfaces (sorted by their sum)
         ColumnCount
     };
     Q_ENUM(Column)
@@ -62,6 +65,7 @@ public:
     struct Row {
         server::ClientInfo info;
         std::optional<Sample> latest; ///< newest live sample seen by this dashboard
+        metrics::DeviceSummary devices; ///< newest live device figures (empty(): none yet)
         quint32 backlog = 0;          ///< agent-reported unsent batches
         bool online = false;
         bool stale = false;           ///< the hub's verdict (HubActivity::staleNow)
@@ -114,10 +118,14 @@ public:
 
     /** "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
     static QString formatAgo(qint64 deltaMs);
+    /** A rate in bytes per second with SI units: "80 kB/s", "1.2 MB/s". */
+    static QString rateText(double bytesPerSecond);
 
 Q_SIGNALS:
     /** A live sample arrived for @p clientId (for sparklines and live charts). */
     void liveSample(const QString &clientId, const autofact::Sample &sample);
+    /** New device figures arrived for @p clientId; @p summary holds every kind's latest. */
+    void liveDevices(const QString &clientId, const autofact::metrics::DeviceSummary &summary);
     /** An event named a client the inventory does not know yet: reload the inventory. */
     void inventoryStale();
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "clienttile.h"
 
+#include "clienttablemodel.h"
+
 #include <QContextMenuEvent>
 #include <QKeyEvent>
 #include <QMenu>
@@ -87,7 +89,8 @@ ClientTile::ClientTile(const QString &clientId, QWidget *parent)
 QSize ClientTile::sizeHint() const
 {
     const QFontMetrics fm(font());
-    return QSize(std::max(240, fm.horizontalAdvance(QLatin1Char('M')) * 22), fm.height() * 3 + 70);
+    // Four lines of text (name, CPU and memory, disk and network) above the sparkline.
+    return QSize(std::max(240, fm.horizontalAdvance(QLatin1Char('M')) * 22), fm.height() * 4 + 70);
 }
 
 void ClientTile::setHostname(const QString &hostname)
@@ -133,6 +136,9 @@ void ClientTile::updateToolTip()
         tip << tr("stale: connected, but no data arrives (a hung agent or host)");
     if (!m_alerts.isEmpty())
         tip << tr("Alerts firing: %1").arg(m_alerts.join(QStringLiteral(", ")));
+    if (m_devices.filesystemsMs && m_devices.fullestPercent >= 0)
+        tip << tr("Fullest filesystem: %1 (%2 %)")
+                   .arg(m_devices.fullestMount, QLocale().toString(m_devices.fullestPercent, 'f', 1));
     // Plain text: the titles are ours, but the tile's tooltip must never guess at markup.
     setToolTip(tip.isEmpty() ? QString() : QStringLiteral("<qt>%1</qt>").arg(tip.join(u'\n').toHtmlEscaped()));
 }
@@ -144,6 +150,29 @@ void ClientTile::setAlerts(const QStringList &titles)
     m_alerts = titles;
     updateToolTip();
     update();
+}
+
+void ClientTile::setDevices(const metrics::DeviceSummary &summary)
+{
+    if (summary == m_devices)
+        return;
+    const bool mountChanged = summary.fullestMount != m_devices.fullestMount
+                              || summary.filesystemsMs != m_devices.filesystemsMs;
+    m_devices = summary;
+    if (mountChanged)
+        updateToolTip();
+    update();
+}
+
+QString ClientTile::deviceText() const
+{
+    QStringList parts;
+    if (m_devices.filesystemsMs && m_devices.fullestPercent >= 0)
+        parts << tr("Disk %1 %").arg(QLocale().toString(m_devices.fullestPercent, 'f', 0));
+    if (m_devices.networkMs)
+        parts << QStringLiteral("↓%1 ↑%2").arg(ClientTableModel::rateText(m_devices.rxBytesPerSec),
+                                               ClientTableModel::rateText(m_devices.txBytesPerSec));
+    return parts.join(QStringLiteral(" · "));
 }
 
 void ClientTile::setPinned(bool pinned)
@@ -259,8 +288,39 @@ void ClientTile::paintEvent(QPaintEvent *)
     p.setPen(kMemoryColor);
     p.drawText(QRectF(width() / 2.0, lineY, width() / 2.0 - pad, fm.height()), Qt::AlignLeft, memText);
 
-    const QRectF spark(pad, lineY + fm.height() + 6, width() - 2 * pad,
-                       height() - (lineY + fm.height() + 6) - pad);
+    // The device line: the fullest filesystem (amber from 80 %, red from 90 %: a full disk must
+    // stand out in a wall of tiles) and the network rates. Nothing for agents without readings.
+    const qreal deviceY = lineY + fm.height() + 2;
+    if (m_online && !m_devices.empty()) {
+        const QRectF deviceRect(pad, deviceY, width() - 2 * pad, fm.height());
+        qreal x = deviceRect.left();
+        if (m_devices.filesystemsMs && m_devices.fullestPercent >= 0) {
+            const QString disk = tr("Disk %1 %").arg(locale.toString(m_devices.fullestPercent, 'f', 0));
+            const double full = m_devices.fullestPercent;
+            if (full >= 90) {
+                QFont strong = font();
+                strong.setBold(true);
+                p.setFont(strong);
+                p.setPen(QColor(0xc0, 0x30, 0x30));
+            } else {
+                p.setPen(full >= 80 ? kStaleColor : pal.color(QPalette::Text));
+            }
+            p.drawText(QRectF(x, deviceY, deviceRect.right() - x, fm.height()), Qt::AlignLeft, disk);
+            x += QFontMetrics(p.font()).horizontalAdvance(disk);
+            p.setFont(font());
+        }
+        if (m_devices.networkMs) {
+            const QString net = (x > deviceRect.left() ? QStringLiteral(" · ") : QString())
+                                + QStringLiteral("↓%1 ↑%2").arg(ClientTableModel::rateText(m_devices.rxBytesPerSec),
+                                                                ClientTableModel::rateText(m_devices.txBytesPerSec));
+            p.setPen(pal.color(QPalette::PlaceholderText));
+            p.drawText(QRectF(x, deviceY, deviceRect.right() - x, fm.height()), Qt::AlignLeft,
+                       fm.elidedText(net, Qt::ElideRight, int(deviceRect.right() - x)));
+        }
+    }
+
+    const QRectF spark(pad, deviceY + fm.height() + 4, width() - 2 * pad,
+                       height() - (deviceY + fm.height() + 4) - pad);
     p.setPen(QPen(pal.color(QPalette::Midlight), 1));
     p.drawLine(spark.bottomLeft(), spark.bottomRight());
     if (m_points.empty() && (!m_online || m_neverSentData)) {

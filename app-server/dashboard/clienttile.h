@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "metrics.h"
+
 #include <QWidget>
 
 #include <deque>
@@ -44,6 +46,11 @@ public:
     /** Points kept (the last windowMs of them). */
     std::size_t pointCount() const { return m_points.size(); }
     QString hostname() const { return m_hostname; }
+    /** The latest device figures: the fullest filesystem and the network rates, on one line. */
+    void setDevices(const metrics::DeviceSummary &summary);
+    const metrics::DeviceSummary &devices() const { return m_devices; }
+    /** The device line as drawn ("Disk 87 % · ↓1.2 MB/s ↑80 kB/s"; empty without readings). */
+    QString deviceText() const;
 
     QSize sizeHint() const override;
 
@@ -85,6 +92,7 @@ private:
     QStringList m_alerts;
     bool m_pinned = false;
     std::deque<Point> m_points;
+    metrics::DeviceSummary m_devices;
 };
 
 } // namespace autofact::dashboard

@@ -63,6 +63,32 @@ QLineSeries *HistoryChartView::addSeries(const QString &name, const QColor &colo
     return series;
 }
 
+QLineSeries *HistoryChartView::addRightAxisSeries(const QString &name, const QColor &color, const QString &unit,
+                                                 double min, double max)
+{
+    if (!m_axisRight) {
+        m_axisRight = new QValueAxis;
+        m_axisRight->setLabelFormat(QStringLiteral("%.0f"));
+        chart()->addAxis(m_axisRight, Qt::AlignRight);
+        applyPalette();
+        // Its grid would not line up with the left axis' ticks: one grid is enough.
+        m_axisRight->setGridLineVisible(false);
+    }
+    m_axisRight->setTitleText(unit);
+    m_axisRight->setRange(min, max);
+    auto *series = new QLineSeries;
+    series->setName(name);
+    series->setProperty(unitProperty, unit);
+    QPen pen(color);
+    pen.setWidthF(1.5);
+    series->setPen(pen);
+    chart()->addSeries(series);
+    series->attachAxis(m_axisX);
+    series->attachAxis(m_axisRight);
+    m_series.append(series);
+    return series;
+}
+
 void HistoryChartView::truncateSeries(int keep)
 {
     while (m_series.size() > keep) {
@@ -119,6 +145,11 @@ void HistoryChartView::setUnit(const QString &unit)
     m_unit = unit;
     m_axisY->setTitleText(unit);
     m_axisY->setLabelFormat(unit.isEmpty() ? QStringLiteral("%.2f") : QStringLiteral("%.0f"));
+}
+
+void HistoryChartView::setLabelFormat(const QString &format)
+{
+    m_axisY->setLabelFormat(format);
 }
 
 void HistoryChartView::setGaps(const QList<server::Gap> &gaps)
@@ -220,8 +251,9 @@ QString HistoryChartView::valuesAt(double xMs) const
             continue;
         const QList<QPointF> points = series->points();
         const QPointF *it = &points.at(nearestPoint(points, xMs));
+        const QVariant unit = series->property(unitProperty);
         text += u'\n' + series->name() + QStringLiteral(": ")
-                + QLocale().toString(it->y(), 'f', 1) + u' ' + m_unit;
+                + QLocale().toString(it->y(), 'f', 1) + u' ' + (unit.isValid() ? unit.toString() : m_unit);
     }
     if (const server::Gap *gap = gapAt(xMs))
         text += u'\n' + tr("gap: %1").arg(gap->reason);
@@ -400,7 +432,10 @@ void HistoryChartView::applyPalette()
     chart()->setBackgroundBrush(pal.brush(QPalette::Base));
     chart()->setTitleBrush(pal.brush(QPalette::Text));
     chart()->legend()->setLabelColor(pal.color(QPalette::Text));
-    for (QAbstractAxis *axis : {static_cast<QAbstractAxis *>(m_axisX), static_cast<QAbstractAxis *>(m_axisY)}) {
+    for (QAbstractAxis *axis : {static_cast<QAbstractAxis *>(m_axisX), static_cast<QAbstractAxis *>(m_axisY),
+                                static_cast<QAbstractAxis *>(m_axisRight)}) {
+        if (!axis)
+            continue;
         axis->setLabelsBrush(pal.brush(QPalette::Text));
         axis->setTitleBrush(pal.brush(QPalette::Text));
         axis->setGridLineColor(pal.color(QPalette::Mid));

@@ -30,6 +30,12 @@ public:
 
     /** Adds a line series; it is shown in the legend unless @p inLegend is false. */
     QLineSeries *addSeries(const QString &name, const QColor &color, bool inLegend = true);
+    /**
+     * Adds a line series on a second value axis at the right, with its own @p unit and range
+     * [@p min, @p max] (disk busy % beside bytes/s). The crosshair gives its value in that unit.
+     */
+    QLineSeries *addRightAxisSeries(const QString &name, const QColor &color, const QString &unit, double min,
+                                    double max);
     /** Removes series added after the first @p keep ones (per-core lines are rebuilt). */
     void truncateSeries(int keep);
     /** Fills @p series in one go. */
@@ -47,6 +53,8 @@ public:
     void setYRange(double min, double max);
     /** The value axis' unit ("%", "" for a ratio); two decimals without one. */
     void setUnit(const QString &unit);
+    /** The value axis' printf-style label format (after setUnit(), which sets one). */
+    void setLabelFormat(const QString &format);
     void setGaps(const QList<server::Gap> &gaps);
     const QList<server::Gap> &gaps() const { return m_gaps; }
 
@@ -65,6 +73,8 @@ public:
      */
     static constexpr const char *plainNameProperty = "autofactPlainName";
     static constexpr const char *keyProperty = "autofactKey";
+    /** Series property: the unit of a series on the right axis (the crosshair's text). */
+    static constexpr const char *unitProperty = "autofactUnit";
     /** Text of the crosshair box at chart x @p xMs (also used by tests). */
     QString valuesAt(double xMs) const;
 
@@ -93,6 +103,7 @@ private:
 
     QDateTimeAxis *m_axisX = nullptr;
     QValueAxis *m_axisY = nullptr;
+    QValueAxis *m_axisRight = nullptr; ///< created by the first addRightAxisSeries()
     QString m_unit;
     QList<QLineSeries *> m_series;
     QList<server::Gap> m_gaps;

@@ -85,6 +85,60 @@ struct CompareData {
     QString error;
 };
 
+/** What the detail view's Devices tab asks the reader for. */
+struct DeviceRequest {
+    quint64 id = 0; ///< increasing; answers to older requests are dropped
+    QString clientId;
+    qint64 fromMs = 0; ///< inclusive
+    qint64 toMs = 0;   ///< exclusive
+    int columns = 1000; ///< plot width in pixels: decimation target per line
+};
+
+/** The kinds of device readings; each has a chart and a device selector of its own. */
+enum class DeviceKind {
+    Filesystems,  ///< per mount point: use %, inodes used %
+    Disks,        ///< per whole disk: read and write bytes/s, busy %
+    Networks,     ///< per interface: received and sent bytes/s
+    Temperatures, ///< per sensor ("chip/label"): °C
+};
+inline constexpr int deviceKindCount = 4;
+
+/** One device's lines over a DeviceData's range, decimated. */
+struct DeviceLines {
+    QString name; ///< as the agent sent it: plain text, never markup
+    /// One list per series of its kind (DeviceData::FsUsed … ::TempCelsius), x in ms since the epoch.
+    QList<QList<QPointF>> series;
+    double peak = 0;        ///< largest value of the first two series: the axis, the default choice
+    double last = 0;        ///< the first series' newest value
+    double criticalCelsius = 0; ///< temperatures: the newest critical threshold (hasCritical)
+    bool hasCritical = false;
+};
+
+/** The answer to a DeviceRequest: every device of every kind in the range. */
+struct DeviceData {
+    enum FilesystemSeries { FsUsed, FsInodes, FsSeriesCount };             ///< %
+    enum DiskSeries { DiskRead, DiskWrite, DiskBusy, DiskSeriesCount };    ///< bytes/s, bytes/s, %
+    enum NetworkSeries { NetRx, NetTx, NetSeriesCount };                   ///< bytes/s
+    enum TemperatureSeries { TempCelsius, TempSeriesCount };               ///< °C
+    static constexpr int seriesCount(DeviceKind kind)
+    {
+        constexpr int counts[] = {FsSeriesCount, DiskSeriesCount, NetSeriesCount, TempSeriesCount};
+        return counts[int(kind)];
+    }
+
+    quint64 requestId = 0;
+    QString clientId;
+    qint64 fromMs = 0;
+    qint64 toMs = 0;
+    bool hasReadings = false; ///< the client has device readings at all (in any range)
+    QList<DeviceLines> kinds[deviceKindCount]; ///< per DeviceKind, devices sorted by name
+    qint64 readings = 0;      ///< readings read before decimation
+    qint64 readMs = 0;        ///< time spent reading + decimating on the reader thread
+    QString error;
+
+    const QList<DeviceLines> &devices(DeviceKind kind) const { return kinds[int(kind)]; }
+};
+
 /** One point of an overview sparkline. */
 struct SparkPoint {
     qint64 timestampMs = 0;
@@ -102,4 +156,6 @@ Q_DECLARE_METATYPE(autofact::dashboard::HistoryRequest)
 Q_DECLARE_METATYPE(autofact::dashboard::HistoryData)
 Q_DECLARE_METATYPE(autofact::dashboard::CompareRequest)
 Q_DECLARE_METATYPE(autofact::dashboard::CompareData)
+Q_DECLARE_METATYPE(autofact::dashboard::DeviceRequest)
+Q_DECLARE_METATYPE(autofact::dashboard::DeviceData)
 Q_DECLARE_METATYPE(autofact::server::StorageStats)

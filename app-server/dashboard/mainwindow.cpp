@@ -108,6 +108,12 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     // The group is the model's last column (saved header states keep their meaning) but reads
     // best beside the hostname; a restored header state puts it where the user left it.
     m_table->horizontalHeader()->moveSection(ClientTableModel::GroupColumn, ClientTableModel::HostnameColumn + 1);
+    // Disk and network readings (appended to the model for the same reason) read best after swap.
+    {
+        QHeaderView *header = m_table->horizontalHeader();
+        header->moveSection(header->visualIndex(ClientTableModel::DiskColumn), header->visualIndex(ClientTableModel::SwapColumn) + 1);
+        header->moveSection(header->visualIndex(ClientTableModel::NetworkColumn), header->visualIndex(ClientTableModel::DiskColumn) + 1);
+    }
     m_table->sortByColumn(ClientTableModel::HostnameColumn, Qt::AscendingOrder);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -122,6 +128,7 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
     m_table->setColumnWidth(ClientTableModel::OsColumn, 150);
     m_table->setColumnWidth(ClientTableModel::LoadColumn, 120);
     m_table->setColumnWidth(ClientTableModel::LastSeenColumn, 120);
+    m_table->setColumnWidth(ClientTableModel::NetworkColumn, 150); // "↓12.3 MB/s ↑456 kB/s"
     // Compact rows: a 300-machine fleet should not need a page per 22 hosts.
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
     m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);

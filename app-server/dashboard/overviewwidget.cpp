@@ -77,6 +77,11 @@ OverviewWidget::OverviewWidget(ClientTableModel *model, QWidget *parent)
                 if (ClientTile *tile = m_tiles.value(id))
                     tile->addSample(sample.timestampMs, metrics::cpuPercent(sample), metrics::memoryPercent(sample));
             });
+    connect(m_model, &ClientTableModel::liveDevices, this,
+            [this](const QString &id, const metrics::DeviceSummary &summary) {
+                if (ClientTile *tile = m_tiles.value(id))
+                    tile->setDevices(summary);
+            });
     m_relayout.setSingleShot(true);
     m_relayout.setInterval(2000);
     connect(&m_relayout, &QTimer::timeout, this, [this] {
@@ -176,6 +181,7 @@ void OverviewWidget::updateStates()
             tile->setStale(r.online && r.stale);
             tile->setNeverSentData(r.info.sampleCount == 0 && !r.latest);
             tile->setAlerts(r.alerts);
+            tile->setDevices(r.devices);
         }
     }
 }

@@ -7,6 +7,8 @@
 #include "clienttablemodel.h"
 #include "decimator.h"
 #include "metrics.h"
+#include "store/devicehistory.h"
+#include "store/samplechunk.h"
 
 #include <QElapsedTimer>
 
@@ -27,6 +29,8 @@ StoreReader::StoreReader(QString databasePath, QObject *parent)
     qRegisterMetaType<HistoryData>();
     qRegisterMetaType<CompareRequest>();
     qRegisterMetaType<CompareData>();
+    qRegisterMetaType<DeviceRequest>();
+    qRegisterMetaType<DeviceData>();
     qRegisterMetaType<server::StorageStats>();
     qRegisterMetaType<server::RetentionSettings>();
     qRegisterMetaType<RecentHistory>();
@@ -390,6 +394,141 @@ HistoryData StoreReader::readHistory(Store &store, const HistoryRequest &request
     data.readMs = timer.elapsed();
     qCDebug(lcDashboard) << "history" << request.clientId << count << "samples in"
                          << data.readMs << "ms";
+    return data;
+}
+
+void StoreReader::loadDevices(const DeviceRequest &request)
+{
+    if (request.id < m_latestDevices.load())
+        return;
+    Store *s = store();
+    if (!s)
+        return;
+    DeviceData data = readDevices(*s, request, &m_latestDevices);
+    if (request.id < m_latestDevices.load())
+        return;
+    Q_EMIT devicesLoaded(data);
+}
+
+DeviceData StoreReader::readDevices(Store &store, const DeviceRequest &request, const std::atomic<quint64> *latest)
+{
+    QElapsedTimer timer;
+    timer.start();
+    DeviceData data;
+    data.requestId = request.id;
+    data.clientId = request.clientId;
+    data.fromMs = request.fromMs;
+    data.toMs = request.toMs;
+    auto span = store.devices().span(request.clientId);
+    if (!span) {
+        data.error = span.error().message;
+        return data;
+    }
+    data.hasReadings = span->has_value();
+    if (!data.hasReadings || request.toMs <= request.fromMs) {
+        data.readMs = timer.elapsed();
+        return data;
+    }
+
+    // One line per device and kind, each series decimated for the plot width as it streams by.
+    struct Line {
+        QString name;
+        std::vector<Decimator> series;
+        double peak = 0;
+        double last = 0;
+        double critical = 0;
+        bool hasCritical = false;
+        void add(std::size_t i, double x, double y)
+        {
+            series[i].add(x, y);
+            if (i < 2)
+                peak = std::max(peak, y);
+            if (i == 0)
+                last = y;
+        }
+    };
+    std::vector<Line> lines[deviceKindCount];
+    QHash<QString, std::size_t> byName[deviceKindCount];
+    const double x0 = double(request.fromMs);
+    const double x1 = double(request.toMs);
+    const int columns = std::max(1, request.columns);
+
+    // An hour of chunks at a time: a week of one-second readings would not fit in memory at
+    // once, and slices on window boundaries decode each ten-minute chunk exactly once.
+    constexpr qint64 sliceMs = 3600 * 1000;
+    const qint64 from = std::max(request.fromMs, (*span)->first);
+    const qint64 to = std::min(request.toMs, (*span)->second + 1); // exclusive
+    for (qint64 at = server::SampleChunk::windowOf(from); at < to; at += sliceMs) {
+        if (latest && latest->load() > request.id)
+            break; // superseded: the caller drops this answer
+        auto read = store.devices().read(request.clientId, std::max(at, from), std::min(at + sliceMs, to) - 1);
+        if (!read) {
+            data.error = read.error().message;
+            break;
+        }
+        const server::DeviceSeries &slice = *read;
+        const std::vector<qint64> &times = slice.timestamps;
+        const std::vector<QString> &names = slice.tables.names;
+        // The slice's name indices mapped to lines once per kind, not a hash lookup per reading.
+        const auto forEach = [&](DeviceKind kind, const auto &entries, auto &&take) {
+            std::vector<std::size_t> map(names.size(), std::size_t(-1));
+            for (const auto &e : entries) {
+                if (e.sample >= times.size() || e.device >= names.size())
+                    continue;
+                std::size_t &line = map[e.device];
+                if (line == std::size_t(-1)) {
+                    std::vector<Line> &kindLines = lines[int(kind)];
+                    auto known = byName[int(kind)].constFind(names[e.device]);
+                    if (known == byName[int(kind)].constEnd()) {
+                        kindLines.push_back({names[e.device],
+                                             std::vector<Decimator>(std::size_t(DeviceData::seriesCount(kind)),
+                                                                    Decimator(x0, x1, columns))});
+                        known = byName[int(kind)].insert(names[e.device], kindLines.size() - 1);
+                    }
+                    line = *known;
+                }
+                ++data.readings;
+                take(lines[int(kind)][line], double(times[e.sample]), e);
+            }
+        };
+        forEach(DeviceKind::Filesystems, slice.tables.filesystems, [](Line &l, double x, const FilesystemUsage &f) {
+            if (const double used = metrics::filesystemPercent(f); used >= 0)
+                l.add(DeviceData::FsUsed, x, used);
+            if (f.inodesTotal > 0) // btrfs and friends report no inode counts
+                l.add(DeviceData::FsInodes, x, 100.0 * double(f.inodesUsed) / double(f.inodesTotal));
+        });
+        forEach(DeviceKind::Disks, slice.tables.disks, [](Line &l, double x, const DiskIo &d) {
+            l.add(DeviceData::DiskRead, x, metrics::perSecond(d.readBytes, d.intervalMs));
+            l.add(DeviceData::DiskWrite, x, metrics::perSecond(d.writeBytes, d.intervalMs));
+            l.add(DeviceData::DiskBusy, x, metrics::diskBusyPercent(d));
+        });
+        forEach(DeviceKind::Networks, slice.tables.networks, [](Line &l, double x, const NetworkIo &n) {
+            l.add(DeviceData::NetRx, x, metrics::perSecond(n.rxBytes, n.intervalMs));
+            l.add(DeviceData::NetTx, x, metrics::perSecond(n.txBytes, n.intervalMs));
+        });
+        forEach(DeviceKind::Temperatures, slice.tables.temperatures, [](Line &l, double x, const Temperature &t) {
+            l.add(DeviceData::TempCelsius, x, t.milliCelsius / 1000.0);
+            l.hasCritical = t.criticalMilliCelsius != noCriticalTemperature;
+            l.critical = l.hasCritical ? t.criticalMilliCelsius / 1000.0 : 0;
+        });
+    }
+    for (int kind = 0; kind < deviceKindCount; ++kind) {
+        std::vector<Line> &kindLines = lines[kind];
+        std::sort(kindLines.begin(), kindLines.end(), [](const Line &a, const Line &b) { return a.name < b.name; });
+        for (Line &l : kindLines) {
+            DeviceLines out;
+            out.name = l.name;
+            for (Decimator &d : l.series)
+                out.series.append(d.take());
+            out.peak = l.peak;
+            out.last = l.last;
+            out.criticalCelsius = l.critical;
+            out.hasCritical = l.hasCritical;
+            data.kinds[kind].append(std::move(out));
+        }
+    }
+    data.readMs = timer.elapsed();
+    qCDebug(lcDashboard) << "devices" << request.clientId << data.readings << "readings in" << data.readMs << "ms";
     return data;
 }
 

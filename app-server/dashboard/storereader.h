@@ -41,6 +41,19 @@ public:
     /** The synchronous work behind loadCompare (benchmarks call it directly). */
     static CompareData readCompare(server::Store &store, const CompareRequest &request,
                                    const std::atomic<quint64> *latest = nullptr);
+    /**
+     * Reads a client's device readings over a range, decimates each device's lines and emits
+     * devicesLoaded, unless a newer device request is already posted.
+     */
+    void loadDevices(const autofact::dashboard::DeviceRequest &request);
+    /** Thread-safe, as setLatestHistoryRequest, for device requests. */
+    void setLatestDeviceRequest(quint64 id) { m_latestDevices.store(id); }
+    /**
+     * The synchronous work behind loadDevices (tests and benchmarks call it directly). Reads
+     * the range an hour at a time, so memory stays bounded by the plot width, not the range.
+     */
+    static DeviceData readDevices(server::Store &store, const DeviceRequest &request,
+                                  const std::atomic<quint64> *latest = nullptr);
     /** Reads the retention settings and each tier's figures; emits storageLoaded. */
     void loadStorage();
     /** Reads every client's samples since @p sinceMs (at most @p perClient newest each). */
@@ -72,6 +85,7 @@ Q_SIGNALS:
                          qint64 databaseBytes);
     void historyLoaded(const autofact::dashboard::HistoryData &data);
     void compareLoaded(const autofact::dashboard::CompareData &data);
+    void devicesLoaded(const autofact::dashboard::DeviceData &data);
     void storageLoaded(const autofact::server::StorageStats &stats, const autofact::server::RetentionSettings &settings);
     void configsLoaded(const autofact::AgentConfig &defaults,
                        const QHash<QString, autofact::AgentConfig> &overrides);
@@ -85,6 +99,7 @@ private:
     std::unique_ptr<server::Store> m_store;
     std::atomic<quint64> m_latestRequest{0};
     std::atomic<quint64> m_latestCompare{0};
+    std::atomic<quint64> m_latestDevices{0};
 };
 
 } // namespace autofact::dashboard

@@ -217,13 +217,17 @@ public:
     bool column(std::size_t n, std::vector<std::int64_t> &out, const std::vector<std::int64_t> *predicted = nullptr,
                 bool allowKiB = true)
     {
-        out.resize(n);
         const std::uint8_t head = byte();
         const std::uint8_t mode = head & 0x0f;
         const bool kib = head & kKiB;
         if (!ok() || (head & ~(kKiB | 0x0f)) || (kib && !allowKiB) || mode == Float32 || mode > DeltaDelta
             || (mode == Residual && (!predicted || predicted->size() != n)))
             return fail();
+        // Every mode but Constant spends at least a byte a value: a corrupt count larger than
+        // what is left is refused before it becomes an allocation.
+        if (mode != Constant && n > std::size_t(m_end - m_p))
+            return fail();
+        out.resize(n);
         if (mode == Constant) {
             const std::int64_t x = zz();
             std::fill(out.begin(), out.end(), x);

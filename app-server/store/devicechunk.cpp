@@ -32,10 +32,13 @@ void DeviceSeries::appendBatch(const SampleBatch &batch)
     mark(batch.devices.temperatures);
     std::sort(carries.begin(), carries.end());
     carries.erase(std::unique(carries.begin(), carries.end()), carries.end());
+    QHash<QString, std::uint16_t> index;
+    for (std::size_t i = 0; i < tables.names.size(); ++i)
+        index.insert(tables.names[i], std::uint16_t(i));
     for (std::uint32_t s : carries) {
         if (s >= batch.samples.size())
             continue;
-        tables.append(batch.devices.forSample(s), std::uint32_t(timestamps.size()));
+        tables.append(batch.devices.forSample(s), std::uint32_t(timestamps.size()), &index);
         timestamps.push_back(batch.samples[s].timestampMs);
     }
 }
@@ -43,10 +46,27 @@ void DeviceSeries::appendBatch(const SampleBatch &batch)
 DeviceSeries DeviceSeries::slice(qint64 fromMs, qint64 toMs) const
 {
     DeviceSeries out;
+    if (!timestamps.empty() && std::is_sorted(timestamps.begin(), timestamps.end()) && timestamps.front() >= fromMs
+        && timestamps.back() <= toMs)
+        return *this; // wholly inside: a chunk in the middle of a long range
+    QHash<QString, std::uint16_t> index;
     for (std::size_t i = 0; i < timestamps.size(); ++i) {
         if (timestamps[i] < fromMs || timestamps[i] > toMs)
             continue;
-        out.tables.append(tables.forSample(std::uint32_t(i)), std::uint32_t(out.timestamps.size()));
+        out.tables.append(tables.forSample(std::uint32_t(i)), std::uint32_t(out.timestamps.size()), &index);
+        out.timestamps.push_back(timestamps[i]);
+    }
+    return out;
+}
+
+DeviceSeries DeviceSeries::select(const std::function<bool(std::size_t)> &keep) const
+{
+    DeviceSeries out;
+    QHash<QString, std::uint16_t> index;
+    for (std::size_t i = 0; i < timestamps.size(); ++i) {
+        if (!keep(i))
+            continue;
+        out.tables.append(tables.forSample(std::uint32_t(i)), std::uint32_t(out.timestamps.size()), &index);
         out.timestamps.push_back(timestamps[i]);
     }
     return out;
@@ -68,8 +88,9 @@ DeviceSeries DeviceSeries::merged(const std::vector<const DeviceSeries *> &parts
     std::stable_sort(order.begin(), order.end(), [](const At &a, const At &b) { return a.ms < b.ms; });
     DeviceSeries out;
     out.timestamps.reserve(order.size());
+    QHash<QString, std::uint16_t> index;
     for (const At &a : order) {
-        out.tables.append(parts[a.part]->tables.forSample(a.sample), std::uint32_t(out.timestamps.size()));
+        out.tables.append(parts[a.part]->tables.forSample(a.sample), std::uint32_t(out.timestamps.size()), &index);
         out.timestamps.push_back(a.ms);
     }
     return out;
@@ -180,29 +201,36 @@ void writeKind(Writer &w, const std::vector<Entry> &entries)
 }
 
 template<typename Entry>
-const char *readKind(Reader &r, std::vector<Entry> &out, std::size_t names, std::size_t times)
+const char *readKind(Reader &r, std::vector<Entry> &out, std::size_t names, std::size_t times, std::size_t &budget)
 {
     const std::uint64_t n = r.varint();
-    if (!r.ok() || n > DeviceChunk::maxEntries)
+    if (!r.ok() || n > budget || n > std::uint64_t(names) * std::uint64_t(times))
         return "entry count out of range";
-    out.assign(n, Entry{});
+    budget -= n;
+    out.clear();
     if (n == 0)
         return nullptr;
-    std::vector<std::int64_t> column;
-    if (!r.column(n, column, nullptr, false))
+    std::vector<std::int64_t> devices, samples;
+    if (!r.column(n, devices, nullptr, false))
         return "device column";
-    for (std::size_t i = 0; i < n; ++i) {
-        if (column[i] < 0 || std::uint64_t(column[i]) >= names)
-            return "device index out of range";
-        out[i].device = std::uint16_t(column[i]);
-    }
-    if (!r.column(n, column, nullptr, false))
+    if (!r.column(n, samples, nullptr, false))
         return "sample column";
+    // As written: by device, then time; each (device, time) once. Checked before any entry
+    // exists, so a constant column cannot stand for millions of readings.
     for (std::size_t i = 0; i < n; ++i) {
-        if (column[i] < 0 || std::uint64_t(column[i]) >= times)
+        if (devices[i] < 0 || std::uint64_t(devices[i]) >= names)
+            return "device index out of range";
+        if (samples[i] < 0 || std::uint64_t(samples[i]) >= times)
             return "sample index out of range";
-        out[i].sample = std::uint32_t(column[i]);
+        if (i > 0 && (devices[i] < devices[i - 1] || (devices[i] == devices[i - 1] && samples[i] <= samples[i - 1])))
+            return "readings out of order or repeated";
     }
+    out.assign(n, Entry{});
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i].device = std::uint16_t(devices[i]);
+        out[i].sample = std::uint32_t(samples[i]);
+    }
+    std::vector<std::int64_t> column;
     for (std::size_t f = 0; f < Fields<Entry>::count; ++f) {
         if (!r.column(n, column, nullptr, false))
             return "value column";
@@ -233,7 +261,7 @@ QByteArray DeviceChunk::encode(const DeviceSeries &series, int zstdLevel)
     writeKind(w, series.tables.disks);
     writeKind(w, series.tables.networks);
     writeKind(w, series.tables.temperatures);
-    return pack(formatVersion, raw, Compression::Zstd, zstdLevel);
+    return pack(formatVersion, raw, zstdLevel == noCompression ? Compression::None : Compression::Zstd, zstdLevel);
 }
 
 bool DeviceChunk::decode(QByteArrayView blob, DeviceSeries &out, QString *error)
@@ -270,14 +298,14 @@ bool DeviceChunk::decode(QByteArrayView blob, DeviceSeries &out, QString *error)
     if (!r.column(times, column, nullptr, false))
         return failed("time column");
     out.timestamps.assign(column.begin(), column.end());
-    for (const char *bad : {readKind(r, out.tables.filesystems, names, times),
-                            readKind(r, out.tables.disks, names, times),
-                            readKind(r, out.tables.networks, names, times),
-                            readKind(r, out.tables.temperatures, names, times)}) {
-        if (bad) {
-            out.clear();
-            return failed(bad);
-        }
+    std::size_t budget = maxEntries;
+    const char *bad = readKind(r, out.tables.filesystems, names, times, budget);
+    bad = bad ? bad : readKind(r, out.tables.disks, names, times, budget);
+    bad = bad ? bad : readKind(r, out.tables.networks, names, times, budget);
+    bad = bad ? bad : readKind(r, out.tables.temperatures, names, times, budget);
+    if (bad) {
+        out.clear();
+        return failed(bad);
     }
     if (!r.atEnd()) {
         out.clear();

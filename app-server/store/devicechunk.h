@@ -8,6 +8,7 @@
 #include <QString>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace autofact::server {
@@ -27,6 +28,8 @@ struct DeviceSeries {
     void appendBatch(const SampleBatch &batch);
     /** The readings at times in [@p fromMs, @p toMs]. */
     DeviceSeries slice(qint64 fromMs, qint64 toMs) const;
+    /** The readings of the sample times whose index @p keep accepts, in their order. */
+    DeviceSeries select(const std::function<bool(std::size_t)> &keep) const;
     /**
      * @p parts merged in time order (stable: readings of equal times keep the order of
      * @p parts). Parts may overlap in time (a late batch, a merged identity).
@@ -47,12 +50,17 @@ class DeviceChunk
 public:
     static constexpr std::uint8_t formatVersion = 1;
     /// Limits a decoder enforces before allocating: a ten-minute window of one-second samples
-    /// with 64 devices of each kind is 2.5M readings; corrupt sizes past these are refused.
+    /// with 64 devices of each kind is 154k readings; corrupt sizes past these are refused, and
+    /// each kind's (device, time) pairs must be distinct and in order before entries are made,
+    /// so a few corrupt bytes cannot ask for more than ≈ 2M readings (≈ 170 MB).
     static constexpr std::size_t maxTimestamps = 1u << 20;
-    static constexpr std::size_t maxEntries = 1u << 24;
-    static constexpr std::size_t maxNames = 65535;
-    static constexpr std::size_t maxRawBytes = 256u << 20;
+    static constexpr std::size_t maxEntries = 1u << 21; ///< all kinds together
+    static constexpr std::size_t maxNames = 65536;      ///< device indexes are 16-bit
+    static constexpr std::size_t maxRawBytes = 64u << 20;
 
+    /// encode()'s zstd level for a chunk that is soon re-encoded: no compression.
+    static constexpr int noCompression = -1;
+    /** The chunk for @p series, zstd at @p zstdLevel (or noCompression). */
     static QByteArray encode(const DeviceSeries &series, int zstdLevel = 3);
     /**
      * Decodes @p blob into @p out. On corrupt input returns false, with a one-line reason in

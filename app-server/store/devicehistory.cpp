@@ -8,6 +8,8 @@
 
 #include <QSqlQuery>
 
+#include <limits>
+
 namespace autofact::server {
 
 StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWindows)
@@ -17,21 +19,27 @@ StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWind
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    // Windows found corrupt before are left alone (reads report them): they must not fill
+    // every slice and keep the others from being sealed.
     auto windows = m_db.exec(QStringLiteral("SELECT DISTINCT client, window_ms FROM device_chunks"
                                             " WHERE sealed = 0 AND window_ms < ? ORDER BY window_ms LIMIT ?"),
-                             {cutoff, maxWindows + 1});
+                             {cutoff, qint64(maxWindows) + 1 + qint64(m_corruptReported.size())});
     if (!windows)
         return windows.error();
     QList<std::pair<qint64, qint64>> todo;
-    while (windows->next())
-        todo.append({windows->value(0).toLongLong(), windows->value(1).toLongLong()});
+    while (windows->next()) {
+        const std::pair<qint64, qint64> w{windows->value(0).toLongLong(), windows->value(1).toLongLong()};
+        if (!m_corruptReported.contains(w))
+            todo.append(w);
+    }
     windows->finish();
     if (todo.size() > maxWindows) {
-        todo.removeLast();
+        todo.resize(maxWindows);
         result.more = true;
     }
     for (const auto &[client, window] : std::as_const(todo)) {
-        auto rows = m_db.exec(QStringLiteral("SELECT rowid, data FROM device_chunks WHERE client = ? AND window_ms = ?"),
+        auto rows = m_db.exec(QStringLiteral("SELECT rowid, data FROM device_chunks WHERE client = ? AND window_ms = ?"
+                                             " ORDER BY sealed DESC, rowid"),
                               {client, window});
         if (!rows)
             return rows.error();
@@ -109,7 +117,11 @@ StoreResult<DeviceSeries> DeviceHistory::readNum(qint64 clientNum, qint64 fromMs
     auto rows = m_db.exec(QStringLiteral("SELECT window_ms, data FROM device_chunks WHERE client = ?"
                                          " AND window_ms > ? AND window_ms <= ? AND last_ms >= ? AND first_ms <= ?"
                                          " ORDER BY window_ms, sealed DESC, rowid"),
-                          {clientNum, fromMs - SampleChunk::windowMs, toMs, fromMs, toMs});
+                          {clientNum,
+                           fromMs > std::numeric_limits<qint64>::min() + SampleChunk::windowMs
+                                   ? fromMs - SampleChunk::windowMs
+                                   : std::numeric_limits<qint64>::min(),
+                           toMs, fromMs, toMs});
     if (!rows)
         return rows.error();
     std::vector<DeviceSeries> parts;

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: the agent's /proc parsers (stat, meminfo, loadavg) on arbitrary bytes.
+// libFuzzer target: the agent's /proc parsers (stat, meminfo, loadavg, diskstats, net/dev,
+// mountinfo) on arbitrary bytes.
 // Each parser gets every input: their corpora overlap, and a file of one kind is odd input for
 // the others. The parsers are reused across inputs, as the agent reuses them across reads.
 #include "fuzzsupport.h"
+#include "codec.h"
+#include "sampling/diskstats.h"
 #include "sampling/loadavg.h"
+#include "sampling/mountinfo.h"
+#include "sampling/netdev.h"
 #include "sampling/meminfo.h"
 #include "sampling/procstat.h"
 
@@ -56,6 +61,57 @@ void loadAvg(QByteArrayView text)
         fuzz::require(std::isfinite(load) && load >= 0, "loadavg: loads are finite and >= 0");
 }
 
+/** Every entry the device parsers produce is one the codec accepts (the server would take it). */
+void deviceTables(const DeviceTables &out)
+{
+    SampleBatch batch;
+    batch.sequence = 1;
+    batch.samples.resize(1);
+    batch.samples[0].timestampMs = 1'700'000'000'000;
+    batch.devices = out;
+    fuzz::require(codec::validate(Message(batch)).isEmpty(), "device parsers: readings pass the codec's checks");
+}
+
+void diskStats(QByteArrayView text)
+{
+    // Twice, one second apart: the second read yields deltas against the first.
+    static DiskStats parser(QStringLiteral("/nonexistent"), QStringLiteral("/nonexistent"));
+    static DeviceTables out;
+    static std::int64_t now = 1'700'000'000'000;
+    parser.reset();
+    out.clear();
+    parser.update(text, now += 1000, out);
+    fuzz::require(out.disks.empty(), "diskstats: a first read is only a baseline");
+    parser.update(text, now += 1000, out);
+    for (const DiskIo &d : out.disks)
+        fuzz::require(d.readBytes == 0 && d.writeBytes == 0 && d.busyMs == 0,
+                      "diskstats: the same text twice reads as no I/O");
+    deviceTables(out);
+}
+
+void netDev(QByteArrayView text)
+{
+    static NetDev parser(QStringLiteral("/nonexistent"));
+    static DeviceTables out;
+    static std::int64_t now = 1'700'000'000'000;
+    out.clear();
+    parser.update(text, now += 1000, out);
+    out.clear();
+    parser.update(text, now += 1000, out);
+    for (const NetworkIo &n : out.networks)
+        fuzz::require(n.rxBytes == 0 && n.txBytes == 0, "net/dev: the same text twice reads as no traffic");
+    deviceTables(out);
+}
+
+void mountInfo(QByteArrayView text)
+{
+    static MountInfo parser(QStringLiteral("/nonexistent"));
+    parser.parse(text);
+    for (const MountInfo::Mount &m : parser.mounts())
+        fuzz::require(!m.name.isEmpty() && m.name.size() <= protocol::maxDeviceNameBytes,
+                      "mountinfo: mount points are named and within the protocol's limit");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -70,5 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     procStat(text);
     memInfo(text);
     loadAvg(text);
+    diskStats(text);
+    netDev(text);
+    mountInfo(text);
     return 0;
 }
