@@ -218,9 +218,16 @@ private Q_SLOTS:
         changed.sampleIntervalMs = 250;
         changed.sendIntervalMs = 500;
         config.setEditedDefault(changed);
+        // The collectors as typed: one slowed down, one off, both reach the agent.
+        config.durationField(QStringLiteral("Filesystems every:"))->setText(QStringLiteral("2m"));
+        config.durationField(QStringLiteral("Temperatures every:"))->setText(QStringLiteral("off"));
+        QVERIFY2(config.formError().isEmpty(), qPrintable(config.formError()));
         config.save();
         QTRY_VERIFY_WITH_TIMEOUT(applied.count() >= 1, 10000);
         QCOMPARE(agent.config().sampleIntervalMs, 250u);
+        QCOMPARE(agent.config().filesystemsIntervalMs, 120'000u);
+        QCOMPARE(agent.config().temperaturesIntervalMs, 0u);
+        QCOMPARE(agent.config().disksIntervalMs, 5000u);
         QVERIFY(agent.config().revision > before);
         QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0).info.appliedRevision, quint32(agent.config().revision), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(model->index(0, ClientTableModel::ConfigColumn).data().toString()
@@ -959,6 +966,54 @@ private Q_SLOTS:
         QVERIFY(!buttons->button(QDialogButtonBox::Save)->isEnabled());
         sample->setText(QStringLiteral("1s"));
         QVERIFY(buttons->button(QDialogButtonBox::Save)->isEnabled());
+
+        // Device collectors: the shipped intervals, a duration or off, and nothing under 1 s.
+        QLineEdit *filesystems = dialog.durationField(QStringLiteral("Filesystems every:"));
+        QLineEdit *disks = dialog.durationField(QStringLiteral("Disks every:"));
+        QLineEdit *network = dialog.durationField(QStringLiteral("Network every:"));
+        QLineEdit *temperatures = dialog.durationField(QStringLiteral("Temperatures every:"));
+        QVERIFY(filesystems && disks && network && temperatures);
+        QCOMPARE(filesystems->text(), QStringLiteral("1m"));
+        QCOMPARE(disks->text(), QStringLiteral("5s"));
+        QCOMPARE(network->text(), QStringLiteral("5s"));
+        QCOMPARE(temperatures->text(), QStringLiteral("30s"));
+        filesystems->setText(QStringLiteral("5m"));
+        temperatures->setText(QStringLiteral("off"));
+        network->setText(QStringLiteral("0"));
+        QVERIFY2(dialog.formError().isEmpty(), qPrintable(dialog.formError()));
+        QCOMPARE(dialog.editedDefault().filesystemsIntervalMs, 300'000u);
+        QCOMPARE(dialog.editedDefault().temperaturesIntervalMs, 0u);
+        QCOMPARE(dialog.editedDefault().networkIntervalMs, 0u);
+        // 500 ms is refused (the codec would refuse it too), in red, and Save stays off.
+        disks->setText(QStringLiteral("500ms"));
+        QVERIFY2(dialog.formError().contains(QStringLiteral("Disks every: expected 1s to 1h, or off")),
+                 qPrintable(dialog.formError()));
+        QVERIFY(disks->styleSheet().contains(QStringLiteral("#c03030")));
+        QCOMPARE(dialog.editedDefault().disksIntervalMs, 5000u);
+        QVERIFY(!buttons->button(QDialogButtonBox::Save)->isEnabled());
+        disks->setText(QStringLiteral("2h"));
+        QVERIFY(dialog.formError().contains(QStringLiteral("Disks every:")));
+        disks->setText(QStringLiteral("10s"));
+        QVERIFY(dialog.formError().isEmpty());
+        QVERIFY(disks->styleSheet().isEmpty());
+        QVERIFY(buttons->button(QDialogButtonBox::Save)->isEnabled());
+        // Saved: the store has it, and the dialog opened again shows off as "off".
+        QTest::mouseClick(buttons->button(QDialogButtonBox::Save), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            server::Store reader(m_dir.filePath(QStringLiteral("behaviour.db")), {server::StoreOptions::Mode::ReadOnly});
+            if (!reader.open())
+                return false;
+            const auto stored = reader.configs().defaultConfig();
+            return stored && stored->filesystemsIntervalMs == 300'000 && stored->disksIntervalMs == 10'000
+                    && stored->networkIntervalMs == 0 && stored->temperaturesIntervalMs == 0
+                    && stored->sampleIntervalMs == 1000;
+        }(), 10000);
+        AgentConfigDialog again(&core, window.reader(), &model);
+        QSignalSpy loadedAgain(&again, &AgentConfigDialog::loaded);
+        QVERIFY(again.isLoaded() || loadedAgain.wait(5000));
+        QCOMPARE(again.durationField(QStringLiteral("Filesystems every:"))->text(), QStringLiteral("5m"));
+        QCOMPARE(again.durationField(QStringLiteral("Temperatures every:"))->text(), QStringLiteral("off"));
+        QCOMPARE(again.durationField(QStringLiteral("Network every:"))->text(), QStringLiteral("off"));
         core.stop();
     }
 

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <sys/statvfs.h>
 #include <map>
 #include <memory>
 #include <set>
@@ -47,17 +48,17 @@ private:
 
     QString dbPath() const { return m_dir.filePath(QStringLiteral("server.db")); }
 
-    bool startServer(quint16 port, const QString &heartbeat = QStringLiteral("1s"))
+    bool startServer(quint16 port, const QString &heartbeat = QStringLiteral("1s"), const QStringList &extra = {})
     {
         m_server = std::make_unique<QProcess>();
         m_server->setProcessChannelMode(QProcess::SeparateChannels);
         m_server->setStandardErrorFile(m_dir.filePath(QStringLiteral("server.log")), QIODevice::Append);
-        m_server->start(serverBinary,
-                        {QStringLiteral("--headless"), QStringLiteral("--listen"),
-                         QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--db"), dbPath(),
-                         QStringLiteral("--sample-interval"), QStringLiteral("100ms"),
-                         QStringLiteral("--send-interval"), QStringLiteral("300ms"),
-                         QStringLiteral("--heartbeat-interval"), heartbeat});
+        const QStringList args{QStringLiteral("--headless"), QStringLiteral("--listen"),
+                               QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--db"), dbPath(),
+                               QStringLiteral("--sample-interval"), QStringLiteral("100ms"),
+                               QStringLiteral("--send-interval"), QStringLiteral("300ms"),
+                               QStringLiteral("--heartbeat-interval"), heartbeat};
+        m_server->start(serverBinary, args + extra);
         if (!m_server->waitForStarted(10000))
             return false;
         QByteArray out;
@@ -351,6 +352,59 @@ private slots:
         QVERIFY(clients.waitForFinished(20000));
         const QString table = QString::fromUtf8(clients.readAllStandardOutput());
         QVERIFY2(table.contains(id) && table.contains(QStringLiteral("revoked")), qPrintable(table));
+    }
+
+    void deviceReadingsTravelFromTheAgentToTheExport()
+    {
+        // The server turns the collectors on (every second here); the real agent reads this
+        // machine's filesystems and sends them with its samples; export shows them as df does.
+        if (m_server) {
+            m_server->terminate();
+            m_server->waitForFinished(15000);
+        }
+        m_token = createToken(1);
+        QVERIFY(!m_token.isEmpty());
+        QVERIFY(startServer(0, QStringLiteral("1s"),
+                            {QStringLiteral("--filesystems-interval"), QStringLiteral("1s"),
+                             QStringLiteral("--network-interval"), QStringLiteral("1s"),
+                             QStringLiteral("--disks-interval"), QStringLiteral("1s")}));
+        QProcess *agent = startAgent(QStringLiteral("agent-devices"), firstRun());
+        QVERIFY(agent->waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(agentConfig(QStringLiteral("agent-devices")).contains(QStringLiteral("\"id\"")), 20000);
+        const QString id = agentConfig(QStringLiteral("agent-devices")).section(QStringLiteral("\"id\": \""), 1).section(u'"', 0, 0);
+        QTRY_VERIFY_WITH_TIMEOUT(Sql(dbPath()).scalar(QStringLiteral(
+                                     "SELECT count(*) FROM device_chunks d JOIN clients c ON c.num = d.client"
+                                     " WHERE c.id = '%1'").arg(id)) >= 3,
+                                 30000);
+        agent->terminate();
+        QVERIFY(agent->waitForFinished(10000));
+        QCOMPARE(agent->exitCode(), 0);
+
+        QProcess exporter;
+        exporter.start(serverBinary, {QStringLiteral("export"), QStringLiteral("--db"), dbPath(), QStringLiteral("--client"), id,
+                                      QStringLiteral("--table"), QStringLiteral("filesystems")});
+        QVERIFY(exporter.waitForFinished(20000));
+        QCOMPARE(exporter.exitCode(), 0);
+        const QStringList lines = QString::fromUtf8(exporter.readAllStandardOutput()).split(QStringLiteral("\r\n"), Qt::SkipEmptyParts);
+        QVERIFY2(lines.size() >= 2, "no filesystem rows");
+        QVERIFY(lines.first().startsWith(u"client_id,hostname,timestamp,mount,size_bytes,used_bytes"));
+        // The root filesystem, when the machine reports one (not a tmpfs or squashfs root):
+        // its size is what statvfs says, its use within it.
+        struct statvfs root {};
+        QVERIFY(::statvfs("/", &root) == 0);
+        int rootRows = 0;
+        std::set<QString> seen;
+        for (const QString &line : lines.mid(1)) {
+            const QStringList f = line.split(u',');
+            QCOMPARE(f.size(), 10);
+            QVERIFY2(seen.insert(f[2] + u' ' + f[3]).second, "a filesystem twice at one time");
+            if (f[3] != u"/")
+                continue;
+            ++rootRows;
+            QCOMPARE(f[4].toULongLong(), quint64(root.f_blocks) * root.f_frsize);
+            QVERIFY(f[5].toULongLong() <= f[4].toULongLong());
+        }
+        qInfo("%d filesystem rows, %d of them for /", int(lines.size() - 1), rootRows);
     }
 
     void frozenAgentIsAStallInTheStoreAndTheCsv()
