@@ -92,3 +92,23 @@ std::vector<std::pair<std::uint32_t, double>> fullestFilesystemBySample(const De
 }
 
 } // namespace autofact::metrics
+
+namespace autofact::metrics {
+
+std::vector<HottestReading> hottestBySample(const DeviceTables &devices)
+{
+    std::vector<HottestReading> out;
+    for (const Temperature &t : devices.temperatures) {
+        const double celsius = double(t.milliCelsius) / 1000.0;
+        const bool critical = t.criticalMilliCelsius != noCriticalTemperature && t.milliCelsius >= t.criticalMilliCelsius;
+        if (out.empty() || out.back().sample != t.sample) {
+            out.push_back({t.sample, celsius, critical});
+        } else {
+            out.back().celsius = std::max(out.back().celsius, celsius);
+            out.back().atCritical = out.back().atCritical || critical;
+        }
+    }
+    return out;
+}
+
+} // namespace autofact::metrics

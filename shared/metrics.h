@@ -137,4 +137,13 @@ struct DeviceSummary {
 /** The fullest filesystem's use % at each sample of @p batch that has filesystem readings. */
 std::vector<std::pair<std::uint32_t, double>> fullestFilesystemBySample(const DeviceTables &devices);
 
+/** One sample's temperature readings, for the temperature rule. */
+struct HottestReading {
+    std::uint32_t sample = 0;
+    double celsius = 0;      ///< the hottest sensor
+    bool atCritical = false; ///< some sensor at or above its own critical threshold
+};
+/** The hottest sensor at each sample of @p devices that has temperature readings. */
+std::vector<HottestReading> hottestBySample(const DeviceTables &devices);
+
 } // namespace autofact::metrics

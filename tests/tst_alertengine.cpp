@@ -169,6 +169,39 @@ private Q_SLOTS:
         QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
     }
 
+    void aHotSensorFiresOnItsThresholdOrItsOwnCriticalPoint()
+    {
+        AlertEngine engine = engineWith(rulesWith(AlertRule::TemperatureHigh, {true, 90, 60 * kSecond, 60 * kSecond}));
+        // Two sensors read every 10 s; the rule follows the hottest.
+        const auto reading = [&engine](qint64 t, std::int32_t packageMc, std::int32_t nvmeMc, std::int32_t nvmeCriticalMc) {
+            SampleBatch b;
+            b.samples.push_back(sample(t, 5));
+            b.devices.names = {QStringLiteral("coretemp/Package id 0"), QStringLiteral("nvme/Composite")};
+            b.devices.temperatures = {{0, 0, packageMc, 100'000}, {0, 1, nvmeMc, nvmeCriticalMc}};
+            std::vector<AlertTransition> out;
+            engine.observeSamples(kClient, b.samples, 0, out, &b.devices);
+            return out;
+        };
+        for (int i = 0; i < 6; ++i)
+            QVERIFY(reading(kT0 + i * 10 * kSecond, 95'000, 40'000, noCriticalTemperature).empty());
+        auto out = reading(kT0 + 60 * kSecond, 95'500, 40'000, noCriticalTemperature);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].rule, AlertRule::TemperatureHigh);
+        QCOMPARE(out[0].value, 95.5);
+        // Cooled: resolved after a minute below.
+        for (int i = 0; i < 6; ++i)
+            QVERIFY(reading(kT0 + (70 + i * 10) * kSecond, 60'000, 40'000, noCriticalTemperature).empty());
+        out = reading(kT0 + 130 * kSecond, 60'000, 40'000, noCriticalTemperature);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
+        // An NVMe drive at its own critical point (70 °C) fires below the 90 °C threshold.
+        for (int i = 0; i < 6; ++i)
+            QVERIFY(reading(kT0 + (200 + i * 10) * kSecond, 60'000, 70'000, 70'000).empty());
+        out = reading(kT0 + 260 * kSecond, 60'000, 71'000, 70'000);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].kind, AlertTransition::Kind::Fired);
+    }
+
     void aValueHoveringAtTheThresholdFiresOnceAndDoesNotFlap()
     {
         AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 10 * kSecond, 30 * kSecond}));

@@ -197,10 +197,15 @@ void AlertEngine::observeSamples(const QString &clientId, const std::vector<Samp
     const auto fullest = devices ? metrics::fullestFilesystemBySample(*devices)
                                  : std::vector<std::pair<std::uint32_t, double>>{};
     auto nextFullest = fullest.begin();
+    const double heatLimit = s[at(AlertRule::TemperatureHigh)].threshold;
+    const auto hottest = devices ? metrics::hottestBySample(*devices) : std::vector<metrics::HottestReading>{};
+    auto nextHottest = hottest.begin();
     for (std::uint32_t index = 0; index < samples.size(); ++index) {
         const Sample &sample = samples[index];
         while (nextFullest != fullest.end() && nextFullest->first < index)
             ++nextFullest;
+        while (nextHottest != hottest.end() && nextHottest->sample < index)
+            ++nextHottest;
         const qint64 t = sample.timestampMs;
         // A resend or an out-of-order batch: these times were judged already.
         if (t <= c->lastSampleMs)
@@ -222,6 +227,11 @@ void AlertEngine::observeSamples(const QString &clientId, const std::vector<Samp
         // Filesystems are read less often than samples: only a reading moves this rule.
         if (nextFullest != fullest.end() && nextFullest->first == index && nextFullest->second >= 0)
             step(*c, AlertRule::DiskUsed, nextFullest->second > diskLimit, nextFullest->second, t, t, out);
+        // Sensors likewise; a sensor at the critical point its driver reports counts whatever
+        // the threshold (a laptop CPU's is often below a server's 90 °C).
+        if (nextHottest != hottest.end() && nextHottest->sample == index)
+            step(*c, AlertRule::TemperatureHigh, nextHottest->celsius > heatLimit || nextHottest->atCritical,
+                 nextHottest->celsius, t, t, out);
     }
     // The drop counter is the agent's running total: the first one seen is a baseline, and one
     // that goes back (a new spool) starts a new baseline rather than an alert.
@@ -284,7 +294,8 @@ void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
             // Without data the sample rules cannot resolve: close them, or a powered-off host
             // would repeat "CPU busy" for as long as it stays off. "Host down" says what is known.
             for (AlertRule r : {AlertRule::CpuBusy, AlertRule::MemoryUsed, AlertRule::SwapUsed,
-                                AlertRule::LoadPerCore, AlertRule::SamplesDropped, AlertRule::DiskUsed})
+                                AlertRule::LoadPerCore, AlertRule::SamplesDropped, AlertRule::DiskUsed,
+                                AlertRule::TemperatureHigh})
                 if (c.rules[std::size_t(r)].firing)
                     resolve(c, r, nowMs, QStringLiteral("host down: no data to judge"), out);
             if (c.rules[std::size_t(AlertRule::HostStale)].firing)

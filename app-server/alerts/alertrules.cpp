@@ -22,6 +22,7 @@ const std::array<AlertRuleInfo, alertRuleCount> kRules{{
     {AlertRule::SamplesDropped, "samples_dropped", "Agent dropping samples", "samples", true, 0, 1e9, {true, 0, 0, 10 * kMinute}},
     {AlertRule::SpoolBacklog, "spool_backlog", "Agent spool backlog", "batches", true, 1, 1e9, {true, 100, 5 * kMinute, 1 * kMinute}},
     {AlertRule::DiskUsed, "disk_used", "Filesystem almost full", "%", true, 1, 100, {true, 90, 5 * kMinute, 5 * kMinute}},
+    {AlertRule::TemperatureHigh, "temperature_high", "Temperature high", "°C", true, 20, 150, {true, 90, 2 * kMinute, 2 * kMinute}},
 }};
 
 } // namespace

@@ -23,8 +23,9 @@ enum class AlertRule : quint8 {
     SamplesDropped, ///< the agent dropped more than threshold samples (its spool was full)
     SpoolBacklog,   ///< the agent reports more than threshold unsent batches
     DiskUsed,       ///< the fullest filesystem's use % (as df shows it) above the threshold
+    TemperatureHigh, ///< the hottest sensor above the threshold (°C), or at its own critical point
 };
-inline constexpr int alertRuleCount = 9;
+inline constexpr int alertRuleCount = 10;
 
 /** What the user sees of a rule and what ships. */
 struct AlertRuleInfo {

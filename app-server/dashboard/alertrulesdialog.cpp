@@ -56,6 +56,7 @@ const char *ruleHelp(AlertRule rule)
     case AlertRule::HostDown: return "Has sent data before and is not connected";
     case AlertRule::SamplesDropped: return "The agent dropped more samples than the threshold (its spool was full)";
     case AlertRule::SpoolBacklog: return "The agent reports more unsent batches than the threshold";
+    case AlertRule::TemperatureHigh: return "The hottest sensor above the threshold, or at the critical point its kernel driver reports";
     case AlertRule::DiskUsed: return "The fullest filesystem's use (as df shows it: used / (used + available)) above the threshold";
     }
     return "";
