@@ -151,7 +151,7 @@ flatbuffers::Offset<void> encodePayload(Builder &b, const SampleBatch &m)
     // Device tables only when there are readings: a batch without them is byte-identical to
     // what an agent before 0.7 sent.
     const DeviceTables &d = m.devices;
-    if (d.empty())
+    if (d.empty() && d.names.empty())
         return w::CreateSampleBatch(b, m.sequence, m.droppedTotal, samplesOffset, cores).Union();
     std::vector<flatbuffers::Offset<flatbuffers::String>> names;
     names.reserve(d.names.size());

@@ -102,6 +102,11 @@ private slots:
         someDevices.devices.networks = {{3, 1, 60000, protocol::maxCounter, 0, 0, 0, 0, 0, 0, 0}};
         someDevices.devices.temperatures = {{4, 0, protocol::minMilliCelsius, protocol::maxMilliCelsius}};
         QTest::addRow("batch-some-devices") << Message(someDevices);
+        // Regression (fuzz_codec): names without readings were dropped by the encoder, so the
+        // round trip changed the message.
+        SampleBatch namesOnly = testdata::makeBatch(17, 1, 1);
+        namesOnly.devices.names = {QStringLiteral("sda")};
+        QTest::addRow("batch-device-names-without-readings") << Message(namesOnly);
         AgentConfig collectors;
         collectors.filesystemsIntervalMs = 0;
         collectors.disksIntervalMs = 1000;
