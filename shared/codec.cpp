@@ -239,6 +239,23 @@ bool readString(const flatbuffers::String *s, QString &out, const char *field, Q
     // Every string in the protocol comes from the other side: nothing that could forge a log
     // line, drive a terminal or reorder displayed text survives decoding.
     out = cleanUntrustedText(QString::fromUtf8(s->c_str(), static_cast<qsizetype>(s->size())));
+    // Invalid UTF-8 decodes as U+FFFD (3 bytes a byte): cut the text back under the limit, so
+    // what was accepted can be encoded and accepted again (regression, fuzz_codec).
+    if (out.size() > protocol::maxStringBytes / 3) {
+        qsizetype bytes = 0;
+        for (qsizetype i = 0; i < out.size(); ++i) {
+            const char16_t c = out[i].unicode();
+            const bool pair = QChar::isHighSurrogate(c) && i + 1 < out.size() && out[i + 1].isLowSurrogate();
+            const qsizetype n = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+            if (bytes + n > protocol::maxStringBytes) {
+                out.truncate(i);
+                break;
+            }
+            bytes += n;
+            if (pair)
+                ++i;
+        }
+    }
     return true;
 }
 

@@ -181,10 +181,54 @@ private Q_SLOTS:
         const QString tip = m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ToolTipRole).toString();
         QVERIFY2(tip.contains(QStringLiteral("/mnt/&lt;b&gt;x&lt;/b&gt;")) && tip.startsWith(QStringLiteral("<qt>")), qPrintable(tip));
 
-        // Down: old figures are not shown as current ones.
+        // Down: old figures are not shown as current ones. A rate is no longer true, like CPU;
+        // the fill level is the last known one, greyed, its tooltip saying when it was read.
+        QVERIFY(!m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ForegroundRole).isValid());
         m_model->clientDisconnected(QStringLiteral("id-b"), QString());
-        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("—"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("99.0 %"));
+        QCOMPARE(m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ForegroundRole).value<QColor>(), QColor(0x8a, 0x8a, 0x8a));
+        const QString offlineTip = m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ToolTipRole).toString();
+        QVERIFY2(offlineTip.contains(QStringLiteral("last read")) && offlineTip.contains(QStringLiteral("offline")), qPrintable(offlineTip));
+        QCOMPARE(m_model->index(b, ClientTableModel::DiskColumn).data(ClientTableModel::SortRole).toDouble(), 99.0);
         QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("—"));
+        QCOMPARE(m_model->index(b, ClientTableModel::NetworkColumn).data(ClientTableModel::SortRole).toDouble(), -1.0);
+        QVERIFY(m_model->index(b, ClientTableModel::NetworkColumn).data(Qt::ToolTipRole).isNull());
+        // Back: current again.
+        m_model->clientConnected(QStringLiteral("id-b"));
+        QVERIFY(!m_model->index(b, ClientTableModel::DiskColumn).data(Qt::ForegroundRole).isValid());
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("↓0 B/s ↑0 B/s"));
+    }
+
+    void storedDevicesFillRowsAndLiveReadingsWin()
+    {
+        const int a = m_model->rowOf(QStringLiteral("id-a")); // offline
+        const int b = m_model->rowOf(QStringLiteral("id-b")); // online
+        // b's live network reading came before the stored figures were read: it stays.
+        HubActivity activity;
+        metrics::DeviceSummary live;
+        live.networkMs = kNow;
+        live.rxBytesPerSec = 2'000'000;
+        activity.devices.insert(QStringLiteral("id-b"), live);
+        m_model->applyActivity(activity);
+        QSignalSpy liveDevices(m_model.get(), &ClientTableModel::liveDevices);
+        QSignalSpy changed(m_model.get(), &QAbstractItemModel::dataChanged);
+        m_model->setStoredDevices({{QStringLiteral("id-a"), devices(kNow - 120'000, 87.5, QStringLiteral("/var"), 5000, 5000)},
+                                   {QStringLiteral("id-b"), devices(kNow - 30'000, 40, QStringLiteral("/"), 10, 10)},
+                                   {QStringLiteral("id-gone"), devices(kNow, 1, QStringLiteral("/"), 1, 1)}});
+        QCOMPARE(m_model->rowCount(), 3); // a client the table no longer has gets no row
+        QCOMPARE(liveDevices.count(), 2);
+        QCOMPARE(changed.count(), 2);
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("40.0 %"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("↓2.0 MB/s ↑0 B/s"));
+        QCOMPARE(cell(*m_model, a, ClientTableModel::DiskColumn), QStringLiteral("87.5 %"));
+        QCOMPARE(cell(*m_model, a, ClientTableModel::NetworkColumn), QStringLiteral("—"));
+        // The same figures again (an inventory refresh): nothing changes, nothing is said.
+        m_model->setStoredDevices({{QStringLiteral("id-a"), devices(kNow - 120'000, 87.5, QStringLiteral("/var"), 5000, 5000)}});
+        QCOMPARE(liveDevices.count(), 2);
+        // Older stored figures never overwrite newer live ones.
+        m_model->setStoredDevices({{QStringLiteral("id-b"), devices(kNow - 60'000, 10, QStringLiteral("/old"), 1, 1)}});
+        QCOMPARE(cell(*m_model, b, ClientTableModel::DiskColumn), QStringLiteral("40.0 %"));
+        QCOMPARE(cell(*m_model, b, ClientTableModel::NetworkColumn), QStringLiteral("↓2.0 MB/s ↑0 B/s"));
     }
 
     void deviceColumnsSortNumerically()

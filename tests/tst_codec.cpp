@@ -173,6 +173,29 @@ private slots:
         QCOMPARE(std::get<ErrorMessage>(*e.message).reason, decoded);
     }
 
+    void invalidUtf8StaysWithinTheLimitAfterCleaning()
+    {
+        // Regression (fuzz_codec): 1,000 invalid bytes decode as 1,000 U+FFFD, 3,000 bytes of
+        // UTF-8: what was accepted must encode into something accepted again.
+        flatbuffers::FlatBufferBuilder fbb;
+        const std::string bad(1000, char(0xff));
+        const auto host = fbb.CreateString(bad);
+        wire::HelloBuilder hello(fbb);
+        hello.add_protocol_version(protocol::version);
+        hello.add_hostname(host);
+        const auto h = hello.Finish();
+        wire::FinishEnvelopeBuffer(fbb, wire::CreateEnvelope(fbb, wire::Payload::Hello, h.Union()));
+        const DecodeResult first = codec::decode(QByteArrayView(reinterpret_cast<const char *>(fbb.GetBufferPointer()),
+                                                                qsizetype(fbb.GetSize())));
+        QVERIFY2(first.ok(), qPrintable(first.reason));
+        const QString hostname = std::get<Hello>(*first.message).hostname;
+        QVERIFY(hostname.toUtf8().size() <= protocol::maxStringBytes);
+        QCOMPARE(hostname.size(), protocol::maxStringBytes / 3);
+        const DecodeResult second = codec::decode(codec::encode(*first.message));
+        QVERIFY2(second.ok(), qPrintable(second.reason));
+        QVERIFY(*second.message == *first.message);
+    }
+
     void misalignedBuffersDecode()
     {
         // QWebSocket payloads can start at any address; FlatBuffers needs aligned reads.

@@ -25,6 +25,7 @@
 #include "servercore.h"
 #include "storereader.h"
 #include "store/store.h"
+#include "testdata.h"
 #include "tlsidentity.h"
 
 #include <QAction>
@@ -1014,6 +1015,39 @@ private Q_SLOTS:
         QCOMPARE(again.durationField(QStringLiteral("Filesystems every:"))->text(), QStringLiteral("5m"));
         QCOMPARE(again.durationField(QStringLiteral("Temperatures every:"))->text(), QStringLiteral("off"));
         QCOMPARE(again.durationField(QStringLiteral("Network every:"))->text(), QStringLiteral("off"));
+        core.stop();
+    }
+
+    void diskColumnIsFilledFromTheStoreAtStartUp()
+    {
+        // A client that left with its disk half full: the table says so at once, not "—" until
+        // it comes back and reads its filesystems again.
+        const QString db = m_dir.filePath(QStringLiteral("startup-devices.db"));
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        QString id;
+        {
+            server::Store store(db);
+            QVERIFY(store.open().ok());
+            store.enrolment().setTokenRequired(false);
+            Hello hello;
+            hello.hostname = QStringLiteral("left");
+            id = store.enrolment().authenticate(hello, QStringLiteral("127.0.0.1"), now - 600'000)->clientId;
+            SampleBatch batch = testdata::makeBatch(1, 10, 0, now - 300'000);
+            testdata::addDevices(batch);
+            const server::Store::IngestItem item{id, &batch};
+            QVERIFY(store.ingest().write(std::span(&item, 1), now - 290'000).ok());
+            QVERIFY(store.enrolment().markAllOffline(now - 280'000, QStringLiteral("test")).ok());
+        }
+        server::ServerCore core(coreOptions(QStringLiteral("startup-devices.db")));
+        QString error;
+        QVERIFY2(core.start(&error), qPrintable(error));
+        MainWindow window(core);
+        QTRY_COMPARE_WITH_TIMEOUT(window.model()->rowCount(), 1, 10000);
+        const QModelIndex disk = window.model()->index(0, ClientTableModel::DiskColumn);
+        QTRY_COMPARE_WITH_TIMEOUT(disk.data().toString(), QStringLiteral("53.2 %"), 10000);
+        QCOMPARE(window.model()->index(0, ClientTableModel::StatusColumn).data().toString(), QStringLiteral("down"));
+        QVERIFY(disk.data(Qt::ToolTipRole).toString().contains(QStringLiteral("/srv/my data")));
+        QCOMPARE(window.model()->index(0, ClientTableModel::NetworkColumn).data().toString(), QStringLiteral("—"));
         core.stop();
     }
 

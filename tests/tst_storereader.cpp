@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Long ranges are charted from per-minute rollups; the chart must show the same extremes as
 // when it is built from every raw sample.
+#include "clienttablemodel.h"
 #include "storereader.h"
 #include "storetesting.h"
 #include "testdata.h"
+
+#include "store/chunksealer.h"
+#include "store/devicehistory.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -283,6 +287,121 @@ private slots:
         QCOMPARE(points.last().timestampMs, 1'700'000'019'000);
         // cpu = busy: user (i) + nice 0.5 + system 4 + irq .25 + softirq .75 + steal .5
         QCOMPARE(points.last().cpuPercent, 19.0 + 6.0);
+    }
+
+    void inventoryBringsEachClientsStoredDeviceFigures()
+    {
+        // "up": readings an hour ago (every kind), at minute 8 (no temperatures, sealed) and in
+        // the next window (network only). "down": one batch, then it left. "old": an agent
+        // before issue 17, no readings at all.
+        constexpr qint64 t0 = 1'699'999'200'000; // a whole hour: a window starts here
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("d.db"));
+        metrics::DeviceSummary expectUp, expectDown;
+        QString up, down, old;
+        {
+            Store store(path);
+            QVERIFY_STORE(store.open());
+            const auto enrol = [&](const QString &host) {
+                Hello hello;
+                hello.hostname = host;
+                return STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(hello, QStringLiteral("t"), 1));
+            };
+            const auto write = [&](const QString &id, const SampleBatch &b) {
+                const Store::IngestItem item{id, &b};
+                return STORE_OK(store.ingest().write(std::span(&item, 1), b.samples.back().timestampMs + 1000)).front().status
+                        == Store::IngestResult::Status::Stored;
+            };
+            const auto upAuth = enrol(QStringLiteral("up"));
+            up = upAuth.clientId;
+            down = enrol(QStringLiteral("down")).clientId;
+            old = enrol(QStringLiteral("old")).clientId;
+
+            SampleBatch hourAgo = testdata::makeBatch(1, 60, 0, t0 - 3'600'000);
+            testdata::addDevices(hourAgo);
+            QVERIFY(write(up, hourAgo));
+            SampleBatch minute8 = testdata::makeBatch(2, 60, 0, t0 + 8 * 60'000);
+            testdata::addDevices(minute8);
+            minute8.devices.temperatures.clear();
+            minute8.devices.dropInvalid();
+            QVERIFY(write(up, minute8));
+            STORE_OK(store.devices().sealSlice(t0 + 10 * 60'000 + server::ChunkSealer::graceMs + 1000, 100));
+            SampleBatch nextWindow = testdata::makeBatch(3, 60, 0, t0 + 10 * 60'000);
+            testdata::addDevices(nextWindow);
+            nextWindow.devices.filesystems.clear();
+            nextWindow.devices.disks.clear();
+            nextWindow.devices.temperatures.clear();
+            nextWindow.devices.dropInvalid();
+            QVERIFY(write(up, nextWindow));
+            // What the hub would have said of the last two batches; the hour-old temperatures
+            // are past the 20 minutes looked at.
+            expectUp.update(minute8);
+            metrics::DeviceSummary network;
+            network.update(nextWindow);
+            expectUp.merge(network);
+            QVERIFY(expectUp.filesystemsMs && expectUp.disksMs && expectUp.networkMs && !expectUp.temperaturesMs);
+            QCOMPARE(expectUp.networkMs, t0 + 10 * 60'000 + 59'000);
+
+            SampleBatch downBatch = testdata::makeBatch(1, 30, 0, t0);
+            testdata::addDevices(downBatch);
+            QVERIFY(write(down, downBatch));
+            expectDown.update(downBatch);
+            QVERIFY(write(old, testdata::makeBatch(1, 30, 0, t0)));
+
+            // Everyone leaves; "up" comes back.
+            STORE_OK(store.enrolment().markAllOffline(t0 + 20 * 60'000, QStringLiteral("test")));
+            Hello again;
+            again.hostname = QStringLiteral("up");
+            again.agentId = up;
+            again.secret = upAuth.issuedSecret;
+            QCOMPARE(STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(again, QStringLiteral("t"), t0 + 21 * 60'000)).clientId, up);
+        }
+        {
+            // The store method alone: the newest reading of each kind, the same summary.
+            Store store(path, server::StoreOptions{server::StoreOptions::Mode::ReadOnly});
+            QVERIFY_STORE(store.open());
+            QCOMPARE(STORE_OK(store.devices().latestSummary(up)), expectUp);
+            QCOMPARE(STORE_OK(store.devices().latestSummary(down)), expectDown);
+            QVERIFY(STORE_OK(store.devices().latestSummary(old)).empty());
+            QVERIFY(STORE_OK(store.devices().latestSummary(QStringLiteral("no-such-client"))).empty());
+        }
+
+        StoreReader reader(path);
+        QSignalSpy inventory(&reader, &StoreReader::inventoryLoaded);
+        QSignalSpy summaries(&reader, &StoreReader::deviceSummariesLoaded);
+        reader.loadInventory();
+        QCOMPARE(inventory.count(), 1);
+        QCOMPARE(summaries.count(), 1);
+        const auto figures = summaries.first().first().value<QHash<QString, metrics::DeviceSummary>>();
+        QCOMPARE(figures.size(), 2); // "old" has nothing to say
+        QCOMPARE(figures.value(up), expectUp);
+        QCOMPARE(figures.value(down), expectDown);
+        // Read once per client: the five-second refreshes do not read device history again.
+        reader.loadInventory();
+        QCOMPARE(inventory.count(), 2);
+        QCOMPARE(summaries.count(), 1);
+
+        // The table the dashboard builds from both answers, right after start-up.
+        ClientTableModel model;
+        model.setNow(t0 + 22 * 60'000);
+        model.setInventory(inventory.first().first().value<QList<server::ClientInfo>>());
+        model.setStoredDevices(figures);
+        const auto cell = [&](const QString &id, int column, int role = Qt::DisplayRole) {
+            return model.index(model.rowOf(id), column).data(role);
+        };
+        QCOMPARE(cell(up, ClientTableModel::StatusColumn).toString(), QStringLiteral("up"));
+        QCOMPARE(cell(up, ClientTableModel::DiskColumn).toString(), QStringLiteral("53.2 %"));
+        QCOMPARE(cell(up, ClientTableModel::NetworkColumn).toString(),
+                 QStringLiteral("↓%1 ↑%2").arg(ClientTableModel::rateText(expectUp.rxBytesPerSec),
+                                              ClientTableModel::rateText(expectUp.txBytesPerSec)));
+        QVERIFY(cell(up, ClientTableModel::DiskColumn, Qt::ToolTipRole).toString().contains(QStringLiteral("/srv/my data")));
+        // Offline: the last fill level, greyed; no network rate (it is not one now).
+        QCOMPARE(cell(down, ClientTableModel::StatusColumn).toString(), QStringLiteral("down"));
+        QCOMPARE(cell(down, ClientTableModel::DiskColumn).toString(), QStringLiteral("53.2 %"));
+        QVERIFY(cell(down, ClientTableModel::DiskColumn, Qt::ForegroundRole).isValid());
+        QCOMPARE(cell(down, ClientTableModel::NetworkColumn).toString(), QStringLiteral("—"));
+        QCOMPARE(cell(old, ClientTableModel::DiskColumn).toString(), QStringLiteral("—"));
+        QCOMPARE(cell(old, ClientTableModel::NetworkColumn).toString(), QStringLiteral("—"));
     }
 };
 

@@ -29,6 +29,7 @@ namespace {
 struct DurationLimits {
     qint64 minMs;
     qint64 maxMs;
+    bool offAllowed = false; ///< "0" or "off" means the collector does not run
 };
 
 QLineEdit *durationEdit(const QString &tip, QWidget *parent)
@@ -42,6 +43,28 @@ QLineEdit *durationEdit(const QString &tip, QWidget *parent)
 QString durationText(qint64 ms)
 {
     return duration::format(std::chrono::milliseconds(ms));
+}
+
+/** A collector's interval: 0 reads "off", as the form takes it back. */
+QString collectorText(qint64 ms)
+{
+    return ms == 0 ? QStringLiteral("off") : durationText(ms);
+}
+
+/** Parses a duration field; "0" and "off" are 0 where @p limits allow off (and not otherwise). */
+std::optional<qint64> parseField(const QString &text, const DurationLimits &limits)
+{
+    const QString t = text.trimmed();
+    if (limits.offAllowed && (t == u"0" || t.compare(u"off", Qt::CaseInsensitive) == 0))
+        return 0;
+    const auto d = duration::parse(t);
+    if (!d)
+        return std::nullopt;
+    if (d->count() == 0 && limits.offAllowed)
+        return 0;
+    if (d->count() < limits.minMs || d->count() > limits.maxMs)
+        return std::nullopt;
+    return d->count();
 }
 } // namespace
 
@@ -118,6 +141,19 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     formLayout->addRow(tr("Spool at most:"), m_spoolMiB);
     formLayout->addRow(tr("Keep spooled samples:"), m_spoolAgeH);
 
+    // Slow-changing readings (filesystems) can be taken less often than fast ones; any can be off.
+    auto *collectors = new QGroupBox(tr("Device collectors"), form);
+    m_filesystems = durationEdit(tr("How often the agent reads its filesystems' use: 1s to 1h, or off"), collectors);
+    m_disks = durationEdit(tr("How often it reads disk I/O: 1s to 1h, or off"), collectors);
+    m_network = durationEdit(tr("How often it reads network traffic: 1s to 1h, or off"), collectors);
+    m_temperatures = durationEdit(tr("How often it reads temperature sensors: 1s to 1h, or off"), collectors);
+    auto *collectorLayout = new QFormLayout(collectors);
+    collectorLayout->addRow(tr("Filesystems every:"), m_filesystems);
+    collectorLayout->addRow(tr("Disks every:"), m_disks);
+    collectorLayout->addRow(tr("Network every:"), m_network);
+    collectorLayout->addRow(tr("Temperatures every:"), m_temperatures);
+    formLayout->addRow(collectors);
+
     m_formError = new QLabel(this);
     m_formError->setTextFormat(Qt::PlainText);
     m_formError->setStyleSheet(QStringLiteral("color: #c03030"));
@@ -143,7 +179,7 @@ AgentConfigDialog::AgentConfigDialog(server::ServerCore *core, StoreReader *read
     layout->addWidget(buttons);
 
     connect(m_list, &QListWidget::currentRowChanged, this, &AgentConfigDialog::showEntry);
-    for (QLineEdit *edit : {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax, m_giveUp, m_spoolAgeH})
+    for (QLineEdit *edit : durationEdits())
         connect(edit, &QLineEdit::textChanged, this, &AgentConfigDialog::formToConfig);
     connect(m_spoolMiB, &QSpinBox::valueChanged, this, &AgentConfigDialog::formToConfig);
     connect(m_override, &QCheckBox::toggled, this, [this](bool on) {
@@ -248,15 +284,15 @@ void AgentConfigDialog::showEntry(int row)
     const AgentConfig shown = isDefault ? m_default : m_overrides.value(id, inherited(id));
     configToForm(shown);
     // What is shown now is the entry's stored value: no field is wrong in it.
-    for (QLineEdit *edit : {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax, m_giveUp, m_spoolAgeH})
+    for (QLineEdit *edit : durationEdits())
         edit->setStyleSheet(QString());
     m_formError->setText(m_invalidEntries.isEmpty() ? QString()
                                                     : tr("Another entry has a value to fix before saving."));
     m_invalidEntries.remove(id);
     m_saveButton->setEnabled(m_invalidEntries.isEmpty());
-    for (QWidget *w : std::initializer_list<QWidget *>{m_sample, m_send, m_heartbeat, m_reconnectBase,
-                                                       m_reconnectMax, m_giveUp, m_spoolMiB, m_spoolAgeH})
-        w->setEnabled(editable);
+    for (QLineEdit *edit : durationEdits())
+        edit->setEnabled(editable);
+    m_spoolMiB->setEnabled(editable);
     m_updatingForm = false;
 }
 
@@ -270,6 +306,10 @@ void AgentConfigDialog::configToForm(const AgentConfig &c)
     m_giveUp->setText(durationText(qint64(c.giveUpMs)));
     m_spoolMiB->setValue(int(c.spoolMaxBytes / (1024 * 1024)));
     m_spoolAgeH->setText(durationText(qint64(c.spoolMaxAgeMs)));
+    m_filesystems->setText(collectorText(c.filesystemsIntervalMs));
+    m_disks->setText(collectorText(c.disksIntervalMs));
+    m_network->setText(collectorText(c.networkIntervalMs));
+    m_temperatures->setText(collectorText(c.temperaturesIntervalMs));
 }
 
 void AgentConfigDialog::formToConfig()
@@ -295,16 +335,23 @@ void AgentConfigDialog::formToConfig()
             {m_reconnectMax, "Reconnect at most every", {1000, 86400'000}},
             {m_giveUp, "Give up after offline", {60'000, 7 * 86400'000LL}},
             {m_spoolAgeH, "Keep spooled samples", {3600'000, 365 * 86400'000LL}},
+            // The codec's checkConfig refuses anything else: 0 (off) or 1 s..1 h.
+            {m_filesystems, "Filesystems every", {1000, protocol::maxCollectorIntervalMs, true}},
+            {m_disks, "Disks every", {1000, protocol::maxCollectorIntervalMs, true}},
+            {m_network, "Network every", {1000, protocol::maxCollectorIntervalMs, true}},
+            {m_temperatures, "Temperatures every", {1000, protocol::maxCollectorIntervalMs, true}},
     };
     QStringList errors;
     for (Field &f : fields) {
-        const auto d = duration::parse(f.edit->text());
-        const bool ok = d && d->count() >= f.limits.minMs && d->count() <= f.limits.maxMs;
-        f.edit->setStyleSheet(ok ? QString() : QStringLiteral("color: #c03030"));
-        if (!ok)
-            errors << tr("%1: expected %2 to %3").arg(tr(f.name), durationText(f.limits.minMs), durationText(f.limits.maxMs));
+        const std::optional<qint64> ms = parseField(f.edit->text(), f.limits);
+        f.edit->setStyleSheet(ms ? QString() : QStringLiteral("color: #c03030"));
+        if (!ms)
+            errors << (f.limits.offAllowed
+                               ? tr("%1: expected %2 to %3, or off")
+                               : tr("%1: expected %2 to %3"))
+                              .arg(tr(f.name), durationText(f.limits.minMs), durationText(f.limits.maxMs));
         else
-            f.value = d->count();
+            f.value = *ms;
     }
     m_formError->setText(errors.join(u'\n'));
     // An entry left with a wrong field keeps Save off until it is fixed: moving to another
@@ -324,6 +371,10 @@ void AgentConfigDialog::formToConfig()
     target->giveUpMs = quint64(fields[5].value);
     target->spoolMaxBytes = quint64(m_spoolMiB->value()) * 1024 * 1024;
     target->spoolMaxAgeMs = quint64(fields[6].value);
+    target->filesystemsIntervalMs = quint32(fields[7].value);
+    target->disksIntervalMs = quint32(fields[8].value);
+    target->networkIntervalMs = quint32(fields[9].value);
+    target->temperaturesIntervalMs = quint32(fields[10].value);
 }
 
 QLineEdit *AgentConfigDialog::durationField(const QString &label) const
@@ -331,7 +382,9 @@ QLineEdit *AgentConfigDialog::durationField(const QString &label) const
     const QList<std::pair<QString, QLineEdit *>> fields = {
             {tr("Sample every:"), m_sample}, {tr("Send every:"), m_send}, {tr("Heartbeat every:"), m_heartbeat},
             {tr("Reconnect after:"), m_reconnectBase}, {tr("Reconnect at most every:"), m_reconnectMax},
-            {tr("Give up after offline:"), m_giveUp}, {tr("Keep spooled samples:"), m_spoolAgeH}};
+            {tr("Give up after offline:"), m_giveUp}, {tr("Keep spooled samples:"), m_spoolAgeH},
+            {tr("Filesystems every:"), m_filesystems}, {tr("Disks every:"), m_disks},
+            {tr("Network every:"), m_network}, {tr("Temperatures every:"), m_temperatures}};
     for (const auto &[name, edit] : fields)
         if (name == label)
             return edit;
@@ -341,6 +394,12 @@ QLineEdit *AgentConfigDialog::durationField(const QString &label) const
 QString AgentConfigDialog::formError() const
 {
     return m_formError->text();
+}
+
+QList<QLineEdit *> AgentConfigDialog::durationEdits() const
+{
+    return {m_sample, m_send, m_heartbeat, m_reconnectBase, m_reconnectMax, m_giveUp, m_spoolAgeH,
+            m_filesystems, m_disks, m_network, m_temperatures};
 }
 
 std::optional<AgentConfig> AgentConfigDialog::editedOverride(const QString &clientId) const

@@ -27,9 +27,11 @@ class ClientTableModel;
 class StoreReader;
 
 /**
- * Agent behaviour: the default sample/send/heartbeat intervals, reconnect policy and spool
- * limits, per-group overrides (entries keyed "@" and the group name) and per-client overrides. Current values are read on the reader thread; Save goes
- * through ServerCore, which stores the change and pushes it to connected agents at once.
+ * Agent behaviour: the default sample/send/heartbeat intervals, reconnect policy, spool
+ * limits and device collector intervals (0 shown as "off"), per-group overrides (entries keyed
+ * "@" and the group name) and per-client overrides. Current values are read on the reader
+ * thread; Save goes through ServerCore, which stores the change and pushes it to connected
+ * agents at once.
  */
 class AgentConfigDialog : public QDialog
 {
@@ -46,7 +48,7 @@ public:
     void setEditedDefault(const AgentConfig &config);
     void setEditedOverride(const QString &clientId, const std::optional<AgentConfig> &config);
     bool isLoaded() const { return m_loaded; }
-    /** The duration fields by label ("Sample every:" …), for tests that type into them. */
+    /** The duration fields by label ("Sample every:", "Disks every:" …), for tests that type into them. */
     QLineEdit *durationField(const QString &label) const;
     /** An error shown under the form (empty when every field is valid). */
     QString formError() const;
@@ -64,6 +66,8 @@ private:
     void formToConfig();
     void configToForm(const AgentConfig &config);
     QString currentId() const;
+    /** Every duration field, the collectors' included. */
+    QList<QLineEdit *> durationEdits() const;
     /** A group's entry, after the default and the other groups. */
     void addGroupItem(const QString &group);
     /** What @p id shows without an override: its group's behaviour, or the default. */
@@ -88,6 +92,10 @@ private:
     QLineEdit *m_giveUp = nullptr;
     QSpinBox *m_spoolMiB = nullptr;
     QLineEdit *m_spoolAgeH = nullptr;
+    QLineEdit *m_filesystems = nullptr;
+    QLineEdit *m_disks = nullptr;
+    QLineEdit *m_network = nullptr;
+    QLineEdit *m_temperatures = nullptr;
     QLabel *m_note = nullptr;
     QLabel *m_formError = nullptr;
     QLineEdit *m_find = nullptr;

@@ -160,7 +160,9 @@ QVariant ClientTableModel::displayData(const Row &row, int column) const
     case GroupColumn:
         return row.info.groupName;
     case DiskColumn:
-        if (!row.online || !row.devices.filesystemsMs || row.devices.fullestPercent < 0)
+        // A fill level outlives the connection (a full disk may be why a host is down), so an
+        // offline row keeps its last one, greyed with its time; rates below, like CPU, do not.
+        if (!row.devices.filesystemsMs || row.devices.fullestPercent < 0)
             return QStringLiteral("—");
         return percentText(row.devices.fullestPercent);
     case NetworkColumn:
@@ -211,7 +213,7 @@ QVariant ClientTableModel::sortData(const Row &row, int column) const
     case AlertsColumn:
         return int(row.alerts.size());
     case DiskColumn:
-        return row.online && row.devices.filesystemsMs ? row.devices.fullestPercent : -1.0;
+        return row.devices.filesystemsMs ? row.devices.fullestPercent : -1.0;
     case NetworkColumn:
         return row.online && row.devices.networkMs ? row.devices.rxBytesPerSec + row.devices.txBytesPerSec : -1.0;
     default:
@@ -241,6 +243,8 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
     case Qt::ForegroundRole:
         if (column == AlertsColumn && !row.alerts.isEmpty())
             return QColor(0xc0, 0x30, 0x30);
+        if (column == DiskColumn && !row.online && row.devices.filesystemsMs)
+            return QColor(0x8a, 0x8a, 0x8a); // a last known value, as grey as the "down" dot
         return {};
     case Qt::DecorationRole:
         if (column == HostnameColumn && !row.alerts.isEmpty())
@@ -280,9 +284,13 @@ QVariant ClientTableModel::data(const QModelIndex &index, int role) const
                      row.info.hasOverride ? tr(" (client override)") : QString());
         if (column == BacklogColumn)
             return tr("Batches waiting in the agent's spool");
-        if (column == DiskColumn && row.online && row.devices.filesystemsMs)
+        if (column == DiskColumn && row.devices.filesystemsMs) {
             // The mount point is the agent's word: escaped, as tooltips guess at rich text.
-            return QStringLiteral("<qt>%1</qt>").arg(tr("Fullest filesystem: %1").arg(row.devices.fullestMount).toHtmlEscaped());
+            const QString tip = row.online ? tr("Fullest filesystem: %1").arg(row.devices.fullestMount)
+                                           : tr("Fullest filesystem: %1, last read %2 (the client is offline)")
+                                                     .arg(row.devices.fullestMount, dateTimeText(row.devices.filesystemsMs));
+            return QStringLiteral("<qt>%1</qt>").arg(tip.toHtmlEscaped());
+        }
         if (column == NetworkColumn && row.online && row.devices.networkMs)
             return tr("Received %1, sent %2 (all reported interfaces)")
                 .arg(rateText(row.devices.rxBytesPerSec), rateText(row.devices.txBytesPerSec));
@@ -427,6 +435,22 @@ void ClientTableModel::removeClient(const QString &clientId)
     for (int i = 0; i < int(m_rows.size()); ++i)
         m_index.insert(m_rows[std::size_t(i)].info.id, i);
     endRemoveRows();
+}
+
+void ClientTableModel::setStoredDevices(const QHash<QString, metrics::DeviceSummary> &summaries)
+{
+    for (auto it = summaries.constBegin(); it != summaries.constEnd(); ++it) {
+        const int row = rowOf(it.key());
+        if (row < 0)
+            continue; // forgotten meanwhile: no row to fill
+        Row &r = m_rows[std::size_t(row)];
+        const metrics::DeviceSummary before = r.devices;
+        r.devices.merge(it.value());
+        if (r.devices == before)
+            continue;
+        Q_EMIT dataChanged(index(row, DiskColumn), index(row, NetworkColumn));
+        Q_EMIT liveDevices(it.key(), r.devices);
+    }
 }
 
 void ClientTableModel::applyActivity(const server::HubActivity &activity)

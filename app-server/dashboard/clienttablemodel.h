@@ -40,8 +40,8 @@ public:
         ConfigColumn,
         AlertsColumn, ///< alerts firing (the hostname carries a badge too)
         GroupColumn,  ///< the client's group (after the first columns: saved header states keep their meaning)
-        DiskColumn,   ///< the fullest filesystem's use % (tooltip: its mount point)
-        NetworkColumn, ///< receive and send rates of all reported interfaces (sorted by their sum)
+        DiskColumn,   ///< the fullest filesystem's use % (tooltip: its mount point); offline: the last known, greyed
+        NetworkColumn, ///< receive and send rates of all reported interfaces (sorted by their sum); online only
         ColumnCount
     };
     Q_ENUM(Column)
@@ -65,7 +65,7 @@ public:
     struct Row {
         server::ClientInfo info;
         std::optional<Sample> latest; ///< newest live sample seen by this dashboard
-        metrics::DeviceSummary devices; ///< newest live device figures (empty(): none yet)
+        metrics::DeviceSummary devices; ///< newest device figures, live or stored (empty(): none yet)
         quint32 backlog = 0;          ///< agent-reported unsent batches
         bool online = false;
         bool stale = false;           ///< the hub's verdict (HubActivity::staleNow)
@@ -91,6 +91,12 @@ public:
      * missing from it (forgotten with their history) are removed unless they are online now.
      */
     void setInventory(const QList<server::ClientInfo> &clients);
+    /**
+     * Merges device figures read from the Store at start-up (StoreReader::deviceSummariesLoaded)
+     * into known rows: each kind is taken when newer than the row's, so a live reading that came
+     * first stays. Changed rows emit liveDevices as live ones do.
+     */
+    void setStoredDevices(const QHash<QString, metrics::DeviceSummary> &summaries);
     /** Applies one coalesced hub report. */
     void applyActivity(const server::HubActivity &activity);
     void clientConnected(const QString &clientId);
@@ -124,7 +130,10 @@ public:
 Q_SIGNALS:
     /** A live sample arrived for @p clientId (for sparklines and live charts). */
     void liveSample(const QString &clientId, const autofact::Sample &sample);
-    /** New device figures arrived for @p clientId; @p summary holds every kind's latest. */
+    /**
+     * New device figures arrived for @p clientId (live, or read from the Store at start-up);
+     * @p summary holds every kind's latest.
+     */
     void liveDevices(const QString &clientId, const autofact::metrics::DeviceSummary &summary);
     /** An event named a client the inventory does not know yet: reload the inventory. */
     void inventoryStale();

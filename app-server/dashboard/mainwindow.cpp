@@ -338,6 +338,10 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
         m_tabs->setCurrentIndex(AlertsTab);
     });
     connect(m_reader, &StoreReader::inventoryLoaded, this, &MainWindow::onInventory);
+    // Stored device figures follow the first inventory: the Disk and Network columns are filled
+    // at start-up rather than at each agent's next filesystem reading, and offline clients
+    // show their last fill level rather than nothing.
+    connect(m_reader, &StoreReader::deviceSummariesLoaded, m_model, &ClientTableModel::setStoredDevices);
     connect(m_reader, &StoreReader::recentLoaded, m_overview, &OverviewWidget::seed);
     connect(m_reader, &StoreReader::readError, this, [this](const QString &message) {
         m_inventoryPending = false; // the next refresh tries again

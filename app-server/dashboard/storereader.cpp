@@ -37,6 +37,7 @@ StoreReader::StoreReader(QString databasePath, QObject *parent)
     qRegisterMetaType<QList<server::ClientInfo>>();
     qRegisterMetaType<AgentConfig>();
     qRegisterMetaType<QHash<QString, AgentConfig>>();
+    qRegisterMetaType<QHash<QString, metrics::DeviceSummary>>();
 }
 
 StoreReader::~StoreReader() = default;
@@ -70,6 +71,22 @@ void StoreReader::loadInventory()
     if (!size)
         Q_EMIT readError(size.error().message);
     Q_EMIT inventoryLoaded(*clients, size.valueOr(0));
+
+    // Once per client, not every refresh: afterwards the hub's live summaries are fresher.
+    QHash<QString, metrics::DeviceSummary> summaries;
+    for (const server::ClientInfo &c : std::as_const(*clients)) {
+        if (m_summarised.contains(c.id))
+            continue;
+        m_summarised.insert(c.id);
+        auto summary = s->devices().latestSummary(c.id);
+        if (!summary)
+            // One client's corrupt window leaves its columns empty, not everyone's.
+            qCWarning(lcDashboard).noquote() << "no stored device figures for" << c.id << summary.error().message;
+        else if (!summary->empty())
+            summaries.insert(c.id, *summary);
+    }
+    if (!summaries.isEmpty())
+        Q_EMIT deviceSummariesLoaded(summaries);
 }
 
 void StoreReader::loadStorage()

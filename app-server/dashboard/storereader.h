@@ -3,9 +3,11 @@
 
 #include "historydata.h"
 #include "messages.h"
+#include "metrics.h"
 #include "store/store.h"
 
 #include <QHash>
+#include <QSet>
 #include <QObject>
 
 #include <atomic>
@@ -25,7 +27,12 @@ public:
     explicit StoreReader(QString databasePath, QObject *parent = nullptr);
     ~StoreReader() override;
 
-    /** Reads the client inventory and the database size; emits inventoryLoaded. */
+    /**
+     * Reads the client inventory and the database size; emits inventoryLoaded. Then, once per
+     * client this reader has not summarised yet (every client the first time), reads what its
+     * newest stored device readings say and emits deviceSummariesLoaded with those that have
+     * any: the Disk and Network columns need not wait for the agent's next reading.
+     */
     void loadInventory();
     /** Reads, decimates and emits historyLoaded, unless a newer request is already posted. */
     void loadHistory(const autofact::dashboard::HistoryRequest &request);
@@ -83,6 +90,8 @@ public:
 Q_SIGNALS:
     void inventoryLoaded(const QList<autofact::server::ClientInfo> &clients,
                          qint64 databaseBytes);
+    /** Stored device figures per client (DeviceHistory::latestSummary), after inventoryLoaded. */
+    void deviceSummariesLoaded(const QHash<QString, autofact::metrics::DeviceSummary> &summaries);
     void historyLoaded(const autofact::dashboard::HistoryData &data);
     void compareLoaded(const autofact::dashboard::CompareData &data);
     void devicesLoaded(const autofact::dashboard::DeviceData &data);
@@ -97,6 +106,7 @@ private:
 
     QString m_path;
     std::unique_ptr<server::Store> m_store;
+    QSet<QString> m_summarised; ///< clients whose stored device readings were read (reader thread)
     std::atomic<quint64> m_latestRequest{0};
     std::atomic<quint64> m_latestCompare{0};
     std::atomic<quint64> m_latestDevices{0};

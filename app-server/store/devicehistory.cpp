@@ -144,4 +144,35 @@ StoreResult<DeviceSeries> DeviceHistory::readNum(qint64 clientNum, qint64 fromMs
     return DeviceSeries::merged(pointers);
 }
 
+StoreResult<metrics::DeviceSummary> DeviceHistory::latestSummary(const QString &clientId)
+{
+    // The last reading is in the client's newest window (a row holds one window's readings):
+    // two index lookups, where span()'s min() would walk every window the client has.
+    auto last = m_db.scalar(QStringLiteral("SELECT max(last_ms) FROM device_chunks"
+                                           " WHERE client = (SELECT num FROM clients WHERE id = ?)"
+                                           " AND window_ms = (SELECT max(window_ms) FROM device_chunks"
+                                           "   WHERE client = (SELECT num FROM clients WHERE id = ?))"),
+                            {clientId, clientId});
+    if (!last)
+        return last.error();
+    metrics::DeviceSummary summary;
+    if (!last->isValid() || last->isNull())
+        return summary;
+    const qint64 lastMs = last->toLongLong();
+    // Two windows back: filesystems, read once a minute by default, are in it with the rest.
+    constexpr qint64 lookBackMs = 2 * SampleChunk::windowMs;
+    auto series = read(clientId, lastMs > std::numeric_limits<qint64>::min() + lookBackMs ? lastMs - lookBackMs : lastMs, lastMs);
+    if (!series)
+        return series.error();
+    // The readings as one batch in time order, summarised by the hub's own rules (each kind's
+    // newest sample); only the sample times matter to it.
+    SampleBatch batch;
+    batch.samples.resize(series->timestamps.size());
+    for (std::size_t i = 0; i < series->timestamps.size(); ++i)
+        batch.samples[i].timestampMs = series->timestamps[i];
+    batch.devices = std::move(series->tables);
+    summary.update(batch);
+    return summary;
+}
+
 } // namespace autofact::server

@@ -3,6 +3,7 @@
 
 #include "database.h"
 #include "devicechunk.h"
+#include "metrics.h"
 #include "storeresult.h"
 
 #include <QSet>
@@ -46,6 +47,12 @@ public:
     StoreResult<std::optional<std::pair<qint64, qint64>>> span(const QString &clientId);
     /** The same for client row @p clientNum. */
     StoreResult<DeviceSeries> readNum(qint64 clientNum, qint64 fromMs, qint64 toMs);
+    /**
+     * What client @p clientId's newest readings say, as the hub summarises a live batch: each
+     * kind's newest reading within the 20 minutes before its last one (a kind not read in that
+     * time, e.g. a collector turned off, stays empty). An empty summary when it has none.
+     */
+    StoreResult<metrics::DeviceSummary> latestSummary(const QString &clientId);
 
 private:
     Database &m_db;

@@ -385,7 +385,10 @@ StoreResult<StorageStats> Retention::stats()
     const Tier tiers[] = {
             {"raw", "samples", "ts_ms",
              {QStringLiteral("samples"), QStringLiteral("samples_client_ts"), QStringLiteral("sample_chunks"),
-              QStringLiteral("sample_chunks_client_window")}},
+              QStringLiteral("sample_chunks_client_window"),
+              // Device readings share the raw tier's retention, so they count in its bytes.
+              QStringLiteral("device_chunks"), QStringLiteral("device_chunks_client_window"),
+              QStringLiteral("device_chunks_open"), QStringLiteral("device_chunks_window")}},
             {"minutes", "sample_minutes", "minute_ms", {QStringLiteral("sample_minutes")}},
             {"hours", "sample_hours", "hour_ms", {QStringLiteral("sample_hours")}},
     };
