@@ -8,6 +8,8 @@
 
 #include <QtEndian>
 
+#include "postgresingestwriter.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -55,7 +57,7 @@ StoreResult<SealResult> ChunkSealer::sealSlice(qint64 nowMs, int maxSamples)
         return b.error();
     // One index seek per client for its oldest head row, never a scan of the table.
     auto clients = m_db.exec(QStringLiteral("SELECT num, m FROM (SELECT num, (SELECT min(ts_ms) FROM samples"
-                                            " WHERE client = c.num) AS m FROM clients c WHERE forgotten_ms IS NULL)"
+                                            " WHERE client = c.num) AS m FROM clients c WHERE forgotten_ms IS NULL) AS t"
                                             " WHERE m < ?"),
                              {cutoff});
     if (!clients)
@@ -65,6 +67,8 @@ StoreResult<SealResult> ChunkSealer::sealSlice(qint64 nowMs, int maxSamples)
         todo.append({clients->value(0).toLongLong(), clients->value(1).toLongLong()});
     clients->finish();
     for (auto [num, oldest] : std::as_const(todo)) {
+        if (auto l = m_db.lockClient(num); !l)
+            return l.error();
         while (budget > 0 && oldest < cutoff) {
             const qint64 window = SampleChunk::windowOf(oldest);
             auto sealed = sealWindow(num, window, result);
@@ -168,6 +172,8 @@ StoreResult<qint64> ChunkSealer::sealWindow(qint64 client, qint64 windowMs, Seal
             seqMax = std::max(seqMax, m_window.sequences[i]);
         }
         const QByteArray blob = SampleChunk::encode(part);
+        if (auto p = m_db.ensurePartition("sample_chunks", windowMs); !p)
+            return p.error();
         auto q = m_db.exec(QStringLiteral("INSERT INTO sample_chunks(client, window_ms, first_ms, last_ms, samples,"
                                           " seq_min, seq_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
                            {client, windowMs, qint64(part.samples.front().timestampMs), qint64(part.samples.back().timestampMs),
@@ -227,6 +233,9 @@ StoreResult<qint64> ChunkSealer::unseal(qint64 client, qint64 fromMs, qint64 toM
 
 StoreResult<void> ChunkSealer::insertHeadRows(qint64 client, const ChunkSamples &data)
 {
+    if (m_db.isPostgres())
+        return PostgresIngestWriter::insertHeadRows(m_db, client, data.samples.data(), data.size(),
+                                                    [&data](std::size_t i) { return data.sequences[i]; }, data.cores.data());
     sqlite3 *handle = m_db.sqliteHandle();
     if (!handle)
         return databaseError(QStringLiteral("unsealing chunks needs the SQLite backend"));

@@ -8,6 +8,7 @@
 #include <QSqlError>
 
 #include <atomic>
+#include <charconv>
 
 namespace autofact::server {
 
@@ -39,6 +40,13 @@ StoreResult<void> Database::open()
 {
     if (m_open)
         return {};
+    QString why;
+    const auto location = StoreLocation::parse(m_path, &why);
+    if (!location)
+        return storeError(StoreError::Kind::NotOpen, why);
+    m_location = *location;
+    if (m_location.isPostgres())
+        return openPostgres();
     if (readOnly() && !QFileInfo::exists(m_path))
         return storeError(StoreError::Kind::NotOpen, QStringLiteral("no database at %1").arg(m_path));
     if (!m_db.isValid())
@@ -65,8 +73,16 @@ StoreResult<void> Database::open()
     return {};
 }
 
+void Database::forgetPartitions()
+{
+    m_partitions[0].clear();
+    m_partitions[1].clear();
+}
+
 void Database::close()
 {
+    forgetPartitions();
+    m_leader = false;
     m_sqlite = nullptr;
     m_open = false;
     if (m_db.isOpen())
@@ -77,6 +93,11 @@ StoreResult<QSqlQuery> Database::exec(const QString &sql, const QVariantList &bi
 {
     if (!m_open)
         return notOpen();
+    // QPSQL would PREPARE, EXECUTE and DEALLOCATE each statement (three round trips) and
+    // leave parameter types to inference; literals we format ourselves take one round trip
+    // and are typed by the values.
+    if (m_location.isPostgres())
+        return execText(binds.isEmpty() ? sql : substitute(sql, binds));
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
     if (!q.prepare(sql)) {
@@ -92,6 +113,20 @@ StoreResult<QSqlQuery> Database::exec(const QString &sql, const QVariantList &bi
         return databaseError(e);
     }
     return q;
+}
+
+StoreResult<qint64> Database::insertReturningId(const QString &sql, const QVariantList &binds, const char *idColumn)
+{
+    if (!isPostgres()) {
+        auto q = exec(sql, binds);
+        if (!q)
+            return q.error();
+        return q->lastInsertId().toLongLong();
+    }
+    auto v = scalar(sql + QStringLiteral(" RETURNING ") + QLatin1StringView(idColumn), binds);
+    if (!v)
+        return v.error();
+    return v->toLongLong();
 }
 
 StoreResult<QVariant> Database::scalar(const QString &sql, const QVariantList &binds)
@@ -126,6 +161,207 @@ StoreResult<void> Database::configure()
                                  : QStringLiteral("PRAGMA synchronous = NORMAL");
     if (auto s = exec(sync); !s)
         return s.error();
+    return {};
+}
+
+} // namespace autofact::server
+
+namespace autofact::server {
+
+StoreResult<void> Database::openPostgres()
+{
+    if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")))
+        return storeError(StoreError::Kind::NotOpen,
+                          QStringLiteral("the Qt PostgreSQL driver (QPSQL, Debian libqt6sql6-psql) is not available"));
+    if (!m_db.isValid())
+        m_db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
+    if (!m_location.host.isEmpty())
+        m_db.setHostName(m_location.host);
+    if (m_location.port >= 0)
+        m_db.setPort(m_location.port);
+    if (!m_location.user.isEmpty())
+        m_db.setUserName(m_location.user);
+    m_db.setDatabaseName(m_location.database);
+    QStringList options = m_location.options;
+    const QString app = m_options.applicationName.isEmpty() ? QStringLiteral("autofact") : m_options.applicationName;
+    options << QStringLiteral("application_name=%1").arg(app);
+    if (!m_location.options.join(u';').contains(u"connect_timeout="))
+        options << QStringLiteral("connect_timeout=10");
+    m_db.setConnectOptions(options.join(u';'));
+    if (!m_db.open())
+        return storeError(StoreError::Kind::NotOpen, QStringLiteral("cannot connect to %1: %2")
+                                                             .arg(m_location.display(), m_db.lastError().text().trimmed()));
+    m_open = true;
+    if (auto configured = configurePostgres(); !configured) {
+        close();
+        return configured;
+    }
+    return {};
+}
+
+StoreResult<void> Database::configurePostgres()
+{
+    // Literals are formatted with standard quoting (a backslash is an ordinary character), an
+    // acked batch is on the server's disk (and its synchronous standbys'), and notices about
+    // "already exists" stay out of the log.
+    QString setup = QStringLiteral("SET standard_conforming_strings = on; SET synchronous_commit = on;"
+                                   " SET client_min_messages = warning; SET lock_timeout = '%1ms';")
+                            .arg(m_options.busyTimeoutMs);
+    if (readOnly())
+        setup += QStringLiteral(" SET default_transaction_read_only = on;");
+    if (auto q = execText(setup); !q)
+        return q.error();
+    return {};
+}
+
+StoreResult<QSqlQuery> Database::execText(const QString &sql)
+{
+    if (!m_open)
+        return notOpen();
+    QSqlQuery q(m_db);
+    // Not forward-only: QPSQL reads a forward-only result row by row (single-row mode), and a
+    // second query on the connection would cut the first one's rows off; parts do nest queries.
+    q.setForwardOnly(false);
+    if (!q.exec(sql)) {
+        const QString e = q.lastError().text();
+        qCWarning(lcStore).noquote() << "query failed:" << e << QStringView(sql).left(400);
+        return databaseError(e);
+    }
+    return q;
+}
+
+void Database::appendBytea(QString &sql, QByteArrayView bytes)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    sql.reserve(sql.size() + bytes.size() * 2 + 16);
+    sql += QLatin1StringView("'\\x");
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        sql += QLatin1Char(hex[b >> 4]);
+        sql += QLatin1Char(hex[b & 15]);
+    }
+    sql += QLatin1StringView("'::bytea");
+}
+
+void Database::appendLiteral(QString &sql, const QVariant &value)
+{
+    if (value.isNull()) {
+        sql += QLatin1StringView("NULL");
+        return;
+    }
+    switch (value.typeId()) {
+    case QMetaType::Bool:
+        sql += value.toBool() ? QLatin1Char('1') : QLatin1Char('0');
+        return;
+    case QMetaType::Int:
+    case QMetaType::Long:
+    case QMetaType::LongLong:
+    case QMetaType::Short:
+        sql += QString::number(value.toLongLong());
+        return;
+    case QMetaType::UInt:
+    case QMetaType::ULong:
+    case QMetaType::ULongLong:
+    case QMetaType::UShort:
+        sql += QString::number(value.toULongLong());
+        return;
+    case QMetaType::Float:
+    case QMetaType::Double: {
+        const double d = value.toDouble();
+        char buf[32];
+        const auto r = std::to_chars(buf, buf + sizeof buf, d);
+        // A double literal, so that min()/max() pick the double overloads.
+        sql += QLatin1StringView("float8 '");
+        sql += QLatin1StringView(buf, r.ptr - buf);
+        sql += QLatin1Char('\'');
+        return;
+    }
+    case QMetaType::QByteArray:
+        appendBytea(sql, value.toByteArray());
+        return;
+    default:
+        break;
+    }
+    QString text = value.toString();
+    // PostgreSQL text cannot hold U+0000; an agent's string keeps its length and loses the NUL.
+    text.replace(QChar(0), QChar(0xFFFD));
+    text.replace(QLatin1Char('\''), QLatin1StringView("''"));
+    sql += QLatin1Char('\'');
+    sql += text;
+    sql += QLatin1Char('\'');
+}
+
+QString Database::substitute(const QString &sql, const QVariantList &binds) const
+{
+    QString out;
+    out.reserve(sql.size() + binds.size() * 12);
+    qsizetype next = 0;
+    bool quoted = false;
+    for (qsizetype i = 0; i < sql.size(); ++i) {
+        const QChar c = sql[i];
+        if (c == u'\'')
+            quoted = !quoted;
+        if (c != u'?' || quoted) {
+            out += c;
+            continue;
+        }
+        // "?" takes the next value, "?N" the N-th (SQLite's numbered form, used by a few parts).
+        qsizetype end = i + 1;
+        while (end < sql.size() && sql[end].isDigit())
+            ++end;
+        const qsizetype index = end > i + 1 ? sql.mid(i + 1, end - i - 1).toLongLong() - 1 : next++;
+        if (index >= 0 && index < binds.size())
+            appendLiteral(out, binds[index]);
+        else
+            out += QLatin1StringView("NULL");
+        i = end - 1;
+    }
+    return out;
+}
+
+StoreResult<void> Database::lockClient(qint64 num)
+{
+    if (!isPostgres())
+        return {};
+    if (auto q = exec(QStringLiteral("SELECT 1 FROM clients WHERE num = ? FOR UPDATE"), {num}); !q)
+        return q.error();
+    return {};
+}
+
+StoreResult<bool> Database::maintenanceLeader()
+{
+    if (!isPostgres() || m_leader)
+        return true;
+    auto got = scalar(QStringLiteral("SELECT pg_try_advisory_lock(8675309, 1)"));
+    if (!got)
+        return got.error();
+    m_leader = got->toBool();
+    if (m_leader)
+        qCInfo(lcStore) << "this node now seals, purges and evaluates alert rules for the shared store";
+    return m_leader;
+}
+
+StoreResult<void> Database::ensurePartition(const char *table, qint64 windowMs)
+{
+    if (!m_location.isPostgres())
+        return {};
+    const bool samples = qstrcmp(table, "sample_chunks") == 0;
+    const qint64 day = windowMs >= 0 ? windowMs / partitionMs : -((-windowMs + partitionMs - 1) / partitionMs);
+    QSet<qint64> &known = m_partitions[samples ? 0 : 1];
+    if (known.contains(day))
+        return {};
+    const QString name = QStringLiteral("%1_d%2").arg(QLatin1StringView(table)).arg(day < 0 ? QStringLiteral("m%1").arg(-day) : QString::number(day));
+    // Nodes may create the same day at once: the advisory lock (released at commit) orders
+    // them, and IF NOT EXISTS lets the second one through.
+    const QString sql = QStringLiteral("SELECT pg_advisory_xact_lock(8675309, %1); CREATE TABLE IF NOT EXISTS %2 PARTITION OF %3"
+                                       " FOR VALUES FROM (%4) TO (%5)")
+                                .arg(samples ? 1 : 2)
+                                .arg(name, QLatin1StringView(table))
+                                .arg(day * partitionMs)
+                                .arg((day + 1) * partitionMs);
+    if (auto q = execText(sql); !q)
+        return q.error();
+    known.insert(day);
     return {};
 }
 

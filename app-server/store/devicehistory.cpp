@@ -38,6 +38,8 @@ StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWind
         result.more = true;
     }
     for (const auto &[client, window] : std::as_const(todo)) {
+        if (auto l = m_db.lockClient(client); !l)
+            return l.error();
         auto rows = m_db.exec(QStringLiteral("SELECT rowid, data FROM device_chunks WHERE client = ? AND window_ms = ?"
                                              " ORDER BY sealed DESC, rowid"),
                               {client, window});
@@ -74,6 +76,8 @@ StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWind
                 return q.error();
         if (!whole.empty()) {
             const auto [first, last] = std::minmax_element(whole.timestamps.begin(), whole.timestamps.end());
+            if (auto p = m_db.ensurePartition("device_chunks", window); !p)
+                return p.error();
             if (auto q = m_db.exec(QStringLiteral("INSERT INTO device_chunks(client, window_ms, first_ms, last_ms,"
                                                   " sealed, data) VALUES (?, ?, ?, ?, 1, ?)"),
                                    {client, window, qint64(*first), qint64(*last), DeviceChunk::encode(whole)});

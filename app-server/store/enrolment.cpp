@@ -83,7 +83,7 @@ StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer
     const QString secret = QString::fromLatin1(randomBytes(kSecretBytes).toBase64(
             QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
     const QByteArray salt = randomBytes(kSaltBytes);
-    auto inserted = m_db.exec(
+    auto inserted = m_db.insertReturningId(
             QStringLiteral("INSERT INTO clients(id, secret_salt, secret_hash, hostname, os_name,"
                            " os_version, kernel, arch, cpu_model, cpu_count, mem_total,"
                            " boot_time_ms, agent_version, first_seen_ms, last_seen_ms,"
@@ -94,16 +94,17 @@ StoreResult<AuthResult> Enrolment::enrol(const Hello &hello, const QString &peer
              int(hello.cpuCount), qint64(hello.memTotal), qint64(hello.bootTimeMs),
              text(hello.agentVersion), nowMs, nowMs, hello.agentId.isEmpty() ? 0 : 1,
              tokenId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(tokenId),
-             hello.agentId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(text(hello.agentId))});
+             hello.agentId.isEmpty() ? QVariant(QMetaType(QMetaType::QString)) : QVariant(text(hello.agentId))},
+            "num");
     if (!inserted)
         return inserted.error();
-    const qint64 num = inserted->lastInsertId().toLongLong();
-    auto connection = m_db.exec(
+    const qint64 num = *inserted;
+    auto connection = m_db.insertReturningId(
             QStringLiteral("INSERT INTO connections(client, peer, connected_ms) VALUES (?,?,?)"),
-            {num, text(peer), nowMs});
+            {num, text(peer), nowMs}, "id");
     if (!connection)
         return connection.error();
-    const qint64 connectionId = connection->lastInsertId().toLongLong();
+    const qint64 connectionId = *connection;
     auto config = m_configs.effectiveConfig(id);
     if (!config)
         return config.error();
@@ -179,12 +180,12 @@ StoreResult<AuthResult> Enrolment::authenticate(const Hello &hello, const QStrin
              qint64(hello.bootTimeMs), text(hello.agentVersion), nowMs, num});
     if (!updated)
         return updated.error();
-    auto connection = m_db.exec(
+    auto connection = m_db.insertReturningId(
             QStringLiteral("INSERT INTO connections(client, peer, connected_ms) VALUES (?,?,?)"),
-            {num, text(peer), nowMs});
+            {num, text(peer), nowMs}, "id");
     if (!connection)
         return connection.error();
-    r.connectionId = connection->lastInsertId().toLongLong();
+    r.connectionId = *connection;
     auto config = m_configs.effectiveConfig(hello.agentId);
     if (!config)
         return config.error();

@@ -69,9 +69,10 @@ StoreResult<EnrolmentTokens::Created> EnrolmentTokens::create(int maxUses,
         const QString id = QString::fromLatin1(randomBytes(kIdBytes).toHex());
         const QString secret = QString::fromLatin1(randomBytes(kSecretBytes).toBase64(
             QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
-        // OR IGNORE: an ID collision (one in 2^48) just draws again.
-        auto q = m_db.exec(QStringLiteral("INSERT OR IGNORE INTO enrolment_tokens(id, hash, label,"
-                                          " created_ms, expires_ms, max_uses) VALUES (?,?,?,?,?,?)"),
+        // DO NOTHING: an ID collision (one in 2^48) just draws again.
+        auto q = m_db.exec(QStringLiteral("INSERT INTO enrolment_tokens(id, hash, label,"
+                                          " created_ms, expires_ms, max_uses) VALUES (?,?,?,?,?,?)"
+                                          " ON CONFLICT DO NOTHING"),
                            {id, secretHash(secret), label.isNull() ? QStringLiteral("") : label,
                             nowMs, expiresMs ? QVariant(*expiresMs) : QVariant(QMetaType(QMetaType::LongLong)),
                             maxUses});

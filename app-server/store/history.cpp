@@ -205,6 +205,12 @@ StoreResult<qint64> History::estimateSamples(const QStringList &clientIds, qint6
 
 StoreResult<qint64> History::databaseSizeBytes()
 {
+    if (m_db.isPostgres()) {
+        auto size = m_db.scalar(QStringLiteral("SELECT pg_database_size(current_database())"));
+        if (!size)
+            return size.error();
+        return size->toLongLong();
+    }
     auto v = m_db.scalar(QStringLiteral("SELECT page_count * page_size FROM pragma_page_count(),"
                                         " pragma_page_size()"));
     if (!v)

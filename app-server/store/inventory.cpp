@@ -101,9 +101,13 @@ StoreResult<QStringList> Inventory::resolveClients(const QStringList &idsOrHostn
 {
     QStringList ids;
     for (const QString &token : idsOrHostnames) {
-        auto q = m_db.exec(QStringLiteral("SELECT id, hostname = ? FROM clients"
-                                          " WHERE id = ? OR hostname = ? COLLATE NOCASE"
-                                          " ORDER BY id = ? DESC, id"),
+        // Host names match without case (the index is on lower(hostname) in PostgreSQL).
+        auto q = m_db.exec(m_db.isPostgres() ? QStringLiteral("SELECT id, hostname = ? FROM clients"
+                                                              " WHERE id = ? OR lower(hostname) = lower(?)"
+                                                              " ORDER BY id = ? DESC, id")
+                                             : QStringLiteral("SELECT id, hostname = ? FROM clients"
+                                                              " WHERE id = ? OR hostname = ? COLLATE NOCASE"
+                                                              " ORDER BY id = ? DESC, id"),
                            {token, token, token, token});
         if (!q)
             return q.error();
@@ -173,8 +177,8 @@ StoreResult<QList<GroupInfo>> Inventory::groups()
             "SELECT name, sum(members), max(overridden) FROM ("
             " SELECT group_name AS name, count(*) AS members, 0 AS overridden FROM clients"
             "  WHERE group_name <> '' GROUP BY group_name"
-            " UNION ALL SELECT name, 0, config_override IS NOT NULL FROM group_configs)"
-            " GROUP BY name HAVING sum(members) > 0 OR max(overridden) ORDER BY name"));
+            " UNION ALL SELECT name, 0, CASE WHEN config_override IS NULL THEN 0 ELSE 1 END FROM group_configs) AS g"
+            " GROUP BY name HAVING sum(members) > 0 OR max(overridden) > 0 ORDER BY name"));
     if (!q)
         return q.error();
     QList<GroupInfo> out;
@@ -270,7 +274,7 @@ StoreResult<MergeJob> Inventory::beginMerge(const QString &oldId, const QString 
         const auto span = [this](qint64 num) -> StoreResult<std::pair<QVariant, QVariant>> {
             auto q = m_db.exec(QStringLiteral("SELECT min(m), max(x) FROM (SELECT min(ts_ms) AS m, max(ts_ms) AS x FROM samples"
                                               " WHERE client = ? UNION ALL SELECT min(first_ms), max(last_ms) FROM sample_chunks"
-                                              " WHERE client = ?)"),
+                                              " WHERE client = ?) AS t"),
                                {num, num});
             if (!q)
                 return q.error();
@@ -545,8 +549,9 @@ StoreResult<MergeResult> Inventory::finishMerge(MergeJob &job, qint64 nowMs)
             {QStringLiteral("UPDATE alerts SET resolved_ms = ?1, resolution = 'client merged'"
                             " WHERE client_id = ?2 AND resolved_ms IS NULL"),
              {nowMs, job.oldId}},
-            {QStringLiteral("INSERT OR IGNORE INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms)"
-                            " SELECT rule, ?2, enabled, threshold, for_ms, resolve_ms FROM alert_rules WHERE client_id = ?1"),
+            {QStringLiteral("INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms)"
+                            " SELECT rule, ?2, enabled, threshold, for_ms, resolve_ms FROM alert_rules WHERE client_id = ?1"
+                            " ON CONFLICT DO NOTHING"),
              {job.oldId, job.newId}},
             {QStringLiteral("DELETE FROM alert_rules WHERE client_id = ?"), {job.oldId}},
             // Device readings move whole (a row per window; reads merge windows both hold).

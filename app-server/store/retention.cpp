@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <QHash>
 
+#include <array>
 #include <limits>
 
 namespace autofact::server {
@@ -77,6 +78,13 @@ StoreResult<void> Retention::setSettings(const RetentionSettings &s)
 
 StoreResult<qint64> Retention::usedBytes()
 {
+    if (m_db.isPostgres()) {
+        // What the database takes on the server's disk (tables, indexes, TOAST; not WAL).
+        auto v = m_db.scalar(QStringLiteral("SELECT pg_database_size(current_database())"));
+        if (!v)
+            return v.error();
+        return v->toLongLong();
+    }
     auto q = m_db.exec(QStringLiteral("SELECT (SELECT page_count FROM pragma_page_count())"
                                       " - (SELECT freelist_count FROM pragma_freelist_count()),"
                                       " (SELECT page_size FROM pragma_page_size())"));
@@ -91,7 +99,7 @@ StoreResult<qint64> Retention::oldest(const char *table, const char *timeColumn)
 {
     // One index seek per client: min() over a whole (client, time) key would scan it.
     auto v = m_db.scalar(QStringLiteral("SELECT coalesce(min(m), 0) FROM (SELECT (SELECT min(%2) FROM %1"
-                                        " WHERE client = c.num) AS m FROM clients c)")
+                                        " WHERE client = c.num) AS m FROM clients c) AS t")
                                  .arg(QLatin1StringView(table), QLatin1StringView(timeColumn)));
     if (!v)
         return v.error();
@@ -115,7 +123,7 @@ StoreResult<QList<qint64>> Retention::clientsOlderThan(const char *table, const 
 {
     // One index seek per client on its (client, time) key, never a scan of the tier.
     auto clients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(%2) FROM %1 WHERE client = c.num)"
-                                            " AS m FROM clients c) WHERE m < ?")
+                                            " AS m FROM clients c) AS t WHERE m < ?")
                                      .arg(QLatin1StringView(table), QLatin1StringView(timeColumn)),
                              {horizonMs});
     if (!clients)
@@ -150,6 +158,62 @@ StoreResult<void> Retention::markExpired(qint64 num, qint64 samples, qint64 maxS
     return {};
 }
 
+StoreResult<void> Retention::dropPartitions(qint64 lastWindow, PurgeResult &result)
+{
+    // A day partition whose every window starts at or before lastWindow goes whole (one DROP,
+    // no row deletes, no dead tuples), after its clients' counts and horizons are moved on as
+    // chunk by chunk purging would.
+    for (const char *table : {"sample_chunks", "device_chunks"}) {
+        const bool samples = qstrcmp(table, "sample_chunks") == 0;
+        auto parts = m_db.exec(QStringLiteral("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                                              " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ?"
+                                              " AND p.relnamespace = current_schema()::regnamespace"),
+                               {QString::fromLatin1(table)});
+        if (!parts)
+            return parts.error();
+        QStringList expired;
+        const QString prefix = QString::fromLatin1(table) + QStringLiteral("_d");
+        while (parts->next()) {
+            const QString name = parts->value(0).toString();
+            if (!name.startsWith(prefix))
+                continue;
+            const QStringView suffix = QStringView(name).mid(prefix.size());
+            bool ok = false;
+            const qint64 day = suffix.startsWith(u'm') ? -suffix.mid(1).toLongLong(&ok) : suffix.toLongLong(&ok);
+            if (ok && (day + 1) * Database::partitionMs - 1 <= lastWindow)
+                expired << name;
+        }
+        for (const QString &name : std::as_const(expired)) {
+            if (samples) {
+                auto per = m_db.exec(QStringLiteral("SELECT client, sum(samples), max(seq_max), min(first_ms), max(last_ms)"
+                                                    " FROM %1 GROUP BY client").arg(name));
+                if (!per)
+                    return per.error();
+                QList<std::array<qint64, 5>> rows;
+                while (per->next())
+                    rows.append({per->value(0).toLongLong(), per->value(1).toLongLong(), per->value(2).toLongLong(),
+                                 per->value(3).toLongLong(), per->value(4).toLongLong()});
+                for (const auto &r : std::as_const(rows)) {
+                    if (auto m = markExpired(r[0], r[1], r[2], r[3], r[4]); !m)
+                        return m;
+                    result.rawRows += r[1];
+                    result.droppedRows += r[1];
+                }
+            } else {
+                auto n = m_db.scalar(QStringLiteral("SELECT count(*) FROM %1").arg(name));
+                if (!n)
+                    return n.error();
+                result.deviceRows += n->toLongLong();
+                result.droppedRows += n->toLongLong();
+            }
+            if (auto d = m_db.exec(QStringLiteral("DROP TABLE %1").arg(name)); !d)
+                return d.error();
+            m_db.forgetPartitions();
+        }
+    }
+    return {};
+}
+
 StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result)
 {
     if (budget <= 0)
@@ -158,6 +222,9 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
     // A window the horizon cuts stays until it has passed entirely.
     // Windows starting at or before lastWindow end before the horizon (none when kept forever).
     const qint64 lastWindow = horizonMs == kNever ? kNever : horizonMs - SampleChunk::windowMs;
+    if (m_db.isPostgres() && horizonMs != kNever)
+        if (auto r = dropPartitions(lastWindow, result); !r)
+            return r;
     // Device readings go with the raw tier, window by window (a few rows per client and window).
     if (horizonMs != kNever) {
         auto devices = m_db.exec(QStringLiteral("DELETE FROM device_chunks WHERE rowid IN (SELECT rowid FROM device_chunks"
@@ -169,7 +236,7 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         budget -= devices->numRowsAffected();
     }
     auto chunkClients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(window_ms) FROM sample_chunks"
-                                                 " WHERE client = c.num) AS m FROM clients c) WHERE m <= ?"),
+                                                 " WHERE client = c.num) AS m FROM clients c) AS t WHERE m <= ?"),
                                   {lastWindow});
     if (!chunkClients)
         return chunkClients.error();
@@ -220,7 +287,7 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
             break;
         const QVariantList slice{num, headHorizon, budget};
         auto span = m_db.exec(QStringLiteral("SELECT max(sequence), min(ts_ms), max(ts_ms) FROM (SELECT sequence, ts_ms"
-                                             " FROM samples WHERE client = ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?)"),
+                                             " FROM samples WHERE client = ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?) AS t"),
                               slice);
         if (!span)
             return span.error();
@@ -344,7 +411,7 @@ StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
         if (used && *used > s->maxDbBytes)
             result.stuckOverBudget = true;
     }
-    if (result.total() > 0) {
+    if (result.total() > 0 && !m_db.isPostgres()) {
         // Freed pages go back to the file system where the file allows it (new databases).
         if (auto mode = m_db.scalar(QStringLiteral("PRAGMA auto_vacuum")); mode && mode->toInt() == 2)
             if (sqlite3 *handle = m_db.sqliteHandle()) {
@@ -364,18 +431,32 @@ StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
 StoreResult<StorageStats> Retention::stats()
 {
     StorageStats out;
-    const QFileInfo main(m_db.path());
-    const QFileInfo wal(m_db.path() + QStringLiteral("-wal"));
-    out.fileBytes = (main.exists() ? main.size() : 0) + (wal.exists() ? wal.size() : 0);
     auto used = usedBytes();
     if (!used)
         return used.error();
     out.usedBytes = *used;
-    // Bytes per table from SQLite's dbstat, when the library has it (Debian's does).
     QHash<QString, qint64> pages;
-    if (auto q = m_db.exec(QStringLiteral("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")))
+    if (m_db.isPostgres()) {
+        out.fileBytes = *used;
+        // Bytes per table with its indexes and TOAST, partitions counted in their parent.
+        auto q = m_db.exec(QStringLiteral(
+                "SELECT coalesce(p.relname, c.relname), sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+                " LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent"
+                " WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace"
+                " GROUP BY coalesce(p.relname, c.relname)"));
+        if (!q)
+            return q.error();
         while (q->next())
             pages.insert(q->value(0).toString(), q->value(1).toLongLong());
+    } else {
+        const QFileInfo main(m_db.path());
+        const QFileInfo wal(m_db.path() + QStringLiteral("-wal"));
+        out.fileBytes = (main.exists() ? main.size() : 0) + (wal.exists() ? wal.size() : 0);
+        // Bytes per table from SQLite's dbstat, when the library has it (Debian's does).
+        if (auto q = m_db.exec(QStringLiteral("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")))
+            while (q->next())
+                pages.insert(q->value(0).toString(), q->value(1).toLongLong());
+    }
     struct Tier {
         const char *name;
         const char *table;
@@ -408,7 +489,7 @@ StoreResult<StorageStats> Retention::stats()
         if (raw) {
             // The exact first sample: the oldest chunk's, when it is older than the head's.
             auto chunkFirst = m_db.scalar(QStringLiteral("SELECT coalesce(min(m), 0) FROM (SELECT (SELECT first_ms FROM sample_chunks"
-                                                         " WHERE client = c.num ORDER BY window_ms, first_ms LIMIT 1) AS m FROM clients c)"));
+                                                         " WHERE client = c.num ORDER BY window_ms, first_ms LIMIT 1) AS m FROM clients c) AS t"));
             if (!chunkFirst)
                 return chunkFirst.error();
             if (const qint64 c = chunkFirst->toLongLong(); c != 0 && (s.oldestMs == 0 || c < s.oldestMs))
@@ -416,9 +497,9 @@ StoreResult<StorageStats> Retention::stats()
         }
         auto last = m_db.scalar(raw ? QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT max(coalesce((SELECT max(ts_ms) FROM samples"
                                                      " WHERE client = c.num), 0), coalesce((SELECT last_ms FROM sample_chunks"
-                                                     " WHERE client = c.num ORDER BY window_ms DESC, first_ms DESC LIMIT 1), 0)) AS m FROM clients c)")
+                                                     " WHERE client = c.num ORDER BY window_ms DESC, first_ms DESC LIMIT 1), 0)) AS m FROM clients c) AS t")
                                     : QStringLiteral("SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(%2) FROM %1"
-                                                     " WHERE client = c.num) AS m FROM clients c)")
+                                                     " WHERE client = c.num) AS m FROM clients c) AS t")
                                               .arg(QLatin1StringView(t.table), QLatin1StringView(t.column)));
         if (!last)
             return last.error();

@@ -42,6 +42,9 @@ struct PurgeResult {
     qint64 hourRows = 0;
     qint64 batchRows = 0;
     qint64 deviceRows = 0; ///< device_chunks rows (a client's window of device readings)
+    /// Of the rows above, those that went with whole day partitions (PostgreSQL): one DROP,
+    /// no per-row work, so they do not count against a slice's bound.
+    qint64 droppedRows = 0;
     bool overBudget = false; ///< the database was over its size budget
     bool more = false;       ///< the slice hit its bound: run another
     bool stuckOverBudget = false; ///< over the budget with only the tiers' floors left: nothing deleted
@@ -76,6 +79,7 @@ public:
 
 private:
     /** Deletes up to @p budget raw samples of every client older than @p horizonMs. */
+    StoreResult<void> dropPartitions(qint64 lastWindow, PurgeResult &result);
     StoreResult<void> purgeRaw(qint64 horizonMs, qint64 &budget, PurgeResult &result);
     StoreResult<void> purgeRollups(const char *table, const char *timeColumn, qint64 horizonMs, qint64 &budget,
                                    qint64 &deleted);

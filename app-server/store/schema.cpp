@@ -3,6 +3,7 @@
 
 #include "configstore.h"
 #include "database.h"
+#include "postgresschema.h"
 #include "storelogging.h"
 #include "transaction.h"
 
@@ -306,6 +307,17 @@ constexpr const char *kSchemaV11[] = {
 
 StoreResult<int> readVersion(Database &db)
 {
+    if (db.isPostgres()) {
+        auto exists = db.scalar(QStringLiteral("SELECT to_regclass('autofact_schema') IS NOT NULL"));
+        if (!exists)
+            return exists.error();
+        if (!exists->toBool())
+            return 0;
+        auto v = db.scalar(QStringLiteral("SELECT coalesce(max(version), 0) FROM autofact_schema"));
+        if (!v)
+            return v.error();
+        return v->toInt();
+    }
     auto v = db.scalar(QStringLiteral("PRAGMA user_version"));
     if (!v)
         return v.error();
@@ -321,6 +333,38 @@ StoreResult<void> runSteps(Database &db, std::span<const char *const> statements
 }
 
 } // namespace
+
+StoreResult<int> Schema::migratePostgres(Database &db, Transaction &txn, int from)
+{
+    // PostgreSQL support began at v11: a new database gets that schema whole, and versions
+    // after it are steps shared with SQLite. v11 below is the oldest PostgreSQL schema.
+    if (from != 0 && from < postgresschema::baselineVersion)
+        return databaseError(QStringLiteral("PostgreSQL schema v%1 predates PostgreSQL support").arg(from));
+    int at = from;
+    if (at == 0) {
+        if (auto r = runSteps(db, postgresschema::baseline()); !r)
+            return r.error();
+        AgentConfig defaults;
+        defaults.revision = 1;
+        auto seeded = db.exec(QStringLiteral("INSERT INTO settings(key, value) VALUES "
+                                             "('config_counter', '1'), ('default_config', ?)"),
+                              {ConfigStore::toJson(defaults)});
+        if (!seeded)
+            return seeded.error();
+        if (auto q = db.exec(QStringLiteral("CREATE TABLE autofact_schema (version integer NOT NULL)")); !q)
+            return q.error();
+        if (auto q = db.exec(QStringLiteral("INSERT INTO autofact_schema VALUES (0)")); !q)
+            return q.error();
+        at = postgresschema::baselineVersion;
+    }
+    if (auto q = db.exec(QStringLiteral("UPDATE autofact_schema SET version = ?"), {at}); !q)
+        return q.error();
+    if (auto c = txn.commit(); !c)
+        return c.error();
+    if (from != at)
+        qCInfo(lcStore).noquote() << "schema of" << db.location().display() << "migrated from v" << from << "to v" << at;
+    return at;
+}
 
 StoreResult<int> Schema::migrate(Database &db)
 {
@@ -347,12 +391,21 @@ StoreResult<int> Schema::migrate(Database &db)
     Transaction txn(db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    if (db.isPostgres()) {
+        // Nodes starting together: one migrates, the others wait here and find it done.
+        if (auto lock = db.exec(QStringLiteral("SELECT pg_advisory_xact_lock(8675309, 0)")); !lock)
+            return lock.error();
+    }
     // Another process may have migrated between the first read and the write lock.
     version = readVersion(db);
     if (!version)
         return version;
+    if (*version == currentVersion)
+        return version;
     if (*version == 0) {
-        auto tables = db.scalar(QStringLiteral("SELECT count(*) FROM sqlite_schema"));
+        auto tables = db.scalar(db.isPostgres()
+                                        ? QStringLiteral("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+                                        : QStringLiteral("SELECT count(*) FROM sqlite_schema"));
         if (!tables)
             return tables.error();
         if (tables->toInt() > 0)
@@ -363,6 +416,8 @@ StoreResult<int> Schema::migrate(Database &db)
         int version;
         std::span<const char *const> statements;
     };
+    if (db.isPostgres())
+        return migratePostgres(db, txn, *version);
     const Step steps[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}, {10, kSchemaV10}, {11, kSchemaV11}};
     int at = from;
     for (const Step &step : steps) {
@@ -387,7 +442,7 @@ StoreResult<int> Schema::migrate(Database &db)
     if (auto c = txn.commit(); !c)
         return c.error();
     if (from != at)
-        qCInfo(lcStore) << "schema of" << db.path() << "migrated from v" << from << "to v" << at;
+        qCInfo(lcStore).noquote() << "schema of" << db.location().display() << "migrated from v" << from << "to v" << at;
     return at;
 }
 

@@ -6,6 +6,7 @@
 namespace autofact::server {
 
 class Database;
+class Transaction;
 
 /**
  * The database schema as a table of versioned steps (PRAGMA user_version). A fresh database
@@ -23,6 +24,9 @@ public:
      * Read-only: checks the version and migrates nothing. Returns the version in force.
      */
     static StoreResult<int> migrate(Database &db);
+
+private:
+    static StoreResult<int> migratePostgres(Database &db, Transaction &txn, int from);
 };
 
 } // namespace autofact::server

@@ -3,6 +3,8 @@
 
 #include "database.h"
 #include "storelogging.h"
+#include "postgresingestwriter.h"
+#include "postgressamplereader.h"
 #include "sqliteingestwriter.h"
 #include "sqlitesamplereader.h"
 
@@ -48,11 +50,13 @@ struct Store::Parts {
 
 namespace {
 
-// The one place that knows which backend classes go with which Qt Sql driver; a PostgreSQL
-// backend adds its writer and reader here.
+// The one place that knows which backend classes go with which Qt Sql driver.
 StoreResult<std::pair<std::unique_ptr<IngestWriter>, std::unique_ptr<SampleReader>>>
 makeBackend(Database &db)
 {
+    if (db.isPostgres())
+        return std::pair<std::unique_ptr<IngestWriter>, std::unique_ptr<SampleReader>>(
+                std::make_unique<PostgresIngestWriter>(db), std::make_unique<PostgresSampleReader>(db));
     if (db.driverName() != QLatin1StringView("QSQLITE") || !db.sqliteHandle())
         return storeError(StoreError::Kind::NotOpen,
                           QStringLiteral("no storage backend for the %1 driver").arg(db.driverName()));
@@ -160,6 +164,23 @@ ChunkSealer &Store::sealer()
 DeviceHistory &Store::devices()
 {
     return m_parts->devices;
+}
+
+bool Store::isShared() const
+{
+    return m_parts->db->isPostgres();
+}
+
+StoreResult<bool> Store::maintenanceLeader()
+{
+    if (!isOpen())
+        return Database::notOpen();
+    return m_parts->db->maintenanceLeader();
+}
+
+Database &Store::database()
+{
+    return *m_parts->db;
 }
 
 } // namespace autofact::server

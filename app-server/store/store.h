@@ -78,6 +78,13 @@ public:
     /** Device readings (filesystems, disks, network, temperatures). */
     DeviceHistory &devices();
 
+    /** Whether the location is a PostgreSQL server (shared by several nodes). */
+    bool isShared() const;
+    /** Whether this instance does housekeeping (Database::maintenanceLeader). */
+    StoreResult<bool> maintenanceLeader();
+    /** The connection, for LISTEN/NOTIFY on a shared store. */
+    Database &database();
+
 private:
     struct Parts;
 

@@ -22,6 +22,9 @@ struct StoreOptions {
     Mode mode = Mode::ReadWrite;
     Durability durability = Durability::Full;
     int busyTimeoutMs = 5000; ///< how long a writer waits for another connection's lock
+    /// PostgreSQL: the connection's application_name, how nodes see each other alive
+    /// (pg_stat_activity). Empty: "autofact".
+    QString applicationName = {};
 };
 
 /** What Store::authenticate() decided about a Hello. Database failures are StoreErrors. */

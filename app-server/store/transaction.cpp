@@ -8,13 +8,18 @@ namespace autofact::server {
 
 Transaction::~Transaction()
 {
-    if (m_active && !m_db.exec(QStringLiteral("ROLLBACK")))
-        qCWarning(lcStore) << "rollback failed on" << m_db.path();
+    if (!m_active)
+        return;
+    m_db.forgetPartitions();
+    if (!m_db.exec(QStringLiteral("ROLLBACK")))
+        qCWarning(lcStore) << "rollback failed on" << m_db.location().display();
 }
 
 StoreResult<void> Transaction::begin()
 {
-    auto q = m_db.exec(QStringLiteral("BEGIN IMMEDIATE"));
+    // SQLite: take the write lock now, not at the first write, so a busy database fails here.
+    // PostgreSQL: row locks (ingest locks its client's row first) order concurrent nodes.
+    auto q = m_db.exec(m_db.isPostgres() ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE"));
     if (!q)
         return q.error();
     m_active = true;
