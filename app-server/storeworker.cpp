@@ -3,9 +3,12 @@
 
 #include "alerts/alertmonitor.h"
 #include "alerts/alertslogging.h"
+#include "store/database.h"
 #include "store/storelogging.h"
 
 #include <QDateTime>
+#include <QSqlDriver>
+#include <QUuid>
 #include <QHash>
 
 namespace autofact::server {
@@ -75,9 +78,15 @@ bool StoreWorker::check(const StoreResult<T> &result, const QString &what)
 
 StoreResult<void> StoreWorker::open(const DefaultChanges &changes)
 {
-    auto store = std::make_unique<Store>(m_path);
+    StoreOptions options;
+    // On a shared store each node is known by its connection's application_name: sessions it
+    // holds are tagged with it, and they are closed when that connection is gone.
+    options.applicationName = m_nodeName;
+    auto store = std::make_unique<Store>(m_path, options);
     if (auto opened = store->open(); !opened)
         return opened;
+    if (store->isShared())
+        listenForOtherNodes(*store);
     store->enrolment().setTokenRequired(m_tokenRequired);
     auto revoked = store->enrolment().revokedClients();
     if (!revoked)
@@ -149,9 +158,39 @@ void StoreWorker::setRetention(const RetentionSettings &settings)
     purge();
 }
 
-void StoreWorker::purge(qint64 nowMs)
+bool StoreWorker::doesHousekeeping()
 {
     if (!m_store)
+        return false;
+    auto leader = m_store->maintenanceLeader();
+    return leader && *leader;
+}
+
+void StoreWorker::listenForOtherNodes(Store &store)
+{
+    QSqlDriver *driver = store.database().driver();
+    for (const char *channel : {"autofact_config", "autofact_revoke", "autofact_session"})
+        if (!driver->subscribeToNotification(QString::fromLatin1(channel)))
+            qCWarning(lcStore) << "cannot listen on" << channel << "- changes from other nodes arrive by polling only";
+    connect(driver, &QSqlDriver::notification, this,
+            [this](const QString &name, QSqlDriver::NotificationSource, const QVariant &payload) {
+                if (name == u"autofact_config") {
+                    pollConfigChanges();
+                } else if (name == u"autofact_revoke") {
+                    pollRevocations();
+                } else if (name == u"autofact_session") {
+                    // "CLIENT NODE": the client has a live session on NODE now; if that is not
+                    // this node, the session here is stale (a half-open or duplicate connection).
+                    const QStringList parts = payload.toString().split(u' ');
+                    if (parts.size() == 2 && parts[1] != m_nodeName)
+                        Q_EMIT sessionTakenElsewhere(parts[0]);
+                }
+            });
+}
+
+void StoreWorker::purge(qint64 nowMs)
+{
+    if (!m_store || !doesHousekeeping())
         return;
     if (nowMs == 0) {
         // A new run (timer, start-up, new settings): one chain at a time; a request during a
@@ -277,6 +316,13 @@ void StoreWorker::authenticate(quint64 session, const Hello &hello, const QStrin
     if (!check(result, QStringLiteral("authenticating an agent from %1").arg(peer))) {
         Q_EMIT authenticated(session, {}, result.error().message);
         return;
+    }
+    if (m_store->isShared()
+        && (result->outcome == AuthResult::Outcome::NewClient || result->outcome == AuthResult::Outcome::Returning)) {
+        // Other nodes holding a session of this client end it: one live session per agent.
+        const QString payload = result->clientId + u' ' + m_nodeName;
+        check(m_store->database().exec(QStringLiteral("SELECT pg_notify('autofact_session', ?)"), {payload}),
+              QStringLiteral("telling other nodes about %1").arg(result->clientId));
     }
     if (m_alerts && (result->outcome == AuthResult::Outcome::NewClient
                      || result->outcome == AuthResult::Outcome::Returning))
@@ -669,6 +715,13 @@ void StoreWorker::noteBacklog(const QString &clientId, quint32 batches, qint64 a
 
 void StoreWorker::evaluateAlerts()
 {
+    if (m_alerts && m_store && m_store->isShared()) {
+        // Nodes whose database connection went (kill -9, a cut) leave sessions open: close them.
+        if (m_alertTicks % 5 == 0)
+            check(m_store->enrolment().closeLostNodes(now()), QStringLiteral("closing sessions of lost nodes"));
+        if (!doesHousekeeping())
+            return; // one node judges the rules
+    }
     if (m_alerts)
         emitNotices(m_alerts->tick(now()));
 }

@@ -12,6 +12,7 @@
 #include <QObject>
 #include <QSet>
 #include <QTimer>
+#include <QUuid>
 
 #include <atomic>
 #include <memory>
@@ -186,6 +187,8 @@ public:
     void reserveQueued(quint64 samples) { m_queued.fetch_add(samples, std::memory_order_relaxed); }
 
 Q_SIGNALS:
+    /** Shared store: @p clientId connected to another node; its session here is stale. */
+    void sessionTakenElsewhere(const QString &clientId);
     /** @p error is empty on success; otherwise the database failed and result is unset. */
     void authenticated(quint64 session, const autofact::server::AuthResult &result,
                        const QString &error);
@@ -239,7 +242,12 @@ private:
     void reloadAlertRules();
     void emitAlertSettings();
 
+    bool doesHousekeeping();
+    void listenForOtherNodes(Store &store);
+
     QString m_path;
+    /// This process's name on a shared store (pg_stat_activity.application_name).
+    QString m_nodeName = QStringLiteral("autofact-node-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
     QString m_serverName;
     std::unique_ptr<Store> m_store;
     std::unique_ptr<AlertMonitor> m_alerts;

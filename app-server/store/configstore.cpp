@@ -108,6 +108,10 @@ StoreResult<quint32> ConfigStore::bumpCounter()
         return q.error();
     if (q->numRowsAffected() != 1)
         return databaseError(QStringLiteral("the configuration revision counter is missing"));
+    // Other nodes on a shared store look for new revisions when told (at commit).
+    if (m_db.isPostgres())
+        if (auto n = m_db.exec(QStringLiteral("NOTIFY autofact_config")); !n)
+            return n.error();
     auto v = m_db.scalar(QStringLiteral("SELECT value FROM settings WHERE key = 'config_counter'"));
     if (!v)
         return v.error();

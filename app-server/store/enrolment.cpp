@@ -206,6 +206,9 @@ StoreResult<void> Enrolment::revoke(const QString &id, qint64 nowMs)
         return q.error();
     if (q->numRowsAffected() != 1)
         return storeError(StoreError::Kind::NotFound, QStringLiteral("unknown client: %1").arg(id));
+    if (m_db.isPostgres())
+        if (auto n = m_db.exec(QStringLiteral("NOTIFY autofact_revoke")); !n)
+            return n.error();
     qCInfo(lcStore).noquote() << "revoked client" << id;
     return {};
 }
@@ -239,10 +242,32 @@ StoreResult<void> Enrolment::recordDisconnect(qint64 connectionId, qint64 nowMs,
     return txn.commit();
 }
 
+StoreResult<int> Enrolment::closeLostNodes(qint64 nowMs)
+{
+    if (!m_db.isPostgres())
+        return 0;
+    auto q = m_db.exec(QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = 'server node lost'"
+                                      " WHERE disconnected_ms IS NULL AND node NOT IN (SELECT application_name"
+                                      " FROM pg_stat_activity WHERE datname = current_database())"),
+                       {nowMs});
+    if (!q)
+        return q.error();
+    const int closed = q->numRowsAffected();
+    if (closed > 0)
+        qCInfo(lcStore) << "closed" << closed << "sessions of a server node that is gone";
+    return closed;
+}
+
 StoreResult<int> Enrolment::markAllOffline(qint64 nowMs, const QString &reason)
 {
-    auto q = m_db.exec(QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
-                                      " WHERE disconnected_ms IS NULL"),
+    // On a shared store only this node's sessions, and those of nodes whose database
+    // connection is gone (killed, or cut off), are closed: other nodes' are live.
+    auto q = m_db.exec(m_db.isPostgres() ? QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
+                                                          " WHERE disconnected_ms IS NULL AND (node = current_setting('application_name')"
+                                                          " OR node NOT IN (SELECT application_name FROM pg_stat_activity"
+                                                          " WHERE datname = current_database()))")
+                                         : QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
+                                                          " WHERE disconnected_ms IS NULL"),
                        {nowMs, reason});
     if (!q)
         return q.error();

@@ -46,6 +46,8 @@ public:
     StoreResult<void> recordDisconnect(qint64 connectionId, qint64 nowMs, const QString &reason);
     /** Closes every open connection row (server start-up and shutdown); returns how many. */
     StoreResult<int> markAllOffline(qint64 nowMs, const QString &reason);
+    /** Shared store: closes the sessions of nodes whose database connection is gone. */
+    StoreResult<int> closeLostNodes(qint64 nowMs);
 
 private:
     StoreResult<AuthResult> enrol(const Hello &hello, const QString &peer, qint64 nowMs,

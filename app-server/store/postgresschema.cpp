@@ -58,7 +58,8 @@ constexpr const char *kBaseline[] = {
          peer text NOT NULL DEFAULT '',
          connected_ms bigint NOT NULL,
          disconnected_ms bigint,
-         reason text))",
+         reason text,
+         node text NOT NULL DEFAULT current_setting('application_name')))",
     "CREATE INDEX connections_client ON connections(client, disconnected_ms)",
     R"(CREATE TABLE batches (
          client bigint NOT NULL REFERENCES clients(num) ON DELETE CASCADE,

@@ -22,6 +22,8 @@
 
 namespace autofact::server {
 
+class Database;
+
 /**
  * The server's storage: one connection and its parts (app-server/store/), each with one job:
  *
