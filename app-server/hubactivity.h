@@ -28,6 +28,8 @@ struct HubActivity {
     /// recovered (false) in the period.
     QHash<QString, bool> staleNow;
     quint64 samplesStored = 0;
+    /// Microseconds from arrival to acknowledgement of each batch acknowledged in the period.
+    QList<qint64> ackLatencyUs;
     int onlineClients = 0;
 };
 

@@ -55,6 +55,8 @@ IngestServer::IngestServer(Options options, StoreWorker *worker, QObject *parent
     connect(m_worker, &StoreWorker::configChanged, this, &IngestServer::onConfigChanged);
     connect(m_worker, &StoreWorker::clientRevoked, this, &IngestServer::onClientRevoked);
     connect(m_worker, &StoreWorker::clientForgotten, this, &IngestServer::onClientForgotten);
+    connect(m_worker, &StoreWorker::sessionTakenElsewhere, this,
+            [this](const QString &clientId) { endSessionOf(clientId, QStringLiteral("connected to another server node")); });
 
     // One timer for all connections: per-socket timers cost too much at 10,000 agents.
     m_housekeeping.setInterval(500);
@@ -281,7 +283,7 @@ void IngestServer::handleMessage(Session &s, Message &&message)
         s.lastBatchSeq = seq;
         if (s.busyFrom != 0 && seq == s.busyFrom)
             s.busyFrom = 0; // the hole is filled, in order
-        s.queued.insert(seq);
+        s.queued.try_emplace(seq, m_clock.nsecsElapsed() / 1000);
         m_worker->reserveQueued(batch->samples.size());
         QMetaObject::invokeMethod(m_worker, [w = m_worker, id = s.id, client = s.clientId,
                                              b = std::move(*batch)]() mutable {
@@ -402,8 +404,14 @@ void IngestServer::onCommitted(const std::vector<SessionCommit> &commits, const 
                    QWebSocketProtocol::CloseCodeBadOperation);
             continue;
         }
-        for (const SequenceRange &r : c.ranges)
-            s->queued.erase(s->queued.lower_bound(r.first), s->queued.upper_bound(r.last));
+        const qint64 nowUs = m_clock.nsecsElapsed() / 1000;
+        for (const SequenceRange &r : c.ranges) {
+            const auto first = s->queued.lower_bound(r.first);
+            const auto end = s->queued.upper_bound(r.last);
+            for (auto it = first; it != end; ++it)
+                m_pendingActivity.ackLatencyUs.append(nowUs - it->second);
+            s->queued.erase(first, end);
+        }
         if (!c.ranges.empty()) {
             // Ranges only: a cumulative ack could tell the agent to drop a batch we never saw.
             Ack ack;

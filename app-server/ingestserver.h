@@ -19,9 +19,9 @@
 #include <QUrl>
 #include <QWebSocketProtocol>
 
+#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <unordered_map>
 
 class QWebSocket;
@@ -105,7 +105,9 @@ private:
         /// refusal never shows up in the store as a sequence gap.
         quint64 busyFrom = 0;
         quint64 lastBatchSeq = 0; ///< sequence of the previous batch: going back starts a resend cycle
-        std::set<quint64> queued; ///< sequences handed to the store worker, not yet committed
+        /// Sequences handed to the store worker, not yet committed, with when each arrived
+        /// (m_clock, µs): the ack latency is measured from there.
+        std::map<quint64, qint64> queued;
     };
 
     void onNewConnection();
@@ -142,7 +144,7 @@ private:
     StrangerGuard m_guard;
     WarningSummary m_summary;
     QElapsedTimer m_sinceSummary;
-    QElapsedTimer m_clock; ///< monotonic time for the StrangerGuard
+    QElapsedTimer m_clock; ///< monotonic time for the StrangerGuard and ack latencies
     bool m_shuttingDown = false;
 };
 

@@ -121,6 +121,8 @@ int main(int argc, char *argv[])
         out << "listening on " << core.url().toString() << Qt::endl;
         if (!cmd->core.certificateFingerprint.isEmpty())
             out << "certificate " << cmd->core.certificateFingerprint << Qt::endl;
+        if (const QUrl metrics = core.metricsUrl(); metrics.isValid())
+            out << "metrics on " << metrics.toString() << Qt::endl;
     }
     int code = 0;
 #ifdef AUTOFACT_HAVE_GUI

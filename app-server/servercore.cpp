@@ -15,6 +15,7 @@ ServerCore::ServerCore(Options options, QObject *parent)
     m_networkThread.setObjectName(QStringLiteral("autofact-network"));
     m_storeThread.setObjectName(QStringLiteral("autofact-store"));
     m_notifyThread.setObjectName(QStringLiteral("autofact-notify"));
+    m_metricsThread.setObjectName(QStringLiteral("autofact-metrics"));
 }
 
 ServerCore::~ServerCore()
@@ -40,6 +41,32 @@ bool ServerCore::start(QString *error)
             s->send(n);
     });
     connect(m_sender, &NotificationSender::attemptFinished, m_worker, &StoreWorker::recordDelivery);
+    if (m_options.metrics) {
+        // Its own thread: rendering a large fleet's scrape holds up neither the hub nor a window.
+        // Connected before open(), which emits the first alertsChanged.
+        m_metricsThread.start();
+        m_metrics = new MetricsEndpoint(*m_options.metrics, m_options.databasePath,
+                                        [w = m_worker] { return w->queuedSamples(); });
+        m_metrics->moveToThread(&m_metricsThread);
+        connect(m_worker, &StoreWorker::alertsChanged, m_metrics, &MetricsEndpoint::onAlerts);
+        connect(m_worker, &StoreWorker::committed, m_metrics,
+                [m = m_metrics](const std::vector<SessionCommit> &, const CommitStats &stats) { m->onCommitted(stats); });
+        bool listening = false;
+        QString listenError;
+        QMetaObject::invokeMethod(
+            m_metrics,
+            [&] {
+                listening = m_metrics->listen(&listenError);
+                m_metricsUrl = m_metrics->url();
+            },
+            Qt::BlockingQueuedConnection);
+        if (!listening) {
+            if (error)
+                *error = listenError;
+            stop();
+            return false;
+        }
+    }
     StoreResult<void> opened;
     QMetaObject::invokeMethod(
         m_worker, [&] { opened = m_worker->open(m_options.defaults); },
@@ -52,6 +79,10 @@ bool ServerCore::start(QString *error)
     }
     m_hub = new IngestServer(m_options.network, m_worker);
     m_hub->moveToThread(&m_networkThread);
+    if (m_metrics) {
+        connect(m_hub, &IngestServer::activity, m_metrics, &MetricsEndpoint::onActivity);
+        QMetaObject::invokeMethod(m_metrics, [m = m_metrics] { m->loadInventory(); });
+    }
     bool listening = false;
     QString listenError;
     QMetaObject::invokeMethod(
@@ -73,6 +104,14 @@ bool ServerCore::start(QString *error)
 
 void ServerCore::stop()
 {
+    if (m_metrics) {
+        // First: its scrapes read the worker's queue depth.
+        QMetaObject::invokeMethod(m_metrics, [this] {
+            m_metrics->shutdown();
+            delete m_metrics;
+        }, Qt::BlockingQueuedConnection);
+        m_metrics = nullptr;
+    }
     if (m_hub) {
         QMetaObject::invokeMethod(m_hub, [this] { m_hub->shutdown(); }, Qt::BlockingQueuedConnection);
     }
@@ -96,9 +135,12 @@ void ServerCore::stop()
     m_networkThread.quit();
     m_storeThread.quit();
     m_notifyThread.quit();
+    m_metricsThread.quit();
     m_networkThread.wait();
     m_storeThread.wait();
     m_notifyThread.wait();
+    m_metricsThread.wait();
+    m_metricsUrl.clear();
     if (m_running)
         qCInfo(lcServer) << "server stopped";
     m_running = false;

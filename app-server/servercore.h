@@ -3,6 +3,7 @@
 
 #include "alerts/notificationsender.h"
 #include "ingestserver.h"
+#include "metrics/metricsendpoint.h"
 #include "storeworker.h"
 
 #include <QObject>
@@ -30,6 +31,8 @@ public:
         QString certificateFingerprint;
         /// Retries and timeouts of the notification channels.
         NotificationSender::Policy notify;
+        /// --metrics: where to serve Prometheus /metrics (unset: not served).
+        std::optional<MetricsEndpoint::Options> metrics;
     };
 
     explicit ServerCore(Options options, QObject *parent = nullptr);
@@ -41,6 +44,8 @@ public:
     void stop();
 
     QUrl url() const { return m_url; }
+    /** http://ADDR:PORT/metrics as bound; empty without Options::metrics. */
+    QUrl metricsUrl() const { return m_metricsUrl; }
     const Options &options() const { return m_options; }
     /** Lives on the network thread: connect to its signals, call it only through queued calls. */
     IngestServer *hub() const { return m_hub; }
@@ -48,6 +53,8 @@ public:
     StoreWorker *worker() const { return m_worker; }
     /** Lives on the notification thread: same rule. */
     NotificationSender *sender() const { return m_sender; }
+    /** Lives on the metrics thread (null without Options::metrics): same rule. */
+    MetricsEndpoint *metrics() const { return m_metrics; }
 
     /** Queued: replace the default agent config; connected agents get it at once. */
     void setDefaultConfig(const AgentConfig &config);
@@ -88,10 +95,13 @@ private:
     QThread m_networkThread;
     QThread m_storeThread;
     QThread m_notifyThread;
+    QThread m_metricsThread;
     StoreWorker *m_worker = nullptr;
     NotificationSender *m_sender = nullptr;
     IngestServer *m_hub = nullptr;
+    MetricsEndpoint *m_metrics = nullptr;
     QUrl m_url;
+    QUrl m_metricsUrl;
     bool m_running = false;
 };
 

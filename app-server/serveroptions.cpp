@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "serveroptions.h"
 
+#include "store/storelocation.h"
+
 #include "bytesize.h"
 
 #include <cmath>
@@ -23,8 +25,11 @@ namespace {
 QCommandLineOption dbOption()
 {
     return QCommandLineOption(QStringLiteral("db"),
-                              QStringLiteral("SQLite database (default: %1).").arg(defaultDatabasePath()),
-                              QStringLiteral("PATH"));
+                              QStringLiteral("SQLite database file (default: %1), or a PostgreSQL server shared by "
+                                             "several nodes: postgresql://USER@HOST:PORT/DBNAME (the password from "
+                                             "PGPASSWORD or ~/.pgpass, never in the URI).")
+                                      .arg(defaultDatabasePath()),
+                              QStringLiteral("PATH|URI"));
 }
 
 std::optional<quint32> parseInterval(const QCommandLineParser &parser, const QString &name,
@@ -57,6 +62,21 @@ QString helpFor(const QCommandLineParser &parser, const QString &command)
 bool helpRequested(const QCommandLineParser &parser)
 {
     return parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"));
+}
+
+/** "ADDR:PORT", "[v6]:PORT" or "v6:PORT" (the last colon separates the port); port 0 allowed. */
+bool parseAddressPort(const QString &value, QHostAddress *address, quint16 *port)
+{
+    const qsizetype colon = value.lastIndexOf(u':');
+    bool portOk = false;
+    const uint number = colon > 0 ? value.mid(colon + 1).toUInt(&portOk) : 0;
+    QString host = colon > 0 ? value.left(colon) : QString();
+    if (host.startsWith(u'[') && host.endsWith(u']'))
+        host = host.mid(1, host.size() - 2);
+    if (!portOk || number > 65535 || !address->setAddress(host))
+        return false;
+    *port = quint16(number);
+    return true;
 }
 
 } // namespace
@@ -118,6 +138,8 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     const QCommandLineOption disks(QStringLiteral("disks-interval"), QStringLiteral("How often agents read disk I/O, e.g. 5s; 0 = off (default 5s; stored)."), QStringLiteral("D"));
     const QCommandLineOption network(QStringLiteral("network-interval"), QStringLiteral("How often agents read network traffic, e.g. 5s; 0 = off (default 5s; stored)."), QStringLiteral("D"));
     const QCommandLineOption temperatures(QStringLiteral("temperatures-interval"), QStringLiteral("How often agents read temperature sensors, e.g. 30s; 0 = off (default 30s; stored)."), QStringLiteral("D"));
+    const QCommandLineOption metrics(QStringLiteral("metrics"), QStringLiteral("Serve Prometheus metrics at http://ADDR:PORT/metrics, e.g. 127.0.0.1:9120 or [::1]:9120 (default: not served)."), QStringLiteral("ADDR:PORT"));
+    parser.addOption(metrics);
     parser.addOptions({filesystems, disks, network, temperatures});
     parser.addOptions({dbOption(), listen, headless, cert, key, insecure, sample, send, heartbeat, keepRaw, keepMinutes,
                        keepHours, maxSize});
@@ -142,21 +164,25 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     ServeCommand cmd;
     cmd.headless = parser.isSet(headless);
     cmd.core.databasePath = parser.isSet(QStringLiteral("db")) ? parser.value(QStringLiteral("db")) : defaultDatabasePath();
+    if (QString why; !StoreLocation::parse(cmd.core.databasePath, &why)) {
+        *error = QStringLiteral("--db: %1").arg(why);
+        return std::nullopt;
+    }
 
     const QString listenValue = parser.value(listen);
-    const qsizetype colon = listenValue.lastIndexOf(u':');
-    bool portOk = false;
-    const uint port = colon > 0 ? listenValue.mid(colon + 1).toUInt(&portOk) : 0;
-    QString host = colon > 0 ? listenValue.left(colon) : QString();
-    if (host.startsWith(u'[') && host.endsWith(u']'))
-        host = host.mid(1, host.size() - 2);
-    QHostAddress address;
-    if (!portOk || port > 65535 || !address.setAddress(host)) {
+    if (!parseAddressPort(listenValue, &cmd.core.network.address, &cmd.core.network.port)) {
         *error = QStringLiteral("--listen \"%1\": expected ADDR:PORT, like 0.0.0.0:8675 or 127.0.0.1:0").arg(listenValue);
         return std::nullopt;
     }
-    cmd.core.network.address = address;
-    cmd.core.network.port = quint16(port);
+    if (parser.isSet(metrics)) {
+        MetricsEndpoint::Options endpoint;
+        if (!parseAddressPort(parser.value(metrics), &endpoint.address, &endpoint.port)) {
+            *error = QStringLiteral("--metrics \"%1\": expected ADDR:PORT, like 127.0.0.1:9120 or [::1]:9120")
+                         .arg(parser.value(metrics));
+            return std::nullopt;
+        }
+        cmd.core.metrics = endpoint;
+    }
 
     if (parser.isSet(insecure) && parser.isSet(cert)) {
         *error = QStringLiteral("--insecure-ws serves plain ws://; it does not go with --tls-cert");
@@ -242,7 +268,12 @@ bool prepareTls(ServeCommand &command, QString *error)
         return true;
     // Beside the database: the key belongs to this server's data, is backed up with it, and a
     // second server with its own --db gets its own identity.
-    const QString directory = QFileInfo(command.core.databasePath).absolutePath();
+    // On a shared PostgreSQL store the identity stays in this machine's data folder; nodes
+    // behind one name should be given the same --cert and --key, as agents pin one certificate.
+    const QString directory = QFileInfo(StoreLocation::looksLikePostgres(command.core.databasePath)
+                                                ? defaultDatabasePath()
+                                                : command.core.databasePath)
+                                      .absolutePath();
     const auto identity = loadOrCreateTlsIdentity(directory, error);
     if (!identity)
         return false;

@@ -17,6 +17,7 @@
 #include <QSslSocket>
 #include <QStandardPaths>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -66,7 +67,7 @@ private slots:
         for (const char *flag : {"--listen", "--db", "--headless", "--tls-cert", "--tls-key",
                                  "--sample-interval", "--send-interval", "--heartbeat-interval",
                                  "--filesystems-interval", "--disks-interval", "--network-interval",
-                                 "--temperatures-interval",
+                                 "--temperatures-interval", "--metrics",
                                  "--insecure-ws", "clients", "export", "token create", "token list",
                                  "token revoke", "revoke CLIENT"})
             QVERIFY2(r.out.contains(QLatin1StringView(flag)), flag);
@@ -155,6 +156,16 @@ private slots:
                                           << QStringLiteral("at least 1MiB");
         QTest::addRow("storage-missing-db") << QStringList{QStringLiteral("storage"), QStringLiteral("--db"), db}
                                             << QStringLiteral("never-created.db");
+        QTest::addRow("metrics-no-port") << QStringList{QStringLiteral("--headless"), QStringLiteral("--metrics"), QStringLiteral("127.0.0.1"), QStringLiteral("--db"), db}
+                                         << QStringLiteral("--metrics \"127.0.0.1\": expected ADDR:PORT");
+        QTest::addRow("metrics-port-range") << QStringList{QStringLiteral("--headless"), QStringLiteral("--metrics"), QStringLiteral("127.0.0.1:65536"), QStringLiteral("--db"), db}
+                                            << QStringLiteral("--metrics \"127.0.0.1:65536\"");
+        QTest::addRow("metrics-host-name") << QStringList{QStringLiteral("--headless"), QStringLiteral("--metrics"), QStringLiteral("localhost:9120"), QStringLiteral("--db"), db}
+                                           << QStringLiteral("like 127.0.0.1:9120 or [::1]:9120");
+        QTest::addRow("metrics-bad-v6") << QStringList{QStringLiteral("--headless"), QStringLiteral("--metrics"), QStringLiteral("[::g]:9120"), QStringLiteral("--db"), db}
+                                        << QStringLiteral("--metrics");
+        QTest::addRow("metrics-no-value") << QStringList{QStringLiteral("--headless"), QStringLiteral("--db"), db, QStringLiteral("--metrics")}
+                                          << QStringLiteral("metrics");
         QTest::addRow("insecure-with-cert") << QStringList{QStringLiteral("--headless"), QStringLiteral("--insecure-ws"), QStringLiteral("--tls-cert"), QStringLiteral("c"), QStringLiteral("--tls-key"), QStringLiteral("k"), QStringLiteral("--db"), db}
                                             << QStringLiteral("--insecure-ws");
     }
@@ -341,6 +352,62 @@ private slots:
         QVERIFY2(table.out.contains(QStringLiteral("keeps raw 10m, minutes 365d, hours 730d; size cap 1.5 GiB")),
                  qPrintable(table.out));
         QVERIFY(table.out.contains(QStringLiteral("TIER")) && table.out.contains(QStringLiteral("hours")));
+    }
+
+    void metricsFlagServesPrometheusText_data()
+    {
+        QTest::addColumn<QString>("address");
+        QTest::addColumn<QString>("host");
+        QTest::addRow("v4") << QStringLiteral("127.0.0.1:0") << QStringLiteral("127.0.0.1");
+        QTest::addRow("v6") << QStringLiteral("[::1]:0") << QStringLiteral("[::1]");
+    }
+    void metricsFlagServesPrometheusText()
+    {
+        QFETCH(QString, address);
+        QFETCH(QString, host);
+        if (host.startsWith(u'[')) {
+            QTcpServer probe;
+            if (!probe.listen(QHostAddress::LocalHostIPv6, 0))
+                QSKIP("no IPv6 loopback here");
+        }
+        const QString db = m_dir.filePath(QStringLiteral("metrics-%1.db").arg(QLatin1StringView(QTest::currentDataTag())));
+        QProcess p;
+        const QStringList lines = startServer(p, {QStringLiteral("--db"), db, QStringLiteral("--insecure-ws"),
+                                                  QStringLiteral("--metrics"), address}, 2);
+        QCOMPARE(lines.size(), 2);
+        const QRegularExpression metricsLine(u"^metrics on http://"_qs + QRegularExpression::escape(host)
+                                             + u":(\\d+)/metrics$"_qs);
+        const auto m = metricsLine.match(lines[1]);
+        QVERIFY2(m.hasMatch(), qPrintable(lines[1]));
+        QTcpSocket http;
+        http.connectToHost(host.startsWith(u'[') ? QHostAddress(QHostAddress::LocalHostIPv6) : QHostAddress(QHostAddress::LocalHost),
+                           quint16(m.captured(1).toUInt()));
+        QVERIFY(http.waitForConnected(5000));
+        http.write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        QByteArray response;
+        while (http.waitForReadyRead(5000))
+            response += http.readAll();
+        response += http.readAll();
+        QVERIFY2(response.startsWith("HTTP/1.1 200"), response.left(200).constData());
+        QVERIFY(response.contains("\r\n\r\n# HELP autofact_up "));
+        QVERIFY(response.contains("\nautofact_connected_clients 0\n"));
+        p.terminate();
+        QVERIFY(p.waitForFinished(15000));
+        QCOMPARE(p.exitCode(), 0);
+    }
+
+    void busyMetricsPortFailsWithExitOne()
+    {
+        QTcpServer squatter;
+        QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+        const Run r = run({QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                           QStringLiteral("--insecure-ws"), QStringLiteral("--metrics"),
+                           QStringLiteral("127.0.0.1:%1").arg(squatter.serverPort()), QStringLiteral("--db"),
+                           m_dir.filePath(QStringLiteral("metrics-busy.db"))});
+        QCOMPARE(r.code, 1);
+        // One line for it, after the --insecure-ws warning.
+        QVERIFY2(r.err.trimmed().section(u'\n', -1).startsWith(QStringLiteral("autofactory: --metrics: cannot listen on 127.0.0.1 port")),
+                 qPrintable(r.err));
     }
 
     void insecureWsIsExplicitAndWarned()

@@ -353,7 +353,7 @@ StoreResult<void> Database::ensurePartition(const char *table, qint64 windowMs)
     const QString name = QStringLiteral("%1_d%2").arg(QLatin1StringView(table)).arg(day < 0 ? QStringLiteral("m%1").arg(-day) : QString::number(day));
     // Nodes may create the same day at once: the advisory lock (released at commit) orders
     // them, and IF NOT EXISTS lets the second one through.
-    const QString sql = QStringLiteral("SELECT pg_advisory_xact_lock(8675309, %1); CREATE TABLE IF NOT EXISTS %2 PARTITION OF %3"
+    const QString sql = QStringLiteral("SELECT pg_advisory_xact_lock(8675310, %1); CREATE TABLE IF NOT EXISTS %2 PARTITION OF %3"
                                        " FOR VALUES FROM (%4) TO (%5)")
                                 .arg(samples ? 1 : 2)
                                 .arg(name, QLatin1StringView(table))
