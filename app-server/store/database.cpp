@@ -97,7 +97,7 @@ StoreResult<QSqlQuery> Database::exec(const QString &sql, const QVariantList &bi
     // leave parameter types to inference; literals we format ourselves take one round trip
     // and are typed by the values.
     if (m_location.isPostgres())
-        return execText(binds.isEmpty() ? sql : substitute(sql, binds));
+        return execText(binds.isEmpty() ? sql : substituteLiterals(sql, binds));
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
     if (!q.prepare(sql)) {
@@ -291,7 +291,7 @@ void Database::appendLiteral(QString &sql, const QVariant &value)
     sql += QLatin1Char('\'');
 }
 
-QString Database::substitute(const QString &sql, const QVariantList &binds) const
+QString Database::substituteLiterals(const QString &sql, const QVariantList &binds)
 {
     QString out;
     out.reserve(sql.size() + binds.size() * 12);
@@ -317,6 +317,19 @@ QString Database::substitute(const QString &sql, const QVariantList &binds) cons
         i = end - 1;
     }
     return out;
+}
+
+pg_conn *Database::postgresHandle() const
+{
+    if (!m_open || !isPostgres())
+        return nullptr;
+    const QVariant handle = m_db.driver()->handle();
+    // Qt 6 names the type after the struct the PGconn typedef stands for.
+    if (!handle.isValid() || (qstrcmp(handle.typeName(), "PGconn*") != 0 && qstrcmp(handle.typeName(), "pg_conn*") != 0)) {
+        qCWarning(lcStore) << "the Qt PostgreSQL driver's handle is a" << handle.typeName() << ", not a libpq connection";
+        return nullptr;
+    }
+    return *static_cast<pg_conn *const *>(handle.constData());
 }
 
 StoreResult<void> Database::lockClient(qint64 num)

@@ -12,6 +12,7 @@
 #include <QVariantList>
 
 struct sqlite3;
+struct pg_conn;
 
 namespace autofact::server {
 
@@ -56,6 +57,8 @@ public:
     /** PostgreSQL literals, exact: shortest round-trip doubles, `'\x..'::bytea`, quoted text. */
     static void appendLiteral(QString &sql, const QVariant &value);
     static void appendBytea(QString &sql, QByteArrayView bytes);
+    /** @p sql with each `?` (or `?N`) replaced by its value as a literal (appendLiteral). */
+    static QString substituteLiterals(const QString &sql, const QVariantList &binds);
     /**
      * PostgreSQL only (a no-op for SQLite): makes sure the partition of @p table (sample_chunks
      * or device_chunks) that holds @p windowMs exists. Partitions are one UTC day each.
@@ -87,6 +90,8 @@ public:
     /** Like exec() and reads the first column of the first row (an error if there is none). */
     StoreResult<QVariant> scalar(const QString &sql, const QVariantList &binds = {});
 
+    /** libpq's connection under QPSQL, for COPY on the PostgreSQL hot path; null otherwise. */
+    pg_conn *postgresHandle() const;
     /** SQLite's connection handle for the SQLite backend's hot path; null for other drivers. */
     sqlite3 *sqliteHandle() const { return m_sqlite; }
 
@@ -98,7 +103,7 @@ private:
 
     StoreResult<void> openPostgres();
     StoreResult<void> configurePostgres();
-    QString substitute(const QString &sql, const QVariantList &binds) const;
+
 
     QString m_path;
     StoreLocation m_location;

@@ -22,6 +22,7 @@ StoreResult<std::vector<IngestResult>> Ingest::write(std::span<const IngestItem>
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    m_writer->beginWrite();
     for (std::size_t i = 0; i < items.size(); ++i) {
         results[i].sequence = items[i].batch ? items[i].batch->sequence : 0;
         auto status = ingestOne(items[i], nowMs);
@@ -29,6 +30,8 @@ StoreResult<std::vector<IngestResult>> Ingest::write(std::span<const IngestItem>
             return status.error();
         results[i].status = *status;
     }
+    if (auto f = m_writer->finishWrite(); !f)
+        return f.error();
     if (auto c = txn.commit(); !c)
         return c.error();
     return results;

@@ -29,6 +29,11 @@ public:
 
     virtual ~IngestWriter() = default;
 
+    /** A write transaction begins: a backend that defers statements starts with none. */
+    virtual void beginWrite() {}
+    /** Before COMMIT: a backend that deferred statements runs them now; an error rolls back. */
+    virtual StoreResult<void> finishWrite() { return {}; }
+
     /** The client with @p id, or std::nullopt when there is none. */
     virtual StoreResult<std::optional<ClientRow>> client(const QString &id) = 0;
     /** Whether (client, sequence) is already stored. */

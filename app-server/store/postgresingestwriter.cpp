@@ -3,18 +3,27 @@
 
 #include "database.h"
 #include "devicechunk.h"
+#include "storelogging.h"
 
 #include <QtEndian>
+
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <string>
 
 namespace autofact::server {
 
 namespace {
 
-constexpr std::size_t rowsPerStatement = 500;
+void appendNumber(std::string &out, auto v)
+{
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
 
 void appendInt(QString &sql, qint64 v)
 {
@@ -93,13 +102,138 @@ QString rollupValues(qint64 client, const MinuteRollup &r, bool sums)
     return v;
 }
 
+void appendCopyRows(std::string &text, qint64 client, const Sample *samples, std::size_t count,
+                    const std::function<quint64(std::size_t)> &sequenceOf, const float *cores)
+{
+    text.reserve(text.size() + count * 260);
+    std::uint32_t le[256];
+    for (std::size_t i = 0; i < count; ++i) {
+        const Sample &x = samples[i];
+        appendNumber(text, client);
+        text += '\t';
+        appendNumber(text, x.timestampMs);
+        text += '\t';
+        appendNumber(text, qint64(sequenceOf(i)));
+        for (const float v : {x.cpu.user, x.cpu.nice, x.cpu.system, x.cpu.idle, x.cpu.iowait, x.cpu.irq,
+                              x.cpu.softirq, x.cpu.steal, x.cpu.guest}) {
+            text += '\t';
+            appendNumber(text, double(v));
+        }
+        for (const std::uint64_t v : {x.memory.total, x.memory.free, x.memory.available, x.memory.buffers,
+                                      x.memory.cached, x.memory.used, x.memory.swapTotal, x.memory.swapFree}) {
+            text += '\t';
+            appendNumber(text, qint64(v));
+        }
+        for (const float v : {x.load1, x.load5, x.load15}) {
+            text += '\t';
+            appendNumber(text, double(v));
+        }
+        text += '\t';
+        appendNumber(text, int(x.flags));
+        text += '\t';
+        if (x.coreCount == 0) {
+            text += "\\N";
+        } else {
+            // bytea's hex input, its backslash escaped for COPY's text format.
+            static constexpr char hex[] = "0123456789abcdef";
+            text += "\\\\x";
+            for (int k = 0; k < x.coreCount; k += 256) {
+                const int n = std::min(256, x.coreCount - k);
+                for (int j = 0; j < n; ++j)
+                    le[j] = qToLittleEndian(std::bit_cast<std::uint32_t>(cores[k + j]));
+                const auto *b = reinterpret_cast<const unsigned char *>(le);
+                for (int j = 0; j < n * 4; ++j) {
+                    text += hex[b[j] >> 4];
+                    text += hex[b[j] & 15];
+                }
+            }
+        }
+        cores += x.coreCount;
+        text += '\n';
+    }
+}
+
+/** One COPY of @p text (rows in COPY text format) into the head table, in the open transaction. */
+StoreResult<void> copyHeadRows(Database &db, const std::string &text)
+{
+    if (text.empty())
+        return {};
+    // COPY through libpq's handle under QPSQL: a multi-row INSERT of the same rows costs the
+    // server several times more to parse (docs/BENCHMARKS.md, "PostgreSQL"). Same transaction,
+    // same connection: the rows commit, and are acked, with their batches.
+    pg_conn *conn = db.postgresHandle();
+    if (!conn)
+        return databaseError(QStringLiteral("no libpq connection under the Qt PostgreSQL driver"));
+    PGresult *started = PQexec(conn, "COPY samples(client, ts_ms, sequence, cpu_user, cpu_nice, cpu_system, cpu_idle,"
+                                     " cpu_iowait, cpu_irq, cpu_softirq, cpu_steal, cpu_guest, mem_total, mem_free,"
+                                     " mem_available, mem_buffers, mem_cached, mem_used, swap_total, swap_free, load1,"
+                                     " load5, load15, flags, cores) FROM STDIN");
+    const bool copying = PQresultStatus(started) == PGRES_COPY_IN;
+    PQclear(started);
+    if (!copying) {
+        qCWarning(lcStore).noquote() << "COPY into samples did not start:" << PQerrorMessage(conn);
+        return databaseError(QStringLiteral("COPY into samples: %1").arg(QString::fromUtf8(PQerrorMessage(conn)).trimmed()));
+    }
+    const bool sent = PQputCopyData(conn, text.data(), int(text.size())) == 1;
+    PQputCopyEnd(conn, sent ? nullptr : "client could not send the rows");
+    QString error;
+    while (PGresult *r = PQgetResult(conn)) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && error.isEmpty())
+            error = QString::fromUtf8(PQresultErrorMessage(r)).trimmed();
+        PQclear(r);
+    }
+    if (!error.isEmpty() || !sent) {
+        qCWarning(lcStore).noquote() << "COPY into samples failed:" << error;
+        return databaseError(QStringLiteral("COPY into samples: %1").arg(error.isEmpty() ? QStringLiteral("send failed") : error));
+    }
+    return {};
+}
+
 } // namespace
+
+void PostgresIngestWriter::beginWrite()
+{
+    m_pending.clear();
+    m_copyRows.clear();
+    m_queuedClients.clear();
+}
+
+void PostgresIngestWriter::queue(const QString &sql, const QVariantList &binds)
+{
+    // Formatted now: the values are the caller's, which may not outlive the call.
+    m_pending += binds.isEmpty() ? sql : Database::substituteLiterals(sql, binds);
+    m_pending += u';';
+}
+
+StoreResult<void> PostgresIngestWriter::flush()
+{
+    if (!m_pending.isEmpty()) {
+        auto q = m_db.execText(m_pending);
+        m_pending.clear();
+        if (!q)
+            return q.error();
+    }
+    auto copied = copyHeadRows(m_db, m_copyRows);
+    m_copyRows.clear();
+    m_queuedClients.clear();
+    return copied;
+}
+
+StoreResult<void> PostgresIngestWriter::finishWrite()
+{
+    return flush();
+}
 
 StoreResult<std::optional<IngestWriter::ClientRow>> PostgresIngestWriter::client(const QString &id)
 {
     // A read-only store (the dashboard, commands) cannot lock; a writer locks the row.
     const QString lock = m_db.readOnly() ? QString() : QStringLiteral(" FOR UPDATE OF c");
-    auto q = m_db.exec(QStringLiteral(
+    // A client with statements queued (an earlier batch in this write) is looked up after they
+    // ran; any other client's row is as the transaction left it.
+    if (m_queuedClients.contains(id))
+        if (auto f = flush(); !f)
+            return f.error();
+    const QString select = QStringLiteral(
                                "SELECT c.num, c.last_sequence, c.last_sample_ms, c.dropped_total,"
                                " (c.forgotten_ms IS NOT NULL)::int,"
                                " COALESCE((c.config_override::jsonb ->> 'sampleIntervalMs')::bigint,"
@@ -108,8 +242,8 @@ StoreResult<std::optional<IngestWriter::ClientRow>> PostgresIngestWriter::client
                                "  (SELECT (value::jsonb ->> 'sampleIntervalMs')::bigint FROM settings"
                                "   WHERE key = 'default_config'), 1000),"
                                " c.baseline_pending, c.purged_sequence, c.purged_ms"
-                               " FROM clients c WHERE c.id = ?") + lock,
-                       {id});
+                               " FROM clients c WHERE c.id = ?") + lock;
+    auto q = m_db.execText(Database::substituteLiterals(select, {id}));
     if (!q)
         return q.error();
     if (!q->next())
@@ -125,11 +259,15 @@ StoreResult<std::optional<IngestWriter::ClientRow>> PostgresIngestWriter::client
     row.state.baselinePending = q->value(6).toLongLong() != 0;
     row.purgedSequence = quint64(q->value(7).toLongLong());
     row.purgedMs = q->value(8).toLongLong();
+    m_idOfNum.insert(row.num, id);
     return std::optional<ClientRow>(row);
 }
 
 StoreResult<bool> PostgresIngestWriter::batchExists(qint64 client, quint64 sequence)
 {
+    // Rare (a resend): what this write queued must be in the tables it looks at.
+    if (auto f = flush(); !f)
+        return f.error();
     // The same three places as the SQLite writer: the batch row, head rows, or a sealed chunk.
     auto q = m_db.exec(QStringLiteral("SELECT EXISTS (SELECT 1 FROM batches WHERE client = ? AND sequence = ?)"
                                       " OR EXISTS (SELECT 1 FROM samples WHERE client = ? AND sequence = ?)"),
@@ -157,13 +295,10 @@ StoreResult<bool> PostgresIngestWriter::batchExists(qint64 client, quint64 seque
 StoreResult<void> PostgresIngestWriter::insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs)
 {
     const QVariant none(QMetaType(QMetaType::LongLong));
-    auto q = m_db.exec(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first, seq_last, samples_lost,"
-                                      " recorded_ms) VALUES (?,?,?,?,?,?,?,?)"),
-                       {client, gap.startMs, gap.endMs, gap.reason,
-                        gap.sequenceFirst ? QVariant(qint64(gap.sequenceFirst)) : none,
-                        gap.sequenceFirst ? QVariant(qint64(gap.sequenceLast)) : none, qint64(gap.samplesLost), nowMs});
-    if (!q)
-        return q.error();
+    queue(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first, seq_last, samples_lost,"
+                         " recorded_ms) VALUES (?,?,?,?,?,?,?,?)"),
+          {client, gap.startMs, gap.endMs, gap.reason, gap.sequenceFirst ? QVariant(qint64(gap.sequenceFirst)) : none,
+           gap.sequenceFirst ? QVariant(qint64(gap.sequenceLast)) : none, qint64(gap.samplesLost), nowMs});
     return {};
 }
 
@@ -172,67 +307,17 @@ StoreResult<void> PostgresIngestWriter::insertHeadRows(Database &db, qint64 clie
                                                        const std::function<quint64(std::size_t)> &sequenceOf,
                                                        const float *cores)
 {
-    static const QString head = QStringLiteral(
-            "INSERT INTO samples(client, ts_ms, sequence, cpu_user, cpu_nice, cpu_system, cpu_idle, cpu_iowait, cpu_irq,"
-            " cpu_softirq, cpu_steal, cpu_guest, mem_total, mem_free, mem_available, mem_buffers, mem_cached, mem_used,"
-            " swap_total, swap_free, load1, load5, load15, flags, cores) VALUES ");
-    std::vector<std::uint32_t> le;
-    QString sql;
-    for (std::size_t from = 0; from < count; from += rowsPerStatement) {
-        const std::size_t to = std::min(count, from + rowsPerStatement);
-        sql.clear();
-        sql.reserve(qsizetype(head.size() + (to - from) * 400));
-        sql += head;
-        for (std::size_t i = from; i < to; ++i) {
-            const Sample &x = samples[i];
-            if (i != from)
-                sql += u',';
-            sql += u'(';
-            appendInt(sql, client);
-            sql += u',';
-            appendInt(sql, x.timestampMs);
-            sql += u',';
-            appendInt(sql, qint64(sequenceOf(i)));
-            for (const float v : {x.cpu.user, x.cpu.nice, x.cpu.system, x.cpu.idle, x.cpu.iowait, x.cpu.irq,
-                                  x.cpu.softirq, x.cpu.steal, x.cpu.guest}) {
-                sql += u',';
-                appendReal(sql, v);
-            }
-            for (const std::uint64_t v : {x.memory.total, x.memory.free, x.memory.available, x.memory.buffers,
-                                          x.memory.cached, x.memory.used, x.memory.swapTotal, x.memory.swapFree}) {
-                sql += u',';
-                appendInt(sql, qint64(v));
-            }
-            for (const float v : {x.load1, x.load5, x.load15}) {
-                sql += u',';
-                appendReal(sql, v);
-            }
-            sql += u',';
-            appendInt(sql, x.flags);
-            sql += u',';
-            if (x.coreCount == 0) {
-                sql += QLatin1StringView("NULL");
-            } else {
-                le.resize(std::size_t(x.coreCount));
-                for (int k = 0; k < x.coreCount; ++k)
-                    le[std::size_t(k)] = qToLittleEndian(std::bit_cast<std::uint32_t>(cores[k]));
-                Database::appendBytea(sql, QByteArrayView(reinterpret_cast<const char *>(le.data()),
-                                                          qsizetype(x.coreCount) * 4));
-            }
-            cores += x.coreCount;
-            sql += u')';
-        }
-        if (auto q = db.execText(sql); !q)
-            return q.error();
-    }
-    return {};
+    std::string text;
+    appendCopyRows(text, client, samples, count, sequenceOf, cores);
+    return copyHeadRows(db, text);
 }
 
 StoreResult<void> PostgresIngestWriter::insertSamples(qint64 client, const SampleBatch &batch)
 {
     const quint64 sequence = batch.sequence;
-    return insertHeadRows(m_db, client, batch.samples.data(), batch.samples.size(),
-                          [sequence](std::size_t) { return sequence; }, batch.coreBusy.data());
+    appendCopyRows(m_copyRows, client, batch.samples.data(), batch.samples.size(),
+                   [sequence](std::size_t) { return sequence; }, batch.coreBusy.data());
+    return {};
 }
 
 StoreResult<void> PostgresIngestWriter::insertDevices(qint64 client, const SampleBatch &batch)
@@ -253,49 +338,42 @@ StoreResult<void> PostgresIngestWriter::insertDevices(qint64 client, const Sampl
         const auto [first, last] = std::minmax_element(part.timestamps.begin(), part.timestamps.end());
         if (auto p = m_db.ensurePartition("device_chunks", window); !p)
             return p;
-        auto q = m_db.exec(QStringLiteral("INSERT INTO device_chunks(client, window_ms, first_ms, last_ms, sealed, data)"
-                                          " VALUES (?,?,?,?,0,?)"),
-                           {client, window, *first, *last, DeviceChunk::encode(part, DeviceChunk::noCompression)});
-        if (!q)
-            return q.error();
+        queue(QStringLiteral("INSERT INTO device_chunks(client, window_ms, first_ms, last_ms, sealed, data)"
+                             " VALUES (?,?,?,?,0,?)"),
+              {client, window, *first, *last, DeviceChunk::encode(part, DeviceChunk::noCompression)});
     }
     return {};
 }
 
 StoreResult<void> PostgresIngestWriter::mergeMinute(qint64 client, const MinuteRollup &rollup)
 {
-    if (auto q = m_db.execText(minuteUpsert().arg(rollupValues(client, rollup, false))); !q)
-        return q.error();
+    queue(minuteUpsert().arg(rollupValues(client, rollup, false)));
     return {};
 }
 
 StoreResult<void> PostgresIngestWriter::mergeHour(qint64 client, const MinuteRollup &rollup)
 {
-    if (auto q = m_db.execText(hourUpsert().arg(rollupValues(client, rollup, true))); !q)
-        return q.error();
+    queue(hourUpsert().arg(rollupValues(client, rollup, true)));
     return {};
 }
 
 StoreResult<void> PostgresIngestWriter::insertBatch(qint64 client, quint64 sequence, quint32 samples, qint64 nowMs)
 {
-    auto q = m_db.exec(QStringLiteral("INSERT INTO batches(client, sequence, received_ms, sample_count) VALUES (?,?,?,?)"),
-                       {client, qint64(sequence), nowMs, qint64(samples)});
-    if (!q)
-        return q.error();
+    queue(QStringLiteral("INSERT INTO batches(client, sequence, received_ms, sample_count) VALUES (?,?,?,?)"),
+          {client, qint64(sequence), nowMs, qint64(samples)});
     return {};
 }
 
 StoreResult<void> PostgresIngestWriter::updateClient(qint64 client, const GapDetector::ClientState &state,
                                                      quint32 samples, qint64 nowMs)
 {
-    auto q = m_db.exec(QStringLiteral("UPDATE clients SET sample_count = sample_count + ?, last_sequence = ?,"
-                                      " last_sample_ms = ?, dropped_total = ?, last_seen_ms = GREATEST(last_seen_ms, ?),"
-                                      " baseline_pending = 0 WHERE num = ?"),
-                       {qint64(samples), qint64(state.lastSequence),
-                        state.lastSampleMs ? QVariant(*state.lastSampleMs) : QVariant(QMetaType(QMetaType::LongLong)),
-                        qint64(state.droppedTotal), nowMs, client});
-    if (!q)
-        return q.error();
+    m_queuedClients.insert(m_idOfNum.value(client));
+    queue(QStringLiteral("UPDATE clients SET sample_count = sample_count + ?, last_sequence = ?,"
+                         " last_sample_ms = ?, dropped_total = ?, last_seen_ms = GREATEST(last_seen_ms, ?),"
+                         " baseline_pending = 0 WHERE num = ?"),
+          {qint64(samples), qint64(state.lastSequence),
+           state.lastSampleMs ? QVariant(*state.lastSampleMs) : QVariant(QMetaType(QMetaType::LongLong)),
+           qint64(state.droppedTotal), nowMs, client});
     return {};
 }
 

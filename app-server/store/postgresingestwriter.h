@@ -4,6 +4,8 @@
 #include "ingestwriter.h"
 #include "samplechunk.h"
 
+#include <QHash>
+#include <QSet>
 #include <QString>
 
 #include <functional>
@@ -13,16 +15,20 @@ namespace autofact::server {
 class Database;
 
 /**
- * IngestWriter for PostgreSQL through QPSQL. Each batch's samples go in one multi-row INSERT
- * (one round trip, values as exact literals). client() locks the client's row for the rest of
- * the transaction: two nodes handed the same batch at once take turns, and the second finds
- * it stored (dedupe across nodes).
+ * IngestWriter for PostgreSQL through QPSQL. Round trips are what costs (a dozen statements a
+ * batch), so a group commit's statements that return nothing are queued and sent with the next
+ * read (the next batch's client() lookup) or at finishWrite(), and every batch's samples go in
+ * one COPY at finishWrite(). client() locks the client's row for the rest of the transaction:
+ * two nodes handed the same batch at once take turns, and the second finds it stored (dedupe
+ * across nodes).
  */
 class PostgresIngestWriter final : public IngestWriter
 {
 public:
     explicit PostgresIngestWriter(Database &db) : m_db(db) {}
 
+    void beginWrite() override;
+    StoreResult<void> finishWrite() override;
     StoreResult<std::optional<ClientRow>> client(const QString &id) override;
     StoreResult<bool> batchExists(qint64 client, quint64 sequence) override;
     StoreResult<void> insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs) override;
@@ -42,7 +48,16 @@ public:
                                             const std::function<quint64(std::size_t)> &sequenceOf, const float *cores);
 
 private:
+    /** Queues a statement (values as literals) to run before the next read or at the end. */
+    void queue(const QString &sql, const QVariantList &binds = {});
+    /** Runs what is queued: the statements, then the COPY of the samples. */
+    StoreResult<void> flush();
+
     Database &m_db;
+    QString m_pending;       ///< statements, each ending in ';'
+    std::string m_copyRows;  ///< head-table rows in COPY text format
+    QSet<QString> m_queuedClients; ///< clients whose row has an update queued
+    QHash<qint64, QString> m_idOfNum;
     ChunkSamples m_decoded; ///< a sealed chunk looked through for a resent batch
 };
 
