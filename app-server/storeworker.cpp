@@ -170,7 +170,7 @@ void StoreWorker::listenForOtherNodes(Store &store)
 {
     QSqlDriver *driver = store.database().driver();
     for (const char *channel : {"autofact_config", "autofact_revoke", "autofact_session"})
-        if (!driver->subscribeToNotification(QString::fromLatin1(channel)))
+        if (!store.database().subscribe(QString::fromLatin1(channel)))
             qCWarning(lcStore) << "cannot listen on" << channel << "- changes from other nodes arrive by polling only";
     connect(driver, &QSqlDriver::notification, this,
             [this](const QString &name, QSqlDriver::NotificationSource, const QVariant &payload) {
@@ -186,6 +186,28 @@ void StoreWorker::listenForOtherNodes(Store &store)
                         Q_EMIT sessionTakenElsewhere(parts[0]);
                 }
             });
+}
+
+void StoreWorker::announceSamples()
+{
+    if (!m_store || !m_store->isShared())
+        return;
+    // A NOTIFY per commit would wake every watching dashboard hundreds of times a second under
+    // load; one per 500 ms is as live as its table needs, and the trailing one is never lost.
+    const qint64 wait = m_samplesAnnounced.isValid() ? kAnnounceEveryMs - m_samplesAnnounced.elapsed() : 0;
+    if (wait > 0) {
+        if (!m_announcePending) {
+            m_announcePending = true;
+            QTimer::singleShot(wait, this, [this] {
+                m_announcePending = false;
+                announceSamples();
+            });
+        }
+        return;
+    }
+    m_samplesAnnounced.start();
+    if (auto n = m_store->database().exec(QStringLiteral("NOTIFY autofact_samples")); !n)
+        qCWarning(lcStore).noquote() << "cannot announce stored samples:" << n.error().message;
 }
 
 void StoreWorker::purge(qint64 nowMs)
@@ -464,6 +486,8 @@ void StoreWorker::flush()
     m_pendingSamples = 0;
     stats.elapsedUs = timer.nsecsElapsed() / 1000;
     Q_EMIT committed(commits, stats);
+    if (stats.samples > 0)
+        announceSamples();
     // After the acks are on their way: alert writes never delay an acknowledgement.
     if (m_alerts)
         emitNotices(m_alerts->settle(now()));

@@ -1517,6 +1517,38 @@ private slots:
         QCOMPARE(stats.tiers[0].newestMs, expected.back().ts);
     }
 
+    void reconnectsAfterLosingTheServer()
+    {
+        if (!onPostgres())
+            QSKIP("PostgreSQL only: an SQLite file has no connection to lose");
+        const QString path = newPath();
+        Store store(path);
+        QVERIFY_STORE(store.open());
+        const QString id = enrol(store);
+        QCOMPARE(ingestOne(store, id, testdata::makeBatch(1, 10, 2))[0].status, Status::Stored);
+        {
+            // What a failover or a restarted server does to a live connection.
+            RawConnection raw(path);
+            QVERIFY(raw.ok());
+            QCOMPARE(raw.scalar(QStringLiteral("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                               " WHERE application_name = 'autofact' AND pid <> pg_backend_pid()"))
+                             .toInt(),
+                     1);
+        }
+        // The batch sent while the connection was gone is not stored (so not acked)...
+        const SampleBatch second = testdata::makeBatch(2, 10, 2, 1'700'000'100'000);
+        QCOMPARE(ingestOne(store, id, second)[0].status, Status::Failed);
+        // ...and once connected again, its resend is stored, once.
+        // (Reconnection is tried at most once a second; the status is kept once it is not
+        // Failed, as QTRY evaluates its condition once more at the end.)
+        Status resent = Status::Failed;
+        QTRY_VERIFY_WITH_TIMEOUT(resent != Status::Failed || (resent = ingestOne(store, id, second)[0].status) != Status::Failed,
+                                 5000);
+        QCOMPARE(resent, Status::Stored);
+        QCOMPARE(ingestOne(store, id, second)[0].status, Status::Duplicate);
+        QCOMPARE(STORE_OK(store.inventory().client(id)).sampleCount, 20);
+    }
+
     void nestedReadIsRefused()
     {
         // One statement per query, stepped by one read at a time: a visitor that reads again

@@ -4,6 +4,8 @@
 #include "storelogging.h"
 
 #include <QFileInfo>
+
+#include <libpq-fe.h>
 #include <QSqlDriver>
 #include <QSqlError>
 
@@ -218,6 +220,9 @@ StoreResult<QSqlQuery> Database::execText(const QString &sql)
 {
     if (!m_open)
         return notOpen();
+    if (m_lost)
+        if (auto r = reconnect(); !r)
+            return r.error();
     QSqlQuery q(m_db);
     // Not forward-only: QPSQL reads a forward-only result row by row (single-row mode), and a
     // second query on the connection would cut the first one's rows off; parts do nest queries.
@@ -225,9 +230,49 @@ StoreResult<QSqlQuery> Database::execText(const QString &sql)
     if (!q.exec(sql)) {
         const QString e = q.lastError().text();
         qCWarning(lcStore).noquote() << "query failed:" << e << QStringView(sql).left(400);
+        if (pg_conn *conn = postgresHandle(); !conn || PQstatus(conn) == CONNECTION_BAD) {
+            // A failover, a restarted server, a cut network: the next call outside a
+            // transaction connects again (nothing was acked from this one).
+            m_lost = true;
+            m_retry.start();
+            qCWarning(lcStore).noquote() << "lost the connection to" << m_location.display();
+        }
         return databaseError(e);
     }
     return q;
+}
+
+StoreResult<void> Database::reconnect()
+{
+    if (m_inTransaction)
+        return databaseError(QStringLiteral("the connection to %1 was lost in a transaction").arg(m_location.display()));
+    if (m_retry.isValid() && m_retry.elapsed() < 1000)
+        return databaseError(QStringLiteral("no connection to %1 (retrying every second)").arg(m_location.display()));
+    m_retry.start();
+    forgetPartitions();
+    m_leader = false;
+    m_db.close();
+    if (!m_db.open())
+        return storeError(StoreError::Kind::NotOpen, QStringLiteral("cannot connect to %1: %2")
+                                                             .arg(m_location.display(), m_db.lastError().text().trimmed()));
+    m_lost = false;
+    if (auto c = configurePostgres(); !c) {
+        m_lost = true;
+        return c;
+    }
+    for (const QString &channel : std::as_const(m_channels))
+        m_db.driver()->subscribeToNotification(channel);
+    qCInfo(lcStore).noquote() << "connected again to" << m_location.display();
+    return {};
+}
+
+bool Database::subscribe(const QString &channel)
+{
+    if (!isPostgres() || !m_db.driver()->subscribeToNotification(channel))
+        return false;
+    if (!m_channels.contains(channel))
+        m_channels.append(channel);
+    return true;
 }
 
 void Database::appendBytea(QString &sql, QByteArrayView bytes)

@@ -7,7 +7,9 @@
 
 #include <QSqlDatabase>
 #include <QSqlQuery>
+#include <QElapsedTimer>
 #include <QSet>
+#include <QStringList>
 #include <QString>
 #include <QVariantList>
 
@@ -46,8 +48,12 @@ public:
     QString driverName() const { return m_db.driverName(); }
     bool isPostgres() const { return m_location.isPostgres(); }
     const StoreLocation &location() const { return m_location; }
-    /** The driver, for PostgreSQL's LISTEN/NOTIFY (QSqlDriver::subscribeToNotification). */
+    /** The driver, for PostgreSQL's notifications (QSqlDriver::notification). */
     QSqlDriver *driver() const { return m_db.driver(); }
+    /** LISTEN on @p channel, again after every reconnection. False if the driver refused. */
+    bool subscribe(const QString &channel);
+    /** Transaction marks its span: a lost connection is not replaced in the middle of one. */
+    void setInTransaction(bool in) { m_inTransaction = in; }
 
     /**
      * PostgreSQL only: runs @p sql as one simple-protocol statement (several rows in one
@@ -102,6 +108,7 @@ private:
     StoreResult<void> configure();
 
     StoreResult<void> openPostgres();
+    StoreResult<void> reconnect();
     StoreResult<void> configurePostgres();
 
 
@@ -113,6 +120,10 @@ private:
     sqlite3 *m_sqlite = nullptr;
     bool m_open = false;
     bool m_leader = false;
+    bool m_lost = false;          ///< PostgreSQL: the connection broke; reconnect() before the next statement
+    bool m_inTransaction = false;
+    QElapsedTimer m_retry;
+    QStringList m_channels;
     QSet<qint64> m_partitions[2]; ///< sample_chunks, device_chunks: days known to exist
 };
 

@@ -13,6 +13,7 @@ Transaction::~Transaction()
     m_db.forgetPartitions();
     if (!m_db.exec(QStringLiteral("ROLLBACK")))
         qCWarning(lcStore) << "rollback failed on" << m_db.location().display();
+    m_db.setInTransaction(false);
 }
 
 StoreResult<void> Transaction::begin()
@@ -23,6 +24,7 @@ StoreResult<void> Transaction::begin()
     if (!q)
         return q.error();
     m_active = true;
+    m_db.setInTransaction(true);
     return {};
 }
 
@@ -32,6 +34,7 @@ StoreResult<void> Transaction::commit()
     if (!q)
         return q.error();
     m_active = false;
+    m_db.setInTransaction(false);
     return {};
 }
 
