@@ -244,6 +244,8 @@ private:
 
     bool doesHousekeeping();
     void listenForOtherNodes(Store &store);
+    /** Shared store: NOTIFY autofact_samples for watching dashboards (FleetFeed), coalesced. */
+    void announceSamples();
 
     QString m_path;
     /// This process's name on a shared store (pg_stat_activity.application_name).
@@ -279,6 +281,9 @@ private:
     static constexpr int kMergeSliceRows = 20000;
     bool m_tokenRequired = true;
     std::atomic<quint64> m_queued{0}; // child: moves with the worker to its thread
+    QElapsedTimer m_samplesAnnounced;
+    bool m_announcePending = false;
+    static constexpr qint64 kAnnounceEveryMs = 500;
 };
 
 } // namespace autofact::server
