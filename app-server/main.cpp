@@ -3,6 +3,7 @@
 #include "serveroptions.h"
 #include "servercore.h"
 #include "signalwatcher.h"
+#include "store/storelocation.h"
 
 #ifdef AUTOFACT_HAVE_GUI
 #include "dashboard.h"
@@ -23,6 +24,14 @@ void setAppNames()
     QCoreApplication::setApplicationName(QStringLiteral("autofactory"));
     QCoreApplication::setOrganizationName(QStringLiteral("autofact"));
     QCoreApplication::setApplicationVersion(QStringLiteral(AUTOFACT_VERSION));
+}
+
+/** The store's URI as it may be shown (never with a password). */
+QString watchedStore(const QString &databasePath)
+{
+    QString why;
+    const auto location = StoreLocation::parse(databasePath, &why);
+    return location ? location->display() : databasePath;
 }
 } // namespace
 
@@ -118,7 +127,10 @@ int main(int argc, char *argv[])
     }
     {
         QTextStream out(stdout);
-        out << "listening on " << core.url().toString() << Qt::endl;
+        if (cmd->core.noListen)
+            out << "watching the fleet on " << watchedStore(cmd->core.databasePath) << ", not serving agents" << Qt::endl;
+        else
+            out << "listening on " << core.url().toString() << Qt::endl;
         if (!cmd->core.certificateFingerprint.isEmpty())
             out << "certificate " << cmd->core.certificateFingerprint << Qt::endl;
         if (const QUrl metrics = core.metricsUrl(); metrics.isValid())

@@ -3,6 +3,7 @@
 
 #include "alerts/notificationsender.h"
 #include "serverlogging.h"
+#include "store/storelocation.h"
 
 #include <QSysInfo>
 
@@ -16,6 +17,7 @@ ServerCore::ServerCore(Options options, QObject *parent)
     m_storeThread.setObjectName(QStringLiteral("autofact-store"));
     m_notifyThread.setObjectName(QStringLiteral("autofact-notify"));
     m_metricsThread.setObjectName(QStringLiteral("autofact-metrics"));
+    m_feedThread.setObjectName(QStringLiteral("autofact-feed"));
 }
 
 ServerCore::~ServerCore()
@@ -25,6 +27,12 @@ ServerCore::~ServerCore()
 
 bool ServerCore::start(QString *error)
 {
+    if (m_options.noListen && !StoreLocation::looksLikePostgres(m_options.databasePath)) {
+        if (error)
+            *error = QStringLiteral("--no-listen needs a shared PostgreSQL store (--db postgresql://...): "
+                                    "with SQLite no other node serves the agents");
+        return false;
+    }
     m_storeThread.start();
     m_networkThread.start();
     m_notifyThread.start();
@@ -77,6 +85,8 @@ bool ServerCore::start(QString *error)
         stop();
         return false;
     }
+    if (m_options.noListen)
+        return startFeed(error);
     m_hub = new IngestServer(m_options.network, m_worker);
     m_hub->moveToThread(&m_networkThread);
     if (m_metrics) {
@@ -102,6 +112,30 @@ bool ServerCore::start(QString *error)
     return true;
 }
 
+bool ServerCore::startFeed(QString *error)
+{
+    // No hub: the live figures are what the ingest nodes store, read on a thread of their own
+    // so that a slow read of a large fleet holds up neither the window nor the store worker.
+    m_feedThread.start();
+    m_feed = new FleetFeed(m_options.databasePath);
+    m_feed->moveToThread(&m_feedThread);
+    if (m_metrics) {
+        connect(m_feed, &FleetFeed::activity, m_metrics, &MetricsEndpoint::onActivity);
+        QMetaObject::invokeMethod(m_metrics, [m = m_metrics] { m->loadInventory(); });
+    }
+    StoreResult<void> watching;
+    QMetaObject::invokeMethod(m_feed, [&] { watching = m_feed->open(); }, Qt::BlockingQueuedConnection);
+    if (!watching) {
+        if (error)
+            *error = watching.error().message;
+        stop();
+        return false;
+    }
+    qCInfo(lcServer).noquote() << "watching the fleet, not serving agents";
+    m_running = true;
+    return true;
+}
+
 void ServerCore::stop()
 {
     if (m_metrics) {
@@ -111,6 +145,13 @@ void ServerCore::stop()
             delete m_metrics;
         }, Qt::BlockingQueuedConnection);
         m_metrics = nullptr;
+    }
+    if (m_feed) {
+        QMetaObject::invokeMethod(m_feed, [this] {
+            m_feed->close();
+            delete m_feed;
+        }, Qt::BlockingQueuedConnection);
+        m_feed = nullptr;
     }
     if (m_hub) {
         QMetaObject::invokeMethod(m_hub, [this] { m_hub->shutdown(); }, Qt::BlockingQueuedConnection);
@@ -136,10 +177,12 @@ void ServerCore::stop()
     m_storeThread.quit();
     m_notifyThread.quit();
     m_metricsThread.quit();
+    m_feedThread.quit();
     m_networkThread.wait();
     m_storeThread.wait();
     m_notifyThread.wait();
     m_metricsThread.wait();
+    m_feedThread.wait();
     m_metricsUrl.clear();
     if (m_running)
         qCInfo(lcServer) << "server stopped";
@@ -164,8 +207,14 @@ namespace autofact::server {
 
 void ServerCore::forgetClient(const QString &clientId, bool deleteHistory)
 {
-    if (!m_hub || !m_worker)
+    if (!m_worker)
         return; // not running: nothing to forget through
+    if (!m_hub) {
+        // --no-listen: no session here to end first. A session an ingest node holds goes on
+        // until the agent reconnects, when its wiped secret is refused.
+        QMetaObject::invokeMethod(m_worker, [w = m_worker, clientId, deleteHistory] { w->forgetClient(clientId, deleteHistory); });
+        return;
+    }
     // The session ends first, on the network thread, and the forget is queued from there: it
     // reaches the worker after every batch that session handed over, and no batch follows it.
     QMetaObject::invokeMethod(m_hub, [h = m_hub, w = m_worker, clientId, deleteHistory] {

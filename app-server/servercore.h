@@ -2,6 +2,7 @@
 #pragma once
 
 #include "alerts/notificationsender.h"
+#include "fleetfeed.h"
 #include "ingestserver.h"
 #include "metrics/metricsendpoint.h"
 #include "storeworker.h"
@@ -14,7 +15,8 @@ namespace autofact::server {
 
 /**
  * autofactory without any window: the IngestServer on a network thread and the StoreWorker
- * on a database thread. The thread that owns ServerCore (the GUI thread, or main in headless
+ * on a database thread (with Options::noListen no IngestServer, and a FleetFeed on a thread of
+ * its own instead). The thread that owns ServerCore (the GUI thread, or main in headless
  * mode) only receives coalesced signals, so ingest goes on whether or not a window exists.
  */
 class ServerCore : public QObject
@@ -33,6 +35,9 @@ public:
         NotificationSender::Policy notify;
         /// --metrics: where to serve Prometheus /metrics (unset: not served).
         std::optional<MetricsEndpoint::Options> metrics;
+        /// --no-listen: serve no agents; watch the fleet of a shared store through a FleetFeed
+        /// (start() fails for an SQLite store). Changes still go through the StoreWorker.
+        bool noListen = false;
     };
 
     explicit ServerCore(Options options, QObject *parent = nullptr);
@@ -47,8 +52,16 @@ public:
     /** http://ADDR:PORT/metrics as bound; empty without Options::metrics. */
     QUrl metricsUrl() const { return m_metricsUrl; }
     const Options &options() const { return m_options; }
-    /** Lives on the network thread: connect to its signals, call it only through queued calls. */
+    /**
+     * Lives on the network thread: connect to its signals, call it only through queued calls.
+     * Null with Options::noListen (and before start()).
+     */
     IngestServer *hub() const { return m_hub; }
+    /**
+     * Lives on the feed thread: same rule. Only with Options::noListen; its activity() is what
+     * the hub's would be.
+     */
+    FleetFeed *feed() const { return m_feed; }
     /** Lives on the database thread: same rule. */
     StoreWorker *worker() const { return m_worker; }
     /** Lives on the notification thread: same rule. */
@@ -91,12 +104,17 @@ public:
     void testNotifier(qint64 notifierId);
 
 private:
+    /** start() with Options::noListen, after the store worker opened: the FleetFeed. */
+    bool startFeed(QString *error);
+
     Options m_options;
     QThread m_networkThread;
     QThread m_storeThread;
     QThread m_notifyThread;
     QThread m_metricsThread;
+    QThread m_feedThread;
     StoreWorker *m_worker = nullptr;
+    FleetFeed *m_feed = nullptr;
     NotificationSender *m_sender = nullptr;
     IngestServer *m_hub = nullptr;
     MetricsEndpoint *m_metrics = nullptr;

@@ -139,7 +139,11 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
     const QCommandLineOption network(QStringLiteral("network-interval"), QStringLiteral("How often agents read network traffic, e.g. 5s; 0 = off (default 5s; stored)."), QStringLiteral("D"));
     const QCommandLineOption temperatures(QStringLiteral("temperatures-interval"), QStringLiteral("How often agents read temperature sensors, e.g. 30s; 0 = off (default 30s; stored)."), QStringLiteral("D"));
     const QCommandLineOption metrics(QStringLiteral("metrics"), QStringLiteral("Serve Prometheus metrics at http://ADDR:PORT/metrics, e.g. 127.0.0.1:9120 or [::1]:9120 (default: not served)."), QStringLiteral("ADDR:PORT"));
+    const QCommandLineOption noListen(QStringLiteral("no-listen"),
+                                      QStringLiteral("Serve no agents: show the fleet of a shared PostgreSQL --db, live from what its "
+                                                     "ingest nodes store (the dashboard only; not with --headless)."));
     parser.addOption(metrics);
+    parser.addOption(noListen);
     parser.addOptions({filesystems, disks, network, temperatures});
     parser.addOptions({dbOption(), listen, headless, cert, key, insecure, sample, send, heartbeat, keepRaw, keepMinutes,
                        keepHours, maxSize});
@@ -184,6 +188,25 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
         cmd.core.metrics = endpoint;
     }
 
+    if (parser.isSet(noListen)) {
+        if (cmd.headless) {
+            *error = QStringLiteral("--no-listen with --headless would serve no agents and show nothing; "
+                                    "--no-listen is for a dashboard watching a shared store");
+            return std::nullopt;
+        }
+        if (!StoreLocation::looksLikePostgres(cmd.core.databasePath)) {
+            *error = QStringLiteral("--no-listen needs a shared PostgreSQL store (--db postgresql://USER@HOST:PORT/DBNAME): "
+                                    "with SQLite no other node serves the agents");
+            return std::nullopt;
+        }
+        for (const QCommandLineOption *serving : {&listen, &cert, &key, &insecure}) {
+            if (parser.isSet(*serving)) {
+                *error = QStringLiteral("--no-listen serves no agents; --%1 does not go with it").arg(serving->names().first());
+                return std::nullopt;
+            }
+        }
+        cmd.core.noListen = true;
+    }
     if (parser.isSet(insecure) && parser.isSet(cert)) {
         *error = QStringLiteral("--insecure-ws serves plain ws://; it does not go with --tls-cert");
         return std::nullopt;
@@ -254,7 +277,7 @@ std::optional<ServeCommand> parseServeCommand(const QStringList &arguments, QStr
 
 bool prepareTls(ServeCommand &command, QString *error)
 {
-    if (command.insecure)
+    if (command.insecure || command.core.noListen)
         return true;
     // Checked at start-up: without it every agent's handshake would fail, one log line each.
     if (!QSslSocket::supportsSsl()) {

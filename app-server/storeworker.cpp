@@ -727,6 +727,10 @@ void StoreWorker::emitAlertSettings()
 
 void StoreWorker::noteHealth(const QString &clientId, ClientHealth health, qint64 atMs)
 {
+    if (health == ClientHealth::Up || health == ClientHealth::Stale)
+        m_localSessions.insert(clientId);
+    else
+        m_localSessions.remove(clientId);
     if (m_alerts)
         m_alerts->observeHealth(clientId, health, atMs);
 }
@@ -741,10 +745,23 @@ void StoreWorker::evaluateAlerts()
 {
     if (m_alerts && m_store && m_store->isShared()) {
         // Nodes whose database connection went (kill -9, a cut) leave sessions open: close them.
-        if (m_alertTicks % 5 == 0)
+        if (m_alertTicks % 2 == 0)
             check(m_store->enrolment().closeLostNodes(now()), QStringLiteral("closing sessions of lost nodes"));
         if (!doesHousekeeping())
-            return; // one node judges the rules
+            return; // one node judges the timed rules
+        // The judge sees its own sessions through its hub, and every other client through the
+        // shared sessions table: up while any node holds a session, down when none does.
+        if (m_alertTicks % 2 == 0) {
+            auto open = m_store->enrolment().sessionsOpen();
+            if (check(open, QStringLiteral("reading which clients are connected to other nodes")))
+                for (const Enrolment::SessionState &c : std::as_const(*open)) {
+                    if (m_localSessions.contains(c.id))
+                        continue;
+                    m_alerts->addClient(c.id, c.hostname, c.hasData); // enrolled on another node
+                    if (c.hasData)
+                        m_alerts->observeHealth(c.id, c.open ? ClientHealth::Up : ClientHealth::Down, now());
+                }
+        }
     }
     if (m_alerts)
         emitNotices(m_alerts->tick(now()));

@@ -248,6 +248,7 @@ private:
     void announceSamples();
 
     QString m_path;
+    QSet<QString> m_localSessions; ///< clients with a live session on this node (from the hub)
     /// This process's name on a shared store (pg_stat_activity.application_name).
     QString m_nodeName = QStringLiteral("autofact-node-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
     QString m_serverName;

@@ -7,6 +7,8 @@
 #      one URL; in production a load balancer or DNS does this) and resends from its spool.
 #   3. Every client's batches are contiguous from 1 with no gap, and the samples stored equal
 #      the samples its batches carried: 0 lost, 0 stored twice.
+#   4. Host-down is judged once for the fleet: it fires for agent1 while no node holds its
+#      session, never for agent2, whose session on node B never ended.
 #   tests/multinode.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -49,8 +51,10 @@ start_agent() { # NAME URL [FLAGS...]
   echo $!
 }
 
+# Host down after 3 s without a session anywhere (the shipped 3 min would outlast the test).
 start_node a --sample-interval 1s --send-interval 1s
-start_node b
+sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('host_down', '', 1, 0, 3000, 1000)"
+start_node b # after the rule: nodes read rules when they start
 token=$("$server" token create --db "$db" --uses 2 2>/dev/null | head -n1)
 [ -n "$token" ] || fail "no enrolment token"
 agent1=$(start_agent agent1 "ws://127.0.0.1:$(port_of a)" --token "$token")
@@ -73,8 +77,12 @@ sleep 3 # samples flowing on both nodes
 pid_a=${pids[0]}
 kill -9 "$pid_a"
 echo "node a killed"
-sleep 2 # agent1 keeps sampling into its spool while it has no server
 kill -TERM "$agent1"; wait "$agent1" 2>/dev/null || true
+# No node holds agent1's session now: node b takes over judging, closes node a's sessions and
+# sees agent1 down. agent1's samples wait in its spool.
+id1=$(sed -n 's/.*enrolled as \([0-9a-f]*\).*/\1/p' "$work/agent1.log" | head -n1)
+agent1_down() { test "$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id1'")" = 1; }
+wait_for 30 agent1_down || fail "host down did not fire for agent1 while no node held its session"
 agent1=$(start_agent agent1 "ws://127.0.0.1:$(port_of b)")
 sleep 4
 kill -TERM "$agent1" "$agent2"; wait "$agent1" "$agent2" 2>/dev/null || true
@@ -84,15 +92,26 @@ for a in agent1 agent2; do
 done
 
 # 3. Exactly once, with no hole in any client's sequence.
-lost=$(sql "SELECT coalesce(sum(samples_lost), 0) FROM gaps")
+# Batches missing from a sequence would be gaps with a sequence range; an "agent offline" gap
+# is the time agent1's process was stopped (no samples were taken then).
+lost=$(sql "SELECT coalesce(sum(samples_lost), 0) FROM gaps WHERE seq_first IS NOT NULL")
+offline=$(sql "SELECT count(*) FROM gaps WHERE seq_first IS NULL")
 holes=$(sql "SELECT count(*) FROM (SELECT client, max(sequence) - min(sequence) + 1 - count(*) AS h FROM batches GROUP BY client) t WHERE h <> 0 OR t.client IS NULL")
 firsts=$(sql "SELECT count(*) FROM (SELECT client, min(sequence) AS m FROM batches GROUP BY client) t WHERE m <> 1")
 in_batches=$(sql "SELECT sum(sample_count) FROM batches")
 stored=$(sql "SELECT (SELECT count(*) FROM samples) + (SELECT coalesce(sum(samples), 0) FROM sample_chunks)")
 distinct=$(sql "SELECT count(*) FROM (SELECT DISTINCT client, ts_ms FROM samples) t")
 counted=$(sql "SELECT sum(sample_count) FROM clients")
-echo "batches carried $in_batches samples; stored $stored ($distinct distinct); clients count $counted; holes $holes; lost $lost"
+echo "batches carried $in_batches samples; stored $stored ($distinct distinct); clients count $counted; holes $holes; lost $lost; offline gaps $offline"
 [ "$holes" = 0 ] && [ "$firsts" = 0 ] || fail "a client's batch sequence has a hole"
 [ "$lost" = 0 ] || fail "samples recorded as lost"
 [ "$stored" = "$in_batches" ] && [ "$distinct" = "$stored" ] && [ "$counted" = "$stored" ] || fail "samples lost or stored twice"
-echo "PASS: 0 lost, 0 stored twice across two nodes and a SIGKILL"
+
+# 4. One judge for the fleet's host-down rule.
+id2=$(sed -n 's/.*enrolled as \([0-9a-f]*\).*/\1/p' "$work/agent2.log" | head -n1)
+down1=$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id1'")
+down2=$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id2'")
+echo "host_down alerts: agent1 (no session for a while) $down1, agent2 (always connected) $down2"
+[ "$down1" = 1 ] || fail "host down did not fire exactly once for agent1"
+[ "$down2" = 0 ] || fail "host down fired for agent2, which never left node b"
+echo "PASS: 0 lost, 0 stored twice across two nodes and a SIGKILL; host down judged once"

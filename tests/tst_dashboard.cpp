@@ -26,6 +26,7 @@
 #include "storereader.h"
 #include "store/store.h"
 #include "testdata.h"
+#include "testpostgres.h"
 #include "tlsidentity.h"
 
 #include <QAction>
@@ -119,6 +120,70 @@ private Q_SLOTS:
         QCoreApplication::setApplicationName(QStringLiteral("tst_dashboard"));
         // Keep the user's real dashboard settings out of (and untouched by) the test.
         qputenv("XDG_CONFIG_HOME", m_dir.filePath(QStringLiteral("config")).toLocal8Bit());
+    }
+
+    void watchingDashboardShowsTheFleet()
+    {
+        // autofactory --no-listen: an ingest node serves the agent; this window only watches.
+        if (autofact::testing::postgresAdminUri().isEmpty())
+            QSKIP("no PostgreSQL: run under tests/with-postgres.sh (ctest -R dashboard_postgres)");
+        const QString uri = autofact::testing::newPostgresDatabase();
+        QVERIFY(!uri.isEmpty());
+        server::ServerCore::Options ingest;
+        ingest.databasePath = uri;
+        ingest.network.address = QHostAddress::LocalHost;
+        ingest.network.port = 0;
+        ingest.requireEnrolmentToken = false;
+        ingest.defaults.sampleIntervalMs = 100;
+        ingest.defaults.sendIntervalMs = 200;
+        server::ServerCore node(ingest);
+        QString error;
+        QVERIFY2(node.start(&error), qPrintable(error));
+        server::ServerCore::Options watch;
+        watch.databasePath = uri;
+        watch.noListen = true;
+        server::ServerCore core(watch);
+        QVERIFY2(core.start(&error), qPrintable(error));
+        QCOMPARE(core.hub(), nullptr);
+
+        MainWindow window(core);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY2(window.windowTitle().contains(QStringLiteral("watching the fleet")), qPrintable(window.windowTitle()));
+        QTRY_VERIFY2_WITH_TIMEOUT(window.statusText().contains(QStringLiteral("Watching the fleet on postgresql://"))
+                                      && window.statusText().contains(QStringLiteral("not serving agents")),
+                                  qPrintable(window.statusText()), 5000);
+
+        agent::AgentSettings settings;
+        settings.path = m_dir.filePath(QStringLiteral("watched-agent.json"));
+        settings.server = node.url();
+        settings.insecure = true;
+        settings.spool = m_dir.filePath(QStringLiteral("watched-spool.db"));
+        auto agent = std::make_unique<agent::Agent>(settings, std::make_unique<FakeSampler>());
+        QVERIFY2(agent->start(&error), qPrintable(error));
+
+        // The row appears, up, with live CPU read from what the node stored.
+        ClientTableModel *model = window.model();
+        QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::CpuColumn)
+                                      .data(ClientTableModel::SortRole).toDouble(), 40.0, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
+                                  QStringLiteral("up"), 5000);
+        QTRY_VERIFY2_WITH_TIMEOUT(window.statusText().contains(QStringLiteral("1 up · 0 down")),
+                                  qPrintable(window.statusText()), 5000);
+        // Quitting a watching dashboard cuts no agent off: nothing to confirm.
+        QVERIFY(window.confirmQuit());
+
+        // The agent leaves the node: the window hears it from the store within a poll.
+        QSignalSpy finished(agent.get(), &agent::Agent::finished);
+        agent->stop();
+        QVERIFY(finished.wait(10000));
+        QTRY_COMPARE_WITH_TIMEOUT(model->index(0, ClientTableModel::StatusColumn).data().toString(),
+                                  QStringLiteral("down"), 10000);
+        agent.reset();
+        window.close();
+        core.stop();
+        node.stop();
     }
 
     void liveClientDetailAndExport()

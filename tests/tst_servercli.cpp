@@ -58,6 +58,10 @@ private slots:
     {
         if (!QFile::exists(binary))
             QSKIP("autofactory not built");
+        // Runs without --headless (--no-listen) create the QApplication before parsing; Qt warns
+        // on stderr when XDG_RUNTIME_DIR is unset (root in a container), a second line.
+        if (qEnvironmentVariableIsEmpty("XDG_RUNTIME_DIR"))
+            qputenv("XDG_RUNTIME_DIR", QFile::encodeName(m_dir.path()));
     }
 
     void helpNamesEveryFlag()
@@ -67,7 +71,7 @@ private slots:
         for (const char *flag : {"--listen", "--db", "--headless", "--tls-cert", "--tls-key",
                                  "--sample-interval", "--send-interval", "--heartbeat-interval",
                                  "--filesystems-interval", "--disks-interval", "--network-interval",
-                                 "--temperatures-interval", "--metrics",
+                                 "--temperatures-interval", "--metrics", "--no-listen",
                                  "--insecure-ws", "clients", "export", "token create", "token list",
                                  "token revoke", "revoke CLIENT"})
             QVERIFY2(r.out.contains(QLatin1StringView(flag)), flag);
@@ -166,6 +170,20 @@ private slots:
                                         << QStringLiteral("--metrics");
         QTest::addRow("metrics-no-value") << QStringList{QStringLiteral("--headless"), QStringLiteral("--db"), db, QStringLiteral("--metrics")}
                                           << QStringLiteral("metrics");
+        // --no-listen: only a dashboard over a shared store, where other nodes serve the agents.
+        const QString pg = QStringLiteral("postgresql://autofact@127.0.0.1:1/autofact");
+        QTest::addRow("no-listen-sqlite") << QStringList{QStringLiteral("--no-listen"), QStringLiteral("--db"), db}
+                                          << QStringLiteral("--no-listen needs a shared PostgreSQL store");
+        QTest::addRow("no-listen-default-db") << QStringList{QStringLiteral("--no-listen")}
+                                              << QStringLiteral("--no-listen needs a shared PostgreSQL store");
+        QTest::addRow("no-listen-headless") << QStringList{QStringLiteral("--headless"), QStringLiteral("--no-listen"), QStringLiteral("--db"), pg}
+                                            << QStringLiteral("--no-listen with --headless");
+        QTest::addRow("no-listen-listen") << QStringList{QStringLiteral("--no-listen"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--db"), pg}
+                                          << QStringLiteral("--listen does not go with it");
+        QTest::addRow("no-listen-insecure") << QStringList{QStringLiteral("--no-listen"), QStringLiteral("--insecure-ws"), QStringLiteral("--db"), pg}
+                                            << QStringLiteral("--insecure-ws does not go with it");
+        QTest::addRow("no-listen-tls") << QStringList{QStringLiteral("--no-listen"), QStringLiteral("--tls-cert"), QStringLiteral("c"), QStringLiteral("--tls-key"), QStringLiteral("k"), QStringLiteral("--db"), pg}
+                                       << QStringLiteral("--tls-cert does not go with it");
         QTest::addRow("insecure-with-cert") << QStringList{QStringLiteral("--headless"), QStringLiteral("--insecure-ws"), QStringLiteral("--tls-cert"), QStringLiteral("c"), QStringLiteral("--tls-key"), QStringLiteral("k"), QStringLiteral("--db"), db}
                                             << QStringLiteral("--insecure-ws");
     }

@@ -257,7 +257,7 @@ void AddAgentDialog::onTokenCreated(const QString &token, const QString &, qint6
     m_note->setText(tr("This token is shown only once: copy the command now. It can enrol %n "
                        "agent(s). ", nullptr, maxUses())
                     + expiry
-                    + (m_fingerprint.isEmpty()
+                    + (m_fingerprint.isEmpty() && m_bound.isValid()
                            ? u' ' + tr("This server speaks plain ws://: the agent's secret "
                                        "travels unencrypted.")
                            : QString()));
@@ -280,6 +280,16 @@ void AddAgentDialog::updateCommand()
 {
     if (m_token.isEmpty())
         return;
+    if (!m_bound.isValid()) {
+        // autofactory --no-listen: the agent connects to an ingest node, whose address and
+        // certificate this process does not know.
+        m_command->setPlainText(tr("Token: %1\n\nThis dashboard serves no agents: give the agent an ingest "
+                                   "node's address and certificate fingerprint, e.g.\n"
+                                   "autofact-agent --server wss://NODE:8675 --token %1 --fingerprint sha256:HEX")
+                                    .arg(m_token));
+        m_copy->setEnabled(false);
+        return;
+    }
     const QString command = this->command();
     m_command->setPlainText(command.isEmpty() ? tr("(enter a host name or address)") : command);
     m_copy->setEnabled(!command.isEmpty());

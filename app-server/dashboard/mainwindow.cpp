@@ -22,6 +22,7 @@
 #include "overviewwidget.h"
 #include "servercore.h"
 #include "storereader.h"
+#include "store/storelocation.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -77,6 +78,14 @@ std::optional<QString> askItem(QWidget *parent, const QString &title, const QStr
     return dialog.textValue();
 }
 constexpr qint64 kRateWindowMs = 5000;
+
+/** The shared store's URI as it may be shown (never with a password). */
+QString watchedStore(const QString &databasePath)
+{
+    QString why;
+    const auto location = server::StoreLocation::parse(databasePath, &why);
+    return location ? location->display() : databasePath;
+}
 }
 
 MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
@@ -251,6 +260,15 @@ MainWindow::MainWindow(server::ServerCore &core, QWidget *parent)
                 [this](const QString &id, const QString &, bool) { m_model->clientConnected(id); });
         connect(hub, &IngestServer::clientDisconnected, m_model, &ClientTableModel::clientDisconnected);
         connect(hub, &IngestServer::configApplied, m_model, &ClientTableModel::configApplied);
+    } else if (server::FleetFeed *feed = core.feed()) {
+        // --no-listen: the ingest nodes' stored samples, read on the feed's thread, stand in
+        // for the hub's reports; config changes and acks still go through the store worker.
+        connect(feed, &server::FleetFeed::activity, this, &MainWindow::onActivity);
+        connect(feed, &server::FleetFeed::readError, this,
+                [this](const QString &message) { statusBar()->showMessage(message, 10000); });
+        // Its first report went out before this window existed.
+        QMetaObject::invokeMethod(feed, &server::FleetFeed::restate);
+        setWindowTitle(tr("autofactory — watching the fleet"));
     }
     // Only the store worker writes: the window asks it and hears back here, failures included.
     if (server::StoreWorker *worker = core.worker()) {
@@ -566,7 +584,9 @@ void MainWindow::updateStatusBar()
         samples += entry.second;
     const double seconds = double(std::min<qint64>(std::max<qint64>(now, 1000), kRateWindowMs)) / 1000.0;
     const QLocale locale;
-    m_urlLabel->setText(tr("Listening on %1").arg(m_core.url().toString()));
+    m_urlLabel->setText(m_core.hub() || !m_core.feed()
+                            ? tr("Listening on %1").arg(m_core.url().toString())
+                            : tr("Watching the fleet on %1, not serving agents").arg(watchedStore(m_core.options().databasePath)));
     m_onlineLabel->setText(m_model->healthSummary());
     if (const int row = m_model->rowOf(m_detail->clientId()); row >= 0) {
         const QModelIndex status = m_model->index(row, ClientTableModel::StatusColumn);
@@ -943,6 +963,8 @@ QMenu *MainWindow::columnsMenu()
 
 bool MainWindow::confirmQuit()
 {
+    if (!m_core.hub())
+        return true; // watching only: the agents' sessions are the ingest nodes'
     const int online = m_model->rowCount() > 0 ? [this] {
         int n = 0;
         for (int r = 0; r < m_model->rowCount(); ++r)

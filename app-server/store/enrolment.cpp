@@ -242,6 +242,19 @@ StoreResult<void> Enrolment::recordDisconnect(qint64 connectionId, qint64 nowMs,
     return txn.commit();
 }
 
+StoreResult<QList<Enrolment::SessionState>> Enrolment::sessionsOpen()
+{
+    auto q = m_db.exec(QStringLiteral("SELECT c.id, c.hostname, c.sample_count, CASE WHEN EXISTS (SELECT 1 FROM connections k"
+                                      " WHERE k.client = c.num AND k.disconnected_ms IS NULL) THEN 1 ELSE 0 END FROM clients c"
+                                      " WHERE c.forgotten_ms IS NULL AND c.blocked_ms IS NULL"));
+    if (!q)
+        return q.error();
+    QList<SessionState> out;
+    while (q->next())
+        out.append({q->value(0).toString(), q->value(1).toString(), q->value(2).toLongLong() > 0, q->value(3).toInt() != 0});
+    return out;
+}
+
 StoreResult<int> Enrolment::closeLostNodes(qint64 nowMs)
 {
     if (!m_db.isPostgres())

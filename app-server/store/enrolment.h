@@ -46,6 +46,15 @@ public:
     StoreResult<void> recordDisconnect(qint64 connectionId, qint64 nowMs, const QString &reason);
     /** Closes every open connection row (server start-up and shutdown); returns how many. */
     StoreResult<int> markAllOffline(qint64 nowMs, const QString &reason);
+    /** A client as the judge of timed alert rules on a shared store sees it. */
+    struct SessionState {
+        QString id;
+        QString hostname;
+        bool hasData = false;
+        bool open = false; ///< a session is open on some node
+    };
+    /** Every client not forgotten or revoked, and whether any node holds a session of it. */
+    StoreResult<QList<SessionState>> sessionsOpen();
     /** Shared store: closes the sessions of nodes whose database connection is gone. */
     StoreResult<int> closeLostNodes(qint64 nowMs);
 
