@@ -495,9 +495,9 @@ void StoreWorker::flush()
 
 void StoreWorker::recordDisconnect(qint64 connectionId, const QString &reason)
 {
-    if (m_store && connectionId > 0)
-        check(m_store->enrolment().recordDisconnect(connectionId, now(), reason),
-              QStringLiteral("recording a disconnect"));
+    if (m_store && connectionId > 0
+        && check(m_store->enrolment().recordDisconnect(connectionId, now(), reason), QStringLiteral("recording a disconnect")))
+        announceSamples(); // dashboards watching a shared store see the client go offline now
 }
 
 void StoreWorker::recordConfigApplied(const QString &clientId, quint32 revision)

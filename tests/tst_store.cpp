@@ -1762,6 +1762,30 @@ private slots:
 
     // --- inventory ------------------------------------------------------------------------------
 
+    void untrustedTextIsStoredAsGiven_data()
+    {
+        QTest::addColumn<QString>("hostname");
+        QTest::newRow("quote and comment") << QStringLiteral("x'); DROP TABLE clients; --");
+        QTest::newRow("backslashes") << QStringLiteral("a\\'b\\\\x00\\");
+        QTest::newRow("placeholder") << QStringLiteral("?1 ? '?'");
+        QTest::newRow("dollar quote") << QStringLiteral("$$ $tag$ E'\\n'");
+        QTest::newRow("unicode") << QStringLiteral("h\u00f4te-\u6d4b\u8bd5-\U0001F600");
+    }
+    void untrustedTextIsStoredAsGiven()
+    {
+        // An agent's strings reach SQL as literals on PostgreSQL (Database::appendLiteral) and
+        // as bound values on SQLite: either way they come back exactly, and nothing runs.
+        QFETCH(QString, hostname);
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const AuthResult r = STORE_OK(autofact::testing::trustedEnrolment(store).authenticate(makeHello(hostname), hostname, kNow));
+        QCOMPARE(r.outcome, AuthResult::Outcome::NewClient);
+        const QList<Store::ClientInfo> list = STORE_OK(store.inventory().clients());
+        QCOMPARE(list.size(), 1);
+        QCOMPARE(list.front().hostname, hostname);
+        QCOMPARE(STORE_OK(store.inventory().resolveClients({hostname})), QStringList{r.clientId});
+    }
+
     void clientsRoundTrip()
     {
         Store store(newPath());
