@@ -43,7 +43,7 @@ void appendReal(QString &sql, double v)
 const QString &minuteUpsert()
 {
     static const QString sql = [] {
-        QString s = QStringLiteral("INSERT INTO sample_minutes VALUES (%1) ON CONFLICT(client, minute_ms) DO UPDATE SET"
+        QString s = QStringLiteral("INSERT INTO sample_minutes VALUES %1 ON CONFLICT(client, minute_ms) DO UPDATE SET"
                                    " n = sample_minutes.n + excluded.n,"
                                    " first_ms = LEAST(sample_minutes.first_ms, excluded.first_ms),"
                                    " last_ms = GREATEST(sample_minutes.last_ms, excluded.last_ms),"
@@ -62,7 +62,7 @@ const QString &minuteUpsert()
 const QString &hourUpsert()
 {
     static const QString sql = [] {
-        QString s = QStringLiteral("INSERT INTO sample_hours VALUES (%1) ON CONFLICT(client, hour_ms) DO UPDATE SET"
+        QString s = QStringLiteral("INSERT INTO sample_hours VALUES %1 ON CONFLICT(client, hour_ms) DO UPDATE SET"
                                    " n = sample_hours.n + excluded.n,"
                                    " first_ms = LEAST(sample_hours.first_ms, excluded.first_ms),"
                                    " last_ms = GREATEST(sample_hours.last_ms, excluded.last_ms),"
@@ -196,6 +196,82 @@ void PostgresIngestWriter::beginWrite()
     m_pending.clear();
     m_copyRows.clear();
     m_queuedClients.clear();
+    m_minutes.clear();
+    m_hours.clear();
+    m_batchRows.clear();
+    m_clientUpdates.clear();
+}
+
+namespace {
+
+/** Two rollups of the same period as one: what the upserts would have made of them in turn. */
+void mergeInto(MinuteRollup &into, const MinuteRollup &r)
+{
+    into.count += r.count;
+    into.firstMs = std::min(into.firstMs, r.firstMs);
+    into.lastMs = std::max(into.lastMs, r.lastMs);
+    into.memTotal = std::max(into.memTotal, r.memTotal);
+    for (std::size_t i = 0; i < into.mins.size(); ++i) {
+        into.mins[i] = std::min(into.mins[i], r.mins[i]);
+        into.maxs[i] = std::max(into.maxs[i], r.maxs[i]);
+        into.sums[i] += r.sums[i];
+    }
+}
+
+QString rollupRows(const QHash<QPair<qint64, qint64>, MinuteRollup> &rollups, bool sums)
+{
+    QString rows;
+    for (auto it = rollups.cbegin(); it != rollups.cend(); ++it) {
+        if (!rows.isEmpty())
+            rows += u',';
+        rows += u'(' + rollupValues(it.key().first, it.value(), sums) + u')';
+    }
+    return rows;
+}
+
+} // namespace
+
+QString PostgresIngestWriter::takeStatements()
+{
+    // A write's rows in a few multi-row statements, one round trip in all: the rollups (one row
+    // per client and period, merged here, as ON CONFLICT may touch a row once per statement),
+    // the batch rows, the clients' new states, then what was queued as text (gaps, devices).
+    QString sql;
+    if (!m_minutes.isEmpty())
+        sql += minuteUpsert().arg(rollupRows(m_minutes, false)) + u';';
+    if (!m_hours.isEmpty())
+        sql += hourUpsert().arg(rollupRows(m_hours, true)) + u';';
+    if (!m_batchRows.empty()) {
+        sql += QLatin1StringView("INSERT INTO batches(client, sequence, received_ms, sample_count) VALUES ");
+        for (std::size_t i = 0; i < m_batchRows.size(); ++i) {
+            const auto &b = m_batchRows[i];
+            sql += (i ? QLatin1StringView(",(") : QLatin1StringView("(")) + QString::number(b[0]) + u',' + QString::number(b[1])
+                   + u',' + QString::number(b[2]) + u',' + QString::number(b[3]) + u')';
+        }
+        sql += u';';
+    }
+    if (!m_clientUpdates.isEmpty()) {
+        sql += QLatin1StringView("UPDATE clients AS c SET sample_count = c.sample_count + v.n, last_sequence = v.seq,"
+                                 " last_sample_ms = v.last, dropped_total = v.dropped,"
+                                 " last_seen_ms = GREATEST(c.last_seen_ms, v.seen), baseline_pending = 0 FROM (VALUES ");
+        bool first = true;
+        for (auto it = m_clientUpdates.cbegin(); it != m_clientUpdates.cend(); ++it) {
+            const ClientUpdate &u = it.value();
+            sql += (first ? QLatin1StringView("(") : QLatin1StringView(",(")) + QString::number(it.key()) + u','
+                   + QString::number(u.samples) + u',' + QString::number(u.lastSequence) + u','
+                   + (u.lastSampleMs ? QString::number(*u.lastSampleMs) : QStringLiteral("NULL::bigint")) + u','
+                   + QString::number(u.dropped) + u',' + QString::number(u.seenMs) + u')';
+            first = false;
+        }
+        sql += QLatin1StringView(") AS v(num, n, seq, last, dropped, seen) WHERE c.num = v.num;");
+    }
+    sql += m_pending;
+    m_minutes.clear();
+    m_hours.clear();
+    m_batchRows.clear();
+    m_clientUpdates.clear();
+    m_pending.clear();
+    return sql;
 }
 
 void PostgresIngestWriter::queue(const QString &sql, const QVariantList &binds)
@@ -207,12 +283,9 @@ void PostgresIngestWriter::queue(const QString &sql, const QVariantList &binds)
 
 StoreResult<void> PostgresIngestWriter::flush()
 {
-    if (!m_pending.isEmpty()) {
-        auto q = m_db.execText(m_pending);
-        m_pending.clear();
-        if (!q)
+    if (const QString sql = takeStatements(); !sql.isEmpty())
+        if (auto q = m_db.execText(sql); !q)
             return q.error();
-    }
     auto copied = copyHeadRows(m_db, m_copyRows);
     m_copyRows.clear();
     m_queuedClients.clear();
@@ -347,20 +420,27 @@ StoreResult<void> PostgresIngestWriter::insertDevices(qint64 client, const Sampl
 
 StoreResult<void> PostgresIngestWriter::mergeMinute(qint64 client, const MinuteRollup &rollup)
 {
-    queue(minuteUpsert().arg(rollupValues(client, rollup, false)));
+    const auto key = qMakePair(client, rollup.minuteMs);
+    if (auto it = m_minutes.find(key); it != m_minutes.end())
+        mergeInto(*it, rollup);
+    else
+        m_minutes.insert(key, rollup);
     return {};
 }
 
 StoreResult<void> PostgresIngestWriter::mergeHour(qint64 client, const MinuteRollup &rollup)
 {
-    queue(hourUpsert().arg(rollupValues(client, rollup, true)));
+    const auto key = qMakePair(client, rollup.minuteMs);
+    if (auto it = m_hours.find(key); it != m_hours.end())
+        mergeInto(*it, rollup);
+    else
+        m_hours.insert(key, rollup);
     return {};
 }
 
 StoreResult<void> PostgresIngestWriter::insertBatch(qint64 client, quint64 sequence, quint32 samples, qint64 nowMs)
 {
-    queue(QStringLiteral("INSERT INTO batches(client, sequence, received_ms, sample_count) VALUES (?,?,?,?)"),
-          {client, qint64(sequence), nowMs, qint64(samples)});
+    m_batchRows.push_back({client, qint64(sequence), nowMs, qint64(samples)});
     return {};
 }
 
@@ -368,12 +448,14 @@ StoreResult<void> PostgresIngestWriter::updateClient(qint64 client, const GapDet
                                                      quint32 samples, qint64 nowMs)
 {
     m_queuedClients.insert(m_idOfNum.value(client));
-    queue(QStringLiteral("UPDATE clients SET sample_count = sample_count + ?, last_sequence = ?,"
-                         " last_sample_ms = ?, dropped_total = ?, last_seen_ms = GREATEST(last_seen_ms, ?),"
-                         " baseline_pending = 0 WHERE num = ?"),
-          {qint64(samples), qint64(state.lastSequence),
-           state.lastSampleMs ? QVariant(*state.lastSampleMs) : QVariant(QMetaType(QMetaType::LongLong)),
-           qint64(state.droppedTotal), nowMs, client});
+    // A client's next batch in the same write is read after a flush, so there is one update
+    // per client at a time; summing keeps it right regardless.
+    ClientUpdate &u = m_clientUpdates[client];
+    u.samples += samples;
+    u.lastSequence = qint64(state.lastSequence);
+    u.lastSampleMs = state.lastSampleMs;
+    u.dropped = qint64(state.droppedTotal);
+    u.seenMs = std::max(u.seenMs, nowMs);
     return {};
 }
 

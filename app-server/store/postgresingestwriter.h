@@ -8,7 +8,10 @@
 #include <QSet>
 #include <QString>
 
+#include <array>
 #include <functional>
+#include <optional>
+#include <vector>
 
 namespace autofact::server {
 
@@ -52,12 +55,26 @@ private:
     void queue(const QString &sql, const QVariantList &binds = {});
     /** Runs what is queued: the statements, then the COPY of the samples. */
     StoreResult<void> flush();
+    /** The queued rows and statements as one multi-statement text (and forgets them). */
+    QString takeStatements();
+
+    struct ClientUpdate {
+        qint64 samples = 0;
+        qint64 lastSequence = 0;
+        std::optional<qint64> lastSampleMs;
+        qint64 dropped = 0;
+        qint64 seenMs = 0;
+    };
 
     Database &m_db;
     QString m_pending;       ///< statements, each ending in ';'
     std::string m_copyRows;  ///< head-table rows in COPY text format
     QSet<QString> m_queuedClients; ///< clients whose row has an update queued
     QHash<qint64, QString> m_idOfNum;
+    QHash<QPair<qint64, qint64>, MinuteRollup> m_minutes; ///< (client, minute) merged
+    QHash<QPair<qint64, qint64>, MinuteRollup> m_hours;   ///< (client, hour) merged
+    std::vector<std::array<qint64, 4>> m_batchRows;      ///< client, sequence, received, samples
+    QHash<qint64, ClientUpdate> m_clientUpdates;
     ChunkSamples m_decoded; ///< a sealed chunk looked through for a resent batch
 };
 
