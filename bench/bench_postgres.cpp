@@ -101,6 +101,11 @@ static void BM_PostgresIngest(benchmark::State &state)
             state.SkipWithError("ingest failed");
             return;
         }
+        for (const auto &r : *results)
+            if (r.status != Store::IngestResult::Status::Stored) {
+                state.SkipWithError("a batch was not stored");
+                return;
+            }
         samples += int64_t(perCall) * kSamplesPerBatch;
     }
     state.counters["samples/s"] = benchmark::Counter(double(samples), benchmark::Counter::kIsRate);
