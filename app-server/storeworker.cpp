@@ -214,6 +214,10 @@ void StoreWorker::purge(qint64 nowMs)
 {
     if (!m_store || !doesHousekeeping())
         return;
+    // Today's and the next two days' partitions, made ahead in a transaction of their own: made
+    // inside an ingest transaction they would lock the table for every node until its commit.
+    if (m_store->isShared() && nowMs == 0)
+        check(m_store->database().precreatePartitions(now()), QStringLiteral("creating the next days' partitions"));
     if (nowMs == 0) {
         // A new run (timer, start-up, new settings): one chain at a time; a request during a
         // run starts another run after it.
@@ -745,7 +749,7 @@ void StoreWorker::evaluateAlerts()
 {
     if (m_alerts && m_store && m_store->isShared()) {
         // Nodes whose database connection went (kill -9, a cut) leave sessions open: close them.
-        if (m_alertTicks % 2 == 0)
+        if (m_alertTicks % 2 == 0 && check(m_store->enrolment().nodeAlive(now()), QStringLiteral("signing this node alive")))
             check(m_store->enrolment().closeLostNodes(now()), QStringLiteral("closing sessions of lost nodes"));
         if (!doesHousekeeping())
             return; // one node judges the timed rules

@@ -82,7 +82,7 @@ kill -TERM "$agent1"; wait "$agent1" 2>/dev/null || true
 # sees agent1 down. agent1's samples wait in its spool.
 id1=$(sed -n 's/.*enrolled as \([0-9a-f]*\).*/\1/p' "$work/agent1.log" | head -n1)
 agent1_down() { test "$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id1'")" = 1; }
-wait_for 30 agent1_down || fail "host down did not fire for agent1 while no node held its session"
+wait_for 60 agent1_down || fail "host down did not fire for agent1 while no node held its session"
 agent1=$(start_agent agent1 "ws://127.0.0.1:$(port_of b)")
 sleep 4
 kill -TERM "$agent1" "$agent2"; wait "$agent1" "$agent2" 2>/dev/null || true

@@ -55,6 +55,8 @@ StoreResult<SealResult> ChunkSealer::sealSlice(qint64 nowMs, int maxSamples)
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    if (auto l = m_db.requireLeader(); !l) // the check before BEGIN may be stale on a shared store
+        return l.error();
     // One index seek per client for its oldest head row, never a scan of the table.
     auto clients = m_db.exec(QStringLiteral("SELECT num, m FROM (SELECT num, (SELECT min(ts_ms) FROM samples"
                                             " WHERE client = c.num) AS m FROM clients c WHERE forgotten_ms IS NULL) AS t"

@@ -187,8 +187,14 @@ StoreResult<void> Database::openPostgres()
     QStringList options = m_location.options;
     const QString app = m_options.applicationName.isEmpty() ? QStringLiteral("autofact") : m_options.applicationName;
     options << QStringLiteral("application_name=%1").arg(app);
-    if (!m_location.options.join(u';').contains(u"connect_timeout="))
+    const QString given = m_location.options.join(u';');
+    if (!given.contains(u"connect_timeout="))
         options << QStringLiteral("connect_timeout=10");
+    // A primary gone silent (a moved virtual IP, a cut) is noticed in about 25 s, not in the
+    // kernel's two hours: its transactions fail, nothing is acked, and the node reconnects.
+    if (!given.contains(u"keepalives"))
+        options << QStringLiteral("keepalives_idle=10") << QStringLiteral("keepalives_interval=5")
+                << QStringLiteral("keepalives_count=3");
     m_db.setConnectOptions(options.join(u';'));
     if (!m_db.open())
         return storeError(StoreError::Kind::NotOpen, QStringLiteral("cannot connect to %1: %2")
@@ -237,6 +243,17 @@ StoreResult<QSqlQuery> Database::execText(const QString &sql)
             m_retry.start();
             qCWarning(lcStore).noquote() << "lost the connection to" << m_location.display();
         }
+        return databaseError(e);
+    }
+    // QPSQL reports only the first result of a text with several statements: a later one that
+    // failed shows as a transaction in error, which must fail here, never reach COMMIT (which
+    // PostgreSQL would answer with ROLLBACK and no error).
+    if (pg_conn *conn = postgresHandle(); conn && PQtransactionStatus(conn) == PQTRANS_INERROR) {
+        QString e = QStringLiteral("a statement failed in the transaction");
+        while (q.nextResult())
+            if (q.lastError().isValid())
+                e = q.lastError().text();
+        qCWarning(lcStore).noquote() << "query failed:" << e << QStringView(sql).left(400);
         return databaseError(e);
     }
     return q;
@@ -302,7 +319,8 @@ void Database::appendLiteral(QString &sql, const QVariant &value)
     case QMetaType::Long:
     case QMetaType::LongLong:
     case QMetaType::Short:
-        sql += QString::number(value.toLongLong());
+        // In parentheses when negative: "x-?" must not become a "--" comment.
+        sql += value.toLongLong() < 0 ? u'(' + QString::number(value.toLongLong()) + u')' : QString::number(value.toLongLong());
         return;
     case QMetaType::UInt:
     case QMetaType::ULong:
@@ -358,7 +376,7 @@ QString Database::substituteLiterals(const QString &sql, const QVariantList &bin
         if (index >= 0 && index < binds.size())
             appendLiteral(out, binds[index]);
         else
-            out += QLatin1StringView("NULL");
+            out += QStringView(sql).mid(i, end - i); // a missing value: a syntax error, not a NULL
         i = end - 1;
     }
     return out;
@@ -399,6 +417,41 @@ StoreResult<bool> Database::maintenanceLeader()
     return m_leader;
 }
 
+StoreResult<void> Database::precreatePartitions(qint64 nowMs)
+{
+    if (!isPostgres())
+        return {};
+    if (auto b = exec(QStringLiteral("BEGIN")); !b)
+        return b.error();
+    m_inTransaction = true;
+    StoreResult<void> made;
+    for (int day = 0; day < 3 && made; ++day)
+        for (const char *table : {"sample_chunks", "device_chunks"})
+            if (made)
+                made = ensurePartition(table, nowMs + day * partitionMs);
+    auto end = exec(made ? QStringLiteral("COMMIT") : QStringLiteral("ROLLBACK"));
+    m_inTransaction = false;
+    if (!made) {
+        forgetPartitions();
+        return made;
+    }
+    if (!end) {
+        forgetPartitions();
+        return end.error();
+    }
+    return {};
+}
+
+StoreResult<void> Database::requireLeader()
+{
+    auto leader = maintenanceLeader();
+    if (!leader)
+        return leader.error();
+    if (!*leader)
+        return storeError(StoreError::Kind::Invalid, QStringLiteral("another node does the housekeeping now"));
+    return {};
+}
+
 StoreResult<void> Database::ensurePartition(const char *table, qint64 windowMs)
 {
     if (!m_location.isPostgres())
@@ -411,9 +464,9 @@ StoreResult<void> Database::ensurePartition(const char *table, qint64 windowMs)
     const QString name = QStringLiteral("%1_d%2").arg(QLatin1StringView(table)).arg(day < 0 ? QStringLiteral("m%1").arg(-day) : QString::number(day));
     // Nodes may create the same day at once: the advisory lock (released at commit) orders
     // them, and IF NOT EXISTS lets the second one through.
-    const QString sql = QStringLiteral("SELECT pg_advisory_xact_lock(8675310, %1); CREATE TABLE IF NOT EXISTS %2 PARTITION OF %3"
-                                       " FOR VALUES FROM (%4) TO (%5)")
-                                .arg(samples ? 1 : 2)
+    if (auto q = execText(QStringLiteral("SELECT pg_advisory_xact_lock(8675310, %1)").arg(samples ? 1 : 2)); !q)
+        return q.error();
+    const QString sql = QStringLiteral("CREATE TABLE IF NOT EXISTS %1 PARTITION OF %2 FOR VALUES FROM (%3) TO (%4)")
                                 .arg(name, QLatin1StringView(table))
                                 .arg(day * partitionMs)
                                 .arg((day + 1) * partitionMs);

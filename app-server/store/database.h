@@ -71,6 +71,8 @@ public:
      */
     StoreResult<void> ensurePartition(const char *table, qint64 windowMs);
     static constexpr qint64 partitionMs = 86'400'000;
+    /** PostgreSQL: the partitions of today and the next two days, in a transaction of their own. */
+    StoreResult<void> precreatePartitions(qint64 nowMs);
     /**
      * PostgreSQL: locks client row @p num until the transaction ends, so that another node's
      * ingest and this node's sealing or merging of that client take turns. SQLite: nothing to
@@ -83,6 +85,11 @@ public:
      * passes to another node when its connection goes.
      */
     StoreResult<bool> maintenanceLeader();
+    /**
+     * Inside a housekeeping transaction, right after BEGIN: an error unless this connection
+     * holds the housekeeping lock (a reconnection may have lost it after the caller's check).
+     */
+    StoreResult<void> requireLeader();
     /** After a rollback or a dropped partition: what ensurePartition() knew may be gone. */
     void forgetPartitions();
 

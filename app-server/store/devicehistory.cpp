@@ -19,6 +19,8 @@ StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWind
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    if (auto l = m_db.requireLeader(); !l) // the check before BEGIN may be stale on a shared store
+        return l.error();
     // Windows found corrupt before are left alone (reads report them): they must not fill
     // every slice and keep the others from being sealed.
     auto windows = m_db.exec(QStringLiteral("SELECT DISTINCT client, window_ms FROM device_chunks"

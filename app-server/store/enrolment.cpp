@@ -255,14 +255,27 @@ StoreResult<QList<Enrolment::SessionState>> Enrolment::sessionsOpen()
     return out;
 }
 
+StoreResult<void> Enrolment::nodeAlive(qint64 nowMs)
+{
+    if (!m_db.isPostgres())
+        return {};
+    auto q = m_db.exec(QStringLiteral("INSERT INTO autofact_nodes(name, seen_ms) VALUES (current_setting('application_name'), ?)"
+                                      " ON CONFLICT (name) DO UPDATE SET seen_ms = excluded.seen_ms"),
+                       {nowMs});
+    if (!q)
+        return q.error();
+    return {};
+}
+
 StoreResult<int> Enrolment::closeLostNodes(qint64 nowMs)
 {
     if (!m_db.isPostgres())
         return 0;
     auto q = m_db.exec(QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = 'server node lost'"
                                       " WHERE disconnected_ms IS NULL AND node NOT IN (SELECT application_name"
-                                      " FROM pg_stat_activity WHERE datname = current_database())"),
-                       {nowMs});
+                                      " FROM pg_stat_activity WHERE datname = current_database())"
+                                      " AND node NOT IN (SELECT name FROM autofact_nodes WHERE seen_ms > ?)"),
+                       {nowMs, nowMs - nodeGraceMs});
     if (!q)
         return q.error();
     const int closed = q->numRowsAffected();
@@ -277,11 +290,12 @@ StoreResult<int> Enrolment::markAllOffline(qint64 nowMs, const QString &reason)
     // connection is gone (killed, or cut off), are closed: other nodes' are live.
     auto q = m_db.exec(m_db.isPostgres() ? QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
                                                           " WHERE disconnected_ms IS NULL AND (node = current_setting('application_name')"
-                                                          " OR node NOT IN (SELECT application_name FROM pg_stat_activity"
-                                                          " WHERE datname = current_database()))")
+                                                          " OR (node NOT IN (SELECT application_name FROM pg_stat_activity"
+                                                          " WHERE datname = current_database()) AND node NOT IN"
+                                                          " (SELECT name FROM autofact_nodes WHERE seen_ms > ?)))")
                                          : QStringLiteral("UPDATE connections SET disconnected_ms = ?, reason = ?"
                                                           " WHERE disconnected_ms IS NULL"),
-                       {nowMs, reason});
+                       m_db.isPostgres() ? QVariantList{nowMs, reason, nowMs - nodeGraceMs} : QVariantList{nowMs, reason});
     if (!q)
         return q.error();
     const int closed = q->numRowsAffected();

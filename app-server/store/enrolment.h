@@ -55,8 +55,14 @@ public:
     };
     /** Every client not forgotten or revoked, and whether any node holds a session of it. */
     StoreResult<QList<SessionState>> sessionsOpen();
-    /** Shared store: closes the sessions of nodes whose database connection is gone. */
+    /**
+     * Shared store: closes the sessions of nodes whose database connection is gone and that
+     * gave no sign of life (nodeAlive) for nodeGraceMs: a node reconnecting keeps its sessions.
+     */
     StoreResult<int> closeLostNodes(qint64 nowMs);
+    /** Shared store: this node's sign of life (every few seconds). */
+    StoreResult<void> nodeAlive(qint64 nowMs);
+    static constexpr qint64 nodeGraceMs = 30'000;
 
 private:
     StoreResult<AuthResult> enrol(const Hello &hello, const QString &peer, qint64 nowMs,

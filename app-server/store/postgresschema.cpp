@@ -61,6 +61,9 @@ constexpr const char *kBaseline[] = {
          reason text,
          node text NOT NULL DEFAULT current_setting('application_name')))",
     "CREATE INDEX connections_client ON connections(client, disconnected_ms)",
+    // Each node's last sign of life: its sessions are closed only after 30 s without one, not
+    // during a reconnection blip.
+    "CREATE TABLE autofact_nodes (name text PRIMARY KEY, seen_ms bigint NOT NULL)",
     R"(CREATE TABLE batches (
          client bigint NOT NULL REFERENCES clients(num) ON DELETE CASCADE,
          sequence bigint NOT NULL,

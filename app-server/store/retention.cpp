@@ -371,6 +371,8 @@ StoreResult<PurgeResult> Retention::purgeSlice(qint64 nowMs, int maxRows)
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
+    if (auto l = m_db.requireLeader(); !l) // the check before BEGIN may be stale on a shared store
+        return l.error();
     if (s->maxDbBytes > 0) {
         auto used = usedBytes();
         if (!used)
