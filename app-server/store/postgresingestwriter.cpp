@@ -367,7 +367,7 @@ StoreResult<bool> PostgresIngestWriter::batchExists(qint64 client, quint64 seque
 
 StoreResult<void> PostgresIngestWriter::insertGap(qint64 client, const GapDetector::Found &gap, qint64 nowMs)
 {
-    const QVariant none(QMetaType(QMetaType::LongLong));
+    const QVariant none{QMetaType(QMetaType::LongLong)};
     queue(QStringLiteral("INSERT INTO gaps(client, start_ms, end_ms, reason, seq_first, seq_last, samples_lost,"
                          " recorded_ms) VALUES (?,?,?,?,?,?,?,?)"),
           {client, gap.startMs, gap.endMs, gap.reason, gap.sequenceFirst ? QVariant(qint64(gap.sequenceFirst)) : none,
