@@ -26,8 +26,9 @@ QCommandLineOption dbOption()
 {
     return QCommandLineOption(QStringLiteral("db"),
                               QStringLiteral("SQLite database file (default: %1), or a PostgreSQL server shared by "
-                                             "several nodes: postgresql://USER@HOST:PORT/DBNAME (the password from "
-                                             "PGPASSWORD or ~/.pgpass, never in the URI).")
+                                             "several nodes: postgresql://USER@HOST:PORT/DBNAME, HOST:PORT may be a "
+                                             "list h1:5432,h2:5432 (the password from PGPASSWORD or ~/.pgpass, never "
+                                             "in the URI).")
                                       .arg(defaultDatabasePath()),
                               QStringLiteral("PATH|URI"));
 }

@@ -351,8 +351,14 @@ void StoreWorker::authenticate(quint64 session, const Hello &hello, const QStrin
               QStringLiteral("telling other nodes about %1").arg(result->clientId));
     }
     if (m_alerts && (result->outcome == AuthResult::Outcome::NewClient
-                     || result->outcome == AuthResult::Outcome::Returning))
+                     || result->outcome == AuthResult::Outcome::Returning)) {
         m_alerts->addClient(result->clientId, hello.hostname);
+        // The client may come from another node: its rules go on from the alerts stored for
+        // it before its first batch is judged here, so a replayed spool cannot fire twice.
+        if (m_store->isShared())
+            check(m_alerts->adoptClient(result->clientId),
+                  QStringLiteral("reading the active alerts of %1").arg(result->clientId));
+    }
     Q_EMIT authenticated(session, *result, QString());
 }
 
@@ -751,8 +757,14 @@ void StoreWorker::evaluateAlerts()
         // Nodes whose database connection went (kill -9, a cut) leave sessions open: close them.
         if (m_alertTicks % 2 == 0 && check(m_store->enrolment().nodeAlive(now()), QStringLiteral("signing this node alive")))
             check(m_store->enrolment().closeLostNodes(now()), QStringLiteral("closing sessions of lost nodes"));
-        if (!doesHousekeeping())
+        // Alerts other nodes fired or resolved and dashboards acknowledged: every other tick,
+        // so they show everywhere within 2 s and the judge repeats what it should.
+        if (m_alertTicks % 2 == 1)
+            check(m_alerts->syncActive(m_localSessions), QStringLiteral("reading the fleet's active alerts"));
+        if (!doesHousekeeping()) {
+            emitNotices({}); // publishes a changed list
             return; // one node judges the timed rules
+        }
         // The judge sees its own sessions through its hub, and every other client through the
         // shared sessions table: up while any node holds a session, down when none does.
         if (m_alertTicks % 2 == 0) {
@@ -762,8 +774,20 @@ void StoreWorker::evaluateAlerts()
                     if (m_localSessions.contains(c.id))
                         continue;
                     m_alerts->addClient(c.id, c.hostname, c.hasData); // enrolled on another node
-                    if (c.hasData)
-                        m_alerts->observeHealth(c.id, c.open ? ClientHealth::Up : ClientHealth::Down, now());
+                    if (!c.hasData)
+                        continue;
+                    // Stale by the hub's rule, from when its node last stored data for it
+                    // (node clocks are assumed in NTP agreement, well inside the margin).
+                    HealthInputs in;
+                    in.connected = c.open;
+                    in.hasData = true;
+                    in.lastDataMs = c.lastSeenMs;
+                    in.sendIntervalMs = c.sendIntervalMs;
+                    const ClientHealth health = classifyHealth(in, now());
+                    // Stale since its margin ran out, not since this look (the hold counts from there).
+                    m_alerts->observeHealth(c.id, health,
+                                            health == ClientHealth::Stale ? c.lastSeenMs + staleAfterMs(c.sendIntervalMs)
+                                                                          : now());
                 }
         }
     }

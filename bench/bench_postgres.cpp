@@ -4,6 +4,7 @@
 // same table through libpq in the same run: the ceiling. Needs a server:
 //   tests/with-postgres.sh build/bench/bench_postgres
 // (AUTOFACT_TEST_POSTGRES names its admin database). Results: docs/BENCHMARKS.md, "PostgreSQL".
+#include "ingestfleet.h"
 #include "store/store.h"
 #include "testdata.h"
 #include "testpostgres.h"
@@ -22,15 +23,15 @@ using namespace autofact::server;
 
 namespace {
 
-constexpr int kClients = 1000;
-constexpr int kSamplesPerBatch = 60;
-constexpr int kCores = 8;
-constexpr qint64 kT0 = 1'700'000'000'000;
+using bench::IngestFleet;
+constexpr int kClients = IngestFleet::kClients;
+constexpr int kSamplesPerBatch = IngestFleet::kSamplesPerBatch;
+constexpr int kCores = IngestFleet::kCores;
+constexpr qint64 kT0 = IngestFleet::kT0;
 
-struct Fleet {
+/** A fresh database with kClients enrolled clients, shared by every benchmark of the run. */
+struct Fleet : IngestFleet {
     QString uri;
-    QStringList ids;
-    std::vector<SampleBatch> batches;
 
     Fleet()
     {
@@ -40,26 +41,7 @@ struct Fleet {
         Store store(uri);
         if (auto opened = store.open(); !opened)
             qFatal("open: %s", qPrintable(opened.errorMessage()));
-        store.enrolment().setTokenRequired(false);
-        for (int i = 0; i < kClients; ++i) {
-            Hello h;
-            h.hostname = QStringLiteral("host-%1").arg(i);
-            auto r = store.enrolment().authenticate(h, QStringLiteral("bench"), kT0);
-            if (!r)
-                qFatal("enrol: %s", qPrintable(r.errorMessage()));
-            ids << r->clientId;
-        }
-        for (int i = 0; i < kClients; ++i)
-            batches.push_back(testdata::makeBatch(0, kSamplesPerBatch, kCores, kT0));
-    }
-    const SampleBatch &advance(int i)
-    {
-        SampleBatch &b = batches[std::size_t(i)];
-        ++b.sequence;
-        const qint64 start = kT0 + qint64(b.sequence - 1) * kSamplesPerBatch * 1000;
-        for (int s = 0; s < kSamplesPerBatch; ++s)
-            b.samples[std::size_t(s)].timestampMs = start + s * 1000;
-        return b;
+        enrol(store);
     }
 };
 
@@ -87,28 +69,7 @@ static void BM_PostgresIngest(benchmark::State &state)
         state.SkipWithError("open failed");
         return;
     }
-    const int perCall = int(state.range(0));
-    std::vector<Store::IngestItem> items(std::size_t(perCall), Store::IngestItem{});
-    int next = 0;
-    int64_t samples = 0;
-    for (auto _ : state) {
-        for (int k = 0; k < perCall; ++k) {
-            const int client = next++ % kClients;
-            items[std::size_t(k)] = {f.ids[client], &f.advance(client)};
-        }
-        const auto results = store.ingest().write(items, kT0);
-        if (!results) {
-            state.SkipWithError("ingest failed");
-            return;
-        }
-        for (const auto &r : *results)
-            if (r.status != Store::IngestResult::Status::Stored) {
-                state.SkipWithError("a batch was not stored");
-                return;
-            }
-        samples += int64_t(perCall) * kSamplesPerBatch;
-    }
-    state.counters["samples/s"] = benchmark::Counter(double(samples), benchmark::Counter::kIsRate);
+    f.ingestLoop(state, store, int(state.range(0)));
 }
 BENCHMARK(BM_PostgresIngest)->ArgName("batches")->Arg(10)->Arg(100)->UseRealTime()->MinTime(3.0)->Unit(benchmark::kMillisecond);
 

@@ -3,6 +3,7 @@
 // transaction per call, i.e. acked after commit), the raw sqlite3 insert ceiling for the same
 // row shape, and CSV export. Results and the command line: docs/BENCHMARKS.md, "Store".
 #include "csvexporter.h"
+#include "ingestfleet.h"
 #include "store/store.h"
 #include "testdata.h"
 
@@ -19,10 +20,11 @@ using namespace autofact::server;
 
 namespace {
 
-constexpr int kClients = 1000;
-constexpr int kSamplesPerBatch = 60;
-constexpr int kCores = 8;
-constexpr qint64 kT0 = 1'700'000'000'000;
+using bench::IngestFleet;
+constexpr int kClients = IngestFleet::kClients;
+constexpr int kSamplesPerBatch = IngestFleet::kSamplesPerBatch;
+constexpr int kCores = IngestFleet::kCores;
+constexpr qint64 kT0 = IngestFleet::kT0;
 
 StoreOptions::Durability durabilityArg(int64_t v)
 {
@@ -30,11 +32,9 @@ StoreOptions::Durability durabilityArg(int64_t v)
 }
 
 /** A database with kClients enrolled clients, and one batch per client ready to send. */
-struct Fleet {
+struct Fleet : IngestFleet {
     QTemporaryDir dir;
     QString path;
-    QStringList ids;
-    std::vector<SampleBatch> batches;
 
     Fleet()
     {
@@ -44,28 +44,7 @@ struct Fleet {
         Store store(path, fast);
         if (auto opened = store.open(); !opened)
             qFatal("open: %s", qPrintable(opened.errorMessage()));
-        for (int i = 0; i < kClients; ++i) {
-            Hello h;
-            h.hostname = QStringLiteral("host-%1").arg(i);
-            auto r = (store.enrolment().setTokenRequired(false), store.enrolment()).authenticate(h, QStringLiteral("bench"), kT0);
-            if (!r)
-                qFatal("enrol: %s", qPrintable(r.errorMessage()));
-            ids << r->clientId;
-        }
-        for (int i = 0; i < kClients; ++i) {
-            batches.push_back(testdata::makeBatch(0, kSamplesPerBatch, kCores, kT0));
-            batches.back().droppedTotal = 0;
-        }
-    }
-    /** Next batch of client @p i: sequence + 1, timestamps one batch later (no gaps). */
-    const SampleBatch &advance(int i)
-    {
-        SampleBatch &b = batches[std::size_t(i)];
-        ++b.sequence;
-        const qint64 start = kT0 + qint64(b.sequence - 1) * kSamplesPerBatch * 1000;
-        for (int s = 0; s < kSamplesPerBatch; ++s)
-            b.samples[std::size_t(s)].timestampMs = start + s * 1000;
-        return b;
+        enrol(store);
     }
 };
 
@@ -82,30 +61,7 @@ static void BM_StoreIngest(benchmark::State &state)
         state.SkipWithError("open failed");
         return;
     }
-    const int perCall = int(state.range(1));
-    std::vector<Store::IngestItem> items(std::size_t(perCall), Store::IngestItem{});
-    int next = 0;
-    int64_t samples = 0;
-    for (auto _ : state) {
-        for (int k = 0; k < perCall; ++k) {
-            const int client = next++ % kClients;
-            items[std::size_t(k)] = {fleet.ids[client], &fleet.advance(client)};
-        }
-        const auto results = store.ingest().write(items, kT0);
-        if (!results) {
-            state.SkipWithError("ingest failed");
-            return;
-        }
-        for (const auto &r : *results)
-            if (r.status != Store::IngestResult::Status::Stored) {
-                state.SkipWithError("ingest failed");
-                return;
-            }
-        samples += int64_t(perCall) * kSamplesPerBatch;
-    }
-    state.SetItemsProcessed(samples);
-    state.counters["samples/s"] =
-            benchmark::Counter(double(samples), benchmark::Counter::kIsRate);
+    fleet.ingestLoop(state, store, int(state.range(1)));
 }
 BENCHMARK(BM_StoreIngest)
         ->ArgNames({"full", "batches"})
@@ -248,7 +204,7 @@ static void BM_CsvExport(benchmark::State &state)
         std::vector<Store::IngestItem> items(kClients);
         for (int r = 0; r < rounds; ++r) {
             for (int c = 0; c < kClients; ++c)
-                items[std::size_t(c)] = {fleet.ids[c], &fleet.advance(c)};
+                items[std::size_t(c)] = {fleet.ids()[c], &fleet.advance(c)};
             if (!store.ingest().write(items, kT0)) {
                 state.SkipWithError("ingest failed");
                 return;

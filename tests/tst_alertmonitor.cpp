@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Alerts through a real store: firings and resolutions are written, survive a restart without
-// firing again, repeat until acknowledged, stay quiet while silenced.
+// firing again, repeat until acknowledged, stay quiet while silenced; on a store shared by
+// several nodes (two Stores on one location; PostgreSQL under tests/with-postgres.sh), an
+// alert is carried on when its client moves node, fired and resolved once, and what one node
+// or dashboard changes reaches the others.
 #include "alerts/alertmonitor.h"
 #include "storetesting.h"
+#include "testpostgres.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -49,7 +53,10 @@ private:
 private Q_SLOTS:
     void init()
     {
-        m_path = m_dir.filePath(QStringLiteral("alerts%1.db").arg(++m_n));
+        m_path = autofact::testing::postgresAdminUri().isEmpty()
+                         ? m_dir.filePath(QStringLiteral("alerts%1.db").arg(++m_n))
+                         : autofact::testing::newPostgresDatabase();
+        QVERIFY(!m_path.isEmpty());
         Store store(m_path);
         QVERIFY_STORE(store.open());
         Hello hello;
@@ -198,6 +205,109 @@ private Q_SLOTS:
         QCOMPARE(notices.size(), std::size_t(1));
         QVERIFY(notices[0].summary.contains(QStringLiteral("client forgotten")));
         QCOMPARE(STORE_OK(store.alerts().alerts(true)).first().resolution, QStringLiteral("client forgotten"));
+    }
+
+    void aClientMovingToAnotherNodeCarriesItsAlert()
+    {
+        Store storeA(m_path);
+        QVERIFY_STORE(storeA.open());
+        AlertMonitor nodeA(storeA, QStringLiteral("srv"));
+        setUp(nodeA);
+        Store storeB(m_path);
+        QVERIFY_STORE(storeB.open());
+        AlertMonitor nodeB(storeB, QStringLiteral("srv"));
+        QVERIFY_STORE(nodeB.load(kT0));
+        nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        const auto fired = nodeA.settle(kT0);
+        QCOMPARE(fired.size(), std::size_t(1));
+        const qint64 id = fired[0].alertId;
+        // The agent reconnects to node B, which started before the alert fired.
+        nodeB.addClient(kClient, QStringLiteral("web01"));
+        QVERIFY_STORE(nodeB.adoptClient(kClient));
+        QCOMPARE(nodeB.active().size(), 1);
+        QCOMPARE(nodeB.active().first().id, id);
+        QCOMPARE(nodeB.engine().firingCount(), 1);
+        // Its spool replays more busy samples: the same alert goes on, nothing fires again.
+        nodeB.observeBatch(kClient, {busy(kT0 + 10 * kSecond, 99)}, 0);
+        QVERIFY(nodeB.settle(kT0 + 10 * kSecond).empty());
+        // Calm on B resolves the alert A fired, once.
+        nodeB.observeBatch(kClient, {busy(kT0 + 11 * kSecond, 5), busy(kT0 + 17 * kSecond, 5)}, 0);
+        const auto resolved = nodeB.settle(kT0 + 17 * kSecond);
+        QCOMPARE(resolved.size(), std::size_t(1));
+        QCOMPARE(resolved[0].status, AlertNotice::Status::Resolved);
+        QCOMPARE(resolved[0].alertId, id);
+        const auto all = STORE_OK(storeA.alerts().alerts(true));
+        QCOMPARE(all.size(), 1);
+        QCOMPARE(all[0].resolvedMs, kT0 + 17 * kSecond);
+        // Node A no longer holds the client: it takes the store's word, without a notice.
+        QVERIFY(nodeA.takeChanged());
+        QVERIFY_STORE(nodeA.syncActive({}));
+        QVERIFY(nodeA.active().isEmpty());
+        QVERIFY(nodeA.takeChanged());
+        QCOMPARE(nodeA.engine().firingCount(), 0);
+        QVERIFY(nodeA.settle(kT0 + 20 * kSecond).empty());
+    }
+
+    void aNodeThatMissedTheMoveNeitherFiresNorResolvesTwice()
+    {
+        Store storeA(m_path);
+        QVERIFY_STORE(storeA.open());
+        AlertMonitor nodeA(storeA, QStringLiteral("srv"));
+        setUp(nodeA);
+        Store storeB(m_path);
+        QVERIFY_STORE(storeB.open());
+        AlertMonitor nodeB(storeB, QStringLiteral("srv"));
+        QVERIFY_STORE(nodeB.load(kT0));
+        nodeB.addClient(kClient, QStringLiteral("web01"));
+        nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(nodeA.settle(kT0).size(), std::size_t(1));
+        // B judges the client's samples without having adopted it (a race with the move):
+        // it finds the alert already firing and carries it on, announcing nothing.
+        nodeB.observeBatch(kClient, {busy(kT0 + kSecond, 98)}, 0);
+        QVERIFY(nodeB.settle(kT0 + kSecond).empty());
+        QCOMPARE(STORE_OK(storeB.alerts().alerts(true)).size(), 1);
+        QCOMPARE(nodeB.active().size(), 1);
+        const qint64 id = nodeB.active().first().id;
+        QCOMPARE(id, nodeA.active().first().id);
+        nodeB.observeBatch(kClient, {busy(kT0 + 2 * kSecond, 5), busy(kT0 + 8 * kSecond, 5)}, 0);
+        const auto resolved = nodeB.settle(kT0 + 8 * kSecond);
+        QCOMPARE(resolved.size(), std::size_t(1));
+        QCOMPARE(resolved[0].alertId, id);
+        // A resolving the same alert later changes nothing and announces nothing.
+        nodeA.observeBatch(kClient, {busy(kT0 + 3 * kSecond, 5), busy(kT0 + 9 * kSecond, 5)}, 0);
+        QVERIFY(nodeA.settle(kT0 + 9 * kSecond).empty());
+        const auto all = STORE_OK(storeA.alerts().alerts(true));
+        QCOMPARE(all.size(), 1);
+        QCOMPARE(all[0].resolvedMs, kT0 + 8 * kSecond);
+    }
+
+    void acknowledgementsElsewhereStopTheRepeats()
+    {
+        Store storeA(m_path);
+        QVERIFY_STORE(storeA.open());
+        AlertMonitor nodeA(storeA, QStringLiteral("srv"));
+        setUp(nodeA);
+        QVERIFY_STORE(nodeA.setRepeatIntervalMs(60 * kSecond));
+        nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(nodeA.settle(kT0).size(), std::size_t(1));
+        QVERIFY(nodeA.takeChanged());
+        // A dashboard on the same store, started later, sees the alert and acknowledges it.
+        Store storeD(m_path);
+        QVERIFY_STORE(storeD.open());
+        AlertMonitor dashboard(storeD, QStringLiteral("srv"));
+        QVERIFY_STORE(dashboard.load(kT0 + kSecond));
+        QCOMPARE(dashboard.active().size(), 1);
+        const qint64 id = dashboard.active().first().id;
+        QVERIFY_STORE(dashboard.acknowledge(id, true, kT0 + 2 * kSecond));
+        // A sees the acknowledgement within one sync; a second sync changes nothing.
+        QVERIFY_STORE(nodeA.syncActive({kClient}));
+        QVERIFY(nodeA.takeChanged());
+        QCOMPARE(nodeA.active().first().ackedMs, kT0 + 2 * kSecond);
+        QVERIFY(nodeA.tick(kT0 + 600 * kSecond).empty()); // no repeat
+        QVERIFY_STORE(nodeA.syncActive({kClient}));
+        QVERIFY(!nodeA.takeChanged());
+        // The client stays judged on A: its firing state is its own.
+        QCOMPARE(nodeA.engine().firingCount(), 1);
     }
 
     void rulesAreValidatedAndStored()

@@ -9,6 +9,7 @@
 #include "sqlreader.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QLoggingCategory>
 #include <QSignalSpy>
 #include <QSqlDatabase>
@@ -292,7 +293,16 @@ private Q_SLOTS:
         QCOMPARE(t.welcomes, std::uint64_t(50));
         QVERIFY(t.samplesTaken >= 50 * 20);
         QVERIFY(t.samplesTaken <= 50 * 32);
-        QCOMPARE(gen.report().value(QStringLiteral("samples_acked")).toDouble(), double(t.samplesAcked));
+        const QJsonObject report = gen.report();
+        QCOMPARE(report.value(QStringLiteral("samples_acked")).toDouble(), double(t.samplesAcked));
+        // The latency before the drain and during it are the whole run's, split.
+        const auto count = [&report](const char *key) {
+            return report.value(QLatin1String(key)).toObject().value(QStringLiteral("count")).toDouble();
+        };
+        QVERIFY(count("ack_latency") > 0);
+        QVERIFY(count("ack_latency_before_drain") > 0);
+        QVERIFY(count("ack_latency_drain") > 0); // every agent's last partial batch at least
+        QCOMPARE(count("ack_latency_before_drain") + count("ack_latency_drain"), count("ack_latency"));
         checkAddsUp(gen);
     }
 };

@@ -97,6 +97,34 @@ void AlertEngine::restoreFiring(const QString &clientId, AlertRule rule, qint64 
     st.value = value;
 }
 
+void AlertEngine::adoptStored(const QString &clientId, const StoredFirings &stored, bool clearPending)
+{
+    ClientState *c = client(clientId);
+    if (!c)
+        return;
+    for (std::size_t r = 0; r < stored.size(); ++r) {
+        RuleState &st = c->rules[r];
+        const StoredFiring &s = stored[r];
+        if (s.alertId > 0) {
+            if (!st.firing || st.alertId != s.alertId)
+                restoreFiring(clientId, AlertRule(r), s.alertId, s.startedMs, s.value);
+            else if (clearPending)
+                st.clearSince = -1;
+        } else if (st.firing ? st.alertId > 0 : clearPending) {
+            st = RuleState{};
+        }
+    }
+}
+
+QStringList AlertEngine::clientIds() const
+{
+    QStringList out;
+    for (const ClientState &c : m_clients)
+        if (!c.removed)
+            out.append(c.id);
+    return out;
+}
+
 void AlertEngine::setAlertId(const QString &clientId, AlertRule rule, qint64 alertId)
 {
     if (ClientState *c = client(clientId))

@@ -6,8 +6,10 @@
 #include "messages.h"
 
 #include <QHash>
+#include <QStringList>
 #include <QString>
 
+#include <array>
 #include <deque>
 #include <vector>
 
@@ -63,6 +65,24 @@ public:
     }
     /** An alert stored as firing (at start): the rule continues from there, without firing again. */
     void restoreFiring(const QString &clientId, AlertRule rule, qint64 alertId, qint64 startedMs, double value);
+    /** What a shared store holds of one rule of one client: its active alert, or none (ID 0). */
+    struct StoredFiring {
+        qint64 alertId = 0;
+        qint64 startedMs = 0;
+        double value = 0;
+    };
+    using StoredFirings = std::array<StoredFiring, alertRuleCount>;
+    /**
+     * Shared store: makes @p clientId's firing rules what the store says another node or a
+     * dashboard left them. A rule firing here that the store holds no longer (resolved
+     * elsewhere) goes idle without a transition; one the store holds firing continues from
+     * there without firing again; one that never reached the store (negative ID) stays.
+     * @p clearPending: the client's session has just opened here, so conditions counted from
+     * samples seen before it moved away start again.
+     */
+    void adoptStored(const QString &clientId, const StoredFirings &stored, bool clearPending);
+    /** IDs of the clients the rules apply to. */
+    QStringList clientIds() const;
     /** The stored ID of a firing alert, once it is written. */
     void setAlertId(const QString &clientId, AlertRule rule, qint64 alertId);
 

@@ -169,7 +169,21 @@ void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &noti
             a.startedMs = t.startedMs;
             a.firedMs = nowMs;
             a.notifiedMs = nowMs;
-            auto id = m_store.alerts().insertFiring(a);
+            bool existing = false;
+            auto id = m_store.alerts().insertFiring(a, &existing);
+            if (id && existing) {
+                // Another node of a shared store fired it first (the client moved between the
+                // two): this node carries that alert on, and its firing was announced there.
+                qCInfo(lcAlerts).noquote() << "alert" << *id << "is already firing; carried on here";
+                m_engine.setAlertId(t.clientId, t.rule, *id);
+                fired.insert({t.clientId, int(t.rule)}, *id);
+                if (auto held = m_store.alerts().activeFor(t.clientId))
+                    for (const AlertRecord &r : std::as_const(*held))
+                        if (r.id == *id)
+                            m_active.insert(r.id, r);
+                m_changed = true;
+                continue;
+            }
             if (id) {
                 a.id = *id;
             } else {
@@ -196,9 +210,16 @@ void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &noti
             a.value = t.value;
             a.resolvedMs = t.atMs > 0 ? t.atMs : nowMs;
             a.resolution = t.resolution;
-            if (a.id > 0)
-                if (auto r = m_store.alerts().resolve(a.id, a.resolvedMs, a.value, a.resolution); !r)
+            if (a.id > 0) {
+                auto r = m_store.alerts().resolve(a.id, a.resolvedMs, a.value, a.resolution);
+                if (!r) {
                     qCWarning(lcAlerts).noquote() << "cannot store the resolution of alert" << a.id << ":" << r.error().message;
+                } else if (!*r) {
+                    // Resolved already, by another node of a shared store: announced there.
+                    m_changed = true;
+                    continue;
+                }
+            }
             qCInfo(lcAlerts).noquote() << "resolved" << a.id << cleanUntrustedText(notice(a, AlertNotice::Status::Resolved, false).summary);
             if (!a.silenced(nowMs))
                 notices.push_back(notice(a, AlertNotice::Status::Resolved, false));
@@ -208,6 +229,69 @@ void AlertMonitor::writeTransitions(qint64 nowMs, std::vector<AlertNotice> &noti
     if (batched)
         if (auto c = m_store.alerts().commitBatch(); !c)
             qCWarning(lcAlerts).noquote() << "cannot store alert changes:" << c.error().message;
+}
+
+namespace {
+
+/** @p alerts by rule for the engine (unknown rules and local-only IDs left out). */
+AlertEngine::StoredFirings firingsOf(const QList<const AlertRecord *> &alerts)
+{
+    AlertEngine::StoredFirings out;
+    for (const AlertRecord *a : alerts)
+        if (const auto rule = alertRuleFromKey(a->rule); rule && a->id > 0)
+            out[std::size_t(*rule)] = {a->id, a->startedMs, a->value};
+    return out;
+}
+
+} // namespace
+
+StoreResult<void> AlertMonitor::adoptClient(const QString &clientId)
+{
+    auto held = m_store.alerts().activeFor(clientId);
+    if (!held)
+        return held.error();
+    QList<const AlertRecord *> mine;
+    for (const AlertRecord &a : std::as_const(*held))
+        mine.append(&a);
+    m_engine.adoptStored(clientId, firingsOf(mine), true);
+    for (auto it = m_active.begin(); it != m_active.end();)
+        it = it.key() > 0 && it->clientId == clientId ? m_active.erase(it) : std::next(it);
+    for (const AlertRecord &a : std::as_const(*held))
+        m_active.insert(a.id, a);
+    m_changed = true;
+    return {};
+}
+
+StoreResult<void> AlertMonitor::syncActive(const QSet<QString> &judgedHere)
+{
+    auto stored = m_store.alerts().alerts(false);
+    if (!stored)
+        return stored.error();
+    QHash<qint64, AlertRecord> fresh;
+    QHash<QString, QList<const AlertRecord *>> byClient;
+    for (const AlertRecord &a : std::as_const(*stored))
+        fresh.insert(a.id, a);
+    for (const AlertRecord &a : std::as_const(*stored))
+        byClient[a.clientId].append(&a);
+    for (const QString &id : m_engine.clientIds())
+        if (!judgedHere.contains(id))
+            m_engine.adoptStored(id, firingsOf(byClient.value(id)), false);
+    // Alerts this node could not write stay listed: nobody else knows them.
+    for (auto it = m_active.cbegin(); it != m_active.cend(); ++it)
+        if (it.key() < 0)
+            fresh.insert(it.key(), *it);
+    const auto same = [](const AlertRecord &x, const AlertRecord &y) {
+        return x.id == y.id && x.ackedMs == y.ackedMs && x.silencedUntilMs == y.silencedUntilMs
+               && x.silenceReason == y.silenceReason && x.value == y.value;
+    };
+    bool changed = fresh.size() != m_active.size();
+    for (auto it = fresh.cbegin(); !changed && it != fresh.cend(); ++it) {
+        const auto mine = m_active.constFind(it.key());
+        changed = mine == m_active.cend() || !same(*mine, *it);
+    }
+    m_active = std::move(fresh);
+    m_changed = m_changed || changed;
+    return {};
 }
 
 std::vector<AlertNotice> AlertMonitor::settle(qint64 nowMs)

@@ -7,6 +7,7 @@
 
 #include <QHash>
 #include <QList>
+#include <QSet>
 
 #include <vector>
 
@@ -44,6 +45,19 @@ public:
         m_engine.addClient(clientId, hostname, hasData);
     }
     void removeClient(const QString &clientId, const QString &reason, qint64 nowMs);
+
+    /**
+     * Shared store: @p clientId's session has just opened on this node, perhaps after it
+     * moved from another: its rules continue from the alerts the store holds active for it.
+     * Call before its first batch is observed here.
+     */
+    StoreResult<void> adoptClient(const QString &clientId);
+    /**
+     * Shared store: the active list becomes the store's (what other nodes fired and resolved,
+     * what dashboards acknowledged and silenced), and every client not in @p judgedHere takes
+     * its rules' firing state from it.
+     */
+    StoreResult<void> syncActive(const QSet<QString> &judgedHere);
 
     /** Runs the timed rules and repeats, writes transitions; returns the notices to send. */
     std::vector<AlertNotice> tick(qint64 nowMs);

@@ -96,6 +96,34 @@ StoreResult<void> AlertStore::setRule(const QString &rule, const QString &client
     return q ? StoreResult<void>() : StoreResult<void>(q.error());
 }
 
+namespace {
+
+QList<AlertRecord> readAlerts(QSqlQuery &q)
+{
+    QList<AlertRecord> out;
+    while (q.next()) {
+        AlertRecord a;
+        a.id = q.value(0).toLongLong();
+        a.rule = q.value(1).toString();
+        a.clientId = q.value(2).toString();
+        a.hostname = q.value(3).toString();
+        a.value = q.value(4).toDouble();
+        a.threshold = q.value(5).toDouble();
+        a.startedMs = q.value(6).toLongLong();
+        a.firedMs = q.value(7).toLongLong();
+        a.resolvedMs = q.value(8).toLongLong();
+        a.ackedMs = q.value(9).toLongLong();
+        a.silencedUntilMs = q.value(10).toLongLong();
+        a.silenceReason = q.value(11).toString();
+        a.notifiedMs = q.value(12).toLongLong();
+        a.resolution = q.value(13).toString();
+        out.append(a);
+    }
+    return out;
+}
+
+} // namespace
+
 StoreResult<QList<AlertRecord>> AlertStore::alerts(bool all, int limit)
 {
     auto q = m_db.exec(QStringLiteral("SELECT %1 FROM alerts %2 ORDER BY started_ms DESC, id DESC LIMIT ?")
@@ -104,47 +132,53 @@ StoreResult<QList<AlertRecord>> AlertStore::alerts(bool all, int limit)
                        {limit});
     if (!q)
         return q.error();
-    QList<AlertRecord> out;
-    while (q->next()) {
-        AlertRecord a;
-        a.id = q->value(0).toLongLong();
-        a.rule = q->value(1).toString();
-        a.clientId = q->value(2).toString();
-        a.hostname = q->value(3).toString();
-        a.value = q->value(4).toDouble();
-        a.threshold = q->value(5).toDouble();
-        a.startedMs = q->value(6).toLongLong();
-        a.firedMs = q->value(7).toLongLong();
-        a.resolvedMs = q->value(8).toLongLong();
-        a.ackedMs = q->value(9).toLongLong();
-        a.silencedUntilMs = q->value(10).toLongLong();
-        a.silenceReason = q->value(11).toString();
-        a.notifiedMs = q->value(12).toLongLong();
-        a.resolution = q->value(13).toString();
-        out.append(a);
-    }
-    return out;
+    return readAlerts(*q);
 }
 
-StoreResult<qint64> AlertStore::insertFiring(const AlertRecord &a)
+StoreResult<QList<AlertRecord>> AlertStore::activeFor(const QString &clientId)
 {
+    auto q = m_db.exec(QStringLiteral("SELECT %1 FROM alerts WHERE client_id = ? AND resolved_ms IS NULL ORDER BY id")
+                               .arg(kAlertColumns),
+                       {clientId});
+    if (!q)
+        return q.error();
+    return readAlerts(*q);
+}
+
+StoreResult<qint64> AlertStore::insertFiring(const AlertRecord &a, bool *existing)
+{
+    if (existing)
+        *existing = false;
+    // DO NOTHING rather than an error: on PostgreSQL a unique violation would abort the whole
+    // batch of transitions this insert is part of.
     auto q = m_db.exec(QStringLiteral("INSERT INTO alerts(rule, client_id, hostname, value, threshold,"
-                                      " started_ms, fired_ms, notified_ms) VALUES (?,?,?,?,?,?,?,?) RETURNING id"),
+                                      " started_ms, fired_ms, notified_ms) VALUES (?,?,?,?,?,?,?,?)"
+                                      " ON CONFLICT DO NOTHING RETURNING id"),
                        {a.rule, a.clientId, a.hostname.isNull() ? QStringLiteral("") : a.hostname, a.value,
                         a.threshold, a.startedMs, a.firedMs, nullableMs(a.notifiedMs)});
     if (!q)
         return q.error();
-    if (!q->next())
+    if (q->next())
+        return q->value(0).toLongLong();
+    auto held = m_db.scalar(QStringLiteral("SELECT id FROM alerts WHERE client_id = ? AND rule = ? AND resolved_ms IS NULL"),
+                            {a.clientId, a.rule});
+    if (!held)
+        return held.error();
+    if (held->isNull())
         return databaseError(QStringLiteral("the new alert has no ID"));
-    return q->value(0).toLongLong();
+    if (existing)
+        *existing = true;
+    return held->toLongLong();
 }
 
-StoreResult<void> AlertStore::resolve(qint64 id, qint64 resolvedMs, double value, const QString &resolution)
+StoreResult<bool> AlertStore::resolve(qint64 id, qint64 resolvedMs, double value, const QString &resolution)
 {
     auto q = m_db.exec(QStringLiteral("UPDATE alerts SET resolved_ms = ?, value = ?, resolution = ?"
                                       " WHERE id = ? AND resolved_ms IS NULL"),
                        {resolvedMs, value, resolution, id});
-    return q ? StoreResult<void>() : StoreResult<void>(q.error());
+    if (!q)
+        return q.error();
+    return q->numRowsAffected() > 0;
 }
 
 StoreResult<void> AlertStore::setNotified(qint64 id, qint64 nowMs)

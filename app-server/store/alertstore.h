@@ -109,9 +109,16 @@ public:
 
     /** Active alerts, or with @p all every alert (newest first, at most @p limit). */
     StoreResult<QList<AlertRecord>> alerts(bool all, int limit = 100000);
-    /** Inserts a firing alert; returns its ID. */
-    StoreResult<qint64> insertFiring(const AlertRecord &alert);
-    StoreResult<void> resolve(qint64 id, qint64 resolvedMs, double value, const QString &resolution);
+    /** @p clientId's active alerts. */
+    StoreResult<QList<AlertRecord>> activeFor(const QString &clientId);
+    /**
+     * Inserts a firing alert; returns its ID. When that client's rule already has an active
+     * alert (another node of a shared store fired it), nothing is written: returns that alert's
+     * ID with @p existing set.
+     */
+    StoreResult<qint64> insertFiring(const AlertRecord &alert, bool *existing = nullptr);
+    /** Resolves @p id; false when it was not active (already resolved, by another node). */
+    StoreResult<bool> resolve(qint64 id, qint64 resolvedMs, double value, const QString &resolution);
     StoreResult<void> setNotified(qint64 id, qint64 nowMs);
     /** Acknowledges (or takes the acknowledgement back, @p on false); NotFound if unknown. */
     StoreResult<void> acknowledge(qint64 id, bool on, qint64 nowMs);

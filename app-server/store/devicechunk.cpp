@@ -2,6 +2,7 @@
 #include "devicechunk.h"
 
 #include "columncoding.h"
+#include "samplechunk.h"
 
 #include <algorithm>
 #include <numeric>
@@ -70,6 +71,28 @@ DeviceSeries DeviceSeries::select(const std::function<bool(std::size_t)> &keep) 
         out.timestamps.push_back(timestamps[i]);
     }
     return out;
+}
+
+std::vector<DeviceSeries::WindowPart> DeviceSeries::byWindow(const SampleBatch &batch)
+{
+    std::vector<WindowPart> parts;
+    if (batch.devices.empty())
+        return parts;
+    DeviceSeries all;
+    all.appendBatch(batch);
+    std::vector<qint64> windows;
+    windows.reserve(all.timestamps.size());
+    for (const qint64 t : all.timestamps)
+        windows.push_back(SampleChunk::windowOf(t));
+    std::vector<qint64> distinct = windows;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (const qint64 window : distinct) {
+        DeviceSeries part = distinct.size() == 1 ? all : all.select([&](std::size_t i) { return windows[i] == window; });
+        const auto [first, last] = std::minmax_element(part.timestamps.begin(), part.timestamps.end());
+        parts.push_back({window, *first, *last, std::move(part)});
+    }
+    return parts;
 }
 
 DeviceSeries DeviceSeries::merged(const std::vector<const DeviceSeries *> &parts)

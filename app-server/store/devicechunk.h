@@ -35,7 +35,22 @@ struct DeviceSeries {
      * @p parts). Parts may overlap in time (a late batch, a merged identity).
      */
     static DeviceSeries merged(const std::vector<const DeviceSeries *> &parts);
+    /** One chunk window's share of a batch's readings: what a head row holds. */
+    struct WindowPart;
+    /**
+     * @p batch's readings, one part per chunk window they touch (almost always one), windows
+     * ascending. Grouped by window, not cut by time: a clock stepped back can put a batch's
+     * samples out of time order.
+     */
+    static std::vector<WindowPart> byWindow(const SampleBatch &batch);
     bool operator==(const DeviceSeries &) const = default;
+};
+
+struct DeviceSeries::WindowPart {
+    qint64 windowMs = 0;
+    qint64 firstMs = 0; ///< earliest reading time in the part
+    qint64 lastMs = 0;  ///< latest
+    DeviceSeries series;
 };
 
 /**

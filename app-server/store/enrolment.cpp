@@ -244,14 +244,24 @@ StoreResult<void> Enrolment::recordDisconnect(qint64 connectionId, qint64 nowMs,
 
 StoreResult<QList<Enrolment::SessionState>> Enrolment::sessionsOpen()
 {
+    // The send interval as the agent is told it: its own override, its group's, the default.
+    const auto field = [this](const char *column) {
+        return m_db.isPostgres() ? QStringLiteral("(%1::jsonb ->> 'sendIntervalMs')::bigint").arg(QLatin1String(column))
+                                 : QStringLiteral("json_extract(%1, '$.sendIntervalMs')").arg(QLatin1String(column));
+    };
     auto q = m_db.exec(QStringLiteral("SELECT c.id, c.hostname, c.sample_count, CASE WHEN EXISTS (SELECT 1 FROM connections k"
-                                      " WHERE k.client = c.num AND k.disconnected_ms IS NULL) THEN 1 ELSE 0 END FROM clients c"
-                                      " WHERE c.forgotten_ms IS NULL AND c.blocked_ms IS NULL"));
+                                      " WHERE k.client = c.num AND k.disconnected_ms IS NULL) THEN 1 ELSE 0 END,"
+                                      " COALESCE(c.last_seen_ms, 0), COALESCE(%1,"
+                                      " (SELECT %2 FROM group_configs g WHERE g.name = c.group_name AND c.group_name <> ''),"
+                                      " (SELECT %3 FROM settings WHERE key = 'default_config'), 5000)"
+                                      " FROM clients c WHERE c.forgotten_ms IS NULL AND c.blocked_ms IS NULL")
+                               .arg(field("c.config_override"), field("g.config_override"), field("value")));
     if (!q)
         return q.error();
     QList<SessionState> out;
     while (q->next())
-        out.append({q->value(0).toString(), q->value(1).toString(), q->value(2).toLongLong() > 0, q->value(3).toInt() != 0});
+        out.append({q->value(0).toString(), q->value(1).toString(), q->value(2).toLongLong() > 0, q->value(3).toInt() != 0,
+                    q->value(4).toLongLong(), std::max<qint64>(1, q->value(5).toLongLong())});
     return out;
 }
 

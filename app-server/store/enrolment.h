@@ -52,6 +52,8 @@ public:
         QString hostname;
         bool hasData = false;
         bool open = false; ///< a session is open on some node
+        qint64 lastSeenMs = 0;        ///< data last stored or a session last opened or closed (node clocks)
+        qint64 sendIntervalMs = 5000; ///< the client's effective send interval
     };
     /** Every client not forgotten or revoked, and whether any node holds a session of it. */
     StoreResult<QList<SessionState>> sessionsOpen();

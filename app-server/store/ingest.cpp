@@ -22,7 +22,8 @@ StoreResult<std::vector<IngestResult>> Ingest::write(std::span<const IngestItem>
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
-    m_writer->beginWrite();
+    if (auto w = m_writer->beginWrite(); !w)
+        return w.error();
     for (std::size_t i = 0; i < items.size(); ++i) {
         results[i].sequence = items[i].batch ? items[i].batch->sequence : 0;
         auto status = ingestOne(items[i], nowMs);

@@ -29,8 +29,11 @@ public:
 
     virtual ~IngestWriter() = default;
 
-    /** A write transaction begins: a backend that defers statements starts with none. */
-    virtual void beginWrite() {}
+    /**
+     * A write transaction has begun: a backend that defers statements starts with none, and
+     * takes the locks that must come before any client row's.
+     */
+    virtual StoreResult<void> beginWrite() { return {}; }
     /** Before COMMIT: a backend that deferred statements runs them now; an error rolls back. */
     virtual StoreResult<void> finishWrite() { return {}; }
 

@@ -191,7 +191,7 @@ StoreResult<void> copyHeadRows(Database &db, const std::string &text)
 
 } // namespace
 
-void PostgresIngestWriter::beginWrite()
+StoreResult<void> PostgresIngestWriter::beginWrite()
 {
     m_pending.clear();
     m_copyRows.clear();
@@ -200,6 +200,16 @@ void PostgresIngestWriter::beginWrite()
     m_hours.clear();
     m_batchRows.clear();
     m_clientUpdates.clear();
+    if (m_db.readOnly())
+        return {};
+    // The chunk tables' parents before any client row, the order retention takes them in
+    // (Retention::dropPartitions): a day's DROP then waits for ingest, or ingest for it, and
+    // the two never deadlock. Taken on the parents only, these are one lock each.
+    auto q = m_db.execText(QStringLiteral("LOCK TABLE ONLY sample_chunks IN ACCESS SHARE MODE;"
+                                          "LOCK TABLE ONLY device_chunks IN ROW EXCLUSIVE MODE"));
+    if (!q)
+        return q.error();
+    return {};
 }
 
 namespace {
@@ -395,25 +405,13 @@ StoreResult<void> PostgresIngestWriter::insertSamples(qint64 client, const Sampl
 
 StoreResult<void> PostgresIngestWriter::insertDevices(qint64 client, const SampleBatch &batch)
 {
-    if (batch.devices.empty())
-        return {};
-    DeviceSeries all;
-    all.appendBatch(batch);
-    // As in the SQLite writer: one head row per window the readings touch.
-    std::vector<qint64> windows;
-    for (const qint64 t : all.timestamps)
-        windows.push_back(SampleChunk::windowOf(t));
-    std::vector<qint64> distinct = windows;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    for (const qint64 window : distinct) {
-        const DeviceSeries part = distinct.size() == 1 ? all : all.select([&](std::size_t i) { return windows[i] == window; });
-        const auto [first, last] = std::minmax_element(part.timestamps.begin(), part.timestamps.end());
-        if (auto p = m_db.ensurePartition("device_chunks", window); !p)
+    for (const DeviceSeries::WindowPart &part : DeviceSeries::byWindow(batch)) {
+        if (auto p = m_db.ensurePartition("device_chunks", part.windowMs); !p)
             return p;
         queue(QStringLiteral("INSERT INTO device_chunks(client, window_ms, first_ms, last_ms, sealed, data)"
                              " VALUES (?,?,?,?,0,?)"),
-              {client, window, *first, *last, DeviceChunk::encode(part, DeviceChunk::noCompression)});
+              {client, part.windowMs, part.firstMs, part.lastMs,
+               DeviceChunk::encode(part.series, DeviceChunk::noCompression)});
     }
     return {};
 }

@@ -30,7 +30,7 @@ class PostgresIngestWriter final : public IngestWriter
 public:
     explicit PostgresIngestWriter(Database &db) : m_db(db) {}
 
-    void beginWrite() override;
+    StoreResult<void> beginWrite() override;
     StoreResult<void> finishWrite() override;
     StoreResult<std::optional<ClientRow>> client(const QString &id) override;
     StoreResult<bool> batchExists(qint64 client, quint64 sequence) override;

@@ -163,28 +163,11 @@ StoreResult<SampleReader::End> PostgresSampleReader::samples(qint64 client, cons
                                                                   .arg(corrupt)
                                                                   .arg(client)
                                                                   .arg(chunkRows->value(0).toLongLong()));
-        const float *cores = m_decoded.cores.data();
-        for (std::size_t i = 0; i < m_decoded.size(); ++i) {
-            const Sample &x = m_decoded.samples[i];
-            const float *mine = cores;
-            cores += x.coreCount;
-            if (x.timestampMs < fromMs || x.timestampMs >= toMs)
-                continue;
-            if (!drainHeadBefore(x.timestampMs, false))
-                return End::Stopped;
-            row.sample = x;
-            row.sequence = m_decoded.sequences[i];
-            if constexpr (std::endian::native == std::endian::little) {
-                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(mine), qsizetype(x.coreCount) * 4);
-            } else {
-                scratch.resize(x.coreCount);
-                for (int k = 0; k < x.coreCount; ++k)
-                    scratch[std::size_t(k)] = qToLittleEndian(std::bit_cast<std::uint32_t>(mine[k]));
-                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(scratch.data()), qsizetype(x.coreCount) * 4);
-            }
-            if (!visit(row))
-                return End::Stopped;
-        }
+        const bool go = m_decoded.visitRange(fromMs, toMs, row, scratch, [&](const StoredSample &r) {
+            return drainHeadBefore(r.sample.timestampMs, false) && visit(r);
+        });
+        if (!go)
+            return End::Stopped;
     }
     if (!drainHeadBefore(0, true))
         return End::Stopped;

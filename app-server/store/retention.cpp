@@ -163,6 +163,7 @@ StoreResult<void> Retention::dropPartitions(qint64 lastWindow, PurgeResult &resu
     // A day partition whose every window starts at or before lastWindow goes whole (one DROP,
     // no row deletes, no dead tuples), after its clients' counts and horizons are moved on as
     // chunk by chunk purging would.
+    QList<std::pair<bool, QString>> expired; // (sample chunks?, partition)
     for (const char *table : {"sample_chunks", "device_chunks"}) {
         const bool samples = qstrcmp(table, "sample_chunks") == 0;
         auto parts = m_db.exec(QStringLiteral("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
@@ -171,7 +172,6 @@ StoreResult<void> Retention::dropPartitions(qint64 lastWindow, PurgeResult &resu
                                {QString::fromLatin1(table)});
         if (!parts)
             return parts.error();
-        QStringList expired;
         const QString prefix = QString::fromLatin1(table) + QStringLiteral("_d");
         while (parts->next()) {
             const QString name = parts->value(0).toString();
@@ -181,35 +181,43 @@ StoreResult<void> Retention::dropPartitions(qint64 lastWindow, PurgeResult &resu
             bool ok = false;
             const qint64 day = suffix.startsWith(u'm') ? -suffix.mid(1).toLongLong(&ok) : suffix.toLongLong(&ok);
             if (ok && (day + 1) * Database::partitionMs - 1 <= lastWindow)
-                expired << name;
+                expired.append({samples, name});
         }
-        for (const QString &name : std::as_const(expired)) {
-            if (samples) {
-                auto per = m_db.exec(QStringLiteral("SELECT client, sum(samples), max(seq_max), min(first_ms), max(last_ms)"
-                                                    " FROM %1 GROUP BY client").arg(name));
-                if (!per)
-                    return per.error();
-                QList<std::array<qint64, 5>> rows;
-                while (per->next())
-                    rows.append({per->value(0).toLongLong(), per->value(1).toLongLong(), per->value(2).toLongLong(),
-                                 per->value(3).toLongLong(), per->value(4).toLongLong()});
-                for (const auto &r : std::as_const(rows)) {
-                    if (auto m = markExpired(r[0], r[1], r[2], r[3], r[4]); !m)
-                        return m;
-                    result.rawRows += r[1];
-                    result.droppedRows += r[1];
-                }
-            } else {
-                auto n = m_db.scalar(QStringLiteral("SELECT count(*) FROM %1").arg(name));
-                if (!n)
-                    return n.error();
-                result.deviceRows += n->toLongLong();
-                result.droppedRows += n->toLongLong();
+    }
+    if (expired.isEmpty())
+        return {};
+    // Both parents first, before any client row: a DROP locks its parent exclusively, and an
+    // ingest transaction holding a client row while waiting for the parent would deadlock
+    // with us holding the parent while waiting for that row. Ingest takes them in this order
+    // too (PostgresIngestWriter::beginWrite); it waits a moment here, at its start.
+    if (auto l = m_db.exec(QStringLiteral("LOCK TABLE ONLY sample_chunks, device_chunks IN ACCESS EXCLUSIVE MODE")); !l)
+        return l.error();
+    for (const auto &[samples, name] : std::as_const(expired)) {
+        if (samples) {
+            auto per = m_db.exec(QStringLiteral("SELECT client, sum(samples), max(seq_max), min(first_ms), max(last_ms)"
+                                                " FROM %1 GROUP BY client").arg(name));
+            if (!per)
+                return per.error();
+            QList<std::array<qint64, 5>> rows;
+            while (per->next())
+                rows.append({per->value(0).toLongLong(), per->value(1).toLongLong(), per->value(2).toLongLong(),
+                             per->value(3).toLongLong(), per->value(4).toLongLong()});
+            for (const auto &r : std::as_const(rows)) {
+                if (auto m = markExpired(r[0], r[1], r[2], r[3], r[4]); !m)
+                    return m;
+                result.rawRows += r[1];
+                result.droppedRows += r[1];
             }
-            if (auto d = m_db.exec(QStringLiteral("DROP TABLE %1").arg(name)); !d)
-                return d.error();
-            m_db.forgetPartitions();
+        } else {
+            auto n = m_db.scalar(QStringLiteral("SELECT count(*) FROM %1").arg(name));
+            if (!n)
+                return n.error();
+            result.deviceRows += n->toLongLong();
+            result.droppedRows += n->toLongLong();
         }
+        if (auto d = m_db.exec(QStringLiteral("DROP TABLE %1").arg(name)); !d)
+            return d.error();
+        m_db.forgetPartitions();
     }
     return {};
 }

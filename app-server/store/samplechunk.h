@@ -2,10 +2,14 @@
 #pragma once
 
 #include "messages.h"
+#include "storetypes.h"
+
+#include <QtEndian>
 
 #include <QByteArray>
 #include <QString>
 
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -21,6 +25,38 @@ struct ChunkSamples {
     /** Appends @p sample (its @p sample.coreCount per-core values at @p cores). */
     void append(const Sample &sample, quint64 sequence, const float *cores);
     std::size_t size() const { return samples.size(); }
+    /**
+     * Calls @p visit(row) for each sample timed in [@p fromMs, @p toMs), in stored order, with
+     * row.sample, row.sequence and row.coresLE set (coresLE views this or @p scratch, valid
+     * during the call). Stops at the first false @p visit returns, and returns false then.
+     */
+    template <typename Visit>
+    bool visitRange(qint64 fromMs, qint64 toMs, StoredSample &row, std::vector<std::uint32_t> &scratch,
+                    Visit &&visit) const
+    {
+        const float *next = cores.data();
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            const Sample &x = samples[i];
+            const float *mine = next;
+            next += x.coreCount;
+            if (x.timestampMs < fromMs || x.timestampMs >= toMs)
+                continue;
+            row.sample = x;
+            row.sequence = sequences[i];
+            if constexpr (std::endian::native == std::endian::little) {
+                // The in-memory floats already are the little-endian row format.
+                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(mine), qsizetype(x.coreCount) * 4);
+            } else {
+                scratch.resize(std::size_t(x.coreCount));
+                for (int k = 0; k < x.coreCount; ++k)
+                    scratch[std::size_t(k)] = qToLittleEndian(std::bit_cast<std::uint32_t>(mine[k]));
+                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(scratch.data()), qsizetype(x.coreCount) * 4);
+            }
+            if (!visit(row))
+                return false;
+        }
+        return true;
+    }
 };
 
 /**

@@ -244,28 +244,14 @@ StoreResult<void> SqliteIngestWriter::insertSamples(qint64 client, const SampleB
 
 StoreResult<void> SqliteIngestWriter::insertDevices(qint64 client, const SampleBatch &batch)
 {
-    if (batch.devices.empty())
-        return {};
-    DeviceSeries all;
-    all.appendBatch(batch);
-    // One row per window the batch's readings touch (almost always one). Grouped by window,
-    // not cut by time: a clock stepped back can put a batch's samples out of time order.
-    std::vector<qint64> windows;
-    for (const qint64 t : all.timestamps)
-        windows.push_back(SampleChunk::windowOf(t));
-    std::vector<qint64> distinct = windows;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    for (const qint64 window : distinct) {
-        const DeviceSeries part = distinct.size() == 1 ? all : all.select([&](std::size_t i) { return windows[i] == window; });
-        const auto [first, last] = std::minmax_element(part.timestamps.begin(), part.timestamps.end());
+    for (const DeviceSeries::WindowPart &part : DeviceSeries::byWindow(batch)) {
         // Stored uncompressed: sealing re-encodes the window with zstd a few minutes later.
-        const QByteArray blob = DeviceChunk::encode(part, DeviceChunk::noCompression);
+        const QByteArray blob = DeviceChunk::encode(part.series, DeviceChunk::noCompression);
         sqlite3_stmt *s = m_insDevices;
         sqlite3_bind_int64(s, 1, client);
-        sqlite3_bind_int64(s, 2, window);
-        sqlite3_bind_int64(s, 3, *first);
-        sqlite3_bind_int64(s, 4, *last);
+        sqlite3_bind_int64(s, 2, part.windowMs);
+        sqlite3_bind_int64(s, 3, part.firstMs);
+        sqlite3_bind_int64(s, 4, part.lastMs);
         sqlite3_bind_blob(s, 5, blob.constData(), int(blob.size()), SQLITE_STATIC);
         if (auto r = m_statements.run(s, "storing device readings"); !r)
             return r;

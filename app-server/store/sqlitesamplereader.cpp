@@ -191,32 +191,16 @@ StoreResult<SampleReader::End> SqliteSampleReader::samples(qint64 client, const 
             corrupt = QStringLiteral("%1 (client %2, window at %3 ms)").arg(corrupt).arg(client).arg(c.windowMs);
             return false;
         }
-        const float *cores = m_decoded.cores.data();
-        for (std::size_t i = 0; i < m_decoded.size(); ++i) {
-            const Sample &x = m_decoded.samples[i];
-            const float *mine = cores;
-            cores += x.coreCount;
-            if (x.timestampMs < fromMs || x.timestampMs >= toMs)
-                continue;
-            drainHeadBefore(x.timestampMs, false);
+        return m_decoded.visitRange(fromMs, toMs, row, m_coreScratch, [&](const StoredSample &r) {
+            drainHeadBefore(r.sample.timestampMs, false);
             if (stopped)
                 return false;
-            row.sample = x;
-            row.sequence = m_decoded.sequences[i];
-            if constexpr (std::endian::native == std::endian::little) {
-                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(mine), qsizetype(x.coreCount) * 4);
-            } else {
-                m_coreScratch.resize(x.coreCount);
-                for (int k = 0; k < x.coreCount; ++k)
-                    m_coreScratch[std::size_t(k)] = qToLittleEndian(std::bit_cast<std::uint32_t>(mine[k]));
-                row.coresLE = QByteArrayView(reinterpret_cast<const char *>(m_coreScratch.data()), qsizetype(x.coreCount) * 4);
-            }
-            if (!visit(row)) {
+            if (!visit(r)) {
                 stopped = true;
                 return false;
             }
-        }
-        return true;
+            return true;
+        });
     });
     if (end && !stopped && corrupt.isEmpty())
         drainHeadBefore(0, true);

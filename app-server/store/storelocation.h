@@ -10,7 +10,9 @@ namespace autofact::server {
 
 /**
  * Where a store lives: an SQLite file path (the embedded default) or a PostgreSQL server named
- * by a libpq URI, `postgresql://USER@HOST:PORT/DBNAME[?key=value&...]`. A password in the URI
+ * by a libpq URI, `postgresql://USER@HOST:PORT/DBNAME[?key=value&...]`, where HOST:PORT may be
+ * a comma-separated list (`h1:5432,h2:5432`, with `target_session_attrs=read-write` to connect
+ * to whichever is the primary, as libpq does). A password in the URI
  * is refused: it would show in `ps` and shell history; libpq reads it from PGPASSWORD or
  * ~/.pgpass instead.
  */
@@ -19,8 +21,9 @@ struct StoreLocation {
     Kind kind = Kind::SqliteFile;
     QString path;       ///< the SQLite file
     QString user;       ///< PostgreSQL: empty means libpq's default (PGUSER, then the login name)
-    QString host;       ///< empty: libpq's default (PGHOST, then the local socket)
-    int port = -1;      ///< -1: libpq's default
+    QString host;       ///< empty: libpq's default (PGHOST, then the local socket); a list: "h1,h2"
+    int port = -1;      ///< -1: libpq's default, or one per host in options ("port=5432,5433")
+    QStringList hostPorts; ///< several hosts: each "HOST[:PORT]" as given, for display()
     QString database;   ///< empty: libpq's default
     QStringList options; ///< "key=value" connection options (sslmode, connect_timeout, ...)
 

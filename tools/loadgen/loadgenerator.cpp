@@ -267,7 +267,9 @@ void LoadGenerator::beginDrain()
         return;
     m_draining = true;
     m_drainClock.start();
-    m_connectedAtDrain = totals().connected;
+    const LoadStats atDrain = totals();
+    m_connectedAtDrain = atDrain.connected;
+    m_latencyAtDrain = atDrain.latency;
     m_durationTimer.stop();
     for (AgentPool *pool : m_pools)
         QMetaObject::invokeMethod(pool, [this, pool] {
@@ -342,6 +344,9 @@ QJsonObject LoadGenerator::report() const
         {QStringLiteral("batches_resent"), num(s.batchesResent)},
         {QStringLiteral("batches_acked"), num(s.batchesAcked)},
         {QStringLiteral("ack_latency"), latencyJson(s.latency)},
+        // The whole run is the two below together.
+        {QStringLiteral("ack_latency_before_drain"), latencyJson(m_draining ? m_latencyAtDrain : s.latency)},
+        {QStringLiteral("ack_latency_drain"), latencyJson(m_draining ? s.latency.since(m_latencyAtDrain) : LatencyHistogram())},
         {QStringLiteral("welcomes"), num(s.welcomes)},
         {QStringLiteral("reconnects"), num(s.reconnects)},
         {QStringLiteral("link_losses"), num(s.linkLosses)},

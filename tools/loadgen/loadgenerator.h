@@ -90,6 +90,9 @@ private:
     bool m_draining = false;
     std::atomic<int> m_poolsStopped{0}; ///< pools that have sealed and published for the drain
     int m_connectedAtDrain = 0;
+    /// Acks before the drain: the fleet streaming, connect phase included, without the burst of
+    /// every agent sealing and sending its last partial batch in the same instant.
+    LatencyHistogram m_latencyAtDrain;
     bool m_finished = false;
 };
 
