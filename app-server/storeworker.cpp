@@ -762,8 +762,9 @@ void StoreWorker::evaluateAlerts()
         if (m_alertTicks % 2 == 1)
             check(m_alerts->syncActive(m_localSessions), QStringLiteral("reading the fleet's active alerts"));
         if (!doesHousekeeping()) {
-            emitNotices({}); // publishes a changed list
-            return; // one node judges the timed rules
+            // One node judges host rules and repeats; each judges the backlogs its sessions report.
+            emitNotices(m_alerts->tick(now(), false));
+            return;
         }
         // The judge sees its own sessions through its hub, and every other client through the
         // shared sessions table: up while any node holds a session, down when none does.

@@ -14,7 +14,9 @@
 # 1 % of its batches above its own p99, so at most 1 % of all batches lie above the larger one).
 # Also SCHEME=ws|wss (default wss) and WORK=dir, as in scale-lib.sh. Like scale-fleet.sh it exits
 # 0 once it has a result: the verdict is result.json's "pass" (all acked, p99 <= 250 ms, stored
-# = acked with no duplicate rows); node and PostgreSQL CPU are reported, not judged.
+# = acked with no duplicate rows), and "pass_streaming" the same with the p99 of the acks before
+# the load generators began to stop (without the burst of every agent's last batch at once);
+# node and PostgreSQL CPU are reported, not judged.
 source "$(dirname "$0")/scale-lib.sh"
 AGENTS=${AGENTS:-1000}
 DURATION=${DURATION:-2m}
@@ -182,6 +184,7 @@ jq -n --slurpfile a "$WORK/loadgen-a.json" --slurpfile b "$WORK/loadgen-b.json" 
   ($loadavg | split("\n") | map(select(length > 0) | split(" ") | (.[1] | tonumber))) as $la1 |
   ($a.samples_acked + $b.samples_acked) as $acked |
   ([$a.ack_latency.p99_ms, $b.ack_latency.p99_ms] | max) as $p99 |
+  ([$a.ack_latency_before_drain.p99_ms, $b.ack_latency_before_drain.p99_ms] | max) as $p99_streaming |
   (($a.samples_unacked + $b.samples_unacked) == 0 and ($ea[0].samples_unacked + $eb[0].samples_unacked) == 0) as $all_acked |
   {
     benchmark: "fleet-postgres", machine: ($machine + {postgres: $pg_version}),
@@ -193,6 +196,11 @@ jq -n --slurpfile a "$WORK/loadgen-a.json" --slurpfile b "$WORK/loadgen-b.json" 
     ack_p99_ms: $p99,
     ack_p99_note: "larger of the two nodes p99 (the loadgen reports quantiles, not histograms): an upper bound of the p99 over both",
     ack_max_ms: ([$a.ack_latency.max_ms, $b.ack_latency.max_ms] | max),
+    ack_p99_ms_streaming: $p99_streaming,
+    ack_p99_ms_drain: ([$a.ack_latency_drain.p99_ms, $b.ack_latency_drain.p99_ms] | max),
+    ack_batches_streaming_drain: [($a.ack_latency_before_drain.count + $b.ack_latency_before_drain.count),
+                                  ($a.ack_latency_drain.count + $b.ack_latency_drain.count)],
+    ack_streaming_note: "streaming: acks before the load generators began to stop (connect phase included); drain: after, when every agent seals and sends its last partial batch at once",
     reconnects: ($a.reconnects + $b.reconnects), errors: ($a.errors + $b.errors),
     wall_s: $wall,
     node_cpu_s: [$cpu_a, $cpu_b], node_core_pct: [(100 * $cpu_a / $wall), (100 * $cpu_b / $wall)],
@@ -208,5 +216,7 @@ jq -n --slurpfile a "$WORK/loadgen-a.json" --slurpfile b "$WORK/loadgen-b.json" 
     loadavg_1m: {start: $la1[0], max: ($la1 | max), end: $la1[-1]},
     database: $db,
     pass: ($all_acked and $p99 <= 250 and ($stored1 - $stored0) == $acked
-           and $stored1 == $enrolled + $acked and $rows == $distinct_rows)
+           and $stored1 == $enrolled + $acked and $rows == $distinct_rows),
+    pass_streaming: ($all_acked and $p99_streaming <= 250 and ($stored1 - $stored0) == $acked
+                     and $stored1 == $enrolled + $acked and $rows == $distinct_rows)
   }' | tee "$WORK/result.json"

@@ -458,6 +458,39 @@ private Q_SLOTS:
         QCOMPARE(out[0].kind, AlertTransition::Kind::Resolved);
     }
 
+    void aNodeThatIsNotTheJudgeRunsOnlyTheBacklogRule()
+    {
+        // A node of a shared store that does not judge host rules still judges the backlogs its
+        // own sessions report; the judge sees nothing of those.
+        AlertRuleSet rules({AlertRuleRow{QStringLiteral("host_down"), QString(), {true, 0, 60 * kSecond, 30 * kSecond}},
+                            AlertRuleRow{QStringLiteral("spool_backlog"), QString(), {true, 100, 60 * kSecond, 10 * kSecond}}});
+        AlertEngine engine = engineWith(rules);
+        engine.addClient(kClient, QString(), true);
+        engine.observeHealth(kClient, ClientHealth::Down, kT0); // (not this node's to judge)
+        engine.observeBacklog(kClient, 500, kT0);
+        std::vector<AlertTransition> out;
+        engine.tick(kT0 + 3600 * kSecond, out, false);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].rule, AlertRule::SpoolBacklog);
+        out.clear();
+        engine.tick(kT0 + 3601 * kSecond, out, true);
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].rule, AlertRule::HostDown);
+        // Adopting the store's word (the client is held elsewhere) forgets the backlog heard
+        // here: the alert goes on as stored and nothing here judges it until a report comes.
+        out.clear();
+        engine.setAlertId(kClient, AlertRule::SpoolBacklog, 7); // as written to the store
+        engine.setAlertId(kClient, AlertRule::HostDown, 8);
+        QCOMPARE(engine.firingCount(), 2);
+        // The store: the backlog alert still active, host down resolved by another node.
+        AlertEngine::StoredFirings stored;
+        stored[std::size_t(AlertRule::SpoolBacklog)] = {7, kT0, 500};
+        engine.adoptStored(kClient, stored, false);
+        engine.tick(kT0 + 7200 * kSecond, out, false);
+        QVERIFY(out.empty());
+        QCOMPARE(engine.firingCount(), 1);
+    }
+
     void aRestoredAlertDoesNotFireAgainAndCanResolve()
     {
         AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 0, 5 * kSecond}));

@@ -50,6 +50,24 @@ private:
         QVERIFY_STORE(monitor.setRule(QStringLiteral("cpu_busy"), QString(), AlertRuleSettings{true, 90, 0, 5 * kSecond}, kT0));
     }
 
+    /** Two nodes on one store: A set up as setUp() does, B loaded after A's rule was stored. */
+    struct TwoNodes {
+        explicit TwoNodes(const QString &path) : storeA(path), nodeA(storeA, QStringLiteral("srv")), storeB(path),
+                                                 nodeB(storeB, QStringLiteral("srv"))
+        {
+            ready = storeA.open() && storeB.open();
+            if (ready) {
+                setUp(nodeA);
+                ready = !QTest::currentTestFailed() && nodeB.load(kT0).ok();
+            }
+        }
+        Store storeA;
+        AlertMonitor nodeA;
+        Store storeB;
+        AlertMonitor nodeB;
+        bool ready = false;
+    };
+
 private Q_SLOTS:
     void init()
     {
@@ -209,74 +227,62 @@ private Q_SLOTS:
 
     void aClientMovingToAnotherNodeCarriesItsAlert()
     {
-        Store storeA(m_path);
-        QVERIFY_STORE(storeA.open());
-        AlertMonitor nodeA(storeA, QStringLiteral("srv"));
-        setUp(nodeA);
-        Store storeB(m_path);
-        QVERIFY_STORE(storeB.open());
-        AlertMonitor nodeB(storeB, QStringLiteral("srv"));
-        QVERIFY_STORE(nodeB.load(kT0));
-        nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
-        const auto fired = nodeA.settle(kT0);
+        TwoNodes nodes(m_path);
+        QVERIFY(nodes.ready);
+        nodes.nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        const auto fired = nodes.nodeA.settle(kT0);
         QCOMPARE(fired.size(), std::size_t(1));
         const qint64 id = fired[0].alertId;
         // The agent reconnects to node B, which started before the alert fired.
-        nodeB.addClient(kClient, QStringLiteral("web01"));
-        QVERIFY_STORE(nodeB.adoptClient(kClient));
-        QCOMPARE(nodeB.active().size(), 1);
-        QCOMPARE(nodeB.active().first().id, id);
-        QCOMPARE(nodeB.engine().firingCount(), 1);
+        nodes.nodeB.addClient(kClient, QStringLiteral("web01"));
+        QVERIFY_STORE(nodes.nodeB.adoptClient(kClient));
+        QCOMPARE(nodes.nodeB.active().size(), 1);
+        QCOMPARE(nodes.nodeB.active().first().id, id);
+        QCOMPARE(nodes.nodeB.engine().firingCount(), 1);
         // Its spool replays more busy samples: the same alert goes on, nothing fires again.
-        nodeB.observeBatch(kClient, {busy(kT0 + 10 * kSecond, 99)}, 0);
-        QVERIFY(nodeB.settle(kT0 + 10 * kSecond).empty());
+        nodes.nodeB.observeBatch(kClient, {busy(kT0 + 10 * kSecond, 99)}, 0);
+        QVERIFY(nodes.nodeB.settle(kT0 + 10 * kSecond).empty());
         // Calm on B resolves the alert A fired, once.
-        nodeB.observeBatch(kClient, {busy(kT0 + 11 * kSecond, 5), busy(kT0 + 17 * kSecond, 5)}, 0);
-        const auto resolved = nodeB.settle(kT0 + 17 * kSecond);
+        nodes.nodeB.observeBatch(kClient, {busy(kT0 + 11 * kSecond, 5), busy(kT0 + 17 * kSecond, 5)}, 0);
+        const auto resolved = nodes.nodeB.settle(kT0 + 17 * kSecond);
         QCOMPARE(resolved.size(), std::size_t(1));
         QCOMPARE(resolved[0].status, AlertNotice::Status::Resolved);
         QCOMPARE(resolved[0].alertId, id);
-        const auto all = STORE_OK(storeA.alerts().alerts(true));
+        const auto all = STORE_OK(nodes.storeA.alerts().alerts(true));
         QCOMPARE(all.size(), 1);
         QCOMPARE(all[0].resolvedMs, kT0 + 17 * kSecond);
         // Node A no longer holds the client: it takes the store's word, without a notice.
-        QVERIFY(nodeA.takeChanged());
-        QVERIFY_STORE(nodeA.syncActive({}));
-        QVERIFY(nodeA.active().isEmpty());
-        QVERIFY(nodeA.takeChanged());
-        QCOMPARE(nodeA.engine().firingCount(), 0);
-        QVERIFY(nodeA.settle(kT0 + 20 * kSecond).empty());
+        QVERIFY(nodes.nodeA.takeChanged());
+        QVERIFY_STORE(nodes.nodeA.syncActive({}));
+        QVERIFY(nodes.nodeA.active().isEmpty());
+        QVERIFY(nodes.nodeA.takeChanged());
+        QCOMPARE(nodes.nodeA.engine().firingCount(), 0);
+        QVERIFY(nodes.nodeA.settle(kT0 + 20 * kSecond).empty());
     }
 
     void aNodeThatMissedTheMoveNeitherFiresNorResolvesTwice()
     {
-        Store storeA(m_path);
-        QVERIFY_STORE(storeA.open());
-        AlertMonitor nodeA(storeA, QStringLiteral("srv"));
-        setUp(nodeA);
-        Store storeB(m_path);
-        QVERIFY_STORE(storeB.open());
-        AlertMonitor nodeB(storeB, QStringLiteral("srv"));
-        QVERIFY_STORE(nodeB.load(kT0));
-        nodeB.addClient(kClient, QStringLiteral("web01"));
-        nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
-        QCOMPARE(nodeA.settle(kT0).size(), std::size_t(1));
+        TwoNodes nodes(m_path);
+        QVERIFY(nodes.ready);
+        nodes.nodeB.addClient(kClient, QStringLiteral("web01"));
+        nodes.nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(nodes.nodeA.settle(kT0).size(), std::size_t(1));
         // B judges the client's samples without having adopted it (a race with the move):
         // it finds the alert already firing and carries it on, announcing nothing.
-        nodeB.observeBatch(kClient, {busy(kT0 + kSecond, 98)}, 0);
-        QVERIFY(nodeB.settle(kT0 + kSecond).empty());
-        QCOMPARE(STORE_OK(storeB.alerts().alerts(true)).size(), 1);
-        QCOMPARE(nodeB.active().size(), 1);
-        const qint64 id = nodeB.active().first().id;
-        QCOMPARE(id, nodeA.active().first().id);
-        nodeB.observeBatch(kClient, {busy(kT0 + 2 * kSecond, 5), busy(kT0 + 8 * kSecond, 5)}, 0);
-        const auto resolved = nodeB.settle(kT0 + 8 * kSecond);
+        nodes.nodeB.observeBatch(kClient, {busy(kT0 + kSecond, 98)}, 0);
+        QVERIFY(nodes.nodeB.settle(kT0 + kSecond).empty());
+        QCOMPARE(STORE_OK(nodes.storeB.alerts().alerts(true)).size(), 1);
+        QCOMPARE(nodes.nodeB.active().size(), 1);
+        const qint64 id = nodes.nodeB.active().first().id;
+        QCOMPARE(id, nodes.nodeA.active().first().id);
+        nodes.nodeB.observeBatch(kClient, {busy(kT0 + 2 * kSecond, 5), busy(kT0 + 8 * kSecond, 5)}, 0);
+        const auto resolved = nodes.nodeB.settle(kT0 + 8 * kSecond);
         QCOMPARE(resolved.size(), std::size_t(1));
         QCOMPARE(resolved[0].alertId, id);
         // A resolving the same alert later changes nothing and announces nothing.
-        nodeA.observeBatch(kClient, {busy(kT0 + 3 * kSecond, 5), busy(kT0 + 9 * kSecond, 5)}, 0);
-        QVERIFY(nodeA.settle(kT0 + 9 * kSecond).empty());
-        const auto all = STORE_OK(storeA.alerts().alerts(true));
+        nodes.nodeA.observeBatch(kClient, {busy(kT0 + 3 * kSecond, 5), busy(kT0 + 9 * kSecond, 5)}, 0);
+        QVERIFY(nodes.nodeA.settle(kT0 + 9 * kSecond).empty());
+        const auto all = STORE_OK(nodes.storeA.alerts().alerts(true));
         QCOMPARE(all.size(), 1);
         QCOMPARE(all[0].resolvedMs, kT0 + 8 * kSecond);
     }

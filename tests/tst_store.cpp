@@ -797,6 +797,31 @@ private slots:
                  Status::Failed);
     }
 
+    void aResendBetweenTwoBatchesOfAClientInOneWrite()
+    {
+        // A resend's dedupe check runs what the write queued so far; the client's second batch
+        // after it must still see its first (PostgreSQL reads a write's clients up front).
+        Store store(newPath());
+        QVERIFY_STORE(store.open());
+        const QString a = enrol(store, QStringLiteral("a"));
+        const QString b = enrol(store, QStringLiteral("b"));
+        const SampleBatch b1 = testdata::makeBatch(1, 5, 2);
+        QCOMPARE(ingestOne(store, b, b1).front().status, Status::Stored);
+        SampleBatch a1 = testdata::makeBatch(1, 5, 2);
+        SampleBatch a2 = testdata::makeBatch(2, 5, 2, 1'700'000'005'000);
+        a1.droppedTotal = a2.droppedTotal = 0; // no gap of its own: any gap would be a wrong read
+        const std::vector<Store::IngestItem> items{{a, &a1}, {b, &b1}, {a, &a2}};
+        const auto results = STORE_OK(store.ingest().write(items, kNow));
+        QCOMPARE(results[0].status, Status::Stored);
+        QCOMPARE(results[1].status, Status::Duplicate);
+        QCOMPARE(results[2].status, Status::Stored);
+        const auto info = store.inventory().client(a);
+        QCOMPARE(info->sampleCount, 10);
+        QCOMPARE(info->lastSequence, 2u);
+        QCOMPARE(store.inventory().client(b)->sampleCount, 5);
+        QVERIFY(STORE_OK(store.history().gaps(a)).isEmpty());
+    }
+
     void ingestFailureRollsBackEverything_data()
     {
         // The table whose insert fails: samples (PostgreSQL: the COPY), batches (PostgreSQL:

@@ -102,6 +102,9 @@ void AlertEngine::adoptStored(const QString &clientId, const StoredFirings &stor
     ClientState *c = client(clientId);
     if (!c)
         return;
+    // Its backlog is reported to the node holding its session: what this node heard last is
+    // old news until its own session here reports again.
+    c->backlogKnown = false;
     for (std::size_t r = 0; r < stored.size(); ++r) {
         RuleState &st = c->rules[r];
         const StoredFiring &s = stored[r];
@@ -300,11 +303,17 @@ void AlertEngine::observeBacklog(const QString &clientId, quint32 batches, qint6
     c->backlog = batches;
 }
 
-void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
+void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out, bool hostRules)
 {
     constexpr std::size_t down = std::size_t(AlertRule::HostDown);
     for (ClientState &c : m_clients) {
         if (c.removed)
+            continue;
+        if (c.backlogKnown) {
+            const double limit = c.settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
+            step(c, AlertRule::SpoolBacklog, double(c.backlog) > limit, double(c.backlog), nowMs, c.backlogSince, out);
+        }
+        if (!hostRules)
             continue;
         const qint64 healthFor = (nowMs - c.healthSince) / 1000;
         // A stale host whose connection then times out is not better: the stale alert holds
@@ -328,10 +337,6 @@ void AlertEngine::tick(qint64 nowMs, std::vector<AlertTransition> &out)
                     resolve(c, r, nowMs, QStringLiteral("host down: no data to judge"), out);
             if (c.rules[std::size_t(AlertRule::HostStale)].firing)
                 resolve(c, AlertRule::HostStale, nowMs, QStringLiteral("host down"), out);
-        }
-        if (c.backlogKnown) {
-            const double limit = c.settings[std::size_t(AlertRule::SpoolBacklog)].threshold;
-            step(c, AlertRule::SpoolBacklog, double(c.backlog) > limit, double(c.backlog), nowMs, c.backlogSince, out);
         }
     }
 }

@@ -93,8 +93,12 @@ public:
     void observeHealth(const QString &clientId, ClientHealth health, qint64 atMs);
     /** The agent reported @p batches unsent at @p atMs (server clock). */
     void observeBacklog(const QString &clientId, quint32 batches, qint64 atMs);
-    /** Runs the host and backlog rules at @p nowMs. Call about once a second. */
-    void tick(qint64 nowMs, std::vector<AlertTransition> &out);
+    /**
+     * Runs the host and backlog rules at @p nowMs. Call about once a second. Without
+     * @p hostRules only the backlog rule runs: a node of a shared store that is not the judge
+     * of host rules still judges the backlogs its own sessions report.
+     */
+    void tick(qint64 nowMs, std::vector<AlertTransition> &out, bool hostRules = true);
 
     int clientCount() const { return int(m_clients.size()); }
     int firingCount() const;

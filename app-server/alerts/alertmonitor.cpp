@@ -302,11 +302,11 @@ std::vector<AlertNotice> AlertMonitor::settle(qint64 nowMs)
     return notices;
 }
 
-std::vector<AlertNotice> AlertMonitor::tick(qint64 nowMs)
+std::vector<AlertNotice> AlertMonitor::tick(qint64 nowMs, bool judge)
 {
-    m_engine.tick(nowMs, m_transitions);
+    m_engine.tick(nowMs, m_transitions, judge);
     std::vector<AlertNotice> notices = settle(nowMs);
-    if (m_repeatMs <= 0)
+    if (!judge || m_repeatMs <= 0)
         return notices;
     bool batched = false;
     for (AlertRecord &a : m_active) {

@@ -59,8 +59,12 @@ public:
      */
     StoreResult<void> syncActive(const QSet<QString> &judgedHere);
 
-    /** Runs the timed rules and repeats, writes transitions; returns the notices to send. */
-    std::vector<AlertNotice> tick(qint64 nowMs);
+    /**
+     * Runs the timed rules and repeats, writes transitions; returns the notices to send.
+     * Without @p judge (a node of a shared store that is not the housekeeping node) only the
+     * backlog rule runs, for the sessions this node holds, and nothing repeats.
+     */
+    std::vector<AlertNotice> tick(qint64 nowMs, bool judge = true);
     /** Writes transitions observed since the last call; returns the notices to send. */
     std::vector<AlertNotice> settle(qint64 nowMs);
 

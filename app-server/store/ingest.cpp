@@ -22,7 +22,11 @@ StoreResult<std::vector<IngestResult>> Ingest::write(std::span<const IngestItem>
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();
-    if (auto w = m_writer->beginWrite(); !w)
+    QStringList clientIds;
+    clientIds.reserve(qsizetype(items.size()));
+    for (const IngestItem &item : items)
+        clientIds.append(item.clientId);
+    if (auto w = m_writer->beginWrite(clientIds); !w)
         return w.error();
     for (std::size_t i = 0; i < items.size(); ++i) {
         results[i].sequence = items[i].batch ? items[i].batch->sequence : 0;

@@ -30,10 +30,15 @@ public:
     virtual ~IngestWriter() = default;
 
     /**
-     * A write transaction has begun: a backend that defers statements starts with none, and
-     * takes the locks that must come before any client row's.
+     * A write transaction has begun for batches of @p clientIds: a backend that defers
+     * statements starts with none, takes the locks that must come before any client row's, and
+     * may read (and lock) those clients' rows at once rather than one by one.
      */
-    virtual StoreResult<void> beginWrite() { return {}; }
+    virtual StoreResult<void> beginWrite(const QStringList &clientIds)
+    {
+        Q_UNUSED(clientIds);
+        return {};
+    }
     /** Before COMMIT: a backend that deferred statements runs them now; an error rolls back. */
     virtual StoreResult<void> finishWrite() { return {}; }
 

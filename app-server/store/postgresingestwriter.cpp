@@ -191,8 +191,9 @@ StoreResult<void> copyHeadRows(Database &db, const std::string &text)
 
 } // namespace
 
-StoreResult<void> PostgresIngestWriter::beginWrite()
+StoreResult<void> PostgresIngestWriter::beginWrite(const QStringList &clientIds)
 {
+    m_prefetched.clear();
     m_pending.clear();
     m_copyRows.clear();
     m_queuedClients.clear();
@@ -209,7 +210,7 @@ StoreResult<void> PostgresIngestWriter::beginWrite()
                                           "LOCK TABLE ONLY device_chunks IN ROW EXCLUSIVE MODE"));
     if (!q)
         return q.error();
-    return {};
+    return prefetchClients(clientIds);
 }
 
 namespace {
@@ -307,8 +308,75 @@ StoreResult<void> PostgresIngestWriter::finishWrite()
     return flush();
 }
 
+namespace {
+
+/** What ingest reads of a client (the effective sample interval resolved), its ID last. */
+const QString kClientSelect = QStringLiteral(
+        "SELECT c.num, c.last_sequence, c.last_sample_ms, c.dropped_total,"
+        " (c.forgotten_ms IS NOT NULL)::int,"
+        " COALESCE((c.config_override::jsonb ->> 'sampleIntervalMs')::bigint,"
+        "  (SELECT (g.config_override::jsonb ->> 'sampleIntervalMs')::bigint FROM group_configs g"
+        "   WHERE g.name = c.group_name AND c.group_name <> ''),"
+        "  (SELECT (value::jsonb ->> 'sampleIntervalMs')::bigint FROM settings"
+        "   WHERE key = 'default_config'), 1000),"
+        " c.baseline_pending, c.purged_sequence, c.purged_ms, c.id FROM clients c");
+
+IngestWriter::ClientRow readClientRow(const QSqlQuery &q)
+{
+    IngestWriter::ClientRow row;
+    row.num = q.value(0).toLongLong();
+    row.state.lastSequence = quint64(q.value(1).toLongLong());
+    if (!q.value(2).isNull())
+        row.state.lastSampleMs = q.value(2).toLongLong();
+    row.state.droppedTotal = quint64(q.value(3).toLongLong());
+    row.forgotten = q.value(4).toInt() != 0;
+    row.state.intervalMs = std::max<qint64>(1, q.value(5).toLongLong());
+    row.state.baselinePending = q.value(6).toLongLong() != 0;
+    row.purgedSequence = quint64(q.value(7).toLongLong());
+    row.purgedMs = q.value(8).toLongLong();
+    return row;
+}
+
+} // namespace
+
+StoreResult<void> PostgresIngestWriter::prefetchClients(const QStringList &clientIds)
+{
+    QVariantList ids;
+    QSet<QString> seen;
+    for (const QString &id : clientIds)
+        if (!seen.contains(id)) {
+            seen.insert(id);
+            ids.append(id);
+        }
+    // One lookup is one round trip either way.
+    if (ids.size() < 2)
+        return {};
+    QString marks = QStringLiteral("?");
+    marks.reserve(ids.size() * 2);
+    for (qsizetype i = 1; i < ids.size(); ++i)
+        marks += QStringLiteral(",?");
+    // Locked in one order (num) by every node: two nodes' writes sharing clients wait for each
+    // other instead of deadlocking.
+    auto q = m_db.execText(Database::substituteLiterals(
+            kClientSelect + QStringLiteral(" WHERE c.id IN (%1) ORDER BY c.num FOR UPDATE OF c").arg(marks), ids));
+    if (!q)
+        return q.error();
+    while (q->next()) {
+        const ClientRow row = readClientRow(*q);
+        const QString id = q->value(9).toString();
+        m_idOfNum.insert(row.num, id);
+        m_prefetched.insert(id, row);
+    }
+    return {};
+}
+
 StoreResult<std::optional<IngestWriter::ClientRow>> PostgresIngestWriter::client(const QString &id)
 {
+    if (const auto it = m_prefetched.constFind(id); it != m_prefetched.cend()) {
+        const ClientRow row = *it;
+        m_prefetched.erase(it);
+        return std::optional<ClientRow>(row);
+    }
     // A read-only store (the dashboard, commands) cannot lock; a writer locks the row.
     const QString lock = m_db.readOnly() ? QString() : QStringLiteral(" FOR UPDATE OF c");
     // A client with statements queued (an earlier batch in this write) is looked up after they
@@ -316,32 +384,12 @@ StoreResult<std::optional<IngestWriter::ClientRow>> PostgresIngestWriter::client
     if (m_queuedClients.contains(id))
         if (auto f = flush(); !f)
             return f.error();
-    const QString select = QStringLiteral(
-                               "SELECT c.num, c.last_sequence, c.last_sample_ms, c.dropped_total,"
-                               " (c.forgotten_ms IS NOT NULL)::int,"
-                               " COALESCE((c.config_override::jsonb ->> 'sampleIntervalMs')::bigint,"
-                               "  (SELECT (g.config_override::jsonb ->> 'sampleIntervalMs')::bigint FROM group_configs g"
-                               "   WHERE g.name = c.group_name AND c.group_name <> ''),"
-                               "  (SELECT (value::jsonb ->> 'sampleIntervalMs')::bigint FROM settings"
-                               "   WHERE key = 'default_config'), 1000),"
-                               " c.baseline_pending, c.purged_sequence, c.purged_ms"
-                               " FROM clients c WHERE c.id = ?") + lock;
-    auto q = m_db.execText(Database::substituteLiterals(select, {id}));
+    auto q = m_db.execText(Database::substituteLiterals(kClientSelect + QStringLiteral(" WHERE c.id = ?") + lock, {id}));
     if (!q)
         return q.error();
     if (!q->next())
         return std::optional<ClientRow>();
-    ClientRow row;
-    row.num = q->value(0).toLongLong();
-    row.state.lastSequence = quint64(q->value(1).toLongLong());
-    if (!q->value(2).isNull())
-        row.state.lastSampleMs = q->value(2).toLongLong();
-    row.state.droppedTotal = quint64(q->value(3).toLongLong());
-    row.forgotten = q->value(4).toInt() != 0;
-    row.state.intervalMs = std::max<qint64>(1, q->value(5).toLongLong());
-    row.state.baselinePending = q->value(6).toLongLong() != 0;
-    row.purgedSequence = quint64(q->value(7).toLongLong());
-    row.purgedMs = q->value(8).toLongLong();
+    const ClientRow row = readClientRow(*q);
     m_idOfNum.insert(row.num, id);
     return std::optional<ClientRow>(row);
 }

@@ -30,7 +30,7 @@ class PostgresIngestWriter final : public IngestWriter
 public:
     explicit PostgresIngestWriter(Database &db) : m_db(db) {}
 
-    StoreResult<void> beginWrite() override;
+    StoreResult<void> beginWrite(const QStringList &clientIds) override;
     StoreResult<void> finishWrite() override;
     StoreResult<std::optional<ClientRow>> client(const QString &id) override;
     StoreResult<bool> batchExists(qint64 client, quint64 sequence) override;
@@ -51,6 +51,8 @@ public:
                                             const std::function<quint64(std::size_t)> &sequenceOf, const float *cores);
 
 private:
+    /** Reads and locks the rows of @p clientIds in one statement (the order of num). */
+    StoreResult<void> prefetchClients(const QStringList &clientIds);
     /** Queues a statement (values as literals) to run before the next read or at the end. */
     void queue(const QString &sql, const QVariantList &binds = {});
     /** Runs what is queued: the statements, then the COPY of the samples. */
@@ -71,6 +73,9 @@ private:
     std::string m_copyRows;  ///< head-table rows in COPY text format
     QSet<QString> m_queuedClients; ///< clients whose row has an update queued
     QHash<qint64, QString> m_idOfNum;
+    /// Rows read and locked by beginWrite(), each handed out once: a client's next batch in
+    /// the same write is read again, after its queued update ran.
+    QHash<QString, ClientRow> m_prefetched;
     QHash<QPair<qint64, qint64>, MinuteRollup> m_minutes; ///< (client, minute) merged
     QHash<QPair<qint64, qint64>, MinuteRollup> m_hours;   ///< (client, hour) merged
     std::vector<std::array<qint64, 4>> m_batchRows;      ///< client, sequence, received, samples
