@@ -8,7 +8,10 @@
 #   3. Every client's batches are contiguous from 1 with no gap, and the samples stored equal
 #      the samples its batches carried: 0 lost, 0 stored twice.
 #   4. Host-down is judged once for the fleet: it fires for agent1 while no node holds its
-#      session, never for agent2, whose session on node B never ended.
+#      session, never for agent2, which moved from node B to node D within seconds.
+#   5. An alert fired on one node is carried on by the next: agent2's memory alert (fired on
+#      node B) stays the one stored alert after agent2 moves to node D, which adopts it when
+#      the session opens instead of firing it again.
 #   tests/multinode.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -51,10 +54,13 @@ start_agent() { # NAME URL [FLAGS...]
   echo $!
 }
 
-# Host down after 3 s without a session anywhere (the shipped 3 min would outlast the test).
+# Host down after 6 s without a session anywhere (the shipped 3 min would outlast the test);
+# memory used above 1 % at once: it fires for every agent at its first batch.
 start_node a --sample-interval 1s --send-interval 1s
-sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('host_down', '', 1, 0, 3000, 1000)"
+sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('host_down', '', 1, 0, 6000, 1000)"
+sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('memory_used', '', 1, 1, 0, 600000)"
 start_node b # after the rule: nodes read rules when they start
+start_node d # idle until agent2 moves to it; it knows no alert yet (nodes read them at start)
 token=$("$server" token create --db "$db" --uses 2 2>/dev/null | head -n1)
 [ -n "$token" ] || fail "no enrolment token"
 agent1=$(start_agent agent1 "ws://127.0.0.1:$(port_of a)" --token "$token")
@@ -84,8 +90,23 @@ id1=$(sed -n 's/.*enrolled as \([0-9a-f]*\).*/\1/p' "$work/agent1.log" | head -n
 agent1_down() { test "$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id1'")" = 1; }
 wait_for 60 agent1_down || fail "host down did not fire for agent1 while no node held its session"
 agent1=$(start_agent agent1 "ws://127.0.0.1:$(port_of b)")
+
+# 5. agent2 moves from node B to node D, its memory alert firing.
+id2=$(sed -n 's/.*enrolled as \([0-9a-f]*\).*/\1/p' "$work/agent2.log" | head -n1)
+memory2() { sql "SELECT count(*) FROM alerts WHERE rule = 'memory_used' AND client_id = '$id2' AND resolved_ms IS NULL"; }
+memory_fired() { test "$(memory2)" = 1; }
+wait_for 10 memory_fired || fail "the memory alert did not fire for agent2"
+kill -TERM "$agent2"; wait "$agent2" 2>/dev/null || true
+agent2=$(start_agent agent2 "ws://127.0.0.1:$(port_of d)")
+on_d() { grep -q 'welcomed back' "$work/agent2.log" && grep -q "$id2" "$work/d.log"; }
+wait_for 10 on_d || fail "agent2 did not reach node d"
 sleep 4
 kill -TERM "$agent1" "$agent2"; wait "$agent1" "$agent2" 2>/dev/null || true
+memory_rows=$(sql "SELECT count(*) FROM alerts WHERE rule = 'memory_used' AND client_id = '$id2'")
+echo "agent2's memory alerts after moving from node b to node d: $memory_rows stored, $(memory2) active"
+[ "$memory_rows" = 1 ] && [ "$(memory2)" = 1 ] || fail "agent2's memory alert was not carried on as one alert"
+! grep -q 'FIRING.*Memory used' "$work/d.log" || fail "node d fired the memory alert again instead of carrying it on"
+! grep -q 'already firing; carried on' "$work/d.log" || fail "node d judged agent2 before adopting its alerts"
 # Node B has stored what it acked; the agents' spools say nothing is left unacked.
 for a in agent1 agent2; do
   grep -q 'stopping; 0 unacknowledged' "$work/$a.log" || echo "note: $a stopped with batches unacked (resent next time)"
@@ -108,10 +129,9 @@ echo "batches carried $in_batches samples; stored $stored ($distinct distinct); 
 [ "$stored" = "$in_batches" ] && [ "$distinct" = "$stored" ] && [ "$counted" = "$stored" ] || fail "samples lost or stored twice"
 
 # 4. One judge for the fleet's host-down rule.
-id2=$(sed -n 's/.*enrolled as \([0-9a-f]*\).*/\1/p' "$work/agent2.log" | head -n1)
 down1=$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id1'")
 down2=$(sql "SELECT count(*) FROM alerts WHERE rule = 'host_down' AND client_id = '$id2'")
-echo "host_down alerts: agent1 (no session for a while) $down1, agent2 (always connected) $down2"
+echo "host_down alerts: agent1 (no session for a while) $down1, agent2 (moved within seconds) $down2"
 [ "$down1" = 1 ] || fail "host down did not fire exactly once for agent1"
-[ "$down2" = 0 ] || fail "host down fired for agent2, which never left node b"
-echo "PASS: 0 lost, 0 stored twice across two nodes and a SIGKILL; host down judged once"
+[ "$down2" = 0 ] || fail "host down fired for agent2, which was never away for long"
+echo "PASS: 0 lost, 0 stored twice across nodes and a SIGKILL; host down judged once; an alert carried across a move"

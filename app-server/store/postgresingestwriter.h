@@ -19,11 +19,11 @@ class Database;
 
 /**
  * IngestWriter for PostgreSQL through QPSQL. Round trips are what costs (a dozen statements a
- * batch), so a group commit's statements that return nothing are queued and sent with the next
- * read (the next batch's client() lookup) or at finishWrite(), and every batch's samples go in
- * one COPY at finishWrite(). client() locks the client's row for the rest of the transaction:
- * two nodes handed the same batch at once take turns, and the second finds it stored (dedupe
- * across nodes).
+ * batch), so beginWrite() reads and locks every client of the group commit in one statement,
+ * the statements that return nothing are queued and sent before the next read that needs them
+ * or at finishWrite(), and every batch's samples go in one COPY at finishWrite(). Client rows
+ * stay locked for the rest of the transaction: two nodes handed the same batch at once take
+ * turns, and the second finds it stored (dedupe across nodes).
  */
 class PostgresIngestWriter final : public IngestWriter
 {
