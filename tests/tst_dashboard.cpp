@@ -31,6 +31,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QElapsedTimer>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSysInfo>
@@ -173,6 +174,22 @@ private Q_SLOTS:
                                   qPrintable(window.statusText()), 5000);
         // Quitting a watching dashboard cuts no agent off: nothing to confirm.
         QVERIFY(window.confirmQuit());
+
+        // A behaviour change saved in this dashboard reaches the agent on the node (the store
+        // notifies the node; the dashboard serves nobody). The time is printed, not judged:
+        // a loaded machine is no verdict on the 2 s the notification path is for.
+        QSignalSpy applied(agent.get(), &agent::Agent::configApplied);
+        AgentConfigDialog config(&core, window.reader(), model);
+        QTRY_VERIFY_WITH_TIMEOUT(config.isLoaded(), 5000);
+        AgentConfig changed = config.editedDefault();
+        changed.sampleIntervalMs = 150; // under the 200 ms send interval the node set
+        config.setEditedDefault(changed);
+        QVERIFY2(config.formError().isEmpty(), qPrintable(config.formError()));
+        QElapsedTimer pushed;
+        pushed.start();
+        config.save();
+        QTRY_VERIFY_WITH_TIMEOUT(applied.count() >= 1 && agent->config().sampleIntervalMs == 150u, 5000);
+        qInfo() << "behaviour saved in the watching dashboard reached the agent on the node in" << pushed.elapsed() << "ms";
 
         // The agent leaves the node: the window hears it from the store within a poll.
         QSignalSpy finished(agent.get(), &agent::Agent::finished);
