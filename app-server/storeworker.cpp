@@ -355,8 +355,10 @@ void StoreWorker::authenticate(quint64 session, const Hello &hello, const QStrin
         m_alerts->addClient(result->clientId, hello.hostname);
         // The client may come from another node: its rules go on from the alerts stored for
         // it before its first batch is judged here, so a replayed spool cannot fire twice.
+        // Another node stored its data since this one last judged it: it moved here.
+        const bool movedHere = result->lastSequence != m_judgedUpTo.value(result->clientId, 0);
         if (m_store->isShared())
-            check(m_alerts->adoptClient(result->clientId),
+            check(m_alerts->adoptClient(result->clientId, movedHere),
                   QStringLiteral("reading the active alerts of %1").arg(result->clientId));
     }
     Q_EMIT authenticated(session, *result, QString());
@@ -472,8 +474,11 @@ void StoreWorker::flush()
         if (r.status == IngestResult::Status::Duplicate) {
             ++c.duplicateBatches;
         } else {
-            if (m_alerts)
+            if (m_alerts) {
                 m_alerts->observeBatch(p.clientId, p.batch.samples, p.batch.droppedTotal, p.batch.devices);
+                quint64 &judged = m_judgedUpTo[p.clientId];
+                judged = std::max<quint64>(judged, p.batch.sequence);
+            }
             c.storedSamples += p.batch.samples.size();
             stats.samples += p.batch.samples.size();
             if (!p.batch.samples.empty()

@@ -249,6 +249,8 @@ private:
 
     QString m_path;
     QSet<QString> m_localSessions; ///< clients with a live session on this node (from the hub)
+    /// The highest batch sequence of each client whose samples this node's alert rules judged.
+    QHash<QString, quint64> m_judgedUpTo;
     /// This process's name on a shared store (pg_stat_activity.application_name).
     QString m_nodeName = QStringLiteral("autofact-node-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
     QString m_serverName;

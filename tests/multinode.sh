@@ -10,8 +10,9 @@
 #   4. Host-down is judged once for the fleet: it fires for agent1 while no node holds its
 #      session, never for agent2, which moved from node B to node D within seconds.
 #   5. An alert fired on one node is carried on by the next: agent2's memory alert (fired on
-#      node B) stays the one stored alert after agent2 moves to node D, which adopts it when
-#      the session opens instead of firing it again.
+#      node B) stays the one stored alert after agent2 moves to node D, which takes it from
+#      the store (at the session's start, or from its 2 s read of active alerts) before it
+#      judges agent2's batches, instead of firing it again.
 #   tests/multinode.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -54,13 +55,13 @@ start_agent() { # NAME URL [FLAGS...]
   echo $!
 }
 
-# Host down after 6 s without a session anywhere (the shipped 3 min would outlast the test);
+# Host down after 10 s without a session anywhere (the shipped 3 min would outlast the test);
 # memory used above 1 % at once: it fires for every agent at its first batch.
 start_node a --sample-interval 1s --send-interval 1s
-sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('host_down', '', 1, 0, 6000, 1000)"
+sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('host_down', '', 1, 0, 10000, 1000)"
 sql "INSERT INTO alert_rules(rule, client_id, enabled, threshold, for_ms, resolve_ms) VALUES ('memory_used', '', 1, 1, 0, 600000)"
 start_node b # after the rule: nodes read rules when they start
-start_node d # idle until agent2 moves to it; it knows no alert yet (nodes read them at start)
+start_node d # idle until agent2 moves to it
 token=$("$server" token create --db "$db" --uses 2 2>/dev/null | head -n1)
 [ -n "$token" ] || fail "no enrolment token"
 agent1=$(start_agent agent1 "ws://127.0.0.1:$(port_of a)" --token "$token")

@@ -485,10 +485,30 @@ private Q_SLOTS:
         // The store: the backlog alert still active, host down resolved by another node.
         AlertEngine::StoredFirings stored;
         stored[std::size_t(AlertRule::SpoolBacklog)] = {7, kT0, 500};
-        engine.adoptStored(kClient, stored, false);
+        engine.adoptStored(kClient, stored, false, false);
         engine.tick(kT0 + 7200 * kSecond, out, false);
         QVERIFY(out.empty());
         QCOMPARE(engine.firingCount(), 1);
+    }
+
+    void aPendingConditionSurvivesAReconnectButNotAMove()
+    {
+        // CPU busy must hold 60 s. 40 s of it were seen when the session ended.
+        AlertEngine engine = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 60 * kSecond, 30 * kSecond}));
+        AlertEngine moved = engineWith(rulesWith(AlertRule::CpuBusy, {true, 90, 60 * kSecond, 30 * kSecond}));
+        for (AlertEngine *e : {&engine, &moved})
+            QVERIFY(feed(*e, kT0, 41, [](qint64 t) { return sample(t, 97); }).empty());
+        // Back on the same node, nothing stored elsewhere: the 40 s still count.
+        engine.adoptStored(kClient, {}, false, true);
+        auto out = feed(engine, kT0 + 41 * kSecond, 21, [](qint64 t) { return sample(t, 97); });
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].startedMs, kT0);
+        // After another node stored its data, they start again.
+        moved.adoptStored(kClient, {}, true, true);
+        QVERIFY(feed(moved, kT0 + 41 * kSecond, 20, [](qint64 t) { return sample(t, 97); }).empty());
+        out = feed(moved, kT0 + 61 * kSecond, 42, [](qint64 t) { return sample(t, 97); });
+        QCOMPARE(out.size(), std::size_t(1));
+        QCOMPARE(out[0].startedMs, kT0 + 41 * kSecond);
     }
 
     void aRestoredAlertDoesNotFireAgainAndCanResolve()

@@ -235,7 +235,7 @@ private Q_SLOTS:
         const qint64 id = fired[0].alertId;
         // The agent reconnects to node B, which started before the alert fired.
         nodes.nodeB.addClient(kClient, QStringLiteral("web01"));
-        QVERIFY_STORE(nodes.nodeB.adoptClient(kClient));
+        QVERIFY_STORE(nodes.nodeB.adoptClient(kClient, true));
         QCOMPARE(nodes.nodeB.active().size(), 1);
         QCOMPARE(nodes.nodeB.active().first().id, id);
         QCOMPARE(nodes.nodeB.engine().firingCount(), 1);
@@ -287,6 +287,31 @@ private Q_SLOTS:
         QCOMPARE(all[0].resolvedMs, kT0 + 8 * kSecond);
     }
 
+    void aLateBatchOnTheOldNodeReachesTheNewOne()
+    {
+        // The agent moved from A to B while A still had a batch of it queued: A commits it,
+        // and its calm samples resolve the alert there. B, which now holds the session, takes
+        // that from the store at its next sync rather than keeping the alert firing.
+        TwoNodes nodes(m_path);
+        QVERIFY(nodes.ready);
+        nodes.nodeA.observeBatch(kClient, {busy(kT0, 97)}, 0);
+        QCOMPARE(nodes.nodeA.settle(kT0).size(), std::size_t(1));
+        nodes.nodeB.addClient(kClient, QStringLiteral("web01"));
+        QVERIFY_STORE(nodes.nodeB.adoptClient(kClient, true));
+        QCOMPARE(nodes.nodeB.engine().firingCount(), 1);
+        nodes.nodeA.observeBatch(kClient, {busy(kT0 + kSecond, 5), busy(kT0 + 7 * kSecond, 5)}, 0);
+        QCOMPARE(nodes.nodeA.settle(kT0 + 7 * kSecond).size(), std::size_t(1)); // resolved, on A
+        QVERIFY_STORE(nodes.nodeB.syncActive({kClient}));
+        QCOMPARE(nodes.nodeB.engine().firingCount(), 0);
+        QVERIFY(nodes.nodeB.active().isEmpty());
+        // Busy again on B: a new alert, fired once.
+        nodes.nodeB.observeBatch(kClient, {busy(kT0 + 20 * kSecond, 99)}, 0);
+        const auto again = nodes.nodeB.settle(kT0 + 20 * kSecond);
+        QCOMPARE(again.size(), std::size_t(1));
+        QCOMPARE(again[0].status, AlertNotice::Status::Firing);
+        QCOMPARE(STORE_OK(nodes.storeB.alerts().alerts(true)).size(), 2);
+    }
+
     void acknowledgementsElsewhereStopTheRepeats()
     {
         Store storeA(m_path);
@@ -312,7 +337,7 @@ private Q_SLOTS:
         QVERIFY(nodeA.tick(kT0 + 600 * kSecond).empty()); // no repeat
         QVERIFY_STORE(nodeA.syncActive({kClient}));
         QVERIFY(!nodeA.takeChanged());
-        // The client stays judged on A: its firing state is its own.
+        // A's own alert is the store's: the sync leaves it firing.
         QCOMPARE(nodeA.engine().firingCount(), 1);
     }
 

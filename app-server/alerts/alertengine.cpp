@@ -97,14 +97,18 @@ void AlertEngine::restoreFiring(const QString &clientId, AlertRule rule, qint64 
     st.value = value;
 }
 
-void AlertEngine::adoptStored(const QString &clientId, const StoredFirings &stored, bool clearPending)
+void AlertEngine::adoptStored(const QString &clientId, const StoredFirings &stored, bool movedHere, bool heldHere)
 {
     ClientState *c = client(clientId);
     if (!c)
         return;
     // Its backlog is reported to the node holding its session: what this node heard last is
-    // old news until its own session here reports again.
-    c->backlogKnown = false;
+    // old news until a session here reports again.
+    if (!heldHere || movedHere)
+        c->backlogKnown = false;
+    if (movedHere)
+        c->droppedKnown = false; // drops counted meanwhile were reported where they were stored
+    const bool clearPending = movedHere;
     for (std::size_t r = 0; r < stored.size(); ++r) {
         RuleState &st = c->rules[r];
         const StoredFiring &s = stored[r];

@@ -77,10 +77,11 @@ public:
      * dashboard left them. A rule firing here that the store holds no longer (resolved
      * elsewhere) goes idle without a transition; one the store holds firing continues from
      * there without firing again; one that never reached the store (negative ID) stays.
-     * @p clearPending: the client's session has just opened here, so conditions counted from
-     * samples seen before it moved away start again.
+     * @p movedHere: the client's session has just opened here after another node stored its
+     * data, so conditions counted from samples seen before, and the drop counter's baseline,
+     * start again. @p heldHere: this node holds its session (and so hears its backlog).
      */
-    void adoptStored(const QString &clientId, const StoredFirings &stored, bool clearPending);
+    void adoptStored(const QString &clientId, const StoredFirings &stored, bool movedHere, bool heldHere);
     /** IDs of the clients the rules apply to. */
     QStringList clientIds() const;
     /** The stored ID of a firing alert, once it is written. */

@@ -245,7 +245,7 @@ AlertEngine::StoredFirings firingsOf(const QList<const AlertRecord *> &alerts)
 
 } // namespace
 
-StoreResult<void> AlertMonitor::adoptClient(const QString &clientId)
+StoreResult<void> AlertMonitor::adoptClient(const QString &clientId, bool movedHere)
 {
     auto held = m_store.alerts().activeFor(clientId);
     if (!held)
@@ -253,7 +253,7 @@ StoreResult<void> AlertMonitor::adoptClient(const QString &clientId)
     QList<const AlertRecord *> mine;
     for (const AlertRecord &a : std::as_const(*held))
         mine.append(&a);
-    m_engine.adoptStored(clientId, firingsOf(mine), true);
+    m_engine.adoptStored(clientId, firingsOf(mine), movedHere, true);
     for (auto it = m_active.begin(); it != m_active.end();)
         it = it.key() > 0 && it->clientId == clientId ? m_active.erase(it) : std::next(it);
     for (const AlertRecord &a : std::as_const(*held))
@@ -262,7 +262,7 @@ StoreResult<void> AlertMonitor::adoptClient(const QString &clientId)
     return {};
 }
 
-StoreResult<void> AlertMonitor::syncActive(const QSet<QString> &judgedHere)
+StoreResult<void> AlertMonitor::syncActive(const QSet<QString> &heldHere)
 {
     auto stored = m_store.alerts().alerts(false);
     if (!stored)
@@ -273,12 +273,17 @@ StoreResult<void> AlertMonitor::syncActive(const QSet<QString> &judgedHere)
         fresh.insert(a.id, a);
     for (const AlertRecord &a : std::as_const(*stored))
         byClient[a.clientId].append(&a);
+    // This node's own transitions are written before the read (same thread): the store is
+    // behind nothing of ours, so its word holds for every client.
     for (const QString &id : m_engine.clientIds())
-        if (!judgedHere.contains(id))
-            m_engine.adoptStored(id, firingsOf(byClient.value(id)), false);
-    // Alerts this node could not write stay listed: nobody else knows them.
+        m_engine.adoptStored(id, firingsOf(byClient.value(id)), false, heldHere.contains(id));
+    // Alerts this node could not write stay listed (nobody else knows them), unless the store
+    // now has that client's rule active.
+    QSet<std::pair<QString, QString>> storedRules;
+    for (const AlertRecord &a : std::as_const(*stored))
+        storedRules.insert({a.clientId, a.rule});
     for (auto it = m_active.cbegin(); it != m_active.cend(); ++it)
-        if (it.key() < 0)
+        if (it.key() < 0 && !storedRules.contains({it->clientId, it->rule}))
             fresh.insert(it.key(), *it);
     const auto same = [](const AlertRecord &x, const AlertRecord &y) {
         return x.id == y.id && x.ackedMs == y.ackedMs && x.silencedUntilMs == y.silencedUntilMs

@@ -47,17 +47,19 @@ public:
     void removeClient(const QString &clientId, const QString &reason, qint64 nowMs);
 
     /**
-     * Shared store: @p clientId's session has just opened on this node, perhaps after it
-     * moved from another: its rules continue from the alerts the store holds active for it.
-     * Call before its first batch is observed here.
+     * Shared store: @p clientId's session has just opened on this node: its rules continue
+     * from the alerts the store holds active for it. @p movedHere: another node stored its data
+     * since this one last judged it, so pending conditions start again. Call before its first
+     * batch is observed here.
      */
-    StoreResult<void> adoptClient(const QString &clientId);
+    StoreResult<void> adoptClient(const QString &clientId, bool movedHere);
     /**
      * Shared store: the active list becomes the store's (what other nodes fired and resolved,
-     * what dashboards acknowledged and silenced), and every client not in @p judgedHere takes
-     * its rules' firing state from it.
+     * what dashboards acknowledged and silenced), and every client's rules take their firing
+     * state from it (a node may still commit a batch of a client that moved on, and fire or
+     * resolve there). @p heldHere: the clients whose sessions this node holds.
      */
-    StoreResult<void> syncActive(const QSet<QString> &judgedHere);
+    StoreResult<void> syncActive(const QSet<QString> &heldHere);
 
     /**
      * Runs the timed rules and repeats, writes transitions; returns the notices to send.

@@ -149,26 +149,31 @@ StoreResult<qint64> AlertStore::insertFiring(const AlertRecord &a, bool *existin
 {
     if (existing)
         *existing = false;
-    // DO NOTHING rather than an error: on PostgreSQL a unique violation would abort the whole
-    // batch of transitions this insert is part of.
-    auto q = m_db.exec(QStringLiteral("INSERT INTO alerts(rule, client_id, hostname, value, threshold,"
-                                      " started_ms, fired_ms, notified_ms) VALUES (?,?,?,?,?,?,?,?)"
-                                      " ON CONFLICT DO NOTHING RETURNING id"),
-                       {a.rule, a.clientId, a.hostname.isNull() ? QStringLiteral("") : a.hostname, a.value,
-                        a.threshold, a.startedMs, a.firedMs, nullableMs(a.notifiedMs)});
-    if (!q)
-        return q.error();
-    if (q->next())
-        return q->value(0).toLongLong();
-    auto held = m_db.scalar(QStringLiteral("SELECT id FROM alerts WHERE client_id = ? AND rule = ? AND resolved_ms IS NULL"),
-                            {a.clientId, a.rule});
-    if (!held)
-        return held.error();
-    if (held->isNull())
-        return databaseError(QStringLiteral("the new alert has no ID"));
-    if (existing)
-        *existing = true;
-    return held->toLongLong();
+    // Twice at most: an active alert found in the way may be resolved by its node before it is
+    // read back, and then the insert goes through.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        // DO NOTHING rather than an error: on PostgreSQL a unique violation would abort the
+        // whole batch of transitions this insert is part of.
+        auto q = m_db.exec(QStringLiteral("INSERT INTO alerts(rule, client_id, hostname, value, threshold,"
+                                          " started_ms, fired_ms, notified_ms) VALUES (?,?,?,?,?,?,?,?)"
+                                          " ON CONFLICT DO NOTHING RETURNING id"),
+                           {a.rule, a.clientId, a.hostname.isNull() ? QStringLiteral("") : a.hostname, a.value,
+                            a.threshold, a.startedMs, a.firedMs, nullableMs(a.notifiedMs)});
+        if (!q)
+            return q.error();
+        if (q->next())
+            return q->value(0).toLongLong();
+        auto held = m_db.exec(QStringLiteral("SELECT id FROM alerts WHERE client_id = ? AND rule = ? AND resolved_ms IS NULL"),
+                              {a.clientId, a.rule});
+        if (!held)
+            return held.error();
+        if (held->next()) {
+            if (existing)
+                *existing = true;
+            return held->value(0).toLongLong();
+        }
+    }
+    return databaseError(QStringLiteral("the new alert was neither stored nor found active"));
 }
 
 StoreResult<bool> AlertStore::resolve(qint64 id, qint64 resolvedMs, double value, const QString &resolution)

@@ -57,10 +57,11 @@ StoreResult<SealResult> ChunkSealer::sealSlice(qint64 nowMs, int maxSamples)
         return b.error();
     if (auto l = m_db.requireLeader(); !l) // the check before BEGIN may be stale on a shared store
         return l.error();
-    // One index seek per client for its oldest head row, never a scan of the table.
+    // One index seek per client for its oldest head row, never a scan of the table. In num
+    // order: every writer that locks several clients' rows on a shared store takes them so.
     auto clients = m_db.exec(QStringLiteral("SELECT num, m FROM (SELECT num, (SELECT min(ts_ms) FROM samples"
                                             " WHERE client = c.num) AS m FROM clients c WHERE forgotten_ms IS NULL) AS t"
-                                            " WHERE m < ?"),
+                                            " WHERE m < ? ORDER BY num"),
                              {cutoff});
     if (!clients)
         return clients.error();

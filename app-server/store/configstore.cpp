@@ -290,6 +290,16 @@ StoreResult<quint32> ConfigStore::setClientGroup(const QStringList &clientIds, c
     auto revision = bumpCounter();
     if (!revision)
         return revision;
+    if (m_db.isPostgres() && clientIds.size() > 1) {
+        // The rows in num order, as every writer that locks several clients' rows takes them
+        // (ingest's group commits among them), so this waits for them rather than deadlocking.
+        QVariantList ids(clientIds.cbegin(), clientIds.cend());
+        QString marks = QStringLiteral("?");
+        for (qsizetype i = 1; i < ids.size(); ++i)
+            marks += QStringLiteral(",?");
+        if (auto l = m_db.exec(QStringLiteral("SELECT num FROM clients WHERE id IN (%1) ORDER BY num FOR UPDATE").arg(marks), ids); !l)
+            return l.error();
+    }
     for (const QString &id : clientIds) {
         // The client's own revision moves, so an agent whose effective config changed with its
         // group sees a new revision and applies it.

@@ -2,6 +2,7 @@
 #include "database.h"
 
 #include "storelogging.h"
+#include "transaction.h"
 
 #include <QFileInfo>
 
@@ -11,6 +12,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <optional>
 
 namespace autofact::server {
 
@@ -463,7 +465,15 @@ StoreResult<void> Database::ensurePartition(const char *table, qint64 windowMs)
         return {};
     const QString name = QStringLiteral("%1_d%2").arg(QLatin1StringView(table)).arg(day < 0 ? QStringLiteral("m%1").arg(-day) : QString::number(day));
     // Nodes may create the same day at once: the advisory lock (released at commit) orders
-    // them, and IF NOT EXISTS lets the second one through.
+    // them, and IF NOT EXISTS lets the second one through. Outside a transaction, one of its
+    // own holds the lock until the table exists (each statement on its own, so a failure of
+    // either is seen).
+    std::optional<Transaction> own;
+    if (!m_inTransaction) {
+        own.emplace(*this);
+        if (auto b = own->begin(); !b)
+            return b;
+    }
     if (auto q = execText(QStringLiteral("SELECT pg_advisory_xact_lock(8675310, %1)").arg(samples ? 1 : 2)); !q)
         return q.error();
     const QString sql = QStringLiteral("CREATE TABLE IF NOT EXISTS %1 PARTITION OF %2 FOR VALUES FROM (%3) TO (%4)")
@@ -472,6 +482,9 @@ StoreResult<void> Database::ensurePartition(const char *table, qint64 windowMs)
                                 .arg((day + 1) * partitionMs);
     if (auto q = execText(sql); !q)
         return q.error();
+    if (own)
+        if (auto c = own->commit(); !c)
+            return c;
     known.insert(day);
     return {};
 }

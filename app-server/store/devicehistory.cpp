@@ -8,6 +8,7 @@
 
 #include <QSqlQuery>
 
+#include <algorithm>
 #include <limits>
 
 namespace autofact::server {
@@ -39,6 +40,9 @@ StoreResult<DeviceSealResult> DeviceHistory::sealSlice(qint64 nowMs, int maxWind
         todo.resize(maxWindows);
         result.more = true;
     }
+    // The oldest windows are chosen; they are sealed in client order, the order every writer
+    // that locks several clients' rows on a shared store takes them in.
+    std::sort(todo.begin(), todo.end());
     for (const auto &[client, window] : std::as_const(todo)) {
         if (auto l = m_db.lockClient(client); !l)
             return l.error();

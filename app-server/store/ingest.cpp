@@ -19,6 +19,13 @@ StoreResult<std::vector<IngestResult>> Ingest::write(std::span<const IngestItem>
         return results;
     if (!m_db.isOpen() || !m_writer)
         return Database::notOpen();
+    std::vector<const SampleBatch *> batches;
+    batches.reserve(items.size());
+    for (const IngestItem &item : items)
+        if (item.batch)
+            batches.push_back(item.batch);
+    if (auto p = m_writer->prepareWrite(batches); !p)
+        return p.error();
     Transaction txn(m_db);
     if (auto b = txn.begin(); !b)
         return b.error();

@@ -30,6 +30,16 @@ public:
     virtual ~IngestWriter() = default;
 
     /**
+     * Before the write transaction begins, outside it: whatever must exist before the batches
+     * are written and is better not made inside (PostgreSQL: the day partitions their device
+     * readings go to, whose creation would lock the parent table until the commit).
+     */
+    virtual StoreResult<void> prepareWrite(const std::vector<const SampleBatch *> &batches)
+    {
+        Q_UNUSED(batches);
+        return {};
+    }
+    /**
      * A write transaction has begun for batches of @p clientIds: a backend that defers
      * statements starts with none, takes the locks that must come before any client row's, and
      * may read (and lock) those clients' rows at once rather than one by one.

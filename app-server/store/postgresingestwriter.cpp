@@ -191,6 +191,22 @@ StoreResult<void> copyHeadRows(Database &db, const std::string &text)
 
 } // namespace
 
+StoreResult<void> PostgresIngestWriter::prepareWrite(const std::vector<const SampleBatch *> &batches)
+{
+    // Usually today's partition, made ahead by the housekeeping node; a replayed spool of
+    // older days, or a clock far off, needs others. Made here, outside the transaction, they
+    // take the parent's lock only for their own short transaction, not while this write holds
+    // client rows (which could deadlock with other nodes' writes).
+    for (const SampleBatch *batch : batches) {
+        if (batch->devices.empty())
+            continue;
+        for (const Sample &s : batch->samples)
+            if (auto p = m_db.ensurePartition("device_chunks", SampleChunk::windowOf(s.timestampMs)); !p)
+                return p;
+    }
+    return {};
+}
+
 StoreResult<void> PostgresIngestWriter::beginWrite(const QStringList &clientIds)
 {
     m_prefetched.clear();

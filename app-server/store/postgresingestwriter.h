@@ -30,6 +30,7 @@ class PostgresIngestWriter final : public IngestWriter
 public:
     explicit PostgresIngestWriter(Database &db) : m_db(db) {}
 
+    StoreResult<void> prepareWrite(const std::vector<const SampleBatch *> &batches) override;
     StoreResult<void> beginWrite(const QStringList &clientIds) override;
     StoreResult<void> finishWrite() override;
     StoreResult<std::optional<ClientRow>> client(const QString &id) override;

@@ -190,12 +190,12 @@ StoreResult<void> Retention::dropPartitions(qint64 lastWindow, PurgeResult &resu
     // ingest transaction holding a client row while waiting for the parent would deadlock
     // with us holding the parent while waiting for that row. Ingest takes them in this order
     // too (PostgresIngestWriter::beginWrite); it waits a moment here, at its start.
-    if (auto l = m_db.exec(QStringLiteral("LOCK TABLE ONLY sample_chunks, device_chunks IN ACCESS EXCLUSIVE MODE")); !l)
+    if (auto l = m_db.exec(QStringLiteral("LOCK TABLE ONLY sample_chunks, ONLY device_chunks IN ACCESS EXCLUSIVE MODE")); !l)
         return l.error();
     for (const auto &[samples, name] : std::as_const(expired)) {
         if (samples) {
             auto per = m_db.exec(QStringLiteral("SELECT client, sum(samples), max(seq_max), min(first_ms), max(last_ms)"
-                                                " FROM %1 GROUP BY client").arg(name));
+                                                " FROM %1 GROUP BY client ORDER BY client").arg(name));
             if (!per)
                 return per.error();
             QList<std::array<qint64, 5>> rows;
@@ -244,7 +244,7 @@ StoreResult<void> Retention::purgeRaw(qint64 horizonMs, qint64 &budget, PurgeRes
         budget -= devices->numRowsAffected();
     }
     auto chunkClients = m_db.exec(QStringLiteral("SELECT num FROM (SELECT num, (SELECT min(window_ms) FROM sample_chunks"
-                                                 " WHERE client = c.num) AS m FROM clients c) AS t WHERE m <= ?"),
+                                                 " WHERE client = c.num) AS m FROM clients c) AS t WHERE m <= ? ORDER BY num"),
                                   {lastWindow});
     if (!chunkClients)
         return chunkClients.error();
